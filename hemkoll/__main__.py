@@ -1,0 +1,5 @@
+import sys
+
+from hemkoll.cli import main
+
+sys.exit(main())

@@ -1,0 +1,97 @@
+"""Device protocol v1: topics, limits and the feedback message (see docs/protocol.md).
+
+Pure: no I/O. The simulator and real device firmware follow what is written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+from uuid import UUID
+
+import orjson
+
+PROTOCOL_VERSION = "v1"
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_READINGS_PER_MESSAGE = 500
+MAX_MSG_ID_LENGTH = 64
+# Device clocks drift; a reading up to this far ahead of the server clock is accepted.
+MAX_CLOCK_AHEAD_S = 10 * 60
+READINGS_QOS = 1
+FEEDBACK_QOS = 1
+
+
+def readings_topic(prefix: str, device_id: UUID | str) -> str:
+    return f"{prefix}/{PROTOCOL_VERSION}/devices/{device_id}/readings"
+
+
+def feedback_topic(prefix: str, device_id: UUID | str) -> str:
+    return f"{prefix}/{PROTOCOL_VERSION}/devices/{device_id}/feedback"
+
+
+def readings_subscription(prefix: str) -> str:
+    """The filter the ingest service subscribes to: every device's readings topic."""
+    return f"{prefix}/{PROTOCOL_VERSION}/devices/+/readings"
+
+
+def device_id_from_topic(prefix: str, topic: str) -> UUID | None:
+    """The device id in a readings topic, or None when the topic does not follow the protocol."""
+    head = f"{prefix}/{PROTOCOL_VERSION}/devices/"
+    if not topic.startswith(head) or not topic.endswith("/readings"):
+        return None
+    middle = topic[len(head) : -len("/readings")]
+    if "/" in middle:
+        return None
+    try:
+        device_id = UUID(middle)
+    except ValueError:
+        return None
+    # Only the canonical lower-case hyphenated spelling is the device's topic.
+    return device_id if str(device_id) == middle else None
+
+
+FeedbackStatus = Literal["accepted", "partial", "rejected"]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a message (index None) or one of its readings (index i) was not stored."""
+
+    code: str
+    reason: str
+    index: int | None = None
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What the device is told once its message's outcome is committed.
+
+    ``stored`` counts readings stored by this message; ``duplicates`` counts readings that were
+    already stored (a resent backlog). Both are safe for the device to delete.
+    """
+
+    msg_id: str | None
+    stored: int
+    duplicates: int
+    rejected: tuple[Rejection, ...] = field(default_factory=tuple)
+
+    @property
+    def status(self) -> FeedbackStatus:
+        if not self.rejected:
+            return "accepted"
+        if self.stored or self.duplicates:
+            return "partial"
+        return "rejected"
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "msg_id": self.msg_id,
+                "status": self.status,
+                "stored": self.stored,
+                "duplicates": self.duplicates,
+                "rejected": [
+                    {"index": r.index, "code": r.code, "reason": r.reason} for r in self.rejected
+                ],
+            }
+        )

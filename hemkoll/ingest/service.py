@@ -1,0 +1,368 @@
+"""The ingest service: MQTT in, PostgreSQL out, acknowledged only once committed.
+
+Two threads. The paho network loop receives messages; its callback only wraps each one in a
+frozen ``InboundMessage`` and queues it. The writer thread (the caller of ``run``) takes
+messages in arrival order, batches them by size and time, stores each batch in one transaction,
+and only then sends the batch's PUBACKs (in arrival order, as MQTT requires) and the devices'
+feedback. A crash anywhere before the commit leaves the messages unacknowledged in the broker's
+persistent session, which redelivers them; the store's key (device, metric, measured_at) makes
+the redelivery add nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from hemkoll.ingest.payload import Envelope, parse_envelope
+from hemkoll.ingest.pipeline import (
+    InboundMessage,
+    MessagePlan,
+    dead_letters,
+    feedback_for,
+    plan_batch,
+)
+from hemkoll.ingest.protocol import (
+    FEEDBACK_QOS,
+    READINGS_QOS,
+    Rejection,
+    device_id_from_topic,
+    feedback_topic,
+    readings_subscription,
+)
+from hemkoll.settings import MqttEndpoint
+from hemkoll.store.connect import connect_with_retry
+from hemkoll.store.readings import BatchResult, ReadingWriter
+from hemkoll.store.registry import devices_by_id
+from hemkoll.store.types import Device, ReadingKey
+
+log = logging.getLogger(__name__)
+
+# A batch closes at this many readings ...
+BATCH_MAX_READINGS = 2000
+# ... or this long after its first message arrived: short enough that a lone reading is stored
+# (and its rules evaluated) at once, long enough to gather a burst into one transaction.
+BATCH_MAX_WAIT_S = 0.05
+# MQTT 5 Receive Maximum: how many unacknowledged messages the broker may send us. At least one
+# full batch of single-reading messages, so the broker keeps sending while a batch commits.
+# Mosquitto's default for clients that do not say (20) starves a batching consumer.
+RECEIVE_MAXIMUM = 2000
+# The broker keeps our subscription and unacknowledged messages this long while we are away.
+# A week covers a long outage; devices also keep their backlog until they get feedback.
+SESSION_EXPIRY_S = 7 * 24 * 3600
+# Broker keepalive: a dead connection is noticed within 1.5x this.
+KEEPALIVE_S = 30
+# Broker reconnect backoff, seconds (paho doubles from min to max).
+RECONNECT_MIN_DELAY_S = 1
+RECONNECT_MAX_DELAY_S = 30
+# How often the writer wakes when idle to notice a stop request.
+IDLE_POLL_S = 0.2
+# How often throughput counters are logged.
+STATS_LOG_INTERVAL_S = 60.0
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    database_url: str
+    mqtt: MqttEndpoint
+    topic_prefix: str
+    client_id: str
+    ca_file: str | None = None
+
+
+@dataclass
+class IngestStats:
+    messages: int = 0
+    readings_stored: int = 0
+    readings_duplicate: int = 0
+    dead_letters: int = 0
+    batches: int = 0
+
+
+class IngestService:
+    def __init__(self, config: IngestConfig) -> None:
+        self._config = config
+        self._inbox: queue.Queue[InboundMessage] = queue.Queue()
+        self._stopping = threading.Event()
+        self._connected = threading.Event()
+        self._generation = 0
+        self._generation_lock = threading.Lock()
+        self.stats = IngestStats()
+        self._client = self._build_client()
+        self._writer: ReadingWriter | None = None
+
+    # -- MQTT side (network thread) ---------------------------------------------------------
+
+    def _build_client(self) -> mqtt.Client:
+        cfg = self._config
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=cfg.client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=True,
+        )
+        if cfg.mqtt.username:
+            client.username_pw_set(cfg.mqtt.username, cfg.mqtt.password)
+        if cfg.mqtt.tls:
+            client.tls_set(ca_certs=cfg.ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        client.reconnect_delay_set(RECONNECT_MIN_DELAY_S, RECONNECT_MAX_DELAY_S)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused the connection: %s", reason_code)
+            return
+        with self._generation_lock:
+            self._generation += 1
+        log.info(
+            "connected to broker %s:%d (session present: %s)",
+            self._config.mqtt.host,
+            self._config.mqtt.port,
+            flags.session_present,
+        )
+        client.subscribe(readings_subscription(self._config.topic_prefix), qos=READINGS_QOS)
+        self._connected.set()
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self._connected.clear()
+        if not self._stopping.is_set():
+            log.warning("disconnected from broker (%s); reconnecting", reason_code)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self._inbox.put(
+            InboundMessage(
+                topic=msg.topic,
+                payload=bytes(msg.payload),
+                mid=msg.mid,
+                qos=msg.qos,
+                received_at=datetime.now(UTC),
+                generation=self._generation,
+            )
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def stop(self) -> None:
+        """Ask the service to stop: the batch in hand is finished, the rest is redelivered."""
+        self._stopping.set()
+
+    def run(self) -> None:
+        """Run until ``stop()``; returns once everything committed is acknowledged."""
+        cfg = self._config
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        props.ReceiveMaximum = RECEIVE_MAXIMUM
+        self._client.connect_async(
+            cfg.mqtt.host, cfg.mqtt.port, KEEPALIVE_S, clean_start=False, properties=props
+        )
+        network = threading.Thread(
+            target=self._client.loop_forever,
+            kwargs={"retry_first_connection": True},
+            name="mqtt-network",
+            daemon=True,
+        )
+        network.start()
+        try:
+            self._write_loop()
+        finally:
+            self._client.disconnect()
+            network.join(timeout=10)
+            if self._writer is not None:
+                self._writer.connection.close()
+            log.info(
+                "ingest stopped: %d messages, %d readings stored, %d duplicates, %d dead letters",
+                self.stats.messages,
+                self.stats.readings_stored,
+                self.stats.readings_duplicate,
+                self.stats.dead_letters,
+            )
+
+    # -- writer side -------------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        next_stats = time.monotonic() + STATS_LOG_INTERVAL_S
+        while not self._stopping.is_set():
+            batch = self._collect_batch()
+            if batch:
+                committed = self._commit(batch)
+                if committed is None:  # stopping before the database came back
+                    return
+                plans, result = committed
+                self._acknowledge(plans, result)
+            if time.monotonic() >= next_stats:
+                next_stats += STATS_LOG_INTERVAL_S
+                log.info("ingest totals: %s", self.stats)
+
+    def _collect_batch(self) -> list[tuple[InboundMessage, Envelope | Rejection]]:
+        try:
+            first = self._inbox.get(timeout=IDLE_POLL_S)
+        except queue.Empty:
+            return []
+        batch: list[tuple[InboundMessage, Envelope | Rejection]] = []
+        readings = 0
+        deadline = time.monotonic() + BATCH_MAX_WAIT_S
+        message: InboundMessage | None = first
+        while message is not None:
+            envelope = parse_envelope(message.payload)
+            batch.append((message, envelope))
+            readings += len(envelope.readings) if isinstance(envelope, Envelope) else 1
+            if readings >= BATCH_MAX_READINGS:
+                break
+            remaining = deadline - time.monotonic()
+            try:
+                message = (
+                    self._inbox.get(timeout=remaining)
+                    if remaining > 0
+                    else self._inbox.get_nowait()
+                )
+            except queue.Empty:
+                message = None
+        return batch
+
+    def _commit(
+        self, batch: Sequence[tuple[InboundMessage, Envelope | Rejection]]
+    ) -> tuple[list[MessagePlan], BatchResult] | None:
+        """Store the batch, retrying through database outages. None only when stopping."""
+        prefix = self._config.topic_prefix
+        while True:
+            writer = self._writer or self._open_writer()
+            if writer is None:
+                return None
+            try:
+                return self._write_batch(writer, prefix, batch)
+            except psycopg.OperationalError as exc:
+                log.warning("database error while storing a batch (%s); reconnecting", exc.sqlstate)
+                self._drop_writer()
+            except psycopg.Error as exc:
+                # Not an outage: something in this batch the database refuses. Store message by
+                # message so that only the offending message is dead-lettered.
+                # Not log.exception: a database error message can quote the values (patient data).
+                log.error(  # noqa: TRY400
+                    "batch refused by the database (%s); storing one by one", exc.sqlstate
+                )
+                return self._commit_one_by_one(writer, prefix, batch)
+
+    def _write_batch(
+        self,
+        writer: ReadingWriter,
+        prefix: str,
+        batch: Sequence[tuple[InboundMessage, Envelope | Rejection]],
+    ) -> tuple[list[MessagePlan], BatchResult]:
+        conn = writer.connection
+        device_ids = {
+            device_id
+            for message, _ in batch
+            if (device_id := device_id_from_topic(prefix, message.topic)) is not None
+        }
+        devices: dict[UUID, Device] = {}
+        if device_ids:
+            with conn.transaction():
+                devices = dict(devices_by_id(conn, sorted(device_ids)))
+        plans = plan_batch(prefix, batch, devices)
+        readings = [reading for plan in plans for reading in plan.readings]
+        result = writer.write(readings, dead_letters(plans))
+        return plans, result
+
+    def _commit_one_by_one(
+        self,
+        writer: ReadingWriter,
+        prefix: str,
+        batch: Sequence[tuple[InboundMessage, Envelope | Rejection]],
+    ) -> tuple[list[MessagePlan], BatchResult]:
+        plans: list[MessagePlan] = []
+        inserted: set[ReadingKey] = set()
+        for item in batch:
+            try:
+                item_plans, result = self._write_batch(writer, prefix, [item])
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as exc:
+                message = item[0]
+                refused = Rejection(
+                    "store_refused",
+                    f"the database refused this message ({type(exc).__name__}); "
+                    "it was kept here for an operator",
+                )
+                item_plans = [
+                    MessagePlan(
+                        message, device_id_from_topic(prefix, message.topic), None, (), (refused,)
+                    )
+                ]
+                result = writer.write([], dead_letters(item_plans))
+            plans.extend(item_plans)
+            inserted |= result.inserted
+        return plans, BatchResult(frozenset(inserted))
+
+    def _open_writer(self) -> ReadingWriter | None:
+        conn = connect_with_retry(self._config.database_url, stopping=self._stopping.is_set)
+        if conn is None:
+            return None
+        try:
+            self._writer = ReadingWriter(conn)
+        except psycopg.OperationalError:
+            conn.close()
+            return None if self._stopping.is_set() else self._open_writer()
+        return self._writer
+
+    def _drop_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.connection.close()
+            self._writer = None
+
+    def _acknowledge(self, plans: Sequence[MessagePlan], result: BatchResult) -> None:
+        """PUBACK every committed message in arrival order, then tell each device its outcome."""
+        with self._generation_lock:
+            generation = self._generation
+        for plan in plans:
+            message = plan.message
+            # A message from an earlier connection is redelivered by the broker (its mid means
+            # nothing on this connection); its readings are already stored, so the redelivery
+            # becomes duplicates.
+            if message.qos > 0 and message.generation == generation:
+                self._client.ack(message.mid, message.qos)
+        feedback = feedback_for(plans, result)
+        prefix = self._config.topic_prefix
+        for plan, outcome in zip(plans, feedback, strict=True):
+            self.stats.messages += 1
+            self.stats.readings_stored += outcome.stored
+            self.stats.readings_duplicate += outcome.duplicates
+            self.stats.dead_letters += len(outcome.rejected)
+            if plan.device_id is not None:
+                self._client.publish(
+                    feedback_topic(prefix, plan.device_id), outcome.to_json(), qos=FEEDBACK_QOS
+                )
+        self.stats.batches += 1

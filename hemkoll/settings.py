@@ -1,0 +1,91 @@
+"""Settings from the environment (prefix ``HEMKOLL_``), built once in the entry point.
+
+Nothing here connects to anything; the command that runs builds ``Settings`` and passes each
+component the part it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/hemkoll"
+DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
+
+
+@dataclass(frozen=True)
+class MqttEndpoint:
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+    def __repr__(self) -> str:  # never print the password
+        return f"MqttEndpoint(host={self.host!r}, port={self.port}, tls={self.tls})"
+
+
+def parse_mqtt_url(url: str) -> MqttEndpoint:
+    """``mqtt://[user:password@]host[:port]`` (1883) or ``mqtts://...`` (TLS, 8883)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"mqtt", "mqtts"}:
+        raise ValueError(f"MQTT URL scheme must be mqtt or mqtts, not {parts.scheme!r}")
+    if not parts.hostname:
+        raise ValueError("MQTT URL has no host")
+    if parts.path not in {"", "/"} or parts.query:
+        raise ValueError("MQTT URL takes no path or query; set the topic prefix separately")
+    tls = parts.scheme == "mqtts"
+    return MqttEndpoint(
+        host=parts.hostname,
+        port=parts.port or (8883 if tls else 1883),
+        tls=tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HEMKOLL_", frozen=True)
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="PostgreSQL connection URL (libpq syntax).",
+    )
+    mqtt_url: str = Field(
+        default=DEFAULT_MQTT_URL,
+        description="Broker URL: mqtt://[user:password@]host:port, or mqtts:// for TLS.",
+    )
+    mqtt_topic_prefix: str = Field(
+        default="hemkoll",
+        description="First topic level(s) of every hemkoll topic.",
+    )
+    mqtt_client_id: str = Field(
+        default="hemkoll-ingest",
+        description="Client id of the ingest service; stable so its persistent session "
+        "survives restarts. Give every ingest worker its own.",
+    )
+    mqtt_ca_file: str | None = Field(
+        default=None, description="CA certificate for mqtts:// (system store when unset)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _valid_mqtt_url(cls, value: str) -> str:
+        parse_mqtt_url(value)
+        return value
+
+    @field_validator("mqtt_topic_prefix")
+    @classmethod
+    def _valid_prefix(cls, value: str) -> str:
+        if not value or any(c in value for c in "+#\0") or value.startswith(("/", "$")):
+            raise ValueError("topic prefix must be non-empty, without + # or a leading / or $")
+        return value.rstrip("/")
+
+    @property
+    def mqtt(self) -> MqttEndpoint:
+        return parse_mqtt_url(self.mqtt_url)

@@ -1,0 +1,48 @@
+"""Opening PostgreSQL connections the same way everywhere."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import psycopg
+from psycopg.rows import TupleRow
+
+log = logging.getLogger(__name__)
+
+# Reconnect backoff: start fast (a restart of PostgreSQL takes about a second) and cap at
+# 30 s so that an outage of minutes is noticed within half a minute of its end.
+RECONNECT_MIN_DELAY_S = 0.5
+RECONNECT_MAX_DELAY_S = 30.0
+
+
+def configure(conn: psycopg.Connection[TupleRow]) -> None:
+    """Every hemkoll session reads and writes times in UTC."""
+    conn.execute("SET TIME ZONE 'UTC'")
+
+
+def connect(conninfo: str, *, autocommit: bool = False) -> psycopg.Connection[TupleRow]:
+    conn = psycopg.connect(conninfo, autocommit=autocommit)
+    configure(conn)
+    if not autocommit:
+        conn.commit()
+    return conn
+
+
+def connect_with_retry(
+    conninfo: str,
+    *,
+    stopping: Callable[[], bool] = lambda: False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> psycopg.Connection[TupleRow] | None:
+    """Connect, retrying with exponential backoff; None if ``stopping()`` became true first."""
+    delay = RECONNECT_MIN_DELAY_S
+    while not stopping():
+        try:
+            return connect(conninfo)
+        except psycopg.OperationalError as exc:
+            log.warning("PostgreSQL unavailable (%s); retrying in %.1f s", exc.sqlstate, delay)
+            sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
+    return None

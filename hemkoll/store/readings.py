@@ -1,0 +1,71 @@
+"""Durable, duplicate-free writes of readings and dead letters.
+
+A batch is written in one transaction: the readings are COPYed (binary) into a session-local
+staging table, then moved into ``readings`` with one ``INSERT ... ON CONFLICT DO NOTHING``; the
+dead letters go in beside them. The caller learns which readings were new, so a resent backlog
+is reported as duplicates rather than stored twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from hemkoll.store.sql import query
+from hemkoll.store.types import DeadLetter, Reading, ReadingKey
+
+_STAGING_TYPES = ["uuid", "uuid", "text", "float8", "timestamptz"]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    inserted: frozenset[ReadingKey]
+
+
+class ReadingWriter:
+    """Writes batches on one connection, which it prepares with the staging table."""
+
+    def __init__(self, conn: psycopg.Connection[TupleRow]) -> None:
+        self._conn = conn
+        with conn.transaction():
+            conn.execute(query("create_readings_staging"))
+
+    @property
+    def connection(self) -> psycopg.Connection[TupleRow]:
+        return self._conn
+
+    def write(self, readings: Sequence[Reading], dead_letters: Sequence[DeadLetter]) -> BatchResult:
+        conn = self._conn
+        inserted: set[ReadingKey] = set()
+        with conn.transaction(), conn.cursor() as cur:
+            if readings:
+                with cur.copy(query("copy_readings_staging")) as copy:
+                    copy.set_types(_STAGING_TYPES)
+                    for reading in readings:
+                        copy.write_row(astuple(reading))
+                cur.execute(query("insert_staged_readings"))
+                inserted = {ReadingKey(*row) for row in cur.fetchall()}
+            if dead_letters:
+                cur.executemany(
+                    query("insert_dead_letter"),
+                    [_dead_letter_params(letter) for letter in dead_letters],
+                )
+        return BatchResult(frozenset(inserted))
+
+
+def _dead_letter_params(letter: DeadLetter) -> dict[str, object]:
+    return {
+        "received_at": letter.received_at,
+        "topic": letter.topic,
+        "device_id": letter.device_id,
+        "msg_id": letter.msg_id,
+        "reading_index": letter.reading_index,
+        "reason_code": letter.reason_code,
+        "reason": letter.reason,
+        "payload": letter.payload,
+        "payload_size": letter.payload_size,
+        "payload_sha256": letter.payload_sha256,
+    }

@@ -1,0 +1,90 @@
+"""Rows of the registry and the time series as frozen value objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+DeviceKind = Literal[
+    "scale",
+    "blood_pressure_monitor",
+    "pulse_oximeter",
+    "thermometer",
+    "symptom_questionnaire",
+    "gateway",
+]
+DEVICE_KINDS: tuple[DeviceKind, ...] = (
+    "scale",
+    "blood_pressure_monitor",
+    "pulse_oximeter",
+    "thermometer",
+    "symptom_questionnaire",
+    "gateway",
+)
+
+
+@dataclass(frozen=True)
+class HealthCentre:
+    id: UUID
+    name: str
+    timezone: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Patient:
+    id: UUID
+    health_centre_id: UUID
+    reference: str
+    timezone: str
+    language: str
+    enrolled_at: datetime
+
+
+@dataclass(frozen=True)
+class Device:
+    id: UUID
+    patient_id: UUID
+    kind: str
+    active: bool
+    enrolled_at: datetime
+
+
+@dataclass(frozen=True)
+class DeviceCredential:
+    id: UUID
+    credential_hash: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One stored reading, its value in the metric's canonical unit."""
+
+    patient_id: UUID
+    device_id: UUID
+    metric: str
+    value: float
+    measured_at: datetime
+
+
+@dataclass(frozen=True)
+class ReadingKey:
+    device_id: UUID
+    metric: str
+    measured_at: datetime
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    received_at: datetime
+    topic: str
+    device_id: UUID | None
+    msg_id: str | None
+    reading_index: int | None
+    reason_code: str
+    reason: str
+    payload: bytes
+    payload_size: int
+    payload_sha256: bytes
