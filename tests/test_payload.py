@@ -1,0 +1,169 @@
+"""Device protocol v1 parsing and unit conversion: pure functions, no services."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hemkoll.ingest.metrics import METRICS, ReadingRejected, canonical_value
+from hemkoll.ingest.payload import Envelope, ValidReading, check_reading, parse_envelope
+from hemkoll.ingest.protocol import Feedback, Rejection, device_id_from_topic, readings_topic
+from hemkoll.store.types import Device
+
+ENROLLED = datetime(2026, 1, 1, tzinfo=UTC)
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+GATEWAY = Device(uuid.uuid4(), uuid.uuid4(), "gateway", True, ENROLLED)
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "unit", "expected"),
+    [
+        ("body_weight", 80.0, "kg", 80.0),
+        ("body_weight", 80500, "g", 80.5),
+        ("body_weight", 176.37, "[lb_av]", 176.37 * 0.45359237),
+        ("systolic_bp", 16.0, "kPa", 120.0),
+        ("diastolic_bp", 80, "mm[Hg]", 80.0),
+        ("heart_rate", 72, "{beats}/min", 72.0),
+        ("body_temperature", 98.6, "[degF]", 37.0),
+        ("body_temperature", 37.2, "Cel", 37.2),
+        ("symptom_breathlessness", 2, "{score}", 2.0),
+    ],
+)
+def test_units_convert_to_the_canonical_unit(
+    metric: str, value: float, unit: str, expected: float
+) -> None:
+    assert canonical_value(metric, value, unit) == pytest.approx(expected, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "unit", "code"),
+    [
+        ("blood_sugar", 5.0, "mmol/L", "metric_unknown"),
+        ("body_weight", 80.0, "lbs", "unit_not_allowed"),
+        ("body_weight", float("nan"), "kg", "value_not_finite"),
+        ("body_weight", float("inf"), "kg", "value_not_finite"),
+        ("body_weight", 0.0, "kg", "value_implausible"),
+        ("body_weight", 700.0, "kg", "value_implausible"),
+        ("spo2", 140.0, "%", "value_implausible"),
+        ("systolic_bp", 400.0, "mm[Hg]", "value_implausible"),
+        ("body_temperature", 140.0, "[degF]", "value_implausible"),
+        ("symptom_fatigue", 4.0, "{score}", "value_implausible"),
+        ("symptom_fatigue", 0.5, "{score}", "value_implausible"),
+    ],
+)
+def test_impossible_readings_are_refused_with_a_code(
+    metric: str, value: float, unit: str, code: str
+) -> None:
+    with pytest.raises(ReadingRejected) as info:
+        canonical_value(metric, value, unit)
+    assert info.value.code == code
+    assert info.value.reason
+
+
+def _reading(**overrides: object) -> dict[str, object]:
+    return {
+        "metric": "body_weight",
+        "value": 80,
+        "unit": "kg",
+        "measured_at": "2026-06-01T09:30:00+02:00",
+        **overrides,
+    }
+
+
+def test_measured_at_is_normalised_to_utc() -> None:
+    outcome = check_reading(0, _reading(), device=GATEWAY, now=NOW)
+    assert outcome == ValidReading(0, "body_weight", 80.0, datetime(2026, 6, 1, 7, 30, tzinfo=UTC))
+
+
+def test_clock_tolerance_is_ten_minutes() -> None:
+    ahead = (NOW + timedelta(minutes=9, seconds=59)).isoformat()
+    too_far = (NOW + timedelta(minutes=10, seconds=1)).isoformat()
+    assert isinstance(
+        check_reading(0, _reading(measured_at=ahead), device=GATEWAY, now=NOW), ValidReading
+    )
+    outcome = check_reading(0, _reading(measured_at=too_far), device=GATEWAY, now=NOW)
+    assert isinstance(outcome, Rejection)
+    assert outcome.code == "measured_at_future"
+
+
+def test_device_kind_limits_its_metrics() -> None:
+    scale = Device(uuid.uuid4(), uuid.uuid4(), "scale", True, ENROLLED)
+    outcome = check_reading(3, _reading(metric="spo2", unit="%", value=97), device=scale, now=NOW)
+    assert outcome == Rejection(
+        "metric_not_for_device", "readings[3]: a scale device does not report spo2", 3
+    )
+
+
+def test_envelope_limits() -> None:
+    good = {"msg_id": "x", "readings": [_reading()]}
+    assert isinstance(parse_envelope(orjson.dumps(good)), Envelope)
+    assert isinstance(parse_envelope(orjson.dumps({**good, "future_field": 1})), Envelope)
+    too_many = parse_envelope(orjson.dumps({**good, "readings": [_reading()] * 501}))
+    assert isinstance(too_many, Rejection)
+    assert too_many.reason.startswith("readings:")
+
+
+def test_topics_name_exactly_one_device() -> None:
+    device = uuid.uuid4()
+    assert device_id_from_topic("p", readings_topic("p", device)) == device
+    assert device_id_from_topic("q", readings_topic("p", device)) is None
+    assert device_id_from_topic("p", f"p/v1/devices/{device}/extra/readings") is None
+    assert device_id_from_topic("p", f"p/v1/devices/{str(device).upper()}/readings") is None
+    assert device_id_from_topic("p", f"p/v1/devices/{device.hex}/readings") is None
+
+
+def test_feedback_status() -> None:
+    bad = (Rejection("not_json", "payload is not JSON"),)
+    assert Feedback("a", 2, 1).status == "accepted"
+    assert Feedback("a", 0, 3).status == "accepted"
+    assert Feedback("a", 1, 0, bad).status == "partial"
+    assert Feedback(None, 0, 0, bad).status == "rejected"
+    assert orjson.loads(Feedback(None, 0, 0, bad).to_json())["rejected"] == [
+        {"index": None, "code": "not_json", "reason": "payload is not JSON"}
+    ]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2048))
+def test_any_bytes_get_an_envelope_or_a_reason(payload: bytes) -> None:
+    outcome = parse_envelope(payload)
+    assert isinstance(outcome, Envelope) or (outcome.code and outcome.reason)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "metric": st.sampled_from([*METRICS, "x", ""]) | st.text(max_size=5),
+            "value": json_values,
+            "unit": st.sampled_from(["kg", "%", "{score}", "Cel", "mm[Hg]"]) | json_values,
+            "measured_at": st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat)
+            | json_values,
+        },
+    )
+    | json_values
+)
+def test_any_json_reading_is_checked_or_explained(raw: object) -> None:
+    outcome = check_reading(0, raw, device=GATEWAY, now=NOW)
+    if isinstance(outcome, Rejection):
+        assert outcome.index == 0
+        assert outcome.reason.startswith("readings[0]")
+    else:
+        metric = METRICS[outcome.metric]
+        assert metric.plausible_low <= outcome.value <= metric.plausible_high
+        assert ENROLLED <= outcome.measured_at <= NOW + timedelta(minutes=10)
