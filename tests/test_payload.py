@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hemkoll.ingest.metrics import METRICS, ReadingRejected, canonical_value
-from hemkoll.ingest.payload import Envelope, ValidReading, check_reading, parse_envelope
+from hemkoll.ingest.payload import Envelope, check_reading, parse_envelope
 from hemkoll.ingest.protocol import Feedback, Rejection, device_id_from_topic, readings_topic
-from hemkoll.store.types import Device
+from hemkoll.store.types import Device, Reading
 
 ENROLLED = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -65,26 +65,30 @@ def test_impossible_readings_are_refused_with_a_code(
     assert info.value.reason
 
 
-def _reading(**overrides: object) -> dict[str, object]:
-    return {
-        "metric": "body_weight",
-        "value": 80,
-        "unit": "kg",
-        "measured_at": "2026-06-01T09:30:00+02:00",
-        **overrides,
-    }
+def _reading(**overrides: object) -> bytes:
+    return orjson.dumps(
+        {
+            "metric": "body_weight",
+            "value": 80,
+            "unit": "kg",
+            "measured_at": "2026-06-01T09:30:00+02:00",
+            **overrides,
+        }
+    )
 
 
 def test_measured_at_is_normalised_to_utc() -> None:
     outcome = check_reading(0, _reading(), device=GATEWAY, now=NOW)
-    assert outcome == ValidReading(0, "body_weight", 80.0, datetime(2026, 6, 1, 7, 30, tzinfo=UTC))
+    assert outcome == Reading(
+        GATEWAY.patient_id, GATEWAY.id, "body_weight", 80.0, datetime(2026, 6, 1, 7, 30, tzinfo=UTC)
+    )
 
 
 def test_clock_tolerance_is_ten_minutes() -> None:
     ahead = (NOW + timedelta(minutes=9, seconds=59)).isoformat()
     too_far = (NOW + timedelta(minutes=10, seconds=1)).isoformat()
     assert isinstance(
-        check_reading(0, _reading(measured_at=ahead), device=GATEWAY, now=NOW), ValidReading
+        check_reading(0, _reading(measured_at=ahead), device=GATEWAY, now=NOW), Reading
     )
     outcome = check_reading(0, _reading(measured_at=too_far), device=GATEWAY, now=NOW)
     assert isinstance(outcome, Rejection)
@@ -100,10 +104,10 @@ def test_device_kind_limits_its_metrics() -> None:
 
 
 def test_envelope_limits() -> None:
-    good = {"msg_id": "x", "readings": [_reading()]}
+    good = {"msg_id": "x", "readings": [orjson.loads(_reading())]}
     assert isinstance(parse_envelope(orjson.dumps(good)), Envelope)
     assert isinstance(parse_envelope(orjson.dumps({**good, "future_field": 1})), Envelope)
-    too_many = parse_envelope(orjson.dumps({**good, "readings": [_reading()] * 501}))
+    too_many = parse_envelope(orjson.dumps({**good, "readings": good["readings"] * 501}))
     assert isinstance(too_many, Rejection)
     assert too_many.reason.startswith("readings:")
 
@@ -129,7 +133,11 @@ def test_feedback_status() -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
     ),
@@ -158,8 +166,8 @@ def test_any_bytes_get_an_envelope_or_a_reason(payload: bytes) -> None:
     )
     | json_values
 )
-def test_any_json_reading_is_checked_or_explained(raw: object) -> None:
-    outcome = check_reading(0, raw, device=GATEWAY, now=NOW)
+def test_any_json_reading_is_checked_or_explained(value: object) -> None:
+    outcome = check_reading(0, orjson.dumps(value), device=GATEWAY, now=NOW)
     if isinstance(outcome, Rejection):
         assert outcome.index == 0
         assert outcome.reason.startswith("readings[0]")

@@ -16,7 +16,7 @@ from uuid import UUID
 from hemkoll.ingest.payload import Envelope, check_message
 from hemkoll.ingest.protocol import MAX_PAYLOAD_BYTES, Feedback, Rejection, device_id_from_topic
 from hemkoll.store.readings import BatchResult
-from hemkoll.store.types import DeadLetter, Device, Reading, ReadingKey
+from hemkoll.store.types import DeadLetter, Device, Reading
 
 # A payload over the protocol's limit is kept only in part: enough to see what sent it.
 OVERSIZED_PAYLOAD_KEPT_BYTES = 4 * 1024
@@ -72,11 +72,7 @@ def plan_message(
     if isinstance(envelope, Rejection):
         return MessagePlan(message, device_id, None, (), (envelope,))
     checked = check_message(envelope, device=device, now=message.received_at)
-    readings = tuple(
-        Reading(device.patient_id, device.id, r.metric, r.value, r.measured_at)
-        for r in checked.readings
-    )
-    return MessagePlan(message, device_id, msg_id, readings, checked.rejections)
+    return MessagePlan(message, device_id, msg_id, checked.readings, checked.rejections)
 
 
 def plan_batch(
@@ -114,19 +110,8 @@ def dead_letters(plans: Sequence[MessagePlan]) -> list[DeadLetter]:
 
 
 def feedback_for(plans: Sequence[MessagePlan], result: BatchResult) -> list[Feedback]:
-    """Per message: readings it stored, readings already stored, and what was rejected.
-
-    When two messages of one batch carry the same reading, the first one stored it and the
-    second one is told it was a duplicate.
-    """
-    claimed: set[ReadingKey] = set()
-    feedback: list[Feedback] = []
-    for plan in plans:
-        stored = 0
-        for reading in plan.readings:
-            key = ReadingKey(reading.device_id, reading.metric, reading.measured_at)
-            if key in result.inserted and key not in claimed:
-                claimed.add(key)
-                stored += 1
-        feedback.append(Feedback(plan.msg_id, stored, len(plan.readings) - stored, plan.rejections))
-    return feedback
+    """Per message: readings it stored, readings already stored, and what was rejected."""
+    return [
+        Feedback(plan.msg_id, stored, len(plan.readings) - stored, plan.rejections)
+        for plan, stored in zip(plans, result.stored, strict=True)
+    ]

@@ -48,7 +48,7 @@ from hemkoll.settings import MqttEndpoint
 from hemkoll.store.connect import connect_with_retry
 from hemkoll.store.readings import BatchResult, ReadingWriter
 from hemkoll.store.registry import devices_by_id
-from hemkoll.store.types import Device, ReadingKey
+from hemkoll.store.types import Device
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class IngestStats:
 class IngestService:
     def __init__(self, config: IngestConfig) -> None:
         self._config = config
-        self._inbox: queue.Queue[InboundMessage] = queue.Queue()
+        self._inbox: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._connected = threading.Event()
         self._generation = 0
@@ -293,8 +293,7 @@ class IngestService:
             with conn.transaction():
                 devices = dict(devices_by_id(conn, sorted(device_ids)))
         plans = plan_batch(prefix, batch, devices)
-        readings = [reading for plan in plans for reading in plan.readings]
-        result = writer.write(readings, dead_letters(plans))
+        result = writer.write([plan.readings for plan in plans], dead_letters(plans))
         return plans, result
 
     def _commit_one_by_one(
@@ -304,7 +303,7 @@ class IngestService:
         batch: Sequence[tuple[InboundMessage, Envelope | Rejection]],
     ) -> tuple[list[MessagePlan], BatchResult]:
         plans: list[MessagePlan] = []
-        inserted: set[ReadingKey] = set()
+        stored: list[int] = []
         for item in batch:
             try:
                 item_plans, result = self._write_batch(writer, prefix, [item])
@@ -322,10 +321,10 @@ class IngestService:
                         message, device_id_from_topic(prefix, message.topic), None, (), (refused,)
                     )
                 ]
-                result = writer.write([], dead_letters(item_plans))
+                result = writer.write([()], dead_letters(item_plans))
             plans.extend(item_plans)
-            inserted |= result.inserted
-        return plans, BatchResult(frozenset(inserted))
+            stored.extend(result.stored)
+        return plans, BatchResult(tuple(stored))
 
     def _open_writer(self) -> ReadingWriter | None:
         conn = connect_with_retry(self._config.database_url, stopping=self._stopping.is_set)

@@ -70,13 +70,6 @@ class Reading:
 
 
 @dataclass(frozen=True)
-class ReadingKey:
-    device_id: UUID
-    metric: str
-    measured_at: datetime
-
-
-@dataclass(frozen=True)
 class DeadLetter:
     received_at: datetime
     topic: str

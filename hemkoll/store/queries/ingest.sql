@@ -5,6 +5,7 @@ WHERE id = ANY(%(device_ids)s);
 
 -- name: create_readings_staging
 CREATE TEMPORARY TABLE IF NOT EXISTS readings_staging (
+    msg_seq      integer NOT NULL,
     patient_id   uuid NOT NULL,
     device_id    uuid NOT NULL,
     metric       text NOT NULL,
@@ -13,14 +14,27 @@ CREATE TEMPORARY TABLE IF NOT EXISTS readings_staging (
 ) ON COMMIT DELETE ROWS;
 
 -- name: copy_readings_staging
-COPY readings_staging (patient_id, device_id, metric, value, measured_at) FROM STDIN (FORMAT BINARY);
+COPY readings_staging (msg_seq, patient_id, device_id, metric, value, measured_at)
+FROM STDIN (FORMAT BINARY);
 
 -- name: insert_staged_readings
-INSERT INTO readings (patient_id, device_id, metric, value, measured_at)
-SELECT patient_id, device_id, metric, value, measured_at
-FROM readings_staging
-ON CONFLICT (device_id, metric, measured_at) DO NOTHING
-RETURNING device_id, metric, measured_at;
+-- Moves the staged readings into the table and says, per message of the batch, how many of its
+-- readings were new. A reading carried by two messages of one batch counts for the first.
+WITH inserted AS (
+    INSERT INTO readings (patient_id, device_id, metric, value, measured_at)
+    SELECT patient_id, device_id, metric, value, measured_at
+    FROM readings_staging
+    ON CONFLICT (device_id, metric, measured_at) DO NOTHING
+    RETURNING device_id, metric, measured_at
+), claimed AS (
+    SELECT min(s.msg_seq) AS msg_seq
+    FROM inserted AS i
+    JOIN readings_staging AS s USING (device_id, metric, measured_at)
+    GROUP BY i.device_id, i.metric, i.measured_at
+)
+SELECT msg_seq, count(*)::integer AS stored
+FROM claimed
+GROUP BY msg_seq;
 
 -- name: insert_dead_letter
 INSERT INTO dead_letters

@@ -1,0 +1,338 @@
+"""Sustained durable ingest throughput, against the broker alone and the store alone.
+
+    .venv/bin/python bench/ingest.py [--readings 300000] [--publishers 3] [--devices 300]
+
+Three measurements in one run, on this machine, with one Mosquitto of the bench's own (the
+project's limits) and the local PostgreSQL:
+
+  (a) broker alone: the publishers, and a plain QoS-1 subscriber that only counts;
+  (b) store alone:  the same rows written by the store (COPY + INSERT ... ON CONFLICT), in
+                    ingest's batch size, with no MQTT;
+  (c) ingest:       the publishers and ``hemkoll ingest`` (its own process), from the first
+                    publish to the last reading committed.
+
+The messages are a realistic mix: mostly a few readings each (a morning's measurements), some
+backlog uploads of hundreds (a device that was offline). Several publisher processes so that
+the publisher is not the bottleneck. Prints all three and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import orjson
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from psycopg import sql
+
+from hemkoll.ingest.local_broker import LocalMosquitto
+from hemkoll.ingest.protocol import readings_subscription, readings_topic
+from hemkoll.ingest.service import BATCH_MAX_READINGS, RECEIVE_MAXIMUM
+from hemkoll.store.connect import connect
+from hemkoll.store.migrate import migrate
+from hemkoll.store.readings import ReadingWriter
+from hemkoll.store.registry import enrol_device
+from hemkoll.store.types import Reading
+
+ADMIN_URL = os.environ.get(
+    "HEMKOLL_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+PREFIX = f"bench-{uuid.uuid4().hex[:6]}"
+METRICS = [
+    ("body_weight", "kg", 80.0),
+    ("systolic_bp", "mm[Hg]", 130.0),
+    ("heart_rate", "/min", 70.0),
+]
+# Share of readings that arrive in backlog uploads rather than in small messages.
+BACKLOG_SHARE = 0.4
+SMALL_READINGS = (1, 5)  # readings per small message, inclusive
+BACKLOG_READINGS = (100, 500)  # readings per backlog message, inclusive
+# The publisher keeps this many QoS-1 messages unacknowledged (paho slows badly far above it).
+PUBLISHER_INFLIGHT = 500
+
+
+@dataclass(frozen=True)
+class Workload:
+    messages: list[tuple[str, bytes]]  # (topic, payload)
+    readings: list[Reading]
+
+    @property
+    def reading_count(self) -> int:
+        return len(self.readings)
+
+
+def make_workload(total: int, devices: list[tuple[uuid.UUID, uuid.UUID]], seed: int) -> Workload:
+    rng = np.random.default_rng(seed)
+    start = datetime.now(UTC) - timedelta(days=20)
+    messages: list[tuple[str, bytes]] = []
+    readings: list[Reading] = []
+    clock = [0] * len(devices)  # per device, seconds after start of its next reading
+    backlog_target = int(total * BACKLOG_SHARE)
+    made = backlog = 0
+    while made < total:
+        is_backlog = backlog < backlog_target and rng.random() < 0.02
+        low, high = BACKLOG_READINGS if is_backlog else SMALL_READINGS
+        n = min(int(rng.integers(low, high + 1)), total - made)
+        index = int(rng.integers(len(devices)))
+        device_id, patient_id = devices[index]
+        items = []
+        for _ in range(n):
+            metric, unit, base = METRICS[clock[index] % len(METRICS)]
+            at = start + timedelta(seconds=clock[index])
+            clock[index] += 1
+            value = round(base + float(rng.normal(0, 1)), 2)
+            items.append(
+                {"metric": metric, "value": value, "unit": unit, "measured_at": at.isoformat()}
+            )
+            readings.append(Reading(patient_id, device_id, metric, value, at))
+        payload = orjson.dumps({"msg_id": uuid.uuid4().hex, "readings": items})
+        messages.append((readings_topic(PREFIX, device_id), payload))
+        made += n
+        backlog += n if is_backlog else 0
+    return Workload(messages, readings)
+
+
+def _publisher(
+    host: str,
+    port: int,
+    messages: list[tuple[str, bytes]],
+    go: mp.Event,
+    out: mp.Queue,  # type: ignore[type-arg]
+) -> None:
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"{PREFIX}-pub-{os.getpid()}",
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
+    client.max_inflight_messages_set(PUBLISHER_INFLIGHT)
+    client.connect(host, port)
+    client.loop_start()
+    go.wait()
+    first = time.time()
+    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+    for info in infos:
+        info.wait_for_publish(timeout=600)
+    out.put((first, time.time()))
+    client.disconnect()
+    client.loop_stop()
+
+
+def publish_all(broker: LocalMosquitto, workload: Workload, publishers: int) -> float:
+    """Publish from several processes; return the wall-clock time of the first publish."""
+    ctx = mp.get_context("fork")
+    go = ctx.Event()
+    out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    shares = [workload.messages[i::publishers] for i in range(publishers)]
+    procs = [
+        ctx.Process(target=_publisher, args=(broker.host, broker.port, share, go, out))
+        for share in shares
+    ]
+    for proc in procs:
+        proc.start()
+    time.sleep(1.0)  # every publisher connected
+    go.set()
+    results = [out.get(timeout=900) for _ in procs]
+    for proc in procs:
+        proc.join()
+    return min(first for first, _ in results)
+
+
+def broker_alone(workdir: Path, workload: Workload, publishers: int) -> float:
+    broker = LocalMosquitto(workdir / "broker-a")
+    broker.start()
+    received = 0
+    last = [0.0]
+    done = threading.Event()
+    total = len(workload.messages)
+
+    def on_message(client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        nonlocal received
+        received += 1
+        if received == total:
+            last[0] = time.time()
+            done.set()
+
+    sub = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"{PREFIX}-counter",
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
+    sub.on_message = on_message
+    props = Properties(PacketTypes.CONNECT)
+    props.ReceiveMaximum = RECEIVE_MAXIMUM
+    sub.connect(broker.host, broker.port, properties=props)
+    sub.subscribe(readings_subscription(PREFIX), qos=1)
+    thread = threading.Thread(target=sub.loop_forever, daemon=True)
+    thread.start()
+    time.sleep(0.5)
+    first = publish_all(broker, workload, publishers)
+    if not done.wait(timeout=600):
+        raise RuntimeError(f"the counting subscriber got {received} of {total} messages")
+    sub.disconnect()
+    broker.stop()
+    return last[0] - first
+
+
+def fresh_database(tag: str) -> str:
+    name = f"hemkoll_bench_{uuid.uuid4().hex[:8]}_{tag}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = psycopg.conninfo.make_conninfo(ADMIN_URL, dbname=name)
+    migrate(url)
+    return url
+
+
+def drop_database(url: str) -> None:
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(str(name)))
+        )
+
+
+def enrol_devices(url: str, count: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    devices = []
+    with connect(url) as conn:
+        for i in range(count):
+            enrolment = enrol_device(
+                conn,
+                health_centre_name="Bench VC",
+                patient_reference=f"B-{i}",
+                device_kind="gateway",
+            )
+            devices.append((enrolment.device.id, enrolment.patient.id))
+        conn.execute("UPDATE devices SET enrolled_at = now() - interval '60 days'")
+        conn.commit()
+    return devices
+
+
+def copy_registry(source: str, target: str) -> None:
+    """The same devices in another database, so (b) and (c) start from identical registries."""
+    with psycopg.connect(source) as src, psycopg.connect(target) as dst:
+        for table in ("health_centres", "patients", "devices"):
+            with (
+                src.cursor().copy(
+                    sql.SQL("COPY {} TO STDOUT").format(sql.Identifier(table))
+                ) as out,
+                dst.cursor().copy(
+                    sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(table))
+                ) as into,
+            ):
+                for block in out:
+                    into.write(block)
+        dst.commit()
+
+
+def store_alone(url: str, workload: Workload) -> float:
+    with connect(url) as conn:
+        writer = ReadingWriter(conn)
+        started = time.perf_counter()
+        for i in range(0, workload.reading_count, BATCH_MAX_READINGS):
+            writer.write([workload.readings[i : i + BATCH_MAX_READINGS]], [])
+        return time.perf_counter() - started
+
+
+def count(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM readings").fetchone()
+    return int(row[0]) if row else 0
+
+
+def full_ingest(workdir: Path, url: str, workload: Workload, publishers: int) -> float:
+    broker = LocalMosquitto(workdir / "broker-c")
+    broker.start()
+    env = {
+        **os.environ,
+        "HEMKOLL_DATABASE_URL": url,
+        "HEMKOLL_MQTT_URL": broker.url,
+        "HEMKOLL_MQTT_TOPIC_PREFIX": PREFIX,
+        "HEMKOLL_MQTT_CLIENT_ID": f"{PREFIX}-ingest",
+        "HEMKOLL_LOG_LEVEL": os.environ.get("BENCH_INGEST_LOG_LEVEL", "WARNING"),
+    }
+    ingest = subprocess.Popen([sys.executable, "-m", "hemkoll", "ingest"], env=env)
+    try:
+        time.sleep(2.0)  # connected and subscribed
+        first = publish_all(broker, workload, publishers)
+        deadline = time.monotonic() + 900
+        while (stored := count(url)) < workload.reading_count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"ingest stored {stored} of {workload.reading_count}")
+            time.sleep(0.02)
+        return time.time() - first
+    finally:
+        ingest.terminate()
+        ingest.wait(timeout=30)
+        broker.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--readings", type=int, default=300_000)
+    parser.add_argument("--publishers", type=int, default=3)
+    parser.add_argument("--devices", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    registry_url = fresh_database("registry")
+    store_url = fresh_database("store")
+    ingest_url = fresh_database("ingest")
+    try:
+        print(f"enrolling {args.devices} devices ...", flush=True)
+        devices = enrol_devices(registry_url, args.devices)
+        copy_registry(registry_url, store_url)
+        copy_registry(registry_url, ingest_url)
+        workload = make_workload(args.readings, devices, args.seed)
+        n_msgs, n_read = len(workload.messages), workload.reading_count
+        print(
+            f"workload: {n_read:,} readings in {n_msgs:,} messages "
+            f"({n_read / n_msgs:.1f} per message on average; {BACKLOG_SHARE:.0%} of readings in "
+            f"backlog uploads of {BACKLOG_READINGS[0]}-{BACKLOG_READINGS[1]}), "
+            f"{args.publishers} publisher processes, {os.cpu_count()} cores",
+            flush=True,
+        )
+        with tempfile.TemporaryDirectory(prefix="hemkoll-bench-") as tmp:
+            workdir = Path(tmp)
+            print("(a) broker alone ...", flush=True)
+            t_broker = broker_alone(workdir, workload, args.publishers)
+            print("(b) store alone ...", flush=True)
+            t_store = store_alone(store_url, workload)
+            print("(c) ingest ...", flush=True)
+            t_ingest = full_ingest(workdir, ingest_url, workload, args.publishers)
+        assert count(ingest_url) == n_read
+        print()
+        print(f"{'':<16}{'seconds':>9}{'readings/s':>13}{'messages/s':>13}")
+        for name, seconds in (
+            ("(a) broker", t_broker),
+            ("(b) store", t_store),
+            ("(c) ingest", t_ingest),
+        ):
+            msgs = f"{n_msgs / seconds:>13,.0f}" if name != "(b) store" else f"{'-':>13}"
+            print(f"{name:<16}{seconds:>9.2f}{n_read / seconds:>13,.0f}{msgs}")
+        print()
+        print(f"ingest / broker alone: {t_broker / t_ingest:.0%}   (goal >= 50%)")
+        print(f"ingest / store alone:  {t_store / t_ingest:.0%}")
+        print(f"ingest readings/s:     {n_read / t_ingest:,.0f}   (goal >= 15,000)")
+    finally:
+        for url in (registry_url, store_url, ingest_url):
+            drop_database(url)
+
+
+if __name__ == "__main__":
+    main()
