@@ -1,0 +1,330 @@
+"""Reference implementation: the same rules, one patient, one reading at a time, plain Python.
+
+This is the straightforward way to write the rules (lists, dicts, zoneinfo datetimes for every
+reading). It exists to keep the vectorised engine honest: tests compare its findings with
+``engine.evaluate`` on random cohorts, and bench/rules.py times it as the baseline. It shares
+only the finding builders (evidence layout and sentences) with the engine; which readings fire,
+and every number in the evidence, are computed independently.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from hemkoll.rules.config import (
+    BaselineRule,
+    ChangeRule,
+    CombinationRule,
+    MissingRule,
+    PlainRule,
+    RuleSet,
+    Severity,
+    SymptomRule,
+    ThresholdRule,
+)
+from hemkoll.rules.findings import Finding, epoch_us, utc
+from hemkoll.rules.kinds import change, combination, missing, personal, symptom, threshold
+from hemkoll.rules.localtime import US_PER_HOUR
+from hemkoll.rules.series import Series, as_epoch_us
+
+Reading = tuple[int, float]  # (measured_at µs, value)
+Daily = dict[int, Reading]  # local day number -> first reading of that day
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_US_PER_MINUTE = 60_000_000
+_RANK = {"yellow": 0, "red": 1}
+
+
+def evaluate_reference(
+    rule_set: RuleSet,
+    series: Series,
+    *,
+    tz: ZoneInfo,
+    now: datetime | None = None,
+    paused: bool = False,
+) -> list[Finding]:
+    """What ``engine.evaluate`` returns, computed reading by reading."""
+    now_us = epoch_us(now) if now is not None else None
+    readings = {metric: _readings(raw, now_us) for metric, raw in series.items()}
+    if now_us is not None:
+        horizon = now_us
+    else:
+        horizon = max((rs[-1][0] for rs in readings.values() if rs), default=0)
+    found: dict[str, list[Finding]] = {}
+    for rule in rule_set.enabled():
+        if not isinstance(rule, CombinationRule):
+            rs = readings.get(rule.metric, [])
+            found[rule.id] = _rule(rule, rs, tz, horizon, paused)
+    for rule in rule_set.enabled():
+        if isinstance(rule, CombinationRule):
+            found[rule.id] = _combination(rule, found)
+    out = [f for rule in rule_set.enabled() for f in found[rule.id]]
+    out.sort(key=lambda f: f.fired_at)
+    return out
+
+
+def _readings(raw: tuple[object, object], now_us: int | None) -> list[Reading]:
+    times = as_epoch_us(np.asarray(raw[0])).tolist()
+    values = np.asarray(raw[1], dtype=np.float64).reshape(-1).tolist()
+    at_instant: dict[int, list[float]] = {}
+    for t, v in zip(times, values, strict=True):
+        if math.isfinite(v) and (now_us is None or t <= now_us):
+            at_instant.setdefault(t, []).append(v)
+    out: list[Reading] = []
+    for t in sorted(at_instant):
+        total = 0.0
+        for v in at_instant[t]:
+            total += v
+        out.append((t, total / len(at_instant[t])))
+    return out
+
+
+def _day(t: int, tz: ZoneInfo) -> int:
+    return utc(t).astimezone(tz).date().toordinal() - _EPOCH_ORDINAL
+
+
+def _daily(rs: list[Reading], tz: ZoneInfo) -> Daily:
+    daily: Daily = {}
+    for t, v in rs:
+        daily.setdefault(_day(t, tz), (t, v))
+    return daily
+
+
+def _rule(
+    rule: PlainRule, rs: list[Reading], tz: ZoneInfo, horizon: int, paused: bool
+) -> list[Finding]:
+    if isinstance(rule, ThresholdRule):
+        return _threshold(rule, rs)
+    if isinstance(rule, ChangeRule):
+        return _change(rule, _daily(rs, tz))
+    if isinstance(rule, BaselineRule):
+        return _baseline(rule, _daily(rs, tz))
+    if isinstance(rule, SymptomRule):
+        return _symptom(rule, rs)
+    if isinstance(rule, MissingRule):
+        if paused or not rs:
+            return []
+        if rule.after_hours is not None:
+            return _missing_after(rule, rule.after_hours, rs, tz, horizon)
+        return _missing_by_time(rule, rs, tz, horizon)
+    raise TypeError(f"no reference for rule kind {rule.kind!r}")
+
+
+def _threshold(rule: ThresholdRule, rs: list[Reading]) -> list[Finding]:
+    levels = [(s, b) for s, b in (("red", rule.red), ("yellow", rule.yellow)) if b is not None]
+    run_start: dict[str, int | None] = {s: None for s, _ in levels}
+    was_met = {s: False for s, _ in levels}
+    out: list[Finding] = []
+    for i, (t, v) in enumerate(rs):
+        red_met = False
+        for severity, band in levels:
+            low_out = band.low is not None and v < band.low
+            high_out = band.high is not None and v > band.high
+            start = run_start[severity]
+            if low_out or high_out:
+                if start is None:
+                    start = i
+            else:
+                start = None
+            run_start[severity] = start
+            met = (
+                start is not None
+                and i - start + 1 >= band.consecutive
+                and t - rs[start][0] >= band.min_duration_minutes * _US_PER_MINUTE
+            )
+            fires = met and not was_met[severity]
+            was_met[severity] = met
+            if severity == "red":
+                red_met = met
+            if fires and start is not None and not (severity == "yellow" and red_met):
+                first_shown = max(start, i - threshold.MAX_EVIDENCE_READINGS + 1)
+                out.append(
+                    threshold.finding(
+                        rule,
+                        severity="red" if severity == "red" else "yellow",
+                        band=band,
+                        run_started_at=rs[start][0],
+                        run_readings=i - start + 1,
+                        shown=rs[first_shown : i + 1],
+                    )
+                )
+    return out
+
+
+def _change(rule: ChangeRule, daily: Daily) -> list[Finding]:
+    sign = 1.0 if rule.direction == "rise" else -1.0
+    amounts: list[tuple[Severity, float]] = []
+    if rule.red is not None:
+        amounts.append(("red", rule.red))
+    if rule.yellow is not None:
+        amounts.append(("yellow", rule.yellow))
+    was = {s: False for s, _ in amounts}
+    out: list[Finding] = []
+    for day in sorted(daily):
+        t, value = daily[day]
+        ref: float | None = None
+        ref_day = day
+        for lag in range(1, rule.window_days + 1):
+            earlier = daily.get(day - lag)
+            if earlier is not None and (ref is None or sign * earlier[1] < ref):
+                ref, ref_day = sign * earlier[1], day - lag
+        delta = sign * value - ref if ref is not None else None
+        red_now = False
+        for severity, amount in amounts:
+            cond = delta is not None and delta >= amount
+            fires = cond and not was[severity]
+            was[severity] = cond
+            if severity == "red":
+                red_now = cond
+            if fires and delta is not None and not (severity == "yellow" and red_now):
+                ref_t, ref_value = daily[ref_day]
+                out.append(
+                    change.finding(
+                        rule,
+                        severity=severity,
+                        amount=amount,
+                        today=(t, value, day),
+                        reference=(ref_t, ref_value, ref_day),
+                        delta=delta,
+                    )
+                )
+    return out
+
+
+def _baseline(rule: BaselineRule, daily: Daily) -> list[Finding]:
+    sign = 1.0 if rule.direction == "rise" else -1.0
+    limits: list[tuple[Severity, float]] = []
+    if rule.red_sd is not None:
+        limits.append(("red", rule.red_sd))
+    if rule.yellow_sd is not None:
+        limits.append(("yellow", rule.yellow_sd))
+    was = {s: False for s, _ in limits}
+    out: list[Finding] = []
+    for day in sorted(daily):
+        t, value = daily[day]
+        window = [daily[day - k][1] for k in range(1, rule.baseline_days + 1) if day - k in daily]
+        stats: personal.Stats | None = None
+        if len(window) >= rule.min_days:
+            mean = statistics.fmean(window)
+            sd = statistics.stdev(window)
+            sd_used = max(sd, rule.sd_floor)
+            deviation = sign * (value - mean)
+            stats = personal.Stats(mean, sd, sd_used, len(window), deviation, deviation / sd_used)
+        red_now = False
+        for severity, limit in limits:
+            cond = (
+                stats is not None and stats.deviation >= rule.min_deviation and stats.score >= limit
+            )
+            fires = cond and not was[severity]
+            was[severity] = cond
+            if severity == "red":
+                red_now = cond
+            if fires and stats is not None and not (severity == "yellow" and red_now):
+                out.append(
+                    personal.finding(
+                        rule,
+                        severity=severity,
+                        score_limit=limit,
+                        today=(t, value, day),
+                        stats=stats,
+                    )
+                )
+    return out
+
+
+def _missing_after(
+    rule: MissingRule, hours: float, rs: list[Reading], tz: ZoneInfo, horizon: int
+) -> list[Finding]:
+    silence = round(hours * US_PER_HOUR)
+    out: list[Finding] = []
+    for i, (t, v) in enumerate(rs):
+        is_last = i == len(rs) - 1
+        following = horizon if is_last else rs[i + 1][0]
+        if following > t + silence:
+            next_at = None if is_last else following
+            out.append(missing.finding_after(rule, tz=tz, last=(t, v), next_at=next_at))
+    return out
+
+
+def _missing_by_time(
+    rule: MissingRule, rs: list[Reading], tz: ZoneInfo, horizon: int
+) -> list[Finding]:
+    at = rule.by_local_time or time(0)
+    wall = time(at.hour, at.minute)
+    daily = _daily(rs, tz)
+    out: list[Finding] = []
+    for day in range(min(daily), _day(horizon, tz) + 1):
+        local = date.fromordinal(day + _EPOCH_ORDINAL)
+        deadline = epoch_us(datetime.combine(local, wall, tzinfo=tz))
+        first = daily.get(day)
+        late = first is None or first[0] > deadline
+        if late and rs[0][0] < deadline < horizon:
+            out.append(
+                missing.finding_by_time(
+                    rule,
+                    day=day,
+                    deadline=deadline,
+                    first_that_day=None if first is None else first[0],
+                )
+            )
+    return out
+
+
+def _symptom(rule: SymptomRule, rs: list[Reading]) -> list[Finding]:
+    window = round(rule.worsening_window_hours * US_PER_HOUR)
+    was_red = was_yellow = False
+    out: list[Finding] = []
+    for i, (t, v) in enumerate(rs):
+        lowest: Reading | None = None
+        for j in range(i - 1, -1, -1):
+            if rs[j][0] < t - window:
+                break
+            if lowest is None or rs[j][1] < lowest[1]:
+                lowest = rs[j]
+        red = rule.red_score is not None and v >= rule.red_score
+        worse = (
+            rule.worsening_points is not None
+            and lowest is not None
+            and v - lowest[1] >= rule.worsening_points
+        )
+        yellow = (rule.yellow_score is not None and v >= rule.yellow_score) or worse
+        red_fires, yellow_fires = red and not was_red, yellow and not was_yellow and not red
+        was_red, was_yellow = red, yellow
+        if red_fires or yellow_fires:
+            out.append(
+                symptom.finding(
+                    rule,
+                    red=red_fires,
+                    worse=worse,
+                    answer=(t, v),
+                    window_lowest=None if rule.worsening_points is None else lowest,
+                )
+            )
+    return out
+
+
+def _combination(rule: CombinationRule, found: dict[str, list[Finding]]) -> list[Finding]:
+    window = round(rule.window_hours * US_PER_HOUR)
+    floor = _RANK[rule.min_severity]
+    comps = [
+        [(epoch_us(f.fired_at), f) for f in found.get(ref, []) if _RANK[f.severity] >= floor]
+        for ref in rule.rules
+    ]
+    moments = sorted({t for comp in comps for t, _ in comp})
+    out: list[Finding] = []
+    for t in moments:
+        parts: list[Finding] = []
+        for comp in comps:
+            latest: tuple[int, Finding] | None = None
+            for t_f, f in comp:
+                if t - window <= t_f <= t and (latest is None or t_f >= latest[0]):
+                    latest = (t_f, f)
+            if latest is not None:
+                parts.append(latest[1])
+        if (len(parts) == len(comps)) if rule.mode == "all" else bool(parts):
+            out.append(combination.finding(rule, fired_at=t, components=parts))
+    return out

@@ -1,0 +1,258 @@
+"""Rules as data: validated, frozen, JSON-serialisable pydantic models.
+
+A rule set is configuration, not code per patient. Every rule has a stable ``id`` (for example
+``"weight_gain_3d"``) that findings, overrides and combinations refer to. The rule kinds form a
+discriminated union on ``kind``:
+
+- ``threshold``: a reading outside [low, high] with a yellow and/or a red band, each optionally
+  gated by N consecutive readings and/or a minimum duration outside the band.
+- ``change``: the first reading of a local day against the lowest (``rise``) or highest
+  (``fall``) first-of-day value of the previous ``window_days`` local days.
+- ``baseline``: the first reading of a local day against the mean of the previous
+  ``baseline_days`` days, in units of their standard deviation (the patient's own variability).
+- ``missing``: no reading for ``after_hours`` hours, or none by ``by_local_time`` on a local day.
+- ``symptom``: an ordinal answer (0-3) at or above a score, or worse by some points than the
+  lowest answer within a window.
+- ``combination``: findings of all (or any) of other rules within a window.
+
+Values are in the metric's canonical unit (see hemkoll.ingest.metrics).
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from hemkoll.ingest.metrics import METRICS
+
+Severity = Literal["yellow", "red"]
+SEVERITIES: tuple[Severity, ...] = ("yellow", "red")
+
+# Stable rule ids: lower-case snake case, short enough for a database key and a log line.
+RULE_ID_PATTERN = r"^[a-z][a-z0-9_]{0,63}$"
+RuleId = Annotated[str, StringConstraints(pattern=RULE_ID_PATTERN)]
+
+# A clinician may ask for at most a week of daily readings in a row before a band fires; more
+# would silence a real deterioration for longer than any programme in references.md allows.
+MAX_CONSECUTIVE = 7
+# Change windows beyond a month are trends, which the baseline rule handles.
+MAX_CHANGE_WINDOW_DAYS = 31
+# A baseline of more than two months no longer describes the patient's current state.
+MAX_BASELINE_DAYS = 60
+# A standard deviation needs at least two values.
+MIN_BASELINE_VALUES = 2
+# Ordinal symptom answers are 0 to 3 (hemkoll.ingest.metrics).
+MAX_SYMPTOM_SCORE = 3
+
+
+def _known_metric(name: str) -> str:
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
+    return name
+
+
+MetricName = Annotated[str, AfterValidator(_known_metric)]
+
+
+class FrozenModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Rule(FrozenModel):
+    id: RuleId
+    enabled: bool = True
+    # Where the default comes from, or why a clinician changed it; shown to staff, not evaluated.
+    note: str = ""
+
+
+class Band(FrozenModel):
+    """Normal range of one level: a reading below ``low`` or above ``high`` is outside."""
+
+    low: float | None = None
+    high: float | None = None
+    # The band fires only on the N-th consecutive reading outside it ...
+    consecutive: int = Field(default=1, ge=1, le=MAX_CONSECUTIVE)
+    # ... and only once the readings have been outside for at least this long (first to latest).
+    min_duration_minutes: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> Band:
+        if self.low is None and self.high is None:
+            raise ValueError("a band needs low, high or both")
+        if self.low is not None and self.high is not None and self.low >= self.high:
+            raise ValueError(f"band low {self.low} must be below high {self.high}")
+        return self
+
+
+class ThresholdRule(_Rule):
+    kind: Literal["threshold"] = "threshold"
+    metric: MetricName
+    yellow: Band | None = None
+    red: Band | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ThresholdRule:
+        if self.yellow is None and self.red is None:
+            raise ValueError(f"threshold rule {self.id}: needs a yellow or a red band")
+        y, r = self.yellow, self.red
+        if y is not None and r is not None:
+            if y.low is not None and r.low is not None and r.low > y.low:
+                raise ValueError(f"threshold rule {self.id}: red low must not exceed yellow low")
+            if y.high is not None and r.high is not None and r.high < y.high:
+                raise ValueError(f"threshold rule {self.id}: red high must not be below yellow")
+        return self
+
+
+class ChangeRule(_Rule):
+    kind: Literal["change"] = "change"
+    metric: MetricName
+    direction: Literal["rise", "fall"] = "rise"
+    window_days: int = Field(ge=1, le=MAX_CHANGE_WINDOW_DAYS)
+    # Change (canonical units) at or beyond which the level fires.
+    yellow: float | None = Field(default=None, gt=0)
+    red: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> ChangeRule:
+        if self.yellow is None and self.red is None:
+            raise ValueError(f"change rule {self.id}: needs a yellow or a red amount")
+        if self.yellow is not None and self.red is not None and self.red < self.yellow:
+            raise ValueError(f"change rule {self.id}: red amount must be >= yellow amount")
+        return self
+
+
+class BaselineRule(_Rule):
+    kind: Literal["baseline"] = "baseline"
+    metric: MetricName
+    direction: Literal["rise", "fall"] = "rise"
+    baseline_days: int = Field(default=14, ge=MIN_BASELINE_VALUES, le=MAX_BASELINE_DAYS)
+    # Days with a reading needed in the baseline window before the rule says anything.
+    min_days: int = Field(default=7, ge=MIN_BASELINE_VALUES)
+    # Deviation in standard deviations of the baseline window at which each level fires.
+    yellow_sd: float | None = Field(default=None, gt=0)
+    red_sd: float | None = Field(default=None, gt=0)
+    # Deviation (canonical units) below which the rule never fires, however stable the patient.
+    min_deviation: float = Field(default=0.0, ge=0)
+    # Lower bound on the standard deviation, so a very stable week does not inflate the score.
+    sd_floor: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> BaselineRule:
+        if self.yellow_sd is None and self.red_sd is None:
+            raise ValueError(f"baseline rule {self.id}: needs yellow_sd or red_sd")
+        if self.yellow_sd is not None and self.red_sd is not None and self.red_sd < self.yellow_sd:
+            raise ValueError(f"baseline rule {self.id}: red_sd must be >= yellow_sd")
+        if self.min_days > self.baseline_days:
+            raise ValueError(f"baseline rule {self.id}: min_days exceeds baseline_days")
+        return self
+
+
+class MissingRule(_Rule):
+    kind: Literal["missing"] = "missing"
+    metric: MetricName
+    severity: Severity = "yellow"
+    after_hours: float | None = Field(default=None, gt=0)
+    # Local wall-clock time in the patient's time zone (seconds and microseconds ignored).
+    by_local_time: time | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> MissingRule:
+        if (self.after_hours is None) == (self.by_local_time is None):
+            raise ValueError(
+                f"missing rule {self.id}: set exactly one of after_hours and by_local_time"
+            )
+        if self.by_local_time is not None and self.by_local_time.tzinfo is not None:
+            raise ValueError(f"missing rule {self.id}: by_local_time is a wall time, no offset")
+        return self
+
+
+class SymptomRule(_Rule):
+    kind: Literal["symptom"] = "symptom"
+    metric: MetricName
+    yellow_score: int | None = Field(default=None, ge=1, le=MAX_SYMPTOM_SCORE)
+    red_score: int | None = Field(default=None, ge=1, le=MAX_SYMPTOM_SCORE)
+    # Yellow when the answer is this many points above the lowest answer of the window before it.
+    worsening_points: int | None = Field(default=None, ge=1, le=MAX_SYMPTOM_SCORE)
+    worsening_window_hours: float = Field(default=72.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> SymptomRule:
+        if not self.metric.startswith("symptom_"):
+            raise ValueError(f"symptom rule {self.id}: {self.metric} is not a symptom answer")
+        if self.yellow_score is None and self.red_score is None and self.worsening_points is None:
+            raise ValueError(f"symptom rule {self.id}: needs a score or worsening_points")
+        y, r = self.yellow_score, self.red_score
+        if y is not None and r is not None and r < y:
+            raise ValueError(f"symptom rule {self.id}: red_score must be >= yellow_score")
+        return self
+
+
+class CombinationRule(_Rule):
+    kind: Literal["combination"] = "combination"
+    mode: Literal["all", "any"]
+    rules: tuple[RuleId, ...] = Field(min_length=1)
+    window_hours: float = Field(gt=0)
+    severity: Severity = "red"
+    # Component findings below this severity do not count.
+    min_severity: Severity = "yellow"
+    label_en: str = Field(min_length=1)
+    label_sv: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> CombinationRule:
+        if len(set(self.rules)) != len(self.rules):
+            raise ValueError(f"combination rule {self.id}: a component is listed twice")
+        if self.mode == "all" and len(self.rules) < 2:
+            raise ValueError(f"combination rule {self.id}: all-of needs two or more rules")
+        if self.id in self.rules:
+            raise ValueError(f"combination rule {self.id}: refers to itself")
+        return self
+
+
+Rule = Annotated[
+    ThresholdRule | ChangeRule | BaselineRule | MissingRule | SymptomRule | CombinationRule,
+    Field(discriminator="kind"),
+]
+PlainRule = ThresholdRule | ChangeRule | BaselineRule | MissingRule | SymptomRule | CombinationRule
+
+
+class RuleSet(FrozenModel):
+    name: str = Field(min_length=1)
+    rules: tuple[Rule, ...]
+
+    @model_validator(mode="after")
+    def _check(self) -> RuleSet:
+        seen: dict[str, PlainRule] = {}
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"rule id {rule.id!r} appears twice")
+            seen[rule.id] = rule
+        for rule in self.rules:
+            if isinstance(rule, CombinationRule):
+                for ref in rule.rules:
+                    target = seen.get(ref)
+                    if target is None:
+                        raise ValueError(f"combination {rule.id} refers to unknown rule {ref!r}")
+                    if isinstance(target, CombinationRule):
+                        raise ValueError(  # noqa: TRY004 (pydantic reports ValueError)
+                            f"combination {rule.id} refers to combination {ref!r}"
+                        )
+        return self
+
+    def rule(self, rule_id: str) -> PlainRule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def enabled(self) -> tuple[PlainRule, ...]:
+        return tuple(rule for rule in self.rules if rule.enabled)

@@ -1,0 +1,180 @@
+"""Evaluate a rule set: pure functions over numpy arrays, one code path for backtest and live.
+
+``evaluate(rule_set, series, tz=..., now=...)`` returns every finding over the whole history it
+is given. A backtest passes a patient's full history and keeps all findings. A live caller,
+after storing new readings, passes the recent history (at least ``required_history``) and
+keeps the findings fired at or after the earliest new reading (``findings_since``); a scheduler
+for missing measurements passes ``now`` and keeps the findings fired after its previous run.
+Because every rule is causal (a finding at time t depends only on readings measured at or
+before t, and on ``now`` only for missing measurements) and fires once per episode, the live
+findings are exactly the tail of the backtest's. The alerts layer should still deduplicate on
+(patient, rule_id, fired_at), since overlapping windows report a finding again.
+
+``evaluate_cohort`` runs the same kernels for many patients at once (one time zone, one rule
+set); ``evaluate`` is a cohort of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from hemkoll.rules.config import (
+    BaselineRule,
+    ChangeRule,
+    CombinationRule,
+    MissingRule,
+    PlainRule,
+    RuleSet,
+    SymptomRule,
+    ThresholdRule,
+)
+from hemkoll.rules.findings import Finding, epoch_us
+from hemkoll.rules.kinds import change, combination, missing, personal, symptom, threshold
+from hemkoll.rules.kinds.context import Context, Hits
+from hemkoll.rules.series import NO_TIME, MetricBatch, Series, build_batch
+
+# Live evaluation passes at least this much history beyond what the rules' windows need, so
+# that the state on the previous day with a value (episode edges) is known across a few
+# missed days.
+LIVE_HISTORY_MARGIN = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class CohortFindings:
+    """Findings of a cohort as columns per rule; Finding objects are built when asked for."""
+
+    n_patients: int
+    rule_ids: tuple[str, ...]
+    hits: tuple[Hits, ...]
+
+    def count(self) -> int:
+        return sum(len(h) for h in self.hits)
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """Rule id -> (yellow findings, red findings) over the cohort."""
+        return {
+            rule_id: (int((~h.red).sum()), int(h.red.sum()))
+            for rule_id, h in zip(self.rule_ids, self.hits, strict=True)
+        }
+
+    def findings(self, patient: int) -> list[Finding]:
+        """One patient's findings, ordered by fired_at (then by rule order)."""
+        out = [h.render(int(k)) for h in self.hits for k in np.flatnonzero(h.patient == patient)]
+        out.sort(key=lambda f: f.fired_at)
+        return out
+
+    def all(self) -> list[list[Finding]]:
+        """Every patient's findings (builds every Finding: evidence and sentences)."""
+        out: list[list[Finding]] = [[] for _ in range(self.n_patients)]
+        for h in self.hits:
+            for k, p in enumerate(h.patient.tolist()):
+                out[p].append(h.render(k))
+        for findings in out:
+            findings.sort(key=lambda f: f.fired_at)
+        return out
+
+
+def evaluate(
+    rule_set: RuleSet,
+    series: Series,
+    *,
+    tz: ZoneInfo,
+    now: datetime | None = None,
+    paused: bool = False,
+) -> list[Finding]:
+    """Every finding of the enabled rules over one patient's history, ordered by fired_at.
+
+    ``series`` maps metric name to (measured_at, value) arrays (see hemkoll.rules.series).
+    ``now`` bounds the evaluation: readings after it are ignored and missing-measurement
+    deadlines up to it count; without it, missing measurements are judged up to the patient's
+    newest reading. ``paused`` silences missing-measurement rules.
+    """
+    return evaluate_cohort(rule_set, [series], tz=tz, now=now, paused=[paused]).findings(0)
+
+
+def evaluate_cohort(
+    rule_set: RuleSet,
+    cohort: Sequence[Series],
+    *,
+    tz: ZoneInfo,
+    now: datetime | None = None,
+    paused: Sequence[bool] | None = None,
+) -> CohortFindings:
+    """``evaluate`` for many patients sharing a time zone and a rule set, vectorised."""
+    now_us = epoch_us(now) if now is not None else None
+    ctx = _context(cohort, tz, now_us, paused)
+    found: dict[str, Hits] = {}
+    for rule in rule_set.enabled():
+        if not isinstance(rule, CombinationRule):
+            found[rule.id] = _run(rule, ctx)
+    for rule in rule_set.enabled():
+        if isinstance(rule, CombinationRule):
+            found[rule.id] = combination.evaluate(rule, found)
+    ids = tuple(rule.id for rule in rule_set.enabled())
+    return CohortFindings(len(cohort), ids, tuple(found[i] for i in ids))
+
+
+def required_history(rule_set: RuleSet) -> timedelta:
+    """How much recent history a live evaluation should pass so its findings match a backtest."""
+    longest = timedelta(days=1)
+    for rule in rule_set.enabled():
+        if isinstance(rule, ChangeRule):
+            need = timedelta(days=rule.window_days + 1)
+        elif isinstance(rule, BaselineRule):
+            need = timedelta(days=rule.baseline_days + 1)
+        elif isinstance(rule, SymptomRule):
+            need = timedelta(hours=rule.worsening_window_hours)
+        elif isinstance(rule, ThresholdRule):
+            bands = [b for b in (rule.yellow, rule.red) if b is not None]
+            need = max(timedelta(days=b.consecutive, minutes=b.min_duration_minutes) for b in bands)
+        elif isinstance(rule, MissingRule):
+            need = timedelta(hours=rule.after_hours or 24)
+        else:
+            need = timedelta(hours=rule.window_hours)
+        longest = max(longest, need)
+    # A combination looks back over its window from component findings, which need their own.
+    windows = [r.window_hours for r in rule_set.enabled() if isinstance(r, CombinationRule)]
+    extra = timedelta(hours=max(windows, default=0.0))
+    return longest + extra + LIVE_HISTORY_MARGIN
+
+
+def _context(
+    cohort: Sequence[Series], tz: ZoneInfo, now_us: int | None, paused: Sequence[bool] | None
+) -> Context:
+    n = len(cohort)
+    if paused is not None and len(paused) != n:
+        raise ValueError(f"paused has {len(paused)} flags for {n} patients")
+    metrics = sorted({m for series in cohort for m in series})
+    batches: dict[str, MetricBatch] = {
+        m: build_batch([series.get(m) for series in cohort], now_us) for m in metrics
+    }
+    if now_us is not None:
+        horizon = np.full(n, now_us, dtype=np.int64)
+    else:
+        horizon = np.full(n, NO_TIME, dtype=np.int64)
+        for batch in batches.values():
+            has = batch.has_readings()
+            newest = np.full(n, NO_TIME, dtype=np.int64)
+            newest[has] = batch.t[batch.offsets[1:][has] - 1]
+            horizon = np.maximum(horizon, newest)
+    flags = np.zeros(n, dtype=bool) if paused is None else np.asarray(paused, dtype=bool)
+    return Context(tz=tz, batches=batches, horizon=horizon, paused=flags)
+
+
+def _run(rule: PlainRule, ctx: Context) -> Hits:
+    if isinstance(rule, ThresholdRule):
+        return threshold.evaluate(rule, ctx)
+    if isinstance(rule, ChangeRule):
+        return change.evaluate(rule, ctx)
+    if isinstance(rule, BaselineRule):
+        return personal.evaluate(rule, ctx)
+    if isinstance(rule, MissingRule):
+        return missing.evaluate(rule, ctx)
+    if isinstance(rule, SymptomRule):
+        return symptom.evaluate(rule, ctx)
+    raise TypeError(f"no kernel for rule kind {rule.kind!r}")

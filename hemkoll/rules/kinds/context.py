@@ -1,0 +1,100 @@
+"""What every rule kind evaluates against: a cohort's normalised readings, time zone and horizon."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from hemkoll.rules.arrays import BoolArray, IntArray
+from hemkoll.rules.findings import Finding, utc
+from hemkoll.rules.localtime import local_days
+from hemkoll.rules.series import NO_TIME, DailyGrid, MetricBatch, build_batch, first_of_day
+
+
+@dataclass(frozen=True)
+class Hits:
+    """One rule's firings over a cohort, as columns; ``render(k)`` builds the k-th Finding.
+
+    Detection is vectorised; a Finding (evidence, sentences) is built only when asked for, so
+    a backtest over thousands of patients does not format sentences nobody reads.
+    """
+
+    patient: IntArray
+    t: IntArray  # fired_at, epoch µs
+    red: BoolArray
+    render: Callable[[int], Finding]
+
+    def __len__(self) -> int:
+        return int(self.t.size)
+
+
+def grid_cells(levels: list[tuple[bool, BoolArray]]) -> tuple[IntArray, IntArray, BoolArray]:
+    """(patient, column, red) of the True cells of each level's (P, W) mask, levels in order."""
+    rows, cols, reds = [], [], []
+    for is_red, fire in levels:
+        p, d = np.nonzero(fire)
+        rows.append(p.astype(np.int64))
+        cols.append(d.astype(np.int64))
+        reds.append(np.full(p.size, is_red))
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool)
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(reds)
+
+
+def _no_finding(k: int) -> Finding:
+    raise IndexError(f"hit {k} of an empty result")
+
+
+NO_HITS = Hits(
+    patient=np.zeros(0, dtype=np.int64),
+    t=np.zeros(0, dtype=np.int64),
+    red=np.zeros(0, dtype=bool),
+    render=_no_finding,
+)
+_EPOCH_DAY = date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Context:
+    tz: ZoneInfo
+    batches: Mapping[str, MetricBatch]
+    # Per patient: the instant up to which absence of readings counts (``now``, or without a
+    # ``now`` the patient's newest reading of any metric; NO_TIME if it has none).
+    horizon: IntArray
+    paused: BoolArray
+    _daily: dict[str, DailyGrid] = field(default_factory=dict)
+
+    @property
+    def n_patients(self) -> int:
+        return len(self.horizon)
+
+    def batch(self, metric: str) -> MetricBatch:
+        found = self.batches.get(metric)
+        if found is not None:
+            return found
+        return build_batch([None] * self.n_patients, None)
+
+    def daily(self, metric: str) -> DailyGrid:
+        grid = self._daily.get(metric)
+        if grid is None:
+            grid = first_of_day(self.batch(metric), self.tz)
+            self._daily[metric] = grid
+        return grid
+
+    def horizon_days(self) -> IntArray:
+        days = local_days(np.where(self.horizon == NO_TIME, 0, self.horizon), self.tz)
+        return np.asarray(days, dtype=np.int64)
+
+
+def local_text(us: int, tz: ZoneInfo) -> str:
+    """Local date and time for a nurse, e.g. '2024-03-31 08:05'."""
+    return utc(us).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def local_date(day: int) -> str:
+    """ISO date of a local day number."""
+    return (_EPOCH_DAY + timedelta(days=day)).isoformat()

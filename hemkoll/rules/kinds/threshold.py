@@ -1,0 +1,130 @@
+"""Threshold rules: a reading outside a band, gated by consecutive readings and duration.
+
+A level's *run* is the patient's consecutive readings outside its band (however far apart they
+are). The level fires once per run, at the first reading where the run has at least
+``consecutive`` readings and has lasted at least ``min_duration_minutes`` (first reading of the
+run to this one); a reading back inside the band ends the run. A yellow finding is not reported
+while the red level's gate is met at the same reading.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hemkoll.rules import explain
+from hemkoll.rules.arrays import BoolArray, IntArray
+from hemkoll.rules.config import Band, Severity, ThresholdRule
+from hemkoll.rules.findings import Finding, iso, utc
+from hemkoll.rules.kinds.context import NO_HITS, Context, Hits
+from hemkoll.rules.series import MetricBatch, rising_edges
+
+US_PER_MINUTE = 60_000_000
+# Evidence lists at most this many readings of the run (the latest ones): enough for a nurse to
+# see the pattern, small enough for an alerts row.
+MAX_EVIDENCE_READINGS = 10
+
+
+def outside(v: np.ndarray, band: Band) -> BoolArray:
+    out = np.zeros(v.shape, dtype=bool)
+    if band.low is not None:
+        out |= v < band.low
+    if band.high is not None:
+        out |= v > band.high
+    return out
+
+
+def gate(batch: MetricBatch, band: Band) -> tuple[BoolArray, IntArray]:
+    """Per reading: whether the band's gate is met, and the index where its run started."""
+    n = batch.t.size
+    out = outside(batch.v, band)
+    idx = np.arange(n, dtype=np.int64)
+    run_start = np.maximum(np.maximum.accumulate(np.where(out, 0, idx + 1)), batch.seg_start)
+    run_start = np.minimum(run_start, max(n - 1, 0))
+    met = (
+        out
+        & (idx - run_start + 1 >= band.consecutive)
+        & (batch.t - batch.t[run_start] >= band.min_duration_minutes * US_PER_MINUTE)
+    )
+    return met, run_start
+
+
+def evaluate(rule: ThresholdRule, ctx: Context) -> Hits:
+    batch = ctx.batch(rule.metric)
+    n = batch.t.size
+    if n == 0:
+        return NO_HITS
+    fired: list[IntArray] = []
+    starts: list[IntArray] = []
+    reds: list[BoolArray] = []
+    red_met = np.zeros(n, dtype=bool)
+    if rule.red is not None:
+        red_met, red_start = gate(batch, rule.red)
+        idx = np.flatnonzero(rising_edges(red_met, batch))
+        fired.append(idx)
+        starts.append(red_start[idx])
+        reds.append(np.ones(idx.size, dtype=bool))
+    if rule.yellow is not None:
+        met, yellow_start = gate(batch, rule.yellow)
+        idx = np.flatnonzero(rising_edges(met, batch) & ~red_met)
+        fired.append(idx)
+        starts.append(yellow_start[idx])
+        reds.append(np.zeros(idx.size, dtype=bool))
+    at, start, red = np.concatenate(fired), np.concatenate(starts), np.concatenate(reds)
+
+    def render(k: int) -> Finding:
+        i, first = int(at[k]), int(start[k])
+        band = rule.red if red[k] else rule.yellow
+        if band is None:  # unreachable: hits of a level exist only if the level does
+            raise ValueError(f"threshold rule {rule.id}: hit of a missing level")
+        shown = range(max(first, i - MAX_EVIDENCE_READINGS + 1), i + 1)
+        return finding(
+            rule,
+            severity="red" if red[k] else "yellow",
+            band=band,
+            run_started_at=int(batch.t[first]),
+            run_readings=i - first + 1,
+            shown=[(int(batch.t[j]), float(batch.v[j])) for j in shown],
+        )
+
+    return Hits(patient=batch.patient[at], t=batch.t[at], red=red, render=render)
+
+
+def finding(
+    rule: ThresholdRule,
+    *,
+    severity: Severity,
+    band: Band,
+    run_started_at: int,
+    run_readings: int,
+    shown: list[tuple[int, float]],
+) -> Finding:
+    """The finding of a level whose gate was met at the last of ``shown`` (time µs, value)."""
+    t, value = shown[-1]
+    above = band.high is not None and value > band.high
+    limit = band.high if above else band.low
+    if limit is None:  # unreachable: a reading outside the band is beyond one of its limits
+        raise ValueError(f"threshold rule {rule.id} fired inside its band")
+    minutes = (t - run_started_at) // US_PER_MINUTE
+    side = "above" if above else "below"
+    en, sv = explain.threshold(
+        rule.metric, value=value, side=side, limit=limit, readings=run_readings, minutes=minutes
+    )
+    return Finding(
+        rule_id=rule.id,
+        kind=rule.kind,
+        severity=severity,
+        fired_at=utc(t),
+        evidence={
+            "metric": rule.metric,
+            "value": value,
+            "side": side,
+            "limit": limit,
+            "low": band.low,
+            "high": band.high,
+            "run_readings": run_readings,
+            "run_minutes": minutes,
+            "readings": [[iso(t_j), v_j] for t_j, v_j in shown],
+        },
+        explanation_en=en,
+        explanation_sv=sv,
+    )

@@ -1,0 +1,195 @@
+"""Heart-failure home-monitoring programme: default rules and where each number comes from.
+
+Severity: yellow = "contact the patient today", red = "contact the patient now".
+
+Sources (full references in /work/shared/references.md; [A] = read in an abstract only):
+- ESC heart-failure guideline: contact the care team or adjust diuretics on an unexpected
+  weight gain of more than 2 kg in 3 days.
+- BEAT-HF (Black et al., Trials 2014;15:124), urgent: systolic BP < 80 or > 170 mmHg without
+  symptoms (< 90 or > 160 with symptoms); heart rate < 40 or > 110 /min without symptoms
+  (< 50 or > 100 with symptoms); weight > 3 lb (1.36 kg) in a day or > 6 lb (2.72 kg) in a week
+  with symptoms.
+- TELBIL (Martín-Lesende et al., BMC Health Serv Res 2011;11:56): systolic < 100 or > 160,
+  diastolic < 60 or > 95 mmHg; heart rate < 50 or > 100 /min; SpO2 < 95 % (to be lowered in lung
+  disease); weight + 1 kg in 3 days.
+- Rules of thumb perform poorly (sensitivity 20-46 %: Zhang 2009 TEN-HMS [A], Cuba Gyllensten
+  2016 [A], Ledwidge 2013 [A], FAST 2009), personal baselines better (Ledwidge 2013: personal
+  moving average 82 % [A]; LINK-HF, Stehlik 2020 [A]). The programme therefore combines the
+  guideline rules with a personal-baseline rule and with symptoms (BEAT-HF escalates weight and
+  heart-rate deviations when symptoms are present).
+
+Gating: BP, heart rate and SpO2 bands need two consecutive readings outside them, so a single
+mis-measurement at home (cuff placement, cold fingers) does not page a nurse; the programme's
+nurses can set ``consecutive`` to 1 per patient. Weight rules use the first reading of each
+local day (morning weight).
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+from hemkoll.ingest.metrics import KG_PER_POUND
+from hemkoll.rules.config import (
+    Band,
+    BaselineRule,
+    ChangeRule,
+    CombinationRule,
+    MissingRule,
+    RuleSet,
+    SymptomRule,
+    ThresholdRule,
+)
+
+# BEAT-HF and the TEN-HMS rule of thumb: 3 lb in one day.
+WEIGHT_GAIN_1D_KG = round(3 * KG_PER_POUND, 2)  # 1.36 kg
+# ESC guideline: more than 2 kg in 3 days (the engine fires at >= the amount).
+WEIGHT_GAIN_3D_KG = 2.0
+# BEAT-HF: more than 6 lb in a week.
+WEIGHT_GAIN_7D_KG = round(6 * KG_PER_POUND, 2)  # 2.72 kg
+# Personal baseline: 14 days (a fortnight covers two weekly weight rhythms, Orsama 2014 [A]);
+# at least 7 weighed days (about the 76-78 % adherence seen in FAST and MOBITEL).
+BASELINE_DAYS = 14
+BASELINE_MIN_DAYS = 7
+# Three standard deviations: the usual statistical-process-control limit (Shewhart); a
+# convention, not from a heart-failure study.
+BASELINE_YELLOW_SD = 3.0
+# Never fire below 1 kg, the smallest weight change any programme above acts on (TELBIL).
+BASELINE_MIN_DEVIATION_KG = 1.0
+# Day-to-day weight noise is 0.2-0.7 kg by guess [U] (no source found); the floor keeps a very
+# stable fortnight from turning 0.5 kg into "5 times the usual variation".
+BASELINE_SD_FLOOR_KG = 0.3
+# Two readings in a row outside a band before it fires (see the module docstring).
+CONSECUTIVE_READINGS = 2
+# Symptom scales: 0 none, 1 mild, 2 moderate (on exertion), 3 severe (breathlessness at rest).
+# Programme convention [U]: moderate asks for contact today, severe for contact now; BEAT-HF
+# asks symptom questions but its published thresholds are for vital signs.
+SYMPTOM_MODERATE = 2
+SYMPTOM_SEVERE = 3
+# Worse by one step within three days, the ESC weight window, counts as "worse breathlessness".
+SYMPTOM_WORSENING_POINTS = 1
+SYMPTOM_WINDOW_HOURS = 72.0
+# Weight and symptoms within the ESC 3-day window make BEAT-HF's "with symptoms" case.
+COMBINATION_WINDOW_HOURS = 72.0
+# Silence: with 22-24 % of days missed (FAST, MOBITEL) one missed morning is common and not a
+# reason to call; two missed mornings are (OpenTele has a "missed measurement" level).
+WEIGHT_SILENCE_HOURS = 48.0
+BP_SILENCE_HOURS = 72.0
+# Patients are taught to weigh in the morning; noon leaves a margin for late risers. Disabled by
+# default (it fires on every missed morning); centres that call about each one enable it.
+WEIGHT_DEADLINE = time(12, 0)
+# SpO2 below 90 % is hypoxaemia by common clinical convention [U]; not in BEAT-HF or TELBIL.
+SPO2_RED_LOW = 90.0
+
+HEART_FAILURE = RuleSet(
+    name="heart-failure programme v1",
+    rules=(
+        ChangeRule(
+            id="weight_gain_1d",
+            metric="body_weight",
+            window_days=1,
+            yellow=WEIGHT_GAIN_1D_KG,
+            note="BEAT-HF and rule of thumb: > 3 lb (1.36 kg) since the day before",
+        ),
+        ChangeRule(
+            id="weight_gain_3d",
+            metric="body_weight",
+            window_days=3,
+            yellow=WEIGHT_GAIN_3D_KG,
+            note="ESC guideline: > 2 kg in 3 days; TELBIL uses 1 kg",
+        ),
+        ChangeRule(
+            id="weight_gain_7d",
+            metric="body_weight",
+            window_days=7,
+            yellow=WEIGHT_GAIN_7D_KG,
+            note="BEAT-HF: > 6 lb (2.72 kg) in a week",
+        ),
+        BaselineRule(
+            id="weight_above_baseline",
+            metric="body_weight",
+            baseline_days=BASELINE_DAYS,
+            min_days=BASELINE_MIN_DAYS,
+            yellow_sd=BASELINE_YELLOW_SD,
+            min_deviation=BASELINE_MIN_DEVIATION_KG,
+            sd_floor=BASELINE_SD_FLOOR_KG,
+            note="personal baseline (Ledwidge 2013, LINK-HF 2020)",
+        ),
+        ThresholdRule(
+            id="systolic_bp",
+            metric="systolic_bp",
+            yellow=Band(low=100, high=160, consecutive=CONSECUTIVE_READINGS),
+            red=Band(low=80, high=170, consecutive=CONSECUTIVE_READINGS),
+            note="yellow TELBIL; red BEAT-HF urgent without symptoms",
+        ),
+        ThresholdRule(
+            id="diastolic_bp",
+            metric="diastolic_bp",
+            yellow=Band(low=60, high=95, consecutive=CONSECUTIVE_READINGS),
+            note="TELBIL",
+        ),
+        ThresholdRule(
+            id="heart_rate",
+            metric="heart_rate",
+            yellow=Band(low=50, high=100, consecutive=CONSECUTIVE_READINGS),
+            red=Band(low=40, high=110, consecutive=CONSECUTIVE_READINGS),
+            note="yellow TELBIL and BEAT-HF with symptoms; red BEAT-HF without symptoms",
+        ),
+        ThresholdRule(
+            id="spo2",
+            metric="spo2",
+            yellow=Band(low=95, consecutive=CONSECUTIVE_READINGS),
+            red=Band(low=SPO2_RED_LOW, consecutive=CONSECUTIVE_READINGS),
+            note="yellow TELBIL (lower it in lung disease); red < 90 % convention [U]",
+        ),
+        SymptomRule(
+            id="breathlessness",
+            metric="symptom_breathlessness",
+            yellow_score=SYMPTOM_MODERATE,
+            red_score=SYMPTOM_SEVERE,
+        ),
+        SymptomRule(
+            id="breathlessness_worse",
+            metric="symptom_breathlessness",
+            worsening_points=SYMPTOM_WORSENING_POINTS,
+            worsening_window_hours=SYMPTOM_WINDOW_HOURS,
+        ),
+        SymptomRule(
+            id="ankle_swelling", metric="symptom_ankle_swelling", yellow_score=SYMPTOM_MODERATE
+        ),
+        SymptomRule(id="fatigue", metric="symptom_fatigue", yellow_score=SYMPTOM_SEVERE),
+        MissingRule(
+            id="weight_missing_48h",
+            metric="body_weight",
+            after_hours=WEIGHT_SILENCE_HOURS,
+            note="two missed mornings",
+        ),
+        MissingRule(id="bp_missing_72h", metric="systolic_bp", after_hours=BP_SILENCE_HOURS),
+        MissingRule(
+            id="weight_missing_by_noon",
+            metric="body_weight",
+            by_local_time=WEIGHT_DEADLINE,
+            enabled=False,
+            note="optional daily reminder call",
+        ),
+        CombinationRule(
+            id="weight_gain_with_breathlessness",
+            mode="all",
+            rules=("weight_gain_3d", "breathlessness_worse"),
+            window_hours=COMBINATION_WINDOW_HOURS,
+            severity="red",
+            label_en="weight gain with worse breathlessness",
+            label_sv="viktökning med ökad andfåddhet",
+            note="ESC weight gain with symptoms: BEAT-HF urgent",
+        ),
+        CombinationRule(
+            id="heart_rate_with_breathlessness",
+            mode="all",
+            rules=("heart_rate", "breathlessness_worse"),
+            window_hours=COMBINATION_WINDOW_HOURS,
+            severity="red",
+            label_en="heart rate outside 50-100 with worse breathlessness",
+            label_sv="puls utanför 50-100 med ökad andfåddhet",
+            note="BEAT-HF urgent with symptoms: heart rate < 50 or > 100",
+        ),
+    ),
+)

@@ -1,0 +1,181 @@
+"""Input arrays of the rules engine: a cohort's readings of one metric, sorted and deduplicated.
+
+A patient's series is a mapping ``metric -> (measured_at, value)`` of numpy arrays:
+``measured_at`` as int64 epoch microseconds (UTC) or datetime64 (any unit, UTC), ``value`` float64
+in the metric's canonical unit. Arrays may be unsorted, contain duplicate timestamps, gaps, a
+single reading or none.
+
+Normalisation (the same for every rule and for one patient or ten thousand):
+- non-finite values are dropped, and readings after ``now`` are ignored, so ``evaluate`` with a
+  past ``now`` reproduces what a live evaluation at that moment saw;
+- readings are sorted by time; readings of one metric at the same instant (a re-delivered or
+  doubly-relayed reading) become one reading with the mean of their values, which does not
+  depend on the order they arrived in.
+
+Daily rules use the first reading of each local calendar day (the morning weight after voiding
+that heart-failure patients are taught to take); later readings that day do not change it, so a
+daily value, and a finding computed from it, never changes once made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
+from hemkoll.rules.localtime import local_days
+
+Series = Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]]
+# Marks "no reading" in an int64 time grid.
+NO_TIME = np.iinfo(np.int64).min
+
+
+_INT64 = np.dtype(np.int64)
+_FLOAT64 = np.dtype(np.float64)
+_EMPTY_T = np.zeros(0, dtype=np.int64)
+_EMPTY_V = np.zeros(0, dtype=np.float64)
+
+
+def as_epoch_us(measured_at: npt.ArrayLike) -> IntArray:
+    a = np.asarray(measured_at)
+    if a.dtype == np.int64 and a.ndim == 1:
+        return a
+    if a.dtype.kind == "M":
+        return a.astype("datetime64[us]").astype(np.int64)
+    if a.dtype.kind in "iu" or a.size == 0:
+        return a.astype(np.int64).reshape(-1)
+    raise TypeError(f"measured_at must be int64 epoch microseconds or datetime64, not {a.dtype}")
+
+
+@dataclass(frozen=True)
+class MetricBatch:
+    """One metric's readings for a cohort, sorted by (patient, time), one reading per instant."""
+
+    patient: IntArray
+    t: IntArray
+    v: FloatArray
+    # offsets[p]:offsets[p + 1] are patient p's readings (length n_patients + 1).
+    offsets: IntArray
+    # Per reading: the index of its patient's first reading.
+    seg_start: IntArray
+
+    @property
+    def n_patients(self) -> int:
+        return len(self.offsets) - 1
+
+    def has_readings(self) -> BoolArray:
+        return self.offsets[1:] > self.offsets[:-1]
+
+
+def build_batch(
+    parts: Sequence[tuple[npt.ArrayLike, npt.ArrayLike] | None], now_us: int | None
+) -> MetricBatch:
+    """Concatenate per-patient (measured_at, value) arrays into a normalised MetricBatch."""
+    times: list[IntArray] = []
+    values: list[FloatArray] = []
+    sizes: list[int] = []
+    # This loop runs once per patient and metric: keep the common case (int64 and float64
+    # arrays) free of conversions.
+    for i, part in enumerate(parts):
+        if part is None:
+            t_i, v_i = _EMPTY_T, _EMPTY_V
+        else:
+            t_i, v_i = part  # type: ignore[assignment]
+            if not (isinstance(t_i, np.ndarray) and t_i.dtype is _INT64 and t_i.ndim == 1):
+                t_i = as_epoch_us(t_i)
+            if not (isinstance(v_i, np.ndarray) and v_i.dtype is _FLOAT64):
+                v_i = np.asarray(v_i, dtype=np.float64)
+            if v_i.ndim != 1 or t_i.shape != v_i.shape:
+                raise ValueError(f"patient {i}: {t_i.shape} timestamps but {v_i.shape} values")
+        times.append(t_i)
+        values.append(v_i)
+        sizes.append(t_i.size)
+    lengths = np.asarray(sizes, dtype=np.int64)
+    patient = np.repeat(np.arange(len(parts), dtype=np.int64), lengths)
+    t = np.concatenate(times) if times else np.zeros(0, np.int64)
+    v = np.concatenate(values) if values else np.zeros(0)
+    keep = np.isfinite(v)
+    if now_us is not None:
+        keep &= t <= now_us
+    if not keep.all():
+        patient, t, v = patient[keep], t[keep], v[keep]
+    same_patient = patient[1:] == patient[:-1]
+    if not np.all(~same_patient | (t[1:] > t[:-1])):
+        order = np.lexsort((t, patient))
+        patient, t, v = patient[order], t[order], v[order]
+        new = np.ones(t.size, dtype=bool)
+        new[1:] = (patient[1:] != patient[:-1]) | (t[1:] != t[:-1])
+        if not new.all():
+            first = np.flatnonzero(new)
+            counts = np.diff(np.append(first, t.size))
+            v = np.add.reduceat(v, first) / counts
+            patient, t = patient[first], t[first]
+    offsets = np.searchsorted(patient, np.arange(len(parts) + 1, dtype=np.int64)).astype(np.int64)
+    return MetricBatch(patient=patient, t=t, v=v, offsets=offsets, seg_start=offsets[patient])
+
+
+def rising_edges(cond: BoolArray, batch: MetricBatch) -> BoolArray:
+    """True where ``cond`` holds and did not hold at the patient's previous reading."""
+    prev = np.zeros_like(cond)
+    prev[1:] = cond[:-1]
+    prev &= np.arange(cond.size) != batch.seg_start
+    return cond & ~prev
+
+
+@dataclass(frozen=True)
+class DailyGrid:
+    """First reading of each local day per patient: rows are patients, columns days."""
+
+    day0: IntArray  # (P,) local day number (days since local 1970-01-01) of column 0
+    value: FloatArray  # (P, W), NaN where the patient has no reading that day
+    t: IntArray  # (P, W) measured_at of that reading, NO_TIME where none
+    valid: BoolArray  # (P, W) the patient has a reading that day
+    valid_rows: IntArray  # row of each valid cell, in row-major order
+
+
+def first_of_day(
+    batch: MetricBatch, tz: ZoneInfo, horizon_day: IntArray | None = None
+) -> DailyGrid:
+    """Daily grid from each patient's first local day to its last reading (or ``horizon_day``)."""
+    n = batch.n_patients
+    day = local_days(batch.t, tz)
+    has = batch.has_readings()
+    day0 = np.zeros(n, dtype=np.int64)
+    if day.size:
+        # minimum, not first: where a zone falls back across midnight local days are not monotone
+        day0[has] = np.minimum.reduceat(day, batch.offsets[:-1][has])
+    col = day - day0[batch.patient]
+    width = int(col.max()) + 1 if col.size else 0
+    if horizon_day is not None and has.any():
+        width = max(width, int((horizon_day - day0)[has].max()) + 1)
+    key = batch.patient * width + col
+    step = np.diff(key, prepend=-1)
+    # Sorted keys: first readings where the key changes; else (a zone falling back across
+    # midnight) np.unique's first occurrences. Either way cells come in row-major order.
+    monotone = bool(np.all(step >= 0))
+    first = np.flatnonzero(step) if monotone else np.unique(key, return_index=True)[1]
+    value = np.full((n, width), np.nan)
+    t = np.full((n, width), NO_TIME, dtype=np.int64)
+    valid = np.zeros((n, width), dtype=bool)
+    cells = key[first]
+    value.flat[cells] = batch.v[first]
+    t.flat[cells] = batch.t[first]
+    valid.flat[cells] = True
+    return DailyGrid(day0=day0, value=value, t=t, valid=valid, valid_rows=batch.patient[first])
+
+
+def daily_rising_edges(cond: BoolArray, grid: DailyGrid) -> BoolArray:
+    """True where ``cond`` holds on a day and did not on the patient's previous day with a value."""
+    # Valid cells in row-major order: a cell's previous day with a value is the previous valid
+    # cell if that one is in the same row.
+    rows, valid = grid.valid_rows, grid.valid
+    c = cond[valid]
+    prev = np.zeros_like(c)
+    prev[1:] = c[:-1] & (rows[1:] == rows[:-1])
+    out = np.zeros_like(cond)
+    out[valid] = c & ~prev
+    return out
