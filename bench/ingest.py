@@ -12,8 +12,9 @@ project's limits) and the local PostgreSQL:
                     publish to the last reading committed.
 
 The messages are a realistic mix: mostly a few readings each (a morning's measurements), some
-backlog uploads of hundreds (a device that was offline). Several publisher processes so that
-the publisher is not the bottleneck. Prints all three and the ratios.
+backlog uploads of hundreds (a device that was offline). Several publisher processes, each a
+lean raw-socket QoS-1 publisher (bench/lean_publisher.py) so that the load generator does not
+take the CPU the measured service needs. Prints all three and the ratios.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import lean_publisher
 import numpy as np
 import orjson
 import paho.mqtt.client as mqtt
@@ -41,8 +44,9 @@ from paho.mqtt.properties import Properties
 from psycopg import sql
 
 from hemkoll.ingest.local_broker import LocalMosquitto
+from hemkoll.ingest.mqtt_session import RECEIVE_MAXIMUM
 from hemkoll.ingest.protocol import readings_subscription, readings_topic
-from hemkoll.ingest.service import BATCH_MAX_READINGS, RECEIVE_MAXIMUM
+from hemkoll.ingest.service import BATCH_MAX_READINGS
 from hemkoll.store.connect import connect
 from hemkoll.store.migrate import migrate
 from hemkoll.store.readings import ReadingWriter
@@ -62,8 +66,6 @@ METRICS = [
 BACKLOG_SHARE = 0.4
 SMALL_READINGS = (1, 5)  # readings per small message, inclusive
 BACKLOG_READINGS = (100, 500)  # readings per backlog message, inclusive
-# The publisher keeps this many QoS-1 messages unacknowledged (paho slows badly far above it).
-PUBLISHER_INFLIGHT = 500
 
 
 @dataclass(frozen=True)
@@ -111,32 +113,20 @@ def _publisher(
     host: str,
     port: int,
     messages: list[tuple[str, bytes]],
-    go: mp.Event,
-    out: mp.Queue,  # type: ignore[type-arg]
+    go: Any,
+    out: Any,
 ) -> None:
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=f"{PREFIX}-pub-{os.getpid()}",
-        protocol=MQTTProtocolVersion.MQTTv5,
-    )
-    client.max_inflight_messages_set(PUBLISHER_INFLIGHT)
-    client.connect(host, port)
-    client.loop_start()
     go.wait()
     first = time.time()
-    infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
-    for info in infos:
-        info.wait_for_publish(timeout=600)
+    lean_publisher.publish_all(host, port, f"{PREFIX}-pub-{os.getpid()}", messages)
     out.put((first, time.time()))
-    client.disconnect()
-    client.loop_stop()
 
 
 def publish_all(broker: LocalMosquitto, workload: Workload, publishers: int) -> float:
     """Publish from several processes; return the wall-clock time of the first publish."""
     ctx = mp.get_context("fork")
     go = ctx.Event()
-    out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+    out = ctx.Queue()
     shares = [workload.messages[i::publishers] for i in range(publishers)]
     procs = [
         ctx.Process(target=_publisher, args=(broker.host, broker.port, share, go, out))
@@ -144,7 +134,7 @@ def publish_all(broker: LocalMosquitto, workload: Workload, publishers: int) -> 
     ]
     for proc in procs:
         proc.start()
-    time.sleep(1.0)  # every publisher connected
+    time.sleep(0.5)  # every publisher process is running
     go.set()
     results = [out.get(timeout=900) for _ in procs]
     for proc in procs:

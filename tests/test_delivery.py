@@ -75,7 +75,7 @@ def test_control_mosquitto_defaults_drop_the_same_burst(
     assert stored < BURST
 
 
-KILLS = 6
+MIN_KILLS = 6
 MESSAGES = 4000
 READINGS_PER_MESSAGE = 3
 
@@ -102,24 +102,26 @@ def test_sigkill_of_ingest_mid_stream_loses_and_duplicates_nothing(
         time.sleep(0.5)
 
     def stream() -> None:
-        for chunk in range(1, MESSAGES, 250):
+        # Paced over about six seconds so that the kills land while it runs.
+        for chunk in range(1, MESSAGES, 100):
             publish_many(
                 own_broker.url,
                 topic_prefix,
                 device_id,
-                payloads[chunk : chunk + 250],
+                payloads[chunk : chunk + 100],
                 client_id=f"{topic_prefix}-p{chunk}",
             )
-            time.sleep(0.05)
+            time.sleep(0.12)
 
     publisher = threading.Thread(target=stream)
     publisher.start()
     rng = random.Random(7)
-    kills_mid_stream = 0
-    for _ in range(KILLS):
+    kills = kills_mid_stream = 0
+    while publisher.is_alive() or kills < MIN_KILLS:
         time.sleep(rng.uniform(0.3, 0.9))
         ingest.send_signal(signal.SIGKILL)
         ingest.wait()
+        kills += 1
         if publisher.is_alive():
             kills_mid_stream += 1
         ingest = ingest_process(db_url, own_broker.url, topic_prefix, client_id)
@@ -135,7 +137,7 @@ def test_sigkill_of_ingest_mid_stream_loses_and_duplicates_nothing(
     finally:
         ingest.terminate()
         ingest.wait(timeout=15)
-    assert kills_mid_stream >= 3, "the kills should land while the stream is running"
+    assert kills_mid_stream >= MIN_KILLS, "the kills should land while the stream is running"
     assert scalar(db_url, "SELECT count(*) FROM dead_letters") == 0
     assert (
         scalar(db_url, "SELECT count(DISTINCT measured_at) FROM readings")

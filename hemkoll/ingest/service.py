@@ -1,11 +1,12 @@
 """The ingest service: MQTT in, PostgreSQL out, acknowledged only once committed.
 
-Two threads. The paho network loop receives messages; its callback only wraps each one in a
-frozen ``InboundMessage`` and queues it. The writer thread (the caller of ``run``) takes
-messages in arrival order, batches them by size and time, stores each batch in one transaction,
-and only then sends the batch's PUBACKs (in arrival order, as MQTT requires) and the devices'
-feedback. A crash anywhere before the commit leaves the messages unacknowledged in the broker's
-persistent session, which redelivers them; the store's key (device, metric, measured_at) makes
+Two threads. The MQTT session's network thread (``mqtt_session.py``) receives messages; its
+callback only wraps each one in a frozen ``InboundMessage`` and queues it. The writer thread
+(the caller of ``run``) takes messages in arrival order, batches them by size and time, stores
+each batch in one transaction, and only then hands the batch's PUBACKs (in arrival order, as
+MQTT requires) and the devices' feedback back to the network thread to send. A crash anywhere
+before the commit leaves the messages unacknowledged in the broker's persistent session, which
+redelivers them; the store's key (device, metric, measured_at) makes
 the redelivery add nothing.
 """
 
@@ -13,21 +14,15 @@ from __future__ import annotations
 
 import logging
 import queue
-import ssl
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from uuid import UUID
 
-import paho.mqtt.client as mqtt
 import psycopg
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 
+from hemkoll.ingest.mqtt_session import MqttSession, Outgoing
 from hemkoll.ingest.payload import Envelope, parse_envelope
 from hemkoll.ingest.pipeline import (
     InboundMessage,
@@ -57,18 +52,6 @@ BATCH_MAX_READINGS = 2000
 # ... or this long after its first message arrived: short enough that a lone reading is stored
 # (and its rules evaluated) at once, long enough to gather a burst into one transaction.
 BATCH_MAX_WAIT_S = 0.05
-# MQTT 5 Receive Maximum: how many unacknowledged messages the broker may send us. At least one
-# full batch of single-reading messages, so the broker keeps sending while a batch commits.
-# Mosquitto's default for clients that do not say (20) starves a batching consumer.
-RECEIVE_MAXIMUM = 2000
-# The broker keeps our subscription and unacknowledged messages this long while we are away.
-# A week covers a long outage; devices also keep their backlog until they get feedback.
-SESSION_EXPIRY_S = 7 * 24 * 3600
-# Broker keepalive: a dead connection is noticed within 1.5x this.
-KEEPALIVE_S = 30
-# Broker reconnect backoff, seconds (paho doubles from min to max).
-RECONNECT_MIN_DELAY_S = 1
-RECONNECT_MAX_DELAY_S = 30
 # How often the writer wakes when idle to notice a stop request.
 IDLE_POLL_S = 0.2
 # How often throughput counters are logged.
@@ -98,83 +81,18 @@ class IngestService:
         self._config = config
         self._inbox: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
         self._stopping = threading.Event()
-        self._connected = threading.Event()
-        self._generation = 0
-        self._generation_lock = threading.Lock()
         self.stats = IngestStats()
-        self._client = self._build_client()
+        self._session = MqttSession(
+            config.mqtt,
+            client_id=config.client_id,
+            subscription=(readings_subscription(config.topic_prefix), READINGS_QOS),
+            on_message=self._inbox.put,
+            ca_file=config.ca_file,
+        )
         self._writer: ReadingWriter | None = None
 
-    # -- MQTT side (network thread) ---------------------------------------------------------
-
-    def _build_client(self) -> mqtt.Client:
-        cfg = self._config
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=cfg.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
-            manual_ack=True,
-        )
-        if cfg.mqtt.username:
-            client.username_pw_set(cfg.mqtt.username, cfg.mqtt.password)
-        if cfg.mqtt.tls:
-            client.tls_set(ca_certs=cfg.ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        client.reconnect_delay_set(RECONNECT_MIN_DELAY_S, RECONNECT_MAX_DELAY_S)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        return client
-
-    def _on_connect(
-        self,
-        client: mqtt.Client,
-        userdata: object,
-        flags: mqtt.ConnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        if reason_code.is_failure:
-            log.error("broker refused the connection: %s", reason_code)
-            return
-        with self._generation_lock:
-            self._generation += 1
-        log.info(
-            "connected to broker %s:%d (session present: %s)",
-            self._config.mqtt.host,
-            self._config.mqtt.port,
-            flags.session_present,
-        )
-        client.subscribe(readings_subscription(self._config.topic_prefix), qos=READINGS_QOS)
-        self._connected.set()
-
-    def _on_disconnect(
-        self,
-        client: mqtt.Client,
-        userdata: object,
-        flags: mqtt.DisconnectFlags,
-        reason_code: ReasonCode,
-        properties: Properties | None,
-    ) -> None:
-        self._connected.clear()
-        if not self._stopping.is_set():
-            log.warning("disconnected from broker (%s); reconnecting", reason_code)
-
-    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        self._inbox.put(
-            InboundMessage(
-                topic=msg.topic,
-                payload=bytes(msg.payload),
-                mid=msg.mid,
-                qos=msg.qos,
-                received_at=datetime.now(UTC),
-                generation=self._generation,
-            )
-        )
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
     def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
+        return self._session.wait_connected(timeout)
 
     def stop(self) -> None:
         """Ask the service to stop: the batch in hand is finished, the rest is redelivered."""
@@ -182,25 +100,11 @@ class IngestService:
 
     def run(self) -> None:
         """Run until ``stop()``; returns once everything committed is acknowledged."""
-        cfg = self._config
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = SESSION_EXPIRY_S
-        props.ReceiveMaximum = RECEIVE_MAXIMUM
-        self._client.connect_async(
-            cfg.mqtt.host, cfg.mqtt.port, KEEPALIVE_S, clean_start=False, properties=props
-        )
-        network = threading.Thread(
-            target=self._client.loop_forever,
-            kwargs={"retry_first_connection": True},
-            name="mqtt-network",
-            daemon=True,
-        )
-        network.start()
+        self._session.start()
         try:
             self._write_loop()
         finally:
-            self._client.disconnect()
-            network.join(timeout=10)
+            self._session.stop()
             if self._writer is not None:
                 self._writer.connection.close()
             log.info(
@@ -344,24 +248,17 @@ class IngestService:
 
     def _acknowledge(self, plans: Sequence[MessagePlan], result: BatchResult) -> None:
         """PUBACK every committed message in arrival order, then tell each device its outcome."""
-        with self._generation_lock:
-            generation = self._generation
-        for plan in plans:
-            message = plan.message
-            # A message from an earlier connection is redelivered by the broker (its mid means
-            # nothing on this connection); its readings are already stored, so the redelivery
-            # becomes duplicates.
-            if message.qos > 0 and message.generation == generation:
-                self._client.ack(message.mid, message.qos)
         feedback = feedback_for(plans, result)
         prefix = self._config.topic_prefix
+        publishes = []
         for plan, outcome in zip(plans, feedback, strict=True):
             self.stats.messages += 1
             self.stats.readings_stored += outcome.stored
             self.stats.readings_duplicate += outcome.duplicates
             self.stats.dead_letters += len(outcome.rejected)
             if plan.device_id is not None:
-                self._client.publish(
-                    feedback_topic(prefix, plan.device_id), outcome.to_json(), qos=FEEDBACK_QOS
+                publishes.append(
+                    (feedback_topic(prefix, plan.device_id), outcome.to_json(), FEEDBACK_QOS)
                 )
         self.stats.batches += 1
+        self._session.send(Outgoing(tuple(plan.message for plan in plans), tuple(publishes)))

@@ -1,0 +1,256 @@
+"""The ingest service's MQTT session: one paho client driven by a network thread of our own.
+
+paho's callbacks only hand each message on, frozen, to ``on_message``. The thread uses paho's
+documented external-loop API (``loop_read``, ``loop_write``, ``loop_misc``, ``reconnect``), so
+connecting and reconnecting with backoff are done here. Why not ``loop_forever``: measured
+here, with it every ``ack()``/``publish()`` from the writer thread wakes the network loop
+through a socket pair, and each wake reads at most one packet; the network thread is the
+bottleneck of the whole service, and those wakes cost it a fifth of its rate. With our own
+loop, the writer's packets go straight to the socket and the loop reads every packet that is
+waiting before it sleeps again.
+
+Acknowledgements are only ever sent for messages received on the current connection: the
+connection generation moves on before each reconnect, under the same lock the writer holds
+while acknowledging, so a packet id of an old connection can never acknowledge a message of a
+new one (a new session numbers its messages afresh).
+"""
+
+from __future__ import annotations
+
+import logging
+import select
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from hemkoll.ingest.pipeline import InboundMessage
+from hemkoll.settings import MqttEndpoint
+
+log = logging.getLogger(__name__)
+
+# MQTT 5 Receive Maximum: how many unacknowledged messages the broker may send us. At least one
+# full batch of single-reading messages (service.BATCH_MAX_READINGS), so the broker keeps
+# sending while a batch commits. Mosquitto's default for clients that do not say (20) starves a
+# batching consumer.
+RECEIVE_MAXIMUM = 2000
+# The broker keeps our subscription and unacknowledged messages this long while we are away.
+# A week covers a long outage; devices also keep their backlog until they get feedback.
+SESSION_EXPIRY_S = 7 * 24 * 3600
+# Broker keepalive: a dead connection is noticed within 1.5x this.
+KEEPALIVE_S = 30
+# Reconnect backoff: start at once-a-second (a broker restart takes about that), double, and
+# cap at 30 s so that the end of an outage is noticed within half a minute.
+RECONNECT_MIN_DELAY_S = 1.0
+RECONNECT_MAX_DELAY_S = 30.0
+# Longest the network thread sleeps when nothing happens: keepalive pings are sent from here,
+# and a stop request is noticed within this.
+NETWORK_TICK_S = 0.5
+# Packets read per wake at most, so that keepalive and writes still get their turn in a flood.
+READS_PER_WAKE = 256
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What the writer sends after a commit: PUBACKs (in arrival order) and publishes."""
+
+    acks: tuple[InboundMessage, ...]
+    publishes: tuple[tuple[str, bytes, int], ...]  # (topic, payload, qos)
+
+
+class MqttSession:
+    def __init__(
+        self,
+        endpoint: MqttEndpoint,
+        *,
+        client_id: str,
+        subscription: tuple[str, int],
+        on_message: Callable[[InboundMessage], None],
+        ca_file: str | None = None,
+    ) -> None:
+        self._endpoint = endpoint
+        self._subscription = subscription
+        self._deliver = on_message
+        self._generation = 0
+        self._ack_lock = threading.Lock()
+        self._connected = threading.Event()
+        self._stopping = threading.Event()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._thread = threading.Thread(target=self._run, name="mqtt-network", daemon=True)
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+            manual_ack=True,
+        )
+        if endpoint.username:
+            client.username_pw_set(endpoint.username, endpoint.password)
+        if endpoint.tls:
+            client.tls_set(ca_certs=ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        self._client = client
+
+    # -- called from other threads -----------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def send(self, outgoing: Outgoing) -> None:
+        """Acknowledge and publish, from the caller's thread (paho's sends are thread-safe)."""
+        client = self._client
+        with self._ack_lock:
+            for message in outgoing.acks:
+                # A message from an earlier connection is redelivered by the broker; its
+                # readings are already stored, so the redelivery becomes duplicates.
+                if message.qos > 0 and message.generation == self._generation:
+                    client.ack(message.mid, message.qos)
+        for topic, payload, qos in outgoing.publishes:
+            client.publish(topic, payload, qos=qos)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Disconnect cleanly (the session stays on the broker) and end the thread."""
+        self._stopping.set()
+        self._wake_w.send(b"\0")
+        self._thread.join(timeout)
+        self._wake_r.close()
+        self._wake_w.close()
+
+    # -- paho callbacks (network thread) -----------------------------------------------------
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason_code.is_failure:
+            log.error("broker refused the connection: %s", reason_code)
+            return
+        log.info(
+            "connected to broker %s:%d (session present: %s)",
+            self._endpoint.host,
+            self._endpoint.port,
+            flags.session_present,
+        )
+        topic, qos = self._subscription
+        client.subscribe(topic, qos=qos)
+        self._connected.set()
+
+    def _on_disconnect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.DisconnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self._connected.clear()
+        if not self._stopping.is_set():
+            log.warning("disconnected from broker (%s); reconnecting", reason_code)
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self._deliver(
+            InboundMessage(
+                topic=msg.topic,
+                payload=bytes(msg.payload),
+                mid=msg.mid,
+                qos=msg.qos,
+                received_at=datetime.now(UTC),
+                generation=self._generation,
+            )
+        )
+
+    # -- the network thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        delay = RECONNECT_MIN_DELAY_S
+        first = True
+        while not self._stopping.is_set():
+            with self._ack_lock:
+                self._generation += 1
+            try:
+                if first:
+                    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+                    props.SessionExpiryInterval = SESSION_EXPIRY_S
+                    props.ReceiveMaximum = RECEIVE_MAXIMUM
+                    self._client.connect(
+                        self._endpoint.host,
+                        self._endpoint.port,
+                        KEEPALIVE_S,
+                        clean_start=False,
+                        properties=props,
+                    )
+                    first = False
+                else:
+                    self._client.reconnect()
+            except OSError as exc:
+                log.warning(
+                    "cannot reach broker %s:%d (%s); retrying in %.0f s",
+                    self._endpoint.host,
+                    self._endpoint.port,
+                    exc.strerror or type(exc).__name__,
+                    delay,
+                )
+                self._stopping.wait(delay)
+                delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
+                continue
+            if self._serve():
+                delay = RECONNECT_MIN_DELAY_S
+            else:
+                self._stopping.wait(delay)
+                delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
+        self._client.disconnect()
+
+    def _serve(self) -> bool:
+        """Drive one connection until it is lost or we stop; True if it got connected."""
+        client = self._client
+        sock = client.socket()
+        got_connected = False
+        while sock is not None and not self._stopping.is_set():
+            pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+            readable, _, _ = select.select(
+                [sock, self._wake_r],
+                [sock] if client.want_write() else [],
+                [],
+                0.0 if pending else NETWORK_TICK_S,
+            )
+            if (pending or sock in readable) and not self._read_waiting(sock):
+                break
+            if client.want_write() and client.loop_write() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                break
+            if client.loop_misc() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                break
+            got_connected = got_connected or self._connected.is_set()
+            sock = client.socket()
+        self._connected.clear()
+        return got_connected
+
+    def _read_waiting(self, sock: object) -> bool:
+        """Read the packets waiting on the socket (up to READS_PER_WAKE); False if it broke."""
+        client = self._client
+        for _ in range(READS_PER_WAKE):
+            if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return False
+            current = client.socket()
+            if current is None:
+                return False
+            if isinstance(current, ssl.SSLSocket) and current.pending() > 0:
+                continue
+            if not select.select([current], [], [], 0.0)[0]:
+                break
+        return True
