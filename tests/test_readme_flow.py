@@ -10,7 +10,9 @@ import time
 from datetime import UTC, datetime
 
 import orjson
+
 from tests.helpers import count_readings, scalar, wait_until
+
 
 def test_migrate_enrol_ingest_then_mosquitto_pub(
     empty_db_url: str, machine_broker_url: str, topic_prefix: str
