@@ -51,16 +51,25 @@ def test_database_connection_lost_mid_stream(
     payloads = numbered_messages(3000, datetime.now(UTC) - timedelta(days=1), per_message=2)
     dbname = psycopg.conninfo.conninfo_to_dict(db_url)["dbname"]
     killed = 0
+
+    def stream() -> None:
+        # Paced over about three seconds, so that the connection is cut while it runs.
+        for chunk in range(0, len(payloads), 300):
+            publish_many(
+                own_broker.url,
+                topic_prefix,
+                device,
+                payloads[chunk : chunk + 300],
+                client_id=f"{topic_prefix}-p{chunk}",
+            )
+            time.sleep(0.25)
+
     with running_ingest(db_url, own_broker.url, topic_prefix):
-        publisher = threading.Thread(
-            target=publish_many,
-            args=(own_broker.url, topic_prefix, device, payloads),
-            kwargs={"client_id": f"{topic_prefix}-pub"},
-        )
+        publisher = threading.Thread(target=stream)
         publisher.start()
         with psycopg.connect(db_url, autocommit=True) as admin:
-            for _ in range(4):
-                time.sleep(0.4)
+            while publisher.is_alive():
+                time.sleep(0.3)
                 killed += len(
                     admin.execute(
                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"

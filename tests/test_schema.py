@@ -9,11 +9,11 @@ import threading
 import psycopg
 import pytest
 
-from hemkoll.ingest.metrics import METRICS
+from hemkoll.ingest.metrics import METRICS, METRICS_BY_DEVICE_KIND
 from hemkoll.store import migrate as migrate_module
 from hemkoll.store.migrate import Migration, MigrationError, available_migrations, migrate
 from hemkoll.store.sql import parse_blocks, query, query_names
-from hemkoll.store.types import Device, DeviceCredential, HealthCentre, Patient
+from hemkoll.store.types import DEVICE_KINDS, Device, DeviceCredential, HealthCentre, Patient
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -78,6 +78,17 @@ def test_metrics_table_matches_the_protocol(db_url: str) -> None:
     assert {r[0]: (r[1], r[2]) for r in rows} == {
         m.name: (m.canonical_unit, m.loinc) for m in METRICS.values()
     }
+
+
+def test_device_kinds_agree_everywhere(db_url: str) -> None:
+    assert set(DEVICE_KINDS) == set(METRICS_BY_DEVICE_KIND)
+    with psycopg.connect(db_url) as conn:
+        check = conn.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'devices'::regclass AND conname = 'devices_kind_check'"
+        ).fetchone()
+    assert check is not None
+    assert set(re.findall(r"'(\w+)'", check[0])) == set(DEVICE_KINDS)
 
 
 def test_plain_postgresql_path_without_timescaledb(db_url: str) -> None:

@@ -40,7 +40,11 @@ from hemkoll.ingest.protocol import (
     readings_subscription,
 )
 from hemkoll.settings import MqttEndpoint
-from hemkoll.store.connect import connect_with_retry
+from hemkoll.store.connect import (
+    RECONNECT_MAX_DELAY_S,
+    RECONNECT_MIN_DELAY_S,
+    connect_with_retry,
+)
 from hemkoll.store.readings import BatchResult, ReadingWriter
 from hemkoll.store.registry import devices_by_id
 from hemkoll.store.types import Device
@@ -160,18 +164,31 @@ class IngestService:
     def _commit(
         self, batch: Sequence[tuple[InboundMessage, Envelope | Rejection]]
     ) -> tuple[list[MessagePlan], BatchResult] | None:
-        """Store the batch, retrying through database outages. None only when stopping."""
+        """Store the batch, retrying through database outages with backoff.
+
+        The first attempt is always made, so a stop request still finishes the batch in hand;
+        None only when a stop is requested while the database is away (the batch is then not
+        acknowledged, and the broker redelivers it).
+        """
         prefix = self._config.topic_prefix
+        delay = RECONNECT_MIN_DELAY_S
         while True:
-            writer = self._writer or self._open_writer()
-            if writer is None:
-                return None
+            writer = None
             try:
+                writer = self._writer or self._open_writer()
+                if writer is None:
+                    return None
                 return self._write_batch(writer, prefix, batch)
             except psycopg.OperationalError as exc:
-                log.warning("database error while storing a batch (%s); reconnecting", exc.sqlstate)
+                log.warning(
+                    "database error while storing a batch (%s); retrying in %.1f s",
+                    exc.sqlstate,
+                    delay,
+                )
                 self._drop_writer()
             except psycopg.Error as exc:
+                if writer is None:  # the session could not even be prepared: not this batch
+                    raise
                 # Not an outage: something in this batch the database refuses. Store message by
                 # message so that only the offending message is dead-lettered.
                 # Not log.exception: a database error message can quote the values (patient data).
@@ -179,6 +196,9 @@ class IngestService:
                     "batch refused by the database (%s); storing one by one", exc.sqlstate
                 )
                 return self._commit_one_by_one(writer, prefix, batch)
+            if self._stopping.wait(delay):
+                return None
+            delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
 
     def _write_batch(
         self,
@@ -231,14 +251,15 @@ class IngestService:
         return plans, BatchResult(tuple(stored))
 
     def _open_writer(self) -> ReadingWriter | None:
+        """A writer on a new connection; None if a stop was requested while connecting."""
         conn = connect_with_retry(self._config.database_url, stopping=self._stopping.is_set)
         if conn is None:
             return None
         try:
             self._writer = ReadingWriter(conn)
-        except psycopg.OperationalError:
+        except BaseException:
             conn.close()
-            return None if self._stopping.is_set() else self._open_writer()
+            raise
         return self._writer
 
     def _drop_writer(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 from uuid import UUID
 
 DeviceKind = Literal[
@@ -15,14 +15,7 @@ DeviceKind = Literal[
     "symptom_questionnaire",
     "gateway",
 ]
-DEVICE_KINDS: tuple[DeviceKind, ...] = (
-    "scale",
-    "blood_pressure_monitor",
-    "pulse_oximeter",
-    "thermometer",
-    "symptom_questionnaire",
-    "gateway",
-)
+DEVICE_KINDS: tuple[DeviceKind, ...] = get_args(DeviceKind)
 
 
 @dataclass(frozen=True)
