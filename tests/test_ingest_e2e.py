@@ -143,3 +143,43 @@ def test_deactivated_device_is_refused(
     wait_until(
         lambda: scalar(db_url, "SELECT count(*) FROM dead_letters") == 1, 5, "the dead letter"
     )
+
+
+POISON_KG = 66.6
+
+
+def test_a_message_the_database_refuses_is_dead_lettered_alone(
+    db_url: str, machine_broker_url: str, topic_prefix: str
+) -> None:
+    """Fault injection: a trigger (test-only) makes the database refuse one reading's value."""
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            f"""
+            CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.value = {POISON_KG} THEN RAISE EXCEPTION 'poison'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER refuse_poison BEFORE INSERT ON readings
+                FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+            """
+        )
+    device = enrol(db_url, kind="scale")
+    now = datetime.now(UTC)
+    with (
+        running_ingest(db_url, machine_broker_url, topic_prefix),
+        Device(machine_broker_url, topic_prefix, str(device.device.id)) as dev,
+    ):
+        # Published back to back so that they usually share a batch; either way only the
+        # poisoned message may be refused.
+        for i, kg in enumerate((80.0, POISON_KG, 81.0)):
+            dev.publish(
+                message(f"m{i}", reading("body_weight", kg, "kg", now - timedelta(minutes=i)))
+            )
+        feedback = dev.wait_feedback(3)
+    by_msg = {f["msg_id"]: f for f in feedback}
+    assert (by_msg["m0"]["stored"], by_msg["m2"]["stored"]) == (1, 1)
+    assert by_msg["m1"]["status"] == "rejected"
+    assert [r["code"] for r in by_msg["m1"]["rejected"]] == ["store_refused"]
+    assert count_readings(db_url) == 2
+    assert scalar(db_url, "SELECT reason_code FROM dead_letters") == "store_refused"

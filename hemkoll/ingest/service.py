@@ -173,12 +173,22 @@ class IngestService:
         prefix = self._config.topic_prefix
         delay = RECONNECT_MIN_DELAY_S
         while True:
-            writer = None
             try:
                 writer = self._writer or self._open_writer()
                 if writer is None:
                     return None
-                return self._write_batch(writer, prefix, batch)
+                try:
+                    return self._write_batch(writer, prefix, batch)
+                except psycopg.OperationalError:
+                    raise
+                except psycopg.Error as exc:
+                    # Not an outage: something in this batch the database refuses. Store
+                    # message by message so that only the offending message is dead-lettered.
+                    # Not log.exception: a database error can quote the values (patient data).
+                    log.error(  # noqa: TRY400
+                        "batch refused by the database (%s); storing one by one", exc.sqlstate
+                    )
+                    return self._commit_one_by_one(writer, prefix, batch)
             except psycopg.OperationalError as exc:
                 log.warning(
                     "database error while storing a batch (%s); retrying in %.1f s",
@@ -186,16 +196,6 @@ class IngestService:
                     delay,
                 )
                 self._drop_writer()
-            except psycopg.Error as exc:
-                if writer is None:  # the session could not even be prepared: not this batch
-                    raise
-                # Not an outage: something in this batch the database refuses. Store message by
-                # message so that only the offending message is dead-lettered.
-                # Not log.exception: a database error message can quote the values (patient data).
-                log.error(  # noqa: TRY400
-                    "batch refused by the database (%s); storing one by one", exc.sqlstate
-                )
-                return self._commit_one_by_one(writer, prefix, batch)
             if self._stopping.wait(delay):
                 return None
             delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
@@ -234,7 +234,8 @@ class IngestService:
             except psycopg.OperationalError:
                 raise
             except psycopg.Error as exc:
-                message = item[0]
+                message, envelope = item
+                msg_id = envelope.msg_id if isinstance(envelope, Envelope) else None
                 refused = Rejection(
                     "store_refused",
                     f"the database refused this message ({type(exc).__name__}); "
@@ -242,7 +243,7 @@ class IngestService:
                 )
                 item_plans = [
                     MessagePlan(
-                        message, device_id_from_topic(prefix, message.topic), None, (), (refused,)
+                        message, device_id_from_topic(prefix, message.topic), msg_id, (), (refused,)
                     )
                 ]
                 result = writer.write([()], dead_letters(item_plans))
