@@ -22,6 +22,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,6 +57,9 @@ RECONNECT_MAX_DELAY_S = 30.0
 NETWORK_TICK_S = 0.5
 # Packets read per wake at most, so that keepalive and writes still get their turn in a flood.
 READS_PER_WAKE = 256
+# On stop, how long queued acknowledgements may take to reach the broker. Whatever is left is
+# redelivered to the next run and stored as duplicates, so this only saves work.
+STOP_FLUSH_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -214,7 +218,21 @@ class MqttSession:
             else:
                 self._stopping.wait(delay)
                 delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
-        self._client.disconnect()
+        self._disconnect()
+
+    def _disconnect(self) -> None:
+        """Send what paho still holds (PUBACKs behind a full socket buffer), then DISCONNECT."""
+        client = self._client
+        client.disconnect()
+        deadline = time.monotonic() + STOP_FLUSH_S
+        while client.want_write() and (sock := client.socket()) is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                log.warning("stopping with unsent acknowledgements; the broker will redeliver")
+                return
+            select.select([], [sock], [], remaining)
+            if client.loop_write() != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return
 
     def _serve(self) -> bool:
         """Drive one connection until it is lost or we stop; True if it got connected."""
@@ -229,7 +247,7 @@ class MqttSession:
                 [],
                 0.0 if pending else NETWORK_TICK_S,
             )
-            if (pending or sock in readable) and not self._read_waiting(sock):
+            if (pending or sock in readable) and not self._read_waiting():
                 break
             if client.want_write() and client.loop_write() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
@@ -240,7 +258,7 @@ class MqttSession:
         self._connected.clear()
         return got_connected
 
-    def _read_waiting(self, sock: object) -> bool:
+    def _read_waiting(self) -> bool:
         """Read the packets waiting on the socket (up to READS_PER_WAKE); False if it broke."""
         client = self._client
         for _ in range(READS_PER_WAKE):
