@@ -14,6 +14,7 @@ from hemkoll.rules.config import (
     Severity,
     SymptomRule,
     ThresholdRule,
+    TrendRule,
 )
 from hemkoll.rules.engine import CohortFindings, evaluate, evaluate_cohort, required_history
 from hemkoll.rules.findings import Finding, findings_since
@@ -36,6 +37,7 @@ __all__ = [
     "Severity",
     "SymptomRule",
     "ThresholdRule",
+    "TrendRule",
     "effective_rules",
     "evaluate",
     "evaluate_cohort",

@@ -26,9 +26,18 @@ from hemkoll.rules.config import (
     Severity,
     SymptomRule,
     ThresholdRule,
+    TrendRule,
 )
 from hemkoll.rules.findings import Finding, epoch_us, utc
-from hemkoll.rules.kinds import change, combination, missing, personal, symptom, threshold
+from hemkoll.rules.kinds import (
+    change,
+    combination,
+    missing,
+    personal,
+    symptom,
+    threshold,
+    trend,
+)
 from hemkoll.rules.localtime import US_PER_HOUR
 from hemkoll.rules.series import Series, as_epoch_us
 
@@ -103,6 +112,8 @@ def _rule(
         return _change(rule, _daily(rs, tz))
     if isinstance(rule, BaselineRule):
         return _baseline(rule, _daily(rs, tz))
+    if isinstance(rule, TrendRule):
+        return _trend(rule, _daily(rs, tz))
     if isinstance(rule, SymptomRule):
         return _symptom(rule, rs)
     if isinstance(rule, MissingRule):
@@ -231,6 +242,53 @@ def _baseline(rule: BaselineRule, daily: Daily) -> list[Finding]:
                         score_limit=limit,
                         today=(t, value, day),
                         stats=stats,
+                    )
+                )
+    return out
+
+
+def _ewma(daily: Daily, day: int, span_days: int, memory: int) -> float:
+    """Weighted average of the values of days day - memory + 1 .. day (today has one)."""
+    r = 1.0 - trend.smoothing(span_days)
+    num = den = 0.0
+    for k in range(memory):
+        earlier = daily.get(day - k)
+        if earlier is not None:
+            num += r**k * earlier[1]
+            den += r**k
+    return num / den
+
+
+def _trend(rule: TrendRule, daily: Daily) -> list[Finding]:
+    sign = 1.0 if rule.direction == "rise" else -1.0
+    amounts: list[tuple[Severity, float]] = []
+    if rule.red is not None:
+        amounts.append(("red", rule.red))
+    if rule.yellow is not None:
+        amounts.append(("yellow", rule.yellow))
+    was = {s: False for s, _ in amounts}
+    out: list[Finding] = []
+    for day in sorted(daily):
+        t, value = daily[day]
+        days = sum(1 for k in range(rule.long_days) if day - k in daily)
+        short = _ewma(daily, day, rule.short_days, rule.memory_days)
+        long = _ewma(daily, day, rule.long_days, rule.memory_days)
+        averages = trend.Averages(short, long, sign * (short - long), days)
+        red_now = False
+        for severity, amount in amounts:
+            cond = days >= rule.min_days and averages.trend >= amount
+            fires = cond and not was[severity]
+            was[severity] = cond
+            if severity == "red":
+                red_now = cond
+            if fires and not (severity == "yellow" and red_now):
+                out.append(
+                    trend.finding(
+                        rule,
+                        severity=severity,
+                        amount=amount,
+                        today=(t, value, day),
+                        averages=averages,
                     )
                 )
     return out

@@ -10,6 +10,8 @@ discriminated union on ``kind``:
   (``fall``) first-of-day value of the previous ``window_days`` local days.
 - ``baseline``: the first reading of a local day against the mean of the previous
   ``baseline_days`` days, in units of their standard deviation (the patient's own variability).
+- ``trend``: MACD of the first-of-day values: a short exponentially weighted average minus a
+  long one (Zhang 2009, Cuba Gyllensten 2016), fired when it reaches an amount.
 - ``missing``: no reading for ``after_hours`` hours, or none by ``by_local_time`` on a local day.
 - ``symptom``: an ordinal answer (0-3) at or above a score, or worse by some points than the
   lowest answer within a window.
@@ -48,6 +50,11 @@ MAX_CONSECUTIVE = 7
 MAX_CHANGE_WINDOW_DAYS = 31
 # A baseline of more than two months no longer describes the patient's current state.
 MAX_BASELINE_DAYS = 60
+# Trend averages: a span beyond two months no longer describes the patient's current state (as
+# for the baseline); each average weighs the last TREND_MEMORY_SPANS long spans of days, where an
+# exponential weight of span N has fallen to (1 - 2 / (N + 1)) ** (3 N), under 0.3 %.
+MAX_TREND_DAYS = 60
+TREND_MEMORY_SPANS = 3
 # A standard deviation needs at least two values.
 MIN_BASELINE_VALUES = 2
 # Ordinal symptom answers are 0 to 3 (hemkoll.ingest.metrics).
@@ -156,6 +163,41 @@ class BaselineRule(_Rule):
         return self
 
 
+class TrendRule(_Rule):
+    """MACD: a short minus a long exponentially weighted average of the first-of-day values."""
+
+    kind: Literal["trend"] = "trend"
+    metric: MetricName
+    direction: Literal["rise", "fall"] = "rise"
+    # Spans N of the two averages in days: the weight of a value k days old is (1 - a) ** k with
+    # a = 2 / (N + 1), the usual MACD convention.
+    short_days: int = Field(ge=1, le=MAX_TREND_DAYS)
+    long_days: int = Field(ge=2, le=MAX_TREND_DAYS)
+    # Days with a value among the last ``long_days`` (today included) before the rule says
+    # anything, so a trend is not read from two readings.
+    min_days: int = Field(default=7, ge=1)
+    # Short minus long average (canonical units) at or beyond which each level fires.
+    yellow: float | None = Field(default=None, gt=0)
+    red: float | None = Field(default=None, gt=0)
+
+    @property
+    def memory_days(self) -> int:
+        """Days (today included) that each average weighs; older values are not used."""
+        return TREND_MEMORY_SPANS * self.long_days
+
+    @model_validator(mode="after")
+    def _check(self) -> TrendRule:
+        if self.short_days >= self.long_days:
+            raise ValueError(f"trend rule {self.id}: short_days must be below long_days")
+        if self.min_days > self.long_days:
+            raise ValueError(f"trend rule {self.id}: min_days exceeds long_days")
+        if self.yellow is None and self.red is None:
+            raise ValueError(f"trend rule {self.id}: needs a yellow or a red amount")
+        if self.yellow is not None and self.red is not None and self.red < self.yellow:
+            raise ValueError(f"trend rule {self.id}: red amount must be >= yellow amount")
+        return self
+
+
 class MissingRule(_Rule):
     kind: Literal["missing"] = "missing"
     metric: MetricName
@@ -219,10 +261,24 @@ class CombinationRule(_Rule):
 
 
 Rule = Annotated[
-    ThresholdRule | ChangeRule | BaselineRule | MissingRule | SymptomRule | CombinationRule,
+    ThresholdRule
+    | ChangeRule
+    | BaselineRule
+    | TrendRule
+    | MissingRule
+    | SymptomRule
+    | CombinationRule,
     Field(discriminator="kind"),
 ]
-PlainRule = ThresholdRule | ChangeRule | BaselineRule | MissingRule | SymptomRule | CombinationRule
+PlainRule = (
+    ThresholdRule
+    | ChangeRule
+    | BaselineRule
+    | TrendRule
+    | MissingRule
+    | SymptomRule
+    | CombinationRule
+)
 
 
 class RuleSet(FrozenModel):

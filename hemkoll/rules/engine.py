@@ -32,9 +32,18 @@ from hemkoll.rules.config import (
     RuleSet,
     SymptomRule,
     ThresholdRule,
+    TrendRule,
 )
 from hemkoll.rules.findings import Finding, epoch_us
-from hemkoll.rules.kinds import change, combination, missing, personal, symptom, threshold
+from hemkoll.rules.kinds import (
+    change,
+    combination,
+    missing,
+    personal,
+    symptom,
+    threshold,
+    trend,
+)
 from hemkoll.rules.kinds.context import Context, Hits
 from hemkoll.rules.series import NO_TIME, MetricBatch, Series, build_batch
 
@@ -127,6 +136,8 @@ def required_history(rule_set: RuleSet) -> timedelta:
             need = timedelta(days=rule.window_days + 1)
         elif isinstance(rule, BaselineRule):
             need = timedelta(days=rule.baseline_days + 1)
+        elif isinstance(rule, TrendRule):
+            need = timedelta(days=rule.memory_days + 1)
         elif isinstance(rule, SymptomRule):
             need = timedelta(hours=rule.worsening_window_hours)
         elif isinstance(rule, ThresholdRule):
@@ -173,6 +184,8 @@ def _run(rule: PlainRule, ctx: Context) -> Hits:
         return change.evaluate(rule, ctx)
     if isinstance(rule, BaselineRule):
         return personal.evaluate(rule, ctx)
+    if isinstance(rule, TrendRule):
+        return trend.evaluate(rule, ctx)
     if isinstance(rule, MissingRule):
         return missing.evaluate(rule, ctx)
     if isinstance(rule, SymptomRule):

@@ -122,6 +122,30 @@ def baseline(
     )
 
 
+def trend(
+    metric: str,
+    *,
+    direction: str,
+    short: tuple[int, float],
+    long: tuple[int, float],
+    trend: float,
+    amount: float,
+) -> Sentences:
+    """MACD: the short average against the long one, (span days, value) each."""
+    m = METRIC_TEXT[metric]
+    s_en, s_sv = _q(metric, short[1])
+    l_en, l_sv = _q(metric, long[1])
+    t_en, t_sv = _q(metric, trend)
+    a_en, a_sv = _q(metric, amount)
+    rise = direction == "rise"
+    return (
+        f"{_cap(m.en)} trend: the {short[0]}-day average {s_en} is {t_en} "
+        f"{'above' if rise else 'below'} the {long[0]}-day average {l_en} (limit {a_en}).",
+        f"{_cap(m.sv)}, trend: medelvärdet för {short[0]} dygn {s_sv} är {t_sv} "
+        f"{'över' if rise else 'under'} medelvärdet för {long[0]} dygn {l_sv} (gräns {a_sv}).",
+    )
+
+
 def missing_for(metric: str, hours: float, last_local: str) -> Sentences:
     m = METRIC_TEXT[metric]
     return (

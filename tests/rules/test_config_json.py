@@ -32,12 +32,20 @@ def test_rule_set_json_round_trip() -> None:
     text = HEART_FAILURE.model_dump_json()
     again = RuleSet.model_validate_json(text)
     assert again == HEART_FAILURE
-    assert json.loads(text)["rules"][0]["kind"] == "change"
+    assert json.loads(text)["rules"][0]["kind"] == "trend"
 
 
 def test_every_rule_kind_in_the_preset_and_sources_noted() -> None:
     kinds = {r.kind for r in HEART_FAILURE.rules}
-    assert kinds == {"change", "baseline", "threshold", "symptom", "missing", "combination"}
+    assert kinds == {
+        "change",
+        "baseline",
+        "trend",
+        "threshold",
+        "symptom",
+        "missing",
+        "combination",
+    }
     assert HEART_FAILURE.rule("weight_gain_3d").note.startswith("ESC")
 
 
@@ -125,16 +133,23 @@ def test_adding_an_existing_id_is_an_error() -> None:
 
 
 def test_findings_json_round_trip() -> None:
+    every_rule = effective_rules(
+        HEART_FAILURE,
+        OverrideLayer(
+            source="test",
+            overrides=tuple(RuleOverride(id=r.id, enabled=True) for r in HEART_FAILURE.rules),
+        ),
+    )
     start = datetime(2024, 1, 1, tzinfo=UTC)
     spec = CohortSpec(patients=5, days=60, start_us=epoch_us(start), seed=3)
     findings = [
         f
         for s in cohort(spec)
         for f in evaluate(
-            HEART_FAILURE, s, tz=ZoneInfo("Europe/Stockholm"), now=start + timedelta(days=60)
+            every_rule, s, tz=ZoneInfo("Europe/Stockholm"), now=start + timedelta(days=60)
         )
     ]
-    assert {f.kind for f in findings} >= {"change", "threshold", "symptom", "missing"}
+    assert {f.kind for f in findings} >= {"change", "threshold", "symptom", "missing", "trend"}
     for f in findings:
         text = json.dumps(f.to_json(), allow_nan=False)
         assert Finding.from_json(json.loads(text)) == f

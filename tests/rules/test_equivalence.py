@@ -26,11 +26,16 @@ from hemkoll.rules.findings import epoch_us
 from hemkoll.rules.synthetic import CohortSpec, cohort
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
-# Every kind, including the time-of-day missing rule the preset leaves disabled.
+# Every rule of the preset, including those it leaves disabled: every kind.
 RULES = effective_rules(
     HEART_FAILURE,
     OverrideLayer(
-        source="test", overrides=(RuleOverride(id="weight_missing_by_noon", enabled=True),)
+        source="test",
+        overrides=tuple(
+            RuleOverride(id=rule.id, enabled=True)
+            for rule in HEART_FAILURE.rules
+            if not rule.enabled
+        ),
     ),
 )
 
@@ -73,7 +78,15 @@ def test_engine_equals_reference_on_a_random_cohort(zone: str, messy: bool) -> N
     engine = evaluate_cohort(RULES, patients, tz=tz, now=now, paused=paused).all()
     assert sum(map(len, engine)) > 40 * 5  # the cohort exercises the rules
     kinds = {f.kind for fs in engine for f in fs}
-    assert kinds == {"change", "baseline", "threshold", "symptom", "missing", "combination"}
+    assert kinds == {
+        "change",
+        "baseline",
+        "trend",
+        "threshold",
+        "symptom",
+        "missing",
+        "combination",
+    }
     for series, got, p in zip(patients, engine, paused, strict=True):
         _assert_same(got, evaluate_reference(RULES, series, tz=tz, now=now, paused=p))
 

@@ -1,0 +1,75 @@
+"""Rule sets the detection report compares: published weight algorithms and hemkoll's preset.
+
+- Rule of thumb: weight + 2 kg in 3 days only (ESC guideline; Ledwidge 2013 [A]: 21 %
+  sensitivity; FAST's 3 lb/1 day or 5 lb/3 days: 22.5 % at 4.3 unexplained per patient-year).
+- MACD on weight alone, as in Zhang 2009 [A] and Cuba Gyllensten 2016 [A] (33 % sensitivity),
+  with the preset's spans and amount (hemkoll.rules.preset).
+- hemkoll's heart-failure preset (hemkoll.rules.preset.HEART_FAILURE, version 2), and version 1
+  (every guideline rule on, no trends), rebuilt from version 2 by an override layer so the
+  difference between the two is exactly the list below.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from hemkoll.rules.config import ChangeRule, RuleSet
+from hemkoll.rules.overrides import OverrideLayer, RuleOverride, effective_rules
+from hemkoll.rules.preset import HEART_FAILURE, WEIGHT_GAIN_3D_KG, WEIGHT_TREND
+
+# Version 1 enabled these rules, which version 2 leaves off ...
+V1_ONLY = (
+    "weight_gain_1d",
+    "weight_gain_3d",
+    "weight_gain_7d",
+    "weight_above_baseline",
+    "systolic_bp",
+    "diastolic_bp",
+    "heart_rate",
+    "spo2",
+    "breathlessness",
+    "breathlessness_worse",
+    "ankle_swelling",
+    "fatigue",
+    "weight_gain_with_breathlessness",
+    "heart_rate_with_breathlessness",
+)
+# ... and did not have these.
+V2_ONLY = (
+    "breathlessness_trend",
+    "ankle_swelling_trend",
+    "systolic_bp_urgent",
+    "heart_rate_urgent",
+    "spo2_urgent",
+    "breathlessness_at_rest",
+)
+PRESET_V1 = RuleSet(
+    name="heart-failure programme v1",
+    rules=effective_rules(
+        HEART_FAILURE,
+        OverrideLayer(
+            source="v1",
+            overrides=tuple(RuleOverride(id=i, enabled=True) for i in V1_ONLY)
+            + tuple(RuleOverride(id=i, enabled=False) for i in V2_ONLY),
+        ),
+    ).rules,
+)
+
+RULE_OF_THUMB = RuleSet(
+    name="rule of thumb (weight +2 kg in 3 days)",
+    rules=(
+        ChangeRule(
+            id="weight_gain_3d", metric="body_weight", window_days=3, yellow=WEIGHT_GAIN_3D_KG
+        ),
+    ),
+)
+MACD_WEIGHT = RuleSet(name="MACD trend on weight", rules=(WEIGHT_TREND,))
+
+RULE_SETS: MappingProxyType[str, RuleSet] = MappingProxyType(
+    {
+        "rule-of-thumb": RULE_OF_THUMB,
+        "macd-weight": MACD_WEIGHT,
+        "preset-v1": PRESET_V1,
+        "preset": HEART_FAILURE,
+    }
+)

@@ -1,0 +1,216 @@
+"""Score a rule set's findings against ground-truth episodes: sensitivity, lead, unexplained alerts.
+
+Definitions (all times UTC instants; an episode's onset is its admission):
+
+- **Alerts.** A nurse sees at most one open alert per patient and rule: a finding opens an
+  alert, and the alert stays open while findings of the same rule follow each other within
+  ``ALERT_OPEN_DAYS``; a finding after a longer quiet spell opens a new alert. Findings of
+  missing-measurement rules are reminders to measure, not detections, and are left out. The
+  per-patient figure merges all rules the same way (one alert per patient at a time), which is
+  how an implanted index such as HeartLogic counts.
+- **Detected.** An episode is detected if any counted finding of the patient fired in
+  [onset - ``WINDOW_DAYS``, onset); its lead time is onset minus the earliest such finding.
+- **Unexplained.** An alert is explained if one of its findings fired within ``WINDOW_DAYS``
+  before the onset of an episode of the patient (any episode, including those whose onset lies
+  just after the simulated days); otherwise it is unexplained. Alerts in the weeks after a
+  discharge count as unexplained (the stricter choice; FAST and MultiSENSE report unexplained
+  detections per patient-year of follow-up and we did not find that they exclude recovery),
+  and are also reported on their own.
+- **Warm-up.** The first ``WARMUP_DAYS`` of a simulation are a run-in: rules that compare with
+  the patient's recent past have no history yet. Alerts opening in it are not counted, episodes
+  are evaluable only if their whole detection window lies after it, and follow-up (the
+  patient-years) starts after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
+from hemkoll.rules.localtime import US_PER_DAY
+
+# Detection window before onset: the issue's 14 days, as in Zhang 2009 (weight change over the
+# 14 days before admission) and Cuba Gyllensten 2016 (the 2 weeks preceding decompensation).
+WINDOW_DAYS = 14
+# An alert stays open while its rule keeps firing at most this many days apart: a nurse who
+# called the patient does not get a new alert for the same rule the same week [assumption].
+ALERT_OPEN_DAYS = 7
+# Run-in before counting: a month, long enough for the longest default rule (the 3-span memory
+# of a 21-day trend is 63 days, but its weights are 94 % within 30 days) [assumption].
+WARMUP_DAYS = 30
+# Alerts this soon after a discharge are reported apart as "after discharge" (recovery).
+AFTER_DISCHARGE_DAYS = 30
+DAYS_PER_YEAR = 365.25
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """Ground truth: one entry per episode, times as epoch µs."""
+
+    patient: IntArray
+    onset: IntArray
+    discharge: IntArray
+    in_window: BoolArray
+
+
+@dataclass(frozen=True)
+class RuleHits:
+    """The counted findings of one rule: patient index and fired_at (epoch µs)."""
+
+    patient: IntArray
+    t: IntArray
+
+
+@dataclass(frozen=True)
+class Score:
+    patients: int
+    patient_years: float
+    episodes: int
+    detected: int
+    lead_days: FloatArray  # per detected episode
+    alerts: int  # per patient and rule
+    unexplained: int
+    unexplained_after_discharge: int
+    patient_alerts: int  # per patient, all rules merged
+    patient_unexplained: int
+
+    @property
+    def sensitivity(self) -> float:
+        return self.detected / self.episodes if self.episodes else float("nan")
+
+    @property
+    def median_lead_days(self) -> float:
+        return float(np.median(self.lead_days)) if self.lead_days.size else float("nan")
+
+    def per_year(self, count: int) -> float:
+        return count / self.patient_years if self.patient_years else float("nan")
+
+
+def _sorted(patient: IntArray, t: IntArray) -> tuple[IntArray, IntArray]:
+    order = np.lexsort((t, patient))
+    return patient[order], t[order]
+
+
+def _open_alerts(patient: IntArray, t: IntArray) -> IntArray:
+    """Alert number of each finding (findings sorted by patient, then time)."""
+    new = np.ones(t.size, dtype=bool)
+    new[1:] = (patient[1:] != patient[:-1]) | (t[1:] - t[:-1] > ALERT_OPEN_DAYS * US_PER_DAY)
+    return np.cumsum(new) - 1
+
+
+def _next_onset(patient: IntArray, t: IntArray, episodes: Episodes) -> IntArray:
+    """Per finding: the earliest onset of the patient after it (or a far future)."""
+    far = np.iinfo(np.int64).max
+    if episodes.onset.size == 0:
+        return np.full(t.size, far, dtype=np.int64)
+    ep_patient, onset = _sorted(episodes.patient, episodes.onset)
+    # Search per patient: rank onsets and findings together by (patient, time).
+    pos = np.zeros(t.size, dtype=np.int64)
+    starts = np.searchsorted(ep_patient, patient, side="left")
+    ends = np.searchsorted(ep_patient, patient, side="right")
+    for p in np.unique(patient):
+        mine = patient == p
+        lo, hi = int(starts[mine][0]), int(ends[mine][0])
+        pos[mine] = lo + np.searchsorted(onset[lo:hi], t[mine], side="right")
+    valid = pos < ends
+    return np.where(valid, onset[np.minimum(pos, onset.size - 1)], far)
+
+
+def _alert_counts(
+    patient: IntArray, t: IntArray, episodes: Episodes, counted_from: int
+) -> tuple[int, int, int]:
+    """(alerts, unexplained, unexplained soon after a discharge) for one stream of findings."""
+    if t.size == 0:
+        return 0, 0, 0
+    patient, t = _sorted(patient, t)
+    alert = _open_alerts(patient, t)
+    n = int(alert[-1]) + 1
+    explains = _next_onset(patient, t, episodes) - t <= WINDOW_DAYS * US_PER_DAY
+    explained = np.zeros(n, dtype=bool)
+    np.logical_or.at(explained, alert, explains)
+    first = np.flatnonzero(np.concatenate(([True], alert[1:] != alert[:-1])))
+    opened_at, who = t[first], patient[first]
+    counted = opened_at >= counted_from
+    unexplained = counted & ~explained
+    after = np.zeros(n, dtype=bool)
+    window = AFTER_DISCHARGE_DAYS * US_PER_DAY
+    for p, d in zip(episodes.patient.tolist(), episodes.discharge.tolist(), strict=True):
+        after |= (who == p) & (opened_at >= d) & (opened_at < d + window)
+    return int(counted.sum()), int(unexplained.sum()), int((unexplained & after).sum())
+
+
+def _detections(
+    patient: IntArray, t: IntArray, episodes: Episodes, evaluable: BoolArray
+) -> FloatArray:
+    """Lead time in days of each evaluable episode with a finding in its window; NaN if none."""
+    lead = np.full(episodes.onset.size, np.nan)
+    if t.size == 0:
+        return lead[evaluable]
+    patient, t = _sorted(patient, t)
+    window = WINDOW_DAYS * US_PER_DAY
+    for k in np.flatnonzero(evaluable):
+        p, onset = int(episodes.patient[k]), int(episodes.onset[k])
+        lo, hi = np.searchsorted(patient, p, side="left"), np.searchsorted(patient, p, side="right")
+        times = t[lo:hi]
+        i = int(np.searchsorted(times, onset - window, side="left"))
+        if i < times.size and times[i] < onset:
+            lead[k] = (onset - int(times[i])) / US_PER_DAY
+    return lead[evaluable]
+
+
+def score(
+    hits: Sequence[RuleHits],
+    episodes: Episodes,
+    *,
+    patients: int,
+    start: int,
+    end: int,
+) -> Score:
+    """Score the rules' counted findings over a cohort followed from ``start`` to ``end`` (µs)."""
+    counted_from = start + WARMUP_DAYS * US_PER_DAY
+    evaluable = (
+        episodes.in_window
+        & (episodes.onset >= counted_from + WINDOW_DAYS * US_PER_DAY)
+        & (episodes.onset < end)
+    )
+    alerts = unexplained = after = 0
+    for h in hits:
+        a, u, d = _alert_counts(h.patient, h.t, episodes, counted_from)
+        alerts, unexplained, after = alerts + a, unexplained + u, after + d
+    all_p = np.concatenate([h.patient for h in hits]) if hits else np.zeros(0, np.int64)
+    all_t = np.concatenate([h.t for h in hits]) if hits else np.zeros(0, np.int64)
+    merged_alerts, merged_unexplained, _ = _alert_counts(all_p, all_t, episodes, counted_from)
+    lead = _detections(all_p, all_t, episodes, evaluable)
+    detected = lead[np.isfinite(lead)]
+    years = patients * (end - counted_from) / US_PER_DAY / DAYS_PER_YEAR
+    return Score(
+        patients=patients,
+        patient_years=years,
+        episodes=int(evaluable.sum()),
+        detected=int(detected.size),
+        lead_days=detected,
+        alerts=alerts,
+        unexplained=unexplained,
+        unexplained_after_discharge=after,
+        patient_alerts=merged_alerts,
+        patient_unexplained=merged_unexplained,
+    )
+
+
+def combine(scores: Sequence[Score]) -> Score:
+    """Pool the scores of several cohorts (counts add up, lead times are pooled)."""
+    return Score(
+        patients=sum(s.patients for s in scores),
+        patient_years=sum(s.patient_years for s in scores),
+        episodes=sum(s.episodes for s in scores),
+        detected=sum(s.detected for s in scores),
+        lead_days=np.concatenate([s.lead_days for s in scores]) if scores else np.zeros(0),
+        alerts=sum(s.alerts for s in scores),
+        unexplained=sum(s.unexplained for s in scores),
+        unexplained_after_discharge=sum(s.unexplained_after_discharge for s in scores),
+        patient_alerts=sum(s.patient_alerts for s in scores),
+        patient_unexplained=sum(s.patient_unexplained for s in scores),
+    )

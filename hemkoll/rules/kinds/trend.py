@@ -1,0 +1,163 @@
+"""Trend rules (MACD): a short minus a long exponentially weighted average of daily values.
+
+The moving average convergence divergence of daily weight was proposed for heart-failure
+telemonitoring by Zhang et al. (Eur J Heart Fail 2009, TEN-HMS) and compared with rules of thumb
+by Cuba Gyllensten et al. (JMIR Med Inform 2016): it reacts to a sustained rise over days rather
+than to one heavy morning.
+
+Each average of local day d weighs the first-of-day value of day d - k by (1 - a) ** k, with
+a = 2 / (span + 1), over the last ``memory_days`` days (today included); days without a value
+are left out and the weights of the days with one are normalised (pandas' ``ewm(adjust=True)``
+over calendar days, cut off where the weights have faded), so a gap neither counts as a value
+nor makes old readings look recent. The trend is ``short - long`` (``long - short`` for
+``fall``). A level fires on a day with a value when the trend reaches its amount, at least
+``min_days`` of the last ``long_days`` days have a value, and it did not on the patient's
+previous day with a value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hemkoll.rules import explain
+from hemkoll.rules.arrays import BoolArray, FloatArray
+from hemkoll.rules.config import Severity, TrendRule
+from hemkoll.rules.findings import Finding, utc
+from hemkoll.rules.kinds.context import NO_HITS, Context, Hits, grid_cells, local_date
+from hemkoll.rules.series import daily_rising_edges
+
+
+def smoothing(span_days: int) -> float:
+    """Exponential smoothing factor of an N-day span (the MACD convention 2 / (N + 1))."""
+    return 2.0 / (span_days + 1.0)
+
+
+def weighted_average(x: FloatArray, valid: BoolArray, span_days: int, memory: int) -> FloatArray:
+    """Per cell: the exponentially weighted average of the valid cells of the last ``memory``
+    columns (this one included), NaN where none has a value.
+
+    Runs along the columns (days) with whole patients at a time: a truncated geometric sum
+    obeys s[d] = r s[d - 1] + x[d] - r**memory x[d - memory].
+    """
+    r = 1.0 - smoothing(span_days)
+    tail = r**memory
+    xv = np.where(valid, x, 0.0)
+    w = valid.astype(np.float64)
+    num = np.zeros_like(xv)
+    den = np.zeros_like(xv)
+    s = np.zeros(x.shape[0])
+    n = np.zeros(x.shape[0])
+    for d in range(x.shape[1]):
+        s = r * s + xv[:, d]
+        n = r * n + w[:, d]
+        if d >= memory:
+            s -= tail * xv[:, d - memory]
+            n -= tail * w[:, d - memory]
+        num[:, d], den[:, d] = s, n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def days_with_value(valid: BoolArray, days: int) -> FloatArray:
+    """Per column d: how many of columns d - days + 1 .. d are valid."""
+    cum = np.cumsum(valid, axis=1, dtype=np.float64)
+    out = cum.copy()
+    if days < valid.shape[1]:
+        out[:, days:] -= cum[:, :-days]
+    return out
+
+
+@dataclass(frozen=True)
+class Averages:
+    """The two averages of one day, the trend (signed by direction) and days with a value."""
+
+    short: float
+    long: float
+    trend: float
+    days: int
+
+
+def evaluate(rule: TrendRule, ctx: Context) -> Hits:
+    grid = ctx.daily(rule.metric)
+    if grid.value.size == 0:
+        return NO_HITS
+    valid = grid.valid
+    # Centre each row on its first value so the running sums stay small.
+    centre = np.where(valid[:, 0], grid.value[:, 0], 0.0)[:, None]
+    c = np.where(valid, grid.value - centre, 0.0)
+    short = weighted_average(c, valid, rule.short_days, rule.memory_days)
+    long = weighted_average(c, valid, rule.long_days, rule.memory_days)
+    sign = 1.0 if rule.direction == "rise" else -1.0
+    trend = sign * (short - long)
+    count = days_with_value(valid, rule.long_days)
+    base = valid & (count >= rule.min_days)
+    levels: list[tuple[bool, BoolArray]] = []
+    red = np.zeros(valid.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        if rule.red is not None:
+            red = base & (trend >= rule.red)
+            levels.append((True, daily_rising_edges(red, grid)))
+        if rule.yellow is not None:
+            yellow = base & (trend >= rule.yellow)
+            levels.append((False, daily_rising_edges(yellow, grid) & ~red))
+    rows, cols, reds = grid_cells(levels)
+
+    def render(k: int) -> Finding:
+        p, d = int(rows[k]), int(cols[k])
+        return finding(
+            rule,
+            severity="red" if reds[k] else "yellow",
+            amount=(rule.red if reds[k] else rule.yellow) or 0.0,
+            today=(int(grid.t[p, d]), float(grid.value[p, d]), int(grid.day0[p]) + d),
+            averages=Averages(
+                short=float(short[p, d] + centre[p, 0]),
+                long=float(long[p, d] + centre[p, 0]),
+                trend=float(trend[p, d]),
+                days=int(count[p, d]),
+            ),
+        )
+
+    return Hits(patient=rows, t=grid.t[rows, cols], red=reds, render=render)
+
+
+def finding(
+    rule: TrendRule,
+    *,
+    severity: Severity,
+    amount: float,
+    today: tuple[int, float, int],
+    averages: Averages,
+) -> Finding:
+    """Finding from today's (measured_at µs, value, local day) and that day's averages."""
+    t, value, day = today
+    en, sv = explain.trend(
+        rule.metric,
+        direction=rule.direction,
+        short=(rule.short_days, averages.short),
+        long=(rule.long_days, averages.long),
+        trend=averages.trend,
+        amount=amount,
+    )
+    return Finding(
+        rule_id=rule.id,
+        kind=rule.kind,
+        severity=severity,
+        fired_at=utc(t),
+        evidence={
+            "metric": rule.metric,
+            "direction": rule.direction,
+            "value": value,
+            "local_date": local_date(day),
+            "short_average": averages.short,
+            "long_average": averages.long,
+            "trend": averages.trend,
+            "amount": amount,
+            "short_days": rule.short_days,
+            "long_days": rule.long_days,
+            "days_with_value": averages.days,
+        },
+        explanation_en=en,
+        explanation_sv=sv,
+    )
