@@ -14,11 +14,10 @@ import math
 import numpy as np
 
 from hemkoll.rules import explain
-from hemkoll.rules.arrays import BoolArray, FloatArray
+from hemkoll.rules.arrays import FloatArray
 from hemkoll.rules.config import ChangeRule, Severity
 from hemkoll.rules.findings import Finding, iso, utc
-from hemkoll.rules.kinds.context import NO_HITS, Context, Hits, grid_cells, local_date
-from hemkoll.rules.series import daily_rising_edges
+from hemkoll.rules.kinds.context import NO_HITS, Context, Hits, daily_level_cells, local_date
 
 
 def reference(x: FloatArray, window_days: int) -> FloatArray:
@@ -47,16 +46,7 @@ def evaluate(rule: ChangeRule, ctx: Context) -> Hits:
     x = sign * grid.value
     ref = reference(x, rule.window_days)
     delta = x - ref
-    levels: list[tuple[bool, BoolArray]] = []
-    red = np.zeros(x.shape, dtype=bool)
-    with np.errstate(invalid="ignore"):
-        if rule.red is not None:
-            red = delta >= rule.red
-            levels.append((True, daily_rising_edges(red, grid)))
-        if rule.yellow is not None:
-            yellow = delta >= rule.yellow
-            levels.append((False, daily_rising_edges(yellow, grid) & ~red))
-    rows, cols, reds = grid_cells(levels)
+    rows, cols, reds = daily_level_cells(delta, grid, red=rule.red, yellow=rule.yellow)
 
     def render(k: int) -> Finding:
         p, d = int(rows[k]), int(cols[k])

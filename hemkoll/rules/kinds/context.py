@@ -9,10 +9,17 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from hemkoll.rules.arrays import BoolArray, IntArray
+from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
 from hemkoll.rules.findings import Finding, utc
 from hemkoll.rules.localtime import local_days
-from hemkoll.rules.series import NO_TIME, DailyGrid, MetricBatch, build_batch, first_of_day
+from hemkoll.rules.series import (
+    NO_TIME,
+    DailyGrid,
+    MetricBatch,
+    build_batch,
+    daily_rising_edges,
+    first_of_day,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,32 @@ def grid_cells(levels: list[tuple[bool, BoolArray]]) -> tuple[IntArray, IntArray
     if not rows:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool)
     return np.concatenate(rows), np.concatenate(cols), np.concatenate(reds)
+
+
+def daily_level_cells(
+    measure: FloatArray,
+    grid: DailyGrid,
+    *,
+    red: float | None,
+    yellow: float | None,
+    where: BoolArray | None = None,
+) -> tuple[IntArray, IntArray, BoolArray]:
+    """(patient, column, red) of the days a two-level daily rule starts firing.
+
+    A level fires on a patient's first day with a value on which ``measure`` reaches its limit
+    (and ``where`` holds); yellow is not reported on days red holds. Red cells come first.
+    """
+    base = np.ones(measure.shape, dtype=bool) if where is None else where
+    levels: list[tuple[bool, BoolArray]] = []
+    red_on = np.zeros(measure.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):  # NaN cells (no value) compare False
+        if red is not None:
+            red_on = base & (measure >= red)
+            levels.append((True, daily_rising_edges(red_on, grid)))
+        if yellow is not None:
+            yellow_on = base & (measure >= yellow)
+            levels.append((False, daily_rising_edges(yellow_on, grid) & ~red_on))
+    return grid_cells(levels)
 
 
 def _no_finding(k: int) -> Finding:

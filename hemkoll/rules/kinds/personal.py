@@ -15,11 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from hemkoll.rules import explain
-from hemkoll.rules.arrays import BoolArray, FloatArray
+from hemkoll.rules.arrays import FloatArray
 from hemkoll.rules.config import BaselineRule, Severity
 from hemkoll.rules.findings import Finding, utc
-from hemkoll.rules.kinds.context import NO_HITS, Context, Hits, grid_cells, local_date
-from hemkoll.rules.series import daily_rising_edges
+from hemkoll.rules.kinds.context import NO_HITS, Context, Hits, daily_level_cells, local_date
 
 
 def _window_sums(a: FloatArray, days: int) -> FloatArray:
@@ -53,15 +52,9 @@ def evaluate(rule: BaselineRule, ctx: Context) -> Hits:
     deviation = sign * (c - mean_c)
     score = deviation / sd_used
     base = enough & (deviation >= rule.min_deviation)
-    levels: list[tuple[bool, BoolArray]] = []
-    red = np.zeros(valid.shape, dtype=bool)
-    if rule.red_sd is not None:
-        red = base & (score >= rule.red_sd)
-        levels.append((True, daily_rising_edges(red, grid)))
-    if rule.yellow_sd is not None:
-        yellow = base & (score >= rule.yellow_sd)
-        levels.append((False, daily_rising_edges(yellow, grid) & ~red))
-    rows, cols, reds = grid_cells(levels)
+    rows, cols, reds = daily_level_cells(
+        score, grid, red=rule.red_sd, yellow=rule.yellow_sd, where=base
+    )
 
     def render(k: int) -> Finding:
         p, d = int(rows[k]), int(cols[k])

@@ -25,8 +25,7 @@ from hemkoll.rules import explain
 from hemkoll.rules.arrays import BoolArray, FloatArray
 from hemkoll.rules.config import Severity, TrendRule
 from hemkoll.rules.findings import Finding, utc
-from hemkoll.rules.kinds.context import NO_HITS, Context, Hits, grid_cells, local_date
-from hemkoll.rules.series import daily_rising_edges
+from hemkoll.rules.kinds.context import NO_HITS, Context, Hits, daily_level_cells, local_date
 
 
 def smoothing(span_days: int) -> float:
@@ -93,16 +92,7 @@ def evaluate(rule: TrendRule, ctx: Context) -> Hits:
     trend = sign * (short - long)
     count = days_with_value(valid, rule.long_days)
     base = valid & (count >= rule.min_days)
-    levels: list[tuple[bool, BoolArray]] = []
-    red = np.zeros(valid.shape, dtype=bool)
-    with np.errstate(invalid="ignore"):
-        if rule.red is not None:
-            red = base & (trend >= rule.red)
-            levels.append((True, daily_rising_edges(red, grid)))
-        if rule.yellow is not None:
-            yellow = base & (trend >= rule.yellow)
-            levels.append((False, daily_rising_edges(yellow, grid) & ~red))
-    rows, cols, reds = grid_cells(levels)
+    rows, cols, reds = daily_level_cells(trend, grid, red=rule.red, yellow=rule.yellow, where=base)
 
     def render(k: int) -> Finding:
         p, d = int(rows[k]), int(cols[k])
