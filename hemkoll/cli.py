@@ -16,6 +16,8 @@ from pydantic import ValidationError
 from hemkoll.ingest.broker_auth import acl_file, password_file, write_atomically
 from hemkoll.ingest.protocol import feedback_topic, readings_topic
 from hemkoll.ingest.service import IngestConfig, IngestService
+from hemkoll.rules.preset import HEART_FAILURE
+from hemkoll.rules.worker import RulesConfig, RulesWorker
 from hemkoll.settings import Settings
 from hemkoll.store.connect import connect
 from hemkoll.store.credentials import hash_secret
@@ -58,6 +60,19 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     service.run()
+    return 0
+
+
+def _rules(args: argparse.Namespace, settings: Settings) -> int:
+    worker = RulesWorker(RulesConfig(database_url=settings.database_url, rule_set=HEART_FAILURE))
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s; finishing the patient in hand", signal.Signals(signum).name)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    worker.run()
     return 0
 
 
@@ -135,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest", help="receive device readings over MQTT and store them (runs until stopped)"
     )
     ingest.set_defaults(run=_ingest)
+
+    rules = commands.add_parser(
+        "rules",
+        help="evaluate patients as readings arrive (and every 15 min) and raise alerts "
+        "(runs until stopped; several may run)",
+    )
+    rules.set_defaults(run=_rules)
 
     enrol = commands.add_parser(
         "enrol", help="enrol a device for a patient and print its one-time MQTT password"

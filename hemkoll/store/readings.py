@@ -3,7 +3,8 @@
 A batch is written in one transaction: the readings are COPYed (binary) into a session-local
 staging table, then moved into ``readings`` with one ``INSERT ... ON CONFLICT DO NOTHING``; the
 dead letters go in beside them. The caller learns, per message, how many of its readings were
-new, so a resent backlog is reported as duplicates rather than stored twice.
+new, so a resent backlog is reported as duplicates rather than stored twice; and the patients
+of the batch are queued for the rules worker in the same transaction.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ class ReadingWriter:
                 cur.execute(query("insert_staged_readings"))
                 for seq, count in cur.fetchall():
                     stored[seq] = count
+                # The rules worker evaluates these patients once this transaction commits.
+                cur.execute(query("enqueue_staged_patients"))
+                cur.execute(query("notify_evaluation"))
             if dead_letters:
                 cur.executemany(
                     query("insert_dead_letter"),

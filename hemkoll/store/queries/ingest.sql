@@ -44,3 +44,13 @@ VALUES
     (%(received_at)s, %(topic)s, %(device_id)s, %(msg_id)s, %(reading_index)s, %(reason_code)s,
      %(reason)s, %(payload)s, %(payload_size)s, %(payload_sha256)s)
 ON CONFLICT (payload_sha256, topic, coalesce(reading_index, -1)) DO NOTHING;
+
+-- name: enqueue_staged_patients
+-- Every patient with readings in this batch gets (re-)evaluated after the commit.
+INSERT INTO evaluation_queue (patient_id, requested_at)
+SELECT patient_id, clock_timestamp()
+FROM (SELECT DISTINCT patient_id FROM readings_staging) AS touched
+ON CONFLICT (patient_id) DO UPDATE SET requested_at = EXCLUDED.requested_at;
+
+-- name: notify_evaluation
+SELECT pg_notify('hemkoll_evaluate', '');

@@ -1,0 +1,252 @@
+"""The rules worker: evaluates patients from the queue and turns findings into alerts.
+
+The ingest service queues every patient whose readings it commits (in the same transaction)
+and NOTIFYs ``hemkoll_evaluate``; a scheduled pass (APScheduler) queues every patient for the
+time-based rules. The worker claims due patients with a lease (several workers may run), and
+evaluates each in one transaction that holds the patient's row lock: it reads the recent
+readings, runs the engine (``evaluate``, the same code path as a backtest), applies
+``alerting.decide`` and removes the patient from the queue. A failure rolls all of that back,
+is logged (the error's class, never patient data) and is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import psycopg
+from apscheduler.schedulers.background import BackgroundScheduler
+from psycopg import sql
+
+from hemkoll.rules.alerting import AlertState, Open, Raise, RuleAlert, Touch, decide
+from hemkoll.rules.config import RuleSet, Severity
+from hemkoll.rules.engine import evaluate, required_history
+from hemkoll.rules.findings import Finding
+from hemkoll.store import evaluation as store
+from hemkoll.store.connect import RECONNECT_MAX_DELAY_S, RECONNECT_MIN_DELAY_S, connect
+
+log = logging.getLogger(__name__)
+
+# Patients claimed per round: enough to amortise the claim, few enough that a lease (below)
+# is never near running out while the round is evaluated (about 2 ms a patient).
+CLAIM_BATCH = 50
+# A claim's lease. Should its worker die, another claims the patient after this long.
+LEASE_S = 60.0
+# With nothing queued, the worker waits this long for a NOTIFY before it looks again (the
+# queue is the truth; a NOTIFY only shortens the wait).
+IDLE_WAIT_S = 5.0
+# Missing-measurement rules are measured in hours (48 h without a weight, by noon); queueing
+# every patient every 15 minutes finds a passed deadline within a quarter of an hour.
+SCHEDULE_INTERVAL_S = 15 * 60
+# Retry of a failed evaluation: 5 s doubling per attempt up to an hour.
+RETRY_MIN_S = 5.0
+RETRY_MAX_S = 3600.0
+ACTOR = "rules"
+NOTIFY_CHANNEL = "hemkoll_evaluate"
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    database_url: str
+    rule_set: RuleSet
+
+
+def retry_delay_s(attempts: int) -> float:
+    return float(min(RETRY_MAX_S, RETRY_MIN_S * 2 ** max(attempts - 1, 0)))
+
+
+def _series(rows: list[tuple[str, datetime, float]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    times: dict[str, list[datetime]] = defaultdict(list)
+    values: dict[str, list[float]] = defaultdict(list)
+    for metric, at, value in rows:
+        times[metric].append(at)
+        values[metric].append(value)
+    return {
+        metric: (
+            np.array([t.astimezone(UTC).replace(tzinfo=None) for t in times[metric]], "M8[us]"),
+            np.array(values[metric], dtype=np.float64),
+        )
+        for metric in times
+    }
+
+
+def _severity(stored: str) -> Severity:
+    if stored == "red":
+        return "red"
+    if stored == "yellow":
+        return "yellow"
+    raise ValueError(f"unknown severity {stored!r} in the alerts table")
+
+
+def _content(finding: Finding) -> store.AlertContent:
+    return store.AlertContent(
+        rule_id=finding.rule_id,
+        rule_kind=finding.kind,
+        severity=finding.severity,
+        fired_at=finding.fired_at,
+        evidence=dict(finding.evidence),
+        explanation_en=finding.explanation_en,
+        explanation_sv=finding.explanation_sv,
+    )
+
+
+def evaluate_patient(
+    conn: store.Conn, rule_set: RuleSet, patient_id: UUID, *, now: datetime
+) -> int:
+    """Evaluate one patient and apply the findings to its alerts; the caller's transaction.
+
+    Returns the number of alerts opened or raised.
+    """
+    patient = store.lock_patient(conn, patient_id)
+    if patient is None:
+        return 0
+    rows = store.readings_since(conn, patient_id, now - required_history(rule_set))
+    findings = evaluate(rule_set, _series(rows), tz=ZoneInfo(patient.timezone), now=now)
+    newest = {row.rule_id: row for row in store.newest_alerts(conn, patient_id)}
+    alerts = {
+        rule_id: RuleAlert(
+            AlertState(row.state), _severity(row.severity), row.last_fired_at, row.resolved_at
+        )
+        for rule_id, row in newest.items()
+    }
+    unresolved = {rule_id: row.id for rule_id, row in newest.items() if row.state != "resolved"}
+    resolved = {rule_id: row.id for rule_id, row in newest.items() if row.state == "resolved"}
+    changed = 0
+    for decision in decide(findings, alerts):
+        if isinstance(decision, Open):
+            finding = decision.finding
+            alert_id = store.insert_alert(conn, patient_id, rule_set.name, _content(finding))
+            unresolved[finding.rule_id] = alert_id
+            store.insert_event(
+                conn,
+                alert_id,
+                kind="opened",
+                severity=finding.severity,
+                actor=ACTOR,
+                details={"fired_at": finding.fired_at.isoformat()},
+            )
+            changed += 1
+        elif isinstance(decision, Raise):
+            finding = decision.finding
+            alert_id = unresolved[finding.rule_id]
+            store.raise_alert(conn, alert_id, _content(finding))
+            store.insert_event(
+                conn,
+                alert_id,
+                kind="severity_raised",
+                severity=finding.severity,
+                actor=ACTOR,
+                details={"fired_at": finding.fired_at.isoformat()},
+            )
+            changed += 1
+        elif isinstance(decision, Touch):
+            target = unresolved.get(decision.rule_id) or resolved[decision.rule_id]
+            store.touch_alert(conn, target, decision.fired_at)
+    return changed
+
+
+class RulesWorker:
+    def __init__(self, config: RulesConfig) -> None:
+        self._config = config
+        self._stopping = threading.Event()
+        self.evaluated = 0
+        self.failed = 0
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def process_due(self, conn: store.Conn) -> int:
+        """Claim and evaluate due patients until none are left; returns how many were done."""
+        done = 0
+        while not self._stopping.is_set():
+            claims = store.claim(conn, limit=CLAIM_BATCH, lease_s=LEASE_S)
+            if not claims:
+                return done
+            for claimed in claims:
+                self._evaluate_claimed(conn, claimed)
+                done += 1
+        return done
+
+    def _evaluate_claimed(self, conn: store.Conn, claimed: store.Claim) -> None:
+        try:
+            with conn.transaction():
+                evaluate_patient(
+                    conn, self._config.rule_set, claimed.patient_id, now=datetime.now(UTC)
+                )
+                store.finish(conn, claimed)
+            self.evaluated += 1
+        except psycopg.OperationalError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (kept, logged and retried; never swallowed)
+            self.failed += 1
+            delay = retry_delay_s(claimed.attempts)
+            log.error(  # noqa: TRY400 (a traceback could quote patient data)
+                "evaluation of a patient failed (%s, attempt %d); retrying in %.0f s",
+                type(exc).__name__,
+                claimed.attempts,
+                delay,
+            )
+            store.postpone(conn, claimed.patient_id, delay_s=delay, error=type(exc).__name__)
+
+    def run(self) -> None:
+        """Evaluate as patients are queued, until ``stop()``; reconnects with backoff."""
+        scheduler = BackgroundScheduler(timezone=UTC)
+        scheduler.add_job(
+            self._schedule_pass,
+            "interval",
+            seconds=SCHEDULE_INTERVAL_S,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.start()
+        delay = RECONNECT_MIN_DELAY_S
+        try:
+            while not self._stopping.is_set():
+                try:
+                    self._serve()
+                    delay = RECONNECT_MIN_DELAY_S
+                except psycopg.OperationalError as exc:
+                    log.warning(
+                        "database unavailable (%s); rules worker retries in %.1f s",
+                        exc.sqlstate,
+                        delay,
+                    )
+                    self._stopping.wait(delay)
+                    delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
+        finally:
+            scheduler.shutdown(wait=False)
+
+    def _serve(self) -> None:
+        with (
+            connect(self._config.database_url) as conn,
+            connect(self._config.database_url, autocommit=True) as listener,
+        ):
+            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(NOTIFY_CHANNEL)))
+            log.info("rules worker ready (rule set %s)", self._config.rule_set.name)
+            while not self._stopping.is_set():
+                self.process_due(conn)
+                for _ in listener.notifies(timeout=IDLE_WAIT_S, stop_after=1):
+                    pass
+
+    def _schedule_pass(self) -> None:
+        """Queue every patient for the time-based rules (idempotent: any replica may run it)."""
+        try:
+            with connect(self._config.database_url) as conn:
+                queued = store.enqueue_all(conn)
+                conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(NOTIFY_CHANNEL)))
+                conn.commit()
+            log.info("scheduled evaluation of %d patients", queued)
+        except psycopg.Error as exc:
+            # Not log.exception: a database error can quote patient data.
+            log.error(  # noqa: TRY400
+                "scheduled pass failed (%s); next one in %d s",
+                type(exc).__name__,
+                SCHEDULE_INTERVAL_S,
+            )

@@ -1,0 +1,152 @@
+"""The rules worker's reads and writes: the evaluation queue, a patient's readings, alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import TupleRow, class_row
+from psycopg.types.json import Jsonb
+
+from hemkoll.store.sql import query
+
+
+@dataclass(frozen=True)
+class Claim:
+    patient_id: UUID
+    requested_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
+class PatientToEvaluate:
+    id: UUID
+    timezone: str
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """The newest alert of one rule for one patient."""
+
+    id: UUID
+    rule_id: str
+    state: str
+    severity: str
+    first_fired_at: datetime
+    last_fired_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AlertContent:
+    """What a finding puts on an alert: its rule, severity, time, evidence and sentences."""
+
+    rule_id: str
+    rule_kind: str
+    severity: str
+    fired_at: datetime
+    evidence: dict[str, Any]
+    explanation_en: str
+    explanation_sv: str
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "rule_kind": self.rule_kind,
+            "severity": self.severity,
+            "fired_at": self.fired_at,
+            "evidence": Jsonb(self.evidence),
+            "explanation_en": self.explanation_en,
+            "explanation_sv": self.explanation_sv,
+        }
+
+
+Conn = psycopg.Connection[TupleRow]
+
+
+def claim(conn: Conn, *, limit: int, lease_s: float) -> list[Claim]:
+    with conn.transaction(), conn.cursor(row_factory=class_row(Claim)) as cur:
+        return cur.execute(
+            query("claim_evaluations"), {"limit": limit, "lease_s": lease_s}
+        ).fetchall()
+
+
+def finish(conn: Conn, claimed: Claim) -> None:
+    conn.execute(
+        query("finish_evaluation"),
+        {"patient_id": claimed.patient_id, "requested_at": claimed.requested_at},
+    )
+
+
+def postpone(conn: Conn, patient_id: UUID, *, delay_s: float, error: str) -> None:
+    with conn.transaction():
+        conn.execute(
+            query("postpone_evaluation"),
+            {"patient_id": patient_id, "delay_s": delay_s, "error": error},
+        )
+
+
+def enqueue_all(conn: Conn) -> int:
+    with conn.transaction():
+        return conn.execute(query("enqueue_all_monitored_patients")).rowcount
+
+
+def lock_patient(conn: Conn, patient_id: UUID) -> PatientToEvaluate | None:
+    with conn.cursor(row_factory=class_row(PatientToEvaluate)) as cur:
+        return cur.execute(query("patient_for_evaluation"), {"patient_id": patient_id}).fetchone()
+
+
+def readings_since(
+    conn: Conn, patient_id: UUID, since: datetime
+) -> list[tuple[str, datetime, float]]:
+    rows = conn.execute(
+        query("readings_since"), {"patient_id": patient_id, "since": since}
+    ).fetchall()
+    return [(str(metric), at, float(value)) for metric, at, value in rows]
+
+
+def newest_alerts(conn: Conn, patient_id: UUID) -> list[AlertRow]:
+    with conn.cursor(row_factory=class_row(AlertRow)) as cur:
+        return cur.execute(query("alert_history_of_patient"), {"patient_id": patient_id}).fetchall()
+
+
+def insert_alert(conn: Conn, patient_id: UUID, rule_set: str, content: AlertContent) -> UUID:
+    row = conn.execute(
+        query("insert_alert"),
+        {"patient_id": patient_id, "rule_set": rule_set, **content.params()},
+    ).fetchone()
+    if row is None:
+        raise RuntimeError("insert_alert returned no row")
+    return UUID(str(row[0]))
+
+
+def raise_alert(conn: Conn, alert_id: UUID, content: AlertContent) -> None:
+    conn.execute(query("raise_alert"), {"alert_id": alert_id, **content.params()})
+
+
+def touch_alert(conn: Conn, alert_id: UUID, fired_at: datetime) -> None:
+    conn.execute(query("touch_alert"), {"alert_id": alert_id, "fired_at": fired_at})
+
+
+def insert_event(
+    conn: Conn,
+    alert_id: UUID,
+    *,
+    kind: str,
+    severity: str | None,
+    actor: str,
+    details: dict[str, Any],
+) -> None:
+    conn.execute(
+        query("insert_alert_event"),
+        {
+            "alert_id": alert_id,
+            "kind": kind,
+            "severity": severity,
+            "actor": actor,
+            "details": Jsonb(details),
+        },
+    )

@@ -1,0 +1,81 @@
+-- name: claim_evaluations
+-- Lease up to %(limit)s due patients; a lease that runs out (its worker died) is claimed again.
+UPDATE evaluation_queue AS q
+SET lease_until = clock_timestamp() + make_interval(secs => %(lease_s)s),
+    attempts = q.attempts + 1
+FROM (
+    SELECT patient_id FROM evaluation_queue
+    WHERE (lease_until IS NULL OR lease_until < clock_timestamp())
+      AND not_before <= clock_timestamp()
+    ORDER BY requested_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+) AS due
+WHERE q.patient_id = due.patient_id
+RETURNING q.patient_id, q.requested_at, q.attempts;
+
+-- name: finish_evaluation
+-- Done: drop the row unless the patient was requested again meanwhile, then free the lease.
+WITH done AS (
+    DELETE FROM evaluation_queue
+    WHERE patient_id = %(patient_id)s AND requested_at = %(requested_at)s
+    RETURNING patient_id
+)
+UPDATE evaluation_queue
+SET lease_until = NULL, attempts = 0, last_error = NULL
+WHERE patient_id = %(patient_id)s AND NOT EXISTS (SELECT 1 FROM done);
+
+-- name: postpone_evaluation
+UPDATE evaluation_queue
+SET lease_until = NULL,
+    not_before = clock_timestamp() + make_interval(secs => %(delay_s)s),
+    last_error = %(error)s
+WHERE patient_id = %(patient_id)s;
+
+-- name: enqueue_all_monitored_patients
+-- The scheduled pass for time-based rules (missing measurements): idempotent, so every
+-- replica may run it.
+INSERT INTO evaluation_queue (patient_id, requested_at)
+SELECT id, clock_timestamp() FROM patients
+ON CONFLICT (patient_id) DO UPDATE SET requested_at = EXCLUDED.requested_at;
+
+-- name: patient_for_evaluation
+-- Locks the patient for the evaluation transaction: two workers never evaluate one patient at
+-- once (the second waits, then sees the first one's alerts).
+SELECT id, timezone FROM patients WHERE id = %(patient_id)s FOR UPDATE;
+
+-- name: readings_since
+SELECT metric, measured_at, value
+FROM readings
+WHERE patient_id = %(patient_id)s AND measured_at >= %(since)s
+ORDER BY metric, measured_at;
+
+-- name: alert_history_of_patient
+-- Per rule: the newest alert (unresolved if any), for the alerting decisions.
+SELECT DISTINCT ON (rule_id)
+    id, rule_id, state, severity, first_fired_at, last_fired_at, resolved_at
+FROM alerts
+WHERE patient_id = %(patient_id)s
+ORDER BY rule_id, (state <> 'resolved') DESC, last_fired_at DESC;
+
+-- name: insert_alert
+INSERT INTO alerts
+    (patient_id, rule_id, rule_kind, rule_set, severity, first_fired_at, last_fired_at,
+     evidence, explanation_en, explanation_sv)
+VALUES
+    (%(patient_id)s, %(rule_id)s, %(rule_kind)s, %(rule_set)s, %(severity)s, %(fired_at)s,
+     %(fired_at)s, %(evidence)s, %(explanation_en)s, %(explanation_sv)s)
+RETURNING id;
+
+-- name: raise_alert
+UPDATE alerts
+SET severity = %(severity)s, last_fired_at = %(fired_at)s, evidence = %(evidence)s,
+    explanation_en = %(explanation_en)s, explanation_sv = %(explanation_sv)s
+WHERE id = %(alert_id)s AND state <> 'resolved';
+
+-- name: touch_alert
+UPDATE alerts SET last_fired_at = greatest(last_fired_at, %(fired_at)s) WHERE id = %(alert_id)s;
+
+-- name: insert_alert_event
+INSERT INTO alert_events (alert_id, kind, severity, actor, details)
+VALUES (%(alert_id)s, %(kind)s, %(severity)s, %(actor)s, %(details)s);

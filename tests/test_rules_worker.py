@@ -1,0 +1,194 @@
+"""The rules worker against the real database: queue, alerts, severity, concurrency, retries."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from hemkoll.rules.config import Band, RuleSet, ThresholdRule
+from hemkoll.rules.worker import IDLE_WAIT_S, RulesConfig, RulesWorker, evaluate_patient
+from hemkoll.store.connect import connect
+from hemkoll.store.readings import ReadingWriter
+from hemkoll.store.types import Reading
+from tests.helpers import Device, enrol, message, reading, running_ingest, scalar, wait_until
+
+SPO2 = RuleSet(
+    name="test spo2 v1",
+    rules=(ThresholdRule(id="spo2_low", metric="spo2", yellow=Band(low=94), red=Band(low=90)),),
+)
+
+
+def _store(db_url: str, readings: list[Reading]) -> None:
+    with connect(db_url) as conn:
+        ReadingWriter(conn).write([readings], [])
+
+
+def _spo2(patient, device, values: list[float], start: datetime) -> list[Reading]:  # type: ignore[no-untyped-def]
+    return [
+        Reading(patient, device, "spo2", v, start + timedelta(hours=i))
+        for i, v in enumerate(values)
+    ]
+
+
+def _process(db_url: str, rule_set: RuleSet = SPO2) -> RulesWorker:
+    worker = RulesWorker(RulesConfig(db_url, rule_set))
+    with connect(db_url) as conn:
+        worker.process_due(conn)
+    return worker
+
+
+def test_ingest_queues_the_patient_and_the_worker_opens_one_alert(db_url: str) -> None:
+    e = enrol(db_url, kind="pulse_oximeter")
+    start = datetime.now(UTC) - timedelta(hours=10)
+    _store(db_url, _spo2(e.patient.id, e.device.id, [97, 96, 93, 92], start))
+    assert scalar(db_url, "SELECT count(*) FROM evaluation_queue") == 1
+
+    worker = _process(db_url)
+    assert (worker.evaluated, worker.failed) == (1, 0)
+    assert scalar(db_url, "SELECT count(*) FROM evaluation_queue") == 0
+    with psycopg.connect(db_url) as conn:
+        alert = conn.execute(
+            "SELECT rule_id, rule_set, state, severity, first_fired_at, evidence->>'value',"
+            " explanation_en, explanation_sv FROM alerts"
+        ).fetchone()
+    assert alert is not None
+    rule_id, rule_set, state, severity, fired_at, value, en, sv = alert
+    assert (rule_id, rule_set, state, severity) == ("spo2_low", "test spo2 v1", "open", "yellow")
+    assert fired_at == start + timedelta(hours=2)
+    assert float(value) == 93.0
+    assert en
+    assert sv
+    assert en != sv
+    assert scalar(db_url, "SELECT array_agg(kind) FROM alert_events") == ["opened"]
+
+    # The same readings again (a resend, a scheduled pass): nothing new.
+    with connect(db_url) as conn:
+        conn.execute("INSERT INTO evaluation_queue (patient_id) VALUES (%s)", (e.patient.id,))
+        conn.commit()
+    _process(db_url)
+    assert scalar(db_url, "SELECT count(*) FROM alerts") == 1
+    assert scalar(db_url, "SELECT count(*) FROM alert_events") == 1
+
+
+def test_a_worse_reading_raises_the_open_alert(db_url: str) -> None:
+    e = enrol(db_url, kind="pulse_oximeter")
+    start = datetime.now(UTC) - timedelta(hours=10)
+    _store(db_url, _spo2(e.patient.id, e.device.id, [97, 93], start))
+    _process(db_url)
+    _store(db_url, _spo2(e.patient.id, e.device.id, [89], start + timedelta(hours=5)))
+    _process(db_url)
+    assert scalar(db_url, "SELECT count(*) FROM alerts") == 1
+    assert scalar(db_url, "SELECT severity FROM alerts") == "red"
+    assert scalar(db_url, "SELECT (evidence->>'value')::float FROM alerts") == 89.0
+    assert scalar(db_url, "SELECT array_agg(kind ORDER BY id) FROM alert_events") == [
+        "opened",
+        "severity_raised",
+    ]
+
+
+def test_a_resolved_alert_does_not_reopen_on_the_same_readings(db_url: str) -> None:
+    e = enrol(db_url, kind="pulse_oximeter")
+    start = datetime.now(UTC) - timedelta(hours=10)
+    _store(db_url, _spo2(e.patient.id, e.device.id, [97, 93], start))
+    _process(db_url)
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "UPDATE alerts SET state = 'resolved', resolved_at = now(),"
+            " outcome = 'contacted_patient'"
+        )
+    _store(db_url, _spo2(e.patient.id, e.device.id, [93], start + timedelta(hours=3)))
+    _process(db_url)
+    assert scalar(db_url, "SELECT count(*) FROM alerts") == 1
+
+
+def test_two_concurrent_evaluations_open_one_alert(db_url: str) -> None:
+    e = enrol(db_url, kind="pulse_oximeter")
+    start = datetime.now(UTC) - timedelta(hours=10)
+    _store(db_url, _spo2(e.patient.id, e.device.id, [97, 93, 92], start))
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def evaluate() -> None:
+        try:
+            with connect(db_url) as conn, conn.transaction():
+                barrier.wait()
+                evaluate_patient(conn, SPO2, e.patient.id, now=datetime.now(UTC))
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=evaluate) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert scalar(db_url, "SELECT count(*) FROM alerts") == 1
+    assert scalar(db_url, "SELECT count(*) FROM alert_events") == 1
+
+
+def test_a_failed_evaluation_is_kept_and_retried_later(db_url: str) -> None:
+    e = enrol(db_url, kind="pulse_oximeter")
+    with psycopg.connect(db_url) as conn:
+        conn.execute("UPDATE patients SET timezone = 'Mars/Olympus_Mons'")
+    _store(db_url, _spo2(e.patient.id, e.device.id, [93], datetime.now(UTC) - timedelta(hours=1)))
+    worker = _process(db_url)
+    assert (worker.evaluated, worker.failed) == (0, 1)
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT attempts, last_error, not_before > now(), lease_until FROM evaluation_queue"
+        ).fetchone()
+    assert row == (1, "ZoneInfoNotFoundError", True, None)
+    assert scalar(db_url, "SELECT count(*) FROM alerts") == 0
+
+
+def test_publish_to_alert_end_to_end(
+    db_url: str, machine_broker_url: str, topic_prefix: str
+) -> None:
+    """Device -> broker -> ingest -> queue + NOTIFY -> `hemkoll rules` -> alert, in seconds."""
+    e = enrol(db_url, kind="pulse_oximeter")
+    env = {**os.environ, "HEMKOLL_DATABASE_URL": db_url, "HEMKOLL_LOG_LEVEL": "INFO"}
+    rules = subprocess.Popen(
+        [sys.executable, "-m", "hemkoll", "rules"], env=env, stderr=subprocess.PIPE
+    )
+    try:
+        # The preset's urgent SpO2 limit: red below 90 % on two readings in a row.
+        wait_until(lambda: _listening(db_url), 15, "the rules worker to LISTEN")
+        with (
+            running_ingest(db_url, machine_broker_url, topic_prefix),
+            Device(machine_broker_url, topic_prefix, str(e.device.id)) as dev,
+        ):
+            sent = time.monotonic()
+            now = datetime.now(UTC)
+            dev.publish(
+                message(
+                    "low",
+                    reading("spo2", 87, "%", now - timedelta(minutes=2)),
+                    reading("spo2", 86, "%", now),
+                )
+            )
+            wait_until(lambda: scalar(db_url, "SELECT count(*) FROM alerts") == 1, 10, "the alert")
+            took = time.monotonic() - sent
+    finally:
+        rules.send_signal(signal.SIGTERM)
+        _, log = rules.communicate(timeout=20)
+    assert scalar(db_url, "SELECT rule_id || ':' || severity FROM alerts") == "spo2_urgent:red"
+    assert took < IDLE_WAIT_S, "NOTIFY should wake the worker before its idle poll"
+    assert rules.returncode == 0
+    assert b"86" not in log
+
+
+def _listening(db_url: str) -> bool:
+    return bool(
+        scalar(
+            db_url,
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN%%'",
+        )
+    )
