@@ -7,8 +7,11 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import orjson
 from pydantic import ValidationError
@@ -16,9 +19,14 @@ from pydantic import ValidationError
 from hemkoll.ingest.broker_auth import acl_file, password_file, write_atomically
 from hemkoll.ingest.protocol import feedback_topic, readings_topic
 from hemkoll.ingest.service import IngestConfig, IngestService
+from hemkoll.rules.backtest import backtest
+from hemkoll.rules.config import RuleSet
+from hemkoll.rules.engine import required_history
 from hemkoll.rules.preset import HEART_FAILURE
+from hemkoll.rules.series import series_from_rows
 from hemkoll.rules.worker import RulesConfig, RulesWorker
 from hemkoll.settings import Settings
+from hemkoll.store import evaluation
 from hemkoll.store.connect import connect
 from hemkoll.store.credentials import hash_secret
 from hemkoll.store.migrate import ensure_database, migrate
@@ -73,6 +81,75 @@ def _rules(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     worker.run()
+    return 0
+
+
+def _backtest(args: argparse.Namespace, settings: Settings) -> int:
+    current = HEART_FAILURE
+    proposed: RuleSet | None = None
+    if args.rules is not None:
+        try:
+            proposed = RuleSet.model_validate_json(args.rules.read_bytes())
+        except (OSError, ValidationError) as exc:
+            print(f"hemkoll backtest: {args.rules}: {exc}", file=sys.stderr)
+            return 2
+    until = datetime.now(UTC)
+    history = max(required_history(r) for r in (current, proposed) if r is not None)
+    since = until - timedelta(days=args.days) - history
+    with connect(settings.database_url) as conn:
+        patient = evaluation.patient(conn, args.patient)
+        if patient is None:
+            print(f"hemkoll backtest: no patient {args.patient}", file=sys.stderr)
+            return 2
+        rows = evaluation.readings_between(conn, args.patient, since, until)
+    series = series_from_rows(rows)
+    shown_from = until - timedelta(days=args.days)
+    results = {
+        rule_set.name: [
+            alert
+            for alert in backtest(rule_set, series, tz=ZoneInfo(patient.timezone), until=until)
+            if alert.opened_at >= shown_from
+        ]
+        for rule_set in (current, proposed)
+        if rule_set is not None
+    }
+    if args.json:
+        print(
+            orjson.dumps(
+                {
+                    "patient_id": str(args.patient),
+                    "from": shown_from.isoformat(),
+                    "until": until.isoformat(),
+                    "readings": len(rows),
+                    "rule_sets": {
+                        name: [
+                            {
+                                "rule_id": a.rule_id,
+                                "opened_at": a.opened_at.isoformat(),
+                                "severity": a.severity,
+                                "final_severity": a.final_severity,
+                                "evidence": a.opening.evidence,
+                                "explanation_en": a.opening.explanation_en,
+                                "explanation_sv": a.opening.explanation_sv,
+                            }
+                            for a in alerts
+                        ]
+                        for name, alerts in results.items()
+                    },
+                },
+                option=orjson.OPT_INDENT_2,
+            ).decode()
+        )
+        return 0
+    print(f"{len(rows)} readings; alerts opened in the last {args.days} days:")
+    for name, alerts in results.items():
+        print(f"\n{name}: {len(alerts)} alerts")
+        for a in alerts:
+            severity = a.severity if not a.raises else f"{a.severity}->{a.final_severity}"
+            print(
+                f"  {a.opened_at:%Y-%m-%d %H:%M} UTC  {a.rule_id:<28} {severity:<12} "
+                f"{a.opening.explanation_en}"
+            )
     return 0
 
 
@@ -157,6 +234,19 @@ def build_parser() -> argparse.ArgumentParser:
         "(runs until stopped; several may run)",
     )
     rules.set_defaults(run=_rules)
+
+    replay = commands.add_parser(
+        "backtest",
+        help="the alerts the current rules, and a proposed rule set, would have raised over a "
+        "patient's stored readings",
+    )
+    replay.add_argument("--patient", type=UUID, required=True, help="patient id")
+    replay.add_argument(
+        "--rules", type=Path, help="proposed rule set (JSON, as RuleSet.model_dump_json writes)"
+    )
+    replay.add_argument("--days", type=int, default=90, help="period shown (default 90)")
+    replay.add_argument("--json", action="store_true", help="print JSON")
+    replay.set_defaults(run=_backtest)
 
     enrol = commands.add_parser(
         "enrol", help="enrol a device for a patient and print its one-time MQTT password"

@@ -19,14 +19,16 @@ daily value, and a finding computed from it, never changes once made.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 
 from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
+from hemkoll.rules.findings import epoch_us
 from hemkoll.rules.localtime import local_days
 
 Series = Mapping[str, tuple[npt.ArrayLike, npt.ArrayLike]]
@@ -179,3 +181,21 @@ def daily_rising_edges(cond: BoolArray, grid: DailyGrid) -> BoolArray:
     out = np.zeros_like(cond)
     out[valid] = c & ~prev
     return out
+
+
+def series_from_rows(
+    rows: Iterable[tuple[str, datetime, float]],
+) -> dict[str, tuple[IntArray, FloatArray]]:
+    """A patient's stored readings, (metric, measured_at, value) rows, as the engine's input."""
+    times: dict[str, list[int]] = {}
+    values: dict[str, list[float]] = {}
+    for metric, at, value in rows:
+        times.setdefault(metric, []).append(epoch_us(at))
+        values.setdefault(metric, []).append(value)
+    return {
+        metric: (
+            np.array(times[metric], dtype=np.int64),
+            np.array(values[metric], dtype=np.float64),
+        )
+        for metric in times
+    }

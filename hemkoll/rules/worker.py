@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import psycopg
 from apscheduler.schedulers.background import BackgroundScheduler
 from psycopg import sql
@@ -28,6 +26,7 @@ from hemkoll.rules.alerting import AlertState, Open, Raise, RuleAlert, Touch, de
 from hemkoll.rules.config import RuleSet, Severity
 from hemkoll.rules.engine import evaluate, required_history
 from hemkoll.rules.findings import Finding
+from hemkoll.rules.series import series_from_rows
 from hemkoll.store import evaluation as store
 from hemkoll.store.connect import RECONNECT_MAX_DELAY_S, RECONNECT_MIN_DELAY_S, connect
 
@@ -61,21 +60,6 @@ def retry_delay_s(attempts: int) -> float:
     return float(min(RETRY_MAX_S, RETRY_MIN_S * 2 ** max(attempts - 1, 0)))
 
 
-def _series(rows: list[tuple[str, datetime, float]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    times: dict[str, list[datetime]] = defaultdict(list)
-    values: dict[str, list[float]] = defaultdict(list)
-    for metric, at, value in rows:
-        times[metric].append(at)
-        values[metric].append(value)
-    return {
-        metric: (
-            np.array([t.astimezone(UTC).replace(tzinfo=None) for t in times[metric]], "M8[us]"),
-            np.array(values[metric], dtype=np.float64),
-        )
-        for metric in times
-    }
-
-
 def _severity(stored: str) -> Severity:
     if stored == "red":
         return "red"
@@ -107,7 +91,7 @@ def evaluate_patient(
     if patient is None:
         return 0
     rows = store.readings_since(conn, patient_id, now - required_history(rule_set))
-    findings = evaluate(rule_set, _series(rows), tz=ZoneInfo(patient.timezone), now=now)
+    findings = evaluate(rule_set, series_from_rows(rows), tz=ZoneInfo(patient.timezone), now=now)
     newest = {row.rule_id: row for row in store.newest_alerts(conn, patient_id)}
     alerts = {
         rule_id: RuleAlert(

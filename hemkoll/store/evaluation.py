@@ -108,6 +108,20 @@ def readings_since(
     return [(str(metric), at, float(value)) for metric, at, value in rows]
 
 
+def readings_between(
+    conn: Conn, patient_id: UUID, since: datetime, until: datetime
+) -> list[tuple[str, datetime, float]]:
+    rows = conn.execute(
+        query("readings_between"), {"patient_id": patient_id, "since": since, "until": until}
+    ).fetchall()
+    return [(str(metric), at, float(value)) for metric, at, value in rows]
+
+
+def patient(conn: Conn, patient_id: UUID) -> PatientToEvaluate | None:
+    with conn.cursor(row_factory=class_row(PatientToEvaluate)) as cur:
+        return cur.execute(query("patient_timezone"), {"patient_id": patient_id}).fetchone()
+
+
 def newest_alerts(conn: Conn, patient_id: UUID) -> list[AlertRow]:
     with conn.cursor(row_factory=class_row(AlertRow)) as cur:
         return cur.execute(query("alert_history_of_patient"), {"patient_id": patient_id}).fetchall()

@@ -79,3 +79,12 @@ UPDATE alerts SET last_fired_at = greatest(last_fired_at, %(fired_at)s) WHERE id
 -- name: insert_alert_event
 INSERT INTO alert_events (alert_id, kind, severity, actor, details)
 VALUES (%(alert_id)s, %(kind)s, %(severity)s, %(actor)s, %(details)s);
+
+-- name: readings_between
+SELECT metric, measured_at, value
+FROM readings
+WHERE patient_id = %(patient_id)s AND measured_at >= %(since)s AND measured_at <= %(until)s
+ORDER BY metric, measured_at;
+
+-- name: patient_timezone
+SELECT id, timezone FROM patients WHERE id = %(patient_id)s;

@@ -1,0 +1,139 @@
+"""Live evaluation and backtest give the same alerts; `hemkoll backtest` shows a proposal's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import orjson
+import psycopg
+
+from hemkoll.rules.backtest import backtest
+from hemkoll.rules.config import Band, RuleSet, ThresholdRule
+from hemkoll.rules.overrides import OverrideLayer, RuleOverride, effective_rules
+from hemkoll.rules.preset import HEART_FAILURE
+from hemkoll.rules.series import series_from_rows
+from hemkoll.rules.worker import evaluate_patient
+from hemkoll.store import evaluation
+from hemkoll.store.connect import connect
+from hemkoll.store.readings import ReadingWriter
+from hemkoll.store.types import Reading
+from tests.helpers import enrol
+
+DAYS = 40
+
+
+def _history(patient, device, seed: int) -> list[Reading]:  # type: ignore[no-untyped-def]
+    """Forty mornings of weight, SpO2 and breathlessness with two deteriorations."""
+    rng = np.random.default_rng(seed)
+    start = (datetime.now(UTC) - timedelta(days=DAYS)).replace(hour=6, minute=30, second=0)
+    readings = []
+    for day in range(DAYS):
+        at = start + timedelta(days=day, minutes=int(rng.integers(0, 90)))
+        episode = 1.0 if 12 <= day < 18 or 30 <= day < 36 else 0.0
+        weight = 80 + rng.normal(0, 0.3) + episode * 0.5 * (day % 6)
+        spo2 = min(100.0, round(96 + rng.normal(0, 1) - episode * 4))
+        breath = min(3, max(0, round(rng.normal(0.3, 0.3) + episode * 1.5)))
+        readings += [
+            Reading(patient, device, "body_weight", round(weight, 1), at),
+            Reading(patient, device, "spo2", spo2, at + timedelta(minutes=1)),
+            Reading(patient, device, "symptom_breathlessness", breath, at + timedelta(minutes=2)),
+        ]
+    return readings
+
+
+def test_live_evaluation_day_by_day_raises_the_backtest_alerts(db_url: str) -> None:
+    e = enrol(db_url, kind="gateway", enrolled_days_ago=DAYS + 5)
+    readings = _history(e.patient.id, e.device.id, seed=3)
+    rule_set = effective_rules(
+        HEART_FAILURE,
+        OverrideLayer(source="test", overrides=(RuleOverride(id="spo2", enabled=True),)),
+    )
+    rule_set = RuleSet(name="test", rules=rule_set.rules)
+    with connect(db_url) as conn:
+        writer = ReadingWriter(conn)
+        # Live: each morning's readings arrive and the worker evaluates right after.
+        for day in range(DAYS):
+            todays = readings[day * 3 : day * 3 + 3]
+            writer.write([todays], [])
+            with conn.transaction():
+                evaluate_patient(
+                    conn, rule_set, e.patient.id, now=todays[-1].measured_at + timedelta(minutes=5)
+                )
+        live = conn.execute(
+            "SELECT rule_id, first_fired_at, severity FROM alerts ORDER BY first_fired_at, rule_id"
+        ).fetchall()
+        until = readings[-1].measured_at + timedelta(minutes=5)
+        rows = evaluation.readings_between(conn, e.patient.id, until - timedelta(days=400), until)
+    replayed = backtest(
+        rule_set, series_from_rows(rows), tz=ZoneInfo("Europe/Stockholm"), until=until
+    )
+    assert len({rule_id for rule_id, _, _ in live}) >= 3, live
+    assert [(a.rule_id, a.opened_at, a.final_severity) for a in replayed] == [
+        (rule_id, fired_at, severity) for rule_id, fired_at, severity in live
+    ]
+
+
+def test_backtest_command_shows_current_and_proposed(db_url: str, tmp_path: Path) -> None:
+    e = enrol(db_url, kind="gateway", enrolled_days_ago=DAYS + 5)
+    with connect(db_url) as conn:
+        ReadingWriter(conn).write([_history(e.patient.id, e.device.id, seed=5)], [])
+    proposed = RuleSet(
+        name="proposal: SpO2 below 93 %",
+        rules=(ThresholdRule(id="spo2_93", metric="spo2", yellow=Band(low=93)),),
+    )
+    rules_file = tmp_path / "proposal.json"
+    rules_file.write_text(proposed.model_dump_json())
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hemkoll",
+            "backtest",
+            "--patient",
+            str(e.patient.id),
+            "--rules",
+            str(rules_file),
+            "--days",
+            "60",
+            "--json",
+        ],
+        env={**os.environ, "HEMKOLL_DATABASE_URL": db_url},
+        capture_output=True,
+        check=True,
+    )
+    report = orjson.loads(out.stdout)
+    assert report["readings"] == DAYS * 3
+    assert set(report["rule_sets"]) == {HEART_FAILURE.name, proposed.name}
+    spo2_alerts = report["rule_sets"][proposed.name]
+    assert spo2_alerts
+    assert {a["rule_id"] for a in spo2_alerts} == {"spo2_93"}
+    assert all(a["evidence"]["value"] < 93 for a in spo2_alerts)
+    # Nothing was written: a backtest only reads.
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM alerts").fetchone() == (0,)
+
+    bad = rules_file.with_name("bad.json")
+    bad.write_text('{"name": "x", "rules": [{"id": "a", "kind": "threshold", "metric": "spo2"}]}')
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hemkoll",
+            "backtest",
+            "--patient",
+            str(e.patient.id),
+            "--rules",
+            str(bad),
+        ],
+        env={**os.environ, "HEMKOLL_DATABASE_URL": db_url},
+        capture_output=True,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert b"needs a yellow or a red band" in refused.stderr
