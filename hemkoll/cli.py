@@ -21,12 +21,14 @@ from hemkoll.ingest.protocol import feedback_topic, readings_topic
 from hemkoll.ingest.service import IngestConfig, IngestService
 from hemkoll.rules.backtest import backtest
 from hemkoll.rules.config import RuleSet
+from hemkoll.rules.configuration import RuleConfigError, change_patient_overrides, effective_for
 from hemkoll.rules.engine import required_history
+from hemkoll.rules.overrides import OverrideLayer
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.series import series_from_rows
 from hemkoll.rules.worker import RulesConfig, RulesWorker
 from hemkoll.settings import Settings
-from hemkoll.store import evaluation
+from hemkoll.store import evaluation, rule_overrides
 from hemkoll.store.connect import connect
 from hemkoll.store.credentials import hash_secret
 from hemkoll.store.migrate import ensure_database, migrate
@@ -85,7 +87,6 @@ def _rules(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _backtest(args: argparse.Namespace, settings: Settings) -> int:
-    current = HEART_FAILURE
     proposed: RuleSet | None = None
     if args.rules is not None:
         try:
@@ -94,13 +95,14 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
             print(f"hemkoll backtest: {args.rules}: {exc}", file=sys.stderr)
             return 2
     until = datetime.now(UTC)
-    history = max(required_history(r) for r in (current, proposed) if r is not None)
-    since = until - timedelta(days=args.days) - history
     with connect(settings.database_url) as conn:
         patient = evaluation.patient(conn, args.patient)
         if patient is None:
             print(f"hemkoll backtest: no patient {args.patient}", file=sys.stderr)
             return 2
+        current = effective_for(HEART_FAILURE, rule_overrides.current_overrides(conn, args.patient))
+        history = max(required_history(r) for r in (current, proposed) if r is not None)
+        since = until - timedelta(days=args.days) - history
         rows = evaluation.readings_between(conn, args.patient, since, until)
     series = series_from_rows(rows)
     shown_from = until - timedelta(days=args.days)
@@ -150,6 +152,52 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
                 f"  {a.opened_at:%Y-%m-%d %H:%M} UTC  {a.rule_id:<28} {severity:<12} "
                 f"{a.opening.explanation_en}"
             )
+    return 0
+
+
+def _thresholds(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "set" and not (args.overrides and args.reason and args.by):
+        print(
+            "hemkoll thresholds set: --overrides, --reason and --by are required", file=sys.stderr
+        )
+        return 2
+    with connect(settings.database_url) as conn:
+        if evaluation.patient(conn, args.patient) is None:
+            print(f"hemkoll thresholds: no patient {args.patient}", file=sys.stderr)
+            return 2
+        if args.action == "set":
+            try:
+                layer = OverrideLayer.model_validate_json(args.overrides.read_bytes())
+                version = change_patient_overrides(
+                    conn,
+                    HEART_FAILURE,
+                    args.patient,
+                    layer,
+                    changed_by=args.by,
+                    reason=args.reason,
+                )
+            except (OSError, ValidationError, RuleConfigError) as exc:
+                print(f"hemkoll thresholds set: {exc}", file=sys.stderr)
+                return 2
+            print(f"stored the patient's overrides as version {version}")
+            return 0
+        if args.action == "history":
+            changes = [
+                {
+                    "version": c.version,
+                    "changed_at": c.changed_at.isoformat(),
+                    "changed_by": c.changed_by,
+                    "reason": c.reason,
+                    "old": c.previous_layer,
+                    "new": c.layer,
+                }
+                for c in rule_overrides.history(conn, args.patient)
+            ]
+            print(orjson.dumps(changes, option=orjson.OPT_INDENT_2).decode())
+            return 0
+        versions = rule_overrides.current_overrides(conn, args.patient)
+    effective = effective_for(HEART_FAILURE, versions)
+    print(effective.model_dump_json(indent=2))
     return 0
 
 
@@ -247,6 +295,18 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--days", type=int, default=90, help="period shown (default 90)")
     replay.add_argument("--json", action="store_true", help="print JSON")
     replay.set_defaults(run=_backtest)
+
+    thresholds = commands.add_parser(
+        "thresholds", help="a patient's effective rules; change them (versioned); their history"
+    )
+    thresholds.add_argument("action", choices=("show", "set", "history"))
+    thresholds.add_argument("--patient", type=UUID, required=True, help="patient id")
+    thresholds.add_argument(
+        "--overrides", type=Path, help="set: the patient's override layer (JSON)"
+    )
+    thresholds.add_argument("--reason", default="", help="set: why (required)")
+    thresholds.add_argument("--by", default="", help="set: who makes the change (required)")
+    thresholds.set_defaults(run=_thresholds)
 
     enrol = commands.add_parser(
         "enrol", help="enrol a device for a patient and print its one-time MQTT password"

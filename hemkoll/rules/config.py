@@ -116,6 +116,16 @@ class ThresholdRule(_Rule):
                 raise ValueError(f"threshold rule {self.id}: red low must not exceed yellow low")
             if y.high is not None and r.high is not None and r.high < y.high:
                 raise ValueError(f"threshold rule {self.id}: red high must not be below yellow")
+        metric = METRICS[self.metric]
+        for band in (y, r):
+            for limit in (band.low, band.high) if band is not None else ():
+                # A limit where no accepted reading can be would fire on every reading, or never.
+                if limit is not None and not metric.plausible_low <= limit <= metric.plausible_high:
+                    raise ValueError(
+                        f"threshold rule {self.id}: limit {limit:g} is outside what a "
+                        f"{self.metric} reading can be ({metric.plausible_low:g}-"
+                        f"{metric.plausible_high:g} {metric.canonical_unit})"
+                    )
         return self
 
 

@@ -24,10 +24,12 @@ from psycopg import sql
 
 from hemkoll.rules.alerting import AlertState, Open, Raise, RuleAlert, Touch, decide
 from hemkoll.rules.config import RuleSet, Severity
+from hemkoll.rules.configuration import effective_for
 from hemkoll.rules.engine import evaluate, required_history
 from hemkoll.rules.findings import Finding
 from hemkoll.rules.series import series_from_rows
 from hemkoll.store import evaluation as store
+from hemkoll.store import rule_overrides
 from hemkoll.store.connect import RECONNECT_MAX_DELAY_S, RECONNECT_MIN_DELAY_S, connect
 
 log = logging.getLogger(__name__)
@@ -81,15 +83,17 @@ def _content(finding: Finding) -> store.AlertContent:
 
 
 def evaluate_patient(
-    conn: store.Conn, rule_set: RuleSet, patient_id: UUID, *, now: datetime
+    conn: store.Conn, programme: RuleSet, patient_id: UUID, *, now: datetime
 ) -> int:
     """Evaluate one patient and apply the findings to its alerts; the caller's transaction.
 
+    The rules are the programme with the patient's stored overrides (``configuration``).
     Returns the number of alerts opened or raised.
     """
     patient = store.lock_patient(conn, patient_id)
     if patient is None:
         return 0
+    rule_set = effective_for(programme, rule_overrides.current_overrides(conn, patient_id))
     rows = store.readings_since(conn, patient_id, now - required_history(rule_set))
     findings = evaluate(rule_set, series_from_rows(rows), tz=ZoneInfo(patient.timezone), now=now)
     newest = {row.rule_id: row for row in store.newest_alerts(conn, patient_id)}
