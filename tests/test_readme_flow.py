@@ -53,7 +53,7 @@ def test_migrate_enrol_ingest_then_mosquitto_pub(
         time.sleep(1.0)  # ingest and mosquitto_sub subscribed
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         payload = (
-            '{"msg_id": "m1", "readings": [{"metric": "body_weight", "value": 81.4,'
+            '{"msg_id": "m1", "readings": [{"metric": "body_weight", "value": 81.375,'
             f' "unit": "kg", "measured_at": "{now}"}}]}}'
         )
         subprocess.run(
@@ -82,9 +82,9 @@ def test_migrate_enrol_ingest_then_mosquitto_pub(
         "duplicates": 0,
         "rejected": [],
     }
-    assert scalar(empty_db_url, "SELECT value FROM readings") == 81.4
+    assert scalar(empty_db_url, "SELECT value FROM readings") == 81.375
     assert ingest.returncode == 0
     # The log says what happened, without payload values or the patient's reference.
     assert b"ingest stopped: 1 messages, 1 readings stored" in log
-    assert b"81.4" not in log
+    assert b"81.375" not in log
     assert b"TUNA-0042" not in log
