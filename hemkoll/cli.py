@@ -201,6 +201,16 @@ def _thresholds(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _monitoring(args: argparse.Namespace, settings: Settings) -> int:
+    with connect(settings.database_url) as conn:
+        found = evaluation.set_monitoring_paused(conn, args.patient, paused=args.action == "pause")
+    if not found:
+        print(f"hemkoll monitoring: no patient {args.patient}", file=sys.stderr)
+        return 2
+    print(f"monitoring {'paused' if args.action == 'pause' else 'resumed'}")
+    return 0
+
+
 def _enrol(args: argparse.Namespace, settings: Settings) -> int:
 
     with connect(settings.database_url) as conn:
@@ -307,6 +317,15 @@ def build_parser() -> argparse.ArgumentParser:
     thresholds.add_argument("--reason", default="", help="set: why (required)")
     thresholds.add_argument("--by", default="", help="set: who makes the change (required)")
     thresholds.set_defaults(run=_thresholds)
+
+    monitoring = commands.add_parser(
+        "monitoring",
+        help="pause a patient's monitoring (missing-measurement alerts go silent, e.g. during "
+        "a hospital stay) or resume it",
+    )
+    monitoring.add_argument("action", choices=("pause", "resume"))
+    monitoring.add_argument("--patient", type=UUID, required=True, help="patient id")
+    monitoring.set_defaults(run=_monitoring)
 
     enrol = commands.add_parser(
         "enrol", help="enrol a device for a patient and print its one-time MQTT password"

@@ -204,3 +204,20 @@ def test_thresholds_command(db_url: str, tmp_path: Path) -> None:
     assert [(h["version"], h["reason"], h["old"]) for h in orjson.loads(history.stdout)] == [
         (1, "COPD", None)
     ]
+
+
+def test_monitoring_command(db_url: str) -> None:
+    e = enrol(db_url)
+    env = {**os.environ, "HEMKOLL_DATABASE_URL": db_url}
+    hemkoll = [sys.executable, "-m", "hemkoll", "monitoring"]
+    subprocess.run([*hemkoll, "pause", "--patient", str(e.patient.id)], env=env, check=True)
+    assert scalar(db_url, "SELECT monitoring_paused_since IS NOT NULL FROM patients") is True
+    subprocess.run([*hemkoll, "resume", "--patient", str(e.patient.id)], env=env, check=True)
+    assert scalar(db_url, "SELECT monitoring_paused_since FROM patients") is None
+    unknown = subprocess.run(
+        [*hemkoll, "pause", "--patient", "00000000-0000-0000-0000-000000000000"],
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    assert unknown.returncode == 2

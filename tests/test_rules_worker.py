@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
+from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.worker import IDLE_WAIT_S, RulesConfig, RulesWorker, evaluate_patient
 from hemkoll.store.connect import connect
+from hemkoll.store.evaluation import set_monitoring_paused
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.types import Reading
 from tests.helpers import Device, enrol, message, reading, running_ingest, scalar, wait_until
@@ -194,3 +196,19 @@ def _listening(db_url: str) -> bool:
             " WHERE datname = current_database() AND query LIKE 'LISTEN%%'",
         )
     )
+
+
+def test_missing_measurements_are_silent_while_monitoring_is_paused(db_url: str) -> None:
+    e = enrol(db_url, kind="scale")
+    last_weight = datetime.now(UTC) - timedelta(days=3)  # over the preset's 48 h silence
+    _store(db_url, [Reading(e.patient.id, e.device.id, "body_weight", 80.0, last_weight)])
+    preset = RuleSet(name="preset", rules=HEART_FAILURE.rules)
+    with connect(db_url) as conn:
+        assert set_monitoring_paused(conn, e.patient.id, paused=True)
+        with conn.transaction():
+            evaluate_patient(conn, preset, e.patient.id, now=datetime.now(UTC))
+        assert scalar(db_url, "SELECT count(*) FROM alerts") == 0
+        assert set_monitoring_paused(conn, e.patient.id, paused=False)
+        with conn.transaction():
+            evaluate_patient(conn, preset, e.patient.id, now=datetime.now(UTC))
+    assert scalar(db_url, "SELECT rule_id FROM alerts") == "weight_missing_48h"

@@ -95,7 +95,13 @@ def evaluate_patient(
         return 0
     rule_set = effective_for(programme, rule_overrides.current_overrides(conn, patient_id))
     rows = store.readings_since(conn, patient_id, now - required_history(rule_set))
-    findings = evaluate(rule_set, series_from_rows(rows), tz=ZoneInfo(patient.timezone), now=now)
+    findings = evaluate(
+        rule_set,
+        series_from_rows(rows),
+        tz=ZoneInfo(patient.timezone),
+        now=now,
+        paused=patient.paused,
+    )
     newest = {row.rule_id: row for row in store.newest_alerts(conn, patient_id)}
     alerts = {
         rule_id: RuleAlert(

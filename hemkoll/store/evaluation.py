@@ -25,6 +25,7 @@ class Claim:
 class PatientToEvaluate:
     id: UUID
     timezone: str
+    paused: bool
 
 
 @dataclass(frozen=True)
@@ -164,3 +165,10 @@ def insert_event(
             "details": Jsonb(details),
         },
     )
+
+
+def set_monitoring_paused(conn: Conn, patient_id: UUID, *, paused: bool) -> bool:
+    """Pause or resume a patient's monitoring; False if there is no such patient."""
+    with conn.transaction():
+        name = "pause_monitoring" if paused else "resume_monitoring"
+        return conn.execute(query(name), {"patient_id": patient_id}).fetchone() is not None

@@ -42,7 +42,8 @@ ON CONFLICT (patient_id) DO UPDATE SET requested_at = EXCLUDED.requested_at;
 -- name: patient_for_evaluation
 -- Locks the patient for the evaluation transaction: two workers never evaluate one patient at
 -- once (the second waits, then sees the first one's alerts).
-SELECT id, timezone FROM patients WHERE id = %(patient_id)s FOR UPDATE;
+SELECT id, timezone, monitoring_paused_since IS NOT NULL AS paused
+FROM patients WHERE id = %(patient_id)s FOR UPDATE;
 
 -- name: readings_since
 SELECT metric, measured_at, value
@@ -87,4 +88,12 @@ WHERE patient_id = %(patient_id)s AND measured_at >= %(since)s AND measured_at <
 ORDER BY metric, measured_at;
 
 -- name: patient_timezone
-SELECT id, timezone FROM patients WHERE id = %(patient_id)s;
+SELECT id, timezone, monitoring_paused_since IS NOT NULL AS paused
+FROM patients WHERE id = %(patient_id)s;
+
+-- name: pause_monitoring
+UPDATE patients SET monitoring_paused_since = coalesce(monitoring_paused_since, now())
+WHERE id = %(patient_id)s RETURNING id;
+
+-- name: resume_monitoring
+UPDATE patients SET monitoring_paused_since = NULL WHERE id = %(patient_id)s RETURNING id;
