@@ -39,6 +39,19 @@ log = logging.getLogger("hemkoll")
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
+def _run_until_signalled(run: Callable[[], None], stop: Callable[[], None], doing: str) -> int:
+    """Run a long-lived service; SIGTERM or SIGINT asks it to stop after the work in hand."""
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s; %s", signal.Signals(signum).name, doing)
+        stop()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    run()
+    return 0
+
+
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
     ensure_database(settings.database_url)
@@ -63,27 +76,12 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        log.info("received %s; finishing the current batch", signal.Signals(signum).name)
-        service.stop()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    service.run()
-    return 0
+    return _run_until_signalled(service.run, service.stop, "finishing the current batch")
 
 
 def _rules(args: argparse.Namespace, settings: Settings) -> int:
     worker = RulesWorker(RulesConfig(database_url=settings.database_url, rule_set=HEART_FAILURE))
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        log.info("received %s; finishing the patient in hand", signal.Signals(signum).name)
-        worker.stop()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    worker.run()
-    return 0
+    return _run_until_signalled(worker.run, worker.stop, "finishing the patient in hand")
 
 
 def _backtest(args: argparse.Namespace, settings: Settings) -> int:
