@@ -11,8 +11,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 
+from hemkoll.rules.alerting import RESOLUTION_COOLDOWN, Outcome
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
+from hemkoll.rules.nurse_actions import TransitionRefused, acknowledge, resolve
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.worker import IDLE_WAIT_S, RulesConfig, RulesWorker, evaluate_patient
 from hemkoll.store.connect import connect
@@ -212,3 +215,51 @@ def test_missing_measurements_are_silent_while_monitoring_is_paused(db_url: str)
         with conn.transaction():
             evaluate_patient(conn, preset, e.patient.id, now=datetime.now(UTC))
     assert scalar(db_url, "SELECT rule_id FROM alerts") == "weight_missing_48h"
+
+
+def test_nurse_transitions_follow_the_state_machine(db_url: str) -> None:
+    e = enrol(db_url, kind="pulse_oximeter")
+    start = datetime.now(UTC) - timedelta(hours=10)
+    _store(db_url, _spo2(e.patient.id, e.device.id, [97, 93], start))
+    _process(db_url)
+    alert_id = scalar(db_url, "SELECT id FROM alerts")
+    with connect(db_url) as conn:
+        acknowledge(conn, alert_id, by="nurse Eva", note="calling her now")
+        with pytest.raises(
+            TransitionRefused, match="cannot acknowledge an alert that is acknowledged"
+        ):
+            acknowledge(conn, alert_id, by="nurse Eva")
+        resolve(conn, alert_id, Outcome.CONTACTED_PATIENT, by="nurse Eva", note="fine, cold hands")
+        with pytest.raises(TransitionRefused, match="cannot resolve an alert that is resolved"):
+            resolve(conn, alert_id, Outcome.FALSE_ALARM, by="nurse Eva")
+        with pytest.raises(TransitionRefused, match="no alert"):
+            acknowledge(conn, e.patient.id, by="nurse Eva")
+    assert (
+        scalar(db_url, "SELECT state || ':' || outcome FROM alerts") == "resolved:contacted_patient"
+    )
+    with psycopg.connect(db_url) as conn:
+        events = conn.execute(
+            "SELECT kind, actor, details FROM alert_events ORDER BY id"
+        ).fetchall()
+    assert [(kind, actor) for kind, actor, _ in events] == [
+        ("opened", "rules"),
+        ("acknowledged", "nurse Eva"),
+        ("resolved", "nurse Eva"),
+    ]
+    assert events[2][2] == {"outcome": "contacted_patient", "note": "fine, cold hands"}
+
+    # A dip of the same severity soon after the resolution opens nothing (the cooldown) ...
+    soon = datetime.now(UTC) + timedelta(minutes=1)
+    _store(db_url, _spo2(e.patient.id, e.device.id, [97, 92], soon))
+    with connect(db_url) as conn, conn.transaction():
+        evaluate_patient(conn, SPO2, e.patient.id, now=soon + timedelta(hours=2))
+    assert scalar(db_url, "SELECT count(*) FROM alerts") == 1
+    # ... one after the cooldown opens a new alert beside the resolved one.
+    later = soon + RESOLUTION_COOLDOWN + timedelta(hours=1)
+    _store(db_url, _spo2(e.patient.id, e.device.id, [97, 92], later))
+    with connect(db_url) as conn, conn.transaction():
+        evaluate_patient(conn, SPO2, e.patient.id, now=later + timedelta(hours=2))
+    assert scalar(db_url, "SELECT array_agg(state ORDER BY opened_at) FROM alerts") == [
+        "resolved",
+        "open",
+    ]

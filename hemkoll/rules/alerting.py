@@ -40,6 +40,23 @@ class AlertState(StrEnum):
     RESOLVED = "resolved"
 
 
+class Outcome(StrEnum):
+    """How a nurse closed an alert (the follow-up figures count them)."""
+
+    CONTACTED_PATIENT = "contacted_patient"
+    MEDICATION_ADJUSTED = "medication_adjusted"
+    REFERRED = "referred"
+    NO_ACTION_NEEDED = "no_action_needed"
+    FALSE_ALARM = "false_alarm"
+
+
+# The nurse's transitions: acknowledge an open alert; resolve an open or acknowledged one.
+TRANSITIONS: Mapping[str, frozenset[AlertState]] = {
+    "acknowledge": frozenset({AlertState.OPEN}),
+    "resolve": frozenset({AlertState.OPEN, AlertState.ACKNOWLEDGED}),
+}
+
+
 @dataclass(frozen=True)
 class RuleAlert:
     """The newest alert of one rule for one patient, as the decisions need it."""

@@ -172,3 +172,22 @@ def set_monitoring_paused(conn: Conn, patient_id: UUID, *, paused: bool) -> bool
     with conn.transaction():
         name = "pause_monitoring" if paused else "resume_monitoring"
         return conn.execute(query(name), {"patient_id": patient_id}).fetchone() is not None
+
+
+def acknowledge_alert(conn: Conn, alert_id: UUID) -> str | None:
+    """Acknowledge an open alert; its severity, or None if it is not open."""
+    row = conn.execute(query("acknowledge_alert"), {"alert_id": alert_id}).fetchone()
+    return None if row is None else str(row[1])
+
+
+def resolve_alert(conn: Conn, alert_id: UUID, outcome: str) -> str | None:
+    """Resolve an open or acknowledged alert; its severity, or None if neither."""
+    row = conn.execute(
+        query("resolve_alert"), {"alert_id": alert_id, "outcome": outcome}
+    ).fetchone()
+    return None if row is None else str(row[1])
+
+
+def alert_state(conn: Conn, alert_id: UUID) -> str | None:
+    row = conn.execute(query("alert_state"), {"alert_id": alert_id}).fetchone()
+    return None if row is None else str(row[0])

@@ -97,3 +97,18 @@ WHERE id = %(patient_id)s RETURNING id;
 
 -- name: resume_monitoring
 UPDATE patients SET monitoring_paused_since = NULL WHERE id = %(patient_id)s RETURNING id;
+
+-- name: acknowledge_alert
+UPDATE alerts SET state = 'acknowledged', acknowledged_at = now()
+WHERE id = %(alert_id)s AND state = 'open'
+RETURNING id, severity;
+
+-- name: resolve_alert
+UPDATE alerts
+SET state = 'resolved', resolved_at = now(), outcome = %(outcome)s,
+    acknowledged_at = coalesce(acknowledged_at, now())
+WHERE id = %(alert_id)s AND state IN ('open', 'acknowledged')
+RETURNING id, severity;
+
+-- name: alert_state
+SELECT state FROM alerts WHERE id = %(alert_id)s;
