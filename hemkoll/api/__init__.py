@@ -1,0 +1,1 @@
+"""The care-team API (FastAPI) for nurses, clinicians and administrators: issue 4."""
