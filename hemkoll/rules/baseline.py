@@ -166,14 +166,37 @@ def _threshold(rule: ThresholdRule, rs: list[Reading]) -> list[Finding]:
     return out
 
 
+class _DailyLevels:
+    """Day by day, which of a rule's two levels start firing: red first, yellow not on a day
+    red holds (the reading-by-reading twin of ``kinds.context.daily_level_cells``)."""
+
+    def __init__(self, red: float | None, yellow: float | None) -> None:
+        self.limits: list[tuple[Severity, float]] = []
+        if red is not None:
+            self.limits.append(("red", red))
+        if yellow is not None:
+            self.limits.append(("yellow", yellow))
+        self._was = {severity: False for severity, _ in self.limits}
+
+    def step(self, measure: float | None) -> list[tuple[Severity, float]]:
+        """The levels that start firing today; ``measure`` is None on a day the rule cannot
+        judge (too little history)."""
+        fired: list[tuple[Severity, float]] = []
+        red_now = False
+        for severity, limit in self.limits:
+            cond = measure is not None and measure >= limit
+            starts = cond and not self._was[severity]
+            self._was[severity] = cond
+            if severity == "red":
+                red_now = cond
+            if starts and not (severity == "yellow" and red_now):
+                fired.append((severity, limit))
+        return fired
+
+
 def _change(rule: ChangeRule, daily: Daily) -> list[Finding]:
     sign = 1.0 if rule.direction == "rise" else -1.0
-    amounts: list[tuple[Severity, float]] = []
-    if rule.red is not None:
-        amounts.append(("red", rule.red))
-    if rule.yellow is not None:
-        amounts.append(("yellow", rule.yellow))
-    was = {s: False for s, _ in amounts}
+    levels = _DailyLevels(rule.red, rule.yellow)
     out: list[Finding] = []
     for day in sorted(daily):
         t, value = daily[day]
@@ -184,14 +207,8 @@ def _change(rule: ChangeRule, daily: Daily) -> list[Finding]:
             if earlier is not None and (ref is None or sign * earlier[1] < ref):
                 ref, ref_day = sign * earlier[1], day - lag
         delta = sign * value - ref if ref is not None else None
-        red_now = False
-        for severity, amount in amounts:
-            cond = delta is not None and delta >= amount
-            fires = cond and not was[severity]
-            was[severity] = cond
-            if severity == "red":
-                red_now = cond
-            if fires and delta is not None and not (severity == "yellow" and red_now):
+        for severity, amount in levels.step(delta):
+            if delta is not None:
                 ref_t, ref_value = daily[ref_day]
                 out.append(
                     change.finding(
@@ -208,12 +225,7 @@ def _change(rule: ChangeRule, daily: Daily) -> list[Finding]:
 
 def _baseline(rule: BaselineRule, daily: Daily) -> list[Finding]:
     sign = 1.0 if rule.direction == "rise" else -1.0
-    limits: list[tuple[Severity, float]] = []
-    if rule.red_sd is not None:
-        limits.append(("red", rule.red_sd))
-    if rule.yellow_sd is not None:
-        limits.append(("yellow", rule.yellow_sd))
-    was = {s: False for s, _ in limits}
+    levels = _DailyLevels(rule.red_sd, rule.yellow_sd)
     out: list[Finding] = []
     for day in sorted(daily):
         t, value = daily[day]
@@ -225,16 +237,9 @@ def _baseline(rule: BaselineRule, daily: Daily) -> list[Finding]:
             sd_used = max(sd, rule.sd_floor)
             deviation = sign * (value - mean)
             stats = personal.Stats(mean, sd, sd_used, len(window), deviation, deviation / sd_used)
-        red_now = False
-        for severity, limit in limits:
-            cond = (
-                stats is not None and stats.deviation >= rule.min_deviation and stats.score >= limit
-            )
-            fires = cond and not was[severity]
-            was[severity] = cond
-            if severity == "red":
-                red_now = cond
-            if fires and stats is not None and not (severity == "yellow" and red_now):
+        judged = stats is not None and stats.deviation >= rule.min_deviation
+        for severity, limit in levels.step(stats.score if stats is not None and judged else None):
+            if stats is not None:
                 out.append(
                     personal.finding(
                         rule,
@@ -261,12 +266,7 @@ def _ewma(daily: Daily, day: int, span_days: int, memory: int) -> float:
 
 def _trend(rule: TrendRule, daily: Daily) -> list[Finding]:
     sign = 1.0 if rule.direction == "rise" else -1.0
-    amounts: list[tuple[Severity, float]] = []
-    if rule.red is not None:
-        amounts.append(("red", rule.red))
-    if rule.yellow is not None:
-        amounts.append(("yellow", rule.yellow))
-    was = {s: False for s, _ in amounts}
+    levels = _DailyLevels(rule.red, rule.yellow)
     out: list[Finding] = []
     for day in sorted(daily):
         t, value = daily[day]
@@ -274,23 +274,16 @@ def _trend(rule: TrendRule, daily: Daily) -> list[Finding]:
         short = _ewma(daily, day, rule.short_days, rule.memory_days)
         long = _ewma(daily, day, rule.long_days, rule.memory_days)
         averages = trend.Averages(short, long, sign * (short - long), days)
-        red_now = False
-        for severity, amount in amounts:
-            cond = days >= rule.min_days and averages.trend >= amount
-            fires = cond and not was[severity]
-            was[severity] = cond
-            if severity == "red":
-                red_now = cond
-            if fires and not (severity == "yellow" and red_now):
-                out.append(
-                    trend.finding(
-                        rule,
-                        severity=severity,
-                        amount=amount,
-                        today=(t, value, day),
-                        averages=averages,
-                    )
+        for severity, amount in levels.step(averages.trend if days >= rule.min_days else None):
+            out.append(
+                trend.finding(
+                    rule,
+                    severity=severity,
+                    amount=amount,
+                    today=(t, value, day),
+                    averages=averages,
                 )
+            )
     return out
 
 
