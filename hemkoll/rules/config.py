@@ -129,6 +129,14 @@ class ThresholdRule(_Rule):
         return self
 
 
+def _check_amounts(kind: str, rule_id: str, yellow: float | None, red: float | None) -> None:
+    """A rule with yellow and red amounts needs one of them, and red at least yellow."""
+    if yellow is None and red is None:
+        raise ValueError(f"{kind} rule {rule_id}: needs a yellow or a red amount")
+    if yellow is not None and red is not None and red < yellow:
+        raise ValueError(f"{kind} rule {rule_id}: red amount must be >= yellow amount")
+
+
 class ChangeRule(_Rule):
     kind: Literal["change"] = "change"
     metric: MetricName
@@ -140,10 +148,7 @@ class ChangeRule(_Rule):
 
     @model_validator(mode="after")
     def _check(self) -> ChangeRule:
-        if self.yellow is None and self.red is None:
-            raise ValueError(f"change rule {self.id}: needs a yellow or a red amount")
-        if self.yellow is not None and self.red is not None and self.red < self.yellow:
-            raise ValueError(f"change rule {self.id}: red amount must be >= yellow amount")
+        _check_amounts("change", self.id, self.yellow, self.red)
         return self
 
 
@@ -201,10 +206,7 @@ class TrendRule(_Rule):
             raise ValueError(f"trend rule {self.id}: short_days must be below long_days")
         if self.min_days > self.long_days:
             raise ValueError(f"trend rule {self.id}: min_days exceeds long_days")
-        if self.yellow is None and self.red is None:
-            raise ValueError(f"trend rule {self.id}: needs a yellow or a red amount")
-        if self.yellow is not None and self.red is not None and self.red < self.yellow:
-            raise ValueError(f"trend rule {self.id}: red amount must be >= yellow amount")
+        _check_amounts("trend", self.id, self.yellow, self.red)
         return self
 
 
