@@ -94,7 +94,7 @@ def evaluate_patient(
     if patient is None:
         return 0
     rule_set = effective_for(programme, rule_overrides.current_overrides(conn, patient_id))
-    rows = store.readings_since(conn, patient_id, now - required_history(rule_set))
+    rows = store.readings_between(conn, patient_id, now - required_history(rule_set), now)
     findings = evaluate(
         rule_set,
         series_from_rows(rows),

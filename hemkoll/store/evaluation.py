@@ -100,15 +100,6 @@ def lock_patient(conn: Conn, patient_id: UUID) -> PatientToEvaluate | None:
         return cur.execute(query("patient_for_evaluation"), {"patient_id": patient_id}).fetchone()
 
 
-def readings_since(
-    conn: Conn, patient_id: UUID, since: datetime
-) -> list[tuple[str, datetime, float]]:
-    rows = conn.execute(
-        query("readings_since"), {"patient_id": patient_id, "since": since}
-    ).fetchall()
-    return [(str(metric), at, float(value)) for metric, at, value in rows]
-
-
 def readings_between(
     conn: Conn, patient_id: UUID, since: datetime, until: datetime
 ) -> list[tuple[str, datetime, float]]:

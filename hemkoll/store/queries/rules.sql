@@ -45,12 +45,6 @@ ON CONFLICT (patient_id) DO UPDATE SET requested_at = EXCLUDED.requested_at;
 SELECT id, timezone, monitoring_paused_since IS NOT NULL AS paused
 FROM patients WHERE id = %(patient_id)s FOR UPDATE;
 
--- name: readings_since
-SELECT metric, measured_at, value
-FROM readings
-WHERE patient_id = %(patient_id)s AND measured_at >= %(since)s
-ORDER BY metric, measured_at;
-
 -- name: alert_history_of_patient
 -- Per rule: the newest alert (unresolved if any), for the alerting decisions.
 SELECT DISTINCT ON (rule_id)
