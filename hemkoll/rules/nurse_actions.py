@@ -1,8 +1,9 @@
-"""The nurse's side of the alert state machine: acknowledge, resolve with an outcome.
+"""The care team's side of the alert state machine: acknowledge, resolve, assign, comment.
 
 Each transition is checked against ``alerting.TRANSITIONS``, made in one transaction with its
-event (who, when, and the note or outcome), and refused with a specific reason otherwise. The
-care-team API calls these; so can the tests and an administrator's tools.
+event (who, when, and the note or outcome), and refused with a specific reason otherwise.
+Acknowledging also queues the patient's message ("a nurse has seen your measurements") in the
+same transaction. The care-team API calls these; so can the tests and an administrator's tools.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from hemkoll.rules.alerting import TRANSITIONS, AlertState, Outcome
+from hemkoll.rules.patient_messages import ALERT_ACKNOWLEDGED
+from hemkoll.store import alerts, outbox
 from hemkoll.store import evaluation as store
 
 
@@ -28,9 +31,10 @@ def _check(conn: store.Conn, alert_id: UUID, action: str) -> None:
 def acknowledge(conn: store.Conn, alert_id: UUID, *, by: str, note: str = "") -> None:
     with conn.transaction():
         _check(conn, alert_id, "acknowledge")
-        severity = store.acknowledge_alert(conn, alert_id)
-        if severity is None:  # changed state since the check (another nurse)
+        acknowledged = store.acknowledge_alert(conn, alert_id)
+        if acknowledged is None:  # changed state since the check (another nurse)
             raise TransitionRefused("the alert was changed by someone else; reload it")
+        severity, patient_id = acknowledged
         store.insert_event(
             conn,
             alert_id,
@@ -38,6 +42,14 @@ def acknowledge(conn: store.Conn, alert_id: UUID, *, by: str, note: str = "") ->
             severity=severity,
             actor=by,
             details={"note": note},
+        )
+        outbox.enqueue_device_messages(
+            conn,
+            patient_id,
+            event="alert.acknowledged",
+            text_en=ALERT_ACKNOWLEDGED.text_en,
+            text_sv=ALERT_ACKNOWLEDGED.text_sv,
+            alert_id=alert_id,
         )
 
 
@@ -54,4 +66,28 @@ def resolve(conn: store.Conn, alert_id: UUID, outcome: Outcome, *, by: str, note
             severity=severity,
             actor=by,
             details={"outcome": outcome.value, "note": note},
+        )
+
+
+def assign(conn: store.Conn, alert_id: UUID, staff_id: UUID | None, *, by: str) -> None:
+    """Give the alert to a member of staff (None: to nobody); not once it is resolved."""
+    with conn.transaction():
+        if not alerts.assign(conn, alert_id, staff_id):
+            raise TransitionRefused("cannot assign an alert that is resolved")
+        store.insert_event(
+            conn,
+            alert_id,
+            kind="assigned",
+            severity=None,
+            actor=by,
+            details={"assigned_to": None if staff_id is None else str(staff_id)},
+        )
+
+
+def comment(conn: store.Conn, alert_id: UUID, text: str, *, by: str) -> None:
+    if not text.strip():
+        raise TransitionRefused("a comment needs some text")
+    with conn.transaction():
+        store.insert_event(
+            conn, alert_id, kind="commented", severity=None, actor=by, details={"text": text}
         )

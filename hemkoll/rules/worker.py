@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -27,9 +28,10 @@ from hemkoll.rules.config import RuleSet, Severity
 from hemkoll.rules.configuration import effective_for
 from hemkoll.rules.engine import evaluate, required_history
 from hemkoll.rules.findings import Finding
+from hemkoll.rules.patient_messages import ALERT_OPENED, READINGS_IN_RANGE
 from hemkoll.rules.series import series_from_rows
 from hemkoll.store import evaluation as store
-from hemkoll.store import rule_overrides
+from hemkoll.store import outbox, rule_overrides
 from hemkoll.store.connect import RECONNECT_MAX_DELAY_S, RECONNECT_MIN_DELAY_S, connect
 
 log = logging.getLogger(__name__)
@@ -83,12 +85,20 @@ def _content(finding: Finding) -> store.AlertContent:
 
 
 def evaluate_patient(
-    conn: store.Conn, programme: RuleSet, patient_id: UUID, *, now: datetime
+    conn: store.Conn,
+    programme: RuleSet,
+    patient_id: UUID,
+    *,
+    now: datetime,
+    feedback_devices: Sequence[UUID] = (),
 ) -> int:
     """Evaluate one patient and apply the findings to its alerts; the caller's transaction.
 
     The rules are the programme with the patient's stored overrides (``configuration``).
-    Returns the number of alerts opened or raised.
+    An alert opened or raised queues the health centre's notification, and an opened one the
+    patient's message, in this same transaction (the outbox). ``feedback_devices`` sent the
+    readings that prompted this evaluation: if the patient then has no unresolved alert, they
+    are told that their values look as usual. Returns the number of alerts opened or raised.
     """
     patient = store.lock_patient(conn, patient_id)
     if patient is None:
@@ -125,6 +135,15 @@ def evaluate_patient(
                 actor=ACTOR,
                 details={"fired_at": finding.fired_at.isoformat()},
             )
+            outbox.enqueue_alert_webhook(conn, alert_id, event="alert.opened")
+            outbox.enqueue_device_messages(
+                conn,
+                patient_id,
+                event="alert.opened",
+                text_en=ALERT_OPENED.text_en,
+                text_sv=ALERT_OPENED.text_sv,
+                alert_id=alert_id,
+            )
             changed += 1
         elif isinstance(decision, Raise):
             finding = decision.finding
@@ -138,10 +157,20 @@ def evaluate_patient(
                 actor=ACTOR,
                 details={"fired_at": finding.fired_at.isoformat()},
             )
+            outbox.enqueue_alert_webhook(conn, alert_id, event="alert.severity_raised")
             changed += 1
         elif isinstance(decision, Touch):
             target = unresolved.get(decision.rule_id) or resolved[decision.rule_id]
             store.touch_alert(conn, target, decision.fired_at)
+    if feedback_devices and store.unresolved_alert_count(conn, patient_id) == 0:
+        outbox.enqueue_device_messages(
+            conn,
+            patient_id,
+            event="readings.in_range",
+            text_en=READINGS_IN_RANGE.text_en,
+            text_sv=READINGS_IN_RANGE.text_sv,
+            device_ids=feedback_devices,
+        )
     return changed
 
 
@@ -171,7 +200,11 @@ class RulesWorker:
         try:
             with conn.transaction():
                 evaluate_patient(
-                    conn, self._config.rule_set, claimed.patient_id, now=datetime.now(UTC)
+                    conn,
+                    self._config.rule_set,
+                    claimed.patient_id,
+                    now=datetime.now(UTC),
+                    feedback_devices=claimed.feedback_devices,
                 )
                 store.finish(conn, claimed)
             self.evaluated += 1

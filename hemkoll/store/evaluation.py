@@ -19,6 +19,8 @@ class Claim:
     patient_id: UUID
     requested_at: datetime
     attempts: int
+    # Devices that sent readings since the patient's last evaluation (they get feedback).
+    feedback_devices: list[UUID]
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,11 @@ def claim(conn: Conn, *, limit: int, lease_s: float) -> list[Claim]:
 def finish(conn: Conn, claimed: Claim) -> None:
     conn.execute(
         query("finish_evaluation"),
-        {"patient_id": claimed.patient_id, "requested_at": claimed.requested_at},
+        {
+            "patient_id": claimed.patient_id,
+            "requested_at": claimed.requested_at,
+            "feedback_devices": claimed.feedback_devices,
+        },
     )
 
 
@@ -165,10 +171,15 @@ def set_monitoring_paused(conn: Conn, patient_id: UUID, *, paused: bool) -> bool
         return conn.execute(query(name), {"patient_id": patient_id}).fetchone() is not None
 
 
-def acknowledge_alert(conn: Conn, alert_id: UUID) -> str | None:
-    """Acknowledge an open alert; its severity, or None if it is not open."""
+def acknowledge_alert(conn: Conn, alert_id: UUID) -> tuple[str, UUID] | None:
+    """Acknowledge an open alert; its severity and patient, or None if it is not open."""
     row = conn.execute(query("acknowledge_alert"), {"alert_id": alert_id}).fetchone()
-    return None if row is None else str(row[1])
+    return None if row is None else (str(row[1]), UUID(str(row[2])))
+
+
+def unresolved_alert_count(conn: Conn, patient_id: UUID) -> int:
+    row = conn.execute(query("unresolved_alert_count"), {"patient_id": patient_id}).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def resolve_alert(conn: Conn, alert_id: UUID, outcome: str) -> str | None:

@@ -47,10 +47,15 @@ ON CONFLICT (payload_sha256, topic, coalesce(reading_index, -1)) DO NOTHING;
 
 -- name: enqueue_staged_patients
 -- Every patient with readings in this batch gets (re-)evaluated after the commit.
-INSERT INTO evaluation_queue (patient_id, requested_at)
-SELECT patient_id, clock_timestamp()
-FROM (SELECT DISTINCT patient_id FROM readings_staging) AS touched
-ON CONFLICT (patient_id) DO UPDATE SET requested_at = EXCLUDED.requested_at;
+-- The devices that sent them are told, after the evaluation, whether the values look as usual.
+INSERT INTO evaluation_queue AS q (patient_id, requested_at, feedback_devices)
+SELECT patient_id, clock_timestamp(), array_agg(DISTINCT device_id)
+FROM readings_staging
+GROUP BY patient_id
+ON CONFLICT (patient_id) DO UPDATE
+SET requested_at = EXCLUDED.requested_at,
+    feedback_devices = ARRAY(SELECT unnest(q.feedback_devices)
+                             UNION SELECT unnest(EXCLUDED.feedback_devices));
 
 -- name: notify_evaluation
 SELECT pg_notify('hemkoll_evaluate', '');

@@ -12,7 +12,7 @@ FROM (
     FOR UPDATE SKIP LOCKED
 ) AS due
 WHERE q.patient_id = due.patient_id
-RETURNING q.patient_id, q.requested_at, q.attempts;
+RETURNING q.patient_id, q.requested_at, q.attempts, q.feedback_devices;
 
 -- name: finish_evaluation
 -- Done: drop the row unless the patient was requested again meanwhile, then free the lease.
@@ -22,7 +22,9 @@ WITH done AS (
     RETURNING patient_id
 )
 UPDATE evaluation_queue
-SET lease_until = NULL, attempts = 0, last_error = NULL
+SET lease_until = NULL, attempts = 0, last_error = NULL,
+    feedback_devices = ARRAY(SELECT unnest(feedback_devices)
+                             EXCEPT SELECT unnest(%(feedback_devices)s::uuid[]))
 WHERE patient_id = %(patient_id)s AND NOT EXISTS (SELECT 1 FROM done);
 
 -- name: postpone_evaluation
@@ -36,14 +38,15 @@ WHERE patient_id = %(patient_id)s;
 -- The scheduled pass for time-based rules (missing measurements): idempotent, so every
 -- replica may run it.
 INSERT INTO evaluation_queue (patient_id, requested_at)
-SELECT id, clock_timestamp() FROM patients
+SELECT id, clock_timestamp() FROM patients WHERE discharged_at IS NULL
 ON CONFLICT (patient_id) DO UPDATE SET requested_at = EXCLUDED.requested_at;
 
 -- name: patient_for_evaluation
 -- Locks the patient for the evaluation transaction: two workers never evaluate one patient at
 -- once (the second waits, then sees the first one's alerts).
+-- A discharged patient is not evaluated any more.
 SELECT id, timezone, monitoring_paused_since IS NOT NULL AS paused
-FROM patients WHERE id = %(patient_id)s FOR UPDATE;
+FROM patients WHERE id = %(patient_id)s AND discharged_at IS NULL FOR UPDATE;
 
 -- name: alert_history_of_patient
 -- Per rule: the newest alert (unresolved if any), for the alerting decisions.
@@ -64,7 +67,8 @@ RETURNING id;
 
 -- name: raise_alert
 UPDATE alerts
-SET severity = %(severity)s, last_fired_at = %(fired_at)s, evidence = %(evidence)s,
+SET severity = %(severity)s, severity_since = now(), last_fired_at = %(fired_at)s,
+    evidence = %(evidence)s,
     explanation_en = %(explanation_en)s, explanation_sv = %(explanation_sv)s
 WHERE id = %(alert_id)s AND state <> 'resolved';
 
@@ -92,10 +96,13 @@ WHERE id = %(patient_id)s RETURNING id;
 -- name: resume_monitoring
 UPDATE patients SET monitoring_paused_since = NULL WHERE id = %(patient_id)s RETURNING id;
 
+-- name: unresolved_alert_count
+SELECT count(*) FROM alerts WHERE patient_id = %(patient_id)s AND state <> 'resolved';
+
 -- name: acknowledge_alert
 UPDATE alerts SET state = 'acknowledged', acknowledged_at = now()
 WHERE id = %(alert_id)s AND state = 'open'
-RETURNING id, severity;
+RETURNING id, severity, patient_id;
 
 -- name: resolve_alert
 UPDATE alerts

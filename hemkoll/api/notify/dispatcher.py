@@ -1,0 +1,326 @@
+"""The dispatcher: delivers the notification outbox and escalates red alerts on time.
+
+The thread of ``run`` LISTENs on ``hemkoll_dispatch`` (sent in the transaction that writes a
+notification) and claims due notifications, as many as it has free send threads, with a
+lease; each is sent and recorded on a thread of a small pool, so one slow endpoint does not
+hold up the others (and the claim caps how many of one endpoint's are in flight). The loop
+sleeps until a NOTIFY, a freed thread, or the next retry falls due, whichever comes first: a
+notification leaves within milliseconds of its commit. Several dispatchers may run; one that
+dies loses its leases, and another sends those notifications again with the same webhook-id.
+An APScheduler job runs ``escalate_due``. Database outages are waited out with backoff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import socket
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+import psycopg
+from apscheduler.schedulers.background import BackgroundScheduler
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from hemkoll.api.notify.delivery import Channels, attempt, log_settled
+from hemkoll.api.notify.device import DevicePublisher
+from hemkoll.api.notify.escalation import escalate_due
+from hemkoll.api.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, RetrySchedule
+from hemkoll.api.notify.webhook import HTTP_TIMEOUT
+from hemkoll.settings import MqttEndpoint
+from hemkoll.store import notifications as store
+from hemkoll.store.connect import RECONNECT_MAX_DELAY_S, RECONNECT_MIN_DELAY_S, configure, connect
+from hemkoll.store.evaluation import Conn
+from hemkoll.store.outbox import DISPATCH_CHANNEL
+
+log = logging.getLogger(__name__)
+
+# Sends in flight per dispatcher. Sending is waiting on the network, so threads are cheap;
+# with at most SENDS_PER_ENDPOINT of them on one endpoint, three endpoints that hang still
+# leave a quarter of the threads for everyone else.
+SEND_THREADS = 16
+SENDS_PER_ENDPOINT = 4
+# A claim's lease: more than twice the longest an attempt can take (HTTP: pool wait, connect,
+# write and answer timeouts, webhook.HTTP_WORST_CASE_S = 25 s; MQTT: connection wait and
+# PUBACK timeout, 15 s) plus recording it, so a live dispatcher is never overtaken by another
+# sending the same notification. A dead dispatcher's notifications go out again this long
+# after it claimed them.
+LEASE_S = 60.0
+# Nothing due: look again after this long even without a NOTIFY (the outbox is the truth; a
+# NOTIFY only shortens the wait, and one sent while we reconnected is lost).
+IDLE_WAIT_S = 5.0
+# Something is due that this dispatcher did not claim: another dispatcher is claiming it, or
+# its endpoint has its SENDS_PER_ENDPOINT in flight (a send of ours that ends wakes us at
+# once; one of another dispatcher's does not). Look again after this long rather than spin.
+CONTENDED_WAIT_S = 0.1
+# Escalation deadlines are at least a minute (migration 0005) and usually hours; a pass every
+# 30 s escalates within half a minute of the deadline, and costs one index scan of the open
+# red alerts.
+ESCALATION_INTERVAL_S = 30.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DispatcherConfig:
+    database_url: str
+    mqtt: MqttEndpoint
+    topic_prefix: str
+    # Give every dispatcher its own (and never the ingest service's): the broker disconnects
+    # a client when another connects with the same id.
+    mqtt_client_id: str
+    # The API's address as staff reach it; webhooks link to the alert there.
+    public_url: str
+    ca_file: str | None = None
+    send_threads: int = SEND_THREADS
+    sends_per_endpoint: int = SENDS_PER_ENDPOINT
+    lease_s: float = LEASE_S
+    webhook_schedule: RetrySchedule = WEBHOOK_SCHEDULE
+    device_schedule: RetrySchedule = DEVICE_SCHEDULE
+    # The time escalation deadlines are measured against (tests move it).
+    clock: Callable[[], datetime] = field(default=_utc_now)
+
+
+@dataclass
+class DispatchStats:
+    delivered: int = 0
+    retried: int = 0
+    expired: int = 0
+    gone: int = 0
+    lost_leases: int = 0
+
+
+def _configure_pooled(conn: Conn) -> None:
+    configure(conn)
+    conn.commit()
+
+
+class Dispatcher:
+    def __init__(self, config: DispatcherConfig, *, http: httpx.Client | None = None) -> None:
+        """``http``: the client webhooks are sent with (a test's transport); else our own."""
+        self._config = config
+        self._own_http = http is None
+        self._http = http or httpx.Client(
+            timeout=HTTP_TIMEOUT,
+            follow_redirects=False,
+            limits=httpx.Limits(
+                max_connections=config.send_threads,
+                max_keepalive_connections=config.send_threads,
+            ),
+        )
+        self._devices = DevicePublisher(
+            config.mqtt,
+            client_id=config.mqtt_client_id,
+            topic_prefix=config.topic_prefix,
+            ca_file=config.ca_file,
+        )
+        self._channels = Channels(
+            http=self._http,
+            devices=self._devices,
+            public_url=config.public_url,
+            webhook_schedule=config.webhook_schedule,
+            device_schedule=config.device_schedule,
+        )
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self.stats = DispatchStats()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake()
+
+    def close(self) -> None:
+        """Release the HTTP client (if ours), the MQTT connection and the wake-up sockets."""
+        self._devices.close()
+        if self._own_http:
+            self._http.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    # -- synchronous use (tests, one-off runs) ---------------------------------------------
+
+    def process_due(self, conn: Conn) -> int:
+        """Claim, send and record due notifications one by one until none is due; how many."""
+        done = 0
+        while not self._stopping.is_set():
+            claims = store.claim(
+                conn,
+                limit=1,
+                lease_s=self._config.lease_s,
+                per_endpoint=self._config.sends_per_endpoint,
+            )
+            if not claims:
+                return done
+            for claimed in claims:
+                self._record(conn, claimed, attempt(claimed, self._channels))
+                done += 1
+        return done
+
+    def escalate(self) -> int:
+        """One escalation pass at the config's clock; how many alerts were escalated."""
+        with connect(self._config.database_url) as conn:
+            return escalate_due(conn, self._config.clock())
+
+    # -- the service ---------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Deliver and escalate until ``stop()``; reconnects with backoff. Closes at the end."""
+        scheduler = BackgroundScheduler(timezone=UTC)
+        scheduler.add_job(
+            self._escalation_pass,
+            "interval",
+            seconds=ESCALATION_INTERVAL_S,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+        )
+        pool: ConnectionPool[Conn] = ConnectionPool(
+            self._config.database_url,
+            min_size=1,
+            max_size=self._config.send_threads,
+            configure=_configure_pooled,
+            # A connection broken by a database restart is replaced before a record is
+            # written on it: a lost record costs a resend a lease later.
+            check=ConnectionPool.check_connection,
+            open=False,
+            name="hemkoll-dispatch",
+        )
+        pool.open(wait=False)
+        executor = ThreadPoolExecutor(self._config.send_threads, thread_name_prefix="dispatch")
+        scheduler.start()
+        delay = RECONNECT_MIN_DELAY_S
+        try:
+            while not self._stopping.is_set():
+                try:
+                    self._serve(executor, pool)
+                    delay = RECONNECT_MIN_DELAY_S
+                except psycopg.OperationalError as exc:
+                    log.warning(
+                        "database unavailable (%s); dispatcher retries in %.1f s",
+                        exc.sqlstate,
+                        delay,
+                    )
+                    self._stopping.wait(delay)
+                    delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
+        finally:
+            scheduler.shutdown(wait=False)
+            executor.shutdown(wait=True)  # sends in flight finish and are recorded
+            pool.close()
+            self.close()
+
+    def _serve(self, executor: ThreadPoolExecutor, pool: ConnectionPool[Conn]) -> None:
+        with (
+            connect(self._config.database_url) as conn,
+            connect(self._config.database_url, autocommit=True) as listener,
+        ):
+            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(DISPATCH_CHANNEL)))
+            log.info("dispatcher ready")
+            while not self._stopping.is_set():
+                free = self._config.send_threads - self._in_flight
+                claimed = 0
+                if free > 0:
+                    claimed = self._claim_and_submit(conn, executor, pool, free)
+                if free > 0 and claimed == free:
+                    continue  # there may be more due; claim again once a thread is free
+                wait = IDLE_WAIT_S  # with no thread free, a finishing send wakes us
+                if free > 0:
+                    due_in = store.next_due_in(conn)
+                    if due_in is not None:
+                        wait = min(wait, due_in if due_in > 0 else CONTENDED_WAIT_S)
+                self._wait(listener, wait)
+
+    def _claim_and_submit(
+        self, conn: Conn, executor: ThreadPoolExecutor, pool: ConnectionPool[Conn], free: int
+    ) -> int:
+        claims = store.claim(
+            conn,
+            limit=free,
+            lease_s=self._config.lease_s,
+            per_endpoint=self._config.sends_per_endpoint,
+        )
+        for claimed in claims:
+            with self._lock:
+                self._in_flight += 1
+            executor.submit(self._send_and_record, pool, claimed)
+        return len(claims)
+
+    def _send_and_record(
+        self, pool: ConnectionPool[Conn], claimed: store.ClaimedNotification
+    ) -> None:
+        try:
+            record = attempt(claimed, self._channels)
+            try:
+                with pool.connection() as conn:
+                    self._record(conn, claimed, record)
+            except psycopg.Error as exc:
+                log.error(  # noqa: TRY400 (a database error can quote patient data)
+                    "notification %s: recording attempt %d failed (%s); it is sent again when "
+                    "its lease runs out",
+                    claimed.id,
+                    claimed.attempt,
+                    type(exc).__name__,
+                )
+        except Exception as exc:  # noqa: BLE001 (a thread's error is logged, never lost)
+            log.error(  # noqa: TRY400 (a traceback could quote the payload)
+                "notification %s: dispatch failed (%s)", claimed.id, type(exc).__name__
+            )
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+            self._wake()
+
+    def _record(
+        self, conn: Conn, claimed: store.ClaimedNotification, record: store.AttemptRecord
+    ) -> None:
+        applied = store.record(conn, claimed, record)
+        with self._lock:
+            if not applied:
+                self.stats.lost_leases += 1
+            elif record.result == "delivered":
+                self.stats.delivered += 1
+            elif record.result == "retry":
+                self.stats.retried += 1
+            elif record.result == "expired":
+                self.stats.expired += 1
+            else:
+                self.stats.gone += 1
+        log_settled(claimed, record, applied=applied)
+
+    def _wait(self, listener: Conn, timeout: float) -> None:
+        """Until a NOTIFY, a wake-up (a finished send, stop) or ``timeout`` seconds."""
+        listen_fd, wake_fd = listener.fileno(), self._wake_r.fileno()
+        readable, _, _ = select.select([listen_fd, wake_fd], [], [], timeout)
+        if listen_fd in readable:
+            for _ in listener.notifies(timeout=0):
+                pass
+        if wake_fd in readable:
+            with contextlib.suppress(BlockingIOError):
+                while self._wake_r.recv(4096):
+                    pass
+
+    def _wake(self) -> None:
+        # A full buffer means a wake-up is pending already; closed means we are shutting down.
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"\0")
+
+    def _escalation_pass(self) -> None:
+        try:
+            self.escalate()
+        except Exception as exc:  # noqa: BLE001 (logged; the next pass tries again)
+            log.error(  # noqa: TRY400 (a database error can quote patient data)
+                "escalation pass failed (%s); next one in %.0f s",
+                type(exc).__name__,
+                ESCALATION_INTERVAL_S,
+            )

@@ -1,0 +1,62 @@
+"""Escalation: a red alert nobody acknowledged in time goes to the centre's escalation contact.
+
+"In time" is the health centre's ``escalate_after``, counted from when the alert turned red
+(``severity_since``). The dispatcher's scheduler calls ``escalate_due`` every half minute; any
+number of dispatchers may, at once: the due alerts are row-locked (SKIP LOCKED) for the
+transaction that marks them escalated, writes the ``escalated`` event and queues the webhook,
+so each alert is escalated once. A centre without an escalation endpoint cannot escalate: its
+due alerts are left as they are (escalated as soon as an endpoint is configured) and counted
+in a warning on every pass, since a red alert is then waiting with nobody else told.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from hemkoll.store import evaluation, notifications, outbox
+
+log = logging.getLogger(__name__)
+
+ACTOR = "scheduler"
+
+
+def escalate_due(conn: evaluation.Conn, now: datetime) -> int:
+    """Escalate every red alert due at ``now`` (aware) whose centre can be; how many were.
+
+    One transaction (committed here unless the caller has one open).
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    escalated = 0
+    with conn.transaction():
+        for due in notifications.lock_due_escalations(conn, now):
+            if not notifications.mark_escalated(conn, due.alert_id, now):
+                continue
+            notification_id = outbox.enqueue_alert_webhook(
+                conn, due.alert_id, event="alert.escalated", channel="escalation"
+            )
+            evaluation.insert_event(
+                conn,
+                due.alert_id,
+                kind="escalated",
+                severity="red",
+                actor=ACTOR,
+                details={
+                    "contact": due.escalation_contact,
+                    "escalate_after_s": int(due.escalate_after.total_seconds()),
+                    "notification_id": str(notification_id),
+                },
+            )
+            escalated += 1
+        stuck, centres = notifications.escalations_without_endpoint(conn, now)
+    if escalated:
+        log.info("escalated %d red alerts", escalated)
+    if stuck:
+        log.warning(
+            "%d red alerts are due for escalation but %d health centres have no escalation "
+            "endpoint; they stay with the health centre",
+            stuck,
+            centres,
+        )
+    return escalated

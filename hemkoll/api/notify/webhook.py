@@ -1,0 +1,138 @@
+"""A notification as a signed Standard Webhooks request, sent once and classified.
+
+The body is the stored payload with ``data.link``, the alert's address in the API, added. The
+headers are ``webhook-id`` (the notification's id: the same on every attempt, so that the
+receiver drops a copy), ``webhook-timestamp`` (this attempt's time: receivers refuse old
+ones) and ``webhook-signature`` (``standardwebhooks``, HMAC-SHA256 over
+``id.timestamp.body`` with the endpoint's secret). A 2xx is delivered, 410 is gone, anything
+else (or no answer) is tried again, with the receiver's Retry-After if it gave one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import httpx
+import orjson
+from standardwebhooks import Webhook
+
+from hemkoll.api.notify.schedule import AttemptOutcome, parse_retry_after
+
+# Per-operation HTTP limits. A receiver is expected to verify, store and answer at once and do
+# its work afterwards (Standard Webhooks); 5 s covers a TCP and TLS handshake over a poor
+# regional link, 10 s for the answer covers a busy receiver. An endpoint that hangs holds one
+# of the dispatcher's threads no longer than that, and the whole attempt (pool wait + connect
+# + write + answer, below) stays far inside the dispatcher's lease, so a live dispatcher never
+# has a notification claimed from under it.
+HTTP_TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=5.0, pool=5.0)
+HTTP_WORST_CASE_S = 5.0 + 5.0 + 5.0 + 10.0
+# Of the receiver's answer only the status and headers matter; its body is read (so that the
+# connection can be reused) up to this much, and not for longer than the read timeout.
+MAX_RESPONSE_BYTES = 64 * 1024
+# The longest error text kept in the delivery log.
+MAX_ERROR_CHARS = 200
+USER_AGENT = "hemkoll-dispatch/1 (Standard Webhooks)"
+
+
+def alert_link(public_url: str, alert_id: UUID) -> str:
+    return f"{public_url.rstrip('/')}/api/v1/alerts/{alert_id}"
+
+
+def webhook_body(payload: Mapping[str, Any], *, link: str) -> bytes:
+    """The stored payload, with ``data.link`` added and nothing else."""
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise TypeError("a webhook payload has a 'data' object")
+    return orjson.dumps({**payload, "data": {**data, "link": link}})
+
+
+@dataclass(frozen=True)
+class SignedWebhook:
+    url: str
+    body: bytes = field(repr=False)
+    headers: dict[str, str] = field(repr=False)
+
+
+def sign_webhook(
+    url: str, secret: str, msg_id: UUID, body: bytes, *, at: datetime
+) -> SignedWebhook:
+    """Sign ``body`` as message ``msg_id`` sent at ``at`` (an aware time)."""
+    if at.tzinfo is None:
+        raise ValueError("the signing time must be aware")
+    # standardwebhooks reads the time with .replace(tzinfo=UTC): hand it UTC.
+    at = at.astimezone(UTC)
+    signature = Webhook(secret).sign(str(msg_id), at, body.decode("utf-8"))
+    return SignedWebhook(
+        url=url,
+        body=body,
+        headers={
+            "webhook-id": str(msg_id),
+            "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": signature,
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+        },
+    )
+
+
+def classify(status_code: int, retry_after: str | None, *, now: datetime) -> AttemptOutcome:
+    """2xx delivered; 410 gone; any other status is tried again (after Retry-After if given)."""
+    if 200 <= status_code < 300:
+        return AttemptOutcome("ok", status_code=status_code)
+    if status_code == 410:
+        return AttemptOutcome("gone", status_code=status_code, error="HTTP 410 Gone")
+    return AttemptOutcome(
+        "failed",
+        status_code=status_code,
+        error=f"HTTP {status_code}",
+        retry_after=parse_retry_after(retry_after, now=now),
+    )
+
+
+def transport_error(exc: httpx.TransportError) -> AttemptOutcome:
+    """No answer (refused, reset, timed out, TLS): tried again. Never quotes the URL."""
+    detail = str(exc).strip()
+    text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return AttemptOutcome("failed", error=text[:MAX_ERROR_CHARS])
+
+
+def send_webhook(client: httpx.Client, webhook: SignedWebhook) -> AttemptOutcome:
+    """POST once with the caller's client; redirects are not followed (a 3xx is a failure)."""
+    try:
+        with client.stream(
+            "POST",
+            webhook.url,
+            content=webhook.body,
+            headers=webhook.headers,
+            timeout=HTTP_TIMEOUT,
+            follow_redirects=False,
+        ) as response:
+            outcome = classify(
+                response.status_code,
+                response.headers.get("retry-after"),
+                now=datetime.now(UTC),
+            )
+            _drain(response)
+            return outcome
+    except httpx.TransportError as exc:
+        return transport_error(exc)
+
+
+def _drain(response: httpx.Response) -> None:
+    """Read a little of the body so a kept-alive connection can be reused; never block long."""
+    if response.is_stream_consumed:  # a transport that answered with the body read
+        return
+    deadline = time.monotonic() + (HTTP_TIMEOUT.read or 0.0)
+    read = 0
+    try:
+        for chunk in response.iter_raw():
+            read += len(chunk)
+            if read > MAX_RESPONSE_BYTES or time.monotonic() > deadline:
+                return
+    except (httpx.TransportError, httpx.StreamError):
+        return  # the status is what counts; a broken body only costs the connection

@@ -1,0 +1,246 @@
+"""The notification outbox's delivering side: claims, attempts, the delivery log, redelivery.
+
+The writing side is ``outbox`` (in the transaction that changes an alert). Dispatchers claim
+due rows with a lease (SKIP LOCKED: several may run, none sends a notification while another
+holds it), send, and record the attempt. A claim's ``lease_until`` is its fencing token: a
+dispatcher that lost its lease (it stalled past it and another dispatcher claimed the row,
+or the row was redelivered) still logs the attempt it made, but its result changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from uuid import UUID
+
+from psycopg.rows import class_row
+
+from hemkoll.store.evaluation import Conn
+from hemkoll.store.sql import query
+
+Channel = Literal["care_team", "escalation", "device"]
+Result = Literal["delivered", "retry", "expired", "gone"]
+RedeliverOutcome = Literal["queued", "already_pending", "not_found"]
+
+
+@dataclass(frozen=True)
+class ClaimedNotification:
+    """A notification leased for one attempt, with its endpoint as configured right now.
+
+    ``url``/``signing_secret``: the centre's (care_team) or its escalation contact's
+    (escalation) webhook, None when not configured; ``device_active``: for device messages.
+    """
+
+    id: UUID
+    health_centre_id: UUID
+    alert_id: UUID | None
+    channel: str
+    device_id: UUID | None
+    event: str
+    payload: dict[str, Any] = field(repr=False)
+    attempt: int
+    lease_until: datetime
+    url: str | None = field(repr=False)
+    signing_secret: str | None = field(repr=False)
+    device_active: bool | None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One attempt's result; ``retry_in`` only with ``result == 'retry'``."""
+
+    result: Result
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None = None
+    error: str | None = None
+    retry_in: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class NotificationRow:
+    id: UUID
+    channel: str
+    event: str
+    device_id: UUID | None
+    state: str
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    notification_id: UUID
+    attempt: int
+    started_at: datetime
+    duration_ms: int
+    result: str
+    status_code: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class NotificationLog:
+    """A notification of an alert with every attempt to deliver it, oldest first."""
+
+    notification: NotificationRow
+    attempts: tuple[AttemptRow, ...]
+
+
+@dataclass(frozen=True)
+class Backlog:
+    pending: int
+    due: int
+    in_flight: int
+    oldest_pending_age_s: float | None
+
+
+# Due rows looked at per claim to find ones whose endpoint is below its cap: a centre with a
+# larger backlog of due retries than this can delay other centres' retries (never a first
+# attempt, which comes first) until its backlog drains.
+CLAIM_SCAN = 200
+
+
+def claim(
+    conn: Conn, *, limit: int, lease_s: float, per_endpoint: int
+) -> list[ClaimedNotification]:
+    """Lease up to ``limit`` due notifications for ``lease_s`` seconds; commits the claim.
+
+    At most ``per_endpoint`` notifications per webhook endpoint are in flight at once.
+    """
+    with conn.transaction(), conn.cursor(row_factory=class_row(ClaimedNotification)) as cur:
+        return cur.execute(
+            query("claim_notifications"),
+            {
+                "limit": limit,
+                "lease_s": lease_s,
+                "per_endpoint": per_endpoint,
+                "scan": max(CLAIM_SCAN, limit),
+            },
+        ).fetchall()
+
+
+def record(conn: Conn, claimed: ClaimedNotification, attempt: AttemptRecord) -> bool:
+    """Log the attempt and settle the notification, in one transaction.
+
+    False when the claim no longer held (lease lost): the attempt is logged all the same,
+    marked as such, and the notification is left as the newer claim or redelivery has it.
+    """
+    if (attempt.result == "retry") != (attempt.retry_in is not None):
+        raise ValueError("a retry, and only a retry, has a delay")
+    with conn.transaction():
+        applied = (
+            conn.execute(
+                query("record_notification_result"),
+                {
+                    "id": claimed.id,
+                    "lease_until": claimed.lease_until,
+                    "result": attempt.result,
+                    "retry_in_s": (
+                        attempt.retry_in.total_seconds() if attempt.retry_in is not None else 0.0
+                    ),
+                    "error": attempt.error,
+                },
+            ).fetchone()
+            is not None
+        )
+        error = attempt.error
+        if not applied:
+            note = "recorded after its lease was lost; not applied"
+            error = f"{error} ({note})" if error else note
+        conn.execute(
+            query("insert_notification_attempt"),
+            {
+                "id": claimed.id,
+                "attempt": claimed.attempt,
+                "started_at": attempt.started_at,
+                "duration_ms": attempt.duration_ms,
+                "result": attempt.result,
+                "status_code": attempt.status_code,
+                "error": error,
+            },
+        )
+    return applied
+
+
+def next_due_in(conn: Conn) -> float | None:
+    """Seconds until the next pending notification is due (<= 0: now); None if none pending."""
+    with conn.transaction():
+        row = conn.execute(query("next_notification_due_in")).fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+def redeliver(conn: Conn, notification_id: UUID) -> RedeliverOutcome:
+    """Put a delivered, expired or gone notification back to pending, due now, same id."""
+    with conn.transaction():
+        if conn.execute(query("redeliver_notification"), {"id": notification_id}).fetchone():
+            conn.execute(query("notify_dispatch"))
+            return "queued"
+        state = conn.execute(query("notification_state"), {"id": notification_id}).fetchone()
+    return "not_found" if state is None else "already_pending"
+
+
+def retry_pending_now(conn: Conn, health_centre_id: UUID) -> int:
+    """Make a centre's pending webhooks due now (call when its endpoints change); how many."""
+    with conn.transaction():
+        count = conn.execute(
+            query("retry_pending_webhooks_now"), {"health_centre_id": health_centre_id}
+        ).rowcount
+        if count:
+            conn.execute(query("notify_dispatch"))
+    return count
+
+
+def delivery_log(conn: Conn, alert_id: UUID) -> list[NotificationLog]:
+    """Every notification of the alert, oldest first, each with its attempts."""
+    with conn.cursor(row_factory=class_row(NotificationRow)) as cur:
+        notifications = cur.execute(
+            query("notifications_of_alert"), {"alert_id": alert_id}
+        ).fetchall()
+    with conn.cursor(row_factory=class_row(AttemptRow)) as cur:
+        attempts = cur.execute(
+            query("notification_attempts_of_alert"), {"alert_id": alert_id}
+        ).fetchall()
+    by_notification: dict[UUID, list[AttemptRow]] = {}
+    for attempt in attempts:
+        by_notification.setdefault(attempt.notification_id, []).append(attempt)
+    return [NotificationLog(n, tuple(by_notification.get(n.id, ()))) for n in notifications]
+
+
+def backlog(conn: Conn) -> Backlog:
+    with conn.cursor(row_factory=class_row(Backlog)) as cur:
+        row = cur.execute(query("notification_backlog")).fetchone()
+    if row is None:
+        raise RuntimeError("notification_backlog returned no row")
+    return row
+
+
+@dataclass(frozen=True)
+class DueEscalation:
+    alert_id: UUID
+    health_centre_id: UUID
+    escalation_contact: str | None
+    escalate_after: timedelta
+
+
+def lock_due_escalations(conn: Conn, now: datetime) -> list[DueEscalation]:
+    """Due escalations with an endpoint, row-locked until the caller's transaction ends."""
+    with conn.cursor(row_factory=class_row(DueEscalation)) as cur:
+        return cur.execute(query("lock_due_escalations"), {"now": now}).fetchall()
+
+
+def mark_escalated(conn: Conn, alert_id: UUID, now: datetime) -> bool:
+    return (
+        conn.execute(query("mark_alert_escalated"), {"alert_id": alert_id, "now": now}).fetchone()
+        is not None
+    )
+
+
+def escalations_without_endpoint(conn: Conn, now: datetime) -> tuple[int, int]:
+    """Red alerts due for escalation whose centre has no escalation endpoint: (alerts, centres)."""
+    row = conn.execute(query("escalations_without_endpoint"), {"now": now}).fetchone()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))

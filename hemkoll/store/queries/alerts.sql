@@ -1,0 +1,45 @@
+-- name: worklist
+-- A health centre's alerts, most severe first, then oldest first; keyset-paged on
+-- (severity_order, opened_at, id).
+SELECT a.id, a.patient_id, p.reference AS patient_reference, a.rule_id, a.rule_kind, a.rule_set,
+       a.state, a.severity, CASE a.severity WHEN 'red' THEN 0 ELSE 1 END AS severity_order,
+       a.opened_at, a.severity_since, a.last_fired_at, a.acknowledged_at, a.resolved_at,
+       a.outcome, a.assigned_to, a.escalated_at, a.explanation_en, a.explanation_sv
+FROM alerts AS a
+JOIN patients AS p ON p.id = a.patient_id
+WHERE p.health_centre_id = %(health_centre_id)s
+  AND a.state = ANY(%(states)s)
+  AND (%(severity)s::text IS NULL OR a.severity = %(severity)s)
+  AND (%(patient_id)s::uuid IS NULL OR a.patient_id = %(patient_id)s)
+  AND (%(assigned_to)s::uuid IS NULL OR a.assigned_to = %(assigned_to)s)
+  AND (%(rule_id)s::text IS NULL OR a.rule_id = %(rule_id)s)
+  AND (%(after_order)s::integer IS NULL
+       OR (CASE a.severity WHEN 'red' THEN 0 ELSE 1 END, a.opened_at, a.id)
+          > (%(after_order)s, %(after_opened_at)s, %(after_id)s))
+ORDER BY severity_order, a.opened_at, a.id
+LIMIT %(limit)s;
+
+-- name: alert_in_scope
+SELECT a.id, a.patient_id, p.reference AS patient_reference, p.health_centre_id, a.rule_id,
+       a.rule_kind, a.rule_set, a.state, a.severity, a.opened_at, a.severity_since,
+       a.first_fired_at, a.last_fired_at, a.acknowledged_at, a.resolved_at, a.outcome,
+       a.assigned_to, a.escalated_at, a.evidence, a.explanation_en, a.explanation_sv
+FROM alerts AS a
+JOIN patients AS p ON p.id = a.patient_id
+WHERE a.id = %(alert_id)s
+  AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s);
+
+-- name: alert_events
+SELECT id, at, kind, severity, actor, details
+FROM alert_events
+WHERE alert_id = %(alert_id)s
+ORDER BY at, id;
+
+-- name: assign_alert
+UPDATE alerts SET assigned_to = %(staff_id)s
+WHERE id = %(alert_id)s AND state <> 'resolved'
+RETURNING id;
+
+-- name: notification_owner
+-- Whose notification this is, for the caller's scope check.
+SELECT health_centre_id, patient_id, alert_id FROM notifications WHERE id = %(notification_id)s;

@@ -1,0 +1,169 @@
+-- name: claim_notifications
+-- Lease up to %(limit)s due notifications (pending, due, lease free or run out), first
+-- attempts before retries so that a backlog for a dead endpoint never holds up a fresh alert,
+-- and no more than %(per_endpoint)s in flight per webhook endpoint (a centre's, or its
+-- escalation contact's), counting every dispatcher's leases: an endpoint that hangs holds
+-- that many of the dispatchers' threads, not all of them. (Two claims at the same instant do
+-- not see each other's leases, so the cap can be passed briefly; it is a bound on waste, not
+-- a guarantee.) Device messages all go to our own broker and are not capped.
+-- attempts counts claims: the claim's number is its attempt's. lease_until is the claim's
+-- fencing token (see record_notification_result). The endpoint is read now, not when the
+-- notification was written: a centre that fixes its address gets its backlog there.
+WITH candidates AS (
+    SELECT id, health_centre_id, channel, attempts > 0 AS is_retry, next_attempt_at
+    FROM notifications
+    WHERE state = 'pending'
+      AND next_attempt_at <= clock_timestamp()
+      AND (lease_until IS NULL OR lease_until < clock_timestamp())
+    ORDER BY attempts > 0, next_attempt_at
+    LIMIT %(scan)s
+    FOR UPDATE SKIP LOCKED
+), in_flight AS (
+    SELECT health_centre_id, channel, count(*) AS sending
+    FROM notifications
+    WHERE state = 'pending' AND lease_until >= clock_timestamp() AND channel <> 'device'
+    GROUP BY health_centre_id, channel
+), ranked AS (
+    SELECT c.id, c.channel, c.is_retry, c.next_attempt_at,
+           coalesce(f.sending, 0) + row_number() OVER (
+               PARTITION BY c.health_centre_id, c.channel
+               ORDER BY c.is_retry, c.next_attempt_at) AS slot
+    FROM candidates AS c
+    LEFT JOIN in_flight AS f USING (health_centre_id, channel)
+), due AS (
+    SELECT id FROM ranked
+    WHERE channel = 'device' OR slot <= %(per_endpoint)s
+    ORDER BY is_retry, next_attempt_at
+    LIMIT %(limit)s
+), claimed AS (
+    UPDATE notifications AS n
+    SET lease_until = clock_timestamp() + make_interval(secs => %(lease_s)s),
+        attempts = n.attempts + 1
+    FROM due
+    WHERE n.id = due.id
+    RETURNING n.id, n.health_centre_id, n.alert_id, n.channel, n.device_id, n.event,
+              n.payload, n.attempts, n.lease_until
+)
+SELECT c.id, c.health_centre_id, c.alert_id, c.channel, c.device_id, c.event, c.payload,
+       c.attempts AS attempt, c.lease_until,
+       CASE c.channel WHEN 'care_team' THEN hc.notification_url
+                      WHEN 'escalation' THEN hc.escalation_url END AS url,
+       CASE c.channel WHEN 'care_team' THEN hc.signing_secret
+                      WHEN 'escalation' THEN hc.escalation_signing_secret END AS signing_secret,
+       d.active AS device_active
+FROM claimed AS c
+JOIN health_centres AS hc ON hc.id = c.health_centre_id
+LEFT JOIN devices AS d ON d.id = c.device_id
+ORDER BY c.attempts > 1, c.id;
+
+-- name: record_notification_result
+-- Settle a claimed attempt, only if the claim still holds: the lease it was given is still
+-- the row's (not re-claimed by another dispatcher after it ran out, nor redelivered) and the
+-- row is pending. A record that lost its lease changes nothing here (its attempt is still
+-- logged, by the caller).
+UPDATE notifications
+SET state = CASE WHEN %(result)s::text = 'retry' THEN 'pending' ELSE %(result)s::text END,
+    next_attempt_at = CASE WHEN %(result)s::text = 'retry'
+                           THEN clock_timestamp() + make_interval(secs => %(retry_in_s)s)
+                           ELSE next_attempt_at END,
+    lease_until = NULL,
+    delivered_at = CASE WHEN %(result)s::text = 'delivered' THEN clock_timestamp() END,
+    last_error = %(error)s
+WHERE id = %(id)s AND state = 'pending' AND lease_until = %(lease_until)s
+RETURNING id;
+
+-- name: insert_notification_attempt
+INSERT INTO notification_attempts
+    (notification_id, attempt, started_at, duration_ms, result, status_code, error)
+VALUES
+    (%(id)s, %(attempt)s, %(started_at)s, %(duration_ms)s, %(result)s, %(status_code)s,
+     %(error)s);
+
+-- name: next_notification_due_in
+-- Seconds until the next pending notification is due (a leased one: once its lease has run
+-- out); NULL when none is pending, negative when one is due already. The first part reads
+-- the due index in order and stops at the first row; leased rows are the few in flight.
+SELECT extract(epoch FROM least(
+           (SELECT min(next_attempt_at) FROM notifications
+            WHERE state = 'pending' AND lease_until IS NULL),
+           (SELECT min(greatest(next_attempt_at, lease_until)) FROM notifications
+            WHERE state = 'pending' AND lease_until IS NOT NULL))
+       - clock_timestamp())::float8;
+
+-- name: redeliver_notification
+-- Back to pending, due now, with the same id (the receiver's deduplication key) and the
+-- schedule from its start. Only a settled notification: a pending one is on its way.
+UPDATE notifications
+SET state = 'pending', next_attempt_at = clock_timestamp(), attempts = 0, lease_until = NULL,
+    delivered_at = NULL, last_error = NULL
+WHERE id = %(id)s AND state IN ('delivered', 'expired', 'gone')
+RETURNING id;
+
+-- name: notification_state
+SELECT state FROM notifications WHERE id = %(id)s;
+
+-- name: retry_pending_webhooks_now
+-- A centre's pending webhooks (e.g. once it has fixed its endpoint) are due at once instead
+-- of at their next step of the schedule, which can be up to a day away.
+UPDATE notifications
+SET next_attempt_at = clock_timestamp()
+WHERE health_centre_id = %(health_centre_id)s AND state = 'pending'
+  AND channel IN ('care_team', 'escalation') AND next_attempt_at > clock_timestamp()
+RETURNING id;
+
+-- name: notifications_of_alert
+SELECT id, channel, event, device_id, state, created_at, attempts, next_attempt_at,
+       delivered_at, last_error
+FROM notifications
+WHERE alert_id = %(alert_id)s
+ORDER BY created_at, id;
+
+-- name: notification_attempts_of_alert
+SELECT a.notification_id, a.attempt, a.started_at, a.duration_ms, a.result, a.status_code,
+       a.error
+FROM notification_attempts AS a
+JOIN notifications AS n ON n.id = a.notification_id
+WHERE n.alert_id = %(alert_id)s
+ORDER BY a.notification_id, a.id;
+
+-- name: notification_backlog
+-- For monitoring: what is waiting, what of it is due, what is being sent, and the age of the
+-- oldest undelivered (pending) notification.
+SELECT count(*) AS pending,
+       count(*) FILTER (WHERE next_attempt_at <= clock_timestamp()) AS due,
+       count(*) FILTER (WHERE lease_until >= clock_timestamp()) AS in_flight,
+       extract(epoch FROM clock_timestamp() - min(created_at))::float8 AS oldest_pending_age_s
+FROM notifications
+WHERE state = 'pending';
+
+-- name: lock_due_escalations
+-- Red alerts still open and not escalated whose centre's escalate_after has passed since they
+-- turned red, and whose centre has an escalation endpoint; locked for this transaction. SKIP
+-- LOCKED: another scheduler (or a nurse acknowledging) holds the rest; once it commits they
+-- no longer qualify, or the next pass takes them.
+SELECT a.id AS alert_id, hc.id AS health_centre_id, hc.escalation_contact,
+       hc.escalate_after
+FROM alerts AS a
+JOIN patients AS p ON p.id = a.patient_id
+JOIN health_centres AS hc ON hc.id = p.health_centre_id
+WHERE a.state = 'open' AND a.severity = 'red' AND a.escalated_at IS NULL
+  AND a.severity_since + hc.escalate_after <= %(now)s
+  AND hc.escalation_url IS NOT NULL
+ORDER BY a.severity_since
+FOR UPDATE OF a SKIP LOCKED;
+
+-- name: mark_alert_escalated
+UPDATE alerts SET escalated_at = %(now)s
+WHERE id = %(alert_id)s AND state = 'open' AND severity = 'red' AND escalated_at IS NULL
+RETURNING id;
+
+-- name: escalations_without_endpoint
+-- Red alerts due for escalation whose centre has nowhere to escalate to: not escalated, but
+-- counted so that the scheduler can say so.
+SELECT count(*) AS alerts, count(DISTINCT hc.id) AS health_centres
+FROM alerts AS a
+JOIN patients AS p ON p.id = a.patient_id
+JOIN health_centres AS hc ON hc.id = p.health_centre_id
+WHERE a.state = 'open' AND a.severity = 'red' AND a.escalated_at IS NULL
+  AND a.severity_since + hc.escalate_after <= %(now)s
+  AND hc.escalation_url IS NULL;

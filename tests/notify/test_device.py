@@ -1,0 +1,116 @@
+"""Device messages reach the device's feedback topic on the machine's Mosquitto."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import orjson
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from hemkoll.api.notify import device
+from hemkoll.api.notify.dispatcher import Dispatcher
+from hemkoll.ingest.local_broker import free_port
+from hemkoll.ingest.protocol import feedback_topic
+from hemkoll.rules.patient_messages import ALERT_OPENED
+from hemkoll.settings import parse_mqtt_url
+from hemkoll.store import outbox
+from hemkoll.store.connect import connect
+from hemkoll.store.registry import Enrolment
+from tests.helpers import wait_until
+from tests.notify.support import attempts, dispatcher_config, state
+
+
+def _queue_message(db_url: str, enrolment: Enrolment) -> Any:
+    with connect(db_url) as conn:
+        assert (
+            outbox.enqueue_device_messages(
+                conn,
+                enrolment.patient.id,
+                event="alert.opened",
+                text_en=ALERT_OPENED.text_en,
+                text_sv=ALERT_OPENED.text_sv,
+            )
+            == 1
+        )
+        row = conn.execute("SELECT id, payload FROM notifications").fetchone()
+        conn.commit()
+    assert row is not None
+    return row
+
+
+def test_a_device_message_reaches_the_feedback_topic(
+    db_url: str, enrolment: Enrolment, topic_prefix: str, machine_broker_url: str
+) -> None:
+    notification_id, payload = _queue_message(db_url, enrolment)
+    received: list[dict[str, Any]] = []
+    subscribed = threading.Event()
+    endpoint = parse_mqtt_url(machine_broker_url)
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"{topic_prefix}-device",
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
+    client.on_message = lambda c, u, msg: received.append(orjson.loads(msg.payload))
+    client.on_subscribe = lambda c, u, mid, codes, props: subscribed.set()
+    client.connect(endpoint.host, endpoint.port)
+    client.loop_start()
+    try:
+        client.subscribe(feedback_topic(topic_prefix, enrolment.device.id), qos=1)
+        assert subscribed.wait(5)
+        dispatcher = Dispatcher(
+            dispatcher_config(db_url, prefix=topic_prefix, mqtt_url=machine_broker_url)
+        )
+        with connect(db_url) as conn:
+            assert dispatcher.process_due(conn) == 1
+        dispatcher.close()
+        wait_until(lambda: len(received) == 1, 5, "the device message")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    assert received == [{**payload, "id": str(notification_id)}]
+    assert received[0]["language"] == "sv"
+    assert received[0]["text"] == ALERT_OPENED.text_sv
+    assert state(db_url, notification_id) == "delivered"
+
+
+def test_an_unreachable_broker_is_retried(
+    db_url: str, enrolment: Enrolment, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(device, "CONNECT_WAIT_S", 0.3)
+    notification_id, _ = _queue_message(db_url, enrolment)
+    dispatcher = Dispatcher(
+        dispatcher_config(db_url, prefix=topic_prefix, mqtt_url=f"mqtt://127.0.0.1:{free_port()}")
+    )
+    started = time.monotonic()
+    with connect(db_url) as conn:
+        dispatcher.process_due(conn)
+    dispatcher.close()
+    assert time.monotonic() - started < 2
+    assert state(db_url, notification_id) == "pending"
+    assert attempts(db_url, notification_id) == [
+        (1, "retry", None, "the MQTT broker is unreachable")
+    ]
+
+
+def test_a_message_to_a_deactivated_device_is_gone(
+    db_url: str, enrolment: Enrolment, topic_prefix: str
+) -> None:
+    notification_id, _ = _queue_message(db_url, enrolment)
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "UPDATE devices SET active = false, deactivated_at = now() WHERE id = %s",
+            (enrolment.device.id,),
+        )
+    dispatcher = Dispatcher(dispatcher_config(db_url, prefix=topic_prefix))
+    with connect(db_url) as conn:
+        dispatcher.process_due(conn)
+    dispatcher.close()
+    assert state(db_url, notification_id) == "gone"
+    assert attempts(db_url, notification_id) == [
+        (1, "gone", None, "the device is no longer active")
+    ]
