@@ -11,21 +11,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import orjson
+import psycopg
 from pydantic import ValidationError
 
 from hemkoll.ingest.broker_auth import acl_file, password_file, write_atomically
 from hemkoll.ingest.protocol import feedback_topic, readings_topic
 from hemkoll.ingest.service import IngestConfig, IngestService
-from hemkoll.rules.backtest import backtest
 from hemkoll.rules.config import RuleSet
 from hemkoll.rules.configuration import RuleConfigError, change_patient_overrides, effective_for
-from hemkoll.rules.engine import required_history
 from hemkoll.rules.overrides import OverrideLayer
 from hemkoll.rules.preset import HEART_FAILURE
-from hemkoll.rules.series import series_from_rows
+from hemkoll.rules.what_if import alert_as_json, what_if
 from hemkoll.rules.worker import RulesConfig, RulesWorker
 from hemkoll.settings import Settings
 from hemkoll.store import evaluation, rule_overrides
@@ -33,6 +31,7 @@ from hemkoll.store.connect import connect
 from hemkoll.store.credentials import hash_secret
 from hemkoll.store.migrate import ensure_database, migrate
 from hemkoll.store.registry import RegistryError, active_device_credentials, enrol_device
+from hemkoll.store.staff import ROLES, StaffError, create_staff, issue_token
 
 log = logging.getLogger("hemkoll")
 
@@ -92,56 +91,39 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
         except (OSError, ValidationError) as exc:
             print(f"hemkoll backtest: {args.rules}: {exc}", file=sys.stderr)
             return 2
-    until = datetime.now(UTC)
     with connect(settings.database_url) as conn:
-        patient = evaluation.patient(conn, args.patient)
-        if patient is None:
-            print(f"hemkoll backtest: no patient {args.patient}", file=sys.stderr)
+        try:
+            report = what_if(
+                conn,
+                HEART_FAILURE,
+                args.patient,
+                proposed=proposed,
+                days=args.days,
+                until=datetime.now(UTC),
+            )
+        except RuleConfigError as exc:
+            print(f"hemkoll backtest: {exc}", file=sys.stderr)
             return 2
-        current = effective_for(HEART_FAILURE, rule_overrides.current_overrides(conn, args.patient))
-        history = max(required_history(r) for r in (current, proposed) if r is not None)
-        since = until - timedelta(days=args.days) - history
-        rows = evaluation.readings_between(conn, args.patient, since, until)
-    series = series_from_rows(rows)
-    shown_from = until - timedelta(days=args.days)
-    results = {
-        rule_set.name: [
-            alert
-            for alert in backtest(rule_set, series, tz=ZoneInfo(patient.timezone), until=until)
-            if alert.opened_at >= shown_from
-        ]
-        for rule_set in (current, proposed)
-        if rule_set is not None
-    }
+    results = {report.current.name: report.current_alerts}
+    if report.proposed is not None:
+        results[report.proposed.name] = report.proposed_alerts
     if args.json:
         print(
             orjson.dumps(
                 {
                     "patient_id": str(args.patient),
-                    "from": shown_from.isoformat(),
-                    "until": until.isoformat(),
-                    "readings": len(rows),
+                    "from": report.since.isoformat(),
+                    "until": report.until.isoformat(),
+                    "readings": report.readings,
                     "rule_sets": {
-                        name: [
-                            {
-                                "rule_id": a.rule_id,
-                                "opened_at": a.opened_at.isoformat(),
-                                "severity": a.severity,
-                                "final_severity": a.final_severity,
-                                "evidence": a.opening.evidence,
-                                "explanation_en": a.opening.explanation_en,
-                                "explanation_sv": a.opening.explanation_sv,
-                            }
-                            for a in alerts
-                        ]
-                        for name, alerts in results.items()
+                        name: [alert_as_json(a) for a in alerts] for name, alerts in results.items()
                     },
                 },
                 option=orjson.OPT_INDENT_2,
             ).decode()
         )
         return 0
-    print(f"{len(rows)} readings; alerts opened in the last {args.days} days:")
+    print(f"{report.readings} readings; alerts opened in the last {args.days} days:")
     for name, alerts in results.items():
         print(f"\n{name}: {len(alerts)} alerts")
         for a in alerts:
@@ -206,6 +188,85 @@ def _monitoring(args: argparse.Namespace, settings: Settings) -> int:
         print(f"hemkoll monitoring: no patient {args.patient}", file=sys.stderr)
         return 2
     print(f"monitoring {'paused' if args.action == 'pause' else 'resumed'}")
+    return 0
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from hemkoll.api.notify.dispatcher import Dispatcher, DispatcherConfig  # noqa: PLC0415
+
+    dispatcher = Dispatcher(
+        DispatcherConfig(
+            database_url=settings.database_url,
+            mqtt=settings.mqtt,
+            topic_prefix=settings.mqtt_topic_prefix,
+            mqtt_client_id=settings.dispatch_client_id,
+            public_url=settings.public_url,
+            ca_file=settings.mqtt_ca_file,
+        )
+    )
+    return _run_until_signalled(dispatcher.run, dispatcher.stop, "finishing the sends in flight")
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn  # noqa: PLC0415 (only this command needs the ASGI server)
+
+    from hemkoll.api.app import ApiConfig, create_app  # noqa: PLC0415
+
+    app = create_app(
+        ApiConfig(
+            database_url=settings.database_url,
+            programme=HEART_FAILURE,
+            public_url=settings.public_url,
+            topic_prefix=settings.mqtt_topic_prefix,
+        )
+    )
+    # uvicorn handles SIGINT/SIGTERM itself: it stops accepting, finishes requests, closes
+    # the pool in the lifespan. Behind a reverse proxy, pass its address in --forwarded-allow-ips
+    # so that the audit log records the client's address rather than the proxy's.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        access_log=False,
+    )
+    return 0
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    with connect(settings.database_url) as conn:
+        try:
+            with conn.transaction():
+                member = create_staff(
+                    conn, name=args.name, role=args.role, health_centre_id=args.health_centre
+                )
+                issued = issue_token(
+                    conn, member.id, now=datetime.now(UTC), lifetime=timedelta(days=args.days)
+                )
+        except StaffError as exc:
+            print(f"hemkoll token create: {exc}", file=sys.stderr)
+            return 2
+        except psycopg.errors.ForeignKeyViolation:
+            print(f"hemkoll token create: no health centre {args.health_centre}", file=sys.stderr)
+            return 2
+    if args.json:
+        out = {
+            "staff_id": str(member.id),
+            "role": member.role,
+            "health_centre_id": None if args.health_centre is None else str(args.health_centre),
+            "token": issued.token,
+            "expires_at": issued.expires_at.isoformat(),
+        }
+        print(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(issued.token)
+        print(
+            f"(staff {member.id}, {member.role}, expires {issued.expires_at:%Y-%m-%d}; shown "
+            "only now, hemkoll keeps only its hash)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -343,6 +404,36 @@ def build_parser() -> argparse.ArgumentParser:
     enrol.add_argument("--json", action="store_true", help="print JSON")
     enrol.set_defaults(run=_enrol)
 
+    dispatch = commands.add_parser(
+        "dispatch",
+        help="deliver notifications (signed webhooks to health centres, messages to devices) "
+        "and escalate unacknowledged red alerts (runs until stopped; several may run)",
+    )
+    dispatch.set_defaults(run=_dispatch)
+
+    serve = commands.add_parser("serve", help="run the care-team API (HTTP, runs until stopped)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="proxies trusted for X-Forwarded-For (default 127.0.0.1)",
+    )
+    serve.set_defaults(run=_serve)
+
+    token = commands.add_parser(
+        "token", help="create a member of staff with an API bearer token (printed once)"
+    )
+    token.add_argument("action", choices=("create",))
+    token.add_argument("--role", required=True, choices=ROLES)
+    token.add_argument(
+        "--health-centre", type=UUID, help="the centre's id (required for nurse and clinician)"
+    )
+    token.add_argument("--name", default="", help="the person's name (default: the role)")
+    token.add_argument("--days", type=int, default=30, help="days the token is valid (30)")
+    token.add_argument("--json", action="store_true", help="print JSON")
+    token.set_defaults(run=_token)
+
     auth = commands.add_parser(
         "broker-auth",
         help="write Mosquitto's password and ACL files from the device registry",
@@ -367,6 +458,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.command == "token" and not args.name:
+        args.name = args.role
     run: Command = args.run
     return run(args, settings)
 

@@ -68,8 +68,16 @@ class Settings(BaseSettings):
         description="Client id of the ingest service; stable so its persistent session "
         "survives restarts. Give every ingest worker its own.",
     )
+    dispatch_client_id: str = Field(
+        default="hemkoll-dispatch",
+        description="Client id of the dispatcher (device messages); give every replica its own.",
+    )
     mqtt_ca_file: str | None = Field(
         default=None, description="CA certificate for mqtts:// (system store when unset)."
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Address at which staff reach the API; notifications link to alerts there.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -84,6 +92,14 @@ class Settings(BaseSettings):
     def _valid_prefix(cls, value: str) -> str:
         if not value or any(c in value for c in "+#\0") or value.startswith(("/", "$")):
             raise ValueError("topic prefix must be non-empty, without + # or a leading / or $")
+        return value.rstrip("/")
+
+    @field_validator("public_url")
+    @classmethod
+    def _valid_public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query:
+            raise ValueError("public URL must be http(s)://host[:port][/path] without a query")
         return value.rstrip("/")
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Literal
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -39,8 +40,11 @@ class ThreadedServer:
         host: str = DEFAULT_HOST,
         port: int = 0,
         name: str = "asgi-server",
+        lifespan: Literal["on", "off"] = "off",
     ) -> None:
+        """``lifespan="on"`` for an app that opens resources in its lifespan (the API)."""
         self._app = app
+        self._lifespan = lifespan
         self.host = host
         self._port = port
         self._name = name
@@ -83,7 +87,7 @@ class ThreadedServer:
         self._port = int(sock.getsockname()[1])
         config = uvicorn.Config(
             self._app,
-            lifespan="off",
+            lifespan=self._lifespan,
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=STOP_GRACE_S,

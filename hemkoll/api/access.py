@@ -1,0 +1,215 @@
+"""Who is calling, what their role lets them do, and the audit record of what they did.
+
+Every route names the roles it allows (``allow``). A request gets a ``Caller`` once its bearer
+token is found valid and its role allowed; the route then works in ``caller.session()``: one
+transaction on a pooled connection, in which the route records each patient (or other object)
+it reads or changes, and those audit rows are written in the same transaction, so no access
+to patient data commits without its record. A refused request (401, 403, 404, 409, 422) is
+recorded too, in a transaction of its own.
+
+Scope: nurses, clinicians and a health centre's administrators see only their centre
+(``caller.scope`` is its id); the region's administrators (no centre) see every centre.
+Another centre's object answers 404, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import psycopg
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from psycopg_pool import ConnectionPool
+
+from hemkoll.api.problems import Problem, forbidden, unauthenticated
+from hemkoll.store import audit, staff
+from hemkoll.store.evaluation import Conn
+
+Role = Literal["admin", "clinician", "nurse"]
+
+NURSES: tuple[Role, ...] = ("nurse", "clinician")
+CLINICIANS: tuple[Role, ...] = ("clinician",)
+ADMINS: tuple[Role, ...] = ("admin",)
+CARE_AND_ADMIN: tuple[Role, ...] = ("nurse", "clinician", "admin")
+
+_bearer = HTTPBearer(auto_error=False, description="hemkoll API token (hemkoll token create)")
+
+
+@dataclass(frozen=True)
+class Principal:
+    staff_id: UUID
+    name: str
+    role: Role
+    health_centre_id: UUID | None
+
+    @property
+    def actor(self) -> str:
+        """How the alert history names this person."""
+        return f"staff:{self.staff_id}"
+
+
+@dataclass
+class Session:
+    """A route's transaction, and the audit entries it records as it goes."""
+
+    conn: Conn
+    recorded: list[tuple[str | None, UUID | None, UUID | None, str | None]] = field(
+        default_factory=list
+    )
+
+    def record(
+        self,
+        object_type: str,
+        object_id: object,
+        *,
+        patient_id: UUID | None = None,
+        health_centre_id: UUID | None = None,
+    ) -> None:
+        self.recorded.append((object_type, patient_id, health_centre_id, str(object_id)))
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: Principal
+    pool: ConnectionPool[Conn]
+    action: str
+    status: int
+    client_address: str | None
+    now: Callable[[], datetime]
+
+    @property
+    def scope(self) -> UUID | None:
+        """The health centre whose objects this caller may see; None for every centre."""
+        return self.principal.health_centre_id
+
+    def sees_centre(self, health_centre_id: UUID) -> bool:
+        return self.scope is None or self.scope == health_centre_id
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.pool.connection() as conn:
+            session = Session(conn)
+            try:
+                with conn.transaction():
+                    yield session
+                    audit.append(conn, self._entries(session, self.status))
+            except Problem as problem:
+                with conn.transaction():
+                    audit.append(conn, self._entries(session, problem.status))
+                raise
+
+    def _entries(self, session: Session, status: int) -> list[audit.AuditEntry]:
+        p = self.principal
+        recorded = session.recorded or [(None, None, None, None)]
+        return [
+            audit.AuditEntry(
+                staff_id=p.staff_id,
+                role=p.role,
+                action=self.action,
+                status=status,
+                health_centre_id=centre or p.health_centre_id,
+                patient_id=patient_id,
+                object_type=object_type,
+                object_id=object_id,
+                client_address=self.client_address,
+            )
+            for object_type, patient_id, centre, object_id in recorded
+        ]
+
+
+def _client_address(request: Request) -> str | None:
+    """The client's IP address (the proxy's X-Forwarded-For when uvicorn trusts it)."""
+    host = request.client.host if request.client else None
+    try:
+        return None if host is None else str(ipaddress.ip_address(host))
+    except ValueError:  # not an IP address (an in-process test client)
+        return None
+
+
+def _action(request: Request) -> tuple[str, int]:
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    status = int(getattr(route, "status_code", None) or 200)
+    return f"{request.method} {path}", status
+
+
+def _refuse(
+    pool: ConnectionPool[Conn],
+    request: Request,
+    principal: Principal | None,
+    problem: Problem,
+) -> Problem:
+    action, _ = _action(request)
+    entry = audit.AuditEntry(
+        staff_id=None if principal is None else principal.staff_id,
+        role=None if principal is None else principal.role,
+        action=action,
+        status=problem.status,
+        health_centre_id=None if principal is None else principal.health_centre_id,
+        patient_id=None,
+        object_type=None,
+        object_id=None,
+        client_address=_client_address(request),
+    )
+    with pool.connection() as conn, conn.transaction():
+        audit.append(conn, [entry])
+    return problem
+
+
+def _principal(pool: ConnectionPool[Conn], token: str) -> Principal | None:
+    with pool.connection() as conn:
+        member = staff.staff_for_token(conn, token)
+    if member is None:
+        return None
+    role: Role
+    if member.role == "admin":
+        role = "admin"
+    elif member.role == "clinician":
+        role = "clinician"
+    elif member.role == "nurse":
+        role = "nurse"
+    else:
+        raise psycopg.DataError(f"unknown role {member.role!r} in the staff table")
+    return Principal(member.id, member.name, role, member.health_centre_id)
+
+
+def allow(*roles: Role) -> Callable[..., Caller]:
+    """A dependency: the authenticated caller, if their role is one of ``roles``."""
+
+    def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Caller:
+        state = request.app.state
+        pool: ConnectionPool[Conn] = state.pool
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise _refuse(pool, request, None, unauthenticated("a bearer token is required"))
+        principal = _principal(pool, credentials.credentials)
+        if principal is None:
+            raise _refuse(
+                pool, request, None, unauthenticated("the token is unknown, expired or revoked")
+            )
+        if principal.role not in roles:
+            raise _refuse(
+                pool,
+                request,
+                principal,
+                forbidden(f"a {principal.role} may not do this; it needs: {', '.join(roles)}"),
+            )
+        action, status = _action(request)
+        return Caller(
+            principal=principal,
+            pool=pool,
+            action=action,
+            status=status,
+            client_address=_client_address(request),
+            now=state.clock,
+        )
+
+    return dependency

@@ -1,0 +1,101 @@
+"""The care-team API application: configuration, lifespan (the connection pool), routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from psycopg_pool import ConnectionPool
+
+from hemkoll.api import problems
+from hemkoll.api.routes import (
+    alerts,
+    audit_log,
+    centres,
+    devices,
+    health,
+    notifications,
+    patients,
+    readings,
+    staff,
+    thresholds,
+)
+from hemkoll.rules.config import RuleSet
+from hemkoll.store.connect import configure
+from hemkoll.store.evaluation import Conn
+
+# Connections: uvicorn runs sync routes on a thread pool of 40; a pool of 10 keeps PostgreSQL's
+# connection count modest per API replica while requests, a few ms each, rarely queue.
+POOL_MIN_SIZE = 2
+POOL_MAX_SIZE = 10
+# A request waits at most this long for a connection before it fails (503 would be next).
+POOL_TIMEOUT_S = 10.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    database_url: str
+    programme: RuleSet
+    public_url: str = "http://127.0.0.1:8000"
+    topic_prefix: str = "hemkoll"
+    clock: Callable[[], datetime] = field(default=_utc_now)
+
+
+def _configure(conn: Conn) -> None:
+    configure(conn)
+    conn.commit()
+
+
+def create_app(config: ApiConfig) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool: ConnectionPool[Conn] = ConnectionPool(
+            config.database_url,
+            min_size=POOL_MIN_SIZE,
+            max_size=POOL_MAX_SIZE,
+            timeout=POOL_TIMEOUT_S,
+            configure=_configure,
+            open=False,
+            name="hemkoll-api",
+        )
+        pool.open(wait=True, timeout=POOL_TIMEOUT_S)
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            pool.close()
+
+    app = FastAPI(
+        title="hemkoll care-team API",
+        version="1",
+        description="Alerts worklist, thresholds, patients and devices, notifications and the "
+        "audit log of hemkoll, the home-monitoring backend. Errors are RFC 9457 problem "
+        "details. Authenticate with a bearer token (`hemkoll token create`).",
+        lifespan=lifespan,
+    )
+    app.state.clock = config.clock
+    app.state.programme = config.programme
+    app.state.public_url = config.public_url
+    app.state.topic_prefix = config.topic_prefix
+    problems.install(app)
+    app.include_router(health.router)
+    for module in (
+        centres,
+        staff,
+        patients,
+        devices,
+        readings,
+        alerts,
+        thresholds,
+        notifications,
+        audit_log,
+    ):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,163 @@
+"""Health centres: their time zone, notification endpoint and escalation contact (admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import psycopg
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, Caller, allow
+from hemkoll.api.models import Model, TimeZoneName, WebhookUrl
+from hemkoll.api.problems import conflict, forbidden, not_found
+from hemkoll.api.routes import PREFIX
+from hemkoll.store import centres, notifications
+from hemkoll.store.centres import Centre, CentreSettings, CentreWithSecrets
+
+router = APIRouter(prefix=PREFIX, tags=["health centres"])
+
+
+class CentreChange(Model):
+    timezone: TimeZoneName | None = None
+    notification_url: WebhookUrl | None = Field(
+        None, description="Where the centre receives signed alert notifications."
+    )
+    escalation_contact: str | None = Field(
+        None, min_length=1, max_length=200, examples=["Kommunal hemsjukvård, jour"]
+    )
+    escalation_url: WebhookUrl | None = Field(
+        None, description="Where an urgent alert goes when nobody acknowledged it in time."
+    )
+    escalate_after_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
+
+    def settings(self) -> CentreSettings:
+        return CentreSettings(
+            timezone=self.timezone,
+            notification_url=self.notification_url,
+            escalation_contact=self.escalation_contact,
+            escalation_url=self.escalation_url,
+            escalate_after_minutes=self.escalate_after_minutes,
+        )
+
+
+class NewCentre(CentreChange):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class CentreOut(BaseModel):
+    id: UUID
+    name: str
+    timezone: str
+    notification_url: str | None
+    escalation_contact: str | None
+    escalation_url: str | None
+    escalate_after_minutes: int
+
+    @classmethod
+    def of(cls, centre: Centre) -> CentreOut:
+        return cls(
+            id=centre.id,
+            name=centre.name,
+            timezone=centre.timezone,
+            notification_url=centre.notification_url,
+            escalation_contact=centre.escalation_contact,
+            escalation_url=centre.escalation_url,
+            escalate_after_minutes=centre.escalate_after_minutes,
+        )
+
+
+class CentreWithSecretsOut(CentreOut):
+    signing_secret: str | None = Field(
+        None, description="Standard Webhooks secret of the notification endpoint: shown once."
+    )
+    escalation_signing_secret: str | None = Field(
+        None, description="Secret of the escalation endpoint: shown once."
+    )
+
+    @classmethod
+    def with_secrets(cls, centre: CentreWithSecrets) -> CentreWithSecretsOut:
+        return cls(
+            **CentreOut.of(centre).model_dump(),
+            signing_secret=centre.signing_secret,
+            escalation_signing_secret=centre.escalation_signing_secret,
+        )
+
+
+Admin = Annotated[Caller, Depends(allow(*ADMINS))]
+Anyone = Annotated[Caller, Depends(allow(*CARE_AND_ADMIN))]
+
+
+@router.post("/health-centres", status_code=201, summary="Create a health centre")
+def create_centre(body: NewCentre, caller: Admin) -> CentreWithSecretsOut:
+    with caller.session() as s:
+        if caller.scope is not None:
+            raise forbidden("only the region's administrators create health centres")
+        try:
+            with s.conn.transaction():
+                centre = centres.create_centre(s.conn, body.name, body.settings())
+        except psycopg.errors.UniqueViolation as exc:
+            raise conflict(f"a health centre named {body.name!r} exists") from exc
+        s.record("health_centre", centre.id, health_centre_id=centre.id)
+    return CentreWithSecretsOut.with_secrets(centre)
+
+
+@router.get("/health-centres", summary="Health centres (staff see their own)")
+def list_centres(caller: Anyone) -> list[CentreOut]:
+    with caller.session() as s:
+        found = centres.list_centres(s.conn, health_centre_id=caller.scope)
+        s.record("health_centre", "list")
+    return [CentreOut.of(c) for c in found]
+
+
+def _one(caller: Caller, centre_id: UUID) -> Centre:
+    with caller.session() as s:
+        found = centres.list_centres(s.conn, health_centre_id=centre_id)
+        if not found or not caller.sees_centre(centre_id):
+            raise not_found("health centre", centre_id)
+        s.record("health_centre", centre_id, health_centre_id=centre_id)
+    return found[0]
+
+
+@router.get("/health-centres/{centre_id}", summary="One health centre")
+def get_centre(centre_id: UUID, caller: Anyone) -> CentreOut:
+    return CentreOut.of(_one(caller, centre_id))
+
+
+@router.patch(
+    "/health-centres/{centre_id}",
+    summary="Change a centre's settings; a first endpoint URL gets its signing secret",
+)
+def update_centre(centre_id: UUID, body: CentreChange, caller: Admin) -> CentreWithSecretsOut:
+    with caller.session() as s:
+        if not caller.sees_centre(centre_id):
+            raise not_found("health centre", centre_id)
+        centre = centres.update_centre(s.conn, centre_id, body.settings())
+        if centre is None:
+            raise not_found("health centre", centre_id)
+        if body.notification_url or body.escalation_url:
+            # Waiting notifications go to the new endpoint now, not at their next retry.
+            notifications.retry_pending_now(s.conn, centre_id)
+        s.record("health_centre", centre_id, health_centre_id=centre_id)
+    return CentreWithSecretsOut.with_secrets(centre)
+
+
+class Secrets(BaseModel):
+    signing_secret: str | None
+    escalation_signing_secret: str | None
+
+
+@router.post(
+    "/health-centres/{centre_id}/signing-secrets",
+    summary="Replace the centre's signing secrets (shown once); the old ones stop at once",
+)
+def rotate_secrets(centre_id: UUID, caller: Admin) -> Secrets:
+    with caller.session() as s:
+        if not caller.sees_centre(centre_id):
+            raise not_found("health centre", centre_id)
+        rotated = centres.rotate_secrets(s.conn, centre_id)
+        if rotated is None:
+            raise not_found("health centre", centre_id)
+        s.record("health_centre", centre_id, health_centre_id=centre_id)
+    return Secrets(signing_secret=rotated[0], escalation_signing_secret=rotated[1])

@@ -1,0 +1,105 @@
+"""A patient's devices: enrol one (with its one-time MQTT credentials), list, deactivate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, Caller, allow
+from hemkoll.api.models import Model
+from hemkoll.api.problems import conflict, not_found
+from hemkoll.api.routes import PREFIX
+from hemkoll.api.routes.patients import patient_or_404
+from hemkoll.ingest.protocol import feedback_topic, readings_topic
+from hemkoll.store import patients
+from hemkoll.store.registry import deactivate_device
+from hemkoll.store.types import Device, DeviceKind
+
+router = APIRouter(prefix=PREFIX, tags=["devices"])
+Admin = Annotated[Caller, Depends(allow(*ADMINS))]
+Anyone = Annotated[Caller, Depends(allow(*CARE_AND_ADMIN))]
+
+
+class NewDevice(Model):
+    kind: DeviceKind
+
+
+class DeviceOut(BaseModel):
+    id: UUID
+    patient_id: UUID
+    kind: str
+    active: bool
+    enrolled_at: datetime
+
+    @classmethod
+    def of(cls, d: Device) -> DeviceOut:
+        return cls(
+            id=d.id,
+            patient_id=d.patient_id,
+            kind=d.kind,
+            active=d.active,
+            enrolled_at=d.enrolled_at,
+        )
+
+
+class EnrolledDevice(DeviceOut):
+    mqtt_username: str
+    mqtt_password: str = Field(description="Shown once; hemkoll keeps only its hash.")
+    readings_topic: str
+    feedback_topic: str
+
+
+@router.post(
+    "/patients/{patient_id}/devices",
+    status_code=201,
+    summary="Enrol a device; returns its id and one-time MQTT credentials",
+)
+def enrol(patient_id: UUID, body: NewDevice, caller: Admin, request: Request) -> EnrolledDevice:
+    prefix: str = request.app.state.topic_prefix
+    with caller.session() as s:
+        patient = patient_or_404(caller, s.conn, patient_id)
+        if patient.discharged_at is not None:
+            raise conflict("the patient is discharged")
+        new = patients.add_device(s.conn, patient_id, body.kind)
+        s.record(
+            "device",
+            new.device.id,
+            patient_id=patient_id,
+            health_centre_id=patient.health_centre_id,
+        )
+    device = new.device
+    return EnrolledDevice(
+        **DeviceOut.of(device).model_dump(),
+        mqtt_username=str(device.id),
+        mqtt_password=new.mqtt_password,
+        readings_topic=readings_topic(prefix, device.id),
+        feedback_topic=feedback_topic(prefix, device.id),
+    )
+
+
+@router.get("/patients/{patient_id}/devices", summary="A patient's devices")
+def list_devices(patient_id: UUID, caller: Anyone) -> list[DeviceOut]:
+    with caller.session() as s:
+        patient = patient_or_404(caller, s.conn, patient_id)
+        found = patients.devices_of_patient(s.conn, patient_id)
+        s.record(
+            "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
+        )
+    return [DeviceOut.of(d) for d in found]
+
+
+@router.post("/devices/{device_id}/deactivate", summary="Deactivate a device")
+def deactivate(device_id: UUID, caller: Admin) -> DeviceOut:
+    with caller.session() as s:
+        device = patients.device_in_scope(s.conn, device_id, health_centre_id=caller.scope)
+        if device is None:
+            raise not_found("device", device_id)
+        if not device.active:
+            raise conflict("the device is already deactivated")
+        changed = deactivate_device(s.conn, device_id)
+        s.record("device", device_id, patient_id=device.patient_id)
+    return DeviceOut.of(changed)

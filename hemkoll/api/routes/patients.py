@@ -1,0 +1,173 @@
+"""Patients: enrol (administrators), look up, pause or resume monitoring, discharge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, NURSES, Caller, allow
+from hemkoll.api.models import Language, Model, TimeZoneName
+from hemkoll.api.problems import conflict, invalid, not_found
+from hemkoll.api.routes import PREFIX
+from hemkoll.store import centres, evaluation, patients
+from hemkoll.store.patients import PatientRecord
+from hemkoll.store.registry import RegistryError
+
+router = APIRouter(prefix=PREFIX, tags=["patients"])
+Admin = Annotated[Caller, Depends(allow(*ADMINS))]
+Anyone = Annotated[Caller, Depends(allow(*CARE_AND_ADMIN))]
+Nurse = Annotated[Caller, Depends(allow(*NURSES))]
+AdminOrClinician = Annotated[Caller, Depends(allow("admin", "clinician"))]
+
+
+class NewPatient(Model):
+    reference: str = Field(
+        min_length=1,
+        max_length=64,
+        description="The health centre's own pseudonymous reference; never a personal "
+        "identity number.",
+        examples=["VC-0042"],
+    )
+    health_centre_id: UUID | None = Field(
+        None, description="Defaults to the administrator's own centre."
+    )
+    language: Language = "sv"
+    timezone: TimeZoneName | None = Field(None, description="Defaults to the centre's.")
+
+
+class PatientOut(BaseModel):
+    id: UUID
+    health_centre_id: UUID
+    reference: str
+    language: str
+    timezone: str
+    enrolled_at: datetime
+    monitoring_paused_since: datetime | None
+    discharged_at: datetime | None
+
+    @classmethod
+    def of(cls, p: PatientRecord) -> PatientOut:
+        return cls(
+            id=p.id,
+            health_centre_id=p.health_centre_id,
+            reference=p.reference,
+            language=p.language,
+            timezone=p.timezone,
+            enrolled_at=p.enrolled_at,
+            monitoring_paused_since=p.monitoring_paused_since,
+            discharged_at=p.discharged_at,
+        )
+
+
+def patient_or_404(caller: Caller, conn: evaluation.Conn, patient_id: UUID) -> PatientRecord:
+    found = patients.patient_in_scope(conn, patient_id, health_centre_id=caller.scope)
+    if found is None:
+        raise not_found("patient", patient_id)
+    return found
+
+
+@router.post("/patients", status_code=201, summary="Enrol a patient")
+def create_patient(body: NewPatient, caller: Admin) -> PatientOut:
+    with caller.session() as s:
+        centre_id = body.health_centre_id or caller.scope
+        if centre_id is None:
+            raise invalid("health_centre_id: a region administrator must name the centre")
+        if not caller.sees_centre(centre_id):
+            raise not_found("health centre", centre_id)
+        found = centres.list_centres(s.conn, health_centre_id=centre_id)
+        if not found:
+            raise not_found("health centre", centre_id)
+        try:
+            patient = patients.create_patient(
+                s.conn,
+                health_centre_id=centre_id,
+                reference=body.reference,
+                language=body.language,
+                timezone=body.timezone or found[0].timezone,
+            )
+        except RegistryError as exc:
+            if "already has" in str(exc):
+                raise conflict(str(exc)) from exc
+            raise invalid(f"reference: {exc}") from exc
+        s.record("patient", patient.id, patient_id=patient.id, health_centre_id=centre_id)
+    return PatientOut.of(patient)
+
+
+@router.get("/patients", summary="The centre's patients, by reference")
+def list_patients(
+    caller: Anyone,
+    reference: Annotated[str | None, Query(max_length=64)] = None,
+    include_discharged: bool = False,
+    after: Annotated[
+        str | None, Query(max_length=64, description="Reference the previous page ended at.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[PatientOut]:
+    with caller.session() as s:
+        found = patients.list_patients(
+            s.conn,
+            health_centre_id=caller.scope,
+            reference=reference,
+            include_discharged=include_discharged,
+            after_reference=after,
+            limit=limit,
+        )
+        for p in found:
+            s.record("patient", p.id, patient_id=p.id, health_centre_id=p.health_centre_id)
+    return [PatientOut.of(p) for p in found]
+
+
+@router.get("/patients/{patient_id}", summary="One patient")
+def get_patient(patient_id: UUID, caller: Anyone) -> PatientOut:
+    with caller.session() as s:
+        patient = patient_or_404(caller, s.conn, patient_id)
+        s.record(
+            "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
+        )
+    return PatientOut.of(patient)
+
+
+def _set_paused(caller: Caller, patient_id: UUID, *, paused: bool) -> PatientOut:
+    with caller.session() as s:
+        patient = patient_or_404(caller, s.conn, patient_id)
+        if patient.discharged_at is not None:
+            raise conflict("the patient is discharged")
+        evaluation.set_monitoring_paused(s.conn, patient_id, paused=paused)
+        s.record(
+            "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
+        )
+        patient = patient_or_404(caller, s.conn, patient_id)
+    return PatientOut.of(patient)
+
+
+@router.post(
+    "/patients/{patient_id}/monitoring/pause",
+    summary="Pause monitoring (missing-measurement alerts go silent, e.g. in hospital)",
+)
+def pause(patient_id: UUID, caller: Nurse) -> PatientOut:
+    return _set_paused(caller, patient_id, paused=True)
+
+
+@router.post("/patients/{patient_id}/monitoring/resume", summary="Resume monitoring")
+def resume(patient_id: UUID, caller: Nurse) -> PatientOut:
+    return _set_paused(caller, patient_id, paused=False)
+
+
+@router.post(
+    "/patients/{patient_id}/discharge",
+    summary="Discharge: monitoring ends and the devices are deactivated; the data stays",
+)
+def discharge(patient_id: UUID, caller: AdminOrClinician) -> PatientOut:
+    with caller.session() as s:
+        patient = patient_or_404(caller, s.conn, patient_id)
+        if patient.discharged_at is not None:
+            raise conflict("the patient is already discharged")
+        discharged = patients.discharge(s.conn, patient_id)
+        s.record(
+            "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
+        )
+    return PatientOut.of(discharged)

@@ -1,0 +1,76 @@
+"""The audit log of access to patient data: append and read, never change (see 0005)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from uuid import UUID
+
+from psycopg.rows import class_row
+
+from hemkoll.store.evaluation import Conn
+from hemkoll.store.sql import query
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did what to which patient (or other object), from where, with what result."""
+
+    staff_id: UUID | None
+    role: str | None
+    action: str
+    status: int
+    health_centre_id: UUID | None
+    patient_id: UUID | None
+    object_type: str | None
+    object_id: str | None
+    client_address: str | None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: datetime
+    staff_id: UUID | None
+    role: str | None
+    action: str
+    status: int
+    health_centre_id: UUID | None
+    patient_id: UUID | None
+    object_type: str | None
+    object_id: str | None
+    client_address: str | None
+
+
+def append(conn: Conn, entries: Sequence[AuditEntry]) -> None:
+    """Append the entries; the caller's transaction (with the access they record)."""
+    if entries:
+        with conn.cursor() as cur:
+            cur.executemany(query("append_audit"), [asdict(entry) for entry in entries])
+
+
+def read(
+    conn: Conn,
+    *,
+    health_centre_id: UUID | None,
+    patient_id: UUID | None = None,
+    staff_id: UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditRow]:
+    with conn.cursor(row_factory=class_row(AuditRow)) as cur:
+        return cur.execute(
+            query("read_audit"),
+            {
+                "health_centre_id": health_centre_id,
+                "patient_id": patient_id,
+                "staff_id": staff_id,
+                "since": since,
+                "until": until,
+                "before_id": before_id,
+                "limit": limit,
+            },
+        ).fetchall()

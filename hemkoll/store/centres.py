@@ -1,0 +1,115 @@
+"""Health centres and their notification settings (endpoints, signing secrets, escalation)."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from uuid import UUID
+
+from psycopg.rows import class_row
+
+from hemkoll.store.evaluation import Conn
+from hemkoll.store.sql import query
+
+# Standard Webhooks secrets are "whsec_" and base64 of 24-64 random bytes; 32 is the common size.
+SIGNING_SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Centre:
+    id: UUID
+    name: str
+    timezone: str
+    notification_url: str | None
+    escalation_contact: str | None
+    escalation_url: str | None
+    escalate_after_minutes: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CentreWithSecrets(Centre):
+    """A centre as created or changed, with any signing secret made just now (shown once)."""
+
+    signing_secret: str | None = None
+    escalation_signing_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class CentreSettings:
+    """Settings to create a centre with, or to change (None leaves a setting as it is)."""
+
+    timezone: str | None = None
+    notification_url: str | None = None
+    escalation_contact: str | None = None
+    escalation_url: str | None = None
+    escalate_after_minutes: int | None = None
+
+
+def new_signing_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(SIGNING_SECRET_BYTES)).decode("ascii")
+
+
+def create_centre(conn: Conn, name: str, settings: CentreSettings) -> CentreWithSecrets:
+    signing = new_signing_secret() if settings.notification_url else None
+    escalation = new_signing_secret() if settings.escalation_url else None
+    with conn.cursor(row_factory=class_row(Centre)) as cur:
+        row = cur.execute(
+            query("insert_health_centre"),
+            {
+                "name": name,
+                "timezone": settings.timezone or "Europe/Stockholm",
+                "notification_url": settings.notification_url,
+                "signing_secret": signing,
+                "escalation_contact": settings.escalation_contact,
+                "escalation_url": settings.escalation_url,
+                "escalation_signing_secret": escalation,
+                "escalate_after_minutes": settings.escalate_after_minutes or 120,
+            },
+        ).fetchone()
+    if row is None:
+        raise RuntimeError("insert_health_centre returned no row")
+    return CentreWithSecrets(
+        **asdict(row), signing_secret=signing, escalation_signing_secret=escalation
+    )
+
+
+def list_centres(conn: Conn, *, health_centre_id: UUID | None) -> list[Centre]:
+    with conn.cursor(row_factory=class_row(Centre)) as cur:
+        return cur.execute(
+            query("list_health_centres"), {"health_centre_id": health_centre_id}
+        ).fetchall()
+
+
+def update_centre(
+    conn: Conn, health_centre_id: UUID, settings: CentreSettings
+) -> CentreWithSecrets | None:
+    with conn.cursor(row_factory=class_row(CentreWithSecrets)) as cur:
+        return cur.execute(
+            query("update_health_centre"),
+            {
+                "health_centre_id": health_centre_id,
+                "timezone": settings.timezone,
+                "notification_url": settings.notification_url,
+                "new_signing_secret": new_signing_secret(),
+                "escalation_contact": settings.escalation_contact,
+                "escalation_url": settings.escalation_url,
+                "new_escalation_signing_secret": new_signing_secret(),
+                "escalate_after_minutes": settings.escalate_after_minutes,
+            },
+        ).fetchone()
+
+
+def rotate_secrets(conn: Conn, health_centre_id: UUID) -> tuple[str | None, str | None] | None:
+    """New signing secrets for the centre's endpoints; None if there is no such centre."""
+    row = conn.execute(
+        query("rotate_signing_secrets"),
+        {
+            "health_centre_id": health_centre_id,
+            "signing_secret": new_signing_secret(),
+            "escalation_signing_secret": new_signing_secret(),
+        },
+    ).fetchone()
+    return None if row is None else (row[0], row[1])

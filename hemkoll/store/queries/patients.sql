@@ -1,0 +1,55 @@
+-- name: insert_patient
+INSERT INTO patients (health_centre_id, reference, language, timezone)
+VALUES (%(health_centre_id)s, %(reference)s, %(language)s, %(timezone)s)
+ON CONFLICT (health_centre_id, reference) DO NOTHING
+RETURNING id, health_centre_id, reference, timezone, language, enrolled_at,
+          monitoring_paused_since, discharged_at;
+
+-- name: patient_in_scope
+-- A patient, if the caller's health centre (NULL: every centre) is theirs.
+SELECT id, health_centre_id, reference, timezone, language, enrolled_at,
+       monitoring_paused_since, discharged_at
+FROM patients
+WHERE id = %(patient_id)s
+  AND (%(health_centre_id)s::uuid IS NULL OR health_centre_id = %(health_centre_id)s);
+
+-- name: list_patients
+SELECT id, health_centre_id, reference, timezone, language, enrolled_at,
+       monitoring_paused_since, discharged_at
+FROM patients
+WHERE (%(health_centre_id)s::uuid IS NULL OR health_centre_id = %(health_centre_id)s)
+  AND (%(reference)s::text IS NULL OR reference = %(reference)s)
+  AND (%(include_discharged)s OR discharged_at IS NULL)
+  AND (%(after_reference)s::text IS NULL OR reference > %(after_reference)s)
+ORDER BY reference, id
+LIMIT %(limit)s;
+
+-- name: discharge_patient
+-- The patient leaves the programme: no more evaluation, devices deactivated (the broker's
+-- password file drops them at its next rewrite). Their data stays.
+WITH patient AS (
+    UPDATE patients SET discharged_at = coalesce(discharged_at, now())
+    WHERE id = %(patient_id)s
+    RETURNING id, health_centre_id, reference, timezone, language, enrolled_at,
+              monitoring_paused_since, discharged_at
+), devices_off AS (
+    UPDATE devices SET active = false, deactivated_at = now()
+    WHERE patient_id = %(patient_id)s AND active
+    RETURNING id
+), unqueued AS (
+    DELETE FROM evaluation_queue WHERE patient_id = %(patient_id)s
+)
+SELECT * FROM patient;
+
+-- name: devices_of_patient
+SELECT id, patient_id, kind, active, enrolled_at
+FROM devices
+WHERE patient_id = %(patient_id)s
+ORDER BY enrolled_at, id;
+
+-- name: device_in_scope
+SELECT d.id, d.patient_id, d.kind, d.active, d.enrolled_at
+FROM devices AS d
+JOIN patients AS p ON p.id = d.patient_id
+WHERE d.id = %(device_id)s
+  AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s);
