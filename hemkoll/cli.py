@@ -19,6 +19,9 @@ from pydantic import ValidationError
 from hemkoll.ingest.broker_auth import acl_file, password_file, write_atomically
 from hemkoll.ingest.protocol import feedback_topic, readings_topic
 from hemkoll.ingest.service import IngestConfig, IngestService
+from hemkoll.observability.backlog import BacklogSampler
+from hemkoll.observability.health import Heartbeat
+from hemkoll.observability.server import MetricsServer
 from hemkoll.rules.config import RuleSet
 from hemkoll.rules.configuration import RuleConfigError, change_patient_overrides, effective_for
 from hemkoll.rules.overrides import OverrideLayer
@@ -38,8 +41,19 @@ log = logging.getLogger("hemkoll")
 Command = Callable[[argparse.Namespace, Settings], int]
 
 
-def _run_until_signalled(run: Callable[[], None], stop: Callable[[], None], doing: str) -> int:
-    """Run a long-lived service; SIGTERM or SIGINT asks it to stop after the work in hand."""
+def _run_until_signalled(
+    run: Callable[[], None],
+    stop: Callable[[], None],
+    doing: str,
+    *,
+    settings: Settings,
+    heartbeat: Heartbeat | None = None,
+) -> int:
+    """Run a long-lived service; SIGTERM or SIGINT asks it to stop after the work in hand.
+
+    With ``HEMKOLL_METRICS_PORT`` set, ``/metrics`` and ``/healthz`` (the service's heartbeat)
+    are served beside it, and the database-wide queues are sampled into gauges.
+    """
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         log.info("received %s; %s", signal.Signals(signum).name, doing)
@@ -47,7 +61,19 @@ def _run_until_signalled(run: Callable[[], None], stop: Callable[[], None], doin
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    run()
+    if settings.metrics_port is None or heartbeat is None:
+        run()
+        return 0
+    server = MetricsServer(settings.metrics_host, settings.metrics_port, heartbeat)
+    sampler = BacklogSampler(settings.database_url)
+    server.start()
+    sampler.start()
+    log.info("metrics on http://%s:%d/metrics", settings.metrics_host, server.port)
+    try:
+        run()
+    finally:
+        sampler.stop()
+        server.stop()
     return 0
 
 
@@ -75,12 +101,20 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
 
-    return _run_until_signalled(service.run, service.stop, "finishing the current batch")
+    return _run_until_signalled(
+        service.run, service.stop, "finishing the current batch", settings=settings
+    )
 
 
 def _rules(args: argparse.Namespace, settings: Settings) -> int:
     worker = RulesWorker(RulesConfig(database_url=settings.database_url, rule_set=HEART_FAILURE))
-    return _run_until_signalled(worker.run, worker.stop, "finishing the patient in hand")
+    return _run_until_signalled(
+        worker.run,
+        worker.stop,
+        "finishing the patient in hand",
+        settings=settings,
+        heartbeat=worker.heartbeat,
+    )
 
 
 def _backtest(args: argparse.Namespace, settings: Settings) -> int:
@@ -204,7 +238,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             ca_file=settings.mqtt_ca_file,
         )
     )
-    return _run_until_signalled(dispatcher.run, dispatcher.stop, "finishing the sends in flight")
+    return _run_until_signalled(
+        dispatcher.run,
+        dispatcher.stop,
+        "finishing the sends in flight",
+        settings=settings,
+        heartbeat=dispatcher.heartbeat,
+    )
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -79,6 +79,16 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Address at which staff reach the API; notifications link to alerts there.",
     )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of the worker's /metrics and /healthz (ingest, rules, dispatch); "
+        "unset: none. The API serves its own on its port.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address the workers' metrics endpoint listens on."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("mqtt_url")

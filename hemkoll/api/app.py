@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
-from hemkoll.api import problems
+from hemkoll.api import observe, problems
 from hemkoll.api.routes import (
     alerts,
     audit_log,
@@ -85,6 +85,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.state.public_url = config.public_url
     app.state.topic_prefix = config.topic_prefix
     problems.install(app)
+    observe.install(app)
     app.include_router(health.router)
     for module in (
         centres,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -23,6 +23,8 @@ import psycopg
 from apscheduler.schedulers.background import BackgroundScheduler
 from psycopg import sql
 
+from hemkoll.observability import metrics
+from hemkoll.observability.health import Heartbeat
 from hemkoll.rules.alerting import AlertState, Open, Raise, RuleAlert, Touch, decide
 from hemkoll.rules.config import RuleSet, Severity
 from hemkoll.rules.configuration import effective_for
@@ -84,6 +86,14 @@ def _content(finding: Finding) -> store.AlertContent:
     )
 
 
+@dataclass
+class Changes:
+    """What one evaluation did to the patient's alerts: severities opened and raised to."""
+
+    opened: list[Severity] = field(default_factory=list)
+    raised: list[Severity] = field(default_factory=list)
+
+
 def evaluate_patient(
     conn: store.Conn,
     programme: RuleSet,
@@ -91,18 +101,18 @@ def evaluate_patient(
     *,
     now: datetime,
     feedback_devices: Sequence[UUID] = (),
-) -> int:
+) -> Changes:
     """Evaluate one patient and apply the findings to its alerts; the caller's transaction.
 
     The rules are the programme with the patient's stored overrides (``configuration``).
     An alert opened or raised queues the health centre's notification, and an opened one the
     patient's message, in this same transaction (the outbox). ``feedback_devices`` sent the
     readings that prompted this evaluation: if the patient then has no unresolved alert, they
-    are told that their values look as usual. Returns the number of alerts opened or raised.
+    are told that their values look as usual. Returns the alerts opened and raised.
     """
     patient = store.lock_patient(conn, patient_id)
     if patient is None:
-        return 0
+        return Changes()
     rule_set = effective_for(programme, rule_overrides.current_overrides(conn, patient_id))
     rows = store.readings_between(conn, patient_id, now - required_history(rule_set), now)
     findings = evaluate(
@@ -121,7 +131,7 @@ def evaluate_patient(
     }
     unresolved = {rule_id: row.id for rule_id, row in newest.items() if row.state != "resolved"}
     resolved = {rule_id: row.id for rule_id, row in newest.items() if row.state == "resolved"}
-    changed = 0
+    changes = Changes()
     for decision in decide(findings, alerts):
         if isinstance(decision, Open):
             finding = decision.finding
@@ -144,7 +154,7 @@ def evaluate_patient(
                 text_sv=ALERT_OPENED.text_sv,
                 alert_id=alert_id,
             )
-            changed += 1
+            changes.opened.append(finding.severity)
         elif isinstance(decision, Raise):
             finding = decision.finding
             alert_id = unresolved[finding.rule_id]
@@ -158,7 +168,7 @@ def evaluate_patient(
                 details={"fired_at": finding.fired_at.isoformat()},
             )
             outbox.enqueue_alert_webhook(conn, alert_id, event="alert.severity_raised")
-            changed += 1
+            changes.raised.append(finding.severity)
         elif isinstance(decision, Touch):
             target = unresolved.get(decision.rule_id) or resolved[decision.rule_id]
             store.touch_alert(conn, target, decision.fired_at)
@@ -171,12 +181,13 @@ def evaluate_patient(
             text_sv=READINGS_IN_RANGE.text_sv,
             device_ids=feedback_devices,
         )
-    return changed
+    return changes
 
 
 class RulesWorker:
-    def __init__(self, config: RulesConfig) -> None:
+    def __init__(self, config: RulesConfig, heartbeat: Heartbeat | None = None) -> None:
         self._config = config
+        self.heartbeat = heartbeat or Heartbeat()
         self._stopping = threading.Event()
         self.evaluated = 0
         self.failed = 0
@@ -188,6 +199,7 @@ class RulesWorker:
         """Claim and evaluate due patients until none are left; returns how many were done."""
         done = 0
         while not self._stopping.is_set():
+            self.heartbeat.beat()  # a long backlog is work, not a stall
             claims = store.claim(conn, limit=CLAIM_BATCH, lease_s=LEASE_S)
             if not claims:
                 return done
@@ -199,7 +211,7 @@ class RulesWorker:
     def _evaluate_claimed(self, conn: store.Conn, claimed: store.Claim) -> None:
         try:
             with conn.transaction():
-                evaluate_patient(
+                changes = evaluate_patient(
                     conn,
                     self._config.rule_set,
                     claimed.patient_id,
@@ -208,10 +220,16 @@ class RulesWorker:
                 )
                 store.finish(conn, claimed)
             self.evaluated += 1
+            metrics.EVALUATIONS.inc()
+            for severity in changes.opened:
+                metrics.ALERTS_OPENED.labels(severity).inc()
+            for severity in changes.raised:
+                metrics.ALERTS_RAISED.labels(severity).inc()
         except psycopg.OperationalError:
             raise
         except Exception as exc:  # noqa: BLE001 (kept, logged and retried; never swallowed)
             self.failed += 1
+            metrics.EVALUATION_FAILURES.inc()
             delay = retry_delay_s(claimed.attempts)
             log.error(  # noqa: TRY400 (a traceback could quote patient data)
                 "evaluation of a patient failed (%s, attempt %d); retrying in %.0f s",
@@ -258,6 +276,7 @@ class RulesWorker:
             listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(NOTIFY_CHANNEL)))
             log.info("rules worker ready (rule set %s)", self._config.rule_set.name)
             while not self._stopping.is_set():
+                self.heartbeat.beat()
                 self.process_due(conn)
                 for _ in listener.notifies(timeout=IDLE_WAIT_S, stop_after=1):
                     pass

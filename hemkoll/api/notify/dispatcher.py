@@ -33,6 +33,8 @@ from hemkoll.api.notify.device import DevicePublisher
 from hemkoll.api.notify.escalation import escalate_due
 from hemkoll.api.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, RetrySchedule
 from hemkoll.api.notify.webhook import HTTP_TIMEOUT
+from hemkoll.observability import metrics
+from hemkoll.observability.health import Heartbeat
 from hemkoll.settings import MqttEndpoint
 from hemkoll.store import notifications as store
 from hemkoll.store.connect import RECONNECT_MAX_DELAY_S, RECONNECT_MIN_DELAY_S, configure, connect
@@ -104,9 +106,16 @@ def _configure_pooled(conn: Conn) -> None:
 
 
 class Dispatcher:
-    def __init__(self, config: DispatcherConfig, *, http: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        config: DispatcherConfig,
+        *,
+        http: httpx.Client | None = None,
+        heartbeat: Heartbeat | None = None,
+    ) -> None:
         """``http``: the client webhooks are sent with (a test's transport); else our own."""
         self._config = config
+        self.heartbeat = heartbeat or Heartbeat()
         self._own_http = http is None
         self._http = http or httpx.Client(
             timeout=HTTP_TIMEOUT,
@@ -228,6 +237,7 @@ class Dispatcher:
             listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(DISPATCH_CHANNEL)))
             log.info("dispatcher ready")
             while not self._stopping.is_set():
+                self.heartbeat.beat()
                 free = self._config.send_threads - self._in_flight
                 claimed = 0
                 if free > 0:
@@ -285,6 +295,7 @@ class Dispatcher:
         self, conn: Conn, claimed: store.ClaimedNotification, record: store.AttemptRecord
     ) -> None:
         applied = store.record(conn, claimed, record)
+        metrics.NOTIFICATION_ATTEMPTS.labels(claimed.channel, record.result).inc()
         with self._lock:
             if not applied:
                 self.stats.lost_leases += 1
@@ -317,7 +328,7 @@ class Dispatcher:
 
     def _escalation_pass(self) -> None:
         try:
-            self.escalate()
+            metrics.ESCALATIONS.inc(self.escalate())
         except Exception as exc:  # noqa: BLE001 (logged; the next pass tries again)
             log.error(  # noqa: TRY400 (a database error can quote patient data)
                 "escalation pass failed (%s); next one in %.0f s",

@@ -113,3 +113,9 @@ RETURNING id, severity;
 
 -- name: alert_state
 SELECT state FROM alerts WHERE id = %(alert_id)s;
+
+-- name: evaluation_queue_backlog
+-- For the metrics: patients waiting, and the age of the oldest request (seconds).
+SELECT count(*)::integer,
+       extract(epoch FROM clock_timestamp() - min(requested_at))::double precision
+FROM evaluation_queue;

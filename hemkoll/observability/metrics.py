@@ -1,0 +1,61 @@
+"""Every hemkoll Prometheus metric. Labels never carry patient data or ids."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# Ingest.
+INGEST_MESSAGES = Counter(
+    "hemkoll_ingest_messages_total", "MQTT messages handled (stored, duplicate or rejected)"
+)
+INGEST_READINGS_STORED = Counter("hemkoll_ingest_readings_stored_total", "Readings newly stored")
+INGEST_READINGS_DUPLICATE = Counter(
+    "hemkoll_ingest_readings_duplicate_total", "Readings received again and already stored"
+)
+INGEST_BATCH_SECONDS = Histogram(
+    "hemkoll_ingest_batch_seconds",
+    "Time to commit one batch of readings and dead letters",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+INGEST_BROKER_LAG_SECONDS = Gauge(
+    "hemkoll_ingest_broker_lag_seconds",
+    "Age of the oldest message received from the broker and not yet committed and acknowledged",
+)
+DEAD_LETTERS = Counter(
+    "hemkoll_dead_letters_total", "Messages or readings refused, by reason code", ["reason"]
+)
+
+# Rules.
+EVALUATIONS = Counter("hemkoll_evaluations_total", "Patient evaluations completed")
+EVALUATION_FAILURES = Counter(
+    "hemkoll_evaluation_failures_total", "Patient evaluations that failed (retried with backoff)"
+)
+ALERTS_OPENED = Counter("hemkoll_alerts_opened_total", "Alerts opened", ["severity"])
+ALERTS_RAISED = Counter("hemkoll_alerts_raised_total", "Alert severities raised", ["severity"])
+
+# Notifications.
+NOTIFICATION_ATTEMPTS = Counter(
+    "hemkoll_notification_attempts_total",
+    "Notification delivery attempts, by channel and result",
+    ["channel", "result"],
+)
+ESCALATIONS = Counter("hemkoll_escalations_total", "Red alerts escalated")
+
+# Database-wide queues, sampled (``backlog``): the same in every replica.
+EVALUATION_QUEUE_DEPTH = Gauge("hemkoll_evaluation_queue_depth", "Patients waiting for evaluation")
+EVALUATION_QUEUE_OLDEST_AGE = Gauge(
+    "hemkoll_evaluation_queue_oldest_age_seconds", "Age of the oldest evaluation request"
+)
+NOTIFICATIONS_PENDING = Gauge("hemkoll_notifications_pending", "Notifications not yet delivered")
+NOTIFICATIONS_OLDEST_PENDING_AGE = Gauge(
+    "hemkoll_notifications_oldest_pending_age_seconds",
+    "Age of the oldest notification not yet delivered",
+)
+
+# API.
+API_REQUESTS = Counter(
+    "hemkoll_api_requests_total", "API requests, by route template and status", ["route", "status"]
+)
+API_REQUEST_SECONDS = Histogram(
+    "hemkoll_api_request_seconds", "API request duration, by route template", ["route"]
+)
