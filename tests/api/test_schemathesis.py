@@ -27,7 +27,10 @@ EXAMPLES_PER_OPERATION = 12
 
 @pytest.fixture
 def served_api(db_url: str, world: World) -> Iterator[tuple[str, World]]:
-    app = create_app(ApiConfig(database_url=db_url, programme=HEART_FAILURE))
+    # Generated requests come faster than any person's: the rate limit is not under test here.
+    app = create_app(
+        ApiConfig(database_url=db_url, programme=HEART_FAILURE, rate_limit="100000/second")
+    )
     with ThreadedServer(app, name="api", lifespan="on") as server:
         yield server.base_url, world
 
