@@ -6,12 +6,14 @@ device hears that a nurse has seen it."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 
 from hemkoll.api.app import ApiConfig, create_app
 from hemkoll.api.notify.dispatcher import Dispatcher, DispatcherConfig
@@ -46,8 +48,9 @@ def running(run: Callable[[], None], stop: Callable[[], None], name: str) -> Ite
 
 
 def test_publish_to_signed_webhook_to_nurse_to_patient(
-    db_url: str, machine_broker_url: str, topic_prefix: str
+    db_url: str, machine_broker_url: str, topic_prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     e = enrol(db_url, kind="pulse_oximeter", patient="TUNA-0042", centre="VC Tuna")
     secret = new_signing_secret()
     with connect(db_url) as conn:
@@ -116,3 +119,9 @@ def test_publish_to_signed_webhook_to_nurse_to_patient(
     assert kinds == ["opened", "acknowledged", "resolved"]
     assert undelivered == (0,)
     assert receiver.recorder.stats().duplicates == 0
+    # No patient data in any log line of the whole run (every service logged at DEBUG).
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert caplog.records
+    assert "TUNA-0042" not in logged
+    assert str(e.patient.id) not in logged
+    assert data["summary_en"] not in logged
