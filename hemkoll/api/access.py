@@ -15,7 +15,7 @@ Another centre's object answers 404, exactly like one that does not exist.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -179,6 +179,47 @@ def _principal(pool: ConnectionPool[Conn], token: str) -> Principal | None:
     return Principal(member.id, member.name, role, member.health_centre_id)
 
 
+def refuse(request: Request, principal: Principal | None, problem: Problem) -> Problem:
+    """Record a refused request in the audit log (its own transaction); raise what it returns."""
+    return _refuse(request.app.state.pool, request, principal, problem)
+
+
+def caller_for_token(
+    request: Request, token: str | None, roles: Sequence[Role], *, missing: str
+) -> Caller:
+    """The caller a token belongs to, if their role is one of ``roles``; refused (and recorded)
+    otherwise. ``missing`` is the 401's detail when there is no token at all.
+
+    The API passes the bearer token; the browser console (hemkoll.api.console) the one its
+    session cookie holds, so both build the same Caller and write the same audit rows.
+    """
+    state = request.app.state
+    pool: ConnectionPool[Conn] = state.pool
+    if token is None:
+        raise _refuse(pool, request, None, unauthenticated(missing))
+    principal = _principal(pool, token)
+    if principal is None:
+        raise _refuse(
+            pool, request, None, unauthenticated("the token is unknown, expired or revoked")
+        )
+    if principal.role not in roles:
+        raise _refuse(
+            pool,
+            request,
+            principal,
+            forbidden(f"a {principal.role} may not do this; it needs: {', '.join(roles)}"),
+        )
+    action, status = _action(request)
+    return Caller(
+        principal=principal,
+        pool=pool,
+        action=action,
+        status=status,
+        client_address=_client_address(request),
+        now=state.clock,
+    )
+
+
 def allow(*roles: Role) -> Callable[..., Caller]:
     """A dependency: the authenticated caller, if their role is one of ``roles``."""
 
@@ -186,30 +227,12 @@ def allow(*roles: Role) -> Callable[..., Caller]:
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:
-        state = request.app.state
-        pool: ConnectionPool[Conn] = state.pool
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise _refuse(pool, request, None, unauthenticated("a bearer token is required"))
-        principal = _principal(pool, credentials.credentials)
-        if principal is None:
-            raise _refuse(
-                pool, request, None, unauthenticated("the token is unknown, expired or revoked")
-            )
-        if principal.role not in roles:
-            raise _refuse(
-                pool,
-                request,
-                principal,
-                forbidden(f"a {principal.role} may not do this; it needs: {', '.join(roles)}"),
-            )
-        action, status = _action(request)
-        return Caller(
-            principal=principal,
-            pool=pool,
-            action=action,
-            status=status,
-            client_address=_client_address(request),
-            now=state.clock,
+        bearer = credentials is not None and credentials.scheme.lower() == "bearer"
+        return caller_for_token(
+            request,
+            credentials.credentials if credentials is not None and bearer else None,
+            roles,
+            missing="a bearer token is required",
         )
 
     return dependency

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -126,6 +127,15 @@ def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem, request)
 
 
+def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
+    # PostgreSQL refused a value the request carried (a NUL character in a text, a number out
+    # of a column's range): the request's fault. The message is not echoed: it may quote it.
+    log.info("refused a value PostgreSQL cannot store (%s)", type(exc).__name__)
+    return problem_response(
+        invalid("a value cannot be stored: it holds a NUL character or is out of range"), request
+    )
+
+
 def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     route = getattr(request.scope.get("route"), "path", "?")
     log.error("unexpected %s answering %s %s", type(exc).__name__, request.method, route)
@@ -139,4 +149,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Problem, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(psycopg.DataError, _on_data_error)
     app.add_exception_handler(Exception, _on_unexpected)

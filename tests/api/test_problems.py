@@ -65,3 +65,14 @@ def test_unknown_routes_and_methods_are_problems_too(client: TestClient) -> None
     wrong_method = client.delete("/healthz")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["type"] == "/problems/method-not-allowed"
+
+
+def test_a_nul_character_is_an_invalid_request_not_a_server_error(
+    client: TestClient, world: World
+) -> None:
+    # Found by schemathesis: PostgreSQL text cannot hold NUL.
+    response = client.get(
+        "/api/v1/patients", params={"reference": "a\x00b"}, headers=bearer(world.a.tokens["nurse"])
+    )
+    assert response.status_code == 422
+    assert "NUL" in response.json()["detail"]

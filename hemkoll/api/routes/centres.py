@@ -46,51 +46,12 @@ class NewCentre(CentreChange):
     name: str = Field(min_length=1, max_length=200)
 
 
-class CentreOut(BaseModel):
-    id: UUID
-    name: str
-    timezone: str
-    notification_url: str | None
-    escalation_contact: str | None
-    escalation_url: str | None
-    escalate_after_minutes: int
-
-    @classmethod
-    def of(cls, centre: Centre) -> CentreOut:
-        return cls(
-            id=centre.id,
-            name=centre.name,
-            timezone=centre.timezone,
-            notification_url=centre.notification_url,
-            escalation_contact=centre.escalation_contact,
-            escalation_url=centre.escalation_url,
-            escalate_after_minutes=centre.escalate_after_minutes,
-        )
-
-
-class CentreWithSecretsOut(CentreOut):
-    signing_secret: str | None = Field(
-        None, description="Standard Webhooks secret of the notification endpoint: shown once."
-    )
-    escalation_signing_secret: str | None = Field(
-        None, description="Secret of the escalation endpoint: shown once."
-    )
-
-    @classmethod
-    def with_secrets(cls, centre: CentreWithSecrets) -> CentreWithSecretsOut:
-        return cls(
-            **CentreOut.of(centre).model_dump(),
-            signing_secret=centre.signing_secret,
-            escalation_signing_secret=centre.escalation_signing_secret,
-        )
-
-
 Admin = Annotated[Caller, Depends(allow(*ADMINS))]
 Anyone = Annotated[Caller, Depends(allow(*CARE_AND_ADMIN))]
 
 
 @router.post("/health-centres", status_code=201, summary="Create a health centre")
-def create_centre(body: NewCentre, caller: Admin) -> CentreWithSecretsOut:
+def create_centre(body: NewCentre, caller: Admin) -> CentreWithSecrets:
     with caller.session() as s:
         if caller.scope is not None:
             raise forbidden("only the region's administrators create health centres")
@@ -100,15 +61,15 @@ def create_centre(body: NewCentre, caller: Admin) -> CentreWithSecretsOut:
         except psycopg.errors.UniqueViolation as exc:
             raise conflict(f"a health centre named {body.name!r} exists") from exc
         s.record("health_centre", centre.id, health_centre_id=centre.id)
-    return CentreWithSecretsOut.with_secrets(centre)
+    return centre
 
 
 @router.get("/health-centres", summary="Health centres (staff see their own)")
-def list_centres(caller: Anyone) -> list[CentreOut]:
+def list_centres(caller: Anyone) -> list[Centre]:
     with caller.session() as s:
         found = centres.list_centres(s.conn, health_centre_id=caller.scope)
         s.record("health_centre", "list")
-    return [CentreOut.of(c) for c in found]
+    return found
 
 
 def _one(caller: Caller, centre_id: UUID) -> Centre:
@@ -121,15 +82,15 @@ def _one(caller: Caller, centre_id: UUID) -> Centre:
 
 
 @router.get("/health-centres/{centre_id}", summary="One health centre")
-def get_centre(centre_id: UUID, caller: Anyone) -> CentreOut:
-    return CentreOut.of(_one(caller, centre_id))
+def get_centre(centre_id: UUID, caller: Anyone) -> Centre:
+    return _one(caller, centre_id)
 
 
 @router.patch(
     "/health-centres/{centre_id}",
     summary="Change a centre's settings; a first endpoint URL gets its signing secret",
 )
-def update_centre(centre_id: UUID, body: CentreChange, caller: Admin) -> CentreWithSecretsOut:
+def update_centre(centre_id: UUID, body: CentreChange, caller: Admin) -> CentreWithSecrets:
     with caller.session() as s:
         if not caller.sees_centre(centre_id):
             raise not_found("health centre", centre_id)
@@ -140,7 +101,7 @@ def update_centre(centre_id: UUID, body: CentreChange, caller: Admin) -> CentreW
             # Waiting notifications go to the new endpoint now, not at their next retry.
             notifications.retry_pending_now(s.conn, centre_id)
         s.record("health_centre", centre_id, health_centre_id=centre_id)
-    return CentreWithSecretsOut.with_secrets(centre)
+    return centre
 
 
 class Secrets(BaseModel):

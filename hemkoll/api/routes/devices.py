@@ -28,25 +28,12 @@ class NewDevice(Model):
     kind: DeviceKind
 
 
-class DeviceOut(BaseModel):
+class EnrolledDevice(BaseModel):
     id: UUID
     patient_id: UUID
     kind: str
     active: bool
     enrolled_at: datetime
-
-    @classmethod
-    def of(cls, d: Device) -> DeviceOut:
-        return cls(
-            id=d.id,
-            patient_id=d.patient_id,
-            kind=d.kind,
-            active=d.active,
-            enrolled_at=d.enrolled_at,
-        )
-
-
-class EnrolledDevice(DeviceOut):
     mqtt_username: str
     mqtt_password: str = Field(description="Shown once; hemkoll keeps only its hash.")
     readings_topic: str
@@ -73,7 +60,11 @@ def enrol(patient_id: UUID, body: NewDevice, caller: Admin, request: Request) ->
         )
     device = new.device
     return EnrolledDevice(
-        **DeviceOut.of(device).model_dump(),
+        id=device.id,
+        patient_id=device.patient_id,
+        kind=device.kind,
+        active=device.active,
+        enrolled_at=device.enrolled_at,
         mqtt_username=str(device.id),
         mqtt_password=new.mqtt_password,
         readings_topic=readings_topic(prefix, device.id),
@@ -82,18 +73,18 @@ def enrol(patient_id: UUID, body: NewDevice, caller: Admin, request: Request) ->
 
 
 @router.get("/patients/{patient_id}/devices", summary="A patient's devices")
-def list_devices(patient_id: UUID, caller: Anyone) -> list[DeviceOut]:
+def list_devices(patient_id: UUID, caller: Anyone) -> list[Device]:
     with caller.session() as s:
         patient = patient_or_404(caller, s.conn, patient_id)
         found = patients.devices_of_patient(s.conn, patient_id)
         s.record(
             "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
         )
-    return [DeviceOut.of(d) for d in found]
+    return found
 
 
 @router.post("/devices/{device_id}/deactivate", summary="Deactivate a device")
-def deactivate(device_id: UUID, caller: Admin) -> DeviceOut:
+def deactivate(device_id: UUID, caller: Admin) -> Device:
     with caller.session() as s:
         device = patients.device_in_scope(s.conn, device_id, health_centre_id=caller.scope)
         if device is None:
@@ -102,4 +93,4 @@ def deactivate(device_id: UUID, caller: Admin) -> DeviceOut:
             raise conflict("the device is already deactivated")
         changed = deactivate_device(s.conn, device_id)
         s.record("device", device_id, patient_id=device.patient_id)
-    return DeviceOut.of(changed)
+    return changed

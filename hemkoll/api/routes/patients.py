@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, NURSES, Caller, allow
 from hemkoll.api.models import Language, Model, TimeZoneName
@@ -39,30 +38,6 @@ class NewPatient(Model):
     timezone: TimeZoneName | None = Field(None, description="Defaults to the centre's.")
 
 
-class PatientOut(BaseModel):
-    id: UUID
-    health_centre_id: UUID
-    reference: str
-    language: str
-    timezone: str
-    enrolled_at: datetime
-    monitoring_paused_since: datetime | None
-    discharged_at: datetime | None
-
-    @classmethod
-    def of(cls, p: PatientRecord) -> PatientOut:
-        return cls(
-            id=p.id,
-            health_centre_id=p.health_centre_id,
-            reference=p.reference,
-            language=p.language,
-            timezone=p.timezone,
-            enrolled_at=p.enrolled_at,
-            monitoring_paused_since=p.monitoring_paused_since,
-            discharged_at=p.discharged_at,
-        )
-
-
 def patient_or_404(caller: Caller, conn: evaluation.Conn, patient_id: UUID) -> PatientRecord:
     found = patients.patient_in_scope(conn, patient_id, health_centre_id=caller.scope)
     if found is None:
@@ -71,7 +46,7 @@ def patient_or_404(caller: Caller, conn: evaluation.Conn, patient_id: UUID) -> P
 
 
 @router.post("/patients", status_code=201, summary="Enrol a patient")
-def create_patient(body: NewPatient, caller: Admin) -> PatientOut:
+def create_patient(body: NewPatient, caller: Admin) -> PatientRecord:
     with caller.session() as s:
         centre_id = body.health_centre_id or caller.scope
         if centre_id is None:
@@ -94,7 +69,7 @@ def create_patient(body: NewPatient, caller: Admin) -> PatientOut:
                 raise conflict(str(exc)) from exc
             raise invalid(f"reference: {exc}") from exc
         s.record("patient", patient.id, patient_id=patient.id, health_centre_id=centre_id)
-    return PatientOut.of(patient)
+    return patient
 
 
 @router.get("/patients", summary="The centre's patients, by reference")
@@ -106,7 +81,7 @@ def list_patients(
         str | None, Query(max_length=64, description="Reference the previous page ended at.")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[PatientOut]:
+) -> list[PatientRecord]:
     with caller.session() as s:
         found = patients.list_patients(
             s.conn,
@@ -118,20 +93,20 @@ def list_patients(
         )
         for p in found:
             s.record("patient", p.id, patient_id=p.id, health_centre_id=p.health_centre_id)
-    return [PatientOut.of(p) for p in found]
+    return found
 
 
 @router.get("/patients/{patient_id}", summary="One patient")
-def get_patient(patient_id: UUID, caller: Anyone) -> PatientOut:
+def get_patient(patient_id: UUID, caller: Anyone) -> PatientRecord:
     with caller.session() as s:
         patient = patient_or_404(caller, s.conn, patient_id)
         s.record(
             "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
         )
-    return PatientOut.of(patient)
+    return patient
 
 
-def _set_paused(caller: Caller, patient_id: UUID, *, paused: bool) -> PatientOut:
+def _set_paused(caller: Caller, patient_id: UUID, *, paused: bool) -> PatientRecord:
     with caller.session() as s:
         patient = patient_or_404(caller, s.conn, patient_id)
         if patient.discharged_at is not None:
@@ -140,20 +115,19 @@ def _set_paused(caller: Caller, patient_id: UUID, *, paused: bool) -> PatientOut
         s.record(
             "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
         )
-        patient = patient_or_404(caller, s.conn, patient_id)
-    return PatientOut.of(patient)
+        return patient_or_404(caller, s.conn, patient_id)
 
 
 @router.post(
     "/patients/{patient_id}/monitoring/pause",
     summary="Pause monitoring (missing-measurement alerts go silent, e.g. in hospital)",
 )
-def pause(patient_id: UUID, caller: Nurse) -> PatientOut:
+def pause(patient_id: UUID, caller: Nurse) -> PatientRecord:
     return _set_paused(caller, patient_id, paused=True)
 
 
 @router.post("/patients/{patient_id}/monitoring/resume", summary="Resume monitoring")
-def resume(patient_id: UUID, caller: Nurse) -> PatientOut:
+def resume(patient_id: UUID, caller: Nurse) -> PatientRecord:
     return _set_paused(caller, patient_id, paused=False)
 
 
@@ -161,7 +135,7 @@ def resume(patient_id: UUID, caller: Nurse) -> PatientOut:
     "/patients/{patient_id}/discharge",
     summary="Discharge: monitoring ends and the devices are deactivated; the data stays",
 )
-def discharge(patient_id: UUID, caller: AdminOrClinician) -> PatientOut:
+def discharge(patient_id: UUID, caller: AdminOrClinician) -> PatientRecord:
     with caller.session() as s:
         patient = patient_or_404(caller, s.conn, patient_id)
         if patient.discharged_at is not None:
@@ -170,4 +144,4 @@ def discharge(patient_id: UUID, caller: AdminOrClinician) -> PatientOut:
         s.record(
             "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
         )
-    return PatientOut.of(discharged)
+    return discharged

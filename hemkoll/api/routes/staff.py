@@ -30,26 +30,6 @@ class NewStaff(Model):
     )
 
 
-class StaffOut(BaseModel):
-    id: UUID
-    name: str
-    role: str
-    health_centre_id: UUID | None
-    active: bool
-    created_at: datetime
-
-    @classmethod
-    def of(cls, member: Staff) -> StaffOut:
-        return cls(
-            id=member.id,
-            name=member.name,
-            role=member.role,
-            health_centre_id=member.health_centre_id,
-            active=member.active,
-            created_at=member.created_at,
-        )
-
-
 class NewToken(Model):
     valid_days: int = Field(30, ge=1, le=365)
 
@@ -69,7 +49,7 @@ def _member_in_scope(caller: Caller, conn: Conn, staff_id: UUID) -> Staff:
 
 
 @router.post("/staff", status_code=201, summary="Add a member of staff")
-def create_staff(body: NewStaff, caller: Admin) -> StaffOut:
+def create_staff(body: NewStaff, caller: Admin) -> Staff:
     with caller.session() as s:
         centre = body.health_centre_id
         if caller.scope is not None:
@@ -86,15 +66,15 @@ def create_staff(body: NewStaff, caller: Admin) -> StaffOut:
         except StaffError as exc:
             raise invalid(str(exc)) from exc
         s.record("staff", member.id, health_centre_id=centre)
-    return StaffOut.of(member)
+    return member
 
 
 @router.get("/staff", summary="Staff (of the administrator's centre)")
-def list_staff(caller: Admin) -> list[StaffOut]:
+def list_staff(caller: Admin) -> list[Staff]:
     with caller.session() as s:
         members = store.list_staff(s.conn, health_centre_id=caller.scope)
         s.record("staff", "list")
-    return [StaffOut.of(m) for m in members]
+    return members
 
 
 @router.post(
@@ -128,7 +108,7 @@ def revoke_tokens(staff_id: UUID, caller: Admin) -> Revoked:
 
 
 @router.post("/staff/{staff_id}/deactivate", summary="Deactivate a staff member")
-def deactivate(staff_id: UUID, caller: Admin) -> StaffOut:
+def deactivate(staff_id: UUID, caller: Admin) -> Staff:
     with caller.session() as s:
         member = _member_in_scope(caller, s.conn, staff_id)
         changed = store.deactivate_staff(s.conn, staff_id)
@@ -136,4 +116,4 @@ def deactivate(staff_id: UUID, caller: Admin) -> StaffOut:
             raise not_found("staff member", staff_id)
         store.revoke_tokens(s.conn, staff_id)
         s.record("staff", staff_id, health_centre_id=member.health_centre_id)
-    return StaffOut.of(changed)
+    return changed
