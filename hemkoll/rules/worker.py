@@ -34,7 +34,7 @@ from hemkoll.rules.patient_messages import ALERT_OPENED, READINGS_IN_RANGE
 from hemkoll.rules.series import series_from_rows
 from hemkoll.store import evaluation as store
 from hemkoll.store import outbox, rule_overrides
-from hemkoll.store.connect import RECONNECT_MAX_DELAY_S, RECONNECT_MIN_DELAY_S, connect
+from hemkoll.store.connect import connect, serve_until_stopped
 
 log = logging.getLogger(__name__)
 
@@ -251,20 +251,8 @@ class RulesWorker:
             coalesce=True,
         )
         scheduler.start()
-        delay = RECONNECT_MIN_DELAY_S
         try:
-            while not self._stopping.is_set():
-                try:
-                    self._serve()
-                    delay = RECONNECT_MIN_DELAY_S
-                except psycopg.OperationalError as exc:
-                    log.warning(
-                        "database unavailable (%s); rules worker retries in %.1f s",
-                        exc.sqlstate,
-                        delay,
-                    )
-                    self._stopping.wait(delay)
-                    delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
+            serve_until_stopped(self._serve, self._stopping, "rules worker")
         finally:
             scheduler.shutdown(wait=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -46,3 +47,17 @@ def connect_with_retry(
             sleep(delay)
             delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
     return None
+
+
+def serve_until_stopped(serve: Callable[[], None], stopping: threading.Event, who: str) -> None:
+    """Run ``serve`` (which connects and works until ``stopping``) again after each database
+    outage, waiting with exponential backoff; returns once ``stopping`` is set."""
+    delay = RECONNECT_MIN_DELAY_S
+    while not stopping.is_set():
+        try:
+            serve()
+            delay = RECONNECT_MIN_DELAY_S
+        except psycopg.OperationalError as exc:
+            log.warning("database unavailable (%s); %s retries in %.1f s", exc.sqlstate, who, delay)
+            stopping.wait(delay)
+            delay = min(delay * 2, RECONNECT_MAX_DELAY_S)

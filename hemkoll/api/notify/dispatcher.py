@@ -37,7 +37,7 @@ from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
 from hemkoll.settings import MqttEndpoint
 from hemkoll.store import notifications as store
-from hemkoll.store.connect import RECONNECT_MAX_DELAY_S, RECONNECT_MIN_DELAY_S, configure, connect
+from hemkoll.store.connect import configure, connect, serve_until_stopped
 from hemkoll.store.evaluation import Conn
 from hemkoll.store.outbox import DISPATCH_CHANNEL
 
@@ -209,20 +209,8 @@ class Dispatcher:
         pool.open(wait=False)
         executor = ThreadPoolExecutor(self._config.send_threads, thread_name_prefix="dispatch")
         scheduler.start()
-        delay = RECONNECT_MIN_DELAY_S
         try:
-            while not self._stopping.is_set():
-                try:
-                    self._serve(executor, pool)
-                    delay = RECONNECT_MIN_DELAY_S
-                except psycopg.OperationalError as exc:
-                    log.warning(
-                        "database unavailable (%s); dispatcher retries in %.1f s",
-                        exc.sqlstate,
-                        delay,
-                    )
-                    self._stopping.wait(delay)
-                    delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
+            serve_until_stopped(lambda: self._serve(executor, pool), self._stopping, "dispatcher")
         finally:
             scheduler.shutdown(wait=False)
             executor.shutdown(wait=True)  # sends in flight finish and are recorded
