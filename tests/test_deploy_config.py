@@ -1,55 +1,37 @@
-"""deploy/mosquitto/mosquitto.conf is accepted by this Mosquitto and behaves as documented."""
+"""deploy/mosquitto/mosquitto.conf is accepted by this Mosquitto and behaves as documented.
+
+The deeper checks (TLS with registry credentials, the ACL, persistence through a kill -9, the
+container variant) are in tests/deploy/test_mosquitto.py.
+"""
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import uuid
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hemkoll.ingest.local_broker import LIMITS_DIR, free_port, wait_for_port
+from tests.deploy.mosquitto_support import SYSTEMD_CONF, Broker, render, tls_material
 from tests.helpers import wait_until
-
-DEPLOY_CONF = LIMITS_DIR.parent / "mosquitto.conf"
-
-
-def _render(tmp: Path, port: int) -> Path:
-    """The deployed file with only its port and absolute paths moved into the test's folder."""
-    text = DEPLOY_CONF.read_text()
-    (tmp / "hemkoll.d").mkdir()
-    for conf in LIMITS_DIR.glob("*.conf"):
-        shutil.copy(conf, tmp / "hemkoll.d" / conf.name)
-    (tmp / "hemkoll.passwd").write_text("")
-    (tmp / "hemkoll.acl").write_text("")
-    (tmp / "data").mkdir()
-    replacements = {
-        r"^listener 1883$": f"listener {port} 127.0.0.1",
-        r"^password_file .*$": f"password_file {tmp / 'hemkoll.passwd'}",
-        r"^acl_file .*$": f"acl_file {tmp / 'hemkoll.acl'}",
-        r"^persistence_location .*$": f"persistence_location {tmp / 'data'}/",
-        r"^include_dir .*$": f"include_dir {tmp / 'hemkoll.d'}",
-    }
-    for pattern, value in replacements.items():
-        text, count = re.subn(pattern, value, text, flags=re.MULTILINE)
-        assert count == 1, pattern
-    rendered = tmp / "mosquitto.conf"
-    rendered.write_text(text + "user root\n")
-    return rendered
 
 
 def test_deploy_config_starts_and_refuses_anonymous_clients(tmp_path: Path) -> None:
-    port = free_port()
-    config = _render(tmp_path, port)
-    broker = subprocess.Popen(
-        [shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(config)],
-        stderr=subprocess.PIPE,
+    (tmp_path / "hemkoll.passwd").write_text("")
+    (tmp_path / "hemkoll.acl").write_text("")
+    tls_port, plain_port = Broker.ports()
+    config = render(
+        SYSTEMD_CONF,
+        tmp_path,
+        tls_port=tls_port,
+        plain_port=plain_port,
+        tls=tls_material(tmp_path / "tls"),
+        passwd=tmp_path / "hemkoll.passwd",
+        acl=tmp_path / "hemkoll.acl",
     )
+    broker = Broker(config, tls_port, plain_port).start()
     try:
-        wait_for_port("127.0.0.1", port)
         outcomes: list[str] = []
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
@@ -57,12 +39,12 @@ def test_deploy_config_starts_and_refuses_anonymous_clients(tmp_path: Path) -> N
             protocol=MQTTProtocolVersion.MQTTv5,
         )
         client.on_connect = lambda c, u, f, rc, p: outcomes.append(str(rc))
-        client.connect("127.0.0.1", port)
+        client.connect("127.0.0.1", plain_port)
         client.loop_start()
         wait_until(lambda: bool(outcomes), 5, "CONNACK")
         client.loop_stop()
         assert outcomes[0] == "Not authorized"
     finally:
-        broker.terminate()
-        _, log = broker.communicate(timeout=10)
-    assert b"Error" not in log, log.decode()
+        broker.stop()
+    log = broker.log_text()
+    assert not re.search(r": Error\b", log), log

@@ -1,0 +1,194 @@
+-- hemkoll's database roles, least privilege: each service gets exactly what its SQL needs.
+--
+-- Run as a superuser (or a role with CREATEROLE that owns the schema), in the hemkoll
+-- database, AFTER `hemkoll migrate`, and again after every upgrade: it is idempotent, and it
+-- first takes back every privilege the service roles hold on the schema's tables, so a
+-- privilege dropped from this file is dropped from the database too. Tables a new migration
+-- adds get no privileges until this file grants them (tests/deploy/test_roles.py fails for a
+-- table this file does not mention).
+--
+--   psql -v ON_ERROR_STOP=1 -d hemkoll -f deploy/postgres/roles.sql
+--
+-- No passwords here: deploy/postgres/apply-roles.sh sets them from the environment.
+--
+-- Roles
+--   hemkoll_owner        owns the schema; runs `hemkoll migrate` and the operator commands
+--                        (enrol, token create, thresholds, monitoring, backtest)
+--   hemkoll_ingest       `hemkoll ingest`: stores readings and dead letters, queues evaluations
+--   hemkoll_rules        `hemkoll rules`: evaluates patients, opens and raises alerts
+--   hemkoll_dispatch     `hemkoll dispatch`: delivers the outbox, escalates red alerts
+--   hemkoll_api          `hemkoll serve`: the care-team API; the audit log INSERT and SELECT only
+--   hemkoll_broker_auth  `hemkoll broker-auth`: reads the active devices' password hashes
+--   hemkoll_metrics      (no login) the queue sizes every worker's /metrics samples
+--
+-- Only hemkoll_broker_auth reads devices.credential_hash. Nobody but the owner may UPDATE,
+-- DELETE or TRUNCATE audit_log (and the table's trigger refuses even the owner).
+-- Where a service needs a row lock (SELECT ... FOR UPDATE) PostgreSQL requires UPDATE on some
+-- column of the table: the column granted for that is named below with the reason.
+
+-- 1. The roles (a concurrent run that creates one first is not an error). ------------------
+DO $roles$
+DECLARE
+    name text;
+BEGIN
+    FOREACH name IN ARRAY ARRAY['hemkoll_owner', 'hemkoll_ingest', 'hemkoll_rules',
+                                'hemkoll_dispatch', 'hemkoll_api', 'hemkoll_broker_auth'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = name) THEN
+            BEGIN
+                EXECUTE format('CREATE ROLE %I LOGIN', name);
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;
+            END;
+        END IF;
+    END LOOP;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hemkoll_metrics') THEN
+        BEGIN
+            CREATE ROLE hemkoll_metrics NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;
+        END;
+    END IF;
+END
+$roles$;
+
+-- Service roles never own anything, create nothing, and cannot become anyone else.
+ALTER ROLE hemkoll_ingest NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE hemkoll_rules NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE hemkoll_dispatch NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE hemkoll_api NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE hemkoll_broker_auth NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+ALTER ROLE hemkoll_owner NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+
+-- 2. The database: connect, and (ingest only) temporary tables. -----------------------------
+DO $database$
+BEGIN
+    EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
+    EXECUTE format('GRANT ALL ON DATABASE %I TO hemkoll_owner', current_database());
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO hemkoll_ingest, hemkoll_rules, '
+                   'hemkoll_dispatch, hemkoll_api, hemkoll_broker_auth', current_database());
+    -- The ingest writer COPYs each batch into a session-local staging table.
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO hemkoll_ingest', current_database());
+END
+$database$;
+
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+GRANT USAGE ON SCHEMA public TO hemkoll_ingest, hemkoll_rules, hemkoll_dispatch, hemkoll_api,
+    hemkoll_broker_auth, hemkoll_metrics;
+
+-- 3. Start from nothing on every table, view and sequence of the schema. --------------------
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, hemkoll_ingest, hemkoll_rules,
+    hemkoll_dispatch, hemkoll_api, hemkoll_broker_auth, hemkoll_metrics;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC, hemkoll_ingest, hemkoll_rules,
+    hemkoll_dispatch, hemkoll_api, hemkoll_broker_auth, hemkoll_metrics;
+-- Column privileges are not covered by a table-level REVOKE: take those back too.
+DO $columns$
+DECLARE
+    grant_row record;
+BEGIN
+    FOR grant_row IN
+        SELECT DISTINCT table_name, grantee, privilege_type
+        FROM information_schema.column_privileges
+        WHERE table_schema = 'public'
+          AND grantee IN ('hemkoll_ingest', 'hemkoll_rules', 'hemkoll_dispatch', 'hemkoll_api',
+                          'hemkoll_broker_auth', 'hemkoll_metrics')
+    LOOP
+        EXECUTE format('REVOKE %s ON %I FROM %I', grant_row.privilege_type,
+                       grant_row.table_name, grant_row.grantee);
+    END LOOP;
+END
+$columns$;
+
+-- 4. Metrics: every worker's /metrics samples the queues (hemkoll.observability.backlog). ---
+GRANT SELECT (patient_id, requested_at) ON evaluation_queue TO hemkoll_metrics;
+GRANT SELECT (state, created_at, next_attempt_at, lease_until) ON notifications
+    TO hemkoll_metrics;
+GRANT hemkoll_metrics TO hemkoll_ingest, hemkoll_rules, hemkoll_dispatch, hemkoll_api;
+
+-- 5. hemkoll_ingest (store/queries/ingest.sql, store/readings.py). -------------------------
+GRANT SELECT (id, patient_id, kind, active, enrolled_at) ON devices TO hemkoll_ingest;
+GRANT SELECT ON metrics TO hemkoll_ingest;
+-- INSERT ... ON CONFLICT (device_id, metric, measured_at) DO NOTHING RETURNING those columns.
+GRANT INSERT ON readings TO hemkoll_ingest;
+GRANT SELECT (device_id, metric, measured_at) ON readings TO hemkoll_ingest;
+-- A redelivered message is dead-lettered once: ON CONFLICT on the dedup index reads its columns.
+GRANT INSERT ON dead_letters TO hemkoll_ingest;
+GRANT SELECT (payload_sha256, topic, reading_index) ON dead_letters TO hemkoll_ingest;
+-- Patients of a batch are queued for evaluation in its transaction (an upsert).
+GRANT INSERT ON evaluation_queue TO hemkoll_ingest;
+GRANT SELECT (patient_id, requested_at, feedback_devices),
+      UPDATE (requested_at, feedback_devices) ON evaluation_queue TO hemkoll_ingest;
+
+-- 6. hemkoll_rules (store/queries/rules.sql, outbox.sql, rule_overrides.sql). --------------
+GRANT SELECT, INSERT, UPDATE, DELETE ON evaluation_queue TO hemkoll_rules;
+GRANT SELECT (id, health_centre_id, reference, timezone, language, monitoring_paused_since,
+              discharged_at) ON patients TO hemkoll_rules;
+-- The evaluation holds the patient's row lock (patient_for_evaluation: FOR UPDATE), which
+-- needs UPDATE on a column: id, which the rules never change and which the foreign keys of a
+-- patient's devices, alerts and queue entry refuse to change anyway.
+GRANT UPDATE (id) ON patients TO hemkoll_rules;
+GRANT SELECT (id, escalation_contact) ON health_centres TO hemkoll_rules;
+GRANT SELECT (id, patient_id, active) ON devices TO hemkoll_rules;
+GRANT SELECT ON rule_overrides TO hemkoll_rules;
+GRANT SELECT (patient_id, metric, value, measured_at) ON readings TO hemkoll_rules;
+-- Opens alerts and raises their severity; acknowledging and resolving are the care team's.
+GRANT SELECT, INSERT ON alerts TO hemkoll_rules;
+GRANT UPDATE (severity, severity_since, last_fired_at, evidence, explanation_en,
+              explanation_sv) ON alerts TO hemkoll_rules;
+GRANT INSERT ON alert_events TO hemkoll_rules;
+GRANT INSERT ON notifications TO hemkoll_rules;
+GRANT SELECT (id) ON notifications TO hemkoll_rules;
+
+-- 7. hemkoll_dispatch (store/queries/notifications.sql, outbox.sql). -----------------------
+GRANT SELECT, INSERT ON notifications TO hemkoll_dispatch;
+GRANT UPDATE (lease_until, attempts, state, next_attempt_at, delivered_at, last_error)
+    ON notifications TO hemkoll_dispatch;
+GRANT INSERT ON notification_attempts TO hemkoll_dispatch;
+GRANT SELECT (id, notification_url, signing_secret, escalation_contact, escalation_url,
+              escalation_signing_secret, escalate_after) ON health_centres TO hemkoll_dispatch;
+GRANT SELECT (id, health_centre_id, reference) ON patients TO hemkoll_dispatch;
+GRANT SELECT (id, patient_id, active) ON devices TO hemkoll_dispatch;
+-- Escalation locks due alerts (FOR UPDATE OF a) and marks them escalated: that one column.
+GRANT SELECT ON alerts TO hemkoll_dispatch;
+GRANT UPDATE (escalated_at) ON alerts TO hemkoll_dispatch;
+GRANT INSERT ON alert_events TO hemkoll_dispatch;
+
+-- 8. hemkoll_api (the care-team API: hemkoll/api/routes, and what they call in store/). ----
+GRANT SELECT, INSERT, UPDATE ON health_centres TO hemkoll_api;
+GRANT SELECT, INSERT, UPDATE ON patients TO hemkoll_api;
+GRANT SELECT (id, patient_id, kind, active, enrolled_at, deactivated_at) ON devices
+    TO hemkoll_api;
+-- Enrols devices (the one-time password's hash goes in, never out) and deactivates them.
+GRANT INSERT ON devices TO hemkoll_api;
+GRANT UPDATE (active, deactivated_at) ON devices TO hemkoll_api;
+GRANT SELECT ON metrics TO hemkoll_api;
+GRANT SELECT ON readings TO hemkoll_api;
+GRANT SELECT ON readings_hourly TO hemkoll_api;
+GRANT SELECT, INSERT, UPDATE ON staff TO hemkoll_api;
+GRANT SELECT, INSERT, UPDATE ON api_tokens TO hemkoll_api;
+GRANT SELECT, UPDATE ON alerts TO hemkoll_api;
+GRANT SELECT, INSERT ON alert_events TO hemkoll_api;
+GRANT SELECT, INSERT ON rule_overrides TO hemkoll_api;
+GRANT SELECT, INSERT, UPDATE ON notifications TO hemkoll_api;
+GRANT SELECT ON notification_attempts TO hemkoll_api;
+-- Discharging a patient takes them off the evaluation queue.
+GRANT SELECT (patient_id), DELETE ON evaluation_queue TO hemkoll_api;
+-- The audit log: append and read, never change (docs/api.md).
+GRANT SELECT, INSERT ON audit_log TO hemkoll_api;
+
+-- 9. hemkoll_broker_auth (registry.sql: active_device_credentials). -----------------------
+GRANT SELECT (id, credential_hash, active) ON devices TO hemkoll_broker_auth;
+
+-- 10. The rollup readings_hourly. On plain PostgreSQL it is a table kept by a trigger on
+-- readings that runs as the inserting role (ingest); on TimescaleDB it is a continuous
+-- aggregate, maintained by TimescaleDB's own jobs, and ingest needs nothing on it.
+DO $rollup$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = 'public' AND c.relname = 'readings_hourly'
+                 AND c.relkind = 'r') THEN
+        GRANT SELECT, INSERT, UPDATE ON readings_hourly TO hemkoll_ingest;
+    END IF;
+END
+$rollup$;
+
+-- Tables no service role touches (the owner's alone): schema_migrations.
