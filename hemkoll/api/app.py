@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
-from hemkoll.api import observe, problems
+from hemkoll.api import console, observe, problems
 from hemkoll.api.guards import MAX_BODY_BYTES, RATE_LIMIT, Guards
 from hemkoll.api.routes import (
     alerts,
@@ -105,4 +105,5 @@ def create_app(config: ApiConfig) -> FastAPI:
         audit_log,
     ):
         app.include_router(module.router)
+    console.install(app)
     return app

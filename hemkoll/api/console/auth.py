@@ -1,0 +1,169 @@
+"""Signing in to the console, its session cookie, the CSRF check, and the language toggle.
+
+Sign-in: staff paste their API token (``hemkoll token create``; an OIDC provider would replace
+this step, not the rest). The server checks it exactly as the API does and keeps it in a
+session cookie: HttpOnly (no script reads it), SameSite=Strict, Secure over https, scoped to
+``/console`` and gone when the browser closes. The token never appears in a URL. Each request
+checks it again (``caller_for_token``), so a revoked or expired token stops working at once,
+and builds the same ``Caller`` as the API: the same roles, health-centre scope and audit rows.
+
+CSRF: SameSite=Strict keeps the browser from sending the cookie with any request another site
+starts. That alone leaves "same-site" attackers (a sibling subdomain of the region's domain
+counts as same-site) and browsers without SameSite, so every state-changing request must also
+carry an ``Origin`` (or, failing that, a ``Referer``) of the console's own origin: the request's
+own scheme and host, or ``HEMKOLL_PUBLIC_URL``. A request with neither is refused (and
+recorded). Both checks together make a per-form CSRF token unnecessary, so the server keeps
+no session state: the cookie is the whole session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from hemkoll.api.access import CARE_AND_ADMIN, Caller, Role, caller_for_token, refuse
+from hemkoll.api.console.web import (
+    LANG_COOKIE,
+    PREFIX,
+    ConsoleRoute,
+    form_fields,
+    render,
+)
+from hemkoll.api.problems import Problem, forbidden
+
+SESSION_COOKIE = "hemkoll_console"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+# The language choice outlives a session: a year.
+LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
+
+router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+Form = Annotated[dict[str, str], Depends(form_fields)]
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a request comes from the console's own pages (Origin, else Referer)."""
+    allowed = {_origin(str(request.base_url)), _origin(request.app.state.public_url)} - {None}
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin.lower() in allowed
+    referer = request.headers.get("referer")
+    return referer is not None and _origin(referer) in allowed
+
+
+def check_origin(request: Request) -> None:
+    """A dependency of the routes that change state without a session (sign-in, language)."""
+    if request.method not in SAFE_METHODS and not same_origin(request):
+        raise refuse(request, None, forbidden("the request did not come from the console"))
+
+
+def signed_in(*roles: Role) -> Callable[..., Caller]:
+    """A dependency: the signed-in member of staff, if their role is one of ``roles``."""
+
+    def dependency(request: Request) -> Caller:
+        token = request.cookies.get(SESSION_COOKIE) or None
+        caller = caller_for_token(request, token, roles, missing="sign in to the console")
+        if request.method not in SAFE_METHODS and not same_origin(request):
+            raise refuse(
+                request, caller.principal, forbidden("the request did not come from the console")
+            )
+        return caller
+
+    return dependency
+
+
+def secure(request: Request) -> bool:
+    public: str = request.app.state.public_url
+    return request.url.scheme == "https" or public.startswith("https://")
+
+
+def safe_next(value: str | None) -> str | None:
+    """A console path to go on to after a form, or None: never another site."""
+    if value is None or not value.startswith(f"{PREFIX}/") or "\\" in value:
+        return None
+    if ".." in value or "%2e" in value.lower():  # no way out of /console by dot segments
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or value.startswith("//"):
+        return None
+    return value
+
+
+def landing(caller: Caller) -> str:
+    if caller.principal.role == "admin":
+        return f"{PREFIX}/follow-up"
+    return f"{PREFIX}/worklist"
+
+
+Anyone = Annotated[Caller, Depends(signed_in(*CARE_AND_ADMIN))]
+
+
+@router.get("/", status_code=303)
+def home(caller: Anyone) -> Response:
+    with caller.session():
+        pass
+    return RedirectResponse(landing(caller), status_code=303)
+
+
+@router.get("/sign-in")
+def sign_in_page(
+    request: Request, next_page: Annotated[str | None, Query(alias="next")] = None
+) -> Response:
+    return render(request, "sign_in.html", {"next": safe_next(next_page) or "", "error": None})
+
+
+@router.post("/sign-in", status_code=303, dependencies=[Depends(check_origin)])
+def sign_in(request: Request, form: Form) -> Response:
+    token = form.get("token", "").strip() or None
+    try:
+        caller = caller_for_token(request, token, CARE_AND_ADMIN, missing="no token given")
+    except Problem as problem:
+        context = {"next": safe_next(form.get("next")) or "", "error": problem.status}
+        return render(request, "sign_in.html", context, status=problem.status)
+    with caller.session():
+        pass  # the sign-in itself is recorded
+    response = RedirectResponse(safe_next(form.get("next")) or landing(caller), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token or "",
+        path=PREFIX,
+        httponly=True,
+        samesite="strict",
+        secure=secure(request),
+    )
+    return response
+
+
+@router.post("/sign-out", status_code=303, dependencies=[Depends(check_origin)])
+def sign_out(request: Request) -> Response:
+    response = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
+    response.delete_cookie(
+        SESSION_COOKIE, path=PREFIX, httponly=True, samesite="strict", secure=secure(request)
+    )
+    return response
+
+
+@router.post("/language", status_code=303, dependencies=[Depends(check_origin)])
+def set_language(request: Request, form: Form) -> Response:
+    lang = "en" if form.get("lang") == "en" else "sv"
+    response = RedirectResponse(safe_next(form.get("next")) or f"{PREFIX}/", status_code=303)
+    response.set_cookie(
+        LANG_COOKIE,
+        lang,
+        max_age=LANG_COOKIE_MAX_AGE,
+        path=PREFIX,
+        httponly=True,
+        samesite="strict",
+        secure=secure(request),
+    )
+    return response

@@ -1,0 +1,137 @@
+"""A proposed rule change's backtest as the clinician sees it before saving: the rule's chart over
+the backtest's days with its current and proposed lines, and markers of what did fire, what the
+current rules give and what the proposal would have given; and the same alerts as a table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from hemkoll.api.console.charts import Chart, MarkerIn
+from hemkoll.api.console.i18n import Formatter
+from hemkoll.api.console.patient_charts import group_chart, group_of, limit_lines
+from hemkoll.api.console.rules_view import find, rule_label, rule_limits, rule_metrics
+from hemkoll.rules.backtest import BacktestAlert
+from hemkoll.rules.what_if import WhatIf
+from hemkoll.store.alerts import AlertDetail
+from hemkoll.store.readings_query import DailyAggregate
+
+TRACKS = ("fired", "current", "proposed")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One rule's alerts on one local day, in each of the three sets (a severity, or None)."""
+
+    day: date
+    rule_id: str
+    label: str
+    fired: str | None
+    current: str | None
+    proposed: str | None
+
+    @property
+    def differs(self) -> bool:
+        return self.current != self.proposed
+
+
+@dataclass(frozen=True)
+class BacktestView:
+    rule_id: str
+    since: datetime
+    until: datetime
+    readings: int
+    counts: Mapping[str, int]
+    rule_counts: Mapping[str, int]
+    chart: Chart | None
+    rows: tuple[Row, ...]
+
+
+def _severest(severities: Sequence[str]) -> str:
+    return "red" if "red" in severities else "yellow"
+
+
+def build(
+    report: WhatIf,
+    rule_id: str,
+    fired: Sequence[AlertDetail],
+    daily: Mapping[str, Mapping[date, DailyAggregate]],
+    days: Sequence[date],
+    *,
+    tz: ZoneInfo,
+    fmt: Formatter,
+    t: Mapping[str, str],
+) -> BacktestView:
+    proposed_set = report.proposed or report.current
+    fired = [a for a in fired if a.opened_at >= report.since]
+    sets: dict[str, list[tuple[str, datetime, str]]] = {
+        "fired": [(a.rule_id, a.opened_at, a.severity) for a in fired],
+        "current": [_of(a) for a in report.current_alerts],
+        "proposed": [_of(a) for a in report.proposed_alerts],
+    }
+    table: dict[tuple[date, str], dict[str, list[str]]] = {}
+    for track, found in sets.items():
+        for rid, at, severity in found:
+            table.setdefault((at.astimezone(tz).date(), rid), {}).setdefault(track, []).append(
+                severity
+            )
+    rows = tuple(
+        Row(
+            day,
+            rid,
+            rule_label(find(proposed_set, rid), rid, t),
+            *(_severest(cells[track]) if track in cells else None for track in TRACKS),
+        )
+        for (day, rid), cells in sorted(
+            table.items(), key=lambda item: (item[0][0], item[0][1]), reverse=True
+        )
+    )
+    metrics = sorted(rule_metrics(proposed_set, rule_id))
+    group = group_of(metrics[0]) if metrics else None
+    chart = None
+    if group is not None:
+        current_rule = find(report.current, rule_id)
+        proposed_rule = find(proposed_set, rule_id)
+        lines = limit_lines(rule_limits(current_rule), t, fmt) if current_rule else []
+        if proposed_rule is not None and proposed_rule != current_rule:
+            lines += limit_lines(rule_limits(proposed_rule), t, fmt, proposed=True)
+        markers = [
+            MarkerIn(
+                at.astimezone(tz).date(),
+                severity,
+                track,
+                f"{t['track_' + track]}: {fmt.datetime(at)}, {t['severity_' + severity]}",
+            )
+            for track, found in sets.items()
+            for rid, at, severity in found
+            if rid == rule_id
+        ]
+        chart = group_chart(
+            group,
+            days,
+            daily,
+            lines=lines,
+            markers=markers,
+            tracks=[(track, t["track_" + track]) for track in TRACKS],
+            fmt=fmt,
+            t=t,
+            suffix="-backtest",
+        )
+    return BacktestView(
+        rule_id=rule_id,
+        since=report.since,
+        until=report.until,
+        readings=report.readings,
+        counts={track: len(found) for track, found in sets.items()},
+        rule_counts={
+            track: sum(1 for rid, _, _ in found if rid == rule_id) for track, found in sets.items()
+        },
+        chart=chart,
+        rows=rows,
+    )
+
+
+def _of(alert: BacktestAlert) -> tuple[str, datetime, str]:
+    return (alert.rule_id, alert.opened_at, alert.final_severity)

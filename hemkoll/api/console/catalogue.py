@@ -1,0 +1,353 @@
+"""Every string of the console, Swedish and English side by side: ``key: (sv, en)``.
+
+Placeholders are ``str.format`` fields (``{n}``, ``{patient}``, ...), the same in both. A test
+checks that every key a template or module uses is here and that both languages name the same
+placeholders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+MONTHS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "sv": ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
+        "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+    }
+)
+
+_ENTRIES: dict[str, tuple[str, str]] = {
+    "lang_code": ("sv", "en"),
+    # Frame
+    "skip_to_content": ("Hoppa till innehållet", "Skip to content"),
+    "nav_label": ("Huvudmeny", "Main menu"),
+    "nav_worklist": ("Arbetslista", "Worklist"),
+    "nav_patients": ("Patienter", "Patients"),
+    "nav_follow_up": ("Uppföljning", "Follow-up"),
+    "sign_out": ("Logga ut", "Sign out"),
+    "role_nurse": ("sjuksköterska", "nurse"),
+    "role_clinician": ("läkare", "clinician"),
+    "role_admin": ("administratör", "administrator"),
+    # Sign-in
+    "sign_in_title": ("Logga in", "Sign in"),
+    "sign_in": ("Logga in", "Sign in"),
+    "sign_in_hint": (
+        "Klistra in din personliga API-nyckel (från din administratör, hemkoll token create).",
+        "Paste your personal API token (from your administrator, hemkoll token create).",
+    ),
+    "token_label": ("API-nyckel", "API token"),
+    "token_hint": (
+        "Nyckeln sparas bara i en sessionskaka i den här webbläsaren; logga ut när du är klar.",
+        "The token is kept only in a session cookie of this browser; sign out when you are done.",
+    ),
+    "sign_in_refused": (
+        "Nyckeln känns inte igen, har gått ut eller har dragits tillbaka.",
+        "The token is unknown, expired or revoked.",
+    ),
+    "sign_in_forbidden": (
+        "Kontot får inte använda konsolen.",
+        "This account may not use the console.",
+    ),
+    # Problems
+    "problem_403": ("Inte tillåtet", "Not allowed"),
+    "problem_403_hint": (
+        "Din roll får inte göra detta, eller så kom förfrågan inte från konsolen.",
+        "Your role may not do this, or the request did not come from the console.",
+    ),
+    "problem_404": ("Hittades inte", "Not found"),
+    "problem_404_hint": (
+        "Det finns inget sådant, eller så hör det till en annan vårdcentral.",
+        "There is no such thing, or it belongs to another health centre.",
+    ),
+    "problem_409": ("Någon annan hann före", "Someone else got there first"),
+    "problem_409_hint": (
+        "Larmet har ändrats sedan sidan visades. Listan har uppdaterats.",
+        "The alert changed since the page was shown. The list has been refreshed.",
+    ),
+    "problem_413": ("För mycket text", "Too much text"),
+    "problem_413_hint": ("Korta ner texten och försök igen.", "Shorten the text and try again."),
+    "problem_422": ("Något behöver rättas", "Something needs correcting"),
+    "problem_422_hint": (
+        "Kontrollera uppgifterna och försök igen.",
+        "Check what you entered and try again.",
+    ),
+    "problem_other": ("Något gick fel", "Something went wrong"),
+    "problem_other_hint": (
+        "Försök igen om en stund. Felet är loggat.",
+        "Try again in a moment. The error has been logged.",
+    ),
+    "details": ("Detaljer", "Details"),
+    "back_to_start": ("Till startsidan", "Back to the start page"),
+    # Worklist
+    "worklist_title": ("Arbetslista", "Worklist"),
+    "worklist_hint": (
+        "Öppna och kvitterade larm: röda först, sedan äldst först.",
+        "Open and acknowledged alerts: red first, then oldest first.",
+    ),
+    "worklist_count": ("{n} larm", "{n} alerts"),
+    "updated_at": ("uppdaterad", "updated"),
+    "refreshes_every": ("uppdateras var {n}:e sekund", "refreshes every {n} seconds"),
+    "worklist_cut": (
+        "Listan visar de {n} första larmen; det finns fler.",
+        "The list shows the first {n} alerts; there are more.",
+    ),
+    "worklist_empty": ("Inga öppna larm. Bra!", "No open alerts."),
+    "severity_red": ("Röd", "Red"),
+    "severity_yellow": ("Gul", "Yellow"),
+    "opened": ("öppnat", "opened"),
+    "ago": ("för {age} sedan", "{age} ago"),
+    "state_open": ("Öppet", "Open"),
+    "state_acknowledged": ("Kvitterat", "Acknowledged"),
+    "state_resolved": ("Avslutat", "Resolved"),
+    "assigned_to": ("tilldelat {name}", "assigned to {name}"),
+    "you": ("dig", "you"),
+    "someone": ("någon", "someone"),
+    "escalated": ("eskalerat", "escalated"),
+    "outcome_contacted_patient": ("Kontakt med patienten", "Contacted the patient"),
+    "outcome_medication_adjusted": ("Läkemedel justerat", "Medication adjusted"),
+    "outcome_referred": ("Remitterad", "Referred"),
+    "outcome_no_action_needed": ("Ingen åtgärd behövdes", "No action needed"),
+    "outcome_false_alarm": ("Falsklarm", "False alarm"),
+    "acknowledge": ("Kvittera", "Acknowledge"),
+    "assign_to_me": ("Ta larmet", "Assign to me"),
+    "release": ("Släpp larmet", "Unassign"),
+    "resolve": ("Avsluta…", "Resolve…"),
+    "outcome": ("Utfall", "Outcome"),
+    "choose": ("Välj…", "Choose…"),
+    "note_optional": ("Anteckning (frivillig)", "Note (optional)"),
+    "resolve_confirm": ("Avsluta larmet", "Resolve the alert"),
+    "done_acknowledge": (
+        "Larmet för {patient} är kvitterat.",
+        "The alert for {patient} is acknowledged.",
+    ),
+    "done_assign": (
+        "Tilldelningen av larmet för {patient} är ändrad.",
+        "The alert for {patient} is reassigned.",
+    ),
+    "done_resolve": ("Larmet för {patient} är avslutat.", "The alert for {patient} is resolved."),
+    # Patients
+    "patients_title": ("Patienter", "Patients"),
+    "patient_reference": ("Patient", "Patient"),
+    "enrolled": ("Inskriven", "Enrolled"),
+    "monitoring": ("Mätning", "Monitoring"),
+    "monitoring_on": ("pågår", "on"),
+    "paused_since": ("pausad sedan {when}", "paused since {when}"),
+    "unresolved_red": ("Röda larm", "Red alerts"),
+    "unresolved_yellow": ("Gula larm", "Yellow alerts"),
+    "thresholds": ("Gränsvärden", "Thresholds"),
+    "thresholds_of": ("Gränsvärden för {patient}", "Thresholds of {patient}"),
+    "no_patients": ("Inga patienter är inskrivna.", "No patients are enrolled."),
+    # One patient
+    "patient": ("Patient", "Patient"),
+    "discharged": ("utskriven", "discharged"),
+    "thresholds_link": ("Gränsvärden och ändringar", "Thresholds and changes"),
+    "why_alert": ("Varför larmet gick", "Why the alert fired"),
+    "period": ("Period", "Period"),
+    "last_days": ("{n} dagar", "{n} days"),
+    "readings_heading": ("Mätvärden, senaste {n} dagarna", "Readings, last {n} days"),
+    "charts_hint": (
+        "Linjen är dagens medelvärde, det skuggade bandet dagens lägsta till högsta värde. "
+        "Grå staplar är dagar utan mätning; streckade linjer är patientens gränsvärden; "
+        "ringar under diagrammet är larm.",
+        "The line is the day's mean, the shaded band the day's lowest to highest value. Grey "
+        "bars are days without a reading; dashed lines are the patient's thresholds; circles "
+        "beneath the chart are alerts.",
+    ),
+    "alerts_heading": (
+        "Larm, senaste {n} dagarna och alla olösta",
+        "Alerts, last {n} days and all unresolved",
+    ),
+    "no_alerts": ("Inga larm under perioden.", "No alerts in the period."),
+    "evidence_figures": ("Underlag i siffror", "The figures behind it"),
+    # Charts
+    "no_reading": ("ingen mätning", "no reading"),
+    "legend_mean": ("medelvärde per dag", "daily mean"),
+    "legend_limits": ("gränsvärden", "thresholds"),
+    "legend_missing": ("{n} dagar utan mätning", "{n} days without a reading"),
+    "show_table": ("Visa {title} som tabell", "Show {title} as a table"),
+    "table_of": ("{title}, tabell", "{title}, table"),
+    "chart_desc": (
+        "{title}, {days} dagar: mätt {measured} av {days} dagar; {alerts} larm markerade.",
+        "{title}, {days} days: measured on {measured} of {days} days; {alerts} alerts marked.",
+    ),
+    "chart_range": ("Värden från {low} till {high} {unit}.", "Values from {low} to {high} {unit}."),
+    "day": ("Dag", "Day"),
+    "chart_weight": ("Vikt", "Weight"),
+    "chart_blood_pressure": ("Blodtryck", "Blood pressure"),
+    "chart_heart_rate": ("Puls", "Heart rate"),
+    "chart_spo2": ("Syremättnad (SpO2)", "Oxygen saturation (SpO2)"),
+    "chart_symptoms": ("Symtom (0 inga \u2013 3 svåra)", "Symptoms (0 none \u2013 3 severe)"),
+    "track_fired": ("Larmade", "Did fire"),
+    "track_current": ("Nuvarande", "Current rules"),
+    "track_proposed": ("Förslag", "Proposed"),
+    "proposed": ("förslag", "proposed"),
+    "limit_low": ("{severity} under {value}", "{severity} below {value}"),
+    "limit_high": ("{severity} över {value}", "{severity} above {value}"),
+    "limit_score": ("{severity} från {value}", "{severity} from {value}"),
+    # Metrics and rules
+    "metric_body_weight": ("Vikt", "Weight"),
+    "metric_systolic_bp": ("Systoliskt blodtryck", "Systolic blood pressure"),
+    "metric_diastolic_bp": ("Diastoliskt blodtryck", "Diastolic blood pressure"),
+    "metric_heart_rate": ("Puls", "Heart rate"),
+    "metric_spo2": ("Syremättnad", "Oxygen saturation"),
+    "metric_body_temperature": ("Kroppstemperatur", "Body temperature"),
+    "metric_symptom_breathlessness": ("Andfåddhet", "Breathlessness"),
+    "metric_symptom_ankle_swelling": ("Svullna anklar", "Ankle swelling"),
+    "metric_symptom_fatigue": ("Trötthet", "Fatigue"),
+    "kind_threshold": ("{metric}: gränsvärden", "{metric}: limits"),
+    "kind_change_rise": ("{metric}: ökning på {days} d", "{metric}: rise over {days} d"),
+    "kind_change_fall": ("{metric}: minskning på {days} d", "{metric}: fall over {days} d"),
+    "kind_baseline_rise": ("{metric}: över personlig nivå", "{metric}: above personal baseline"),
+    "kind_baseline_fall": ("{metric}: under personlig nivå", "{metric}: below personal baseline"),
+    "kind_trend_rise": ("{metric}: stigande trend", "{metric}: rising trend"),
+    "kind_trend_fall": ("{metric}: sjunkande trend", "{metric}: falling trend"),
+    "kind_missing": ("{metric}: mätning saknas", "{metric}: reading missing"),
+    "kind_symptom": ("{metric}: symtompoäng", "{metric}: symptom score"),
+    "or": (" eller ", " or "),
+    "in_a_row": ("({n} i rad)", "({n} in a row)"),
+    "sd": ("SD", "SD"),
+    "worse_by": ("gul vid försämring med {points}", "yellow when worse by {points}"),
+    "missing_after": ("efter {hours} tim", "after {hours} h"),
+    "missing_by": ("ingen mätning kl. {time}", "no reading by {time}"),
+    "all_of": ("alla av {rules}", "all of {rules}"),
+    "any_of": ("någon av {rules}", "any of {rules}"),
+    # Thresholds
+    "thresholds_title": ("Gränsvärden för {patient}", "Thresholds of {patient}"),
+    "back_to_patient": ("Tillbaka till {patient}", "Back to {patient}"),
+    "saved_version": (
+        "Ändringen är sparad (version {version}).",
+        "The change is saved (version {version}).",
+    ),
+    "effective_rules": ("Gällande regler", "Rules in force"),
+    "effective_rules_hint": (
+        "Programmet, med vårdcentralens och patientens egna ändringar.",
+        "The programme, with the health centre's and the patient's own changes.",
+    ),
+    "rule": ("Regel", "Rule"),
+    "levels": ("Nivåer", "Levels"),
+    "status": ("Status", "Status"),
+    "note": ("Anteckning", "Note"),
+    "edit": ("Ändra", "Edit"),
+    "rule_on": ("på", "on"),
+    "rule_off": ("av", "off"),
+    "individual": ("individuell", "individual"),
+    "edit_rule": ("Ändra {rule}", "Edit {rule}"),
+    "edit_hint": (
+        "Ändra värdena och förhandsgranska: du ser vad regeln hade larmat om under de senaste "
+        "{n} dagarna innan du sparar.",
+        "Change the values and preview: you see what the rule would have flagged over the last "
+        "{n} days before you save.",
+    ),
+    "rule_enabled": ("Regeln är på", "The rule is on"),
+    "field_yellow_low": ("Gul, nedre gräns ({unit})", "Yellow, lower limit ({unit})"),
+    "field_yellow_high": ("Gul, övre gräns ({unit})", "Yellow, upper limit ({unit})"),
+    "field_red_low": ("Röd, nedre gräns ({unit})", "Red, lower limit ({unit})"),
+    "field_red_high": ("Röd, övre gräns ({unit})", "Red, upper limit ({unit})"),
+    "field_window_days": ("Antal dagar", "Days"),
+    "field_yellow": ("Gul vid ({unit})", "Yellow at ({unit})"),
+    "field_red": ("Röd vid ({unit})", "Red at ({unit})"),
+    "field_yellow_sd": ("Gul vid (SD)", "Yellow at (SD)"),
+    "field_red_sd": ("Röd vid (SD)", "Red at (SD)"),
+    "field_yellow_score": ("Gul från poäng", "Yellow from score"),
+    "field_red_score": ("Röd från poäng", "Red from score"),
+    "field_after_hours": ("Efter timmar utan mätning", "After hours without a reading"),
+    "fields_hint": (
+        "Tomt fält: den nivån används inte. Decimalkomma eller decimalpunkt går bra.",
+        "An empty field: that level is not used. A decimal comma or point both work.",
+    ),
+    "preview": ("Förhandsgranska ({n} dagar)", "Preview ({n} days)"),
+    "backtest": ("Förhandsgranskning", "Preview"),
+    "history": ("Ändringar", "Changes"),
+    "version": ("Version", "Version"),
+    "changed_at": ("När", "When"),
+    "changed_by": ("Vem", "Who"),
+    "reason": ("Varför", "Why"),
+    "rules_changed": ("Regler", "Rules"),
+    "no_history": (
+        "Patientens regler har inte ändrats.",
+        "The patient's rules have not been changed.",
+    ),
+    # Backtest
+    "backtest_heading": ("Förhandsgranskning: {rule}", "Preview: {rule}"),
+    "backtest_summary": (
+        "Senaste {days} dagarna ({readings} mätvärden): {fired} larm gick, nuvarande regler "
+        "ger {current} och förslaget hade gett {proposed}.",
+        "Last {days} days ({readings} readings): {fired} alerts fired, the current rules give "
+        "{current} and the proposal would have given {proposed}.",
+    ),
+    "backtest_rule_summary": (
+        "{rule}: larmade {fired}, nuvarande {current}, förslag {proposed}.",
+        "{rule}: did fire {fired}, current rules {current}, proposed {proposed}.",
+    ),
+    "backtest_table": (
+        "Larm per dag och regel (ändrade rader markerade)",
+        "Alerts per day and rule (changed rows marked)",
+    ),
+    "backtest_none": (
+        "Inga larm under perioden, varken nu eller med förslaget.",
+        "No alerts in the period, now or with the proposal.",
+    ),
+    "backtest_ready": (
+        "Förhandsgranskningen är klar: nuvarande {current} larm, förslaget {proposed}.",
+        "The preview is ready: current rules {current} alerts, proposal {proposed}.",
+    ),
+    "reason_label": ("Skäl till ändringen", "Reason for the change"),
+    "reason_hint": (
+        "Sparas med ändringen och visas i historiken.",
+        "Saved with the change and shown in its history.",
+    ),
+    "save_change": ("Spara ändringen", "Save the change"),
+    # Follow-up
+    "follow_up_title": ("Programuppföljning", "Programme follow-up"),
+    "follow_up_hint": (
+        "Siffrorna regionen följer upp, för hela dagar i vårdcentralens tidszon.",
+        "The figures the region follows up, over whole days in the health centre's time zone.",
+    ),
+    "health_centre": ("Vårdcentral", "Health centre"),
+    "period_from": ("Från", "From"),
+    "period_until": ("Till och med", "Until (included)"),
+    "show": ("Visa", "Show"),
+    "no_whole_days": ("Perioden har inga hela dagar än.", "The period has no whole days yet."),
+    "counted_days": (
+        "{first} \u2013 {last} ({days} dagar).",
+        "{first} \u2013 {last} ({days} days).",
+    ),
+    "fu_patients": ("Patienter", "Patients"),
+    "fu_monitored": ("Följda under perioden", "Monitored in the period"),
+    "fu_at_end": ("Inskrivna vid periodens slut", "Enrolled at the end"),
+    "fu_enrolled": ("Nya under perioden", "Enrolled in the period"),
+    "fu_discharged": ("Utskrivna under perioden", "Discharged in the period"),
+    "fu_adherence": ("Följsamhet", "Adherence"),
+    "fu_adherence_share": ("Dagar med vikt", "Days with a weight"),
+    "fu_weighed_days": ("Vägda dagar / patientdagar", "Weighed days / patient-days"),
+    "fu_patient_months": ("Patientmånader", "Patient-months"),
+    "fu_response": ("Larm och svarstider", "Alerts and response times"),
+    "fu_alerts": ("Larm", "Alerts"),
+    "fu_median_ack": ("Mediantid till kvittering", "Median time to acknowledge"),
+    "fu_median_resolve": ("Mediantid till avslut", "Median time to resolve"),
+    "fu_not_acknowledged": ("Ännu inte kvitterade", "Not yet acknowledged"),
+    "fu_not_resolved": ("Ännu inte avslutade", "Not yet resolved"),
+    "fu_response_hint": (
+        "Larm öppnade under perioden. Larm som ännu inte kvitterats eller avslutats räknas "
+        "inte in i medianerna.",
+        "Alerts opened in the period. Alerts not yet acknowledged or resolved are left out of "
+        "the medians.",
+    ),
+    "fu_by_rule": ("Larm per regel", "Alerts per rule"),
+    "fu_per_patient_month": ("Per patientmånad", "Per patient-month"),
+    "fu_no_alerts": ("Inga larm under perioden.", "No alerts in the period."),
+    "fu_outcomes": ("Utfall", "Outcomes"),
+    "fu_no_outcomes": ("Inga avslutade larm från perioden.", "No resolved alerts from the period."),
+    "fu_definitions": (
+        "Patientdag: en dag patienten var inskriven (från inskrivningsdagen till dagen före "
+        "utskrivning). Patientmånad: 30,4375 patientdagar. Dagens datum räknas inte: den är "
+        "inte slut.",
+        "Patient-day: a day the patient was enrolled (from the day of enrolment to the day "
+        "before discharge). Patient-month: 30.4375 patient-days. Today does not count: it is "
+        "not over.",
+    ),
+    "no_centre": ("Det finns ingen vårdcentral att visa.", "There is no health centre to show."),
+}
+
+ENTRIES: Mapping[str, tuple[str, str]] = MappingProxyType(_ENTRIES)

@@ -1,0 +1,278 @@
+"""Charts of daily readings as geometry for an inline SVG (templates/_chart.html). Pure.
+
+Per local day: the day's range (min to max) as a band and its mean as a line with a dot, gaps
+where a day has no reading (each such day is drawn as a hatched strip, so missing days show),
+threshold lines, and alert markers on tracks beneath the plot (e.g. "did fire", "current rules",
+"proposed"). Every chart also gives its words: a title, a description for screen readers, and
+the rows of the data table shown beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from hemkoll.api.console.i18n import Formatter
+from hemkoll.store.readings_query import DailyAggregate
+
+WIDTH = 720
+# Room on the left for the y axis's figures and the marker tracks' names.
+LEFT = 96
+RIGHT = 12
+TOP = 10
+PLOT_HEIGHT = 170
+AXIS_HEIGHT = 22
+TRACK_HEIGHT = 20
+Y_TICKS = 5
+
+
+@dataclass(frozen=True)
+class SeriesIn:
+    metric: str
+    label: str
+    days: Mapping[date, DailyAggregate]
+
+
+@dataclass(frozen=True)
+class LineIn:
+    value: float
+    severity: str
+    label: str
+    proposed: bool = False
+
+
+@dataclass(frozen=True)
+class MarkerIn:
+    day: date
+    severity: str
+    track: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Dot:
+    x: float
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class SeriesOut:
+    index: int
+    label: str
+    path: str
+    bands: tuple[str, ...]
+    dots: tuple[Dot, ...]
+
+
+@dataclass(frozen=True)
+class LineOut:
+    y: float
+    css: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Strip:
+    x: float
+    width: float
+
+
+@dataclass(frozen=True)
+class Track:
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Marker:
+    x: float
+    y: float
+    css: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    title: str
+    desc: str
+    unit: str
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    plot_bottom: float
+    y_ticks: tuple[Tick, ...]
+    x_ticks: tuple[Tick, ...]
+    missing: tuple[Strip, ...]
+    series: tuple[SeriesOut, ...]
+    lines: tuple[LineOut, ...]
+    tracks: tuple[Track, ...]
+    markers: tuple[Marker, ...]
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+def nice_ticks(low: float, high: float, count: int = Y_TICKS) -> list[float]:
+    """Round values from ``low`` to ``high``, about ``count`` of them (1, 2, 2.5 or 5 x 10^k)."""
+    if high <= low:
+        high = low + 1
+    raw = (high - low) / max(1, count - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.floor(low / step) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 10))
+        value += step
+    if ticks[-1] < high:
+        ticks.append(round(value, 10))
+    return ticks
+
+
+def _runs(present: Sequence[bool]) -> list[tuple[int, int]]:
+    """(start, end) index ranges, end excluded, of consecutive days with a value."""
+    runs: list[tuple[int, int]] = []
+    start: int | None = None
+    for i, here in enumerate([*present, False]):
+        if here and start is None:
+            start = i
+        elif not here and start is not None:
+            runs.append((start, i))
+            start = None
+    return runs
+
+
+def build_chart(
+    chart_id: str,
+    title: str,
+    unit: str,
+    days: Sequence[date],
+    series: Sequence[SeriesIn],
+    *,
+    lines: Sequence[LineIn] = (),
+    markers: Sequence[MarkerIn] = (),
+    tracks: Sequence[tuple[str, str]] = (),
+    fixed: tuple[float, float] | None = None,
+    decimals: int = 1,
+    fmt: Formatter,
+    t: Mapping[str, str],
+) -> Chart:
+    """The chart of ``series`` over ``days`` (oldest first); ``tracks`` are (key, label)."""
+    n = max(1, len(days))
+    slot = (WIDTH - LEFT - RIGHT) / n
+    readings = [v for s in series for a in s.days.values() for v in (a.min, a.max)]
+    values = readings + [line.value for line in lines]
+    low, high = fixed or ((min(values), max(values)) if values else (0.0, 1.0))
+    if fixed is None:
+        pad = max((high - low) * 0.08, 0.5)
+        low, high = low - pad, high + pad
+    ticks = nice_ticks(low, high)
+    low, high = min(low, ticks[0]), max(high, ticks[-1])
+    bottom = TOP + PLOT_HEIGHT
+
+    def x(i: int) -> float:
+        return round(LEFT + (i + 0.5) * slot, 1)
+
+    def y(value: float) -> float:
+        return round(bottom - (value - low) / (high - low) * PLOT_HEIGHT, 1)
+
+    index = {day: i for i, day in enumerate(days)}
+    out: list[SeriesOut] = []
+    for k, s in enumerate(series):
+        present = [day in s.days for day in days]
+        path, bands = [], []
+        for start, end in _runs(present):
+            aggs = [s.days[days[i]] for i in range(start, end)]
+            points = [f"{x(i)},{y(a.mean)}" for i, a in zip(range(start, end), aggs, strict=True)]
+            path.append("M" + " L".join(points))
+            top = [f"{x(i)},{y(a.max)}" for i, a in zip(range(start, end), aggs, strict=True)]
+            low_side = [f"{x(i)},{y(a.min)}" for i, a in zip(range(start, end), aggs, strict=True)]
+            bands.append(" ".join(top + low_side[::-1]))
+        dots = tuple(
+            Dot(x(index[d]), y(a.mean), f"{fmt.short_date(d)}: {fmt.number(a.mean, decimals)}")
+            for d, a in sorted(s.days.items())
+            if d in index
+        )
+        out.append(SeriesOut(k, s.label, " ".join(path), tuple(bands), dots))
+    any_reading = [any(day in s.days for s in series) for day in days]
+    missing = tuple(
+        Strip(round(LEFT + i * slot, 1), round(slot, 1))
+        for i, has in enumerate(any_reading)
+        if not has
+    )
+    track_y = {
+        key: bottom + AXIS_HEIGHT + (j + 0.5) * TRACK_HEIGHT for j, (key, _) in enumerate(tracks)
+    }
+    placed = tuple(
+        Marker(x(index[m.day]), track_y[m.track], f"marker-{m.severity} track-{m.track}", m.label)
+        for m in markers
+        if m.day in index and m.track in track_y
+    )
+    step = max(1, math.ceil(n / 6))
+    measured = sum(any_reading)
+    desc = t["chart_desc"].format(
+        title=title, days=len(days), measured=measured, alerts=len(placed)
+    )
+    if readings:
+        desc += " " + t["chart_range"].format(
+            low=fmt.number(min(readings), decimals),
+            high=fmt.number(max(readings), decimals),
+            unit=unit,
+        )
+    rows = tuple(
+        (
+            fmt.short_date(day),
+            *(_cell(s.days.get(day), fmt, decimals, t["no_reading"]) for s in series),
+        )
+        for day in days
+    )
+    return Chart(
+        id=chart_id,
+        title=title,
+        desc=desc.strip(),
+        unit=unit,
+        width=WIDTH,
+        left=LEFT,
+        right=WIDTH - RIGHT,
+        top=TOP,
+        height=int(bottom + AXIS_HEIGHT + TRACK_HEIGHT * len(tracks) + 4),
+        plot_bottom=bottom,
+        y_ticks=tuple(Tick(y(v), fmt.number(v, 0 if float(v).is_integer() else 1)) for v in ticks),
+        x_ticks=tuple(Tick(x(i), fmt.short_date(days[i])) for i in range(0, len(days), step)),
+        missing=missing,
+        series=tuple(out),
+        lines=tuple(
+            LineOut(
+                y(line.value),
+                f"limit-{line.severity}{' proposed' if line.proposed else ''}",
+                line.label,
+            )
+            for line in lines
+            if low <= line.value <= high
+        ),
+        tracks=tuple(Track(track_y[key], label) for key, label in tracks),
+        markers=placed,
+        columns=(t["day"], *(s.label for s in series)),
+        rows=rows,
+    )
+
+
+def _cell(agg: DailyAggregate | None, fmt: Formatter, decimals: int, none: str) -> str:
+    if agg is None:
+        return none
+    if agg.n == 1 or agg.min == agg.max:
+        return fmt.number(agg.mean, decimals)
+    low, high = fmt.number(agg.min, decimals), fmt.number(agg.max, decimals)
+    return f"{fmt.number(agg.mean, decimals)} ({low}\u2013{high})"

@@ -1,0 +1,99 @@
+"""The console's languages: Swedish (the default) and English, chosen per user with a cookie.
+
+Every string the console shows comes from ``catalogue.ENTRIES`` (both languages side by side);
+numbers, dates, times and durations are written the way each language writes them, in the
+health centre's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from hemkoll.api.console.catalogue import ENTRIES, MONTHS
+
+Lang = Literal["sv", "en"]
+LANGS: tuple[Lang, ...] = ("sv", "en")
+DEFAULT_LANG: Lang = "sv"
+# What stands for no value, and the minus sign Swedish typesetting uses.
+DASH = "\u2013"
+MINUS = "\u2212"
+
+CATALOGUE: Mapping[Lang, Mapping[str, str]] = MappingProxyType(
+    {
+        "sv": MappingProxyType({key: sv for key, (sv, _) in ENTRIES.items()}),
+        "en": MappingProxyType({key: en for key, (_, en) in ENTRIES.items()}),
+    }
+)
+
+
+def parse_lang(value: str | None) -> Lang:
+    if value == "en":
+        return "en"
+    return DEFAULT_LANG
+
+
+class Formatter:
+    """Numbers, dates and durations in one language and time zone, relative to ``now``."""
+
+    def __init__(self, lang: Lang, tz: ZoneInfo, now: dt.datetime) -> None:
+        self.lang = lang
+        self.tz = tz
+        self.now = now
+
+    def number(self, value: float | None, decimals: int = 1) -> str:
+        if value is None:
+            return DASH
+        text = f"{value:.{decimals}f}"
+        if self.lang == "sv":
+            text = text.replace(".", ",").replace("-", MINUS)
+        return text
+
+    def share(self, value: float | None) -> str:
+        """A share as a percentage: "82 %" in Swedish, "82%" in English."""
+        if value is None:
+            return DASH
+        number = self.number(100 * value, 0)
+        return f"{number}\u00a0%" if self.lang == "sv" else f"{number}%"
+
+    def local(self, at: dt.datetime) -> dt.datetime:
+        return at.astimezone(self.tz)
+
+    def datetime(self, at: dt.datetime | None) -> str:
+        if at is None:
+            return DASH
+        return self.local(at).strftime("%Y-%m-%d %H:%M")
+
+    def time(self, at: dt.datetime) -> str:
+        return self.local(at).strftime("%H:%M")
+
+    def date(self, day: dt.date) -> str:
+        return f"{self.short_date(day)} {day.year}"
+
+    def short_date(self, day: dt.date) -> str:
+        month = MONTHS[self.lang][day.month - 1]
+        return f"{day.day} {month}"
+
+    def day_of(self, at: dt.datetime) -> str:
+        return self.short_date(self.local(at).date())
+
+    def duration(self, span: dt.timedelta | None) -> str:
+        """Two units at most: "2 d 4 h", "3 h 5 min", "12 min" ("tim" in Swedish)."""
+        if span is None:
+            return DASH
+        minutes = max(0, int(span.total_seconds() // 60))
+        days, rest = divmod(minutes, 24 * 60)
+        hours, minutes = divmod(rest, 60)
+        hour = "tim" if self.lang == "sv" else "h"
+        if days:
+            return f"{days} d {hours} {hour}" if hours else f"{days} d"
+        if hours:
+            return f"{hours} {hour} {minutes} min" if minutes else f"{hours} {hour}"
+        return f"{minutes} min"
+
+    def age(self, at: dt.datetime) -> str:
+        """How long ago ``at`` was."""
+        return self.duration(self.now - at)

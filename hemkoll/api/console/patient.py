@@ -1,0 +1,144 @@
+"""The centre's patients, and one patient's page: charts of weight, blood pressure, heart rate,
+SpO2 and symptoms over 7, 30 or 90 days with the patient's threshold lines, alert markers and
+missing days; the alerts of the period with their evidence in words.
+
+Nurses and clinicians, their own centre's patients only; the page records what it shows (the
+readings, the thresholds, each alert), as the API's routes for the same data do.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Annotated
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from hemkoll.api.access import NURSES, Caller
+from hemkoll.api.console.auth import signed_in
+from hemkoll.api.console.i18n import CATALOGUE, Formatter
+from hemkoll.api.console.patient_charts import (
+    GROUPS,
+    METRICS,
+    PERIODS,
+    alert_markers,
+    by_metric,
+    evidence_items,
+    group_chart,
+    limit_lines,
+    local_days,
+)
+from hemkoll.api.console.rules_view import find, limits_for, rule_label
+from hemkoll.api.console.web import PREFIX, ConsoleRoute, language, render
+from hemkoll.api.console.worklist import centre_of
+from hemkoll.api.problems import invalid, not_found
+from hemkoll.rules.config import RuleSet
+from hemkoll.rules.configuration import effective_for
+from hemkoll.store import alerts, console, patients, readings_query, rule_overrides, staff
+from hemkoll.store.evaluation import Conn
+from hemkoll.store.patients import PatientRecord
+
+router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+Nurse = Annotated[Caller, Depends(signed_in(*NURSES))]
+
+
+def patient_or_404(caller: Caller, conn: Conn, patient_id: UUID) -> PatientRecord:
+    found = patients.patient_in_scope(conn, patient_id, health_centre_id=caller.scope)
+    if found is None:
+        raise not_found("patient", patient_id)
+    return found
+
+
+def effective_rules(conn: Conn, programme: RuleSet, patient_id: UUID) -> RuleSet:
+    return effective_for(programme, rule_overrides.current_overrides(conn, patient_id))
+
+
+@router.get("/patients")
+def patients_page(request: Request, caller: Nurse) -> Response:
+    with caller.session() as s:
+        centre = centre_of(caller, s.conn)
+        found = console.patients_overview(s.conn, centre.id)
+        for p in found:
+            s.record("patient", p.id, patient_id=p.id, health_centre_id=centre.id)
+    context = {"patients": found, "centre": centre, "section": "patients"}
+    return render(request, "patients.html", context, me=caller.principal, tz=centre.timezone)
+
+
+@router.get("/patients/{patient_id}")
+def patient_page(
+    request: Request,
+    patient_id: UUID,
+    caller: Nurse,
+    days: Annotated[int, Query()] = 30,
+    alert: Annotated[UUID | None, Query()] = None,
+) -> Response:
+    if days not in PERIODS:
+        raise invalid(f"days: one of {', '.join(map(str, PERIODS))}")
+    programme: RuleSet = request.app.state.programme
+    now = caller.now()
+    with caller.session() as s:
+        patient = patient_or_404(caller, s.conn, patient_id)
+        centre = centre_of(caller, s.conn)
+        tz = ZoneInfo(patient.timezone)
+        day_list = local_days(now.astimezone(tz).date(), days)
+        try:
+            rows = readings_query.daily_readings(
+                s.conn,
+                patient_id,
+                metrics=METRICS,
+                since=day_list[0],
+                until=day_list[-1] + timedelta(days=1),
+                tz=patient.timezone,
+            )
+        except ValueError as exc:
+            raise invalid(str(exc)) from exc
+        rule_set = effective_rules(s.conn, programme, patient_id)
+        since = datetime.combine(day_list[0], time(), tz)
+        shown = console.patient_alerts(
+            s.conn, patient_id, since=since, until=now + timedelta(days=1)
+        )
+        focus = next((a for a in shown if a.id == alert), None)
+        if alert is not None and focus is None:
+            focus = alerts.alert_in_scope(s.conn, alert, health_centre_id=caller.scope)
+            if focus is None or focus.patient_id != patient_id:
+                raise not_found("alert", alert)
+        names = {m.id: m.name for m in staff.list_staff(s.conn, health_centre_id=caller.scope)}
+        centre_id = patient.health_centre_id
+        s.record("readings", patient_id, patient_id=patient_id, health_centre_id=centre_id)
+        s.record("thresholds", patient_id, patient_id=patient_id, health_centre_id=centre_id)
+        for a in {a.id: a for a in [*shown, *([focus] if focus else [])]}.values():
+            s.record("alert", a.id, patient_id=patient_id, health_centre_id=centre_id)
+    lang = language(request)
+    t = CATALOGUE[lang]
+    centre_tz = centre.timezone
+    fmt = Formatter(lang, ZoneInfo(centre_tz), now)
+    daily = by_metric(rows)
+    tracks = [("fired", t["track_fired"])]
+    charts = [
+        group_chart(
+            group,
+            day_list,
+            daily,
+            lines=limit_lines(limits_for(rule_set, group.metrics), t, fmt),
+            markers=alert_markers(shown, rule_set, metrics=group.metrics, tz=tz, t=t, fmt=fmt),
+            tracks=tracks,
+            fmt=fmt,
+            t=t,
+        )
+        for group in GROUPS
+    ]
+    context = {
+        "patient": patient,
+        "days": days,
+        "periods": PERIODS,
+        "charts": charts,
+        "alerts": list(reversed(shown)),
+        "focus": focus,
+        "staff_names": names,
+        "label": lambda rule_id: rule_label(find(rule_set, rule_id), rule_id, t),
+        "evidence": lambda a: evidence_items(a.evidence, fmt),
+        "section": "patients",
+        "now": now,
+    }
+    return render(request, "patient.html", context, me=caller.principal, tz=centre_tz, now=now)

@@ -1,0 +1,142 @@
+"""A patient's charts: which metrics share a chart, their threshold lines and alert markers, and
+an alert's evidence as a list of figures. Shared by the patient page and the threshold backtest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hemkoll.api.console.charts import Chart, LineIn, MarkerIn, SeriesIn, build_chart
+from hemkoll.api.console.i18n import Formatter
+from hemkoll.api.console.rules_view import Limit, find, metric_label, rule_label, rule_metrics, unit
+from hemkoll.rules.config import RuleSet
+from hemkoll.store.alerts import AlertDetail
+from hemkoll.store.readings_query import DailyAggregate
+
+
+@dataclass(frozen=True)
+class Group:
+    key: str
+    metrics: tuple[str, ...]
+    decimals: int
+    fixed: tuple[float, float] | None = None
+
+
+GROUPS: tuple[Group, ...] = (
+    Group("weight", ("body_weight",), 1),
+    Group("blood_pressure", ("systolic_bp", "diastolic_bp"), 0),
+    Group("heart_rate", ("heart_rate",), 0),
+    Group("spo2", ("spo2",), 0),
+    Group(
+        "symptoms",
+        ("symptom_breathlessness", "symptom_ankle_swelling", "symptom_fatigue"),
+        0,
+        (0.0, 3.0),
+    ),
+)
+METRICS: tuple[str, ...] = tuple(m for g in GROUPS for m in g.metrics)
+PERIODS = (7, 30, 90)
+
+
+def group_of(metric: str) -> Group | None:
+    return next((g for g in GROUPS if metric in g.metrics), None)
+
+
+def local_days(today: date, count: int) -> list[date]:
+    """The ``count`` local days up to and including ``today``, oldest first."""
+    return [today - timedelta(days=count - 1 - i) for i in range(count)]
+
+
+def by_metric(rows: Iterable[DailyAggregate]) -> dict[str, dict[date, DailyAggregate]]:
+    found: dict[str, dict[date, DailyAggregate]] = {}
+    for row in rows:
+        found.setdefault(row.metric, {})[row.day] = row
+    return found
+
+
+def limit_lines(
+    limits: Iterable[Limit], t: Mapping[str, str], fmt: Formatter, *, proposed: bool = False
+) -> list[LineIn]:
+    lines = []
+    for limit in limits:
+        words = t["limit_" + limit.side].format(
+            severity=t["severity_" + limit.severity],
+            value=fmt.number(limit.value, 1),
+            metric=metric_label(limit.metric, t),
+        )
+        if proposed:
+            words = f"{t['proposed']}: {words}"
+        lines.append(LineIn(limit.value, limit.severity, words, proposed))
+    return lines
+
+
+def alert_markers(
+    found: Iterable[AlertDetail],
+    rule_set: RuleSet,
+    *,
+    metrics: Sequence[str],
+    tz: ZoneInfo,
+    t: Mapping[str, str],
+    fmt: Formatter,
+    track: str = "fired",
+) -> list[MarkerIn]:
+    """Markers on the day each alert opened, for the alerts whose rule watches ``metrics``."""
+    markers = []
+    for a in found:
+        if not rule_metrics(rule_set, a.rule_id) & set(metrics):
+            continue
+        label = f"{fmt.datetime(a.opened_at)}: {t['severity_' + a.severity]}, " + rule_label(
+            find(rule_set, a.rule_id), a.rule_id, t
+        )
+        markers.append(MarkerIn(a.opened_at.astimezone(tz).date(), a.severity, track, label))
+    return markers
+
+
+def group_chart(
+    group: Group,
+    days: Sequence[date],
+    daily: Mapping[str, Mapping[date, DailyAggregate]],
+    *,
+    lines: Sequence[LineIn],
+    markers: Sequence[MarkerIn],
+    tracks: Sequence[tuple[str, str]],
+    fmt: Formatter,
+    t: Mapping[str, str],
+    suffix: str = "",
+) -> Chart:
+    return build_chart(
+        f"chart-{group.key}{suffix}",
+        t["chart_" + group.key],
+        unit(group.metrics[0]),
+        days,
+        [SeriesIn(m, metric_label(m, t), daily.get(m, {})) for m in group.metrics],
+        lines=lines,
+        markers=markers,
+        tracks=tracks,
+        fixed=group.fixed,
+        decimals=group.decimals,
+        fmt=fmt,
+        t=t,
+    )
+
+
+def evidence_items(evidence: Mapping[str, Any], fmt: Formatter) -> list[tuple[str, str]]:
+    """The finding's figures as (name, value) pairs, numbers in the reader's language."""
+    items = []
+    for key, value in evidence.items():
+        if isinstance(value, bool) or value is None:
+            text = str(value)
+        elif isinstance(value, float):
+            text = fmt.number(value, 2).rstrip("0").rstrip(",.") or "0"
+        elif isinstance(value, int):
+            text = str(value)
+        elif isinstance(value, list):
+            text = ", ".join(str(v) for v in value)
+        else:
+            text = str(value)
+        items.append((key.replace("_", " "), text))
+    return items

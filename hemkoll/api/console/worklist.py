@@ -1,0 +1,156 @@
+"""The worklist: the health centre's open and acknowledged alerts, red before yellow, then
+oldest first, refreshing itself every ``REFRESH_SECONDS``; acknowledge, assign to me (or
+release) and resolve with an outcome and a note, each in place without leaving the page.
+
+The same checks and audit rows as the API's alert routes: nurses and clinicians only, their
+own centre's alerts only (another centre's answers 404), one audit row per alert shown or
+changed, in the transaction that reads or changes it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from hemkoll.api.access import NURSES, Caller, Session
+from hemkoll.api.console.auth import Form, signed_in
+from hemkoll.api.console.i18n import CATALOGUE
+from hemkoll.api.console.rules_view import find, rule_label
+from hemkoll.api.console.web import PREFIX, ConsoleRoute, is_htmx, language, render
+from hemkoll.api.problems import conflict, forbidden, invalid, not_found
+from hemkoll.rules import nurse_actions
+from hemkoll.rules.alerting import Outcome
+from hemkoll.rules.config import RuleSet
+from hemkoll.store import alerts, centres, staff
+from hemkoll.store.evaluation import Conn
+
+router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
+Nurse = Annotated[Caller, Depends(signed_in(*NURSES))]
+
+# How often the worklist refreshes itself: a new red alert shows within half a minute, and a
+# centre's dozen open tabs cost a request each per half minute.
+REFRESH_SECONDS = 30
+# The worklist shows at most this many alerts (the API's largest page); more is a backlog the
+# page says it cut.
+WORKLIST_LIMIT = 200
+OUTCOMES = tuple(outcome.value for outcome in Outcome)
+# As the API's notes.
+MAX_NOTE = 2000
+
+
+def centre_of(caller: Caller, conn: Conn) -> centres.Centre:
+    if caller.scope is None:  # the database's CHECK gives every nurse a centre
+        raise forbidden("the worklist is a health centre's; this account has none")
+    found = centres.list_centres(conn, health_centre_id=caller.scope)
+    if not found:
+        raise not_found("health centre", caller.scope)
+    return found[0]
+
+
+def _context(
+    request: Request, caller: Caller, s: Session, programme: RuleSet
+) -> tuple[dict[str, Any], str]:
+    centre = centre_of(caller, s.conn)
+    found = alerts.worklist(
+        s.conn,
+        health_centre_id=centre.id,
+        states=["open", "acknowledged"],
+        limit=WORKLIST_LIMIT,
+    )
+    for a in found:
+        s.record("alert", a.id, patient_id=a.patient_id)
+    return _shared(request, caller, s.conn, programme) | {
+        "alerts": found,
+        "cut": len(found) == WORKLIST_LIMIT,
+        "centre": centre,
+        "refresh_s": REFRESH_SECONDS,
+        "section": "worklist",
+    }, centre.timezone
+
+
+def _shared(request: Request, caller: Caller, conn: Conn, programme: RuleSet) -> dict[str, Any]:
+    t = CATALOGUE[language(request)]
+    names = {m.id: m.name for m in staff.list_staff(conn, health_centre_id=caller.scope)}
+    return {
+        "staff_names": names,
+        "my_id": caller.principal.staff_id,
+        "outcomes": OUTCOMES,
+        "label": lambda rule_id: rule_label(find(programme, rule_id), rule_id, t),
+        "now": caller.now(),
+    }
+
+
+@router.get("/worklist")
+def worklist_page(request: Request, caller: Nurse) -> Response:
+    with caller.session() as s:
+        context, tz = _context(request, caller, s, request.app.state.programme)
+    return render(request, "worklist.html", context, me=caller.principal, tz=tz)
+
+
+@router.get("/worklist/rows")
+def worklist_rows(request: Request, caller: Nurse) -> Response:
+    with caller.session() as s:
+        context, tz = _context(request, caller, s, request.app.state.programme)
+    return render(request, "_worklist.html", context, me=caller.principal, tz=tz)
+
+
+def _apply(conn: Conn, caller: Caller, alert_id: UUID, action: str, form: dict[str, str]) -> None:
+    by = caller.principal.actor
+    note = form.get("note", "")
+    if len(note) > MAX_NOTE:
+        raise invalid(f"note: at most {MAX_NOTE} characters")
+    try:
+        if action == "acknowledge":
+            nurse_actions.acknowledge(conn, alert_id, by=by, note=note)
+        elif action == "resolve":
+            outcome = form.get("outcome", "")
+            if outcome not in OUTCOMES:
+                raise invalid(f"outcome: choose one of {', '.join(OUTCOMES)}")
+            nurse_actions.resolve(conn, alert_id, Outcome(outcome), by=by, note=note)
+        else:
+            to = caller.principal.staff_id if form.get("to", "me") == "me" else None
+            nurse_actions.assign(conn, alert_id, to, by=by)
+    except nurse_actions.TransitionRefused as exc:
+        raise conflict(str(exc)) from exc
+
+
+def _act(
+    request: Request, caller: Caller, alert_id: UUID, action: str, form: dict[str, str]
+) -> Response:
+    t = CATALOGUE[language(request)]
+    programme: RuleSet = request.app.state.programme
+    with caller.session() as s:
+        alert = alerts.alert_in_scope(s.conn, alert_id, health_centre_id=caller.scope)
+        if alert is None:
+            raise not_found("alert", alert_id)
+        _apply(s.conn, caller, alert_id, action, form)
+        s.record("alert", alert_id, patient_id=alert.patient_id)
+        message = t[f"done_{action}"].format(patient=alert.patient_reference)
+        if is_htmx(request):
+            # Only the alert's card changes; the next refresh takes a resolved one away.
+            tz = centre_of(caller, s.conn).timezone
+            changed = alerts.alert_in_scope(s.conn, alert_id, health_centre_id=caller.scope)
+            context = _shared(request, caller, s.conn, programme) | {"a": changed or alert}
+            template = "_alert_done.html"
+        else:
+            context, tz = _context(request, caller, s, programme)
+            template = "worklist.html"
+    context["message"] = message
+    return render(request, template, context, me=caller.principal, tz=tz)
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge(request: Request, alert_id: UUID, caller: Nurse, form: Form) -> Response:
+    return _act(request, caller, alert_id, "acknowledge", form)
+
+
+@router.post("/alerts/{alert_id}/assign")
+def assign(request: Request, alert_id: UUID, caller: Nurse, form: Form) -> Response:
+    return _act(request, caller, alert_id, "assign", form)
+
+
+@router.post("/alerts/{alert_id}/resolve")
+def resolve(request: Request, alert_id: UUID, caller: Nurse, form: Form) -> Response:
+    return _act(request, caller, alert_id, "resolve", form)

@@ -1,0 +1,208 @@
+"""The console's pages in process (TestClient): the language, the patient page's charts and
+words, and threshold tuning (preview, save with a reason, history), without a browser."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hemkoll.api.console.catalogue import ENTRIES
+from hemkoll.store.connect import connect
+from tests.console.conftest import MISSING_DAYS, ORIGIN, Seeded, sign_in
+
+
+def _pages(seeded: Seeded) -> list[str]:
+    a = seeded.world.a
+    return [
+        "/console/worklist",
+        "/console/patients",
+        f"/console/patients/{a.patient_id}?days=7&alert={seeded.trend_alert}",
+        f"/console/patients/{a.patient_id}/thresholds?rule=systolic_bp",
+        "/console/follow-up",
+    ]
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_every_page_renders_in_both_languages(
+    client: TestClient, seeded: Seeded, lang: str
+) -> None:
+    sign_in(client, seeded.world.a.tokens["clinician"])
+    client.post("/console/language", data={"lang": lang}, headers={"Origin": ORIGIN})
+    for path in _pages(seeded):
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text[:500])
+        assert f'<html lang="{lang}">' in page.text
+
+
+def test_swedish_by_default_english_on_request_kept_in_a_cookie(
+    client: TestClient, seeded: Seeded
+) -> None:
+    sign_in(client, seeded.world.a.tokens["nurse"])
+    assert "Arbetslista" in client.get("/console/worklist").text
+    toggled = client.post(
+        "/console/language",
+        data={"lang": "en", "next": "/console/worklist"},
+        headers={"Origin": ORIGIN},
+        follow_redirects=False,
+    )
+    assert toggled.status_code == 303
+    assert toggled.headers["location"] == "/console/worklist"
+    cookie = toggled.headers["set-cookie"].lower()
+    assert cookie.startswith("hemkoll_lang=en;")
+    assert "samesite=strict" in cookie
+    page = client.get("/console/worklist").text
+    assert "Worklist" in page
+    assert "Morning weight is rising" in page  # the alert's own English explanation
+    # "next" only ever leads back into the console.
+    for elsewhere in ("https://evil.example/", "//evil.example/", "/api/v1/alerts"):
+        answer = client.post(
+            "/console/language",
+            data={"lang": "sv", "next": elsewhere},
+            headers={"Origin": ORIGIN},
+            follow_redirects=False,
+        )
+        assert answer.headers["location"] == "/console/"
+
+
+def test_both_languages_have_the_same_placeholders() -> None:
+    fields = string.Formatter()
+    for key, (sv, en) in ENTRIES.items():
+        names = [{f for _, f, _, _ in fields.parse(text) if f} for text in (sv, en)]
+        assert names[0] == names[1], key
+
+
+def test_the_patient_page_shows_missing_days_limits_markers_and_words(
+    client: TestClient, seeded: Seeded
+) -> None:
+    a = seeded.world.a
+    sign_in(client, a.tokens["nurse"])
+    page = client.get(f"/console/patients/{a.patient_id}?days=30&alert={seeded.trend_alert}").text
+    weight = page[page.index('id="chart-weight"') : page.index('id="chart-blood_pressure"')]
+    # Missing: the seeded days without readings within 30 days, and today (not measured yet).
+    missing = sum(1 for d in MISSING_DAYS if d < 30) + 1
+    assert weight.count('class="missing"') == missing
+    assert f"{missing} dagar utan mätning" in weight
+    assert weight.count("track-fired") >= 1  # the weight trend alert's marker
+    assert '<title id="chart-weight-title">Vikt</title>' in weight
+    assert "Vikt, 30 dagar: mätt 26 av 30 dagar; 1 larm markerade." in weight
+    assert "<table>" in weight  # the data table beside the chart
+    spo2 = page[page.index('id="chart-spo2"') : page.index('id="chart-symptoms"')]
+    assert "Röd under 90,0" in spo2
+    assert "Varför larmet gick" in page
+    assert "Morgonvikten stiger: 3-dagarsmedelvärdet är 1,2 kg över" in page
+    assert client.get(f"/console/patients/{a.patient_id}?days=12").status_code == 422
+
+
+def test_a_nurse_reads_thresholds_but_cannot_change_them(
+    client: TestClient, seeded: Seeded
+) -> None:
+    a = seeded.world.a
+    sign_in(client, a.tokens["nurse"])
+    page = client.get(f"/console/patients/{a.patient_id}/thresholds?rule=systolic_bp").text
+    assert "BEAT-HF urgent without symptoms" in page
+    assert 'id="edit-form"' not in page
+    assert "Ändra" not in page
+    preview = client.post(
+        f"/console/patients/{a.patient_id}/thresholds/preview",
+        data={"rule": "systolic_bp"},
+        headers={"Origin": ORIGIN},
+    )
+    assert preview.status_code == 403
+
+
+def test_tuning_previews_then_saves_with_a_reason(
+    client: TestClient, seeded: Seeded, db_url: str
+) -> None:
+    a = seeded.world.a
+    sign_in(client, a.tokens["clinician"])
+    base = f"/console/patients/{a.patient_id}/thresholds"
+    form = client.get(f"{base}?rule=systolic_bp").text
+    assert 'value="100"' in form  # yellow low, as the programme has it
+    proposal = {
+        "rule": "systolic_bp",
+        "enabled": "on",
+        "yellow_low": "105",
+        "yellow_high": "150",
+        "red_low": "80",
+        "red_high": "170",
+    }
+    htmx = {"Origin": ORIGIN, "HX-Request": "true"}
+    preview = client.post(f"{base}/preview", data=proposal, headers=htmx)
+    assert preview.status_code == 200
+    text = preview.text
+    assert "<html" not in text  # a fragment
+    assert re.search(r"larmade 0, nuvarande 0, förslag \d+", text)
+    assert 'class="limit-yellow proposed"' in text  # the proposed lines on the chart
+    assert 'name="yellow_low" value="105"' in text  # carried to the save form
+    with connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM rule_overrides").fetchone() == (0,)
+    bad = client.post(f"{base}/preview", data={**proposal, "yellow_low": "abc"}, headers=htmx)
+    assert bad.status_code == 422
+    assert bad.headers["hx-retarget"] == "#messages"
+    invalid = client.post(f"{base}/preview", data={**proposal, "red_low": "110"}, headers=htmx)
+    assert invalid.status_code == 422
+    assert "red low must not exceed yellow low" in invalid.text
+    no_reason = client.post(base, data=proposal, headers={"Origin": ORIGIN})
+    assert no_reason.status_code == 422
+    saved = client.post(
+        base,
+        data={**proposal, "reason": "Lågt blodtryck i grunden"},
+        headers={"Origin": ORIGIN},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    assert saved.headers["location"].endswith("/thresholds?saved=1#history")
+    with connect(db_url) as conn:
+        layer, reason, by = conn.execute(
+            "SELECT layer, reason, changed_by FROM rule_overrides WHERE patient_id = %s",
+            (a.patient_id,),
+        ).fetchone()
+    assert reason == "Lågt blodtryck i grunden"
+    assert by == f"staff:{a.staff_ids['clinician']}"
+    assert layer["overrides"] == [
+        {
+            "id": "systolic_bp",
+            "enabled": True,
+            "patch": {"yellow": {"low": 105.0, "high": 150.0}},
+            "note": "Lågt blodtryck i grunden",
+        }
+    ]
+    page = client.get(saved.headers["location"]).text
+    assert "Ändringen är sparad (version 1)." in page
+    assert "Lågt blodtryck i grunden" in page
+    assert "clinician Vårdcentral A" in page  # who, by name
+    assert "individuell" in page
+    # Putting the programme's values back removes the patient's override of the rule.
+    back = {**proposal, "enabled": "", "yellow_low": "100", "yellow_high": "160"}
+    client.post(base, data={**back, "reason": "Tillbaka"}, headers={"Origin": ORIGIN})
+    with connect(db_url) as conn:
+        layer = conn.execute(
+            "SELECT layer FROM rule_overrides WHERE patient_id = %s AND version = 2",
+            (a.patient_id,),
+        ).fetchone()[0]
+    assert layer["overrides"] == []
+
+
+def test_a_page_answering_a_form_comes_back_to_the_form_page(
+    client: TestClient, seeded: Seeded
+) -> None:
+    sign_in(client, seeded.world.a.tokens["nurse"])
+    page = client.post(
+        f"/console/alerts/{seeded.trend_alert}/assign",
+        data={"to": "me"},
+        headers={"Origin": ORIGIN, "Referer": f"{ORIGIN}/console/worklist"},
+    )
+    assert page.status_code == 200
+    assert "Tilldelningen av larmet för PA-0001 är ändrad." in page.text
+    assert 'name="next" value="/console/worklist"' in page.text
+    assert "tilldelat dig" in page.text
+    released = client.post(
+        f"/console/alerts/{seeded.trend_alert}/assign",
+        data={"to": "nobody"},
+        headers={"Origin": ORIGIN, "HX-Request": "true"},
+    )
+    assert "Ta larmet" in released.text
+    assert "tilldelat" not in released.text
