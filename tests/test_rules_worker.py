@@ -18,6 +18,7 @@ from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.nurse_actions import TransitionRefused, acknowledge, resolve
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.worker import IDLE_WAIT_S, RulesConfig, RulesWorker, evaluate_patient
+from hemkoll.store import evaluation
 from hemkoll.store.connect import connect
 from hemkoll.store.evaluation import set_monitoring_paused
 from hemkoll.store.readings import ReadingWriter
@@ -263,3 +264,53 @@ def test_nurse_transitions_follow_the_state_machine(db_url: str) -> None:
         "resolved",
         "open",
     ]
+
+
+def test_one_failing_patient_does_not_hold_up_its_batch(db_url: str) -> None:
+    good = enrol(db_url, kind="pulse_oximeter", patient="P-good")
+    bad = enrol(db_url, kind="pulse_oximeter", patient="P-bad")
+    start = datetime.now(UTC) - timedelta(hours=3)
+    _store(db_url, _spo2(good.patient.id, good.device.id, [97, 92], start))
+    _store(db_url, _spo2(bad.patient.id, bad.device.id, [97, 92], start))
+    with connect(db_url) as conn:
+        # A stored layer that no longer fits the rules: this patient's evaluation fails.
+        conn.execute(
+            "INSERT INTO rule_overrides (patient_id, version, layer, changed_by, reason)"
+            ' VALUES (%s, 1, \'{"source": "x", "overrides": [{"id": "gone"}]}\', \'t\', \'t\')',
+            (bad.patient.id,),
+        )
+        conn.commit()
+    worker = _process(db_url)
+    assert (worker.evaluated, worker.failed) == (1, 1)
+    with psycopg.connect(db_url) as conn:
+        alerted = conn.execute("SELECT patient_id FROM alerts").fetchall()
+        queued = conn.execute("SELECT patient_id, last_error FROM evaluation_queue").fetchall()
+    assert alerted == [(good.patient.id,)]
+    assert [patient for patient, _ in queued] == [bad.patient.id]
+    assert queued[0][1]  # the error's class is kept for the operator
+
+
+def test_a_patient_requested_again_keeps_its_place_and_is_evaluated_again(db_url: str) -> None:
+    e = enrol(db_url, kind="pulse_oximeter")
+    start = datetime.now(UTC) - timedelta(hours=3)
+    _store(db_url, _spo2(e.patient.id, e.device.id, [97], start))
+    with psycopg.connect(db_url) as conn:
+        first = conn.execute("SELECT requested_at, generation FROM evaluation_queue").fetchone()
+    # More readings while the patient waits: same place in the queue, a newer generation.
+    _store(db_url, _spo2(e.patient.id, e.device.id, [96], start + timedelta(hours=1)))
+    with psycopg.connect(db_url) as conn:
+        second = conn.execute("SELECT requested_at, generation FROM evaluation_queue").fetchone()
+    assert first is not None
+    assert second is not None
+    assert second[0] == first[0]
+    assert second[1] == first[1] + 1
+    # Finishing with the older generation (newer readings came meanwhile) keeps the row.
+    with connect(db_url) as conn:
+        [claimed] = evaluation.claim(conn, limit=10, lease_s=60)
+        _store(db_url, _spo2(e.patient.id, e.device.id, [95], start + timedelta(hours=2)))
+        with conn.transaction():
+            evaluation.finish(conn, [claimed])
+    assert scalar(db_url, "SELECT count(*) FROM evaluation_queue") == 1
+    assert scalar(db_url, "SELECT lease_until IS NULL FROM evaluation_queue")
+    _process(db_url)
+    assert scalar(db_url, "SELECT count(*) FROM evaluation_queue") == 0

@@ -94,6 +94,69 @@ class Changes:
     raised: list[Severity] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Request:
+    """A patient to evaluate, and the devices whose readings prompted it (they get feedback)."""
+
+    patient_id: UUID
+    feedback_devices: Sequence[UUID] = ()
+
+
+def evaluate_patients(
+    conn: store.Conn, programme: RuleSet, requests: Sequence[Request], *, now: datetime
+) -> dict[UUID, Changes]:
+    """Evaluate a batch of patients and apply the findings to their alerts; the caller's
+    transaction, which holds the patients' row locks.
+
+    Each patient's rules are the programme with their stored overrides (``configuration``).
+    The batch is read in a few statements (patients, overrides, readings, alerts) rather than
+    a few per patient: round trips and commits, not the engine, are what an evaluation costs.
+    An alert opened or raised queues the health centre's notification, and an opened one the
+    patient's message, in this same transaction (the outbox). A patient whose readings
+    prompted the evaluation and who then has no unresolved alert is told, on those devices,
+    that the values look as usual. Returns, per patient, the alerts opened and raised.
+    """
+    ids = sorted({r.patient_id for r in requests})
+    patients = {p.id: p for p in store.lock_patients(conn, ids)}
+    if not patients:
+        return {}
+    versions = rule_overrides.current_overrides_of(conn, list(patients))
+    rule_sets = {pid: effective_for(programme, versions.get(pid, [])) for pid in patients}
+    since = now - max(required_history(rule_set) for rule_set in rule_sets.values())
+    readings = store.readings_of_patients_between(conn, list(patients), since, now)
+    newest = store.newest_alerts(conn, list(patients))
+    results: dict[UUID, Changes] = {}
+    reassure: list[tuple[UUID, Sequence[UUID]]] = []
+    for request in requests:
+        patient = patients.get(request.patient_id)
+        if patient is None or patient.id in results:
+            continue
+        rule_set = rule_sets[patient.id]
+        start = now - required_history(rule_set)
+        rows = [row for row in readings.get(patient.id, []) if row[1] >= start]
+        findings = evaluate(
+            rule_set,
+            series_from_rows(rows),
+            tz=ZoneInfo(patient.timezone),
+            now=now,
+            paused=patient.paused,
+        )
+        changes, unresolved = _apply(
+            conn, patient.id, rule_set.name, findings, newest.get(patient.id, [])
+        )
+        results[patient.id] = changes
+        if request.feedback_devices and not unresolved:
+            reassure.append((patient.id, request.feedback_devices))
+    outbox.enqueue_device_messages_to_many(
+        conn,
+        reassure,
+        event="readings.in_range",
+        text_en=READINGS_IN_RANGE.text_en,
+        text_sv=READINGS_IN_RANGE.text_sv,
+    )
+    return results
+
+
 def evaluate_patient(
     conn: store.Conn,
     programme: RuleSet,
@@ -102,40 +165,34 @@ def evaluate_patient(
     now: datetime,
     feedback_devices: Sequence[UUID] = (),
 ) -> Changes:
-    """Evaluate one patient and apply the findings to its alerts; the caller's transaction.
-
-    The rules are the programme with the patient's stored overrides (``configuration``).
-    An alert opened or raised queues the health centre's notification, and an opened one the
-    patient's message, in this same transaction (the outbox). ``feedback_devices`` sent the
-    readings that prompted this evaluation: if the patient then has no unresolved alert, they
-    are told that their values look as usual. Returns the alerts opened and raised.
-    """
-    patient = store.lock_patient(conn, patient_id)
-    if patient is None:
-        return Changes()
-    rule_set = effective_for(programme, rule_overrides.current_overrides(conn, patient_id))
-    rows = store.readings_between(conn, patient_id, now - required_history(rule_set), now)
-    findings = evaluate(
-        rule_set,
-        series_from_rows(rows),
-        tz=ZoneInfo(patient.timezone),
-        now=now,
-        paused=patient.paused,
+    """``evaluate_patients`` for one patient (nothing if there is none, or discharged)."""
+    results = evaluate_patients(
+        conn, programme, [Request(patient_id, tuple(feedback_devices))], now=now
     )
-    newest = {row.rule_id: row for row in store.newest_alerts(conn, patient_id)}
+    return results.get(patient_id, Changes())
+
+
+def _apply(
+    conn: store.Conn,
+    patient_id: UUID,
+    rule_set_name: str,
+    findings: Sequence[Finding],
+    newest: Sequence[store.AlertRow],
+) -> tuple[Changes, dict[str, UUID]]:
+    """Apply one patient's findings to its alerts; the changes and its unresolved alerts."""
     alerts = {
-        rule_id: RuleAlert(
+        row.rule_id: RuleAlert(
             AlertState(row.state), _severity(row.severity), row.last_fired_at, row.resolved_at
         )
-        for rule_id, row in newest.items()
+        for row in newest
     }
-    unresolved = {rule_id: row.id for rule_id, row in newest.items() if row.state != "resolved"}
-    resolved = {rule_id: row.id for rule_id, row in newest.items() if row.state == "resolved"}
+    unresolved = {row.rule_id: row.id for row in newest if row.state != "resolved"}
+    resolved = {row.rule_id: row.id for row in newest if row.state == "resolved"}
     changes = Changes()
     for decision in decide(findings, alerts):
         if isinstance(decision, Open):
             finding = decision.finding
-            alert_id = store.insert_alert(conn, patient_id, rule_set.name, _content(finding))
+            alert_id = store.insert_alert(conn, patient_id, rule_set_name, _content(finding))
             unresolved[finding.rule_id] = alert_id
             store.insert_event(
                 conn,
@@ -172,16 +229,7 @@ def evaluate_patient(
         elif isinstance(decision, Touch):
             target = unresolved.get(decision.rule_id) or resolved[decision.rule_id]
             store.touch_alert(conn, target, decision.fired_at)
-    if feedback_devices and store.unresolved_alert_count(conn, patient_id) == 0:
-        outbox.enqueue_device_messages(
-            conn,
-            patient_id,
-            event="readings.in_range",
-            text_en=READINGS_IN_RANGE.text_en,
-            text_sv=READINGS_IN_RANGE.text_sv,
-            device_ids=feedback_devices,
-        )
-    return changes
+    return changes, unresolved
 
 
 class RulesWorker:
@@ -203,10 +251,43 @@ class RulesWorker:
             claims = store.claim(conn, limit=CLAIM_BATCH, lease_s=LEASE_S)
             if not claims:
                 return done
+            self._evaluate_batch(conn, claims)
+            done += len(claims)
+        return done
+
+    def _evaluate_batch(self, conn: store.Conn, claims: Sequence[store.Claim]) -> None:
+        """The claims in one transaction; should it fail, each on its own, so that one
+        patient's failure (retried with backoff) does not hold up the others."""
+        try:
+            with conn.transaction():
+                results = evaluate_patients(
+                    conn,
+                    self._config.rule_set,
+                    [Request(c.patient_id, c.feedback_devices) for c in claims],
+                    now=datetime.now(UTC),
+                )
+                store.finish(conn, claims)
+        except psycopg.OperationalError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (each patient is tried again on its own)
+            log.warning(
+                "evaluating a batch of %d failed (%s); evaluating them one by one",
+                len(claims),
+                type(exc).__name__,
+            )
             for claimed in claims:
                 self._evaluate_claimed(conn, claimed)
-                done += 1
-        return done
+            return
+        for claimed in claims:
+            self._evaluated(results.get(claimed.patient_id, Changes()))
+
+    def _evaluated(self, changes: Changes) -> None:
+        self.evaluated += 1
+        metrics.EVALUATIONS.inc()
+        for severity in changes.opened:
+            metrics.ALERTS_OPENED.labels(severity).inc()
+        for severity in changes.raised:
+            metrics.ALERTS_RAISED.labels(severity).inc()
 
     def _evaluate_claimed(self, conn: store.Conn, claimed: store.Claim) -> None:
         try:
@@ -218,13 +299,8 @@ class RulesWorker:
                     now=datetime.now(UTC),
                     feedback_devices=claimed.feedback_devices,
                 )
-                store.finish(conn, claimed)
-            self.evaluated += 1
-            metrics.EVALUATIONS.inc()
-            for severity in changes.opened:
-                metrics.ALERTS_OPENED.labels(severity).inc()
-            for severity in changes.raised:
-                metrics.ALERTS_RAISED.labels(severity).inc()
+                store.finish(conn, [claimed])
+            self._evaluated(changes)
         except psycopg.OperationalError:
             raise
         except Exception as exc:  # noqa: BLE001 (kept, logged and retried; never swallowed)

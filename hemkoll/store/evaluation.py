@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +18,8 @@ from hemkoll.store.sql import query
 @dataclass(frozen=True)
 class Claim:
     patient_id: UUID
-    requested_at: datetime
+    # Requests so far; finishing removes the row only if no newer request came meanwhile.
+    generation: int
     attempts: int
     # Devices that sent readings since the patient's last evaluation (they get feedback).
     feedback_devices: list[UUID]
@@ -34,6 +36,18 @@ class PatientToEvaluate:
 class AlertRow:
     """The newest alert of one rule for one patient."""
 
+    id: UUID
+    rule_id: str
+    state: str
+    severity: str
+    first_fired_at: datetime
+    last_fired_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _PatientAlertRow:
+    patient_id: UUID
     id: UUID
     rule_id: str
     state: str
@@ -77,15 +91,20 @@ def claim(conn: Conn, *, limit: int, lease_s: float) -> list[Claim]:
         ).fetchall()
 
 
-def finish(conn: Conn, claimed: Claim) -> None:
-    conn.execute(
-        query("finish_evaluation"),
-        {
-            "patient_id": claimed.patient_id,
-            "requested_at": claimed.requested_at,
-            "feedback_devices": claimed.feedback_devices,
-        },
-    )
+def finish(conn: Conn, claims: Sequence[Claim]) -> None:
+    """Take the evaluated patients off the queue (one round trip: psycopg pipelines them)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            query("finish_evaluation"),
+            [
+                {
+                    "patient_id": claimed.patient_id,
+                    "generation": claimed.generation,
+                    "feedback_devices": claimed.feedback_devices,
+                }
+                for claimed in claims
+            ],
+        )
 
 
 def postpone(conn: Conn, patient_id: UUID, *, delay_s: float, error: str) -> None:
@@ -101,9 +120,25 @@ def enqueue_all(conn: Conn) -> int:
         return conn.execute(query("enqueue_all_monitored_patients")).rowcount
 
 
-def lock_patient(conn: Conn, patient_id: UUID) -> PatientToEvaluate | None:
+def lock_patients(conn: Conn, patient_ids: Sequence[UUID]) -> list[PatientToEvaluate]:
+    """Lock a batch's patients for the caller's transaction; the discharged are left out."""
     with conn.cursor(row_factory=class_row(PatientToEvaluate)) as cur:
-        return cur.execute(query("patient_for_evaluation"), {"patient_id": patient_id}).fetchone()
+        return cur.execute(
+            query("patients_for_evaluation"), {"patient_ids": list(patient_ids)}
+        ).fetchall()
+
+
+def readings_of_patients_between(
+    conn: Conn, patient_ids: Sequence[UUID], since: datetime, until: datetime
+) -> dict[UUID, list[tuple[str, datetime, float]]]:
+    by_patient: dict[UUID, list[tuple[str, datetime, float]]] = {}
+    rows = conn.execute(
+        query("readings_of_patients_between"),
+        {"patient_ids": list(patient_ids), "since": since, "until": until},
+    )
+    for patient_id, metric, at, value in rows:
+        by_patient.setdefault(patient_id, []).append((str(metric), at, float(value)))
+    return by_patient
 
 
 def readings_between(
@@ -120,9 +155,26 @@ def patient(conn: Conn, patient_id: UUID) -> PatientToEvaluate | None:
         return cur.execute(query("patient_timezone"), {"patient_id": patient_id}).fetchone()
 
 
-def newest_alerts(conn: Conn, patient_id: UUID) -> list[AlertRow]:
-    with conn.cursor(row_factory=class_row(AlertRow)) as cur:
-        return cur.execute(query("alert_history_of_patient"), {"patient_id": patient_id}).fetchall()
+def newest_alerts(conn: Conn, patient_ids: Sequence[UUID]) -> dict[UUID, list[AlertRow]]:
+    """Per patient, the newest alert of each rule."""
+    by_patient: dict[UUID, list[AlertRow]] = {}
+    with conn.cursor(row_factory=class_row(_PatientAlertRow)) as cur:
+        rows = cur.execute(
+            query("alert_history_of_patients"), {"patient_ids": list(patient_ids)}
+        ).fetchall()
+    for row in rows:
+        by_patient.setdefault(row.patient_id, []).append(
+            AlertRow(
+                row.id,
+                row.rule_id,
+                row.state,
+                row.severity,
+                row.first_fired_at,
+                row.last_fired_at,
+                row.resolved_at,
+            )
+        )
+    return by_patient
 
 
 def insert_alert(conn: Conn, patient_id: UUID, rule_set: str, content: AlertContent) -> UUID:
@@ -175,11 +227,6 @@ def acknowledge_alert(conn: Conn, alert_id: UUID) -> tuple[str, UUID] | None:
     """Acknowledge an open alert; its severity and patient, or None if it is not open."""
     row = conn.execute(query("acknowledge_alert"), {"alert_id": alert_id}).fetchone()
     return None if row is None else (str(row[1]), UUID(str(row[2])))
-
-
-def unresolved_alert_count(conn: Conn, patient_id: UUID) -> int:
-    row = conn.execute(query("unresolved_alert_count"), {"patient_id": patient_id}).fetchone()
-    return 0 if row is None else int(row[0])
 
 
 def resolve_alert(conn: Conn, alert_id: UUID, outcome: str) -> str | None:

@@ -34,6 +34,35 @@ def enqueue_alert_webhook(
     return UUID(str(row[0]))
 
 
+def enqueue_device_messages_to_many(
+    conn: Conn,
+    targets: Sequence[tuple[UUID, Sequence[UUID]]],
+    *,
+    event: DeviceEvent,
+    text_en: str,
+    text_sv: str,
+) -> None:
+    """One message to each (patient, the patient's given devices) of a batch: one round trip."""
+    if not targets:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            query("enqueue_device_messages"),
+            [
+                {
+                    "patient_id": patient_id,
+                    "alert_id": None,
+                    "event": event,
+                    "text_en": text_en,
+                    "text_sv": text_sv,
+                    "device_ids": list(device_ids),
+                }
+                for patient_id, device_ids in targets
+            ],
+        )
+    conn.execute(query("notify_dispatch"))
+
+
 def enqueue_device_messages(
     conn: Conn,
     patient_id: UUID,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from uuid import UUID
 
@@ -23,6 +24,9 @@ from hemkoll.store.types import (
 # Swedish personal identity and coordination numbers: YYMMDD-NNNN, YYYYMMDDNNNN and the like.
 _PERSONAL_NUMBER = re.compile(r"^\s*(\d{2})?\d{6}\s*[-+]?\s*\d{4}\s*$")
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+# A backdated enrolment may name a time this far ahead of the database's clock (clock skew
+# between the caller and the database), no further: enrolment is never in the future.
+ENROLLED_AT_MAX_AHEAD = timedelta(minutes=1)
 
 
 T = TypeVar("T")
@@ -74,8 +78,14 @@ def enrol_device(
     health_centre_name: str,
     patient_reference: str,
     device_kind: str,
+    enrolled_at: datetime | None = None,
 ) -> Enrolment:
-    """Create (or reuse) the health centre and patient, and enrol a new device: one transaction."""
+    """Create (or reuse) the health centre and patient, and enrol a new device: one transaction.
+
+    ``enrolled_at`` (admin use) backdates the enrolment of a device already in use, and of the
+    patient if new: ingest refuses readings measured before their device's enrolment, so a
+    replay of past days (the demo) or a device's stored history needs it. None: now.
+    """
     if device_kind not in DEVICE_KINDS:
         raise RegistryError(
             f"unknown device kind {device_kind!r}; expected one of {', '.join(DEVICE_KINDS)}"
@@ -83,6 +93,11 @@ def enrol_device(
     if not health_centre_name.strip() or len(health_centre_name) > 200:
         raise RegistryError("health centre name must be 1-200 characters")
     check_reference(patient_reference)
+    if enrolled_at is not None:
+        if enrolled_at.tzinfo is None:
+            raise RegistryError("enrolled_at needs a time zone (UTC offset)")
+        if enrolled_at > datetime.now(UTC) + ENROLLED_AT_MAX_AHEAD:
+            raise RegistryError("enrolled_at cannot be in the future")
     secret = new_secret()
     with conn.transaction():
         centre = _fetch_one(
@@ -92,13 +107,22 @@ def enrol_device(
             conn,
             Patient,
             "upsert_patient",
-            {"health_centre_id": centre.id, "reference": patient_reference},
+            {
+                "health_centre_id": centre.id,
+                "reference": patient_reference,
+                "enrolled_at": enrolled_at,
+            },
         )
         device = _fetch_one(
             conn,
             Device,
-            "insert_device",
-            {"patient_id": patient.id, "kind": device_kind, "credential_hash": hash_secret(secret)},
+            "insert_device_at",
+            {
+                "patient_id": patient.id,
+                "kind": device_kind,
+                "credential_hash": hash_secret(secret),
+                "enrolled_at": enrolled_at,
+            },
         )
     return Enrolment(centre, patient, device, secret)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -68,10 +69,37 @@ def insert_patient_overrides(
 
 def current_overrides(conn: Conn, patient_id: UUID) -> list[OverridesVersion]:
     """The centre's newest layer, then the patient's newest layer (either may be missing)."""
-    with conn.cursor(row_factory=class_row(OverridesVersion)) as cur:
-        return cur.execute(
-            query("current_overrides_of_patient"), {"patient_id": patient_id}
+    return current_overrides_of(conn, [patient_id]).get(patient_id, [])
+
+
+@dataclass(frozen=True)
+class _PatientOverridesVersion:
+    patient_id: UUID
+    scope: Literal["health_centre", "patient"]
+    id: int
+    version: int
+    layer: dict[str, Any]
+    changed_by: str
+    reason: str
+    changed_at: datetime
+
+
+def current_overrides_of(
+    conn: Conn, patient_ids: Sequence[UUID]
+) -> dict[UUID, list[OverridesVersion]]:
+    """``current_overrides`` of a batch of patients (centre layer first, then the patient's)."""
+    by_patient: dict[UUID, list[OverridesVersion]] = {}
+    with conn.cursor(row_factory=class_row(_PatientOverridesVersion)) as cur:
+        rows = cur.execute(
+            query("current_overrides_of_patients"), {"patient_ids": list(patient_ids)}
         ).fetchall()
+    for r in rows:
+        by_patient.setdefault(r.patient_id, []).append(
+            OverridesVersion(
+                r.scope, r.id, r.version, r.layer, r.changed_by, r.reason, r.changed_at
+            )
+        )
+    return by_patient
 
 
 def history(conn: Conn, patient_id: UUID) -> list[OverridesChange]:

@@ -53,7 +53,7 @@ SELECT patient_id, clock_timestamp(), array_agg(DISTINCT device_id)
 FROM readings_staging
 GROUP BY patient_id
 ON CONFLICT (patient_id) DO UPDATE
-SET requested_at = EXCLUDED.requested_at,
+SET generation = q.generation + 1,
     feedback_devices = ARRAY(SELECT unnest(q.feedback_devices)
                              UNION SELECT unnest(EXCLUDED.feedback_devices));
 

@@ -16,21 +16,25 @@ SELECT %(health_centre_id)s, coalesce(max(version), 0) + 1, %(layer)s, %(changed
 FROM rule_overrides WHERE health_centre_id = %(health_centre_id)s
 RETURNING id, version, layer, changed_by, reason, changed_at;
 
--- name: current_overrides_of_patient
--- The newest centre layer and the newest patient layer that apply to a patient.
-SELECT 'health_centre' AS scope, o.id, o.version, o.layer, o.changed_by, o.reason, o.changed_at
+-- name: current_overrides_of_patients
+-- The newest centre layer and the newest patient layer that apply to each patient.
+SELECT p.id AS patient_id, 'health_centre' AS scope, o.id, o.version, o.layer, o.changed_by,
+       o.reason, o.changed_at
 FROM patients p
 JOIN LATERAL (
     SELECT * FROM rule_overrides
     WHERE health_centre_id = p.health_centre_id ORDER BY version DESC LIMIT 1
 ) o ON true
-WHERE p.id = %(patient_id)s
+WHERE p.id = ANY(%(patient_ids)s::uuid[])
 UNION ALL
-SELECT 'patient', o.id, o.version, o.layer, o.changed_by, o.reason, o.changed_at
-FROM (
+SELECT p.id, 'patient', o.id, o.version, o.layer, o.changed_by, o.reason, o.changed_at
+FROM patients p
+JOIN LATERAL (
     SELECT * FROM rule_overrides
-    WHERE patient_id = %(patient_id)s ORDER BY version DESC LIMIT 1
-) o;
+    WHERE patient_id = p.id ORDER BY version DESC LIMIT 1
+) o ON true
+WHERE p.id = ANY(%(patient_ids)s::uuid[])
+ORDER BY 1, 2;
 
 -- name: overrides_history_of_patient
 -- Every version of the patient's layer, each with the one it replaced.

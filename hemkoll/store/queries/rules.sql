@@ -12,13 +12,14 @@ FROM (
     FOR UPDATE SKIP LOCKED
 ) AS due
 WHERE q.patient_id = due.patient_id
-RETURNING q.patient_id, q.requested_at, q.attempts, q.feedback_devices;
+RETURNING q.patient_id, q.generation, q.attempts, q.feedback_devices;
 
 -- name: finish_evaluation
--- Done: drop the row unless the patient was requested again meanwhile, then free the lease.
+-- Done: drop the row unless the patient was requested again meanwhile (its generation moved);
+-- then it stays, without its lease and without the devices already answered.
 WITH done AS (
     DELETE FROM evaluation_queue
-    WHERE patient_id = %(patient_id)s AND requested_at = %(requested_at)s
+    WHERE patient_id = %(patient_id)s AND generation = %(generation)s
     RETURNING patient_id
 )
 UPDATE evaluation_queue
@@ -37,24 +38,33 @@ WHERE patient_id = %(patient_id)s;
 -- name: enqueue_all_monitored_patients
 -- The scheduled pass for time-based rules (missing measurements): idempotent, so every
 -- replica may run it.
-INSERT INTO evaluation_queue (patient_id, requested_at)
+INSERT INTO evaluation_queue AS q (patient_id, requested_at)
 SELECT id, clock_timestamp() FROM patients WHERE discharged_at IS NULL
-ON CONFLICT (patient_id) DO UPDATE SET requested_at = EXCLUDED.requested_at;
+ON CONFLICT (patient_id) DO UPDATE SET generation = q.generation + 1;
 
--- name: patient_for_evaluation
--- Locks the patient for the evaluation transaction: two workers never evaluate one patient at
--- once (the second waits, then sees the first one's alerts).
--- A discharged patient is not evaluated any more.
+-- name: patients_for_evaluation
+-- Locks the patients of a batch for its transaction, in id order (two workers locking
+-- overlapping batches cannot deadlock); discharged patients are not evaluated any more.
 SELECT id, timezone, monitoring_paused_since IS NOT NULL AS paused
-FROM patients WHERE id = %(patient_id)s AND discharged_at IS NULL FOR UPDATE;
+FROM patients
+WHERE id = ANY(%(patient_ids)s::uuid[]) AND discharged_at IS NULL
+ORDER BY id
+FOR UPDATE;
 
--- name: alert_history_of_patient
--- Per rule: the newest alert (unresolved if any), for the alerting decisions.
-SELECT DISTINCT ON (rule_id)
-    id, rule_id, state, severity, first_fired_at, last_fired_at, resolved_at
+-- name: readings_of_patients_between
+SELECT patient_id, metric, measured_at, value
+FROM readings
+WHERE patient_id = ANY(%(patient_ids)s::uuid[])
+  AND measured_at >= %(since)s AND measured_at <= %(until)s
+ORDER BY patient_id, metric, measured_at;
+
+-- name: alert_history_of_patients
+-- Per patient and rule: the newest alert (unresolved if any), for the alerting decisions.
+SELECT DISTINCT ON (patient_id, rule_id)
+    patient_id, id, rule_id, state, severity, first_fired_at, last_fired_at, resolved_at
 FROM alerts
-WHERE patient_id = %(patient_id)s
-ORDER BY rule_id, (state <> 'resolved') DESC, last_fired_at DESC;
+WHERE patient_id = ANY(%(patient_ids)s::uuid[])
+ORDER BY patient_id, rule_id, (state <> 'resolved') DESC, last_fired_at DESC;
 
 -- name: insert_alert
 INSERT INTO alerts
@@ -95,9 +105,6 @@ WHERE id = %(patient_id)s RETURNING id;
 
 -- name: resume_monitoring
 UPDATE patients SET monitoring_paused_since = NULL WHERE id = %(patient_id)s RETURNING id;
-
--- name: unresolved_alert_count
-SELECT count(*) FROM alerts WHERE patient_id = %(patient_id)s AND state <> 'resolved';
 
 -- name: acknowledge_alert
 UPDATE alerts SET state = 'acknowledged', acknowledged_at = now()
