@@ -1,15 +1,25 @@
 """Sustained durable ingest throughput, against the broker alone and the store alone.
 
     .venv/bin/python bench/ingest.py [--readings 300000] [--publishers 3] [--devices 300]
+                                     [--workers 1 2 3] [--rounds 1]
 
-Three measurements in one run, on this machine, with one Mosquitto of the bench's own (the
+Measurements in one run, on this machine, with one Mosquitto of the bench's own (the
 project's limits) and the local PostgreSQL:
 
   (a) broker alone: the publishers, and a plain QoS-1 subscriber that only counts;
   (b) store alone:  the same rows written by the store (COPY + INSERT ... ON CONFLICT), in
                     ingest's batch size, with no MQTT;
-  (c) ingest:       the publishers and ``hemkoll ingest`` (its own process), from the first
-                    publish to the last reading committed.
+  (c) ingest xN:    the publishers and N ``hemkoll ingest`` processes, from the first publish to
+                    the last reading committed, once for each N of ``--workers``. One worker
+                    runs as deployed alone (plain subscription, persistent session); several
+                    share the stream as members of one shared-subscription group
+                    (HEMKOLL_INGEST_SHARE_GROUP, docs/scaling.md), each with its own client id.
+                    Each run starts from an empty readings table and a fresh broker, and reports
+                    the CPU seconds the workers, their database backends and the broker used.
+
+With ``--rounds K`` (a) and every (c) are repeated K times, interleaved (the order of the (c)
+runs rotating), and the medians are reported, each (c) compared with the (a) of its own round:
+on a machine shared with other work a single run says little.
 
 The messages are a realistic mix: mostly a few readings each (a morning's measurements), some
 backlog uploads of hundreds (a device that was offline). Several publisher processes; by
@@ -24,6 +34,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,7 +56,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from psycopg import sql
 
-from hemkoll.ingest.local_broker import LocalMosquitto
+from hemkoll.ingest.local_broker import START_TIMEOUT_S, LocalMosquitto
 from hemkoll.ingest.mqtt_session import RECEIVE_MAXIMUM
 from hemkoll.ingest.protocol import readings_subscription, readings_topic
 from hemkoll.ingest.service import BATCH_MAX_READINGS
@@ -70,6 +81,11 @@ BACKLOG_SHARE = 0.4
 PAHO_INFLIGHT = 500
 SMALL_READINGS = (1, 5)  # readings per small message, inclusive
 BACKLOG_READINGS = (100, 500)  # readings per backlog message, inclusive
+# The shared-subscription group of the workers when there are several.
+SHARE_GROUP = "bench"
+# Once every worker is connected, the time for its SUBSCRIBE to be handled.
+SUBSCRIBE_SETTLE_S = 0.5
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -170,7 +186,7 @@ def publish_all(
     results = [out.get(timeout=900) for _ in procs]
     for proc in procs:
         proc.join()
-    return min(first for first, _ in results)
+    return float(min(first for first, _ in results))
 
 
 def broker_alone(workdir: Path, workload: Workload, publishers: int, kind: str) -> float:
@@ -194,7 +210,7 @@ def broker_alone(workdir: Path, workload: Workload, publishers: int, kind: str) 
         protocol=MQTTProtocolVersion.MQTTv5,
     )
     sub.on_message = on_message
-    props = Properties(PacketTypes.CONNECT)
+    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     props.ReceiveMaximum = RECEIVE_MAXIMUM
     sub.connect(broker.host, broker.port, properties=props)
     sub.subscribe(readings_subscription(PREFIX), qos=1)
@@ -274,8 +290,53 @@ def count(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def full_ingest(workdir: Path, url: str, workload: Workload, publishers: int, kind: str) -> float:
-    broker = LocalMosquitto(workdir / "broker-c")
+def cpu_seconds(pid: int, task: int | None = None) -> float:
+    """User + system CPU time a process (or one of its threads) has used so far (/proc)."""
+    path = Path(f"/proc/{pid}/stat" if task is None else f"/proc/{pid}/task/{task}/stat")
+    fields = path.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def writer_cpu_seconds(pid: int) -> float:
+    """CPU time of an ingest process's main thread, which runs the writer (the batches, the
+    database); the rest of the process's time is the MQTT network thread's."""
+    return cpu_seconds(pid, task=pid)
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, over all cores (/proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / CLOCK_TICKS, sum(values) / CLOCK_TICKS
+
+
+def backend_pids(url: str) -> list[int]:
+    """The database's other server processes: the ingest workers' connections."""
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(ADMIN_URL) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+@dataclass(frozen=True)
+class IngestRun:
+    workers: int
+    seconds: float
+    cpu_workers: float  # CPU seconds of the ingest processes
+    cpu_writers: float  # ... of which their writer threads (the rest: MQTT network threads)
+    cpu_backends: float  # ... of their PostgreSQL backends
+    cpu_broker: float  # ... of Mosquitto
+    cpu_machine: float  # busy CPU seconds of the whole machine (others' work included)
+    wall_cores: float  # seconds x cores: what the machine had
+
+
+def full_ingest(
+    workdir: Path, url: str, workload: Workload, publishers: int, kind: str, *, workers: int
+) -> IngestRun:
+    broker = LocalMosquitto(workdir / f"broker-c{workers}")
     broker.start()
     env = {
         **os.environ,
@@ -285,20 +346,56 @@ def full_ingest(workdir: Path, url: str, workload: Workload, publishers: int, ki
         "HEMKOLL_MQTT_CLIENT_ID": f"{PREFIX}-ingest",
         "HEMKOLL_LOG_LEVEL": os.environ.get("BENCH_INGEST_LOG_LEVEL", "WARNING"),
     }
-    ingest = subprocess.Popen([sys.executable, "-m", "hemkoll", "ingest"], env=env)
+    if workers > 1:
+        env["HEMKOLL_INGEST_SHARE_GROUP"] = SHARE_GROUP
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "hemkoll", "ingest"], env=env)
+        for _ in range(workers)
+    ]
     try:
-        time.sleep(2.0)  # connected and subscribed
+        wait_connected(broker, workers)
+        assert broker.process is not None
+        pids = [proc.pid for proc in procs]
+        before_workers = sum(cpu_seconds(pid) for pid in pids)
+        before_writers = sum(writer_cpu_seconds(pid) for pid in pids)
+        before_broker = cpu_seconds(broker.process.pid)
+        before_machine, before_total = machine_cpu()
         first = publish_all(broker, workload, publishers, kind)
         deadline = time.monotonic() + 900
         while (stored := count(url)) < workload.reading_count:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"ingest stored {stored} of {workload.reading_count}")
             time.sleep(0.02)
-        return time.time() - first
+        seconds = time.time() - first
+        after_machine, after_total = machine_cpu()
+        return IngestRun(
+            workers=workers,
+            seconds=seconds,
+            cpu_workers=sum(cpu_seconds(pid) for pid in pids) - before_workers,
+            cpu_writers=sum(writer_cpu_seconds(pid) for pid in pids) - before_writers,
+            # The backends connect at the first batch: all their time is this run's.
+            cpu_backends=sum(cpu_seconds(pid) for pid in backend_pids(url)),
+            cpu_broker=cpu_seconds(broker.process.pid) - before_broker,
+            cpu_machine=after_machine - before_machine,
+            wall_cores=after_total - before_total,
+        )
     finally:
-        ingest.terminate()
-        ingest.wait(timeout=30)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
         broker.stop()
+
+
+def wait_connected(broker: LocalMosquitto, workers: int) -> None:
+    """Until the broker has logged every worker's connection (then a moment to subscribe)."""
+    deadline = time.monotonic() + 3 * START_TIMEOUT_S
+    marker = f" as {PREFIX}-ingest"
+    while broker.log.read_text().count(marker) < workers:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not all {workers} ingest workers connected; see {broker.log}")
+        time.sleep(0.1)
+    time.sleep(SUBSCRIBE_SETTLE_S)
 
 
 def main() -> None:
@@ -310,6 +407,19 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2, 3],
+        help="measure (c) with each of these numbers of ingest workers (default: 1 2 3)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="repeat (a) and every (c) this many times, interleaved, and report medians",
+    )
+    parser.add_argument(
         "--publisher",
         choices=("lean", "paho"),
         default="lean",
@@ -319,12 +429,10 @@ def main() -> None:
 
     registry_url = fresh_database("registry")
     store_url = fresh_database("store")
-    ingest_url = fresh_database("ingest")
     try:
         print(f"enrolling {args.devices} devices ...", flush=True)
         devices = enrol_devices(registry_url, args.devices)
         copy_registry(registry_url, store_url)
-        copy_registry(registry_url, ingest_url)
         workload = make_workload(args.readings, devices, args.seed)
         n_msgs, n_read = len(workload.messages), workload.reading_count
         print(
@@ -334,31 +442,98 @@ def main() -> None:
             f"{args.publishers} {args.publisher} publisher processes, {os.cpu_count()} cores",
             flush=True,
         )
+        broker_times: list[float] = []
+        runs: dict[int, list[IngestRun]] = {n: [] for n in args.workers}
         with tempfile.TemporaryDirectory(prefix="hemkoll-bench-") as tmp:
-            workdir = Path(tmp)
-            print("(a) broker alone ...", flush=True)
-            t_broker = broker_alone(workdir, workload, args.publishers, args.publisher)
             print("(b) store alone ...", flush=True)
             t_store = store_alone(store_url, workload)
-            print("(c) ingest ...", flush=True)
-            t_ingest = full_ingest(workdir, ingest_url, workload, args.publishers, args.publisher)
-        assert count(ingest_url) == n_read
-        print()
-        print(f"{'':<16}{'seconds':>9}{'readings/s':>13}{'messages/s':>13}")
-        for name, seconds in (
-            ("(a) broker", t_broker),
-            ("(b) store", t_store),
-            ("(c) ingest", t_ingest),
-        ):
-            msgs = f"{n_msgs / seconds:>13,.0f}" if name != "(b) store" else f"{'-':>13}"
-            print(f"{name:<16}{seconds:>9.2f}{n_read / seconds:>13,.0f}{msgs}")
-        print()
-        print(f"ingest / broker alone: {t_broker / t_ingest:.0%}   (goal >= 50%)")
-        print(f"ingest / store alone:  {t_store / t_ingest:.0%}")
-        print(f"ingest readings/s:     {n_read / t_ingest:,.0f}   (goal >= 15,000)")
+            for r in range(args.rounds):
+                workdir = Path(tmp) / f"round{r + 1}"
+                label = f" (round {r + 1} of {args.rounds})" if args.rounds > 1 else ""
+                print(f"(a) broker alone{label} ...", flush=True)
+                broker_times.append(
+                    broker_alone(workdir, workload, args.publishers, args.publisher)
+                )
+                shift = r % len(args.workers)
+                for workers in args.workers[shift:] + args.workers[:shift]:
+                    print(f"(c) ingest x{workers}{label} ...", flush=True)
+                    runs[workers].append(
+                        measure_ingest(workdir, registry_url, workload, args, workers)
+                    )
+        report(workload, t_store, broker_times, runs)
     finally:
-        for url in (registry_url, store_url, ingest_url):
+        for url in (registry_url, store_url):
             drop_database(url)
+
+
+def measure_ingest(
+    workdir: Path, registry_url: str, workload: Workload, args: argparse.Namespace, workers: int
+) -> IngestRun:
+    """One (c) run on a database of its own with the registry's devices and no readings."""
+    url = fresh_database(f"ingest{workers}")
+    try:
+        copy_registry(registry_url, url)
+        run = full_ingest(workdir, url, workload, args.publishers, args.publisher, workers=workers)
+        assert count(url) == workload.reading_count
+        return run
+    finally:
+        drop_database(url)
+
+
+def report(
+    workload: Workload,
+    t_store: float,
+    broker_times: list[float],
+    runs: dict[int, list[IngestRun]],
+) -> None:
+    n_msgs, n_read = len(workload.messages), workload.reading_count
+    rounds = len(broker_times)
+    median = statistics.median
+    print()
+    what = f"median of {rounds} rounds; readings/s from slowest to fastest" if rounds > 1 else ""
+    print(f"{'':<16}{'seconds':>9}{'readings/s':>13}{'messages/s':>13}   {what}")
+    rows = [("(a) broker", broker_times), ("(b) store", [t_store])]
+    rows += [(f"(c) ingest x{n}", [run.seconds for run in done]) for n, done in runs.items()]
+    for name, times in rows:
+        seconds = median(times)
+        msgs = f"{n_msgs / seconds:>13,.0f}" if name != "(b) store" else f"{'-':>13}"
+        spread = (
+            f"   {n_read / max(times):,.0f} - {n_read / min(times):,.0f}" if len(times) > 1 else ""
+        )
+        print(f"{name:<16}{seconds:>9.2f}{n_read / seconds:>13,.0f}{msgs}{spread}")
+    print()
+    print(
+        "CPU seconds during (c), medians: ingest workers (network threads + writer threads) / "
+        "their database backends / broker / the whole machine, others' work included (of "
+        "seconds x cores)"
+    )
+    for n, done in runs.items():
+        workers_cpu = median(run.cpu_workers for run in done)
+        network = median(run.cpu_workers - run.cpu_writers for run in done)
+        writers = median(run.cpu_writers for run in done)
+        machine = median(run.cpu_machine for run in done)
+        wall = median(run.wall_cores for run in done)
+        print(
+            f"  x{n}: {workers_cpu:5.1f} ({network:4.1f} + {writers:4.1f}) / "
+            f"{median(run.cpu_backends for run in done):5.1f} / "
+            f"{median(run.cpu_broker for run in done):5.1f} / {machine:5.1f} of {wall:5.1f} "
+            f"({median(run.cpu_machine / run.wall_cores for run in done):.0%} busy)"
+        )
+    print()
+    first = next(iter(runs))
+    for n, done in runs.items():
+        seconds = median(run.seconds for run in done)
+        # Each run against the broker-alone run of its own round.
+        of_broker = median(b / run.seconds for b, run in zip(broker_times, done, strict=True))
+        of_first = median(
+            base.seconds / run.seconds for base, run in zip(runs[first], done, strict=True)
+        )
+        print(
+            f"ingest x{n}: {n_read / seconds:>8,.0f} readings/s   "
+            f"{of_broker:>4.0%} of broker alone (goal >= 50%)   "
+            f"{t_store / seconds:>4.0%} of store alone   x{of_first:.2f} of x{first}"
+        )
+    print("goal: >= 15,000 readings/s")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
         description="Client id of the ingest service; stable so its persistent session "
         "survives restarts. Give every ingest worker its own.",
     )
+    ingest_share_group: str | None = Field(
+        default=None,
+        description="Run ingest as a member of this MQTT 5 shared-subscription group "
+        "($share/<group>/...), so that several workers share the readings; each member then "
+        "uses a clean session and a client id of its own (docs/scaling.md). Unset: one worker "
+        "with a persistent session.",
+    )
     dispatch_client_id: str = Field(
         default="hemkoll-dispatch",
         description="Client id of the dispatcher (device messages); give every replica its own.",
@@ -103,6 +110,15 @@ class Settings(BaseSettings):
         if not value or any(c in value for c in "+#\0") or value.startswith(("/", "$")):
             raise ValueError("topic prefix must be non-empty, without + # or a leading / or $")
         return value.rstrip("/")
+
+    @field_validator("ingest_share_group")
+    @classmethod
+    def _valid_share_group(cls, value: str | None) -> str | None:
+        if not value:  # an empty variable means unset
+            return None
+        if any(c in value for c in "/+#\0"):
+            raise ValueError("share group must be one topic level, without / + or #")
+        return value
 
     @field_validator("public_url")
     @classmethod

@@ -32,6 +32,7 @@ class _Sent:
     topic: str
     payload: bytes
     readings: int
+    first_sent_at: float
     sent_at: float
     attempts: int = 1
     # Every feedback for this message, in arrival order, as (stored, duplicates).
@@ -111,7 +112,8 @@ class ResendingDevices:
     def publish(self, device_id: str, msg_id: str, payload: bytes, readings: int) -> None:
         topic = readings_topic(self._prefix, device_id)
         with self._lock:
-            self._sent[(device_id, msg_id)] = _Sent(topic, payload, readings, time.monotonic())
+            now = time.monotonic()
+            self._sent[(device_id, msg_id)] = _Sent(topic, payload, readings, now, now)
             self._pending.add((device_id, msg_id))
         self._client.publish(topic, payload, qos=READINGS_QOS)
         self.service()
@@ -142,6 +144,15 @@ class ResendingDevices:
             return self.pending() == 0
 
         wait_until(answered, timeout, "feedback for every message (resending meanwhile)")
+
+    def first_sent_of_stored_by_a_resend(self) -> list[float]:
+        """When (time.monotonic) the messages a resend stored were first sent."""
+        with self._lock:
+            return [
+                s.first_sent_at
+                for s in self._sent.values()
+                if (s.attempts_when_answered or 0) > 1 and all(dup == 0 for _, dup in s.feedback)
+            ]
 
     def account(self) -> Account:
         with self._lock:

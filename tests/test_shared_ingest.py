@@ -330,11 +330,13 @@ def _assert_each_reading_once(db_url: str, expected: int) -> None:
 DEVICES = 20
 MESSAGES = 3000
 READINGS_PER_MESSAGE = 2
-# Publishing pace: about 500 messages a second, so that the stream lasts about six seconds and
-# every worker always has messages in hand when one is killed.
-PACE_EVERY, PACE_SLEEP_S = 50, 0.1
+# Publishing pace: about 500 messages a second in bursts of ten, so that the stream lasts about
+# six seconds and every worker has messages in hand when one is killed.
+PACE_EVERY, PACE_SLEEP_S = 10, 0.02
 # Devices wait 30 s for feedback (docs/protocol.md); the test's devices wait 3 s, doubling.
 RESEND_AFTER_S = 3.0
+# How long the second worker hangs before it is killed: about 150 messages of the stream.
+HANG_S = 0.3
 
 
 @pytest.mark.broker
@@ -352,12 +354,18 @@ def test_sigkill_of_a_shared_worker_mid_stream_loses_and_duplicates_nothing(
     ]
     pool = _Workers(db_url, own_broker, topic_prefix, tmp_path)
     pool.start(workers)
-    # The stream's thirds: kill the first worker, start a replacement, kill the second.
+    # At a third of the stream SIGKILL the first worker; at half start a replacement; at two
+    # thirds the second worker hangs (SIGSTOP: the broker keeps assigning it its share) and is
+    # SIGKILLed HANG_S later, so that it certainly dies holding messages. Each in the middle of
+    # a burst, not in a pause.
     schedule = {
-        MESSAGES // 3: ("kill", 0),
-        MESSAGES // 2: ("start", None),
-        2 * MESSAGES // 3: ("kill", 1),
+        MESSAGES // 3 + PACE_EVERY // 2: "kill",
+        MESSAGES // 2: "start",
+        2 * MESSAGES // 3 + PACE_EVERY // 2: "hang",
     }
+    hung_at: float | None = None
+    halfway = 0.0
+    replacement = threading.Thread(target=pool.start)
     try:
         with ResendingDevices(
             own_broker.url,
@@ -370,19 +378,37 @@ def test_sigkill_of_a_shared_worker_mid_stream_loses_and_duplicates_nothing(
                 if i % PACE_EVERY == 0:
                     time.sleep(PACE_SLEEP_S)
                 action = schedule.get(i)
-                if action == ("start", None):
-                    threading.Thread(target=pool.start).start()
-                elif action is not None:
-                    pool.signal(action[1], signal.SIGKILL)
+                if action == "kill":
+                    pool.signal(0, signal.SIGKILL)
+                elif action == "start":
+                    replacement.start()
+                    halfway = time.monotonic()
+                elif action == "hang":
+                    pool.procs[1].send_signal(signal.SIGSTOP)
+                    hung_at = time.monotonic()
+                if hung_at is not None and time.monotonic() - hung_at >= HANG_S:
+                    pool.signal(1, signal.SIGKILL)
+                    hung_at = None
+            assert hung_at is None, "the hung worker should be killed mid-stream"
+            replacement.join()
+            assert len(pool.procs) == workers + 1, "the replacement should have started"
             sender.wait_all_answered(90)
             time.sleep(1.0)  # anything late must still add nothing
             account = sender.account()
+            lost = sender.first_sent_of_stored_by_a_resend()
         _assert_each_reading_once(db_url, MESSAGES * READINGS_PER_MESSAGE)
     finally:
         pool.stop_all()
-    print(f"\n{workers} workers, 2 SIGKILLs mid-stream: {account}")
+    print(
+        f"\n{workers} workers, one killed, one hung and killed, mid-stream: {account}; "
+        f"stored by a resend, first sent before the replacement started (the plain kill): "
+        f"{sum(1 for t in lost if t < halfway)}, after (the hang and kill): "
+        f"{sum(1 for t in lost if t >= halfway)}"
+    )
     assert account.unanswered_messages == 0
     assert account.messages == MESSAGES
+    # The hung worker died holding messages the broker gave to no one else: resends stored them.
+    assert account.stored_by_a_resend > 0
 
 
 @pytest.mark.broker

@@ -4,6 +4,12 @@ Devices log in with their device id as user name; the ACL's ``pattern`` lines (`
 user name) let each device publish only to its own readings topic and read only its own
 feedback topic. The ingest service's own user reads every readings topic and writes every
 feedback topic. Mosquitto rereads both files on SIGHUP.
+
+Shared subscriptions (several ingest workers, docs/scaling.md): Mosquitto 2.0.11 grants any
+subscription and checks read access when it delivers, against the message's own topic, so the
+plain ``topic read .../+/readings`` line is what lets a ``$share/<group>/...`` member receive
+(measured: with only the ``$share`` line nothing is delivered). The ``$share/+/...`` line is
+kept for brokers that check the subscription filter as written.
 """
 
 from __future__ import annotations

@@ -13,6 +13,13 @@ Acknowledgements are only ever sent for messages received on the current connect
 connection generation moves on before each reconnect, under the same lock the writer holds
 while acknowledging, so a packet id of an old connection can never acknowledge a message of a
 new one (a new session numbers its messages afresh).
+
+Two kinds of session. ``persistent=True`` (one ingest worker): clean start off and a week's
+session expiry, so the broker keeps our subscription and unacknowledged messages across a
+restart. ``persistent=False`` (a member of a shared subscription, docs/scaling.md): clean start
+and no session expiry, so that a member that is gone stops being handed messages at once
+instead of hoarding its share; ``leave()`` unsubscribes before a clean stop so that the member
+can finish what the broker already assigned to it.
 """
 
 from __future__ import annotations
@@ -60,6 +67,9 @@ READS_PER_WAKE = 256
 # On stop, how long queued acknowledgements may take to reach the broker. Whatever is left is
 # redelivered to the next run and stored as duplicates, so this only saves work.
 STOP_FLUSH_S = 5.0
+# How long leave() waits for the broker to confirm the unsubscription (UNSUBACK): a round trip,
+# seconds only on a broker that is itself struggling.
+LEAVE_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -79,14 +89,18 @@ class MqttSession:
         subscription: tuple[str, int],
         on_message: Callable[[InboundMessage], None],
         ca_file: str | None = None,
+        persistent: bool = True,
     ) -> None:
         self._endpoint = endpoint
         self._subscription = subscription
         self._deliver = on_message
+        self._persistent = persistent
         self._generation = 0
         self._ack_lock = threading.Lock()
         self._connected = threading.Event()
         self._stopping = threading.Event()
+        self._leaving = threading.Event()
+        self._left = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         self._thread = threading.Thread(target=self._run, name="mqtt-network", daemon=True)
         client = mqtt.Client(
@@ -102,6 +116,7 @@ class MqttSession:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_unsubscribe = self._on_unsubscribe
         self._client = client
 
     # -- called from other threads -----------------------------------------------------------
@@ -124,8 +139,23 @@ class MqttSession:
         for topic, payload, qos in outgoing.publishes:
             client.publish(topic, payload, qos=qos)
 
+    def leave(self, timeout: float = LEAVE_TIMEOUT_S) -> bool:
+        """Unsubscribe and wait for the broker's UNSUBACK; True once nothing new will come.
+
+        Messages the broker had already assigned to this session (in flight, or queued behind
+        our Receive Maximum) still arrive afterwards as we acknowledge (measured with Mosquitto
+        2.0.11); no reconnect subscribes again. False if the broker did not confirm in time or
+        we are not connected (a clean session then ends with the connection anyway).
+        """
+        self._leaving.set()
+        topic, _ = self._subscription
+        result, _ = self._client.unsubscribe(topic)
+        if result != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return False
+        return self._left.wait(timeout)
+
     def stop(self, timeout: float = 10.0) -> None:
-        """Disconnect cleanly (the session stays on the broker) and end the thread."""
+        """Disconnect cleanly (a persistent session stays on the broker) and end the thread."""
         self._stopping.set()
         self._wake_w.send(b"\0")
         self._thread.join(timeout)
@@ -151,8 +181,9 @@ class MqttSession:
             self._endpoint.port,
             flags.session_present,
         )
-        topic, qos = self._subscription
-        client.subscribe(topic, qos=qos)
+        if not self._leaving.is_set():
+            topic, qos = self._subscription
+            client.subscribe(topic, qos=qos)
         self._connected.set()
 
     def _on_disconnect(
@@ -166,6 +197,16 @@ class MqttSession:
         self._connected.clear()
         if not self._stopping.is_set():
             log.warning("disconnected from broker (%s); reconnecting", reason_code)
+
+    def _on_unsubscribe(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        mid: int,
+        reason_codes: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        self._left.set()
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         self._deliver(
@@ -190,13 +231,16 @@ class MqttSession:
             try:
                 if first:
                     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-                    props.SessionExpiryInterval = SESSION_EXPIRY_S
+                    if self._persistent:
+                        props.SessionExpiryInterval = SESSION_EXPIRY_S
                     props.ReceiveMaximum = RECEIVE_MAXIMUM
+                    # paho keeps these for every reconnect: a clean session each time, or the
+                    # persistent one resumed each time.
                     self._client.connect(
                         self._endpoint.host,
                         self._endpoint.port,
                         KEEPALIVE_S,
-                        clean_start=False,
+                        clean_start=not self._persistent,
                         properties=props,
                     )
                     first = False

@@ -38,6 +38,11 @@ def readings_subscription(prefix: str) -> str:
     return f"{prefix}/{PROTOCOL_VERSION}/devices/+/readings"
 
 
+def shared_readings_subscription(prefix: str, group: str) -> str:
+    """The same filter as an MQTT 5 shared subscription: each message goes to one member."""
+    return f"$share/{group}/{readings_subscription(prefix)}"
+
+
 def device_id_from_topic(prefix: str, topic: str) -> UUID | None:
     """The device id in a readings topic, or None when the topic does not follow the protocol."""
     head = f"{prefix}/{PROTOCOL_VERSION}/devices/"

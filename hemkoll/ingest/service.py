@@ -8,12 +8,21 @@ MQTT requires) and the devices' feedback back to the network thread to send. A c
 before the commit leaves the messages unacknowledged in the broker's persistent session, which
 redelivers them; the store's key (device, metric, measured_at) makes
 the redelivery add nothing.
+
+With a share group (``IngestConfig.share_group``) several workers divide the readings through an
+MQTT 5 shared subscription. Each member has a clean session and a client id of its own, so a
+member that is gone stops being handed messages at once (a persistent member would hoard its
+share while away). What a killed member had received but not committed is then lost by the
+broker (Mosquitto does not hand it to another member) and comes back when the device resends
+it for want of feedback (docs/protocol.md); a member that is stopped first leaves the group and
+finishes what it was already assigned. docs/scaling.md has the measurements.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Sequence
@@ -38,6 +47,7 @@ from hemkoll.ingest.protocol import (
     device_id_from_topic,
     feedback_topic,
     readings_subscription,
+    shared_readings_subscription,
 )
 from hemkoll.settings import MqttEndpoint
 from hemkoll.store.connect import (
@@ -60,6 +70,17 @@ BATCH_MAX_WAIT_S = 0.05
 IDLE_POLL_S = 0.2
 # How often throughput counters are logged.
 STATS_LOG_INTERVAL_S = 60.0
+# A shared-subscription member that is stopping has left its group and stores what the broker
+# had already assigned to it until nothing has arrived for this long: the broker sends the next
+# queued messages within a round trip of our acknowledgements, so half a second of silence
+# means it has no more for us.
+DRAIN_QUIET_S = 0.5
+# ... but no longer than this: inside the 10 s a container runtime gives before SIGKILL
+# (docker stop). What is left is lost with the clean session and resent by the devices.
+DRAIN_MAX_S = 8.0
+# Random hex digits appended to a shared member's client id: members need distinct ids (two
+# connections with one id throw each other off), and a clean session needs no stable one.
+MEMBER_ID_BYTES = 4
 
 
 @dataclass(frozen=True)
@@ -69,6 +90,8 @@ class IngestConfig:
     topic_prefix: str
     client_id: str
     ca_file: str | None = None
+    # None: one worker, persistent session. A name: a member of that shared-subscription group.
+    share_group: str | None = None
 
 
 @dataclass
@@ -86,12 +109,24 @@ class IngestService:
         self._inbox: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self.stats = IngestStats()
+        if config.share_group is None:
+            self.client_id = config.client_id
+            subscription = readings_subscription(config.topic_prefix)
+        else:
+            self.client_id = f"{config.client_id}-{secrets.token_hex(MEMBER_ID_BYTES)}"
+            subscription = shared_readings_subscription(config.topic_prefix, config.share_group)
+            log.info(
+                "ingest is member %s of shared-subscription group %s",
+                self.client_id,
+                config.share_group,
+            )
         self._session = MqttSession(
             config.mqtt,
-            client_id=config.client_id,
-            subscription=(readings_subscription(config.topic_prefix), READINGS_QOS),
+            client_id=self.client_id,
+            subscription=(subscription, READINGS_QOS),
             on_message=self._inbox.put,
             ca_file=config.ca_file,
+            persistent=config.share_group is None,
         )
         self._writer: ReadingWriter | None = None
 
@@ -99,7 +134,8 @@ class IngestService:
         return self._session.wait_connected(timeout)
 
     def stop(self) -> None:
-        """Ask the service to stop: the batch in hand is finished, the rest is redelivered."""
+        """Ask the service to stop: the batch in hand is finished, the rest is redelivered
+        (a shared member first leaves its group and stores what it was already assigned)."""
         self._stopping.set()
 
     def run(self) -> None:
@@ -107,6 +143,8 @@ class IngestService:
         self._session.start()
         try:
             self._write_loop()
+            if self._config.share_group is not None:
+                self._drain()
         finally:
             self._session.stop()
             if self._writer is not None:
@@ -134,6 +172,32 @@ class IngestService:
             if time.monotonic() >= next_stats:
                 next_stats += STATS_LOG_INTERVAL_S
                 log.info("ingest totals: %s", self.stats)
+
+    def _drain(self) -> None:
+        """Leave the share group, then store what the broker had already assigned to us.
+
+        A clean session's unacknowledged messages die with it, so a member that simply
+        disconnected would leave them to the devices' resends; this makes a planned stop (a
+        deploy, scaling in) lose nothing at the broker. Bounded by DRAIN_MAX_S.
+        """
+        if not self._session.leave():
+            log.warning("could not leave the share group; devices resend what was assigned to us")
+            return
+        started = last_activity = time.monotonic()
+        while time.monotonic() - started < DRAIN_MAX_S:
+            batch = self._collect_batch()
+            if batch:
+                committed = self._commit(batch)
+                if committed is None:  # the database is away: the devices resend the rest
+                    return
+                self._acknowledge(*committed)
+                last_activity = time.monotonic()
+            elif time.monotonic() - last_activity >= DRAIN_QUIET_S:
+                return
+        log.warning(
+            "stopped draining after %.0f s; the devices resend what is still assigned to us",
+            DRAIN_MAX_S,
+        )
 
     def _collect_batch(self) -> list[tuple[InboundMessage, Envelope | Rejection]]:
         try:
