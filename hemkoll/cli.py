@@ -98,11 +98,16 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
             topic_prefix=settings.mqtt_topic_prefix,
             client_id=settings.mqtt_client_id,
             ca_file=settings.mqtt_ca_file,
+            share_group=settings.ingest_share_group,
         )
     )
 
     return _run_until_signalled(
-        service.run, service.stop, "finishing the current batch", settings=settings
+        service.run,
+        service.stop,
+        "finishing the current batch",
+        settings=settings,
+        heartbeat=service.heartbeat,
     )
 
 
@@ -345,6 +350,12 @@ def _enrol(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from hemkoll.demo.command import run_command  # noqa: PLC0415 (only this command)
+
+    return run_command(args, settings)
+
+
 def _broker_auth(args: argparse.Namespace, settings: Settings) -> int:
 
     endpoint = settings.mqtt
@@ -367,7 +378,33 @@ def _broker_auth(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run everything with a simulated cohort: embedded PostgreSQL and Mosquitto unless "
+        "HEMKOLL_DATABASE_URL / HEMKOLL_MQTT_URL are set, past days replayed fast, then live "
+        "(runs until stopped; docs/demo.md)",
+    )
+    demo.add_argument("--patients", type=int, help="simulated patients (new demo: 50)")
+    demo.add_argument("--days", type=int, help="past days replayed fast (new demo: 60)")
+    demo.add_argument("--seed", type=int, help="simulation seed (new demo: 1)")
+    demo.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where the demo keeps its data (default $XDG_DATA_HOME/hemkoll/demo, "
+        "~/.local/share/hemkoll/demo)",
+    )
+    demo.add_argument(
+        "--reset", action="store_true", help="empty the data directory first and start over"
+    )
+    demo.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
+    demo.add_argument(
+        "--summary-every", type=float, default=5.0, help="seconds between summaries (5)"
+    )
+    demo.set_defaults(run=_demo)
+
+
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a block per command)
     parser = argparse.ArgumentParser(
         prog="hemkoll",
         description="Remote patient self-monitoring backend. Settings come from HEMKOLL_* "
@@ -473,6 +510,8 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--days", type=int, default=30, help="days the token is valid (30)")
     token.add_argument("--json", action="store_true", help="print JSON")
     token.set_defaults(run=_token)
+
+    _add_demo_parser(commands)
 
     auth = commands.add_parser(
         "broker-auth",

@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 import psycopg
@@ -49,6 +50,8 @@ from hemkoll.ingest.protocol import (
     readings_subscription,
     shared_readings_subscription,
 )
+from hemkoll.observability import metrics
+from hemkoll.observability.health import Heartbeat
 from hemkoll.settings import MqttEndpoint
 from hemkoll.store.connect import (
     RECONNECT_MAX_DELAY_S,
@@ -129,6 +132,7 @@ class IngestService:
             persistent=config.share_group is None,
         )
         self._writer: ReadingWriter | None = None
+        self.heartbeat = Heartbeat()
 
     def wait_connected(self, timeout: float) -> bool:
         return self._session.wait_connected(timeout)
@@ -162,11 +166,14 @@ class IngestService:
     def _write_loop(self) -> None:
         next_stats = time.monotonic() + STATS_LOG_INTERVAL_S
         while not self._stopping.is_set():
+            self.heartbeat.beat()
             batch = self._collect_batch()
             if batch:
+                started = time.monotonic()
                 committed = self._commit(batch)
                 if committed is None:  # stopping before the database came back
                     return
+                metrics.INGEST_BATCH_SECONDS.observe(time.monotonic() - started)
                 plans, result = committed
                 self._acknowledge(plans, result)
             if time.monotonic() >= next_stats:
@@ -342,9 +349,18 @@ class IngestService:
             self.stats.readings_stored += outcome.stored
             self.stats.readings_duplicate += outcome.duplicates
             self.stats.dead_letters += len(outcome.rejected)
+            metrics.INGEST_READINGS_STORED.inc(outcome.stored)
+            metrics.INGEST_READINGS_DUPLICATE.inc(outcome.duplicates)
+            for rejection in outcome.rejected:
+                metrics.DEAD_LETTERS.labels(rejection.code).inc()
             if plan.device_id is not None:
                 publishes.append(
                     (feedback_topic(prefix, plan.device_id), outcome.to_json(), FEEDBACK_QOS)
                 )
         self.stats.batches += 1
+        metrics.INGEST_MESSAGES.inc(len(plans))
+        if plans:
+            # How long the oldest message of the batch waited in our hands before its PUBACK.
+            oldest = min(plan.message.received_at for plan in plans)
+            metrics.INGEST_BROKER_LAG_SECONDS.set((datetime.now(UTC) - oldest).total_seconds())
         self._session.send(Outgoing(tuple(plan.message for plan in plans), tuple(publishes)))

@@ -158,21 +158,7 @@ def test_a_worker_starts_keeps_running_and_stops_cleanly(start: Any, name: str) 
     assert "InsufficientPrivilege" not in err, err[-3000:]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            "ingest-1",
-            marks=pytest.mark.xfail(
-                reason="waits on the metrics endpoint for ingest (HEMKOLL_METRICS_PORT): "
-                "hemkoll ingest does not serve /healthz yet",
-                strict=False,
-            ),
-        ),
-        "rules",
-        "dispatch",
-    ],
-)
+@pytest.mark.parametrize("name", ["ingest-1", "rules", "dispatch"])
 def test_a_worker_answers_its_compose_health_check(start: Any, name: str) -> None:
     worker: Running = start(name)
     assert worker.port is not None

@@ -1,6 +1,8 @@
 -- name: claim_notifications
 -- Lease up to %(limit)s due notifications (pending, due, lease free or run out), first
 -- attempts before retries so that a backlog for a dead endpoint never holds up a fresh alert,
+-- and the care team's webhooks before patients' device messages (every evaluated reading
+-- queues one: a morning's thousands must not delay the one alert a nurse is waiting for),
 -- and no more than %(per_endpoint)s in flight per webhook endpoint (a centre's, or its
 -- escalation contact's), counting every dispatcher's leases: an endpoint that hangs holds
 -- that many of the dispatchers' threads, not all of them. (Two claims at the same instant do
@@ -15,7 +17,7 @@ WITH candidates AS (
     WHERE state = 'pending'
       AND next_attempt_at <= clock_timestamp()
       AND (lease_until IS NULL OR lease_until < clock_timestamp())
-    ORDER BY attempts > 0, next_attempt_at
+    ORDER BY attempts > 0, channel = 'device', next_attempt_at
     LIMIT %(scan)s
     FOR UPDATE SKIP LOCKED
 ), in_flight AS (
@@ -33,7 +35,7 @@ WITH candidates AS (
 ), due AS (
     SELECT id FROM ranked
     WHERE channel = 'device' OR slot <= %(per_endpoint)s
-    ORDER BY is_retry, next_attempt_at
+    ORDER BY is_retry, channel = 'device', next_attempt_at
     LIMIT %(limit)s
 ), claimed AS (
     UPDATE notifications AS n
