@@ -267,6 +267,12 @@ class RulesWorker:
                     now=datetime.now(UTC),
                 )
                 store.finish(conn, claims)
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+            # A deadlock or serialization failure is not an outage: try them one by one now.
+            log.warning("batch rolled back (%s); evaluating one by one", exc.sqlstate)
+            for claimed in claims:
+                self._evaluate_claimed(conn, claimed)
+            return
         except psycopg.OperationalError:
             raise
         except Exception as exc:  # noqa: BLE001 (each patient is tried again on its own)

@@ -102,7 +102,9 @@ def finish(conn: Conn, claims: Sequence[Claim]) -> None:
                     "generation": claimed.generation,
                     "feedback_devices": claimed.feedback_devices,
                 }
-                for claimed in claims
+                # In patient order, as ingest queues them: two transactions that lock the same
+                # rows in the same order cannot deadlock.
+                for claimed in sorted(claims, key=lambda c: c.patient_id)
             ],
         )
 

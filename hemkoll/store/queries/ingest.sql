@@ -52,6 +52,8 @@ INSERT INTO evaluation_queue AS q (patient_id, requested_at, feedback_devices)
 SELECT patient_id, clock_timestamp(), array_agg(DISTINCT device_id)
 FROM readings_staging
 GROUP BY patient_id
+-- Rows are locked in patient order, as the rules worker finishes its batches: no deadlock.
+ORDER BY patient_id
 ON CONFLICT (patient_id) DO UPDATE
 SET generation = q.generation + 1,
     feedback_devices = ARRAY(SELECT unnest(q.feedback_devices)
