@@ -14,7 +14,8 @@ once and not tracked.
 
 Pacing: ``speed=None`` publishes as fast as the broker takes it; ``speed=k`` keeps the plan's
 spacing divided by k (1.0 keeps it as is); ``realtime=True`` waits for each message's
-``publish_at`` on the wall clock.
+``publish_at`` on the wall clock (so a plan that starts in the past is replayed as fast as
+possible up to now, then goes on live). A ``stop`` event ends publishing and waiting at once.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ class _Pending:
     payload: bytes
     sent_at: float
     attempts: int = 1
+    # The plan's publish time of the message (where a resumed run starts again).
+    publish_at: datetime | None = None
 
 
 @dataclass
@@ -125,9 +128,17 @@ class _Pace:
 class PlanPublisher:
     """Connections, feedback tracking and resends; use ``publish_plan`` for a whole plan."""
 
-    def __init__(self, credentials: Credentials, config: PublisherConfig) -> None:
+    def __init__(
+        self,
+        credentials: Credentials,
+        config: PublisherConfig,
+        *,
+        stop: threading.Event | None = None,
+    ) -> None:
+        """``stop``: once set, ``wait_until`` and ``drain`` return at once."""
         self._credentials = credentials
         self._config = config
+        self._stop = stop if stop is not None else threading.Event()
         self._state = _State()
         self._clients: dict[str, mqtt.Client] = {}
         self._published = 0
@@ -249,7 +260,11 @@ class PlanPublisher:
             entry = self._state.pending.get(key)
             if entry is None:
                 self._state.pending[key] = _Pending(
-                    client, topic, message.payload, time.monotonic()
+                    client,
+                    topic,
+                    message.payload,
+                    time.monotonic(),
+                    publish_at=message.publish_at,
                 )
             else:  # the plan's own duplicate send counts as an attempt
                 entry.sent_at = time.monotonic()
@@ -258,6 +273,12 @@ class PlanPublisher:
     def awaiting_feedback(self) -> int:
         with self._state.lock:
             return len(self._state.pending)
+
+    def oldest_awaiting(self) -> datetime | None:
+        """The earliest plan publish time of a message still without feedback (None: none)."""
+        with self._state.lock:
+            times = [p.publish_at for p in self._state.pending.values() if p.publish_at]
+        return min(times, default=None)
 
     def service(self) -> None:
         """Resend what has waited too long for feedback (at most every SERVICE_INTERVAL_S)."""
@@ -277,20 +298,25 @@ class PlanPublisher:
             entry.client.publish(entry.topic, entry.payload, qos=READINGS_QOS)
         self._resent += len(due)
 
-    def wait_until(self, due: float) -> None:
-        """Sleep until ``due`` and until fewer than the limit await feedback, serving resends."""
-        while True:
+    def wait_until(self, due: float) -> bool:
+        """Sleep until ``due`` and until fewer than the limit await feedback, serving resends.
+
+        False if ``stop`` was set first.
+        """
+        while not self._stop.is_set():
             self.service()
             remaining = due - time.monotonic()
             if remaining <= 0 and self.awaiting_feedback() < self._config.max_awaiting_feedback:
-                return
-            time.sleep(min(max(remaining, 0.005), SERVICE_INTERVAL_S))
+                return True
+            self._stop.wait(min(max(remaining, 0.005), SERVICE_INTERVAL_S))
+        return False
 
     def drain(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while self.awaiting_feedback() and time.monotonic() < deadline:
             self.service()
-            time.sleep(0.02)
+            if self._stop.wait(0.02):
+                return
 
     def report(self, elapsed_s: float) -> PublishReport:
         state = self._state
@@ -313,20 +339,23 @@ def publish_plan(
     config: PublisherConfig,
     *,
     total: int | None = None,
+    stop: threading.Event | None = None,
 ) -> PublishReport:
     """Publish every message of ``plan`` in order, paced by ``config``; wait for feedback.
 
     ``credentials`` maps each simulated device key (``SIM-0001/scale``) to its enrolled
     ``(device_id, mqtt_password)``; the password is unused with ``shared_connection``.
+    Setting ``stop`` ends it early (the report then says what was published so far).
     """
     started = time.monotonic()
     pace = _Pace(config)
     progress = Progress(
         "publish", total, interval_s=config.progress_interval_s, enabled=config.show_progress
     )
-    with PlanPublisher(credentials, config) as publisher:
+    with PlanPublisher(credentials, config, stop=stop) as publisher:
         for message in plan:
-            publisher.wait_until(pace.due(message.publish_at))
+            if not publisher.wait_until(pace.due(message.publish_at)):
+                break
             publisher.publish(message)
             progress.advance(detail=f"{publisher.awaiting_feedback()} awaiting feedback")
         publisher.drain(config.drain_timeout_s)

@@ -1,0 +1,177 @@
+"""hemkoll's services, in threads of the demo's process, each stopped as its command would be.
+
+The care-team API (uvicorn via ``ThreadedServer``, with its lifespan), the simulated health
+centre (webhook receiver and nurse), the dispatcher (webhooks, device messages, and its
+escalation scheduler), the rules worker (with its 15-minute scheduled pass) and ingest. Each
+start pushes its stop onto the caller's ``ExitStack``, so they stop in the reverse order:
+ingest first (finishing the batch in hand), the API last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+
+from hemkoll.api.app import ApiConfig, create_app
+from hemkoll.api.notify.dispatcher import Dispatcher, DispatcherConfig
+from hemkoll.demo.processes import DemoError
+from hemkoll.ingest.service import IngestConfig, IngestService
+from hemkoll.rules.preset import HEART_FAILURE
+from hemkoll.rules.worker import NOTIFY_CHANNEL, RulesConfig, RulesWorker
+from hemkoll.settings import MqttEndpoint
+from hemkoll.simulator.receiver import Nurse, NurseConfig, WebhookReceiver
+from hemkoll.simulator.receiver.recorder import Delivery
+from hemkoll.simulator.receiver.server import ThreadedServer
+
+log = logging.getLogger(__name__)
+
+# A service thread finishes its work in hand within this after being asked to stop.
+STOP_TIMEOUT_S = 30.0
+# Ingest connects to a local broker in milliseconds.
+CONNECT_TIMEOUT_S = 10.0
+# The simulated nurse sees a notification after this long and closes the alert later (real
+# nurses take minutes to hours; the demo shortens both so the worklist moves while you watch).
+ACKNOWLEDGE_AFTER_S = 15.0
+RESOLVE_AFTER_S = 60.0
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    database_url: str
+    # The service user's broker endpoint (ingest and the dispatcher).
+    mqtt: MqttEndpoint
+    topic_prefix: str
+    ingest_client_id: str
+    dispatch_client_id: str
+    api_port: int
+    receiver_port: int
+    public_url: str
+    signing_secret: str
+    nurse_token: str
+    notifications_file: Path
+    seed: int
+
+
+@dataclass
+class Running:
+    api: ThreadedServer
+    receiver: WebhookReceiver
+    nurse: Nurse
+    ingest: IngestService
+    rules: RulesWorker
+    dispatcher: Dispatcher
+
+
+def run_in_thread(
+    stack: ExitStack, name: str, run: Callable[[], None], stop: Callable[[], None]
+) -> None:
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        stop()
+        thread.join(STOP_TIMEOUT_S)
+        if thread.is_alive():
+            log.error("%s did not stop within %.0f s", name, STOP_TIMEOUT_S)
+
+    stack.callback(halt)
+
+
+def wake_rules(database_url: str) -> None:
+    """A NOTIFY, so that a stopping rules worker need not wait out its idle LISTEN."""
+    with (
+        contextlib.suppress(psycopg.Error),
+        psycopg.connect(database_url, autocommit=True) as conn,
+    ):
+        conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(NOTIFY_CHANNEL)))
+
+
+def start_services(stack: ExitStack, config: ServiceConfig) -> Running:
+    app = create_app(
+        ApiConfig(
+            database_url=config.database_url,
+            programme=HEART_FAILURE,
+            public_url=config.public_url,
+            topic_prefix=config.topic_prefix,
+        )
+    )
+    api = ThreadedServer(app, port=config.api_port, name="hemkoll-api", lifespan="on")
+    try:
+        api.start()
+    except OSError as exc:
+        raise DemoError(f"the API cannot listen on port {config.api_port}: {exc}") from exc
+    stack.callback(api.stop)
+
+    nurse = Nurse(
+        NurseConfig(
+            api_url=api.base_url,
+            token=config.nurse_token,
+            acknowledge_after_s=ACKNOWLEDGE_AFTER_S,
+            resolve_after_s=RESOLVE_AFTER_S,
+            seed=config.seed,
+        )
+    )
+    nurse.start()
+    stack.callback(nurse.stop)
+    receiver = WebhookReceiver(
+        config.signing_secret,
+        port=config.receiver_port,
+        jsonl_path=config.notifications_file,
+        on_notification=nurse.on_notification,
+    )
+    receiver.start()
+    stack.callback(receiver.stop)
+
+    dispatcher = Dispatcher(
+        DispatcherConfig(
+            database_url=config.database_url,
+            mqtt=config.mqtt,
+            topic_prefix=config.topic_prefix,
+            mqtt_client_id=config.dispatch_client_id,
+            public_url=config.public_url,
+        )
+    )
+    run_in_thread(stack, "hemkoll-dispatch", dispatcher.run, dispatcher.stop)
+    rules = RulesWorker(RulesConfig(database_url=config.database_url, rule_set=HEART_FAILURE))
+
+    def stop_rules() -> None:
+        rules.stop()
+        wake_rules(config.database_url)
+
+    run_in_thread(stack, "hemkoll-rules", rules.run, stop_rules)
+    ingest = IngestService(
+        IngestConfig(
+            database_url=config.database_url,
+            mqtt=config.mqtt,
+            topic_prefix=config.topic_prefix,
+            client_id=config.ingest_client_id,
+        )
+    )
+    run_in_thread(stack, "hemkoll-ingest", ingest.run, ingest.stop)
+    if not ingest.wait_connected(CONNECT_TIMEOUT_S):
+        raise DemoError("ingest could not connect to the broker (see demo.log)")
+    return Running(api, receiver, nurse, ingest, rules, dispatcher)
+
+
+def hand_to_nurse(nurse: Nurse, alert_ids: list[UUID]) -> None:
+    """Alerts left open by an earlier run: the nurse takes them from the worklist."""
+    for alert_id in alert_ids:
+        nurse.on_notification(
+            Delivery(
+                webhook_id=f"worklist-{alert_id}",
+                webhook_timestamp=0,
+                received_at=0.0,
+                body=b"",
+                payload={"type": "alert.opened", "data": {"alert_id": str(alert_id)}},
+                duplicate=False,
+            )
+        )
