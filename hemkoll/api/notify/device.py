@@ -145,5 +145,7 @@ class DevicePublisher:
     ) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
-        if was_connected:
+        with self._start_lock:
+            closing = not self._started
+        if was_connected and not closing:  # not our own close(): paho reconnects
             log.warning("dispatcher disconnected from broker (%s); reconnecting", reason_code)
