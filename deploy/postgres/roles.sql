@@ -115,8 +115,8 @@ GRANT INSERT ON dead_letters TO hemkoll_ingest;
 GRANT SELECT (payload_sha256, topic, reading_index) ON dead_letters TO hemkoll_ingest;
 -- Patients of a batch are queued for evaluation in its transaction (an upsert).
 GRANT INSERT ON evaluation_queue TO hemkoll_ingest;
-GRANT SELECT (patient_id, requested_at, feedback_devices),
-      UPDATE (requested_at, feedback_devices) ON evaluation_queue TO hemkoll_ingest;
+GRANT SELECT (patient_id, generation, feedback_devices),
+      UPDATE (generation, feedback_devices) ON evaluation_queue TO hemkoll_ingest;
 
 -- 6. hemkoll_rules (store/queries/rules.sql, outbox.sql, rule_overrides.sql). --------------
 GRANT SELECT, INSERT, UPDATE, DELETE ON evaluation_queue TO hemkoll_rules;
