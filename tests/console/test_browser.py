@@ -150,8 +150,9 @@ def test_nurse_and_clinician_walk_through_the_console(
     page.locator("#messages").get_by_text("kvitterat").wait_for()
     card.get_by_text("Kvitterat").first.wait_for()
     # Focus lands on the changed card, so a keyboard user goes on from there.
-    focused = page.evaluate("() => document.activeElement.id")
-    assert focused == f"alert-{seeded.trend_alert}-title"
+    # htmx moves focus once the swap has settled, a moment after the new card shows.
+    title = f"alert-{seeded.trend_alert}-title"
+    page.wait_for_function("id => document.activeElement?.id === id", arg=title, timeout=5000)
     assert _scalar(db_url, "SELECT state FROM alerts WHERE id = %s", seeded.trend_alert) == (
         "acknowledged"
     )
