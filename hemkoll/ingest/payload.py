@@ -128,7 +128,14 @@ def check_reading(
         value = canonical_value(reading.metric, reading.value, reading.unit)
     except ReadingRejected as exc:
         return Rejection(exc.code, f"readings[{index}]: {exc.reason}", index)
-    measured_at = reading.measured_at.astimezone(UTC)
+    try:
+        measured_at = reading.measured_at.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before the year 1 in UTC
+        return Rejection(
+            "field_invalid",
+            f"readings[{index}]: measured_at is outside the years 1-9999 in UTC",
+            index,
+        )
     if measured_at > now + timedelta(seconds=MAX_CLOCK_AHEAD_S):
         return Rejection(
             "measured_at_future",

@@ -70,15 +70,21 @@ class ReadingWriter:
         return BatchResult(tuple(stored))
 
 
+def _storable(text: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL: a device's msg_id or a reason quoting its input may.
+    The raw payload (bytea) keeps the exact bytes."""
+    return None if text is None else text.replace("\x00", "\ufffd")
+
+
 def _dead_letter_params(letter: DeadLetter) -> dict[str, object]:
     return {
         "received_at": letter.received_at,
-        "topic": letter.topic,
+        "topic": _storable(letter.topic),
         "device_id": letter.device_id,
-        "msg_id": letter.msg_id,
+        "msg_id": _storable(letter.msg_id),
         "reading_index": letter.reading_index,
         "reason_code": letter.reason_code,
-        "reason": letter.reason,
+        "reason": _storable(letter.reason),
         "payload": letter.payload,
         "payload_size": letter.payload_size,
         "payload_sha256": letter.payload_sha256,

@@ -264,8 +264,12 @@ def test_hemkoll_ingest_stores_a_reading_sent_over_tls(
     )
     try:
         device.subscribe(feedback_topic(auth.prefix, auth.a.device.id))
+        # On the devices' listener a client's id is its user name (use_username_as_clientid).
         wait_until(
-            lambda: f"{auth.prefix}-ingest-tls" in started.log_text(), 10, "ingest connected"
+            lambda: f"as {SERVICE_USER} " in started.log_text()
+            or f"{SERVICE_USER} (p" in started.log_text(),
+            10,
+            "ingest connected",
         )
         time.sleep(0.3)  # its SUBSCRIBE follows the CONNACK
         payload = message("tls-1", reading("body_weight", 81.4, "kg", datetime.now(UTC)))
