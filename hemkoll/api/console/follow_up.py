@@ -54,7 +54,10 @@ def follow_up_page(
         if shown is not None:
             today = now.astimezone(ZoneInfo(shown.timezone)).date()
             last = until or today - timedelta(days=1)
-            first = since or last - timedelta(days=DEFAULT_DAYS - 1)
+            try:
+                first = since or last - timedelta(days=DEFAULT_DAYS - 1)
+            except OverflowError as exc:  # "until" at the very start of the calendar
+                raise invalid("until: the period would start before the year 1") from exc
             if first > last:
                 raise invalid("from: the period starts after it ends")
             if (last - first).days >= MAX_DAYS:

@@ -135,6 +135,11 @@ def get_readings(
                 )
             except ValueError as exc:
                 raise invalid(str(exc)) from exc
+            except OverflowError as exc:  # the range touches the ends of the calendar
+                raise invalid(
+                    "from, until: per-day readings need days between the years 1 and 9999 in "
+                    "the patient's time zone"
+                ) from exc
             out.days.extend(
                 DayOut(
                     metric=d.metric,
