@@ -195,6 +195,17 @@ def retry_pending_now(conn: Conn, health_centre_id: UUID) -> int:
     return count
 
 
+def retry_endpoint_backlog_now(conn: Conn, health_centre_id: UUID, channel: str) -> int:
+    """After a delivery: the endpoint's notifications waiting for a later retry are due now."""
+    with conn.transaction():
+        return len(
+            conn.execute(
+                query("retry_endpoint_backlog_now"),
+                {"health_centre_id": health_centre_id, "channel": channel},
+            ).fetchall()
+        )
+
+
 def delivery_log(conn: Conn, alert_id: UUID) -> list[NotificationLog]:
     """Every notification of the alert, oldest first, each with its attempts."""
     with conn.cursor(row_factory=class_row(NotificationRow)) as cur:

@@ -365,3 +365,25 @@ def test_the_dispatcher_reconnects_after_losing_the_database(
     finally:
         _stop(dispatcher, thread)
     assert dispatcher.stats.delivered == 2
+
+
+def test_once_the_endpoint_answers_again_its_backlog_goes_out_at_once(
+    db_url: str, enrolment: Enrolment, receiver: Receiver, secret: str
+) -> None:
+    # Down: the first alert's notice fails and waits an hour for its next attempt.
+    receiver.respond = lambda request, nth: (503, {})
+    slow = RetrySchedule(delays=(timedelta(hours=1), timedelta(hours=2)), jitter=0.0)
+    dispatcher = Dispatcher(dispatcher_config(db_url, schedule=slow))
+    _, waiting = committed_alert(db_url, enrolment.patient.id, rule_id="spo2_low")
+    with connect(db_url) as conn:
+        dispatcher.process_due(conn)
+    assert [a[1] for a in attempts(db_url, waiting)] == ["retry"]
+    # Back: the next alert's notice is delivered, and the waiting one goes out with it.
+    receiver.respond = lambda request, nth: (200, {})
+    _, fresh = committed_alert(db_url, enrolment.patient.id, rule_id="heart_rate_high")
+    with connect(db_url) as conn:
+        dispatcher.process_due(conn)
+    dispatcher.close()
+    assert state(db_url, fresh) == "delivered"
+    assert state(db_url, waiting) == "delivered"
+    assert [a[1] for a in attempts(db_url, waiting)] == ["retry", "delivered"]

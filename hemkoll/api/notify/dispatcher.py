@@ -284,6 +284,10 @@ class Dispatcher:
     ) -> None:
         applied = store.record(conn, claimed, record)
         metrics.NOTIFICATION_ATTEMPTS.labels(claimed.channel, record.result).inc()
+        if applied and record.result == "delivered" and claimed.channel != "device":
+            due = store.retry_endpoint_backlog_now(conn, claimed.health_centre_id, claimed.channel)
+            if due:
+                log.info("endpoint answers again: %d waiting notifications are due now", due)
         with self._lock:
             if not applied:
                 self.stats.lost_leases += 1

@@ -113,6 +113,17 @@ WHERE health_centre_id = %(health_centre_id)s AND state = 'pending'
   AND channel IN ('care_team', 'escalation') AND next_attempt_at > clock_timestamp()
 RETURNING id;
 
+-- name: retry_endpoint_backlog_now
+-- The endpoint has just taken a notification: it is back. What waits for it at a later step of
+-- the retry schedule (after an outage, up to hours away) is due now, so an outage of ten
+-- minutes delays its alerts by about ten minutes, not by the schedule's next step.
+UPDATE notifications
+SET next_attempt_at = clock_timestamp()
+WHERE health_centre_id = %(health_centre_id)s AND channel = %(channel)s AND state = 'pending'
+  AND attempts > 0 AND next_attempt_at > clock_timestamp()
+  AND (lease_until IS NULL OR lease_until < clock_timestamp())
+RETURNING id;
+
 -- name: notifications_of_alert
 SELECT id, channel, event, device_id, state, created_at, attempts, next_attempt_at,
        delivered_at, last_error
