@@ -119,7 +119,7 @@ def test_429_with_retry_after_waits_at_least_that_long(
     dispatcher.close()
     first, second = receiver.of(notification_id)
     assert second.at - first.at >= 2.0
-    assert attempts(db_url, notification_id)[0] == (1, "retry", 429, "HTTP 429")
+    assert attempts(db_url, notification_id)[0] == (1, "retry", 429, "HTTP 429 (Retry-After)")
 
 
 def test_410_is_gone_and_not_tried_again(

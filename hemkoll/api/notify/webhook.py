@@ -80,17 +80,25 @@ def sign_webhook(
     )
 
 
+# In a failed attempt's error when the endpoint sent Retry-After (see
+# store/queries/notifications.sql: retry_endpoint_backlog_now).
+RETRY_AFTER_NOTE = "(Retry-After)"
+
+
 def classify(status_code: int, retry_after: str | None, *, now: datetime) -> AttemptOutcome:
     """2xx delivered; 410 gone; any other status is tried again (after Retry-After if given)."""
     if 200 <= status_code < 300:
         return AttemptOutcome("ok", status_code=status_code)
     if status_code == 410:
         return AttemptOutcome("gone", status_code=status_code, error="HTTP 410 Gone")
+    wait = parse_retry_after(retry_after, now=now)
     return AttemptOutcome(
         "failed",
         status_code=status_code,
-        error=f"HTTP {status_code}",
-        retry_after=parse_retry_after(retry_after, now=now),
+        # The delivery log says when the endpoint asked us to wait (and the backlog's fast
+        # path after a recovery leaves such a notice to its Retry-After).
+        error=f"HTTP {status_code}" if wait is None else f"HTTP {status_code} {RETRY_AFTER_NOTE}",
+        retry_after=wait,
     )
 
 

@@ -122,6 +122,8 @@ SET next_attempt_at = clock_timestamp()
 WHERE health_centre_id = %(health_centre_id)s AND channel = %(channel)s AND state = 'pending'
   AND attempts > 0 AND next_attempt_at > clock_timestamp()
   AND (lease_until IS NULL OR lease_until < clock_timestamp())
+  -- A notice the endpoint told to wait (Retry-After; webhook.RETRY_AFTER_NOTE) keeps waiting.
+  AND coalesce(last_error, '') NOT LIKE '%%(Retry-After)'
 RETURNING id;
 
 -- name: notifications_of_alert
