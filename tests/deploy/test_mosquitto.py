@@ -266,8 +266,10 @@ def test_hemkoll_ingest_stores_a_reading_sent_over_tls(
         device.subscribe(feedback_topic(auth.prefix, auth.a.device.id))
         # On the devices' listener a client's id is its user name (use_username_as_clientid).
         wait_until(
-            lambda: f"as {SERVICE_USER} " in started.log_text()
-            or f"{SERVICE_USER} (p" in started.log_text(),
+            lambda: (
+                f"as {SERVICE_USER} " in started.log_text()
+                or f"{SERVICE_USER} (p" in started.log_text()
+            ),
             10,
             "ingest connected",
         )
