@@ -53,6 +53,8 @@ SCHEDULE_INTERVAL_S = 15 * 60
 RETRY_MIN_S = 5.0
 RETRY_MAX_S = 3600.0
 ACTOR = "rules"
+# Transaction failures that are not outages: the batch is tried again patient by patient.
+ROLLED_BACK = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
 NOTIFY_CHANNEL = "hemkoll_evaluate"
 
 
@@ -267,15 +269,12 @@ class RulesWorker:
                     now=datetime.now(UTC),
                 )
                 store.finish(conn, claims)
-        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
-            # A deadlock or serialization failure is not an outage: try them one by one now.
-            log.warning("batch rolled back (%s); evaluating one by one", exc.sqlstate)
-            for claimed in claims:
-                self._evaluate_claimed(conn, claimed)
-            return
-        except psycopg.OperationalError:
-            raise
-        except Exception as exc:  # noqa: BLE001 (each patient is tried again on its own)
+        except Exception as exc:
+            # An outage is waited out by the caller; anything else, a deadlock or a
+            # serialization failure included, is this batch's: each patient is tried on its own.
+            rolled_back = isinstance(exc, ROLLED_BACK)
+            if isinstance(exc, psycopg.OperationalError) and not rolled_back:
+                raise
             log.warning(
                 "evaluating a batch of %d failed (%s); evaluating them one by one",
                 len(claims),
