@@ -18,8 +18,9 @@ the load generator does not take the CPU the services need):
              their morning: four sessions (weight; blood pressure and pulse; SpO2 and pulse;
              three symptom scores), nine readings. A real programme's mornings spread over about
              two hours; here every patient's morning falls in the soak's --duration at a random
-             time, each session a minute after the last (so with 600 s the morning is compressed
-             12-fold: 20,000 messages, 45,000 readings, 33 messages/s for 5,000 patients).
+             time, each session a minute after the last (one that would run past the end goes
+             on at the start, so that the rate is steady throughout): with 600 s the morning is
+             compressed 12-fold, 20,000 messages, 45,000 readings, 33 messages/s for 5,000.
   wearables  --wearables of those patients also wear a pulse oximeter that sends SpO2 and pulse
              every --wearable-every seconds (60: a continuous-wearable cohort), around the clock.
   probes     one more patient every --probe-every seconds sends one answer of severe
@@ -193,11 +194,12 @@ def _schedule(job: LoadJob) -> list[tuple[float, int, int, int]]:
     """(offset s, kind 0 morning / 1 wearable / 2 probe, who, session) sorted by time."""
     rng = random.Random(job.seed)
     plan = []
+    # Steady: mornings start uniformly over the run, and a morning that would run past its end
+    # continues at its start (so the rate is the same from the first second to the last).
     gap = min(MORNING_SESSION_GAP_S, job.duration_s / 10)  # short test runs: closer sessions
-    last_start = job.duration_s - gap * (len(SESSIONS) - 1)
     for i in range(len(job.morning)):
-        start = rng.uniform(0, last_start)
-        plan.extend((start + s * gap, 0, i, s) for s in range(len(SESSIONS)))
+        start = rng.uniform(0, job.duration_s)
+        plan.extend(((start + s * gap) % job.duration_s, 0, i, s) for s in range(len(SESSIONS)))
     for i in range(len(job.wearables)):
         t = rng.uniform(0, job.wearable_every_s)
         while t < job.duration_s:
@@ -634,7 +636,7 @@ def memory_verdicts(samples: Sequence[Sample], duration_s: float) -> dict[str, d
             "rss_end_mib": round(float(y[-1]), 1),
             "rss_max_mib": round(max(s.rss.get(name, 0.0) for s in samples), 1),
             "slope_mib_per_hour": round(slope * 3600, 1),
-            "second_half_growth_mib": round(growth, 1),
+            "second_half_growth_mib": round(float(growth), 1),
             "flat": bool(growth < max(FLAT_SHARE * mean, FLAT_MIB)),
         }
     return out
@@ -833,8 +835,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # Stopped by SIGINT or SIGTERM, it still stops everything it started (a shell starts a
+    # background job with SIGINT ignored: set the handlers whatever we inherited).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="hemkoll-soak-"))
     run = Run(args, workdir)
     say(f"work folder {workdir}")
