@@ -5,14 +5,18 @@ documented external-loop API (``loop_read``, ``loop_write``, ``loop_misc``, ``re
 connecting and reconnecting with backoff are done here. Why not ``loop_forever``: measured
 here, with it every ``ack()``/``publish()`` from the writer thread wakes the network loop
 through a socket pair, and each wake reads at most one packet; the network thread is the
-bottleneck of the whole service, and those wakes cost it a fifth of its rate. With our own
-loop, the writer's packets go straight to the socket and the loop reads every packet that is
-waiting before it sleeps again.
+bottleneck of the whole service, and those wakes cost it a fifth of its rate.
+
+Only the network thread touches paho and the socket. The writer hands over what a committed
+batch needs sent (``send``: the PUBACKs in arrival order and the devices' feedback) and wakes
+the thread once per batch; the thread queues it all with paho and sends it in a few system
+calls (``buffered_socket.py``). One thread also keeps the PUBACKs in order: paho's write path
+is not atomic, and two threads writing at once could swap two packets.
 
 Acknowledgements are only ever sent for messages received on the current connection: the
-connection generation moves on before each reconnect, under the same lock the writer holds
-while acknowledging, so a packet id of an old connection can never acknowledge a message of a
-new one (a new session numbers its messages afresh).
+connection generation moves on before each reconnect, in the thread that acknowledges, so a
+packet id of an old connection can never acknowledge a message of a new one (a new session
+numbers its messages afresh).
 
 Two kinds of session. ``persistent=True`` (one ingest worker): clean start off and a week's
 session expiry, so the broker keeps our subscription and unacknowledged messages across a
@@ -24,12 +28,13 @@ can finish what the broker already assigned to it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import select
 import socket
 import ssl
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +45,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from hemkoll.ingest.buffered_socket import BufferedClient, BufferedSocket
 from hemkoll.ingest.pipeline import InboundMessage
 from hemkoll.settings import MqttEndpoint
 
@@ -64,9 +70,8 @@ RECONNECT_MAX_DELAY_S = 30.0
 NETWORK_TICK_S = 0.5
 # Packets read per wake at most, so that keepalive and writes still get their turn in a flood.
 READS_PER_WAKE = 256
-# On stop, how long queued acknowledgements may take to reach the broker. Whatever is left is
-# redelivered to the next run and stored as duplicates, so this only saves work.
-STOP_FLUSH_S = 5.0
+# Bytes of wake-up signals read at once: one per batch handed over, so one read takes them all.
+WAKE_DRAIN_BYTES = 4096
 # How long leave() waits for the broker to confirm the unsubscription (UNSUBACK): a round trip,
 # seconds only on a broker that is itself struggling.
 LEAVE_TIMEOUT_S = 5.0
@@ -96,14 +101,18 @@ class MqttSession:
         self._deliver = on_message
         self._persistent = persistent
         self._generation = 0
-        self._ack_lock = threading.Lock()
+        self._outbox: queue.SimpleQueue[Outgoing] = queue.SimpleQueue()
         self._connected = threading.Event()
         self._stopping = threading.Event()
         self._leaving = threading.Event()
+        self._unsubscribing = False
         self._left = threading.Event()
+        self._left_ok = False
         self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self._thread = threading.Thread(target=self._run, name="mqtt-network", daemon=True)
-        client = mqtt.Client(
+        client = BufferedClient(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=MQTTProtocolVersion.MQTTv5,
@@ -128,16 +137,9 @@ class MqttSession:
         return self._connected.wait(timeout)
 
     def send(self, outgoing: Outgoing) -> None:
-        """Acknowledge and publish, from the caller's thread (paho's sends are thread-safe)."""
-        client = self._client
-        with self._ack_lock:
-            for message in outgoing.acks:
-                # A message from an earlier connection is redelivered by the broker; its
-                # readings are already stored, so the redelivery becomes duplicates.
-                if message.qos > 0 and message.generation == self._generation:
-                    client.ack(message.mid, message.qos)
-        for topic, payload, qos in outgoing.publishes:
-            client.publish(topic, payload, qos=qos)
+        """Hand acknowledgements and publishes to the network thread, which sends them next."""
+        self._outbox.put(outgoing)
+        self._wake()
 
     def leave(self, timeout: float = LEAVE_TIMEOUT_S) -> bool:
         """Unsubscribe and wait for the broker's UNSUBACK; True once nothing new will come.
@@ -148,16 +150,14 @@ class MqttSession:
         we are not connected (a clean session then ends with the connection anyway).
         """
         self._leaving.set()
-        topic, _ = self._subscription
-        result, _ = self._client.unsubscribe(topic)
-        if result != MQTTErrorCode.MQTT_ERR_SUCCESS:
-            return False
-        return self._left.wait(timeout)
+        self._wake()
+        return self._left.wait(timeout) and self._left_ok
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Disconnect cleanly (a persistent session stays on the broker) and end the thread."""
+        """Send what was handed over, disconnect cleanly (a persistent session stays on the
+        broker) and end the thread."""
         self._stopping.set()
-        self._wake_w.send(b"\0")
+        self._wake()
         self._thread.join(timeout)
         self._wake_r.close()
         self._wake_w.close()
@@ -206,6 +206,7 @@ class MqttSession:
         reason_codes: list[ReasonCode],
         properties: Properties | None,
     ) -> None:
+        self._left_ok = True
         self._left.set()
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
@@ -222,12 +223,16 @@ class MqttSession:
 
     # -- the network thread ------------------------------------------------------------------
 
+    def _wake(self) -> None:
+        # A full socket pair means wake-ups are waiting already.
+        with contextlib.suppress(BlockingIOError):
+            self._wake_w.send(b"\0")
+
     def _run(self) -> None:
         delay = RECONNECT_MIN_DELAY_S
         first = True
         while not self._stopping.is_set():
-            with self._ack_lock:
-                self._generation += 1
+            self._generation += 1
             try:
                 if first:
                     props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -265,54 +270,84 @@ class MqttSession:
         self._disconnect()
 
     def _disconnect(self) -> None:
-        """Send what paho still holds (PUBACKs behind a full socket buffer), then DISCONNECT."""
+        """Send what was handed over, then DISCONNECT: paho closes the socket right after it,
+        and the socket sends what it gathered first (BufferedSocket.close)."""
+        if self._client.buffered_socket() is not None:
+            self._send_outbox()
+        self._client.disconnect()
+
+    def _send_outbox(self) -> None:
+        """Queue with paho what the writer handed over (into the socket's buffer)."""
         client = self._client
-        client.disconnect()
-        deadline = time.monotonic() + STOP_FLUSH_S
-        while client.want_write() and (sock := client.socket()) is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                log.warning("stopping with unsent acknowledgements; the broker will redeliver")
+        while True:
+            try:
+                outgoing = self._outbox.get_nowait()
+            except queue.Empty:
                 return
-            select.select([], [sock], [], remaining)
-            if client.loop_write() != MQTTErrorCode.MQTT_ERR_SUCCESS:
-                return
+            for message in outgoing.acks:
+                # A message from an earlier connection is redelivered by the broker; its
+                # readings are already stored, so the redelivery becomes duplicates.
+                if message.qos > 0 and message.generation == self._generation:
+                    client.ack(message.mid, message.qos)
+            for topic, payload, qos in outgoing.publishes:
+                client.publish(topic, payload, qos=qos)
+
+    def _unsubscribe(self) -> None:
+        """leave(): unsubscribe once (the UNSUBACK then sets ``_left``)."""
+        self._unsubscribing = True
+        topic, _ = self._subscription
+        result, _ = self._client.unsubscribe(topic)
+        if result != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._left.set()  # _left_ok stays False
 
     def _serve(self) -> bool:
         """Drive one connection until it is lost or we stop; True if it got connected."""
         client = self._client
-        sock = client.socket()
+        sock = client.buffered_socket()
         got_connected = False
         while sock is not None and not self._stopping.is_set():
-            pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
+            pending = sock.pending() > 0
+            fd, wake_fd = sock.fileno(), self._wake_r.fileno()
             readable, _, _ = select.select(
-                [sock, self._wake_r],
-                [sock] if client.want_write() else [],
+                [fd, wake_fd],
+                [fd] if client.want_write() or sock.wants_flush() else [],
                 [],
                 0.0 if pending else NETWORK_TICK_S,
             )
-            if (pending or sock in readable) and not self._read_waiting():
+            if wake_fd in readable:
+                self._wake_r.recv(WAKE_DRAIN_BYTES)
+            if (pending or fd in readable) and not self._read_waiting(sock):
                 break
+            self._send_outbox()
+            if self._leaving.is_set() and not self._unsubscribing and self._connected.is_set():
+                self._unsubscribe()
             if client.want_write() and client.loop_write() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
             if client.loop_misc() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
+            try:
+                sock.flush()
+            except OSError as exc:
+                log.warning(
+                    "connection to the broker lost while sending (%s); reconnecting",
+                    exc.strerror or type(exc).__name__,
+                )
+                break
             got_connected = got_connected or self._connected.is_set()
-            sock = client.socket()
+            sock = client.buffered_socket()
         self._connected.clear()
         return got_connected
 
-    def _read_waiting(self) -> bool:
-        """Read the packets waiting on the socket (up to READS_PER_WAKE); False if it broke."""
+    def _read_waiting(self, sock: BufferedSocket) -> bool:
+        """Read the packets waiting (up to READS_PER_WAKE); False if the connection broke."""
         client = self._client
         for _ in range(READS_PER_WAKE):
             if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 return False
-            current = client.socket()
-            if current is None:
+            if client.buffered_socket() is not sock:
                 return False
-            if isinstance(current, ssl.SSLSocket) and current.pending() > 0:
+            if sock.pending() > 0:
                 continue
-            if not select.select([current], [], [], 0.0)[0]:
+            if not select.select([sock], [], [], 0.0)[0]:
                 break
         return True
