@@ -101,6 +101,25 @@ def test_plain_postgresql_path_without_timescaledb(db_url: str) -> None:
     assert kind == ("r",)
 
 
+def test_readings_has_one_index_its_key_which_serves_the_reads(db_url: str) -> None:
+    """0008: the primary key (patient_id, metric, measured_at, device_id) is the only index;
+    a patient's metric over a time range is read off it."""
+    with psycopg.connect(db_url) as conn:
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'readings'"
+        ).fetchall()
+        conn.execute("SET enable_seqscan = off")
+        plan = conn.execute(
+            "EXPLAIN SELECT value FROM readings"
+            " WHERE patient_id = '00000000-0000-0000-0000-000000000001'"
+            " AND metric = 'body_weight' AND measured_at >= now() - interval '7 days'"
+            " ORDER BY measured_at DESC"
+        ).fetchall()
+    assert [name for name, _ in indexes] == ["readings_pkey"]
+    assert "(patient_id, metric, measured_at, device_id)" in indexes[0][1]
+    assert "Index Scan Backward using readings_pkey" in "\n".join(row[0] for row in plan)
+
+
 def test_second_run_is_a_no_op(empty_db_url: str) -> None:
     first = migrate(empty_db_url)
     assert [m.version for m in first] == [m.version for m in available_migrations()]

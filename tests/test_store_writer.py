@@ -68,3 +68,29 @@ def test_a_redelivered_dead_letter_is_kept_once(db_url: str) -> None:
         writer.write([], [letter])
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM dead_letters").fetchone() == (1,)
+
+
+def test_a_batch_partly_new_counts_exactly_and_rolls_up_each_reading_once(db_url: str) -> None:
+    """The plain INSERT of a batch with some old readings is rolled back and the counting one
+    runs: the counts, the rows and the hourly rollup are as if it had run alone."""
+    device = enrol(db_url, kind="scale")
+    patient, dev = device.patient.id, device.device.id
+    old = [
+        Reading(patient, dev, "body_weight", 80.0 + i, T0 + timedelta(minutes=i)) for i in range(4)
+    ]
+    new = [
+        Reading(patient, dev, "body_weight", 90.0 + i, T0 + timedelta(minutes=10 + i))
+        for i in range(3)
+    ]
+    with connect(db_url) as conn:
+        writer = ReadingWriter(conn)
+        assert writer.write([old], []).stored == (4,)  # all new
+        assert writer.write([old[:2] + new[:1], old[2:], new[1:]], []).stored == (1, 0, 2)
+        assert writer.write([old, new], []).stored == (0, 0)  # none new
+        assert conn.execute("SELECT count(*) FROM readings").fetchone() == (7,)
+        hour = conn.execute(
+            "SELECT n, min_value, max_value, sum_value FROM readings_hourly"
+            " WHERE patient_id = %s AND metric = 'body_weight'",
+            (patient,),
+        ).fetchall()
+    assert hour == [(7, 80.0, 92.0, sum(r.value for r in old + new))]

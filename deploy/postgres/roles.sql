@@ -107,7 +107,8 @@ GRANT hemkoll_metrics TO hemkoll_ingest, hemkoll_rules, hemkoll_dispatch, hemkol
 -- 5. hemkoll_ingest (store/queries/ingest.sql, store/readings.py). -------------------------
 GRANT SELECT (id, patient_id, kind, active, enrolled_at) ON devices TO hemkoll_ingest;
 GRANT SELECT ON metrics TO hemkoll_ingest;
--- INSERT ... ON CONFLICT (device_id, metric, measured_at) DO NOTHING RETURNING those columns.
+-- INSERT ... ON CONFLICT DO NOTHING, and for a batch with duplicates
+-- RETURNING device_id, metric, measured_at.
 GRANT INSERT ON readings TO hemkoll_ingest;
 GRANT SELECT (device_id, metric, measured_at) ON readings TO hemkoll_ingest;
 -- A redelivered message is dead-lettered once: ON CONFLICT on the dedup index reads its columns.

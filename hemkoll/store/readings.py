@@ -1,8 +1,9 @@
 """Durable, duplicate-free writes of readings and dead letters.
 
 A batch is written in one transaction: the readings are COPYed (binary) into a session-local
-staging table, then moved into ``readings`` with one ``INSERT ... ON CONFLICT DO NOTHING``; the
-dead letters go in beside them. The caller learns, per message, how many of its readings were
+staging table, then moved into ``readings`` with one ``INSERT ... ON CONFLICT DO NOTHING`` (a
+second, counting one only for a batch that has some duplicates); the dead letters go in
+beside them. The caller learns, per message, how many of its readings were
 new, so a resent backlog is reported as duplicates rather than stored twice; and the patients
 of the batch are queued for the rules worker in the same transaction.
 """
@@ -48,6 +49,7 @@ class ReadingWriter:
         stored = [0] * len(messages)
         with conn.transaction(), conn.cursor() as cur:
             if any(messages):
+                staged = 0
                 with cur.copy(query("copy_readings_staging")) as copy:
                     copy.set_types(_STAGING_TYPES)
                     for seq, readings in enumerate(messages):
@@ -56,9 +58,8 @@ class ReadingWriter:
                             copy.write_row(
                                 (seq, r.patient_id, r.device_id, r.metric, r.value, r.measured_at)
                             )
-                cur.execute(query("insert_staged_readings"))
-                for seq, count in cur.fetchall():
-                    stored[seq] = count
+                        staged += len(readings)
+                stored = self._insert_staged(cur, messages, staged)
                 # The rules worker evaluates these patients once this transaction commits.
                 cur.execute(query("enqueue_staged_patients"))
                 cur.execute(query("notify_evaluation"))
@@ -68,6 +69,36 @@ class ReadingWriter:
                     [_dead_letter_params(letter) for letter in dead_letters],
                 )
         return BatchResult(tuple(stored))
+
+    def _insert_staged(
+        self,
+        cur: psycopg.Cursor[TupleRow],
+        messages: Sequence[Sequence[Reading]],
+        staged: int,
+    ) -> list[int]:
+        """Move the staged readings into the table; how many of each message's were new.
+
+        The plain INSERT runs in a savepoint. When its row count says every staged reading was
+        new (the common case) or none was (a resent batch), each message's count follows;
+        otherwise it is rolled back and the counting INSERT runs instead.
+        """
+        outcome = "some"
+        with self._conn.transaction():
+            cur.execute(query("insert_staged_readings"))
+            if cur.rowcount == staged:
+                outcome = "all"
+            elif cur.rowcount == 0:
+                outcome = "none"
+            else:
+                raise psycopg.Rollback
+        if outcome == "all":
+            return [len(readings) for readings in messages]
+        stored = [0] * len(messages)
+        if outcome == "some":
+            cur.execute(query("insert_staged_readings_counted"))
+            for seq, count in cur.fetchall():
+                stored[seq] = count
+        return stored
 
 
 def _storable(text: str | None) -> str | None:

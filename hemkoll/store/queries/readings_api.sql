@@ -3,9 +3,9 @@
 -- device_id) (the key of a reading, so the order is total) and starting after the cursor
 -- (NULL: from the start).
 -- Per metric of the list (NULL: every metric of the metrics table, which lists all a reading
--- can have), the first `limit` readings after the cursor come off
--- readings_patient_metric_time_idx in time order, and the page is the first `limit` of their
--- merge: a page costs at most `limit` rows per metric wherever it is in the range, rather than
+-- can have), the first `limit` readings after the cursor come off readings' primary key
+-- (patient_id, metric, measured_at, device_id; on TimescaleDB readings_patient_metric_time_idx)
+-- in time order, and the page is the first `limit` of their merge: a page costs at most `limit` rows per metric wherever it is in the range, rather than
 -- a sort of everything after the cursor. (unnest rather than a join with the metrics table:
 -- too small for autovacuum to analyse, that table's default estimate of 520 rows made the
 -- planner JIT-compile every page, 8 ms for a 2 ms query.)
