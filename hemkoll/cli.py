@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from hemkoll.ingest.broker_auth import acl_file, password_file, write_atomically
 from hemkoll.ingest.protocol import feedback_topic, readings_topic
-from hemkoll.ingest.service import IngestConfig, IngestService
+from hemkoll.ingest.service import GIL_SWITCH_INTERVAL_S, IngestConfig, IngestService
 from hemkoll.observability.backlog import BacklogSampler
 from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.server import MetricsServer
@@ -90,7 +90,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     service = IngestService(
         IngestConfig(
             database_url=settings.database_url,

@@ -1,13 +1,14 @@
 """The ingest service: MQTT in, PostgreSQL out, acknowledged only once committed.
 
-Two threads. The MQTT session's network thread (``mqtt_session.py``) receives messages; its
-callback only wraps each one in a frozen ``InboundMessage`` and queues it. The writer thread
-(the caller of ``run``) takes messages in arrival order, batches them by size and time, stores
-each batch in one transaction, and only then hands the batch's PUBACKs (in arrival order, as
-MQTT requires) and the devices' feedback back to the network thread to send. A crash anywhere
-before the commit leaves the messages unacknowledged in the broker's persistent session, which
-redelivers them; the store's key (device, metric, measured_at) makes
-the redelivery add nothing.
+Three threads. The MQTT session's network thread (``mqtt_session.py``) receives messages; its
+callback only wraps each one in a frozen ``InboundMessage`` and queues it. The planner thread
+(the caller of ``run``) takes messages in arrival order, batches them by size and time, parses
+and checks them against the device registry. The commit thread (``committer.py``) stores each
+planned batch in one transaction while the next is being planned, and only then hands the
+batch's PUBACKs (in arrival order, as MQTT requires) and the devices' feedback back to the
+network thread to send. A crash anywhere before the commit leaves the messages unacknowledged
+in the broker's persistent session, which redelivers them; the store's key
+(device, metric, measured_at) makes the redelivery add nothing.
 
 With a share group (``IngestConfig.share_group``) several workers divide the readings through an
 MQTT 5 shared subscription. Each member has a clean session and a client id of its own, so a
@@ -25,32 +26,22 @@ import queue
 import secrets
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from uuid import UUID
 
 import psycopg
 
-from hemkoll.ingest.mqtt_session import MqttSession, Outgoing
+from hemkoll.ingest.committer import Committer, IngestStats
+from hemkoll.ingest.mqtt_session import MqttSession
 from hemkoll.ingest.payload import Envelope, parse_envelope
-from hemkoll.ingest.pipeline import (
-    InboundMessage,
-    MessagePlan,
-    dead_letters,
-    feedback_for,
-    plan_batch,
-)
+from hemkoll.ingest.pipeline import InboundMessage, MessagePlan, plan_batch
 from hemkoll.ingest.protocol import (
-    FEEDBACK_QOS,
     READINGS_QOS,
     Rejection,
     device_id_from_topic,
-    feedback_topic,
     readings_subscription,
     shared_readings_subscription,
 )
-from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
 from hemkoll.settings import MqttEndpoint
 from hemkoll.store.connect import (
@@ -58,7 +49,6 @@ from hemkoll.store.connect import (
     RECONNECT_MIN_DELAY_S,
     connect_with_retry,
 )
-from hemkoll.store.readings import BatchResult, ReadingWriter
 from hemkoll.store.registry import devices_by_id
 from hemkoll.store.types import Device
 
@@ -73,6 +63,12 @@ BATCH_MAX_WAIT_S = 0.05
 IDLE_POLL_S = 0.2
 # How often throughput counters are logged.
 STATS_LOG_INTERVAL_S = 60.0
+# The GIL switch interval of an ingest process (CPython's default is 5 ms). The network and
+# commit threads mostly wait on sockets, and each time one wakes it has to get the GIL back from
+# the planner, which may keep it this long: with 5 ms, PUBACKs and commits queued behind the
+# planner's CPU time. bench/ingest.py, one worker, interleaved runs: 27-32 % of broker-alone
+# throughput with 5 ms, 36 % with 1 ms. Set by the ingest command (process-wide).
+GIL_SWITCH_INTERVAL_S = 0.001
 # A shared-subscription member that is stopping has left its group and stores what the broker
 # had already assigned to it until nothing has arrived for this long: the broker sends the next
 # queued messages within a round trip of our acknowledgements, so half a second of silence
@@ -97,21 +93,11 @@ class IngestConfig:
     share_group: str | None = None
 
 
-@dataclass
-class IngestStats:
-    messages: int = 0
-    readings_stored: int = 0
-    readings_duplicate: int = 0
-    dead_letters: int = 0
-    batches: int = 0
-
-
 class IngestService:
     def __init__(self, config: IngestConfig) -> None:
         self._config = config
         self._inbox: queue.SimpleQueue[InboundMessage] = queue.SimpleQueue()
         self._stopping = threading.Event()
-        self.stats = IngestStats()
         if config.share_group is None:
             self.client_id = config.client_id
             subscription = readings_subscription(config.topic_prefix)
@@ -131,28 +117,38 @@ class IngestService:
             ca_file=config.ca_file,
             persistent=config.share_group is None,
         )
-        self._writer: ReadingWriter | None = None
+        self._committer = Committer(
+            config.database_url, config.topic_prefix, self._session, self._stopping
+        )
+        # The planner's own connection, for the device registry (the committer's is busy
+        # storing the batch before).
+        self._registry: psycopg.Connection | None = None
         self.heartbeat = Heartbeat()
+
+    @property
+    def stats(self) -> IngestStats:
+        return self._committer.stats
 
     def wait_connected(self, timeout: float) -> bool:
         return self._session.wait_connected(timeout)
 
     def stop(self) -> None:
-        """Ask the service to stop: the batch in hand is finished, the rest is redelivered
+        """Ask the service to stop: the batches in hand are finished, the rest is redelivered
         (a shared member first leaves its group and stores what it was already assigned)."""
         self._stopping.set()
 
     def run(self) -> None:
         """Run until ``stop()``; returns once everything committed is acknowledged."""
         self._session.start()
+        self._committer.start()
         try:
-            self._write_loop()
-            if self._config.share_group is not None:
+            if self._plan_loop() and self._config.share_group is not None:
                 self._drain()
+            self._committer.finish()
         finally:
             self._session.stop()
-            if self._writer is not None:
-                self._writer.connection.close()
+            if self._registry is not None:
+                self._registry.close()
             log.info(
                 "ingest stopped: %d messages, %d readings stored, %d duplicates, %d dead letters",
                 self.stats.messages,
@@ -161,24 +157,21 @@ class IngestService:
                 self.stats.dead_letters,
             )
 
-    # -- writer side -------------------------------------------------------------------------
+    # -- the planner -------------------------------------------------------------------------
 
-    def _write_loop(self) -> None:
+    def _plan_loop(self) -> bool:
+        """Plan batches and hand them to the committer until a stop; False if it ended first."""
         next_stats = time.monotonic() + STATS_LOG_INTERVAL_S
         while not self._stopping.is_set():
             self.heartbeat.beat()
+            self._committer.check()
             batch = self._collect_batch()
-            if batch:
-                started = time.monotonic()
-                committed = self._commit(batch)
-                if committed is None:  # stopping before the database came back
-                    return
-                metrics.INGEST_BATCH_SECONDS.observe(time.monotonic() - started)
-                plans, result = committed
-                self._acknowledge(plans, result)
+            if batch and not self._plan_and_submit(batch):
+                return False
             if time.monotonic() >= next_stats:
                 next_stats += STATS_LOG_INTERVAL_S
                 log.info("ingest totals: %s", self.stats)
+        return True
 
     def _drain(self) -> None:
         """Leave the share group, then store what the broker had already assigned to us.
@@ -194,10 +187,8 @@ class IngestService:
         while time.monotonic() - started < DRAIN_MAX_S:
             batch = self._collect_batch()
             if batch:
-                committed = self._commit(batch)
-                if committed is None:  # the database is away: the devices resend the rest
-                    return
-                self._acknowledge(*committed)
+                if not self._plan_and_submit(batch):
+                    return  # the database is away: the devices resend the rest
                 last_activity = time.monotonic()
             elif time.monotonic() - last_activity >= DRAIN_QUIET_S:
                 return
@@ -232,135 +223,44 @@ class IngestService:
                 message = None
         return batch
 
-    def _commit(
-        self, batch: Sequence[tuple[InboundMessage, Envelope | Rejection]]
-    ) -> tuple[list[MessagePlan], BatchResult] | None:
-        """Store the batch, retrying through database outages with backoff.
-
-        The first attempt is always made, so a stop request still finishes the batch in hand;
-        None only when a stop is requested while the database is away (the batch is then not
-        acknowledged, and the broker redelivers it).
-        """
+    def _plan_and_submit(self, batch: list[tuple[InboundMessage, Envelope | Rejection]]) -> bool:
+        """Check the batch against the registry and hand it to the committer; False if the
+        service is stopping while the database is away, or the committer has ended."""
         prefix = self._config.topic_prefix
-        delay = RECONNECT_MIN_DELAY_S
-        while True:
-            try:
-                writer = self._writer or self._open_writer()
-                if writer is None:
-                    return None
-                try:
-                    return self._write_batch(writer, prefix, batch)
-                except psycopg.OperationalError:
-                    raise
-                except psycopg.Error as exc:
-                    # Not an outage: something in this batch the database refuses. Store
-                    # message by message so that only the offending message is dead-lettered.
-                    # Not log.exception: a database error can quote the values (patient data).
-                    log.error(  # noqa: TRY400
-                        "batch refused by the database (%s); storing one by one", exc.sqlstate
-                    )
-                    return self._commit_one_by_one(writer, prefix, batch)
-            except psycopg.OperationalError as exc:
-                log.warning(
-                    "database error while storing a batch (%s); retrying in %.1f s",
-                    exc.sqlstate,
-                    delay,
-                )
-                self._drop_writer()
-            if self._stopping.wait(delay):
-                return None
-            delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
-
-    def _write_batch(
-        self,
-        writer: ReadingWriter,
-        prefix: str,
-        batch: Sequence[tuple[InboundMessage, Envelope | Rejection]],
-    ) -> tuple[list[MessagePlan], BatchResult]:
-        conn = writer.connection
         device_ids = {
             device_id
             for message, _ in batch
             if (device_id := device_id_from_topic(prefix, message.topic)) is not None
         }
-        devices: dict[UUID, Device] = {}
-        if device_ids:
-            with conn.transaction():
-                devices = dict(devices_by_id(conn, sorted(device_ids)))
-        plans = plan_batch(prefix, batch, devices)
-        result = writer.write([plan.readings for plan in plans], dead_letters(plans))
-        return plans, result
+        devices = self._devices(sorted(device_ids)) if device_ids else {}
+        if devices is None:
+            return False
+        plans: list[MessagePlan] = plan_batch(prefix, batch, devices)
+        return self._committer.submit(plans)
 
-    def _commit_one_by_one(
-        self,
-        writer: ReadingWriter,
-        prefix: str,
-        batch: Sequence[tuple[InboundMessage, Envelope | Rejection]],
-    ) -> tuple[list[MessagePlan], BatchResult]:
-        plans: list[MessagePlan] = []
-        stored: list[int] = []
-        for item in batch:
+    def _devices(self, device_ids: list[UUID]) -> dict[UUID, Device] | None:
+        """The registry's entries for these ids, retrying through database outages; None if
+        a stop is requested while the database is away."""
+        delay = RECONNECT_MIN_DELAY_S
+        while True:
             try:
-                item_plans, result = self._write_batch(writer, prefix, [item])
-            except psycopg.OperationalError:
-                raise
-            except psycopg.Error as exc:
-                message, envelope = item
-                msg_id = envelope.msg_id if isinstance(envelope, Envelope) else None
-                refused = Rejection(
-                    "store_refused",
-                    f"the database refused this message ({type(exc).__name__}); "
-                    "it was kept here for an operator",
-                )
-                item_plans = [
-                    MessagePlan(
-                        message, device_id_from_topic(prefix, message.topic), msg_id, (), (refused,)
+                if self._registry is None:
+                    self._registry = connect_with_retry(
+                        self._config.database_url, stopping=self._stopping.is_set
                     )
-                ]
-                result = writer.write([()], dead_letters(item_plans))
-            plans.extend(item_plans)
-            stored.extend(result.stored)
-        return plans, BatchResult(tuple(stored))
-
-    def _open_writer(self) -> ReadingWriter | None:
-        """A writer on a new connection; None if a stop was requested while connecting."""
-        conn = connect_with_retry(self._config.database_url, stopping=self._stopping.is_set)
-        if conn is None:
-            return None
-        try:
-            self._writer = ReadingWriter(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return self._writer
-
-    def _drop_writer(self) -> None:
-        if self._writer is not None:
-            self._writer.connection.close()
-            self._writer = None
-
-    def _acknowledge(self, plans: Sequence[MessagePlan], result: BatchResult) -> None:
-        """PUBACK every committed message in arrival order, then tell each device its outcome."""
-        feedback = feedback_for(plans, result)
-        prefix = self._config.topic_prefix
-        publishes = []
-        for plan, outcome in zip(plans, feedback, strict=True):
-            self.stats.messages += 1
-            self.stats.readings_stored += outcome.stored
-            self.stats.readings_duplicate += outcome.duplicates
-            self.stats.dead_letters += len(outcome.rejected)
-            metrics.INGEST_READINGS_STORED.inc(outcome.stored)
-            metrics.INGEST_READINGS_DUPLICATE.inc(outcome.duplicates)
-            for rejection in outcome.rejected:
-                metrics.DEAD_LETTERS.labels(rejection.code).inc()
-            if plan.device_id is not None:
-                publishes.append(
-                    (feedback_topic(prefix, plan.device_id), outcome.to_json(), FEEDBACK_QOS)
+                    if self._registry is None:
+                        return None
+                    self._registry.autocommit = True
+                return devices_by_id(self._registry, device_ids)
+            except psycopg.OperationalError as exc:
+                log.warning(
+                    "database error while reading the device registry (%s); retrying in %.1f s",
+                    exc.sqlstate,
+                    delay,
                 )
-        self.stats.batches += 1
-        metrics.INGEST_MESSAGES.inc(len(plans))
-        if plans:
-            # How long the oldest message of the batch waited in our hands before its PUBACK.
-            oldest = min(plan.message.received_at for plan in plans)
-            metrics.INGEST_BROKER_LAG_SECONDS.set((datetime.now(UTC) - oldest).total_seconds())
-        self._session.send(Outgoing(tuple(plan.message for plan in plans), tuple(publishes)))
+                if self._registry is not None:
+                    self._registry.close()
+                    self._registry = None
+            if self._stopping.wait(delay):
+                return None
+            delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
