@@ -3,6 +3,10 @@
 A message is checked in two steps. The envelope (size, encoding, JSON, ``msg_id``, ``sent_at``,
 the list of readings) decides whether the message can be read at all; then every reading is
 checked on its own, so that one bad reading does not reject the good ones beside it.
+
+A well-formed message (nearly all of them) is decoded in one pass, readings included; only a
+message that fails that pass is decoded again reading by reading, to say which reading is wrong
+and why. Both passes use the same types, so they accept and refuse exactly the same things.
 """
 
 from __future__ import annotations
@@ -34,26 +38,40 @@ from hemkoll.store.types import Device, Reading
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
-class _Envelope(msgspec.Struct, frozen=True):
-    # Unknown fields are ignored so that a newer device can talk to an older hemkoll.
-    msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_MSG_ID_LENGTH)]
-    # Each reading stays raw JSON here and is decoded on its own, so one bad reading does not
-    # reject the message.
-    readings: Annotated[
-        list[msgspec.Raw], msgspec.Meta(min_length=1, max_length=MAX_READINGS_PER_MESSAGE)
-    ]
-    sent_at: Timestamp | None = None
+MsgId = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_MSG_ID_LENGTH)]
+ReadingsLength = msgspec.Meta(min_length=1, max_length=MAX_READINGS_PER_MESSAGE)
 
 
-class _ReadingIn(msgspec.Struct, frozen=True):
+class ReadingIn(msgspec.Struct, frozen=True):
+    """One reading as the device sent it (not yet checked or converted)."""
+
     metric: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     value: float
     unit: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
     measured_at: Timestamp
 
 
+class _Envelope(msgspec.Struct, frozen=True):
+    """The first pass: the whole message, readings decoded."""
+
+    # Unknown fields are ignored so that a newer device can talk to an older hemkoll.
+    msg_id: MsgId
+    readings: Annotated[list[ReadingIn], ReadingsLength]
+    sent_at: Timestamp | None = None
+
+
+class _RawEnvelope(msgspec.Struct, frozen=True):
+    """The second pass: each reading stays raw JSON, decoded on its own by check_reading, so
+    one bad reading does not reject the message."""
+
+    msg_id: MsgId
+    readings: Annotated[list[msgspec.Raw], ReadingsLength]
+    sent_at: Timestamp | None = None
+
+
 _ENVELOPE = msgspec.json.Decoder(_Envelope)
-_READING = msgspec.json.Decoder(_ReadingIn)
+_RAW_ENVELOPE = msgspec.json.Decoder(_RawEnvelope)
+_READING = msgspec.json.Decoder(ReadingIn)
 _ERROR_PATH = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
 
 
@@ -61,7 +79,8 @@ _ERROR_PATH = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DO
 class Envelope:
     msg_id: str
     sent_at: datetime | None
-    readings: tuple[msgspec.Raw, ...]
+    # Decoded; raw JSON only in a message whose first pass failed on some reading.
+    readings: tuple[ReadingIn | msgspec.Raw, ...]
 
 
 @dataclass(frozen=True)
@@ -94,7 +113,13 @@ def parse_envelope(payload: bytes) -> Envelope | Rejection:
     except UnicodeDecodeError as exc:
         return Rejection("not_utf8", f"payload is not UTF-8: invalid byte at offset {exc.start}")
     try:
-        envelope = _ENVELOPE.decode(payload)
+        decoded = _ENVELOPE.decode(payload)
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        pass  # the second pass says what is wrong, and with which reading
+    else:
+        return Envelope(decoded.msg_id, decoded.sent_at, tuple(decoded.readings))
+    try:
+        envelope = _RAW_ENVELOPE.decode(payload)
     except msgspec.ValidationError as exc:
         return _describe(exc, at="")
     except msgspec.DecodeError as exc:
@@ -105,19 +130,35 @@ def parse_envelope(payload: bytes) -> Envelope | Rejection:
 
 
 def check_reading(
-    index: int, raw: msgspec.Raw | bytes, *, device: Device, now: datetime
+    index: int, raw: ReadingIn | msgspec.Raw | bytes, *, device: Device, now: datetime
 ) -> Reading | Rejection:
-    """Check one reading (raw JSON) of a message from ``device`` received at ``now``."""
-    try:
-        reading = _READING.decode(raw)
-    except msgspec.ValidationError as exc:
-        if str(exc).startswith("Number out of range"):
-            return Rejection(
-                "value_not_finite", f"readings[{index}]: value is too large to be a number", index
-            )
-        return _describe(exc, at=f"readings[{index}]", index=index)
-    except (msgspec.DecodeError, RecursionError):
-        return Rejection("field_invalid", f"readings[{index}]: must be a JSON object", index)
+    """Check one reading (decoded, or raw JSON) of a message from ``device`` received at
+    ``now``."""
+    return _check(index, raw, device, now + _CLOCK_AHEAD)
+
+
+_CLOCK_AHEAD = timedelta(seconds=MAX_CLOCK_AHEAD_S)
+
+
+def _check(
+    index: int, raw: ReadingIn | msgspec.Raw | bytes, device: Device, latest: datetime
+) -> Reading | Rejection:
+    """check_reading, with the latest acceptable measured_at worked out once per message."""
+    if isinstance(raw, ReadingIn):
+        reading = raw
+    else:
+        try:
+            reading = _READING.decode(raw)
+        except msgspec.ValidationError as exc:
+            if str(exc).startswith("Number out of range"):
+                return Rejection(
+                    "value_not_finite",
+                    f"readings[{index}]: value is too large to be a number",
+                    index,
+                )
+            return _describe(exc, at=f"readings[{index}]", index=index)
+        except (msgspec.DecodeError, RecursionError):
+            return Rejection("field_invalid", f"readings[{index}]: must be a JSON object", index)
     if reading.metric in METRICS and reading.metric not in METRICS_BY_DEVICE_KIND[device.kind]:
         return Rejection(
             "metric_not_for_device",
@@ -136,7 +177,7 @@ def check_reading(
             f"readings[{index}]: measured_at is outside the years 1-9999 in UTC",
             index,
         )
-    if measured_at > now + timedelta(seconds=MAX_CLOCK_AHEAD_S):
+    if measured_at > latest:
         return Rejection(
             "measured_at_future",
             f"readings[{index}]: measured_at is more than {MAX_CLOCK_AHEAD_S // 60} minutes "
@@ -155,8 +196,9 @@ def check_reading(
 def check_message(envelope: Envelope, *, device: Device, now: datetime) -> CheckedMessage:
     valid: list[Reading] = []
     rejected: list[Rejection] = []
+    latest = now + _CLOCK_AHEAD
     for index, raw in enumerate(envelope.readings):
-        outcome = check_reading(index, raw, device=device, now=now)
+        outcome = _check(index, raw, device, latest)
         if isinstance(outcome, Reading):
             valid.append(outcome)
         else:

@@ -5,6 +5,7 @@ Pure: no I/O. The simulator and real device firmware follow what is written here
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Literal
 from uuid import UUID
@@ -43,6 +44,12 @@ def shared_readings_subscription(prefix: str, group: str) -> str:
     return f"$share/{group}/{readings_subscription(prefix)}"
 
 
+# Topics whose device id is remembered: every device publishes on one topic, so this holds a
+# large fleet's; a miss only costs parsing the UUID again (1-2 us).
+TOPICS_REMEMBERED = 16_384
+
+
+@functools.lru_cache(maxsize=TOPICS_REMEMBERED)
 def device_id_from_topic(prefix: str, topic: str) -> UUID | None:
     """The device id in a readings topic, or None when the topic does not follow the protocol."""
     head = f"{prefix}/{PROTOCOL_VERSION}/devices/"
