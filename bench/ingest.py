@@ -89,11 +89,11 @@ SUBSCRIBE_SETTLE_S = 0.5
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # How often the end of a run is checked, on the workers' /metrics (readings stored and
 # duplicates, counted after each commit): rarely at first, closely near the end, so that the
-# polling neither costs the workers much nor blurs the end by more than a few milliseconds.
+# polling neither costs the workers much nor blurs the end by more than 20 milliseconds.
 # Not SELECT count(*): a scan of up to 300,000 rows 50 times a second took a large part of a
 # core from the run it measured.
 POLL_FAR_S = 0.25
-POLL_NEAR_S = 0.005
+POLL_NEAR_S = 0.02
 POLL_NEAR_SHARE = 0.95
 STORED_METRIC = "hemkoll_ingest_readings_stored_total"
 
