@@ -3,10 +3,10 @@
 paho-mqtt reads each packet with at least three ``recv`` calls (the command byte, each byte of
 the remaining length, then the body) and sends each packet with a ``send`` call of its own. For
 ingest that is five or six system calls per message (three to read it, one to acknowledge it,
-one for the device's feedback), and each one releases and retakes the GIL that the writer thread
-is competing for. This wrapper reads up to ``READ_CHUNK_BYTES`` per system call and serves
-paho's small reads from that buffer; writes are gathered until ``flush()`` and sent together,
-so the acknowledgements and feedback of a whole batch leave in a few system calls.
+one for the device's feedback), and each one releases and retakes the GIL that the other
+threads are competing for. This wrapper reads up to ``READ_CHUNK_BYTES`` per system call and
+serves paho's small reads from that buffer; writes are gathered until ``flush()`` and sent
+together, so the acknowledgements and feedback of a whole batch leave in a few system calls.
 
 paho accepts such an object where it expects a socket (it ships one itself, the WebSocket
 wrapper): it needs ``recv``, ``send``, ``setblocking``, ``fileno``, ``close`` and, for the

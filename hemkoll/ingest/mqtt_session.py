@@ -3,14 +3,14 @@
 paho's callbacks only hand each message on, frozen, to ``on_message``. The thread uses paho's
 documented external-loop API (``loop_read``, ``loop_write``, ``loop_misc``, ``reconnect``), so
 connecting and reconnecting with backoff are done here. Why not ``loop_forever``: measured
-here, with it every ``ack()``/``publish()`` from the writer thread wakes the network loop
+here, with it every ``ack()``/``publish()`` from another thread wakes the network loop
 through a socket pair, and each wake reads at most one packet; the network thread is the
 bottleneck of the whole service, and those wakes cost it a fifth of its rate.
 
-Only the network thread touches paho and the socket. The writer hands over what a committed
-batch needs sent (``send``: the PUBACKs in arrival order and the devices' feedback) and wakes
-the thread once per batch; the thread queues it all with paho and sends it in a few system
-calls (``buffered_socket.py``). One thread also keeps the PUBACKs in order: paho's write path
+Only the network thread touches paho and the socket. The commit thread hands over what a
+committed batch needs sent (``send``: the PUBACKs in arrival order and the devices' feedback)
+and wakes the thread once per batch; the thread queues it all with paho and sends it in a few
+system calls (``buffered_socket.py``). One thread also keeps the PUBACKs in order: paho's write path
 is not atomic, and two threads writing at once could swap two packets.
 
 Acknowledgements are only ever sent for messages received on the current connection: the
@@ -79,7 +79,7 @@ LEAVE_TIMEOUT_S = 5.0
 
 @dataclass(frozen=True)
 class Outgoing:
-    """What the writer sends after a commit: PUBACKs (in arrival order) and publishes."""
+    """What the commit thread sends after a commit: PUBACKs (in arrival order) and publishes."""
 
     acks: tuple[InboundMessage, ...]
     publishes: tuple[tuple[str, bytes, int], ...]  # (topic, payload, qos)
@@ -277,7 +277,7 @@ class MqttSession:
         self._client.disconnect()
 
     def _send_outbox(self) -> None:
-        """Queue with paho what the writer handed over (into the socket's buffer)."""
+        """Queue with paho what the commit thread handed over (into the socket's buffer)."""
         client = self._client
         while True:
             try:
