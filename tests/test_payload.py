@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hemkoll.ingest.metrics import METRICS, ReadingRejected, canonical_value
-from hemkoll.ingest.payload import Envelope, check_reading, parse_envelope
+from hemkoll.ingest.payload import Envelope, check_message, check_reading, parse_envelope
 from hemkoll.ingest.protocol import Feedback, Rejection, device_id_from_topic, readings_topic
 from hemkoll.store.types import Device, Reading
 
@@ -175,3 +176,62 @@ def test_any_json_reading_is_checked_or_explained(value: object) -> None:
         metric = METRICS[outcome.metric]
         assert metric.plausible_low <= outcome.value <= metric.plausible_high
         assert ENROLLED <= outcome.measured_at <= NOW + timedelta(minutes=10)
+
+
+def _sometimes(
+    good: st.SearchStrategy[object], bad: st.SearchStrategy[object]
+) -> st.SearchStrategy[object]:
+    return st.one_of(good, good, good, bad)
+
+
+_GOOD_READING = st.fixed_dictionaries(
+    {
+        "metric": st.sampled_from(["body_weight", "heart_rate", "spo2", "systolic_bp"]),
+        "value": st.floats(min_value=0, max_value=400),
+        "unit": st.sampled_from(["kg", "g", "/min", "%", "mm[Hg]"]),
+        "measured_at": st.sampled_from(
+            ["2026-06-01T11:00:00+02:00", "2026-05-01T00:00:00Z", "2025-01-01T00:00:00Z"]
+        ),
+    },
+    optional={"extra": st.integers()},
+)
+_WRONG = {
+    "metric": st.sampled_from(["", "x" * 70, 3]),
+    "value": st.one_of(st.integers(min_value=10**30, max_value=10**400), st.text(max_size=3)),
+    "unit": st.sampled_from(["", 7]),
+    "measured_at": st.sampled_from(["2026-06-01T11:00:00", "x", ""]),
+}
+# Readings that are mostly well-formed (so that most messages pass the first decoding), now and
+# then with one field wrong or missing.
+_READING = _sometimes(
+    _GOOD_READING,
+    st.tuples(_GOOD_READING, st.sampled_from(sorted(_WRONG)), st.booleans()).flatmap(
+        lambda spoil: (
+            st.just({k: v for k, v in spoil[0].items() if k != spoil[1]})
+            if spoil[2]
+            else _WRONG[spoil[1]].map(lambda wrong: {**spoil[0], spoil[1]: wrong})
+        )
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    msg_id=_sometimes(st.text(min_size=1, max_size=64), st.one_of(st.text(max_size=70), st.none())),
+    readings=st.lists(_READING, min_size=1, max_size=4),
+)
+def test_the_one_pass_decoding_gives_the_verdicts_of_reading_by_reading(
+    msg_id: object, readings: list[dict[str, object]]
+) -> None:
+    """A message decoded in one pass is checked exactly as when each reading is decoded on its
+    own (the second pass, which says which reading is wrong)."""
+    # json, not orjson: integers past 64 bits and NaN (which msgspec refuses) must get through.
+    payload = json.dumps({"msg_id": msg_id, "readings": readings}).encode()
+    envelope = parse_envelope(payload)
+    if not isinstance(envelope, Envelope):
+        return
+    one_pass = check_message(envelope, device=GATEWAY, now=NOW)
+    raw = [json.dumps(reading).encode() for reading in readings]
+    by_reading = [check_reading(i, r, device=GATEWAY, now=NOW) for i, r in enumerate(raw)]
+    assert list(one_pass.readings) == [r for r in by_reading if isinstance(r, Reading)]
+    assert list(one_pass.rejections) == [r for r in by_reading if isinstance(r, Rejection)]
