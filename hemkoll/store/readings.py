@@ -82,19 +82,15 @@ class ReadingWriter:
         new (the common case) or none was (a resent batch), each message's count follows;
         otherwise it is rolled back and the counting INSERT runs instead.
         """
-        outcome = "some"
         with self._conn.transaction():
             cur.execute(query("insert_staged_readings"))
-            if cur.rowcount == staged:
-                outcome = "all"
-            elif cur.rowcount == 0:
-                outcome = "none"
-            else:
+            inserted = cur.rowcount
+            if 0 < inserted < staged:
                 raise psycopg.Rollback
-        if outcome == "all":
+        if inserted == staged:
             return [len(readings) for readings in messages]
         stored = [0] * len(messages)
-        if outcome == "some":
+        if inserted > 0:  # rolled back: count per message
             cur.execute(query("insert_staged_readings_counted"))
             for seq, count in cur.fetchall():
                 stored[seq] = count
