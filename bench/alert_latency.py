@@ -65,7 +65,6 @@ import itertools
 import multiprocessing as mp
 import os
 import queue
-import select
 import signal
 import socket
 import subprocess
@@ -335,10 +334,7 @@ def background_publisher(job: BackgroundJob, go: Any, stop: Any, sent: Any, out:
     last_at = [0.0] * n
     session_no = [int(k) for k in rng.integers(0, len(SESSIONS), n)]
     with socket.create_connection((job.host, job.port)) as sock:
-        sock.sendall(lean_publisher.connect_packet(job.client_id, keepalive=0))
-        connack = lean_publisher._read_exactly(sock, 4)
-        if connack[0] != 0x20 or connack[3] != 0:
-            raise ConnectionError(f"broker refused the background publisher: {connack!r}")
+        lean_publisher.handshake(sock, job.client_id, keepalive=0)
         go.wait()
         start = time.monotonic()
         first = time.time()
@@ -373,30 +369,16 @@ def background_publisher(job: BackgroundJob, go: Any, stop: Any, sent: Any, out:
                 sock.sendall(chunk)
                 last = time.time()
                 sent.value = readings
-            pending, count = _drain_pubacks(sock, pending, 0.0)
+            pending, count = lean_publisher.drain_pubacks(sock, pending, 0.0)
             acked += count
             stop.wait(TICK_S)
         deadline = time.monotonic() + 30
         while acked < messages and time.monotonic() < deadline:
-            pending, count = _drain_pubacks(sock, pending, 0.5)
+            pending, count = lean_publisher.drain_pubacks(sock, pending, 0.5)
             acked += count
         sock.sendall(b"\xe0\x00")  # DISCONNECT
     # Plain tuples across processes (a spawned child's classes live in __mp_main__).
     out.put((first, last, messages, readings, acked))
-
-
-def _drain_pubacks(sock: socket.socket, pending: bytes, timeout: float) -> tuple[bytes, int]:
-    total = 0
-    while True:
-        readable, _, _ = select.select([sock], [], [], timeout)
-        if not readable:
-            return pending, total
-        data = sock.recv(65536)
-        if not data:
-            raise ConnectionError("broker closed the background publisher's connection")
-        count, pending = lean_publisher._count_pubacks(pending + data)
-        total += count
-        timeout = 0.0
 
 
 # --- probe publisher (a process of its own) --------------------------------------------

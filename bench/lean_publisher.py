@@ -10,6 +10,7 @@ devices use paho (hemkoll.simulator.publisher).
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 from collections.abc import Sequence
@@ -54,10 +55,7 @@ def publish_all(
         publish_packet(topic, payload, i % 65535 + 1) for i, (topic, payload) in enumerate(messages)
     ]
     with socket.create_connection((host, port)) as sock:
-        sock.sendall(connect_packet(client_id))
-        connack = _read_exactly(sock, 4)
-        if connack[0] != 0x20 or connack[3] != 0:
-            raise ConnectionError(f"broker refused the connection: {connack!r}")
+        handshake(sock, client_id)
         sent = acked = 0
         pending = b""
         while acked < len(packets):
@@ -75,6 +73,30 @@ def publish_all(
             count, pending = _count_pubacks(pending)
             acked += count
         sock.sendall(b"\xe0\x00")  # DISCONNECT
+
+
+def handshake(sock: socket.socket, client_id: str, keepalive: int = 60) -> None:
+    """Send CONNECT and wait for the broker's CONNACK accepting it."""
+    sock.sendall(connect_packet(client_id, keepalive))
+    connack = _read_exactly(sock, 4)
+    if connack[0] != 0x20 or connack[3] != 0:
+        raise ConnectionError(f"broker refused {client_id}: {connack!r}")
+
+
+def drain_pubacks(sock: socket.socket, pending: bytes, timeout: float) -> tuple[bytes, int]:
+    """Count the PUBACKs that arrive within ``timeout`` (then without waiting while more are
+    there); ``pending`` is a partial packet left from the last call, and is returned updated."""
+    total = 0
+    while True:
+        readable, _, _ = select.select([sock], [], [], timeout)
+        if not readable:
+            return pending, total
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError("broker closed the publisher's connection")
+        count, pending = _count_pubacks(pending + data)
+        total += count
+        timeout = 0.0
 
 
 def _count_pubacks(buffer: bytes) -> tuple[int, bytes]:

@@ -220,10 +220,7 @@ def load_generator(job: LoadJob, go: Any, stop: Any, counters: Any, probes_out: 
     wearable_topics = [readings_topic(job.prefix, d) for d in job.wearables]
     probe_topics = [readings_topic(job.prefix, d) for d in job.probes]
     with socket.create_connection((job.host, job.port)) as sock:
-        sock.sendall(lean_publisher.connect_packet(job.client_id, keepalive=0))
-        connack = lean_publisher._read_exactly(sock, 4)
-        if connack[0] != 0x20 or connack[3] != 0:
-            raise ConnectionError(f"broker refused the load generator: {connack!r}")
+        lean_publisher.handshake(sock, job.client_id, keepalive=0)
         go.wait()
         start = time.monotonic()
         packet_id = 0
@@ -280,33 +277,17 @@ def load_generator(job: LoadJob, go: Any, stop: Any, counters: Any, probes_out: 
             if chunk:
                 sock.sendall(chunk)
                 counters[0], counters[1] = messages, readings
-            pending, count = _drain_pubacks(sock, pending, 0.0)
+            pending, count = lean_publisher.drain_pubacks(sock, pending, 0.0)
             acked += count
             counters[2] = acked
             time.sleep(TICK_S)
         deadline = time.monotonic() + 30
         while acked < messages and time.monotonic() < deadline:
-            pending, count = _drain_pubacks(sock, pending, 0.5)
+            pending, count = lean_publisher.drain_pubacks(sock, pending, 0.5)
             acked += count
             counters[2] = acked
         sock.sendall(b"\xe0\x00")  # DISCONNECT
     probes_out.put(None)
-
-
-def _drain_pubacks(sock: socket.socket, pending: bytes, timeout: float) -> tuple[bytes, int]:
-    import select  # noqa: PLC0415 (only the generator's process needs it)
-
-    total = 0
-    while True:
-        readable, _, _ = select.select([sock], [], [], timeout)
-        if not readable:
-            return pending, total
-        data = sock.recv(65536)
-        if not data:
-            raise ConnectionError("broker closed the load generator's connection")
-        count, pending = lean_publisher._count_pubacks(pending + data)
-        total += count
-        timeout = 0.0
 
 
 # --- sampling -----------------------------------------------------------------------------
