@@ -26,11 +26,7 @@ from hemkoll.ingest.mqtt_session import MqttSession, Outgoing
 from hemkoll.ingest.pipeline import MessagePlan, dead_letters, feedback_for
 from hemkoll.ingest.protocol import FEEDBACK_QOS, Rejection, feedback_topic
 from hemkoll.observability import metrics
-from hemkoll.store.connect import (
-    RECONNECT_MAX_DELAY_S,
-    RECONNECT_MIN_DELAY_S,
-    connect_with_retry,
-)
+from hemkoll.store.connect import connect_with_retry, retry_through_outages
 from hemkoll.store.readings import BatchResult, ReadingWriter
 
 log = logging.getLogger(__name__)
@@ -131,42 +127,32 @@ class Committer:
                 self._writer.connection.close()
 
     def _commit(self, plans: list[MessagePlan]) -> tuple[list[MessagePlan], BatchResult] | None:
-        """Store the batch, retrying through database outages with backoff.
+        """Store the batch, retrying through database outages with backoff; None only when a
+        stop is requested while the database is away (the batch is then not acknowledged, and
+        the broker redelivers it)."""
+        return retry_through_outages(
+            lambda: self._write(plans),
+            drop_connection=self._drop_writer,
+            stopping=self._stopping,
+            what="storing a batch",
+        )
 
-        The first attempt is always made, so a stop request still finishes the batch in hand;
-        None only when a stop is requested while the database is away (the batch is then not
-        acknowledged, and the broker redelivers it).
-        """
-        delay = RECONNECT_MIN_DELAY_S
-        while True:
-            try:
-                writer = self._writer or self._open_writer()
-                if writer is None:
-                    return None
-                try:
-                    return plans, writer.write(
-                        [plan.readings for plan in plans], dead_letters(plans)
-                    )
-                except psycopg.OperationalError:
-                    raise
-                except psycopg.Error as exc:
-                    # Not an outage: something in this batch the database refuses. Store
-                    # message by message so that only the offending message is dead-lettered.
-                    # Not log.exception: a database error can quote the values (patient data).
-                    log.error(  # noqa: TRY400
-                        "batch refused by the database (%s); storing one by one", exc.sqlstate
-                    )
-                    return self._commit_one_by_one(writer, plans)
-            except psycopg.OperationalError as exc:
-                log.warning(
-                    "database error while storing a batch (%s); retrying in %.1f s",
-                    exc.sqlstate,
-                    delay,
-                )
-                self._drop_writer()
-            if self._stopping.wait(delay):
-                return None
-            delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
+    def _write(self, plans: list[MessagePlan]) -> tuple[list[MessagePlan], BatchResult] | None:
+        writer = self._writer or self._open_writer()
+        if writer is None:  # a stop was requested while connecting
+            return None
+        try:
+            return plans, writer.write([plan.readings for plan in plans], dead_letters(plans))
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            # Not an outage: something in this batch the database refuses. Store message by
+            # message so that only the offending message is dead-lettered. Not log.exception:
+            # a database error can quote the values (patient data).
+            log.error(  # noqa: TRY400
+                "batch refused by the database (%s); storing one by one", exc.sqlstate
+            )
+            return self._commit_one_by_one(writer, plans)
 
     def _commit_one_by_one(
         self, writer: ReadingWriter, plans: Sequence[MessagePlan]

@@ -44,11 +44,7 @@ from hemkoll.ingest.protocol import (
 )
 from hemkoll.observability.health import Heartbeat
 from hemkoll.settings import MqttEndpoint
-from hemkoll.store.connect import (
-    RECONNECT_MAX_DELAY_S,
-    RECONNECT_MIN_DELAY_S,
-    connect_with_retry,
-)
+from hemkoll.store.connect import connect_with_retry, retry_through_outages
 from hemkoll.store.registry import devices_by_id
 from hemkoll.store.types import Device
 
@@ -147,8 +143,7 @@ class IngestService:
             self._committer.finish()
         finally:
             self._session.stop()
-            if self._registry is not None:
-                self._registry.close()
+            self._drop_registry()
             log.info(
                 "ingest stopped: %d messages, %d readings stored, %d duplicates, %d dead letters",
                 self.stats.messages,
@@ -241,26 +236,24 @@ class IngestService:
     def _devices(self, device_ids: list[UUID]) -> dict[UUID, Device] | None:
         """The registry's entries for these ids, retrying through database outages; None if
         a stop is requested while the database is away."""
-        delay = RECONNECT_MIN_DELAY_S
-        while True:
-            try:
-                if self._registry is None:
-                    self._registry = connect_with_retry(
-                        self._config.database_url, stopping=self._stopping.is_set
-                    )
-                    if self._registry is None:
-                        return None
-                    self._registry.autocommit = True
-                return devices_by_id(self._registry, device_ids)
-            except psycopg.OperationalError as exc:
-                log.warning(
-                    "database error while reading the device registry (%s); retrying in %.1f s",
-                    exc.sqlstate,
-                    delay,
-                )
-                if self._registry is not None:
-                    self._registry.close()
-                    self._registry = None
-            if self._stopping.wait(delay):
+        return retry_through_outages(
+            lambda: self._read_devices(device_ids),
+            drop_connection=self._drop_registry,
+            stopping=self._stopping,
+            what="reading the device registry",
+        )
+
+    def _read_devices(self, device_ids: list[UUID]) -> dict[UUID, Device] | None:
+        if self._registry is None:
+            self._registry = connect_with_retry(
+                self._config.database_url, stopping=self._stopping.is_set
+            )
+            if self._registry is None:  # a stop was requested while connecting
                 return None
-            delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
+            self._registry.autocommit = True
+        return devices_by_id(self._registry, device_ids)
+
+    def _drop_registry(self) -> None:
+        if self._registry is not None:
+            self._registry.close()
+            self._registry = None

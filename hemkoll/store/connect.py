@@ -6,11 +6,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import psycopg
 from psycopg.rows import TupleRow
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Reconnect backoff: start fast (a restart of PostgreSQL takes about a second) and cap at
 # 30 s so that an outage of minutes is noticed within half a minute of its end.
@@ -61,3 +64,28 @@ def serve_until_stopped(serve: Callable[[], None], stopping: threading.Event, wh
             log.warning("database unavailable (%s); %s retries in %.1f s", exc.sqlstate, who, delay)
             stopping.wait(delay)
             delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
+
+
+def retry_through_outages(
+    attempt: Callable[[], T],
+    *,
+    drop_connection: Callable[[], None],
+    stopping: threading.Event,
+    what: str,
+) -> T | None:
+    """``attempt()`` until it returns, dropping the connection and waiting with exponential
+    backoff after each outage (psycopg.OperationalError); None if ``stopping`` is set while the
+    database is away. The first attempt is always made, so a stop request still finishes the
+    work in hand. Other errors are the caller's."""
+    delay = RECONNECT_MIN_DELAY_S
+    while True:
+        try:
+            return attempt()
+        except psycopg.OperationalError as exc:
+            log.warning(
+                "database error while %s (%s); retrying in %.1f s", what, exc.sqlstate, delay
+            )
+            drop_connection()
+        if stopping.wait(delay):
+            return None
+        delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
