@@ -105,7 +105,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     return _run_until_signalled(
         service.run,
         service.stop,
-        "finishing the current batch",
+        "finishing the batches in hand",
         settings=settings,
         heartbeat=service.heartbeat,
     )
