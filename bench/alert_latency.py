@@ -88,7 +88,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from psycopg import sql
 
 from hemkoll.ingest.local_broker import LocalMosquitto
-from hemkoll.ingest.protocol import readings_topic
+from hemkoll.protocol.topics import readings_topic
 from hemkoll.simulator.receiver import Delivery, WebhookReceiver
 from hemkoll.store.centres import new_signing_secret
 from hemkoll.store.connect import connect

@@ -59,8 +59,8 @@ from psycopg import sql
 
 from hemkoll.ingest.local_broker import START_TIMEOUT_S, LocalMosquitto, free_port
 from hemkoll.ingest.mqtt_session import RECEIVE_MAXIMUM
-from hemkoll.ingest.protocol import readings_subscription, readings_topic
 from hemkoll.ingest.service import BATCH_MAX_READINGS
+from hemkoll.protocol.topics import readings_subscription, readings_topic
 from hemkoll.store.connect import connect
 from hemkoll.store.migrate import migrate
 from hemkoll.store.readings import ReadingWriter

@@ -68,7 +68,7 @@ import orjson
 import psycopg
 
 from hemkoll.ingest.local_broker import LocalMosquitto
-from hemkoll.ingest.protocol import readings_topic
+from hemkoll.protocol.topics import readings_topic
 from hemkoll.simulator.receiver import WebhookReceiver
 from hemkoll.store.centres import new_signing_secret
 from hemkoll.store.connect import connect

@@ -17,11 +17,11 @@ import psycopg
 from pydantic import ValidationError
 
 from hemkoll.ingest.broker_auth import acl_file, password_file, write_atomically
-from hemkoll.ingest.protocol import feedback_topic, readings_topic
 from hemkoll.ingest.service import GIL_SWITCH_INTERVAL_S, IngestConfig, IngestService
 from hemkoll.observability.backlog import BacklogSampler
 from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.server import MetricsServer
+from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.rules.config import RuleSet
 from hemkoll.rules.configuration import RuleConfigError, change_patient_overrides, effective_for
 from hemkoll.rules.overrides import OverrideLayer

@@ -18,8 +18,8 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hemkoll.ingest.protocol import feedback_topic, readings_topic
 from hemkoll.ingest.service import IngestConfig, IngestService
+from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.settings import parse_mqtt_url
 from hemkoll.store.connect import connect
 from hemkoll.store.registry import Enrolment, enrol_device

@@ -19,7 +19,7 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hemkoll.ingest.protocol import FEEDBACK_QOS, READINGS_QOS, feedback_topic, readings_topic
+from hemkoll.protocol.topics import FEEDBACK_QOS, READINGS_QOS, feedback_topic, readings_topic
 from hemkoll.settings import parse_mqtt_url
 from tests.helpers import wait_until
 

@@ -15,7 +15,7 @@ import pytest
 from hemkoll.ingest.committer import CommitStageFailed, Committer
 from hemkoll.ingest.mqtt_session import MqttSession
 from hemkoll.ingest.pipeline import InboundMessage, MessagePlan
-from hemkoll.ingest.protocol import readings_topic
+from hemkoll.protocol.topics import readings_topic
 from hemkoll.settings import parse_mqtt_url
 from hemkoll.store.types import Reading
 from tests.helpers import enrol, scalar

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from hemkoll.ingest.metrics import KG_PER_POUND
+from hemkoll.protocol.measurements import KG_PER_POUND
 from hemkoll.store.connect import connect
 from hemkoll.store.registry import deactivate_device
 from tests.helpers import (

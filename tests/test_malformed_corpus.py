@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from hemkoll.ingest.protocol import readings_topic
+from hemkoll.protocol.topics import readings_topic
 from tests.helpers import Device, count_readings, enrol, running_ingest, scalar, wait_until
 
 NOW = datetime.now(UTC).replace(microsecond=0)

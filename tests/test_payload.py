@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hemkoll.ingest.metrics import METRICS, ReadingRejected, canonical_value
-from hemkoll.ingest.payload import Envelope, check_message, check_reading, parse_envelope
-from hemkoll.ingest.protocol import Feedback, Rejection, device_id_from_topic, readings_topic
+from hemkoll.protocol.feedback import Feedback, Rejection
+from hemkoll.protocol.measurements import METRICS, ReadingRejected, canonical_value
+from hemkoll.protocol.payload import Envelope, check_message, check_reading, parse_envelope
+from hemkoll.protocol.topics import device_id_from_topic, readings_topic
 from hemkoll.store.types import Device, Reading
 
 ENROLLED = datetime(2026, 1, 1, tzinfo=UTC)

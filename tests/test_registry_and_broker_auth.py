@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hemkoll.ingest.protocol import feedback_topic, readings_topic
+from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.store.connect import connect
 from hemkoll.store.credentials import verify_secret
 from hemkoll.store.registry import RegistryError, check_reference, enrol_device

@@ -9,7 +9,7 @@ import threading
 import psycopg
 import pytest
 
-from hemkoll.ingest.metrics import METRICS, METRICS_BY_DEVICE_KIND
+from hemkoll.protocol.measurements import METRICS, METRICS_BY_DEVICE_KIND
 from hemkoll.store import migrate as migrate_module
 from hemkoll.store.migrate import Migration, MigrationError, available_migrations, migrate
 from hemkoll.store.sql import parse_blocks, query, query_names

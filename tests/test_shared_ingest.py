@@ -33,8 +33,8 @@ from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from hemkoll.ingest.broker_auth import acl_file
-from hemkoll.ingest.protocol import shared_readings_subscription
 from hemkoll.ingest.service import IngestConfig, IngestService
+from hemkoll.protocol.topics import shared_readings_subscription
 from hemkoll.settings import Settings, parse_mqtt_url
 from hemkoll.store.credentials import hash_secret
 from tests.conftest import Broker

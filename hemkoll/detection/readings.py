@@ -1,6 +1,6 @@
 """A simulation's device messages as rules-engine input, through the ingest parser.
 
-Every planned message's exact payload goes through ``hemkoll.ingest.payload`` as ingest would
+Every planned message's exact payload goes through ``hemkoll.protocol.payload`` as ingest would
 take it: the envelope is parsed, each reading checked against a device of the message's kind
 (enrolled before the simulation) at the message's publish time, rejected messages and readings
 are dropped, and values come out in canonical units (pounds to kilograms). Second sends of a
@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from hemkoll.ingest.payload import check_reading, parse_envelope
-from hemkoll.ingest.protocol import Rejection
+from hemkoll.protocol.feedback import Rejection
+from hemkoll.protocol.payload import check_reading, parse_envelope
 from hemkoll.rules.arrays import FloatArray, IntArray
 from hemkoll.rules.findings import epoch_us
 from hemkoll.rules.series import Series

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from hemkoll.ingest.protocol import PROTOCOL_VERSION
+from hemkoll.protocol.topics import PROTOCOL_VERSION
 from hemkoll.store.types import DeviceCredential
 
 _HEADER = "# Written by `hemkoll broker-auth` from the hemkoll device registry. Do not edit.\n"

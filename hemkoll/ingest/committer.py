@@ -24,8 +24,9 @@ import psycopg
 
 from hemkoll.ingest.mqtt_session import MqttSession, Outgoing
 from hemkoll.ingest.pipeline import MessagePlan, dead_letters, feedback_for
-from hemkoll.ingest.protocol import FEEDBACK_QOS, Rejection, feedback_topic
 from hemkoll.observability import metrics
+from hemkoll.protocol.feedback import Rejection
+from hemkoll.protocol.topics import FEEDBACK_QOS, feedback_topic
 from hemkoll.store.connect import connect_with_retry, retry_through_outages
 from hemkoll.store.readings import BatchResult, ReadingWriter
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from hemkoll.ingest.payload import Envelope, check_message
-from hemkoll.ingest.protocol import MAX_PAYLOAD_BYTES, Feedback, Rejection, device_id_from_topic
+from hemkoll.protocol.feedback import Feedback, Rejection
+from hemkoll.protocol.payload import MAX_PAYLOAD_BYTES, Envelope, check_message
+from hemkoll.protocol.topics import device_id_from_topic
 from hemkoll.store.readings import BatchResult
 from hemkoll.store.types import DeadLetter, Device, Reading
 

@@ -33,16 +33,16 @@ import psycopg
 
 from hemkoll.ingest.committer import Committer, IngestStats
 from hemkoll.ingest.mqtt_session import MqttSession
-from hemkoll.ingest.payload import Envelope, parse_envelope
 from hemkoll.ingest.pipeline import InboundMessage, MessagePlan, plan_batch
-from hemkoll.ingest.protocol import (
+from hemkoll.observability.health import Heartbeat
+from hemkoll.protocol.feedback import Rejection
+from hemkoll.protocol.payload import Envelope, parse_envelope
+from hemkoll.protocol.topics import (
     READINGS_QOS,
-    Rejection,
     device_id_from_topic,
     readings_subscription,
     shared_readings_subscription,
 )
-from hemkoll.observability.health import Heartbeat
 from hemkoll.settings import MqttEndpoint
 from hemkoll.store.connect import connect_with_retry, retry_through_outages
 from hemkoll.store.registry import devices_by_id

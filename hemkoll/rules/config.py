@@ -17,7 +17,7 @@ discriminated union on ``kind``:
   lowest answer within a window.
 - ``combination``: findings of all (or any) of other rules within a window.
 
-Values are in the metric's canonical unit (see hemkoll.ingest.metrics).
+Values are in the metric's canonical unit (see hemkoll.protocol.measurements).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from hemkoll.ingest.metrics import METRICS
+from hemkoll.protocol.measurements import METRICS
 
 Severity = Literal["yellow", "red"]
 SEVERITIES: tuple[Severity, ...] = ("yellow", "red")
@@ -57,7 +57,7 @@ MAX_TREND_DAYS = 60
 TREND_MEMORY_SPANS = 3
 # A standard deviation needs at least two values.
 MIN_BASELINE_VALUES = 2
-# Ordinal symptom answers are 0 to 3 (hemkoll.ingest.metrics).
+# Ordinal symptom answers are 0 to 3 (hemkoll.protocol.measurements).
 MAX_SYMPTOM_SCORE = 3
 
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from hemkoll.ingest.metrics import KG_PER_POUND
+from hemkoll.protocol.measurements import KG_PER_POUND
 from hemkoll.rules.config import (
     Band,
     BaselineRule,

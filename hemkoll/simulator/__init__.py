@@ -1,8 +1,7 @@
 """Simulated heart-failure home monitoring: a seeded cohort, its devices and their messages.
 
 Pure generation (no I/O) except ``publisher`` (MQTT) and the ground-truth file. Depends only on
-``hemkoll.ingest.protocol`` and ``hemkoll.ingest.metrics`` for the device protocol. See
-docs/simulator.md.
+``hemkoll.protocol`` for the device protocol. See docs/simulator.md.
 """
 
 from hemkoll.simulator.groundtruth import Episode, read_episodes, write_episodes

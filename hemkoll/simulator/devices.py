@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from hemkoll.ingest.metrics import KG_PER_POUND
-from hemkoll.ingest.protocol import MAX_READINGS_PER_MESSAGE
+from hemkoll.protocol.measurements import KG_PER_POUND
+from hemkoll.protocol.payload import MAX_READINGS_PER_MESSAGE
 from hemkoll.simulator.cohort import Cohort
 from hemkoll.simulator.parameters import SimulationParameters
 from hemkoll.simulator.physiology import Signals
@@ -29,7 +29,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 DEVICE_KINDS = ("scale", "blood_pressure_monitor", "pulse_oximeter", "symptom_questionnaire")
 SCALE, BP_MONITOR, OXIMETER, QUESTIONNAIRE = range(4)
-# Metric names of protocol v1 (hemkoll.ingest.metrics), in the order the devices send them.
+# Metric names of protocol v1 (hemkoll.protocol.measurements), in the order the devices send them.
 METRICS = (
     "body_weight",
     "systolic_bp",

@@ -22,7 +22,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from hemkoll.ingest.protocol import MAX_PAYLOAD_BYTES
+from hemkoll.protocol.payload import MAX_PAYLOAD_BYTES
 from hemkoll.simulator.devices import METRICS, UNITS
 
 FAULT_NONE: Final = 0

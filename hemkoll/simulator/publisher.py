@@ -34,7 +34,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from hemkoll.ingest.protocol import FEEDBACK_QOS, READINGS_QOS, feedback_topic, readings_topic
+from hemkoll.protocol.topics import FEEDBACK_QOS, READINGS_QOS, feedback_topic, readings_topic
 from hemkoll.simulator.plan import PlannedMessage
 from hemkoll.simulator.progress import Progress
 

@@ -29,7 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hemkoll.ingest.protocol import feedback_topic, readings_topic
+from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.store.registry import Enrolment
 from tests.deploy.mosquitto_support import (
     COMPOSE_CONF,

@@ -21,7 +21,7 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hemkoll.ingest.protocol import feedback_topic, readings_topic
+from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.settings import parse_mqtt_url
 from tests.helpers import count_readings, message, reading, wait_until
 

@@ -45,7 +45,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from hemkoll.api.notify.webhook import SignedWebhook, send_webhook, sign_webhook
-from hemkoll.ingest.protocol import feedback_topic, readings_topic
+from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.simulator.receiver import Delivery, WebhookReceiver
 from hemkoll.store.centres import new_signing_secret
 from hemkoll.store.registry import Enrolment

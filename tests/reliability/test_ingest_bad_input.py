@@ -29,8 +29,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hemkoll.ingest.metrics import METRICS
-from hemkoll.ingest.protocol import MAX_PAYLOAD_BYTES
+from hemkoll.protocol.measurements import METRICS
+from hemkoll.protocol.payload import MAX_PAYLOAD_BYTES
 from tests.conftest import Broker
 from tests.helpers import count_readings, enrol, scalar
 from tests.reliability.support import DeviceClient, documented_rejection_codes, ingest_running

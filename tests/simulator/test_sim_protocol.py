@@ -13,9 +13,15 @@ import numpy as np
 import orjson
 import pytest
 
-from hemkoll.ingest.metrics import KG_PER_POUND
-from hemkoll.ingest.payload import Envelope, check_reading, parse_envelope
-from hemkoll.ingest.protocol import MAX_PAYLOAD_BYTES, MAX_READINGS_PER_MESSAGE, Rejection
+from hemkoll.protocol.feedback import Rejection
+from hemkoll.protocol.measurements import KG_PER_POUND
+from hemkoll.protocol.payload import (
+    MAX_PAYLOAD_BYTES,
+    MAX_READINGS_PER_MESSAGE,
+    Envelope,
+    check_reading,
+    parse_envelope,
+)
 from hemkoll.simulator import (
     DEFAULT_PARAMETERS,
     PlannedMessage,

@@ -15,7 +15,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hemkoll.ingest.protocol import feedback_topic, readings_subscription
+from hemkoll.protocol.topics import feedback_topic, readings_subscription
 from hemkoll.simulator import simulate
 from hemkoll.simulator.publisher import PublisherConfig, publish_plan
 

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from hemkoll.ingest.metrics import KG_PER_POUND
+from hemkoll.protocol.measurements import KG_PER_POUND
 from hemkoll.simulator import DEFAULT_PARAMETERS as P
 from hemkoll.simulator import Simulation, simulate
 from hemkoll.simulator.devices import LB

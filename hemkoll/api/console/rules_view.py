@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from hemkoll.api.console.i18n import Formatter
-from hemkoll.ingest.metrics import METRICS
+from hemkoll.protocol.measurements import METRICS
 from hemkoll.rules.config import (
     Band,
     BaselineRule,

@@ -26,7 +26,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from hemkoll.api.notify.schedule import AttemptOutcome
-from hemkoll.ingest.protocol import feedback_topic
+from hemkoll.protocol.topics import feedback_topic
 from hemkoll.settings import MqttEndpoint
 
 log = logging.getLogger(__name__)

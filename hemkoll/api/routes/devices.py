@@ -14,7 +14,7 @@ from hemkoll.api.models import Model
 from hemkoll.api.problems import conflict, not_found
 from hemkoll.api.routes import PREFIX
 from hemkoll.api.routes.patients import patient_or_404
-from hemkoll.ingest.protocol import feedback_topic, readings_topic
+from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.store import patients
 from hemkoll.store.registry import deactivate_device
 from hemkoll.store.types import Device, DeviceKind

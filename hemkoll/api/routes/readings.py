@@ -17,7 +17,7 @@ from hemkoll.api.models import AwareDatetime, Page
 from hemkoll.api.problems import invalid
 from hemkoll.api.routes import PREFIX
 from hemkoll.api.routes.patients import patient_or_404
-from hemkoll.ingest.metrics import METRICS
+from hemkoll.protocol.measurements import METRICS
 from hemkoll.store import readings_query
 from hemkoll.store.readings_query import RawCursor
 

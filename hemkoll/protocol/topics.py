@@ -1,4 +1,4 @@
-"""Device protocol v1: topics, limits and the feedback message (see docs/protocol.md).
+"""Device protocol v1: MQTT topics and their QoS (see docs/protocol.md).
 
 Pure: no I/O. The simulator and real device firmware follow what is written here.
 """
@@ -6,18 +6,9 @@ Pure: no I/O. The simulator and real device firmware follow what is written here
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from typing import Literal
 from uuid import UUID
 
-import orjson
-
 PROTOCOL_VERSION = "v1"
-MAX_PAYLOAD_BYTES = 64 * 1024
-MAX_READINGS_PER_MESSAGE = 500
-MAX_MSG_ID_LENGTH = 64
-# Device clocks drift; a reading up to this far ahead of the server clock is accepted.
-MAX_CLOCK_AHEAD_S = 10 * 60
 READINGS_QOS = 1
 # Feedback is a hint the device may miss: a device that gets no feedback for a message resends
 # it, and the resend comes back as duplicates. At QoS 1 every feedback message would also cost
@@ -64,50 +55,3 @@ def device_id_from_topic(prefix: str, topic: str) -> UUID | None:
         return None
     # Only the canonical lower-case hyphenated spelling is the device's topic.
     return device_id if str(device_id) == middle else None
-
-
-FeedbackStatus = Literal["accepted", "partial", "rejected"]
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a message (index None) or one of its readings (index i) was not stored."""
-
-    code: str
-    reason: str
-    index: int | None = None
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """What the device is told once its message's outcome is committed.
-
-    ``stored`` counts readings stored by this message; ``duplicates`` counts readings that were
-    already stored (a resent backlog). Both are safe for the device to delete.
-    """
-
-    msg_id: str | None
-    stored: int
-    duplicates: int
-    rejected: tuple[Rejection, ...] = field(default_factory=tuple)
-
-    @property
-    def status(self) -> FeedbackStatus:
-        if not self.rejected:
-            return "accepted"
-        if self.stored or self.duplicates:
-            return "partial"
-        return "rejected"
-
-    def to_json(self) -> bytes:
-        return orjson.dumps(
-            {
-                "msg_id": self.msg_id,
-                "status": self.status,
-                "stored": self.stored,
-                "duplicates": self.duplicates,
-                "rejected": [
-                    {"index": r.index, "code": r.code, "reason": r.reason} for r in self.rejected
-                ],
-            }
-        )
