@@ -105,8 +105,8 @@ REPO = Path(__file__).resolve().parents[1]
 # The deployed broker configuration is rendered by the same code the deployment tests use.
 sys.path.insert(0, str(REPO))
 
-from hemkoll.api.notify.dispatcher import LEASE_S  # noqa: E402
 from hemkoll.ingest.local_broker import free_port, wait_for_port  # noqa: E402
+from hemkoll.notify.dispatcher import LEASE_S  # noqa: E402
 from hemkoll.simulator.plan import PlannedMessage  # noqa: E402
 from hemkoll.simulator.publisher import (  # noqa: E402
     PlanPublisher,

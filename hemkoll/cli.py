@@ -231,7 +231,7 @@ def _monitoring(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    from hemkoll.api.notify.dispatcher import Dispatcher, DispatcherConfig  # noqa: PLC0415
+    from hemkoll.notify.dispatcher import Dispatcher, DispatcherConfig  # noqa: PLC0415
 
     dispatcher = Dispatcher(
         DispatcherConfig(

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from hemkoll.api.app import ApiConfig, create_app
-from hemkoll.api.notify.dispatcher import Dispatcher, DispatcherConfig
+from hemkoll.notify.dispatcher import Dispatcher, DispatcherConfig
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.patient_messages import ALERT_ACKNOWLEDGED, ALERT_OPENED
 from hemkoll.rules.preset import HEART_FAILURE

@@ -22,9 +22,9 @@ import psycopg
 from psycopg import sql
 
 from hemkoll.api.app import ApiConfig, create_app
-from hemkoll.api.notify.dispatcher import Dispatcher, DispatcherConfig
 from hemkoll.demo.processes import DemoError
 from hemkoll.ingest.service import IngestConfig, IngestService
+from hemkoll.notify.dispatcher import Dispatcher, DispatcherConfig
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.worker import NOTIFY_CHANNEL, RulesConfig, RulesWorker
 from hemkoll.settings import MqttEndpoint

@@ -2,7 +2,7 @@
 
 Writing the notification in the same transaction as the change it announces is what makes
 "every alert notified" hold: either both commit or neither does. The dispatcher
-(``hemkoll.api.notify``) delivers the rows; see migration 0005 for their states.
+(``hemkoll.notify``) delivers the rows; see migration 0005 for their states.
 """
 
 from __future__ import annotations

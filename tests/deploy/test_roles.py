@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from hemkoll.api.notify.dispatcher import Dispatcher
+from hemkoll.notify.dispatcher import Dispatcher
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.worker import RulesConfig, RulesWorker
 from hemkoll.store import audit, evaluation, notifications

@@ -13,8 +13,8 @@ from uuid import UUID
 
 import psycopg
 
-from hemkoll.api.notify.dispatcher import Dispatcher, DispatcherConfig
-from hemkoll.api.notify.schedule import RetrySchedule
+from hemkoll.notify.dispatcher import Dispatcher, DispatcherConfig
+from hemkoll.notify.schedule import RetrySchedule
 from hemkoll.settings import parse_mqtt_url
 from hemkoll.store import evaluation, outbox
 from hemkoll.store.connect import connect

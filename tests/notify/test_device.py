@@ -12,9 +12,9 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hemkoll.api.notify import device
-from hemkoll.api.notify.dispatcher import Dispatcher
 from hemkoll.ingest.local_broker import free_port
+from hemkoll.notify import device
+from hemkoll.notify.dispatcher import Dispatcher
 from hemkoll.protocol.topics import feedback_topic
 from hemkoll.rules.patient_messages import ALERT_OPENED
 from hemkoll.settings import parse_mqtt_url

@@ -14,10 +14,10 @@ import psycopg
 import pytest
 from standardwebhooks import Webhook
 
-from hemkoll.api.notify.delivery import NO_ENDPOINT, Channels, attempt
-from hemkoll.api.notify.device import DevicePublisher
-from hemkoll.api.notify.dispatcher import SEND_THREADS, Dispatcher
-from hemkoll.api.notify.schedule import RetrySchedule
+from hemkoll.notify.delivery import NO_ENDPOINT, Channels, attempt
+from hemkoll.notify.device import DevicePublisher
+from hemkoll.notify.dispatcher import SEND_THREADS, Dispatcher
+from hemkoll.notify.schedule import RetrySchedule
 from hemkoll.store import notifications as store
 from hemkoll.store.connect import connect
 from hemkoll.store.registry import Enrolment

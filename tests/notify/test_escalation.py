@@ -11,8 +11,8 @@ import psycopg
 import pytest
 from standardwebhooks import Webhook
 
-from hemkoll.api.notify.dispatcher import Dispatcher
-from hemkoll.api.notify.escalation import escalate_due
+from hemkoll.notify.dispatcher import Dispatcher
+from hemkoll.notify.escalation import escalate_due
 from hemkoll.store.connect import connect
 from hemkoll.store.registry import Enrolment
 from tests.helpers import scalar

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hemkoll.api.notify.schedule import (
+from hemkoll.notify.schedule import (
     DELIVERED,
     DEVICE_SCHEDULE,
     EXPIRED,

@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from hemkoll.api.notify.webhook import (
+from hemkoll.notify.webhook import (
     alert_link,
     classify,
     send_webhook,

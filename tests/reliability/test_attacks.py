@@ -44,7 +44,7 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hemkoll.api.notify.webhook import SignedWebhook, send_webhook, sign_webhook
+from hemkoll.notify.webhook import SignedWebhook, send_webhook, sign_webhook
 from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.simulator.receiver import Delivery, WebhookReceiver
 from hemkoll.store.centres import new_signing_secret

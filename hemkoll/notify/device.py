@@ -25,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersi
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from hemkoll.api.notify.schedule import AttemptOutcome
+from hemkoll.notify.schedule import AttemptOutcome
 from hemkoll.protocol.topics import feedback_topic
 from hemkoll.settings import MqttEndpoint
 

@@ -16,15 +16,15 @@ from datetime import UTC, datetime
 
 import httpx
 
-from hemkoll.api.notify.device import DevicePublisher
-from hemkoll.api.notify.schedule import (
+from hemkoll.notify.device import DevicePublisher
+from hemkoll.notify.schedule import (
     DEVICE_SCHEDULE,
     WEBHOOK_SCHEDULE,
     AttemptOutcome,
     RetrySchedule,
     decide,
 )
-from hemkoll.api.notify.webhook import alert_link, send_webhook, sign_webhook, webhook_body
+from hemkoll.notify.webhook import alert_link, send_webhook, sign_webhook, webhook_body
 from hemkoll.store.notifications import AttemptRecord, ClaimedNotification
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ import httpx
 import orjson
 from standardwebhooks import Webhook
 
-from hemkoll.api.notify.schedule import AttemptOutcome, parse_retry_after
+from hemkoll.notify.schedule import AttemptOutcome, parse_retry_after
 
 # Per-operation HTTP limits. A receiver is expected to verify, store and answer at once and do
 # its work afterwards (Standard Webhooks); 5 s covers a TCP and TLS handshake over a poor

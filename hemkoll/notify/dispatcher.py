@@ -28,11 +28,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from hemkoll.api.notify.delivery import Channels, attempt, log_settled
-from hemkoll.api.notify.device import DevicePublisher
-from hemkoll.api.notify.escalation import escalate_due
-from hemkoll.api.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, RetrySchedule
-from hemkoll.api.notify.webhook import HTTP_TIMEOUT
+from hemkoll.notify.delivery import Channels, attempt, log_settled
+from hemkoll.notify.device import DevicePublisher
+from hemkoll.notify.escalation import escalate_due
+from hemkoll.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, RetrySchedule
+from hemkoll.notify.webhook import HTTP_TIMEOUT
 from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
 from hemkoll.settings import MqttEndpoint
