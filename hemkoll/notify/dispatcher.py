@@ -28,7 +28,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from hemkoll.notify.delivery import Channels, attempt, log_settled
+from hemkoll.notify.channels import standard_channels
+from hemkoll.notify.delivery import attempt, log_settled
 from hemkoll.notify.device import DevicePublisher
 from hemkoll.notify.escalation import escalate_due
 from hemkoll.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, RetrySchedule
@@ -131,7 +132,7 @@ class Dispatcher:
             topic_prefix=config.topic_prefix,
             ca_file=config.ca_file,
         )
-        self._channels = Channels(
+        self._channels = standard_channels(
             http=self._http,
             devices=self._devices,
             public_url=config.public_url,
@@ -284,7 +285,8 @@ class Dispatcher:
     ) -> None:
         applied = store.record(conn, claimed, record)
         metrics.NOTIFICATION_ATTEMPTS.labels(claimed.channel, record.result).inc()
-        if applied and record.result == "delivered" and claimed.channel != "device":
+        channel = self._channels.get(claimed.channel)
+        if applied and record.result == "delivered" and channel and channel.has_endpoint_backlog:
             due = store.retry_endpoint_backlog_now(conn, claimed.health_centre_id, claimed.channel)
             if due:
                 log.info("endpoint answers again: %d waiting notifications are due now", due)

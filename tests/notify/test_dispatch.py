@@ -14,7 +14,8 @@ import psycopg
 import pytest
 from standardwebhooks import Webhook
 
-from hemkoll.notify.delivery import NO_ENDPOINT, Channels, attempt
+from hemkoll.notify.channels import NO_ENDPOINT, standard_channels
+from hemkoll.notify.delivery import attempt
 from hemkoll.notify.device import DevicePublisher
 from hemkoll.notify.dispatcher import SEND_THREADS, Dispatcher
 from hemkoll.notify.schedule import RetrySchedule
@@ -210,7 +211,9 @@ def test_a_dispatcher_killed_between_send_and_record_is_overtaken_with_the_same_
     with httpx.Client() as http, connect(db_url) as conn:
         # The "killed" dispatcher: claims with a short lease and sends, but never records.
         [stale] = store.claim(conn, limit=1, lease_s=0.3, per_endpoint=4)
-        stale_attempt = attempt(stale, Channels(http=http, devices=devices, public_url=PUBLIC_URL))
+        stale_attempt = attempt(
+            stale, standard_channels(http=http, devices=devices, public_url=PUBLIC_URL)
+        )
         assert stale_attempt.result == "delivered"
         survivor = Dispatcher(dispatcher_config(db_url))
         assert survivor.process_due(conn) == 0  # the lease still holds

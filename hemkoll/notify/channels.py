@@ -1,0 +1,126 @@
+"""The notification channels: how a claimed notification is sent, one class per channel.
+
+A channel sends one notification once and says how it went (``AttemptOutcome``); it never
+writes to the database and never decides about retries beyond giving its ``schedule``. The
+outbox's ``channel`` column names one of them (migration 0005 checks it):
+
+* ``care_team`` and ``escalation``: a Standard Webhooks request to the health centre's
+  notification or escalation endpoint (``WebhookChannel``);
+* ``device``: a message on the device's feedback topic (``DeviceChannel``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+import httpx
+
+from hemkoll.notify.device import DevicePublisher
+from hemkoll.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, AttemptOutcome, RetrySchedule
+from hemkoll.notify.webhook import alert_link, send_webhook, sign_webhook, webhook_body
+from hemkoll.store.notifications import ClaimedNotification
+
+log = logging.getLogger(__name__)
+
+NO_ENDPOINT = {
+    "care_team": "the health centre has no notification endpoint",
+    "escalation": "the health centre has no escalation endpoint",
+}
+DEVICE_INACTIVE = "the device is no longer active"
+
+
+class Channel(Protocol):
+    """One way of sending a notification."""
+
+    @property
+    def schedule(self) -> RetrySchedule:
+        """When a failed attempt on this channel is tried again, and when it gives up."""
+        ...
+
+    @property
+    def has_endpoint_backlog(self) -> bool:
+        """Whether a delivery proves an endpoint answers again, so its waiting backlog is due."""
+        ...
+
+    def send(self, claimed: ClaimedNotification) -> AttemptOutcome:
+        """Send ``claimed`` once; raises only for a notification the outbox should not hold."""
+        ...
+
+
+@dataclass(frozen=True)
+class WebhookChannel:
+    """A signed Standard Webhooks request to one of the health centre's endpoints."""
+
+    name: str
+    http: httpx.Client
+    public_url: str
+    schedule: RetrySchedule = WEBHOOK_SCHEDULE
+    has_endpoint_backlog: bool = True
+
+    def send(self, claimed: ClaimedNotification) -> AttemptOutcome:
+        if claimed.url is None or claimed.signing_secret is None:
+            log.warning(
+                "notification %s: health centre %s has no %s endpoint; tried again on schedule",
+                claimed.id,
+                claimed.health_centre_id,
+                self.name,
+            )
+            return AttemptOutcome("failed", error=NO_ENDPOINT[self.name])
+        if claimed.alert_id is None:
+            raise ValueError("a webhook notification without an alert")
+        link = alert_link(self.public_url, claimed.alert_id)
+        body = webhook_body(claimed.payload, link=link)
+        signed = sign_webhook(
+            claimed.url, claimed.signing_secret, claimed.id, body, at=datetime.now(UTC)
+        )
+        return send_webhook(self.http, signed)
+
+
+@dataclass(frozen=True)
+class DeviceChannel:
+    """A message on the device's feedback topic, delivered on the broker's PUBACK."""
+
+    devices: DevicePublisher
+    schedule: RetrySchedule = DEVICE_SCHEDULE
+    has_endpoint_backlog: bool = False
+
+    def send(self, claimed: ClaimedNotification) -> AttemptOutcome:
+        if claimed.device_id is None:
+            raise ValueError("a device message without a device")
+        if not claimed.device_active:
+            return AttemptOutcome("gone", error=DEVICE_INACTIVE)
+        return self.devices.publish(claimed.id, claimed.device_id, claimed.payload)
+
+
+@dataclass(frozen=True)
+class Channels:
+    """The channels by the outbox's name for them, and the jitter's source of randomness."""
+
+    by_name: Mapping[str, Channel]
+    rand: Callable[[], float] = field(default=random.random)
+    # The schedule of a notification on a channel this dispatcher does not know.
+    fallback_schedule: RetrySchedule = WEBHOOK_SCHEDULE
+
+    def get(self, name: str) -> Channel | None:
+        return self.by_name.get(name)
+
+
+def standard_channels(
+    *,
+    http: httpx.Client,
+    devices: DevicePublisher,
+    public_url: str,
+    webhook_schedule: RetrySchedule = WEBHOOK_SCHEDULE,
+    device_schedule: RetrySchedule = DEVICE_SCHEDULE,
+) -> Channels:
+    """Every channel the outbox may name, each with its schedule."""
+    webhooks = {
+        name: WebhookChannel(name, http, public_url, schedule=webhook_schedule)
+        for name in NO_ENDPOINT
+    }
+    return Channels({**webhooks, "device": DeviceChannel(devices, schedule=device_schedule)})
