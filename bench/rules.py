@@ -22,11 +22,11 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from rules_cohort import CohortSpec, cohort
 
 from hemkoll.rules import HEART_FAILURE, Finding, evaluate_cohort
 from hemkoll.rules.baseline import evaluate_reference
 from hemkoll.rules.findings import epoch_us
-from hemkoll.rules.synthetic import CohortSpec, cohort
 
 TZ = ZoneInfo("Europe/Stockholm")
 # 1 January: 180 days cross the spring-forward change at the end of March.

@@ -16,6 +16,9 @@ import orjson
 import psycopg
 from pydantic import ValidationError
 
+from hemkoll.alerts.configuration import RuleConfigError, change_patient_overrides, effective_for
+from hemkoll.alerts.what_if import alert_as_json, what_if
+from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.ingest.broker_auth import acl_file, password_file, write_atomically
 from hemkoll.ingest.service import GIL_SWITCH_INTERVAL_S, IngestConfig, IngestService
 from hemkoll.observability.backlog import BacklogSampler
@@ -23,11 +26,8 @@ from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.server import MetricsServer
 from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.rules.config import RuleSet
-from hemkoll.rules.configuration import RuleConfigError, change_patient_overrides, effective_for
 from hemkoll.rules.overrides import OverrideLayer
 from hemkoll.rules.preset import HEART_FAILURE
-from hemkoll.rules.what_if import alert_as_json, what_if
-from hemkoll.rules.worker import RulesConfig, RulesWorker
 from hemkoll.settings import Settings
 from hemkoll.store import evaluation, rule_overrides
 from hemkoll.store.connect import connect

@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from hemkoll.alerts.patient_messages import ALERT_ACKNOWLEDGED, ALERT_OPENED
+from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.api.app import ApiConfig, create_app
 from hemkoll.notify.dispatcher import Dispatcher, DispatcherConfig
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
-from hemkoll.rules.patient_messages import ALERT_ACKNOWLEDGED, ALERT_OPENED
 from hemkoll.rules.preset import HEART_FAILURE
-from hemkoll.rules.worker import RulesConfig, RulesWorker
 from hemkoll.settings import parse_mqtt_url
 from hemkoll.simulator.receiver import Nurse, NurseConfig, WebhookReceiver
 from hemkoll.simulator.receiver.server import ThreadedServer

@@ -13,12 +13,12 @@ import numpy as np
 import orjson
 import psycopg
 
+from hemkoll.alerts.worker import evaluate_patient
 from hemkoll.rules.backtest import backtest
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.overrides import OverrideLayer, RuleOverride, effective_rules
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.series import series_from_rows
-from hemkoll.rules.worker import evaluate_patient
 from hemkoll.store import evaluation
 from hemkoll.store.connect import connect
 from hemkoll.store.readings import ReadingWriter

@@ -9,11 +9,11 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from hemkoll.alerts.nurse_actions import acknowledge, resolve
+from hemkoll.alerts.patient_messages import ALERT_ACKNOWLEDGED, ALERT_OPENED, READINGS_IN_RANGE
+from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.rules.alerting import Outcome
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
-from hemkoll.rules.nurse_actions import acknowledge, resolve
-from hemkoll.rules.patient_messages import ALERT_ACKNOWLEDGED, ALERT_OPENED, READINGS_IN_RANGE
-from hemkoll.rules.worker import RulesConfig, RulesWorker
 from hemkoll.store.connect import connect
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.types import Reading

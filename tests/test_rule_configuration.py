@@ -11,15 +11,15 @@ from pathlib import Path
 import orjson
 import pytest
 
-from hemkoll.rules.configuration import (
+from hemkoll.alerts.configuration import (
     RuleConfigError,
     change_centre_overrides,
     change_patient_overrides,
     effective_for,
 )
+from hemkoll.alerts.worker import evaluate_patient
 from hemkoll.rules.overrides import OverrideLayer, RuleOverride
 from hemkoll.rules.preset import HEART_FAILURE
-from hemkoll.rules.worker import evaluate_patient
 from hemkoll.store import rule_overrides
 from hemkoll.store.connect import connect
 from hemkoll.store.readings import ReadingWriter

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from hemkoll.alerts.nurse_actions import TransitionRefused, acknowledge, resolve
+from hemkoll.alerts.worker import IDLE_WAIT_S, RulesConfig, RulesWorker, evaluate_patient
 from hemkoll.rules.alerting import RESOLUTION_COOLDOWN, Outcome
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
-from hemkoll.rules.nurse_actions import TransitionRefused, acknowledge, resolve
 from hemkoll.rules.preset import HEART_FAILURE
-from hemkoll.rules.worker import IDLE_WAIT_S, RulesConfig, RulesWorker, evaluate_patient
 from hemkoll.store import evaluation
 from hemkoll.store.connect import connect
 from hemkoll.store.evaluation import set_monitoring_paused

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 
 from psycopg import sql
 
+from hemkoll.alerts.worker import NOTIFY_CHANNEL
 from hemkoll.demo.processes import DemoError
-from hemkoll.rules.worker import NOTIFY_CHANNEL
 from hemkoll.store import staff
 from hemkoll.store.centres import (
     CentreSettings,

@@ -21,12 +21,12 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
+from hemkoll.alerts.worker import NOTIFY_CHANNEL, RulesConfig, RulesWorker
 from hemkoll.api.app import ApiConfig, create_app
 from hemkoll.demo.processes import DemoError
 from hemkoll.ingest.service import IngestConfig, IngestService
 from hemkoll.notify.dispatcher import Dispatcher, DispatcherConfig
 from hemkoll.rules.preset import HEART_FAILURE
-from hemkoll.rules.worker import NOTIFY_CHANNEL, RulesConfig, RulesWorker
 from hemkoll.settings import MqttEndpoint
 from hemkoll.simulator.receiver import Nurse, NurseConfig, WebhookReceiver
 from hemkoll.simulator.receiver.recorder import Delivery

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from hemkoll.alerts.worker import LEASE_S
 from hemkoll.demo import cohort, console
 from hemkoll.demo.processes import DemoError
 from hemkoll.demo.replay import Replay
@@ -24,7 +25,6 @@ from hemkoll.demo.report import detection_report, score_json
 from hemkoll.demo.services import Running
 from hemkoll.demo.state import DataDir, DemoState
 from hemkoll.demo.summary import Summary, read_counts
-from hemkoll.rules.worker import LEASE_S
 from hemkoll.simulator import Simulation
 from hemkoll.store.connect import connect
 

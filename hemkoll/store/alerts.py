@@ -1,7 +1,7 @@
 """Alerts as the care team reads them: the worklist, one alert with its history, assignment.
 
 The rules worker's writes are in ``evaluation``; the nurse's transitions are
-``hemkoll.rules.nurse_actions``.
+``hemkoll.alerts.nurse_actions``.
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.notify.dispatcher import Dispatcher
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
-from hemkoll.rules.worker import RulesConfig, RulesWorker
 from hemkoll.store import audit, evaluation, notifications
 from hemkoll.store.connect import connect
 from hemkoll.store.readings import ReadingWriter

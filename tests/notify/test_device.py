@@ -12,11 +12,11 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from hemkoll.alerts.patient_messages import ALERT_OPENED
 from hemkoll.ingest.local_broker import free_port
 from hemkoll.notify import device
 from hemkoll.notify.dispatcher import Dispatcher
 from hemkoll.protocol.topics import feedback_topic
-from hemkoll.rules.patient_messages import ALERT_OPENED
 from hemkoll.settings import parse_mqtt_url
 from hemkoll.store import outbox
 from hemkoll.store.connect import connect

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from bench.rules_cohort import CohortSpec, cohort
 from hemkoll.rules import (
     HEART_FAILURE,
     Band,
@@ -25,7 +26,6 @@ from hemkoll.rules import (
     required_history,
 )
 from hemkoll.rules.findings import epoch_us
-from hemkoll.rules.synthetic import CohortSpec, cohort
 
 
 def test_rule_set_json_round_trip() -> None:

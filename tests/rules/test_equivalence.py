@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.rules_cohort import CohortSpec, cohort
 from hemkoll.rules import (
     HEART_FAILURE,
     Finding,
@@ -23,7 +24,6 @@ from hemkoll.rules import (
 )
 from hemkoll.rules.baseline import evaluate_reference
 from hemkoll.rules.findings import epoch_us
-from hemkoll.rules.synthetic import CohortSpec, cohort
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 # Every rule of the preset, including those it leaves disabled: every kind.

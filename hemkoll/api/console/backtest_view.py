@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from hemkoll.alerts.what_if import WhatIf
 from hemkoll.api.console.charts import Chart, MarkerIn
 from hemkoll.api.console.i18n import Formatter
 from hemkoll.api.console.patient_charts import group_chart, group_of, limit_lines
 from hemkoll.api.console.rules_view import find, rule_label, rule_limits, rule_metrics
 from hemkoll.rules.backtest import BacktestAlert
-from hemkoll.rules.what_if import WhatIf
 from hemkoll.store.alerts import AlertDetail
 from hemkoll.store.readings_query import DailyAggregate
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from hemkoll.alerts.configuration import effective_for
 from hemkoll.api.access import NURSES, Caller
 from hemkoll.api.console.auth import signed_in
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
@@ -34,7 +35,6 @@ from hemkoll.api.console.web import PREFIX, ConsoleRoute, language, render
 from hemkoll.api.console.worklist import centre_of
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.rules.config import RuleSet
-from hemkoll.rules.configuration import effective_for
 from hemkoll.store import alerts, console, patients, readings_query, rule_overrides, staff
 from hemkoll.store.evaluation import Conn
 from hemkoll.store.patients import PatientRecord

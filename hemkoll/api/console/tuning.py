@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from hemkoll.alerts.configuration import RuleConfigError, change_patient_overrides, effective_for
+from hemkoll.alerts.what_if import proposed_rules, what_if
 from hemkoll.api.access import CLINICIANS, NURSES, Caller, Session
 from hemkoll.api.console import backtest_view, proposal
 from hemkoll.api.console.auth import Form, signed_in
@@ -27,9 +29,7 @@ from hemkoll.api.console.web import PREFIX, ConsoleRoute, is_htmx, language, ren
 from hemkoll.api.console.worklist import centre_of
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.rules.config import ChangeRule, PlainRule, RuleSet, ThresholdRule, TrendRule
-from hemkoll.rules.configuration import RuleConfigError, change_patient_overrides, effective_for
 from hemkoll.rules.overrides import OverrideLayer, effective_rules
-from hemkoll.rules.what_if import proposed_rules, what_if
 from hemkoll.store import console, readings_query, rule_overrides, staff
 from hemkoll.store.patients import PatientRecord
 

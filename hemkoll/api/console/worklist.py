@@ -14,13 +14,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from hemkoll.alerts import nurse_actions
 from hemkoll.api.access import NURSES, Caller, Session
 from hemkoll.api.console.auth import Form, signed_in
 from hemkoll.api.console.i18n import CATALOGUE
 from hemkoll.api.console.rules_view import find, rule_label
 from hemkoll.api.console.web import PREFIX, ConsoleRoute, is_htmx, language, render
 from hemkoll.api.problems import conflict, forbidden, invalid, not_found
-from hemkoll.rules import nurse_actions
 from hemkoll.rules.alerting import Outcome
 from hemkoll.rules.config import RuleSet
 from hemkoll.store import alerts, centres, staff

@@ -12,11 +12,11 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from hemkoll.alerts import nurse_actions
 from hemkoll.api.access import NURSES, Caller, allow
 from hemkoll.api.models import Model, Note, Page
 from hemkoll.api.problems import conflict, forbidden, invalid, not_found
 from hemkoll.api.routes import PREFIX
-from hemkoll.rules import nurse_actions
 from hemkoll.rules.alerting import Outcome
 from hemkoll.store import alerts as store
 from hemkoll.store import staff

@@ -10,15 +10,15 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from hemkoll.alerts.configuration import RuleConfigError, change_patient_overrides, effective_for
+from hemkoll.alerts.what_if import alert_as_json, proposed_rules, what_if
 from hemkoll.api.access import CLINICIANS, NURSES, Caller, allow
 from hemkoll.api.models import Model
 from hemkoll.api.problems import invalid
 from hemkoll.api.routes import PREFIX
 from hemkoll.api.routes.patients import patient_or_404
 from hemkoll.rules.config import RuleSet
-from hemkoll.rules.configuration import RuleConfigError, change_patient_overrides, effective_for
 from hemkoll.rules.overrides import OverrideLayer
-from hemkoll.rules.what_if import alert_as_json, proposed_rules, what_if
 from hemkoll.store import rule_overrides
 from hemkoll.store.evaluation import Conn
 

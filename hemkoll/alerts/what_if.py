@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from hemkoll.alerts.configuration import RuleConfigError, effective_for
 from hemkoll.rules.backtest import BacktestAlert, backtest
 from hemkoll.rules.config import RuleSet
-from hemkoll.rules.configuration import RuleConfigError, effective_for
 from hemkoll.rules.engine import required_history
 from hemkoll.rules.overrides import OverrideLayer, effective_rules
 from hemkoll.rules.series import series_from_rows

@@ -23,14 +23,14 @@ import psycopg
 from apscheduler.schedulers.background import BackgroundScheduler
 from psycopg import sql
 
+from hemkoll.alerts.configuration import effective_for
+from hemkoll.alerts.patient_messages import ALERT_OPENED, READINGS_IN_RANGE
 from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
 from hemkoll.rules.alerting import AlertState, Open, Raise, RuleAlert, Touch, decide
 from hemkoll.rules.config import RuleSet, Severity
-from hemkoll.rules.configuration import effective_for
 from hemkoll.rules.engine import evaluate, required_history
 from hemkoll.rules.findings import Finding
-from hemkoll.rules.patient_messages import ALERT_OPENED, READINGS_IN_RANGE
 from hemkoll.rules.series import series_from_rows
 from hemkoll.store import evaluation as store
 from hemkoll.store import outbox, rule_overrides

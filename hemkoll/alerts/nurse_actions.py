@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from hemkoll.alerts.patient_messages import ALERT_ACKNOWLEDGED
 from hemkoll.rules.alerting import TRANSITIONS, AlertState, Outcome
-from hemkoll.rules.patient_messages import ALERT_ACKNOWLEDGED
 from hemkoll.store import alerts, outbox
 from hemkoll.store import evaluation as store
 
