@@ -26,7 +26,7 @@ from psycopg import sql
 from hemkoll.alerts.configuration import effective_for
 from hemkoll.alerts.patient_messages import ALERT_OPENED, READINGS_IN_RANGE
 from hemkoll.observability import metrics
-from hemkoll.observability.health import Heartbeat
+from hemkoll.observability.health import Heartbeat, run_job
 from hemkoll.rules.alerting import AlertState, Open, Raise, RuleAlert, Touch, decide
 from hemkoll.rules.config import RuleSet, Severity
 from hemkoll.rules.engine import evaluate, required_history
@@ -49,6 +49,8 @@ IDLE_WAIT_S = 5.0
 # Missing-measurement rules are measured in hours (48 h without a weight, by noon); queueing
 # every patient every 15 minutes finds a passed deadline within a quarter of an hour.
 SCHEDULE_INTERVAL_S = 15 * 60
+# The scheduled pass's name in /healthz, the logs and hemkoll_periodic_job_* metrics.
+SCHEDULED_EVALUATION_JOB = "scheduled_evaluation"
 # Retry of a failed evaluation: 5 s doubling per attempt up to an hour.
 RETRY_MIN_S = 5.0
 RETRY_MAX_S = 3600.0
@@ -351,17 +353,17 @@ class RulesWorker:
                     pass
 
     def _schedule_pass(self) -> None:
+        run_job(
+            SCHEDULED_EVALUATION_JOB,
+            self.heartbeat,
+            self.schedule_all,
+            next_in_s=SCHEDULE_INTERVAL_S,
+        )
+
+    def schedule_all(self) -> None:
         """Queue every patient for the time-based rules (idempotent: any replica may run it)."""
-        try:
-            with connect(self._config.database_url) as conn:
-                queued = store.enqueue_all(conn)
-                conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(NOTIFY_CHANNEL)))
-                conn.commit()
-            log.info("scheduled evaluation of %d patients", queued)
-        except psycopg.Error as exc:
-            # Not log.exception: a database error can quote patient data.
-            log.error(  # noqa: TRY400
-                "scheduled pass failed (%s); next one in %d s",
-                type(exc).__name__,
-                SCHEDULE_INTERVAL_S,
-            )
+        with connect(self._config.database_url) as conn:
+            queued = store.enqueue_all(conn)
+            conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(NOTIFY_CHANNEL)))
+            conn.commit()
+        log.info("scheduled evaluation of %d patients", queued)

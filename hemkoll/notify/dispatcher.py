@@ -35,7 +35,7 @@ from hemkoll.notify.escalation import escalate_due
 from hemkoll.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, RetrySchedule
 from hemkoll.notify.webhook import HTTP_TIMEOUT
 from hemkoll.observability import metrics
-from hemkoll.observability.health import Heartbeat
+from hemkoll.observability.health import Heartbeat, run_job
 from hemkoll.settings import MqttEndpoint
 from hemkoll.store import notifications as store
 from hemkoll.store.connect import configure, connect, serve_until_stopped
@@ -66,6 +66,8 @@ CONTENDED_WAIT_S = 0.1
 # 30 s escalates within half a minute of the deadline, and costs one index scan of the open
 # red alerts.
 ESCALATION_INTERVAL_S = 30.0
+# The escalation pass's name in /healthz, the logs and hemkoll_periodic_job_* metrics.
+ESCALATION_JOB = "escalation"
 
 
 def _utc_now() -> datetime:
@@ -321,11 +323,9 @@ class Dispatcher:
             self._wake_w.send(b"\0")
 
     def _escalation_pass(self) -> None:
-        try:
-            metrics.ESCALATIONS.inc(self.escalate())
-        except Exception as exc:  # noqa: BLE001 (logged; the next pass tries again)
-            log.error(  # noqa: TRY400 (a database error can quote patient data)
-                "escalation pass failed (%s); next one in %.0f s",
-                type(exc).__name__,
-                ESCALATION_INTERVAL_S,
-            )
+        run_job(
+            ESCALATION_JOB, self.heartbeat, self._escalate_counted, next_in_s=ESCALATION_INTERVAL_S
+        )
+
+    def _escalate_counted(self) -> None:
+        metrics.ESCALATIONS.inc(self.escalate())

@@ -1,26 +1,107 @@
-"""Liveness of a worker: its main loop beats; a loop that stopped beating is unhealthy."""
+"""Health of a worker: its main loop beats, and each of its periodic jobs reports every run.
+
+A worker is unhealthy (``/healthz`` 503) when its loop has stopped beating or when a periodic
+job (the dispatcher's escalation pass, the rules worker's scheduled pass) has failed
+``FAILURES_UNHEALTHY`` times in a row. A failed run is counted in
+``hemkoll_periodic_job_failures_total`` and logged with its error class by ``run_job``; it is
+never swallowed behind a loop that still beats.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hemkoll.observability import metrics
+
+log = logging.getLogger(__name__)
 
 # The workers' loops wait at most 5 s (IDLE_WAIT_S) between rounds, and reconnect with a
 # backoff capped at 30 s; a loop silent for longer than this is stuck, not waiting.
 STALE_AFTER_S = 60.0
+# A periodic job that failed this many times in a row is broken, not unlucky: a database
+# restart costs it one run (sometimes two) and the next one catches up; three in a row (1.5 min
+# of the 30 s escalation pass, 45 min of the 15 min scheduled pass) needs someone to look.
+FAILURES_UNHEALTHY = 3
+
+
+@dataclass(frozen=True)
+class Status:
+    """What ``/healthz`` says: ``ok``, ``stalled`` (the loop) or ``failing`` (named jobs)."""
+
+    state: str
+    failing_jobs: tuple[str, ...] = ()
+
+    @property
+    def healthy(self) -> bool:
+        return self.state == "ok"
 
 
 class Heartbeat:
-    def __init__(self, stale_after_s: float = STALE_AFTER_S) -> None:
+    def __init__(
+        self, stale_after_s: float = STALE_AFTER_S, failures_unhealthy: int = FAILURES_UNHEALTHY
+    ) -> None:
         self._stale_after_s = stale_after_s
+        self._failures_unhealthy = failures_unhealthy
         self._last: float | None = None
+        self._streaks: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def beat(self) -> None:
         with self._lock:
             self._last = time.monotonic()
 
-    def healthy(self) -> bool:
+    def job_succeeded(self, job: str) -> None:
+        with self._lock:
+            self._streaks[job] = 0
+        metrics.PERIODIC_JOB_FAILURE_STREAK.labels(job).set(0)
+
+    def job_failed(self, job: str) -> int:
+        """Count a failed run of ``job``; how many runs in a row have failed now."""
+        with self._lock:
+            streak = self._streaks.get(job, 0) + 1
+            self._streaks[job] = streak
+        metrics.PERIODIC_JOB_FAILURE_STREAK.labels(job).set(streak)
+        return streak
+
+    def status(self) -> Status:
         with self._lock:
             last = self._last
-        return last is not None and time.monotonic() - last <= self._stale_after_s
+            failing = tuple(
+                sorted(job for job, n in self._streaks.items() if n >= self._failures_unhealthy)
+            )
+        if last is None or time.monotonic() - last > self._stale_after_s:
+            return Status("stalled", failing)
+        if failing:
+            return Status("failing", failing)
+        return Status("ok")
+
+    def healthy(self) -> bool:
+        return self.status().healthy
+
+
+def run_job(job: str, heartbeat: Heartbeat, run: Callable[[], None], *, next_in_s: float) -> None:
+    """One run of a periodic job: a failure is counted, logged by class and kept in the health.
+
+    Never raises (the scheduler would only log it, behind a loop that still beats): the next
+    run is the retry.
+    """
+    try:
+        run()
+    except Exception as exc:  # noqa: BLE001 (counted, logged and in /healthz; the next run retries)
+        streak = heartbeat.job_failed(job)
+        metrics.PERIODIC_JOB_FAILURES.labels(job, type(exc).__name__).inc()
+        # Not log.exception: a traceback or a database error can quote patient data.
+        log.error(  # noqa: TRY400
+            "%s failed (%s; %d in a row, unhealthy from %d); next run in %.0f s",
+            job,
+            type(exc).__name__,
+            streak,
+            FAILURES_UNHEALTHY,
+            next_in_s,
+        )
+    else:
+        heartbeat.job_succeeded(job)

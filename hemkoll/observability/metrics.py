@@ -41,6 +41,18 @@ NOTIFICATION_ATTEMPTS = Counter(
 )
 ESCALATIONS = Counter("hemkoll_escalations_total", "Red alerts escalated")
 
+# Periodic jobs of the workers (the escalation pass, the scheduled evaluation pass).
+PERIODIC_JOB_FAILURES = Counter(
+    "hemkoll_periodic_job_failures_total",
+    "Failed runs of a worker's periodic job, by job and error class",
+    ["job", "error"],
+)
+PERIODIC_JOB_FAILURE_STREAK = Gauge(
+    "hemkoll_periodic_job_failure_streak",
+    "Runs of a worker's periodic job that failed in a row (0 after a run that succeeded)",
+    ["job"],
+)
+
 # Database-wide queues, sampled (``backlog``): the same in every replica.
 EVALUATION_QUEUE_DEPTH = Gauge("hemkoll_evaluation_queue_depth", "Patients waiting for evaluation")
 EVALUATION_QUEUE_OLDEST_AGE = Gauge(

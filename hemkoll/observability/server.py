@@ -2,7 +2,9 @@
 
 The workers (ingest, rules, dispatch) have no HTTP server of their own; this small one runs on
 a daemon thread beside them when ``HEMKOLL_METRICS_PORT`` is set. ``/healthz`` answers 200 while
-the worker's loop beats (``health.Heartbeat``), 503 otherwise.
+the worker's loop beats and none of its periodic jobs is failing (``health.Heartbeat``), 503
+otherwise, with the reason: ``{"status": "stalled"}`` or ``{"status": "failing", "failing":
+["escalation"]}``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+import orjson
 from prometheus_client import make_wsgi_app
 
 from hemkoll.observability.health import Heartbeat
@@ -34,12 +37,15 @@ class MetricsServer:
 
         def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
             if environ.get("PATH_INFO") == "/healthz":
-                ok = heartbeat.healthy()
+                status = heartbeat.status()
                 start_response(
-                    "200 OK" if ok else "503 Service Unavailable",
+                    "200 OK" if status.healthy else "503 Service Unavailable",
                     [("Content-Type", "application/json")],
                 )
-                return [b'{"status":"ok"}' if ok else b'{"status":"stalled"}']
+                body: dict[str, Any] = {"status": status.state}
+                if status.failing_jobs:
+                    body["failing"] = list(status.failing_jobs)
+                return [orjson.dumps(body)]
             result: Iterable[bytes] = metrics_app(environ, start_response)
             return result
 
