@@ -34,6 +34,16 @@ NO_ENDPOINT = {
 DEVICE_INACTIVE = "the device is no longer active"
 
 
+class DeliveryBug(Exception):
+    """A notification this dispatcher cannot have been given: a bug, not a failed delivery.
+
+    An unknown channel (the outbox and this code disagree), or a row that breaks the outbox's
+    own constraints. It is not recorded as an attempt (that would spend the notification's
+    retries and expire it undelivered): the dispatcher counts it, turns /healthz red and leaves
+    the notification to a dispatcher that knows how to send it.
+    """
+
+
 class Channel(Protocol):
     """One way of sending a notification."""
 
@@ -48,7 +58,7 @@ class Channel(Protocol):
         ...
 
     def send(self, claimed: ClaimedNotification) -> AttemptOutcome:
-        """Send ``claimed`` once; raises only for a notification the outbox should not hold."""
+        """Send ``claimed`` once; raises ``DeliveryBug`` for one the outbox cannot hold."""
         ...
 
 
@@ -72,7 +82,7 @@ class WebhookChannel:
             )
             return AttemptOutcome("failed", error=NO_ENDPOINT[self.name])
         if claimed.alert_id is None:
-            raise ValueError("a webhook notification without an alert")
+            raise DeliveryBug("a webhook notification without an alert")
         link = alert_link(self.public_url, claimed.alert_id)
         body = webhook_body(claimed.payload, link=link)
         signed = sign_webhook(
@@ -91,7 +101,7 @@ class DeviceChannel:
 
     def send(self, claimed: ClaimedNotification) -> AttemptOutcome:
         if claimed.device_id is None:
-            raise ValueError("a device message without a device")
+            raise DeliveryBug("a device message without a device")
         if not claimed.device_active:
             return AttemptOutcome("gone", error=DEVICE_INACTIVE)
         return self.devices.publish(claimed.id, claimed.device_id, claimed.payload)
@@ -103,11 +113,12 @@ class Channels:
 
     by_name: Mapping[str, Channel]
     rand: Callable[[], float] = field(default=random.random)
-    # The schedule of a notification on a channel this dispatcher does not know.
-    fallback_schedule: RetrySchedule = WEBHOOK_SCHEDULE
 
-    def get(self, name: str) -> Channel | None:
-        return self.by_name.get(name)
+    def __getitem__(self, name: str) -> Channel:
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise DeliveryBug(f"unknown notification channel {name!r}") from None
 
 
 def standard_channels(

@@ -11,7 +11,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from hemkoll.notify.channels import Channel, Channels
+from hemkoll.notify.channels import Channels, DeliveryBug
 from hemkoll.notify.schedule import AttemptOutcome, decide
 from hemkoll.store.notifications import AttemptRecord, ClaimedNotification
 
@@ -19,12 +19,17 @@ log = logging.getLogger(__name__)
 
 
 def attempt(claimed: ClaimedNotification, channels: Channels) -> AttemptRecord:
-    """Send ``claimed`` once and decide what follows; never raises for a failed send."""
+    """Send ``claimed`` once and decide what follows; never raises for a failed send.
+
+    Raises ``DeliveryBug`` for a notification it cannot have been given (a bug: not retried).
+    """
     started_at = datetime.now(UTC)
     started = time.monotonic()
-    channel = channels.get(claimed.channel)
+    channel = channels[claimed.channel]
     try:
-        outcome = _send(channel, claimed)
+        outcome = channel.send(claimed)
+    except DeliveryBug:
+        raise
     except Exception as exc:  # noqa: BLE001 (logged and recorded as a failed attempt: retried)
         # Not log.exception: a traceback could quote the payload.
         log.error(  # noqa: TRY400
@@ -35,8 +40,7 @@ def attempt(claimed: ClaimedNotification, channels: Channels) -> AttemptRecord:
         )
         outcome = AttemptOutcome("failed", error=f"dispatcher error: {type(exc).__name__}")
     duration_ms = round((time.monotonic() - started) * 1000)
-    schedule = channel.schedule if channel is not None else channels.fallback_schedule
-    result = decide(schedule, claimed.attempt, outcome, rand=channels.rand())
+    result = decide(channel.schedule, claimed.attempt, outcome, rand=channels.rand())
     return AttemptRecord(
         result=result.kind,
         started_at=started_at,
@@ -45,12 +49,6 @@ def attempt(claimed: ClaimedNotification, channels: Channels) -> AttemptRecord:
         error=outcome.error,
         retry_in=result.retry_in,
     )
-
-
-def _send(channel: Channel | None, claimed: ClaimedNotification) -> AttemptOutcome:
-    if channel is None:
-        raise ValueError(f"unknown notification channel {claimed.channel!r}")
-    return channel.send(claimed)
 
 
 def log_settled(claimed: ClaimedNotification, record: AttemptRecord, *, applied: bool) -> None:

@@ -28,7 +28,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from hemkoll.notify.channels import standard_channels
+from hemkoll.notify.channels import Channels, DeliveryBug, standard_channels
 from hemkoll.notify.delivery import attempt, log_settled
 from hemkoll.notify.device import DevicePublisher
 from hemkoll.notify.escalation import escalate_due
@@ -68,6 +68,8 @@ CONTENDED_WAIT_S = 0.1
 ESCALATION_INTERVAL_S = 30.0
 # The escalation pass's name in /healthz, the logs and hemkoll_periodic_job_* metrics.
 ESCALATION_JOB = "escalation"
+# What /healthz names once a notification met a bug of the dispatcher's (DeliveryBug).
+DELIVERY_FAULT = "delivery"
 
 
 def _utc_now() -> datetime:
@@ -115,8 +117,10 @@ class Dispatcher:
         *,
         http: httpx.Client | None = None,
         heartbeat: Heartbeat | None = None,
+        channels: Channels | None = None,
     ) -> None:
-        """``http``: the client webhooks are sent with (a test's transport); else our own."""
+        """``http``: the client webhooks are sent with (a test's transport); else our own.
+        ``channels``: the channels to send on (a test's); else every standard channel."""
         self._config = config
         self.heartbeat = heartbeat or Heartbeat()
         self._own_http = http is None
@@ -134,7 +138,7 @@ class Dispatcher:
             topic_prefix=config.topic_prefix,
             ca_file=config.ca_file,
         )
-        self._channels = standard_channels(
+        self._channels = channels or standard_channels(
             http=self._http,
             devices=self._devices,
             public_url=config.public_url,
@@ -273,22 +277,35 @@ class Dispatcher:
                     claimed.attempt,
                     type(exc).__name__,
                 )
-        except Exception as exc:  # noqa: BLE001 (a thread's error is logged, never lost)
-            log.error(  # noqa: TRY400 (a traceback could quote the payload)
-                "notification %s: dispatch failed (%s)", claimed.id, type(exc).__name__
-            )
+        except DeliveryBug as exc:
+            self._bug(claimed, type(exc).__name__, str(exc))
+        except Exception as exc:  # noqa: BLE001 (a bug of ours: counted, /healthz red, logged)
+            # Not the message: a traceback could quote the payload.
+            self._bug(claimed, type(exc).__name__, "unexpected error")
         finally:
             with self._lock:
                 self._in_flight -= 1
             self._wake()
+
+    def _bug(self, claimed: store.ClaimedNotification, error: str, what: str) -> None:
+        """A notification this dispatcher cannot handle: not retried, counted, /healthz red."""
+        metrics.DISPATCH_BUGS.labels(error).inc()
+        self.heartbeat.fault(DELIVERY_FAULT)
+        log.error(
+            "notification %s: a bug, not a failed delivery (%s: %s); not recorded as an attempt, "
+            "it waits for a dispatcher that can send it",
+            claimed.id,
+            error,
+            what,
+        )
 
     def _record(
         self, conn: Conn, claimed: store.ClaimedNotification, record: store.AttemptRecord
     ) -> None:
         applied = store.record(conn, claimed, record)
         metrics.NOTIFICATION_ATTEMPTS.labels(claimed.channel, record.result).inc()
-        channel = self._channels.get(claimed.channel)
-        if applied and record.result == "delivered" and channel and channel.has_endpoint_backlog:
+        backlog = self._channels[claimed.channel].has_endpoint_backlog
+        if applied and record.result == "delivered" and backlog:
             due = store.retry_endpoint_backlog_now(conn, claimed.health_centre_id, claimed.channel)
             if due:
                 log.info("endpoint answers again: %d waiting notifications are due now", due)

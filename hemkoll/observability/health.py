@@ -1,10 +1,11 @@
 """Health of a worker: its main loop beats, and each of its periodic jobs reports every run.
 
-A worker is unhealthy (``/healthz`` 503) when its loop has stopped beating or when a periodic
+A worker is unhealthy (``/healthz`` 503) when its loop has stopped beating, when a periodic
 job (the dispatcher's escalation pass, the rules worker's scheduled pass) has failed
-``FAILURES_UNHEALTHY`` times in a row. A failed run is counted in
-``hemkoll_periodic_job_failures_total`` and logged with its error class by ``run_job``; it is
-never swallowed behind a loop that still beats.
+``FAILURES_UNHEALTHY`` times in a row, or once it has met a bug of its own (``fault``: e.g. a
+notification on a channel the dispatcher does not know), until it is restarted. A failed run
+is counted in ``hemkoll_periodic_job_failures_total`` and logged with its error class by
+``run_job``; it is never swallowed behind a loop that still beats.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ FAILURES_UNHEALTHY = 3
 
 @dataclass(frozen=True)
 class Status:
-    """What ``/healthz`` says: ``ok``, ``stalled`` (the loop) or ``failing`` (named jobs)."""
+    """What ``/healthz`` says: ``ok``, ``stalled`` (the loop) or ``failing`` (jobs, faults)."""
 
     state: str
     failing_jobs: tuple[str, ...] = ()
@@ -48,6 +49,7 @@ class Heartbeat:
         self._failures_unhealthy = failures_unhealthy
         self._last: float | None = None
         self._streaks: dict[str, int] = {}
+        self._faults: set[str] = set()
         self._lock = threading.Lock()
 
     def beat(self) -> None:
@@ -67,11 +69,19 @@ class Heartbeat:
         metrics.PERIODIC_JOB_FAILURE_STREAK.labels(job).set(streak)
         return streak
 
+    def fault(self, what: str) -> None:
+        """A bug in this worker (e.g. ``delivery``): unhealthy until it is restarted."""
+        with self._lock:
+            self._faults.add(what)
+
     def status(self) -> Status:
         with self._lock:
             last = self._last
             failing = tuple(
-                sorted(job for job, n in self._streaks.items() if n >= self._failures_unhealthy)
+                sorted(
+                    {job for job, n in self._streaks.items() if n >= self._failures_unhealthy}
+                    | self._faults
+                )
             )
         if last is None or time.monotonic() - last > self._stale_after_s:
             return Status("stalled", failing)

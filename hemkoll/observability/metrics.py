@@ -40,6 +40,11 @@ NOTIFICATION_ATTEMPTS = Counter(
     ["channel", "result"],
 )
 ESCALATIONS = Counter("hemkoll_escalations_total", "Red alerts escalated")
+DISPATCH_BUGS = Counter(
+    "hemkoll_dispatch_bugs_total",
+    "Notifications the dispatcher could not handle because of a bug (not retried), by error",
+    ["error"],
+)
 
 # Periodic jobs of the workers (the escalation pass, the scheduled evaluation pass).
 PERIODIC_JOB_FAILURES = Counter(
