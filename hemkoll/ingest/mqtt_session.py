@@ -33,20 +33,20 @@ import logging
 import queue
 import select
 import socket
-import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from hemkoll.ingest.buffered_socket import BufferedClient, BufferedSocket
 from hemkoll.ingest.pipeline import InboundMessage
+from hemkoll.paho_client import BROKER_RECONNECT, build_client
 from hemkoll.settings import MqttEndpoint
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,6 @@ RECEIVE_MAXIMUM = 2000
 SESSION_EXPIRY_S = 7 * 24 * 3600
 # Broker keepalive: a dead connection is noticed within 1.5x this.
 KEEPALIVE_S = 30
-# Reconnect backoff: start at once-a-second (a broker restart takes about that), double, and
-# cap at 30 s so that the end of an outage is noticed within half a minute.
-RECONNECT_MIN_DELAY_S = 1.0
-RECONNECT_MAX_DELAY_S = 30.0
 # Longest the network thread sleeps when nothing happens: keepalive pings are sent from here,
 # and a stop request is noticed within this.
 NETWORK_TICK_S = 0.5
@@ -112,16 +108,9 @@ class MqttSession:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._thread = threading.Thread(target=self._run, name="mqtt-network", daemon=True)
-        client = BufferedClient(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
-            manual_ack=True,
+        client = build_client(
+            BufferedClient, endpoint, client_id=client_id, ca_file=ca_file, manual_ack=True
         )
-        if endpoint.username:
-            client.username_pw_set(endpoint.username, endpoint.password)
-        if endpoint.tls:
-            client.tls_set(ca_certs=ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -229,7 +218,7 @@ class MqttSession:
             self._wake_w.send(b"\0")
 
     def _run(self) -> None:
-        delay = RECONNECT_MIN_DELAY_S
+        retry = BROKER_RECONNECT.start()
         first = True
         while not self._stopping.is_set():
             self._generation += 1
@@ -252,6 +241,7 @@ class MqttSession:
                 else:
                     self._client.reconnect()
             except OSError as exc:
+                delay = retry.next_delay() or BROKER_RECONNECT.max_s
                 log.warning(
                     "cannot reach broker %s:%d (%s); retrying in %.0f s",
                     self._endpoint.host,
@@ -260,13 +250,11 @@ class MqttSession:
                     delay,
                 )
                 self._stopping.wait(delay)
-                delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
                 continue
             if self._serve():
-                delay = RECONNECT_MIN_DELAY_S
+                retry.reset()
             else:
-                self._stopping.wait(delay)
-                delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
+                self._stopping.wait(retry.next_delay() or BROKER_RECONNECT.max_s)
         self._disconnect()
 
     def _disconnect(self) -> None:

@@ -13,7 +13,6 @@ notification's id) lets it drop the copy, as a webhook receiver does with ``webh
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -21,11 +20,12 @@ from uuid import UUID
 
 import orjson
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from hemkoll.notify.schedule import AttemptOutcome
+from hemkoll.paho_client import BROKER_RECONNECT, build_client
 from hemkoll.protocol.topics import feedback_topic
 from hemkoll.settings import MqttEndpoint
 
@@ -40,9 +40,6 @@ CONNECT_WAIT_S = 5.0
 # attempt (CONNECT_WAIT_S + this) far inside the dispatcher's lease.
 PUBACK_TIMEOUT_S = 10.0
 KEEPALIVE_S = 30
-# paho's own reconnect backoff (the same bounds as the ingest service's).
-RECONNECT_MIN_DELAY_S = 1
-RECONNECT_MAX_DELAY_S = 30
 # paho's in-flight window; one per dispatcher thread would do, a few more cost nothing.
 MAX_INFLIGHT = 32
 
@@ -66,17 +63,11 @@ class DevicePublisher:
         self._connected = threading.Event()
         self._start_lock = threading.Lock()
         self._started = False
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
-        )
-        if endpoint.username:
-            client.username_pw_set(endpoint.username, endpoint.password)
-        if endpoint.tls:
-            client.tls_set(ca_certs=ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        client = build_client(mqtt.Client, endpoint, client_id=client_id, ca_file=ca_file)
         client.max_inflight_messages_set(MAX_INFLIGHT)
-        client.reconnect_delay_set(RECONNECT_MIN_DELAY_S, RECONNECT_MAX_DELAY_S)
+        # paho's own reconnect loop, within the bounds of every broker reconnect (no jitter:
+        # paho has none, and there is one dispatcher connection per replica).
+        client.reconnect_delay_set(round(BROKER_RECONNECT.first_s), round(BROKER_RECONNECT.max_s))
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         self._client = client

@@ -1,0 +1,102 @@
+"""One backoff for every reconnect loop: exponential, capped, jittered, with an optional give-up.
+
+Pure except for the clock and the random source it is given. A loop holds one ``Retry`` (from
+``Backoff.start``), asks it for the next delay after each failure, and resets it after a
+success::
+
+    retry = DATABASE_RECONNECT.start()
+    while not stopping.is_set():
+        try:
+            serve()
+            retry.reset()
+        except psycopg.OperationalError:
+            delay = retry.next_delay()
+            if delay is None:  # past the give-up time
+                raise
+            stopping.wait(delay)
+
+The jitter spreads the reconnects of many workers after one restart, so they do not all knock
+at the same moment.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# Each delay is drawn within +-20 % of its nominal value: enough to spread a fleet of workers
+# over a second or more after a restart, little enough that the cap still means what it says.
+JITTER = 0.2
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delays of ``first_s``, then ``factor`` times the one before, at most ``max_s``; each
+    within +-``jitter`` of that; ``give_up_after_s`` after the first failure, no more."""
+
+    first_s: float
+    max_s: float
+    factor: float = 2.0
+    jitter: float = JITTER
+    give_up_after_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.first_s <= self.max_s:
+            raise ValueError("a backoff needs 0 < first_s <= max_s")
+        if self.factor < 1:
+            raise ValueError("a backoff's factor is at least 1")
+        if not 0 <= self.jitter < 1:
+            raise ValueError("jitter must be in [0, 1)")
+
+    def nominal(self, failures: int) -> float:
+        """The delay after ``failures`` failures in a row (1, 2, ...), before jitter."""
+        exponent = max(failures - 1, 0)
+        # Capped before it is raised: a long outage must not overflow the float.
+        if self.factor > 1 and exponent > 64:
+            return self.max_s
+        return float(min(self.max_s, self.first_s * self.factor**exponent))
+
+    def delay(self, failures: int, rand: float) -> float:
+        """The delay after ``failures`` failures, with ``rand`` in [0, 1) placing it in the
+        jitter band."""
+        return self.nominal(failures) * (1 + self.jitter * (2 * rand - 1))
+
+    def start(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> Retry:
+        return Retry(self, clock=clock, rand=rand)
+
+
+@dataclass
+class Retry:
+    """The state of one loop's backoff: failures in a row, and since when."""
+
+    backoff: Backoff
+    clock: Callable[[], float] = field(default=time.monotonic)
+    rand: Callable[[], float] = field(default=random.random)
+    failures: int = 0
+    failing_since: float | None = None
+
+    def next_delay(self) -> float | None:
+        """Count a failure; the delay before the next try, or None once past the give-up time."""
+        now = self.clock()
+        if self.failing_since is None:
+            self.failing_since = now
+        give_up = self.backoff.give_up_after_s
+        if give_up is not None and now - self.failing_since >= give_up:
+            return None
+        self.failures += 1
+        delay = self.backoff.delay(self.failures, self.rand())
+        if give_up is not None:
+            delay = min(delay, self.failing_since + give_up - now)
+        return delay
+
+    def reset(self) -> None:
+        """A success: the next failure starts from the first delay again."""
+        self.failures = 0
+        self.failing_since = None
