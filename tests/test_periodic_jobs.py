@@ -14,7 +14,8 @@ from prometheus_client import REGISTRY
 
 from hemkoll.alerts.worker import SCHEDULED_EVALUATION_JOB, RulesConfig, RulesWorker
 from hemkoll.notify.dispatcher import ESCALATION_JOB, Dispatcher, DispatcherConfig
-from hemkoll.observability.health import FAILURES_UNHEALTHY, Heartbeat, run_job
+from hemkoll.observability.health import FAILURES_UNHEALTHY, Heartbeat
+from hemkoll.observability.periodic import PeriodicJob, run_job
 from hemkoll.observability.server import MetricsServer
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.settings import MqttEndpoint
@@ -53,9 +54,9 @@ def test_a_job_failing_in_a_row_turns_healthz_red_and_a_success_turns_it_green(
     before = _failures("test_job", "RuntimeError")
     with caplog.at_level(logging.ERROR):
         for _ in range(FAILURES_UNHEALTHY - 1):
-            run_job("test_job", heartbeat, broken, next_in_s=30)
+            run_job(PeriodicJob("test_job", broken, 30), heartbeat)
             assert httpx.get(f"{base}/healthz").status_code == 200  # one failure is a blip
-        run_job("test_job", heartbeat, broken, next_in_s=30)
+        run_job(PeriodicJob("test_job", broken, 30), heartbeat)
     answer = httpx.get(f"{base}/healthz")
     assert answer.status_code == 503
     assert answer.json() == {"status": "failing", "failing": ["test_job"]}
@@ -67,7 +68,7 @@ def test_a_job_failing_in_a_row_turns_healthz_red_and_a_success_turns_it_green(
     assert "test_job failed (RuntimeError; 3 in a row" in caplog.text
     assert "TUNA-0042" not in caplog.text  # the class, never the message
 
-    run_job("test_job", heartbeat, lambda: None, next_in_s=30)
+    run_job(PeriodicJob("test_job", lambda: None, 30), heartbeat)
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
     assert (
         'hemkoll_periodic_job_failure_streak{job="test_job"} 0.0'

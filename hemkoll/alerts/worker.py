@@ -20,13 +20,13 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import psycopg
-from apscheduler.schedulers.background import BackgroundScheduler
 from psycopg import sql
 
 from hemkoll.alerts.configuration import effective_for
 from hemkoll.alerts.patient_messages import ALERT_OPENED, READINGS_IN_RANGE
 from hemkoll.observability import metrics
-from hemkoll.observability.health import Heartbeat, run_job
+from hemkoll.observability.health import Heartbeat
+from hemkoll.observability.periodic import PeriodicJob, run_job, start_jobs
 from hemkoll.rules.alerting import AlertState, Open, Raise, RuleAlert, Touch, decide
 from hemkoll.rules.config import RuleSet, Severity
 from hemkoll.rules.engine import evaluate, required_history
@@ -240,6 +240,9 @@ class RulesWorker:
     def __init__(self, config: RulesConfig, heartbeat: Heartbeat | None = None) -> None:
         self._config = config
         self.heartbeat = heartbeat or Heartbeat()
+        self._scheduled_pass = PeriodicJob(
+            SCHEDULED_EVALUATION_JOB, self.schedule_all, SCHEDULE_INTERVAL_S
+        )
         self._stopping = threading.Event()
         self.evaluated = 0
         self.failed = 0
@@ -324,16 +327,7 @@ class RulesWorker:
 
     def run(self) -> None:
         """Evaluate as patients are queued, until ``stop()``; reconnects with backoff."""
-        scheduler = BackgroundScheduler(timezone=UTC)
-        scheduler.add_job(
-            self._schedule_pass,
-            "interval",
-            seconds=SCHEDULE_INTERVAL_S,
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.start()
+        scheduler = start_jobs(self.heartbeat, self._scheduled_pass)
         try:
             serve_until_stopped(self._serve, self._stopping, "rules worker")
         finally:
@@ -353,12 +347,7 @@ class RulesWorker:
                     pass
 
     def _schedule_pass(self) -> None:
-        run_job(
-            SCHEDULED_EVALUATION_JOB,
-            self.heartbeat,
-            self.schedule_all,
-            next_in_s=SCHEDULE_INTERVAL_S,
-        )
+        run_job(self._scheduled_pass, self.heartbeat)
 
     def schedule_all(self) -> None:
         """Queue every patient for the time-based rules (idempotent: any replica may run it)."""

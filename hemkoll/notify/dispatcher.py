@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 
 import httpx
 import psycopg
-from apscheduler.schedulers.background import BackgroundScheduler
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
@@ -35,7 +34,8 @@ from hemkoll.notify.escalation import escalate_due
 from hemkoll.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, RetrySchedule
 from hemkoll.notify.webhook import HTTP_TIMEOUT
 from hemkoll.observability import metrics
-from hemkoll.observability.health import Heartbeat, run_job
+from hemkoll.observability.health import Heartbeat
+from hemkoll.observability.periodic import PeriodicJob, run_job, start_jobs
 from hemkoll.settings import MqttEndpoint
 from hemkoll.store import notifications as store
 from hemkoll.store.connect import configure, connect, serve_until_stopped
@@ -123,6 +123,9 @@ class Dispatcher:
         ``channels``: the channels to send on (a test's); else every standard channel."""
         self._config = config
         self.heartbeat = heartbeat or Heartbeat()
+        self._escalation_job = PeriodicJob(
+            ESCALATION_JOB, self._escalate_counted, ESCALATION_INTERVAL_S
+        )
         self._own_http = http is None
         self._http = http or httpx.Client(
             timeout=HTTP_TIMEOUT,
@@ -193,15 +196,6 @@ class Dispatcher:
 
     def run(self) -> None:
         """Deliver and escalate until ``stop()``; reconnects with backoff. Closes at the end."""
-        scheduler = BackgroundScheduler(timezone=UTC)
-        scheduler.add_job(
-            self._escalation_pass,
-            "interval",
-            seconds=ESCALATION_INTERVAL_S,
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-        )
         pool: ConnectionPool[Conn] = ConnectionPool(
             self._config.database_url,
             min_size=1,
@@ -215,7 +209,7 @@ class Dispatcher:
         )
         pool.open(wait=False)
         executor = ThreadPoolExecutor(self._config.send_threads, thread_name_prefix="dispatch")
-        scheduler.start()
+        scheduler = start_jobs(self.heartbeat, self._escalation_job)
         try:
             serve_until_stopped(lambda: self._serve(executor, pool), self._stopping, "dispatcher")
         finally:
@@ -340,9 +334,7 @@ class Dispatcher:
             self._wake_w.send(b"\0")
 
     def _escalation_pass(self) -> None:
-        run_job(
-            ESCALATION_JOB, self.heartbeat, self._escalate_counted, next_in_s=ESCALATION_INTERVAL_S
-        )
+        run_job(self._escalation_job, self.heartbeat)
 
     def _escalate_counted(self) -> None:
         metrics.ESCALATIONS.inc(self.escalate())

@@ -3,22 +3,17 @@
 A worker is unhealthy (``/healthz`` 503) when its loop has stopped beating, when a periodic
 job (the dispatcher's escalation pass, the rules worker's scheduled pass) has failed
 ``FAILURES_UNHEALTHY`` times in a row, or once it has met a bug of its own (``fault``: e.g. a
-notification on a channel the dispatcher does not know), until it is restarted. A failed run
-is counted in ``hemkoll_periodic_job_failures_total`` and logged with its error class by
-``run_job``; it is never swallowed behind a loop that still beats.
+notification on a channel the dispatcher does not know), until it is restarted. How a periodic
+job's runs are reported: ``periodic.run_job``.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from hemkoll.observability import metrics
-
-log = logging.getLogger(__name__)
 
 # The workers' loops wait at most 5 s (IDLE_WAIT_S) between rounds, and reconnect with a
 # backoff capped at 30 s; a loop silent for longer than this is stuck, not waiting.
@@ -91,27 +86,3 @@ class Heartbeat:
 
     def healthy(self) -> bool:
         return self.status().healthy
-
-
-def run_job(job: str, heartbeat: Heartbeat, run: Callable[[], None], *, next_in_s: float) -> None:
-    """One run of a periodic job: a failure is counted, logged by class and kept in the health.
-
-    Never raises (the scheduler would only log it, behind a loop that still beats): the next
-    run is the retry.
-    """
-    try:
-        run()
-    except Exception as exc:  # noqa: BLE001 (counted, logged and in /healthz; the next run retries)
-        streak = heartbeat.job_failed(job)
-        metrics.PERIODIC_JOB_FAILURES.labels(job, type(exc).__name__).inc()
-        # Not log.exception: a traceback or a database error can quote patient data.
-        log.error(  # noqa: TRY400
-            "%s failed (%s; %d in a row, unhealthy from %d); next run in %.0f s",
-            job,
-            type(exc).__name__,
-            streak,
-            FAILURES_UNHEALTHY,
-            next_in_s,
-        )
-    else:
-        heartbeat.job_succeeded(job)
