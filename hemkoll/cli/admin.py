@@ -10,18 +10,18 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import psycopg
 
+from hemkoll.cli.errors import CommandError, NotFound
 from hemkoll.ingest.broker_auth import acl_file, password_file, write_atomically
 from hemkoll.ingest.protocol import feedback_topic, readings_topic
 from hemkoll.settings import Settings
 from hemkoll.store.connect import connect
 from hemkoll.store.credentials import hash_secret
 from hemkoll.store.migrate import ensure_database, migrate
-from hemkoll.store.registry import RegistryError, active_device_credentials, enrol_device
-from hemkoll.store.staff import StaffError, create_staff, issue_token
+from hemkoll.store.registry import active_device_credentials, enrol_device
+from hemkoll.store.staff import create_staff, issue_token
 
 
 def migrate_command(args: argparse.Namespace, settings: Settings) -> int:
-
     ensure_database(settings.database_url)
     applied = migrate(settings.database_url)
     if applied:
@@ -37,17 +37,16 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
         try:
             with conn.transaction():
                 member = create_staff(
-                    conn, name=args.name, role=args.role, health_centre_id=args.health_centre
+                    conn,
+                    name=args.name or args.role,
+                    role=args.role,
+                    health_centre_id=args.health_centre,
                 )
                 issued = issue_token(
                     conn, member.id, now=datetime.now(UTC), lifetime=timedelta(days=args.days)
                 )
-        except StaffError as exc:
-            print(f"hemkoll token create: {exc}", file=sys.stderr)
-            return 2
-        except psycopg.errors.ForeignKeyViolation:
-            print(f"hemkoll token create: no health centre {args.health_centre}", file=sys.stderr)
-            return 2
+        except psycopg.errors.ForeignKeyViolation as exc:
+            raise NotFound("health centre", args.health_centre) from exc
     if args.json:
         out = {
             "staff_id": str(member.id),
@@ -68,18 +67,13 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def enrol_command(args: argparse.Namespace, settings: Settings) -> int:
-
     with connect(settings.database_url) as conn:
-        try:
-            enrolment = enrol_device(
-                conn,
-                health_centre_name=args.health_centre,
-                patient_reference=args.patient_ref,
-                device_kind=args.device_kind,
-            )
-        except RegistryError as exc:
-            print(f"hemkoll enrol: {exc}", file=sys.stderr)
-            return 2
+        enrolment = enrol_device(
+            conn,
+            health_centre_name=args.health_centre,
+            patient_reference=args.patient_ref,
+            device_kind=args.device_kind,
+        )
     prefix = settings.mqtt_topic_prefix
     device_id = enrolment.device.id
     out = {
@@ -103,15 +97,12 @@ def enrol_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def broker_auth_command(args: argparse.Namespace, settings: Settings) -> int:
-
     endpoint = settings.mqtt
     if not endpoint.username or not endpoint.password:
-        print(
-            "hemkoll broker-auth: HEMKOLL_MQTT_URL must carry the ingest service's user and "
-            "password (mqtt://user:password@host:port)",
-            file=sys.stderr,
+        raise CommandError(
+            "HEMKOLL_MQTT_URL must carry the ingest service's user and password "
+            "(mqtt://user:password@host:port)"
         )
-        return 2
     with connect(settings.database_url) as conn:
         devices = active_device_credentials(conn)
     service_users = {endpoint.username: hash_secret(endpoint.password)}

@@ -4,14 +4,16 @@ their monitoring, and the alerts the rules would have raised over their readings
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from hemkoll.cli.errors import CommandError, InputFileError, NotFound
 from hemkoll.rules.config import RuleSet
-from hemkoll.rules.configuration import RuleConfigError, change_patient_overrides, effective_for
+from hemkoll.rules.configuration import change_patient_overrides, effective_for
 from hemkoll.rules.overrides import OverrideLayer
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.what_if import alert_as_json, what_if
@@ -19,28 +21,27 @@ from hemkoll.settings import Settings
 from hemkoll.store import evaluation, rule_overrides
 from hemkoll.store.connect import connect
 
+Document = TypeVar("Document", bound=BaseModel)
+
+
+def _read(path: Path, document: type[Document]) -> Document:
+    try:
+        return document.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise InputFileError(path, exc) from exc
+
 
 def backtest_command(args: argparse.Namespace, settings: Settings) -> int:
-    proposed: RuleSet | None = None
-    if args.rules is not None:
-        try:
-            proposed = RuleSet.model_validate_json(args.rules.read_bytes())
-        except (OSError, ValidationError) as exc:
-            print(f"hemkoll backtest: {args.rules}: {exc}", file=sys.stderr)
-            return 2
+    proposed = None if args.rules is None else _read(args.rules, RuleSet)
     with connect(settings.database_url) as conn:
-        try:
-            report = what_if(
-                conn,
-                HEART_FAILURE,
-                args.patient,
-                proposed=proposed,
-                days=args.days,
-                until=datetime.now(UTC),
-            )
-        except RuleConfigError as exc:
-            print(f"hemkoll backtest: {exc}", file=sys.stderr)
-            return 2
+        report = what_if(
+            conn,
+            HEART_FAILURE,
+            args.patient,
+            proposed=proposed,
+            days=args.days,
+            until=datetime.now(UTC),
+        )
     results = {report.current.name: report.current_alerts}
     if report.proposed is not None:
         results[report.proposed.name] = report.proposed_alerts
@@ -74,28 +75,19 @@ def backtest_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def thresholds_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "set" and not (args.overrides and args.reason and args.by):
-        print(
-            "hemkoll thresholds set: --overrides, --reason and --by are required", file=sys.stderr
-        )
-        return 2
+        raise CommandError("--overrides, --reason and --by are required")
     with connect(settings.database_url) as conn:
         if evaluation.patient(conn, args.patient) is None:
-            print(f"hemkoll thresholds: no patient {args.patient}", file=sys.stderr)
-            return 2
+            raise NotFound("patient", args.patient)
         if args.action == "set":
-            try:
-                layer = OverrideLayer.model_validate_json(args.overrides.read_bytes())
-                version = change_patient_overrides(
-                    conn,
-                    HEART_FAILURE,
-                    args.patient,
-                    layer,
-                    changed_by=args.by,
-                    reason=args.reason,
-                )
-            except (OSError, ValidationError, RuleConfigError) as exc:
-                print(f"hemkoll thresholds set: {exc}", file=sys.stderr)
-                return 2
+            version = change_patient_overrides(
+                conn,
+                HEART_FAILURE,
+                args.patient,
+                _read(args.overrides, OverrideLayer),
+                changed_by=args.by,
+                reason=args.reason,
+            )
             print(f"stored the patient's overrides as version {version}")
             return 0
         if args.action == "history":
@@ -122,7 +114,6 @@ def monitoring_command(args: argparse.Namespace, settings: Settings) -> int:
     with connect(settings.database_url) as conn:
         found = evaluation.set_monitoring_paused(conn, args.patient, paused=args.action == "pause")
     if not found:
-        print(f"hemkoll monitoring: no patient {args.patient}", file=sys.stderr)
-        return 2
+        raise NotFound("patient", args.patient)
     print(f"monitoring {'paused' if args.action == 'pause' else 'resumed'}")
     return 0
