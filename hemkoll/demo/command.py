@@ -11,7 +11,7 @@ from types import FrameType
 from hemkoll.settings import Settings
 
 
-def run_command(args: argparse.Namespace, settings: Settings) -> int:
+def run_command(args: argparse.Namespace, settings: Settings) -> None:
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -31,7 +31,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
             port=args.port,
             summary_every_s=args.summary_every,
         )
-        return run_demo(options, settings, stop)
+        run_demo(options, settings, stop)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import secrets
 import socket
-import sys
 import threading
 import time
 from contextlib import ExitStack
@@ -249,24 +248,22 @@ class Demo:
             self.watcher.close()
 
 
-def run_demo(options: DemoOptions, settings: Settings, stop: threading.Event) -> int:
-    """Run until ``stop`` is set (the caller's SIGINT/SIGTERM handler sets it); exit status."""
+def run_demo(options: DemoOptions, settings: Settings, stop: threading.Event) -> None:
+    """Run until ``stop`` is set (the caller's SIGINT/SIGTERM handler sets it).
+
+    A set-up that cannot go on raises ``DemoError``, once everything started is stopped.
+    """
+    if options.reset:
+        options.data_dir.check_resettable()
+    options.data_dir.lock()
+    if options.reset:
+        options.data_dir.reset()
+    console.log_to_file(options.data_dir.file("demo.log"), settings.log_level)
     try:
-        if options.reset:
-            options.data_dir.check_resettable()
-        options.data_dir.lock()
-        if options.reset:
-            options.data_dir.reset()
-        console.log_to_file(options.data_dir.file("demo.log"), settings.log_level)
-        try:
-            with ExitStack() as stack:
-                Demo(options, settings, stop).run(stack)
-        except Stopped:
-            console.say("stopped during start-up")
-        finally:
-            options.data_dir.unlock()
-    except DemoError as exc:
-        print(f"hemkoll demo: {exc}", file=sys.stderr)
-        return 2
+        with ExitStack() as stack:
+            Demo(options, settings, stop).run(stack)
+    except Stopped:
+        console.say("stopped during start-up")
+    finally:
+        options.data_dir.unlock()
     console.say(console.goodbye(options.data_dir.path))
-    return 0

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hemkoll.cli import build_parser
+from hemkoll.cli.parser import build_parser
 from hemkoll.settings import Settings
 from tests.deploy.conftest import DEPLOY
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from hemkoll.cli import build_parser
+from hemkoll.cli.parser import build_parser
 from hemkoll.settings import Settings
 from tests.deploy.conftest import DEPLOY
 

@@ -1,0 +1,163 @@
+"""The ``hemkoll`` command line: every command, its options and the function that runs it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from uuid import UUID
+
+from hemkoll.cli.admin import broker_auth_command, enrol_command, migrate_command, token_command
+from hemkoll.cli.clinical import backtest_command, monitoring_command, thresholds_command
+from hemkoll.cli.services import (
+    demo_command,
+    dispatch_command,
+    ingest_command,
+    rules_command,
+    serve_command,
+)
+from hemkoll.store.staff import ROLES
+
+
+def _add_demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run everything with a simulated cohort: embedded PostgreSQL and Mosquitto unless "
+        "HEMKOLL_DATABASE_URL / HEMKOLL_MQTT_URL are set, past days replayed fast, then live "
+        "(runs until stopped; docs/demo.md)",
+    )
+    demo.add_argument("--patients", type=int, help="simulated patients (new demo: 50)")
+    demo.add_argument("--days", type=int, help="past days replayed fast (new demo: 60)")
+    demo.add_argument("--seed", type=int, help="simulation seed (new demo: 1)")
+    demo.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where the demo keeps its data (default $XDG_DATA_HOME/hemkoll/demo, "
+        "~/.local/share/hemkoll/demo)",
+    )
+    demo.add_argument(
+        "--reset", action="store_true", help="empty the data directory first and start over"
+    )
+    demo.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
+    demo.add_argument(
+        "--summary-every", type=float, default=5.0, help="seconds between summaries (5)"
+    )
+    demo.set_defaults(run=demo_command)
+
+
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a block per command)
+    parser = argparse.ArgumentParser(
+        prog="hemkoll",
+        description="Remote patient self-monitoring backend. Settings come from HEMKOLL_* "
+        "environment variables (see README).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    migrate = commands.add_parser(
+        "migrate", help="create the database if needed and apply pending schema migrations"
+    )
+    migrate.set_defaults(run=migrate_command)
+
+    ingest = commands.add_parser(
+        "ingest", help="receive device readings over MQTT and store them (runs until stopped)"
+    )
+    ingest.set_defaults(run=ingest_command)
+
+    rules = commands.add_parser(
+        "rules",
+        help="evaluate patients as readings arrive (and every 15 min) and raise alerts "
+        "(runs until stopped; several may run)",
+    )
+    rules.set_defaults(run=rules_command)
+
+    replay = commands.add_parser(
+        "backtest",
+        help="the alerts the current rules, and a proposed rule set, would have raised over a "
+        "patient's stored readings",
+    )
+    replay.add_argument("--patient", type=UUID, required=True, help="patient id")
+    replay.add_argument(
+        "--rules", type=Path, help="proposed rule set (JSON, as RuleSet.model_dump_json writes)"
+    )
+    replay.add_argument("--days", type=int, default=90, help="period shown (default 90)")
+    replay.add_argument("--json", action="store_true", help="print JSON")
+    replay.set_defaults(run=backtest_command)
+
+    thresholds = commands.add_parser(
+        "thresholds", help="a patient's effective rules; change them (versioned); their history"
+    )
+    thresholds.add_argument("action", choices=("show", "set", "history"))
+    thresholds.add_argument("--patient", type=UUID, required=True, help="patient id")
+    thresholds.add_argument(
+        "--overrides", type=Path, help="set: the patient's override layer (JSON)"
+    )
+    thresholds.add_argument("--reason", default="", help="set: why (required)")
+    thresholds.add_argument("--by", default="", help="set: who makes the change (required)")
+    thresholds.set_defaults(run=thresholds_command)
+
+    monitoring = commands.add_parser(
+        "monitoring",
+        help="pause a patient's monitoring (missing-measurement alerts go silent, e.g. during "
+        "a hospital stay) or resume it",
+    )
+    monitoring.add_argument("action", choices=("pause", "resume"))
+    monitoring.add_argument("--patient", type=UUID, required=True, help="patient id")
+    monitoring.set_defaults(run=monitoring_command)
+
+    enrol = commands.add_parser(
+        "enrol", help="enrol a device for a patient and print its one-time MQTT password"
+    )
+    enrol.add_argument("--health-centre", required=True, help="health centre name")
+    enrol.add_argument(
+        "--patient-ref",
+        required=True,
+        help="the health centre's own pseudonymous patient reference (never a personal number)",
+    )
+    enrol.add_argument(
+        "--device-kind",
+        required=True,
+        help="scale, blood_pressure_monitor, pulse_oximeter, thermometer, "
+        "symptom_questionnaire or gateway",
+    )
+    enrol.add_argument("--json", action="store_true", help="print JSON")
+    enrol.set_defaults(run=enrol_command)
+
+    dispatch = commands.add_parser(
+        "dispatch",
+        help="deliver notifications (signed webhooks to health centres, messages to devices) "
+        "and escalate unacknowledged red alerts (runs until stopped; several may run)",
+    )
+    dispatch.set_defaults(run=dispatch_command)
+
+    serve = commands.add_parser("serve", help="run the care-team API (HTTP, runs until stopped)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="proxies trusted for X-Forwarded-For (default 127.0.0.1)",
+    )
+    serve.set_defaults(run=serve_command)
+
+    token = commands.add_parser(
+        "token", help="create a member of staff with an API bearer token (printed once)"
+    )
+    token.add_argument("action", choices=("create",))
+    token.add_argument("--role", required=True, choices=ROLES)
+    token.add_argument(
+        "--health-centre", type=UUID, help="the centre's id (required for nurse and clinician)"
+    )
+    token.add_argument("--name", default="", help="the person's name (default: the role)")
+    token.add_argument("--days", type=int, default=30, help="days the token is valid (30)")
+    token.add_argument("--json", action="store_true", help="print JSON")
+    token.set_defaults(run=token_command)
+
+    _add_demo_parser(commands)
+
+    auth = commands.add_parser(
+        "broker-auth",
+        help="write Mosquitto's password and ACL files from the device registry",
+    )
+    auth.add_argument("--password-file", type=Path, required=True)
+    auth.add_argument("--acl-file", type=Path, required=True)
+    auth.set_defaults(run=broker_auth_command)
+    return parser

@@ -1,0 +1,149 @@
+"""The long-running commands: ingest, rules, dispatch, serve, and demo (all of them at once).
+
+Each runs until SIGTERM or SIGINT and then finishes the work in hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+
+from hemkoll.alerts.worker import RulesConfig, RulesWorker
+from hemkoll.ingest.service import GIL_SWITCH_INTERVAL_S, IngestConfig, IngestService
+from hemkoll.observability.backlog import BacklogSampler
+from hemkoll.observability.health import Heartbeat
+from hemkoll.observability.server import MetricsServer
+from hemkoll.rules.preset import HEART_FAILURE
+from hemkoll.settings import Settings
+
+log = logging.getLogger("hemkoll")
+
+
+def _run_until_signalled(
+    run: Callable[[], None],
+    stop: Callable[[], None],
+    doing: str,
+    *,
+    settings: Settings,
+    heartbeat: Heartbeat | None = None,
+) -> int:
+    """Run a long-lived service; SIGTERM or SIGINT asks it to stop after the work in hand.
+
+    With ``HEMKOLL_METRICS_PORT`` set, ``/metrics`` and ``/healthz`` (the service's heartbeat)
+    are served beside it, and the database-wide queues are sampled into gauges.
+    """
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s; %s", signal.Signals(signum).name, doing)
+        stop()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    if settings.metrics_port is None or heartbeat is None:
+        run()
+        return 0
+    server = MetricsServer(settings.metrics_host, settings.metrics_port, heartbeat)
+    sampler = BacklogSampler(settings.database_url)
+    server.start()
+    sampler.start()
+    log.info("metrics on http://%s:%d/metrics", settings.metrics_host, server.port)
+    try:
+        run()
+    finally:
+        sampler.stop()
+        server.stop()
+    return 0
+
+
+def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    service = IngestService(
+        IngestConfig(
+            database_url=settings.database_url,
+            mqtt=settings.mqtt,
+            topic_prefix=settings.mqtt_topic_prefix,
+            client_id=settings.mqtt_client_id,
+            ca_file=settings.mqtt_ca_file,
+            share_group=settings.ingest_share_group,
+        )
+    )
+
+    return _run_until_signalled(
+        service.run,
+        service.stop,
+        "finishing the batches in hand",
+        settings=settings,
+        heartbeat=service.heartbeat,
+    )
+
+
+def rules_command(args: argparse.Namespace, settings: Settings) -> int:
+    worker = RulesWorker(RulesConfig(database_url=settings.database_url, rule_set=HEART_FAILURE))
+    return _run_until_signalled(
+        worker.run,
+        worker.stop,
+        "finishing the patient in hand",
+        settings=settings,
+        heartbeat=worker.heartbeat,
+    )
+
+
+def dispatch_command(args: argparse.Namespace, settings: Settings) -> int:
+    from hemkoll.notify.dispatcher import Dispatcher, DispatcherConfig  # noqa: PLC0415
+
+    dispatcher = Dispatcher(
+        DispatcherConfig(
+            database_url=settings.database_url,
+            mqtt=settings.mqtt,
+            topic_prefix=settings.mqtt_topic_prefix,
+            mqtt_client_id=settings.dispatch_client_id,
+            public_url=settings.public_url,
+            ca_file=settings.mqtt_ca_file,
+        )
+    )
+    return _run_until_signalled(
+        dispatcher.run,
+        dispatcher.stop,
+        "finishing the sends in flight",
+        settings=settings,
+        heartbeat=dispatcher.heartbeat,
+    )
+
+
+def serve_command(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn  # noqa: PLC0415 (only this command needs the ASGI server)
+
+    from hemkoll.api.app import ApiConfig, create_app  # noqa: PLC0415
+
+    app = create_app(
+        ApiConfig(
+            database_url=settings.database_url,
+            programme=HEART_FAILURE,
+            public_url=settings.public_url,
+            topic_prefix=settings.mqtt_topic_prefix,
+        )
+    )
+    # uvicorn handles SIGINT/SIGTERM itself: it stops accepting, finishes requests, closes
+    # the pool in the lifespan. Behind a reverse proxy, pass its address in --forwarded-allow-ips
+    # so that the audit log records the client's address rather than the proxy's.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        access_log=False,
+    )
+    return 0
+
+
+def demo_command(args: argparse.Namespace, settings: Settings) -> int:
+    from hemkoll.demo.command import run_command  # noqa: PLC0415 (only this command)
+
+    run_command(args, settings)
+    return 0
