@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -45,12 +46,19 @@ def test_migrate_enrol_ingest_then_mosquitto_pub(
     )
     device = orjson.loads(enrolled.stdout)
     ingest = subprocess.Popen([*hemkoll, "ingest"], env=env, stderr=subprocess.PIPE)
+    assert ingest.stderr is not None
+    lines: list[bytes] = []
+    reader = threading.Thread(target=lambda: lines.extend(ingest.stderr or ()), daemon=True)
+    reader.start()
     feedback = subprocess.Popen(
         ["mosquitto_sub", "-h", "127.0.0.1", "-t", device["feedback_topic"], "-C", "1", "-W", "20"],
         stdout=subprocess.PIPE,
     )
     try:
-        time.sleep(1.0)  # ingest and mosquitto_sub subscribed
+        # A first start has no session at the broker yet: publish once ingest has connected
+        # (and sent its SUBSCRIBE, right after) and mosquitto_sub has had the same time.
+        wait_until(lambda: any(b"connected to broker" in line for line in lines), 30, "ingest")
+        time.sleep(0.5)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         payload = (
             '{"msg_id": "m1", "readings": [{"metric": "body_weight", "value": 81.375,'
@@ -74,7 +82,9 @@ def test_migrate_enrol_ingest_then_mosquitto_pub(
         out, _ = feedback.communicate(timeout=20)
     finally:
         ingest.send_signal(signal.SIGTERM)
-        _, log = ingest.communicate(timeout=20)
+        ingest.wait(timeout=20)
+        reader.join(timeout=5)
+    log = b"".join(lines)
     assert orjson.loads(out) == {
         "msg_id": "m1",
         "status": "accepted",
