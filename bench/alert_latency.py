@@ -87,8 +87,8 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from psycopg import sql
 
-from hemkoll.ingest.local_broker import LocalMosquitto
 from hemkoll.ingest.protocol import readings_topic
+from hemkoll.local_services.mosquitto import LocalMosquitto
 from hemkoll.simulator.receiver import Delivery, WebhookReceiver
 from hemkoll.store.centres import new_signing_secret
 from hemkoll.store.connect import connect

@@ -5,14 +5,15 @@
 
 Every scenario starts from nothing and runs everything as deployed, each a process of its own:
 
-  PostgreSQL  a cluster of the bench's own (initdb + pg_ctl from /usr/lib/postgresql/15/bin, as
-              the ``postgres`` user when run as root) on a free port, a fresh database per
-              scenario; the machine's cluster is never touched (other work uses it).
+  PostgreSQL  a cluster of the bench's own (hemkoll.local_services.postgres_cluster: initdb +
+              pg_ctl from /usr/lib/postgresql/15/bin, as the ``postgres`` user when run as
+              root) on a free port, a fresh database per scenario; the machine's cluster is
+              never touched (other work uses it).
   Mosquitto   deploy/mosquitto/mosquitto.conf itself, with its ports and paths moved into the
-              scenario's folder (tests/deploy/mosquitto_support.render: any other change to the
-              file fails the render): TLS listener, no anonymous access, the password and ACL
-              files written by ``hemkoll broker-auth`` from the registry, persistence with
-              autosave_on_changes, and the queue limits of conf.d.
+              scenario's folder (hemkoll.local_services.deployed_mosquitto.render: any other
+              change to the file fails the render): TLS listener, no anonymous access, the
+              password and ACL files written by ``hemkoll broker-auth`` from the registry,
+              persistence with autosave_on_changes, and the queue limits of conf.d.
   services    ``python -m hemkoll ingest``, ``rules`` and ``dispatch`` with HEMKOLL_* settings,
               logging to the scenario's folder.
   devices     the simulator's publisher (hemkoll.simulator.publisher): each device connects
@@ -101,36 +102,21 @@ import orjson
 import psycopg
 from psycopg import sql
 
-REPO = Path(__file__).resolve().parents[1]
-# The deployed broker configuration is rendered by the same code the deployment tests use.
-sys.path.insert(0, str(REPO))
-
-from hemkoll.api.notify.dispatcher import LEASE_S  # noqa: E402
-from hemkoll.ingest.local_broker import free_port, wait_for_port  # noqa: E402
-from hemkoll.simulator.plan import PlannedMessage  # noqa: E402
-from hemkoll.simulator.publisher import (  # noqa: E402
-    PlanPublisher,
-    PublisherConfig,
-    PublishReport,
-)
-from hemkoll.simulator.receiver import Delivery, Mode, WebhookReceiver  # noqa: E402
-from hemkoll.store import notifications as notification_store  # noqa: E402
-from hemkoll.store.centres import new_signing_secret  # noqa: E402
-from hemkoll.store.connect import connect  # noqa: E402
-from hemkoll.store.migrate import migrate  # noqa: E402
-from hemkoll.store.registry import enrol_device  # noqa: E402
-from hemkoll.store.sql import query  # noqa: E402
-from tests.deploy.mosquitto_support import (  # noqa: E402
-    SYSTEMD_CONF,
-    Broker,
-    Tls,
-    render,
-    tls_material,
-)
+from hemkoll.api.notify.dispatcher import LEASE_S
+from hemkoll.local_services.deployed_mosquitto import SYSTEMD_CONF, DeployedMosquitto, render
+from hemkoll.local_services.postgres_cluster import PostgresCluster
+from hemkoll.local_services.tls import Tls, tls_material
+from hemkoll.simulator.plan import PlannedMessage
+from hemkoll.simulator.publisher import PlanPublisher, PublisherConfig, PublishReport
+from hemkoll.simulator.receiver import Delivery, Mode, WebhookReceiver
+from hemkoll.store import notifications as notification_store
+from hemkoll.store.centres import new_signing_secret
+from hemkoll.store.connect import connect
+from hemkoll.store.registry import enrol_device
+from hemkoll.store.sql import query
 
 log = logging.getLogger("faults")
 
-PG_BIN = Path(os.environ.get("HEMKOLL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SERVICE_USER = "hemkoll-service"
 CENTRE = "Faults VC"
 ESCALATION_CONTACT = "On-call home-care nurse"
@@ -183,85 +169,6 @@ def rows(url: str, statement: str, params: dict[str, Any] | None = None) -> list
 def one(url: str, statement: str, params: dict[str, Any] | None = None) -> Any:
     result = rows(url, statement, params)
     return result[0][0] if result else None
-
-
-# --- PostgreSQL of our own ------------------------------------------------------------------
-
-
-class OwnPostgres:
-    """A cluster in a temporary folder on a free port, run as ``postgres`` when we are root."""
-
-    def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="hemkoll-faults-pg-"))
-        self.data = self.folder / "data"
-        self.log = self.folder / "postgres.log"
-        self.port = free_port()
-        self.admin_url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        self.restarts: list[str] = []
-
-    def _pg(self, tool: str, *args: str) -> None:
-        command = [str(PG_BIN / tool), *args]
-        if os.geteuid() == 0:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=180)
-
-    def start(self) -> OwnPostgres:
-        if os.geteuid() == 0:
-            shutil.chown(self.folder, "postgres", "postgres")
-        self._pg("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                 "--no-sync")  # fmt: skip
-        with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write(
-                f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\n"
-                f"unix_socket_directories = '{self.folder}'\nmax_connections = 200\n"
-                "log_min_messages = warning\n"
-            )
-        self._ctl("start")
-        return self
-
-    def _ctl(self, action: str, mode: str | None = None) -> None:
-        args = ["-D", str(self.data), "-l", str(self.log), "-w", "-t", "120"]
-        if mode:
-            args += ["-m", mode]
-        self._pg("pg_ctl", *args, action)
-        if action != "stop":
-            wait_for_port("127.0.0.1", self.port, timeout=60)
-
-    def restart_fast(self) -> None:
-        """A clean restart: sessions are ended, a checkpoint is written, it comes back."""
-        self._ctl("restart", "fast")
-        self.restarts.append("fast")
-
-    def crash_and_start(self) -> None:
-        """pg_ctl -m immediate: every process quits without a checkpoint (as after a power cut
-        or an OOM kill of the postmaster); the start replays the WAL."""
-        self._ctl("stop", "immediate")
-        self._ctl("start")
-        self.restarts.append("immediate")
-
-    def url(self, dbname: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
-
-    def create_database(self, name: str) -> str:
-        """A migrated database (a copy of a template migrated once)."""
-        template = "hemkoll_faults_template"
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            if not conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (template,)
-            ).fetchone():
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(template)))
-                migrate(self.url(template))
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(name), sql.Identifier(template)
-                )
-            )
-        return self.url(name)
-
-    def stop(self) -> None:
-        with contextlib.suppress(subprocess.SubprocessError, OSError):
-            self._ctl("stop", "fast")
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 # --- the services as processes ------------------------------------------------------------
@@ -369,12 +276,12 @@ class World:
     name: str
     args: argparse.Namespace
     folder: Path
-    pg: OwnPostgres
+    pg: PostgresCluster
     tls: Tls
     url: str = ""
     prefix: str = ""
     service_password: str = ""
-    broker: Broker | None = None
+    broker: DeployedMosquitto | None = None
     receiver: WebhookReceiver | None = None
     services: dict[str, Service] = field(default_factory=dict)
     patients: list[Patient] = field(default_factory=list)
@@ -417,7 +324,13 @@ class World:
 
 
 def build_world(
-    name: str, args: argparse.Namespace, pg: OwnPostgres, tls: Tls, workdir: Path, *, probes: int
+    name: str,
+    args: argparse.Namespace,
+    pg: PostgresCluster,
+    tls: Tls,
+    workdir: Path,
+    *,
+    probes: int,
 ) -> World:
     tag = uuid.uuid4().hex[:6]
     world = World(name, args, workdir / name, pg, tls)
@@ -486,7 +399,7 @@ def start_broker(world: World) -> None:
          "--acl-file", str(acl)],
         env=env, check=True, capture_output=True, timeout=120,
     )  # fmt: skip
-    tls_port, plain_port = Broker.ports()
+    tls_port, plain_port = DeployedMosquitto.ports()
     config = render(
         SYSTEMD_CONF,
         world.folder / "broker",
@@ -496,7 +409,7 @@ def start_broker(world: World) -> None:
         passwd=passwd,
         acl=acl,
     )
-    world.broker = Broker(config, tls_port, plain_port).start()
+    world.broker = DeployedMosquitto(config, tls_port, plain_port).start()
 
 
 def wait_for_ingest_session(world: World, connections: int = 1) -> None:
@@ -1213,7 +1126,7 @@ def probes_needed(name: str, args: argparse.Namespace) -> int:
 
 
 def run_scenario(
-    name: str, args: argparse.Namespace, pg: OwnPostgres, tls: Tls, workdir: Path
+    name: str, args: argparse.Namespace, pg: PostgresCluster, tls: Tls, workdir: Path
 ) -> dict[str, Any]:
     say(f"scenario {name}")
     began = time.monotonic()
@@ -1360,7 +1273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     say(f"work folder {workdir}; scenarios {', '.join(args.names)}")
-    pg = OwnPostgres().start()
+    pg = PostgresCluster().start()
     say(f"own PostgreSQL on port {pg.port} ({pg.folder})")
     results: list[dict[str, Any]] = []
     started = time.monotonic()

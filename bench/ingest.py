@@ -57,10 +57,11 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from psycopg import sql
 
-from hemkoll.ingest.local_broker import START_TIMEOUT_S, LocalMosquitto, free_port
 from hemkoll.ingest.mqtt_session import RECEIVE_MAXIMUM
 from hemkoll.ingest.protocol import readings_subscription, readings_topic
 from hemkoll.ingest.service import BATCH_MAX_READINGS
+from hemkoll.local_services.mosquitto import LocalMosquitto
+from hemkoll.local_services.ports import START_TIMEOUT_S, free_port
 from hemkoll.store.connect import connect
 from hemkoll.store.migrate import migrate
 from hemkoll.store.readings import ReadingWriter

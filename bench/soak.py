@@ -5,8 +5,8 @@ memory of every process sampled over time (it must stay flat).
                                    [--sample-every 15] [--json out.json]
 
 Everything runs as deployed, each a process of its own: a PostgreSQL cluster of the bench's own
-(bench/faults.py's OwnPostgres: the machine's cluster is shared and its memory would not be
-ours to measure), a Mosquitto with the project's limits (LocalMosquitto) and the deployed
+(hemkoll.local_services.postgres_cluster: the machine's cluster is shared and its memory would
+not be ours to measure), a Mosquitto with the project's limits (LocalMosquitto) and the deployed
 persistence (autosave_on_changes, autosave_interval 100), ``python -m hemkoll ingest``,
 ``rules`` and ``dispatch``, and the simulated health centre (WebhookReceiver, in this process).
 
@@ -67,8 +67,9 @@ import numpy as np
 import orjson
 import psycopg
 
-from hemkoll.ingest.local_broker import LocalMosquitto
 from hemkoll.ingest.protocol import readings_topic
+from hemkoll.local_services.mosquitto import LocalMosquitto
+from hemkoll.local_services.postgres_cluster import PostgresCluster
 from hemkoll.simulator.receiver import WebhookReceiver
 from hemkoll.store.centres import new_signing_secret
 from hemkoll.store.connect import connect
@@ -323,10 +324,6 @@ def children_of(parent: int) -> list[int]:
     return out
 
 
-def postmaster_pid(pg: faults.OwnPostgres) -> int:
-    return int((pg.data / "postmaster.pid").read_text().splitlines()[0])
-
-
 @dataclass
 class Sample:
     t: float  # seconds since the load started
@@ -343,7 +340,7 @@ class Sample:
 class Run:
     args: argparse.Namespace
     workdir: Path
-    pg: faults.OwnPostgres | None = None
+    pg: PostgresCluster | None = None
     url: str = ""
     broker: LocalMosquitto | None = None
     receiver: WebhookReceiver | None = None
@@ -359,7 +356,7 @@ def processes(run: Run) -> dict[str, list[int]]:
     assert run.pg is not None
     assert run.broker is not None
     assert run.broker.process is not None
-    master = postmaster_pid(run.pg)
+    master = run.pg.postmaster_pid
     return {
         **{name: [s.pid] for name, s in run.services.items()},
         "mosquitto": [run.broker.process.pid],
@@ -405,7 +402,7 @@ def sample(run: Run, t: float, published: int) -> Sample:
 
 def set_up(run: Run) -> tuple[list[Patient], list[Patient]]:
     args = run.args
-    run.pg = faults.OwnPostgres().start()
+    run.pg = PostgresCluster().start()
     run.url = run.pg.create_database("hemkoll_soak")
     t0 = time.monotonic()
     tag = uuid.uuid4().hex[:6]
@@ -420,12 +417,9 @@ def set_up(run: Run) -> tuple[list[Patient], list[Patient]]:
         f"{probe_count} probe patients enrolled, {history:,} history readings "
         f"({args.history_days} days) in {time.monotonic() - t0:.0f} s"
     )
-    persistence = (
-        "persistence true\n"
-        f"persistence_location {run.workdir / 'broker'}/\n"
-        "autosave_on_changes true\nautosave_interval 100\n"
-    )
-    run.broker = LocalMosquitto(run.workdir / "broker", persistence)
+    folder = run.workdir / "broker"
+    deployed_persistence = "autosave_on_changes true\nautosave_interval 100"
+    run.broker = LocalMosquitto(folder, deployed_persistence, persistence=folder)
     run.broker.start()
     secret = new_signing_secret()
     run.receiver = WebhookReceiver(secret)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from psycopg import sql
 
-from hemkoll.demo.processes import DemoError
+from hemkoll.demo.errors import DemoError
 from hemkoll.rules.worker import NOTIFY_CHANNEL
 from hemkoll.store import staff
 from hemkoll.store.centres import (

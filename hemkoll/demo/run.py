@@ -23,8 +23,7 @@ from zoneinfo import ZoneInfo
 
 from hemkoll.demo import cohort, console
 from hemkoll.demo.broker import SERVICE_USER, EmbeddedMosquitto
-from hemkoll.demo.postgres import EmbeddedPostgres
-from hemkoll.demo.processes import DemoError
+from hemkoll.demo.errors import DemoError
 from hemkoll.demo.replay import Replay
 from hemkoll.demo.services import (
     ACKNOWLEDGE_AFTER_S,
@@ -35,7 +34,9 @@ from hemkoll.demo.services import (
 )
 from hemkoll.demo.state import TIMEZONE, DemoOptions, DemoState, cohort_state
 from hemkoll.demo.watch import Watcher
-from hemkoll.ingest.local_broker import free_port
+from hemkoll.local_services.children import StartError
+from hemkoll.local_services.ports import free_port
+from hemkoll.local_services.postgres import EmbeddedPostgres
 from hemkoll.settings import MqttEndpoint, Settings
 from hemkoll.simulator import simulate
 from hemkoll.simulator.publisher import PublisherConfig
@@ -265,7 +266,7 @@ def run_demo(options: DemoOptions, settings: Settings, stop: threading.Event) ->
             console.say("stopped during start-up")
         finally:
             options.data_dir.unlock()
-    except DemoError as exc:
+    except (DemoError, StartError) as exc:
         print(f"hemkoll demo: {exc}", file=sys.stderr)
         return 2
     console.say(console.goodbye(options.data_dir.path))

@@ -23,7 +23,7 @@ from psycopg import sql
 
 from hemkoll.api.app import ApiConfig, create_app
 from hemkoll.api.notify.dispatcher import Dispatcher, DispatcherConfig
-from hemkoll.demo.processes import DemoError
+from hemkoll.demo.errors import DemoError
 from hemkoll.ingest.service import IngestConfig, IngestService
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.worker import NOTIFY_CHANNEL, RulesConfig, RulesWorker

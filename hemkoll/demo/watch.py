@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from hemkoll.demo import cohort, console
-from hemkoll.demo.processes import DemoError
+from hemkoll.demo.errors import DemoError
 from hemkoll.demo.replay import Replay
 from hemkoll.demo.report import detection_report, score_json
 from hemkoll.demo.services import Running

@@ -14,8 +14,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from hemkoll.api.notify import device
 from hemkoll.api.notify.dispatcher import Dispatcher
-from hemkoll.ingest.local_broker import free_port
 from hemkoll.ingest.protocol import feedback_topic
+from hemkoll.local_services.ports import free_port
 from hemkoll.rules.patient_messages import ALERT_OPENED
 from hemkoll.settings import parse_mqtt_url
 from hemkoll.store import outbox
