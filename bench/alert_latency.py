@@ -67,7 +67,6 @@ import os
 import queue
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -77,15 +76,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import Any
 
 import lean_publisher
 import numpy as np
 import orjson
 import paho.mqtt.client as mqtt
 import psycopg
+from common import (
+    Service,
+    backend_pids,
+    cpu_seconds,
+    drop_database,
+    fresh_database,
+    machine_cpu,
+    one,
+    percentile,
+    stop_services,
+    wait_for,
+)
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from psycopg import sql
 
 from hemkoll.ingest.protocol import readings_topic
 from hemkoll.local_services.mosquitto import LocalMosquitto
@@ -95,9 +105,6 @@ from hemkoll.store.connect import connect
 from hemkoll.store.migrate import migrate
 from hemkoll.store.registry import enrol_device
 
-ADMIN_URL = os.environ.get(
-    "HEMKOLL_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 GOAL_P99_S = 1.0
 CENTRE = "Bench VC latency"
 BG_PREFIX = "BG-"  # patient references: background, probe, warm-up
@@ -126,27 +133,15 @@ CLAMP = {
 # The background publisher's pacing tick.
 TICK_S = 0.01
 PROGRESS_INTERVAL_S = 5.0
+# multiprocessing children asked to stop: they drain their PUBACKs and report, then go.
 STOP_TIMEOUT_S = 20.0
 SLOW_STOP_S = 3.0  # a shutdown step slower than this is reported
 READY_TIMEOUT_S = 60.0
+# After the load stops, until ingest has stored what the background published.
+DRAIN_TIMEOUT_S = 60.0
 
 
 # --- database -----------------------------------------------------------------------------
-
-
-def fresh_database() -> str:
-    name = f"hemkoll_bench_{uuid.uuid4().hex[:8]}_latency"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return psycopg.conninfo.make_conninfo(ADMIN_URL, dbname=name)
-
-
-def drop_database(url: str) -> None:
-    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(str(name)))
-        )
 
 
 @dataclass(frozen=True)
@@ -221,63 +216,7 @@ def _value(rng: np.random.Generator, weight: float, metric: str, mean: float, sd
     return round(min(max(mean + float(rng.normal(0, sd)), low), high))
 
 
-def scalar(url: str, query: str, params: dict[str, Any] | None = None) -> Any:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(query, params or {}).fetchone()
-    return None if row is None else row[0]
-
-
 # --- processes ----------------------------------------------------------------------------
-
-
-class Service:
-    """``python -m hemkoll <command>`` with its output in a log file."""
-
-    def __init__(self, name: str, command: str, env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        self._log: IO[bytes] = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hemkoll", command],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
-
-    def tail(self, lines: int = 15) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return ""
-        return "\n".join(f"  {self.name}| {line}" for line in text[-lines:])
-
-    def terminate(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-
-    def wait_or_kill(self, timeout: float) -> None:
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            print(f"{self.name} did not stop in {timeout:.0f} s; killing it", file=sys.stderr)
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self._log.close()
-
-
-def stop_services(services: Sequence[Service]) -> None:
-    for s in services:
-        s.terminate()
-    for s in services:
-        s.wait_or_kill(STOP_TIMEOUT_S)
 
 
 def stop_processes(procs: Sequence[Any]) -> None:
@@ -460,32 +399,6 @@ def probe_publisher(job: ProbeJob, go: Any, stop: Any, out: Any) -> None:
 # --- measuring ----------------------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process (its threads included), from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    tick = os.sysconf("SC_CLK_TCK")
-    total = sum(values[:8])
-    idle = values[3] + values[4]
-    return (total - idle) / tick, total / tick
-
-
-def backend_pids(url: str) -> list[int]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-        ).fetchall()
-    return [int(pid) for (pid,) in rows]
-
-
 @dataclass
 class CpuSnapshot:
     wall: float
@@ -519,16 +432,12 @@ def print_cpu(before: CpuSnapshot, after: CpuSnapshot) -> None:
     )
 
 
-def pct(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values, dtype=float), q))
-
-
 def summary(values: Sequence[float]) -> str:
     if not values:
         return "no values"
     return (
-        f"p50 {pct(values, 50) * 1000:7.0f}  p90 {pct(values, 90) * 1000:7.0f}  "
-        f"p99 {pct(values, 99) * 1000:7.0f}  max {max(values) * 1000:7.0f} ms"
+        f"p50 {percentile(values, 50) * 1000:7.0f}  p90 {percentile(values, 90) * 1000:7.0f}  "
+        f"p99 {percentile(values, 99) * 1000:7.0f}  max {max(values) * 1000:7.0f} ms"
     )
 
 
@@ -635,16 +544,6 @@ class Outcome:
     drained_s: float  # how long after the load stopped the last of them took
     cpu: tuple[CpuSnapshot, CpuSnapshot]
     window: tuple[float, float]  # time.time() at the start and end of the measured window
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str, run: Run) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        for s in run.services:
-            s.check_alive()
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def _patient_of(delivery: Delivery) -> str | None:
@@ -754,26 +653,27 @@ def start_services(run: Run) -> None:
         "HEMKOLL_PUBLIC_URL": "https://hemkoll.example",
         "HEMKOLL_LOG_LEVEL": args.log_level,
     }
-    run.services.append(Service("ingest", "ingest", env, run.workdir))
+    run.services.append(Service("ingest", "ingest", env, run.workdir).start())
     for k in range(args.rules_workers):
-        run.services.append(Service(f"rules-{k}", "rules", env, run.workdir))
+        run.services.append(Service(f"rules-{k}", "rules", env, run.workdir).start())
     for k in range(args.dispatchers):
         dispatch_env = {**env, "HEMKOLL_DISPATCH_CLIENT_ID": f"{run.prefix}-dispatch-{k}"}
-        run.services.append(Service(f"dispatch-{k}", "dispatch", dispatch_env, run.workdir))
+        service = Service(f"dispatch-{k}", "dispatch", dispatch_env, run.workdir)
+        run.services.append(service.start())
     try:
         took = warm_up(run)
         # Each rules worker's start-up pass queues every patient: let them finish.
         wait_for(
-            lambda: scalar(run.url, "SELECT count(*) FROM evaluation_queue") == 0,
+            lambda: one(run.url, "SELECT count(*) FROM evaluation_queue") == 0,
             READY_TIMEOUT_S,
             "the rules workers' start-up pass",
-            run,
+            services=run.services,
         )
     except Exception:
         for s in run.services:
             print(s.tail(), file=sys.stderr)
         raise
-    stray = scalar(
+    stray = one(
         run.url,
         "SELECT count(*) FROM alerts AS a JOIN patients AS p ON p.id = a.patient_id "
         "WHERE p.reference <> %(w)s",
@@ -799,7 +699,7 @@ def warm_up(run: Run) -> float:
 
     def stored() -> bool:
         query = "SELECT count(*) FROM readings WHERE device_id = %(d)s"
-        return bool(scalar(run.url, query, {"d": warmup.device_id}))
+        return bool(one(run.url, query, {"d": warmup.device_id}))
 
     while not stored():
         for s in run.services:
@@ -816,7 +716,7 @@ def warm_up(run: Run) -> float:
     def webhook_in() -> bool:
         return any(_patient_of(d) == warmup.patient_id for d in recorder.deliveries())
 
-    wait_for(webhook_in, READY_TIMEOUT_S, "the warm-up probe's webhook", run)
+    wait_for(webhook_in, READY_TIMEOUT_S, "the warm-up probe's webhook", services=run.services)
     return time.monotonic() - started
 
 
@@ -891,9 +791,14 @@ def measure(run: Run) -> Outcome:
     published = sum(r.readings for r in results)
     params = {"bg": f"{BG_PREFIX}%", "since": bg_since}
     drain_started = time.monotonic()
-    with contextlib.suppress(RuntimeError):
-        wait_for(lambda: scalar(run.url, STORED_SQL, params) >= published, 60, "ingest", run)
-    stored = int(scalar(run.url, STORED_SQL, params))
+    with contextlib.suppress(TimeoutError, RuntimeError):
+        wait_for(
+            lambda: one(run.url, STORED_SQL, params) >= published,
+            DRAIN_TIMEOUT_S,
+            "ingest",
+            services=run.services,
+        )
+    stored = int(one(run.url, STORED_SQL, params))
     return Outcome(
         sent,
         probe_since,
@@ -974,7 +879,7 @@ def report(run: Run, outcome: Outcome) -> None:
     print(f"\nlatency, probe published -> signed webhook received, n = {len(latencies)}:")
     print(f"  {summary(latencies)}")
     if latencies:
-        p99 = pct(latencies, 99)
+        p99 = percentile(latencies, 99)
         verdict = "met" if p99 <= GOAL_P99_S and not missing else "NOT met"
         print(
             f"  goal p99 <= {GOAL_P99_S:.0f} s with every probe notified: {verdict} "
@@ -1056,7 +961,7 @@ def shutdown(run: Run) -> None:
     for event in (run.stop_event, run.go_background, run.go_probes):
         if event is not None:
             event.set()
-    steps: list[tuple[str, Callable[[], None]]] = [
+    steps: list[tuple[str, Callable[[], object]]] = [
         ("publishers", lambda: stop_processes(run.procs)),
         ("services", lambda: stop_services(run.services)),
     ]
@@ -1103,7 +1008,7 @@ def main() -> None:
         f"{load[2]:.2f} before start (shared with other engineers' runs: figures vary with it)",
         flush=True,
     )
-    url = fresh_database()
+    url = fresh_database("latency", migrated=False)
     try:
         with contextlib.ExitStack() as stack:
             if args.log_dir is not None:

@@ -96,11 +96,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 import psycopg
-from psycopg import sql
+from common import Service, drop_database, one, rows, say, stop_services, wait_for_log
 
 from hemkoll.api.notify.dispatcher import LEASE_S
 from hemkoll.local_services.deployed_mosquitto import SYSTEMD_CONF, DeployedMosquitto, render
@@ -123,6 +123,10 @@ ESCALATION_CONTACT = "On-call home-care nurse"
 SCENARIOS = ("ingest-kill", "broker-restart", "postgres-restart", "endpoint", "dispatcher-kill")
 # A string every payload carries in a field ingest ignores; no log may ever contain it.
 CANARY = f"canary-{uuid.uuid4().hex[:12]}"
+# Ingest connects within seconds of its start, or of the broker's return.
+CONNECT_TIMEOUT_S = 60.0
+# Once the broker has logged ingest's connection, the time for its SUBSCRIBE to be handled.
+SUBSCRIBE_SETTLE_S = 0.2
 # Stream sessions: one message each, (metric, unit, value) per reading; values well inside the
 # heart-failure preset's limits so that the stream alone opens nothing.
 SESSIONS: tuple[tuple[tuple[str, str, float], ...], ...] = (
@@ -134,118 +138,6 @@ SESSIONS: tuple[tuple[tuple[str, str, float], ...], ...] = (
     ),
     (("spo2", "%", 97.0), ("heart_rate", "/min", 71.0)),
 )
-SERVICE_STOP_TIMEOUT_S = 20.0
-POLL_S = 0.2
-
-
-# --- small helpers ------------------------------------------------------------------------
-
-
-def say(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(POLL_S)
-
-
-def rows(url: str, statement: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-    """A query on a connection of its own, retried while the database restarts."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with psycopg.connect(url, connect_timeout=5) as conn:
-                return conn.execute(statement, params or {}).fetchall()  # type: ignore[arg-type]
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
-
-def one(url: str, statement: str, params: dict[str, Any] | None = None) -> Any:
-    result = rows(url, statement, params)
-    return result[0][0] if result else None
-
-
-# --- the services as processes ------------------------------------------------------------
-
-
-class Service:
-    """``python -m hemkoll <command>``; started again after a kill, its log appended."""
-
-    def __init__(self, name: str, command: str, env: dict[str, str], log_dir: Path) -> None:
-        self.name = name
-        self.command = command
-        self.env = env
-        self.log_path = log_dir / f"{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-        self.kills = 0
-        self._log: IO[bytes] | None = None
-
-    def start(self) -> Service:
-        if self._log is None:
-            self._log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hemkoll", self.command],
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self.starts += 1
-        return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL, and reap it."""
-        assert self.process is not None
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self.kills += 1
-
-    def terminate(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-
-    def stop(self) -> int | None:
-        """SIGTERM, then SIGKILL after a timeout; the exit status (None if it was killed)."""
-        code = None
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                code = self.process.wait(timeout=SERVICE_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                say(f"{self.name} did not stop in {SERVICE_STOP_TIMEOUT_S:.0f} s; killing it")
-                self.process.kill()
-                self.process.wait(timeout=10)
-        elif self.process is not None:
-            code = self.process.returncode
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        return code
-
-    def tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return ""
-        return "\n".join(f"  {self.name}| {line}" for line in text[-lines:])
-
-
 # --- one scenario's world -----------------------------------------------------------------
 
 
@@ -415,14 +307,14 @@ def start_broker(world: World) -> None:
 def wait_for_ingest_session(world: World, connections: int = 1) -> None:
     """Until the broker has seen ingest connect ``connections`` times (then its SUBSCRIBE)."""
     assert world.broker is not None
-    broker = world.broker
-    client_id = f"{world.prefix}-ingest"
-    wait_for(
-        lambda: broker.log_text().count(f" as {client_id} ") >= connections,
-        60,
+    wait_for_log(
+        world.broker.log,
+        f" as {world.prefix}-ingest ",
+        CONNECT_TIMEOUT_S,
         "ingest to connect to the broker",
+        count=connections,
     )
-    time.sleep(0.2)
+    time.sleep(SUBSCRIBE_SETTLE_S)
 
 
 # --- the stream ---------------------------------------------------------------------------
@@ -449,8 +341,11 @@ def build_plan(
     plan: list[tuple[float, Patient, str, list[dict[str, Any]]]] = []
     for k, patient in enumerate(world.patients):
         at = 2.0 * k / len(world.patients)
-        metric = ("symptom_breathlessness", "{score}", 0) if patient.probe else SESSIONS[0][0]
-        plan.append((at, patient, "hello", [reading(*metric, start + timedelta(seconds=at))]))
+        metric, unit, value = (
+            ("symptom_breathlessness", "{score}", 0.0) if patient.probe else SESSIONS[0][0]
+        )
+        hello = reading(metric, unit, value, start + timedelta(seconds=at))
+        plan.append((at, patient, "hello", [hello]))
     count = int(duration_s * rate)
     for n in range(count):
         at = 2.0 + n / rate
@@ -588,8 +483,7 @@ def expects_escalation(args: argparse.Namespace) -> bool:
 
 def keep_services_up(world: World) -> None:
     for service in world.services.values():
-        if not service.alive:
-            raise RuntimeError(f"{service.name} died on its own:\n{service.tail()}")
+        service.check_alive()
 
 
 def figures(world: World, settle_s: float) -> dict[str, Any]:
@@ -717,7 +611,7 @@ def scan_logs(world: World) -> dict[str, int]:
     """Patient references and the payload canary in the services' and the broker's logs."""
     needles = [CANARY, *(p.reference for p in world.patients)]
     hits: dict[str, int] = {}
-    logs = [s.log_path for s in world.services.values()]
+    logs = [s.log_path for s in world.services.values() if s.log_path is not None]
     if world.broker is not None:
         logs.append(world.broker.log)
     for path in logs:
@@ -783,21 +677,11 @@ def teardown(world: World) -> dict[str, int | None]:
     if world.devices is not None:
         # paho's loop_stop takes up to a second per device: not on the bench's time.
         threading.Thread(target=world.devices.close, name="devices-close", daemon=True).start()
-    for service in world.services.values():
-        service.terminate()  # all at once; each finishes the work in hand
-    codes = {}
-    for name, service in world.services.items():
-        t = time.monotonic()
-        codes[name] = service.stop()
-        log.info("stopped %s in %.1f s", name, time.monotonic() - t)
-    t = time.monotonic()
+    codes = stop_services(world.services.values())
     if world.receiver is not None:
         world.receiver.stop()
-    log.info("stopped receiver in %.1f s", time.monotonic() - t)
-    t = time.monotonic()
     if world.broker is not None:
         world.broker.stop()
-    log.info("stopped broker in %.1f s", time.monotonic() - t)
     return codes
 
 
@@ -1121,8 +1005,8 @@ def probes_needed(name: str, args: argparse.Namespace) -> int:
         duration = args.warm + args.outage + 3 * args.phase + args.tail
         return max(int((duration - 4) // args.probe_every), 1)
     if name == "dispatcher-kill":
-        return args.kills_on_record + args.kills_in_flight + 1
-    return args.probes
+        return int(args.kills_on_record + args.kills_in_flight + 1)
+    return int(args.probes)
 
 
 def run_scenario(
@@ -1155,16 +1039,8 @@ def run_scenario(
             result.setdefault("extra_checks", []).append(f"{service} exited {code} on SIGTERM")
     result["failed"] = checks(result)
     if not args.keep:
-        dbname = psycopg.conninfo.conninfo_to_dict(world.url)["dbname"]
-        with (
-            contextlib.suppress(psycopg.Error),
-            psycopg.connect(pg.admin_url, autocommit=True) as conn,
-        ):
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(str(dbname))
-                )
-            )
+        with contextlib.suppress(psycopg.Error):
+            drop_database(world.url, pg.admin_url)
     return result
 
 

@@ -35,8 +35,6 @@ import argparse
 import multiprocessing as mp
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -52,6 +50,18 @@ import numpy as np
 import orjson
 import paho.mqtt.client as mqtt
 import psycopg
+from common import (
+    Service,
+    backend_pids,
+    cpu_of,
+    cpu_seconds,
+    drop_database,
+    fresh_database,
+    machine_cpu,
+    one,
+    stop_services,
+    wait_for_log,
+)
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -63,14 +73,10 @@ from hemkoll.ingest.service import BATCH_MAX_READINGS
 from hemkoll.local_services.mosquitto import LocalMosquitto
 from hemkoll.local_services.ports import START_TIMEOUT_S, free_port
 from hemkoll.store.connect import connect
-from hemkoll.store.migrate import migrate
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.registry import enrol_device
 from hemkoll.store.types import Reading
 
-ADMIN_URL = os.environ.get(
-    "HEMKOLL_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 PREFIX = f"bench-{uuid.uuid4().hex[:6]}"
 METRICS = [
     ("body_weight", "kg", 80.0),
@@ -87,7 +93,8 @@ BACKLOG_READINGS = (100, 500)  # readings per backlog message, inclusive
 SHARE_GROUP = "bench"
 # Once every worker is connected, the time for its SUBSCRIBE to be handled.
 SUBSCRIBE_SETTLE_S = 0.5
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Several workers connecting at once on a loaded machine: three times a service's start.
+CONNECT_TIMEOUT_S = 3 * START_TIMEOUT_S
 # How often the end of a run is checked, on the workers' /metrics (readings stored and
 # duplicates, counted after each commit): rarely at first, closely near the end, so that the
 # polling neither costs the workers much nor blurs the end by more than 20 milliseconds.
@@ -236,23 +243,6 @@ def broker_alone(workdir: Path, workload: Workload, publishers: int, kind: str) 
     return last[0] - first
 
 
-def fresh_database(tag: str) -> str:
-    name = f"hemkoll_bench_{uuid.uuid4().hex[:8]}_{tag}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = psycopg.conninfo.make_conninfo(ADMIN_URL, dbname=name)
-    migrate(url)
-    return url
-
-
-def drop_database(url: str) -> None:
-    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(str(name)))
-        )
-
-
 def enrol_devices(url: str, count: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
     devices = []
     with connect(url) as conn:
@@ -295,41 +285,10 @@ def store_alone(url: str, workload: Workload) -> float:
         return time.perf_counter() - started
 
 
-def count(url: str) -> int:
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT count(*) FROM readings").fetchone()
-    return int(row[0]) if row else 0
-
-
-def cpu_seconds(pid: int, task: int | None = None) -> float:
-    """User + system CPU time a process (or one of its threads) has used so far (/proc)."""
-    path = Path(f"/proc/{pid}/stat" if task is None else f"/proc/{pid}/task/{task}/stat")
-    fields = path.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def writer_cpu_seconds(pid: int) -> float:
-    """CPU time of an ingest process's main thread, which runs the writer (the batches, the
-    database); the rest of the process's time is the MQTT network thread's."""
-    return cpu_seconds(pid, task=pid)
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, over all cores (/proc/stat)."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    return (sum(values) - idle) / CLOCK_TICKS, sum(values) / CLOCK_TICKS
-
-
-def backend_pids(url: str) -> list[int]:
-    """The database's other server processes: the ingest workers' connections."""
-    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(ADMIN_URL) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        ).fetchall()
-    return [int(row[0]) for row in rows]
+def writers_cpu(pids: list[int]) -> float:
+    """CPU time of ingest processes' main threads, which run the writer (the batches, the
+    database); the rest of a process's time is its MQTT network thread's."""
+    return sum(cpu for pid in pids if (cpu := cpu_seconds(pid, task=pid)) is not None)
 
 
 @dataclass(frozen=True)
@@ -361,20 +320,20 @@ def full_ingest(
     if workers > 1:
         env["HEMKOLL_INGEST_SHARE_GROUP"] = SHARE_GROUP
     ports = [free_port() for _ in range(workers)]
+    # The workers' output goes to the bench's (BENCH_INGEST_LOG_LEVEL=DEBUG to see it all).
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "hemkoll", "ingest"],
-            env={**env, "HEMKOLL_METRICS_PORT": str(port)},
-        )
-        for port in ports
+        Service(f"ingest-{k}", "ingest", {**env, "HEMKOLL_METRICS_PORT": str(port)}, None)
+        for k, port in enumerate(ports)
     ]
     try:
+        for proc in procs:
+            proc.start()
         wait_connected(broker, workers)
         assert broker.process is not None
         pids = [proc.pid for proc in procs]
-        before_workers = sum(cpu_seconds(pid) for pid in pids)
-        before_writers = sum(writer_cpu_seconds(pid) for pid in pids)
-        before_broker = cpu_seconds(broker.process.pid)
+        before_workers = cpu_of(pids)
+        before_writers = writers_cpu(pids)
+        before_broker = cpu_of([broker.process.pid])
         before_machine, before_total = machine_cpu()
         with httpx.Client(timeout=10) as http:
             first = publish_all(broker, workload, publishers, kind)
@@ -384,19 +343,16 @@ def full_ingest(
         return IngestRun(
             workers=workers,
             seconds=seconds,
-            cpu_workers=sum(cpu_seconds(pid) for pid in pids) - before_workers,
-            cpu_writers=sum(writer_cpu_seconds(pid) for pid in pids) - before_writers,
+            cpu_workers=cpu_of(pids) - before_workers,
+            cpu_writers=writers_cpu(pids) - before_writers,
             # The backends connect at the first batch: all their time is this run's.
-            cpu_backends=sum(cpu_seconds(pid) for pid in backend_pids(url)),
-            cpu_broker=cpu_seconds(broker.process.pid) - before_broker,
+            cpu_backends=cpu_of(backend_pids(url)),
+            cpu_broker=cpu_of([broker.process.pid]) - before_broker,
             cpu_machine=after_machine - before_machine,
             wall_cores=after_total - before_total,
         )
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=30)
+        stop_services(procs)
         broker.stop()
 
 
@@ -419,12 +375,13 @@ def wait_stored(http: httpx.Client, ports: list[int], total: int) -> None:
 
 def wait_connected(broker: LocalMosquitto, workers: int) -> None:
     """Until the broker has logged every worker's connection (then a moment to subscribe)."""
-    deadline = time.monotonic() + 3 * START_TIMEOUT_S
-    marker = f" as {PREFIX}-ingest"
-    while broker.log.read_text().count(marker) < workers:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"not all {workers} ingest workers connected; see {broker.log}")
-        time.sleep(0.1)
+    wait_for_log(
+        broker.log,
+        f" as {PREFIX}-ingest",
+        CONNECT_TIMEOUT_S,
+        f"all {workers} ingest workers to connect",
+        count=workers,
+    )
     time.sleep(SUBSCRIBE_SETTLE_S)
 
 
@@ -504,7 +461,7 @@ def measure_ingest(
     try:
         copy_registry(registry_url, url)
         run = full_ingest(workdir, url, workload, args.publishers, args.publisher, workers=workers)
-        assert count(url) == workload.reading_count
+        assert one(url, "SELECT count(*) FROM readings") == workload.reading_count
         return run
     finally:
         drop_database(url)

@@ -49,6 +49,7 @@ import multiprocessing as mp
 import os
 import queue
 import random
+import shutil
 import signal
 import socket
 import sys
@@ -61,11 +62,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import faults
 import lean_publisher
 import numpy as np
 import orjson
 import psycopg
+from common import (
+    Service,
+    cpu_seconds,
+    one,
+    percentile,
+    rows,
+    say,
+    stop_services,
+    wait_for,
+    wait_for_log,
+)
 
 from hemkoll.ingest.protocol import readings_topic
 from hemkoll.local_services.mosquitto import LocalMosquitto
@@ -100,13 +111,14 @@ CLAMP = {
     "spo2": (93.0, 99.0),
 }
 MORNING_SESSION_GAP_S = 60.0
+# Ingest connects within seconds of its start.
+CONNECT_TIMEOUT_S = 60.0
+# The rules worker's start-up pass evaluates every patient with its history: minutes for
+# thousands of patients on a shared machine.
+STARTUP_PASS_TIMEOUT_S = 900.0
 TICK_S = 0.02
 FLAT_SHARE = 0.05
 FLAT_MIB = 5.0
-
-
-def say(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
 def value(rng: np.random.Generator, weight: float, metric: str, mean: float, sd: float) -> float:
@@ -194,7 +206,7 @@ class LoadJob:
 def _schedule(job: LoadJob) -> list[tuple[float, int, int, int]]:
     """(offset s, kind 0 morning / 1 wearable / 2 probe, who, session) sorted by time."""
     rng = random.Random(job.seed)
-    plan = []
+    plan: list[tuple[float, int, int, int]] = []
     # Steady: mornings start uniformly over the run, and a morning that would run past its end
     # continues at its start (so the rate is the same from the first second to the last).
     gap = min(MORNING_SESSION_GAP_S, job.duration_s / 10)  # short test runs: closer sessions
@@ -298,16 +310,17 @@ def proc_memory_cpu(pid: int) -> tuple[float, float, float] | None:
     """(VmRSS MiB, RssAnon MiB, CPU seconds) of a process, or None if it is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
+        return None
+    cpu = cpu_seconds(pid)
+    if cpu is None:
         return None
     fields = {
         line.split(":", 1)[0]: line.split(":", 1)[1] for line in status.splitlines() if ":" in line
     }
     rss = int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
     anon = int(fields.get("RssAnon", "0 kB").split()[0]) / 1024
-    ticks = os.sysconf("SC_CLK_TCK")
-    return rss, anon, (int(stat[11]) + int(stat[12])) / ticks
+    return rss, anon, cpu
 
 
 def children_of(parent: int) -> list[int]:
@@ -344,7 +357,7 @@ class Run:
     url: str = ""
     broker: LocalMosquitto | None = None
     receiver: WebhookReceiver | None = None
-    services: dict[str, faults.Service] = field(default_factory=dict)
+    services: dict[str, Service] = field(default_factory=dict)
     samples: list[Sample] = field(default_factory=list)
     probe_sent: dict[int, float] = field(default_factory=dict)
     probes: list[Patient] = field(default_factory=list)
@@ -378,7 +391,7 @@ def sample(run: Run, t: float, published: int) -> Sample:
             total_rss += got[1] if name == "postgres" else got[0]
             total_cpu += got[2]
         rss[name], cpu[name] = total_rss, total_cpu
-    inserted, depth, pending = faults.rows(
+    inserted, depth, pending = rows(
         run.url,
         "SELECT (SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_user_tables"
         "          WHERE relname = 'readings' AND schemaname = 'public'),"
@@ -444,23 +457,19 @@ def set_up(run: Run) -> tuple[list[Patient], list[Patient]]:
     run.args.prefix = prefix
     run.args.reference_tag = f"SOAK{tag}"
     for name in ("ingest", "rules", "dispatch"):
-        run.services[name] = faults.Service(name, name, env, run.workdir).start()
+        run.services[name] = Service(name, name, env, run.workdir).start()
     # Ingest's persistent session must exist before the load (a message published before its
     # subscription is not kept); the rules workers' start-up pass evaluates everyone: let it end.
-    broker_log = run.broker.log
-    faults.wait_for(
-        lambda: f" as {prefix}-ingest " in broker_log.read_text(errors="replace"),
-        60,
-        "ingest to connect",
-    )
+    wait_for_log(run.broker.log, f" as {prefix}-ingest ", CONNECT_TIMEOUT_S, "ingest to connect")
     t1 = time.monotonic()
     rules_log = run.services["rules"].log_path
-    faults.wait_for(
+    assert rules_log is not None
+    wait_for(
         lambda: (
             "scheduled evaluation of" in rules_log.read_text(errors="replace")
-            and faults.one(run.url, "SELECT count(*) FROM evaluation_queue") == 0
+            and one(run.url, "SELECT count(*) FROM evaluation_queue") == 0
         ),
-        900,
+        STARTUP_PASS_TIMEOUT_S,
         "the rules worker's start-up pass",
     )
     say(f"services up; the rules worker's start-up pass took {time.monotonic() - t1:.0f} s")
@@ -493,7 +502,7 @@ def soak(run: Run, cohort: list[Patient], wearables: list[Patient]) -> dict[str,
     )
     generator.start()
     run.baseline_inserts = int(
-        faults.one(
+        one(
             run.url,
             "SELECT coalesce(sum(n_tup_ins), 0) FROM pg_stat_user_tables"
             " WHERE relname = 'readings' AND schemaname = 'public'",
@@ -514,8 +523,7 @@ def soak(run: Run, cohort: list[Patient], wearables: list[Patient]) -> dict[str,
     next_sample = started + args.sample_every
     while True:
         for service in run.services.values():
-            if not service.alive:
-                raise RuntimeError(f"{service.name} died:\n{service.tail()}")
+            service.check_alive()
         with contextlib.suppress(queue.Empty):
             while True:
                 item = probes_out.get(timeout=0.2)
@@ -539,7 +547,7 @@ def soak(run: Run, cohort: list[Patient], wearables: list[Patient]) -> dict[str,
     deadline = time.monotonic() + args.drain_timeout
     probe_ids = {p.patient_id for p in run.probes}
     while time.monotonic() < deadline:
-        stored = faults.one(
+        stored = one(
             run.url,
             "SELECT count(*) FROM readings WHERE measured_at >= to_timestamp(%(t0)s)",
             {"t0": started_wall - 1.0},
@@ -589,10 +597,6 @@ def print_sample(s: Sample, previous: Sample | None) -> None:
     )
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
-
-
 def memory_verdicts(samples: Sequence[Sample], duration_s: float) -> dict[str, dict[str, Any]]:
     """Per process: RSS over the second half of the load; slope by least squares; flat or not."""
     half = [s for s in samples if duration_s / 2 <= s.t <= duration_s]
@@ -630,7 +634,7 @@ def analyse(
     assert run.receiver is not None
     window = args.sample_every
     # Ingest lag per window of publish time, from the readings the load published.
-    lag_rows = faults.rows(
+    lag_rows = rows(
         run.url,
         """
         SELECT floor(extract(epoch FROM measured_at - to_timestamp(%(t0)s)) / %(w)s)::int AS k,
@@ -644,7 +648,7 @@ def analyse(
         """,
         {"t0": started_wall - 1.0, "w": window},
     )
-    overall = faults.rows(
+    overall = rows(
         run.url,
         """
         SELECT count(*),
@@ -657,7 +661,7 @@ def analyse(
         {"t0": started_wall - 1.0},
     )[0]
     stored_live = int(overall[0])
-    dead = int(faults.one(run.url, "SELECT count(*) FROM dead_letters"))
+    dead = int(one(run.url, "SELECT count(*) FROM dead_letters"))
     # Alert latency: probe publish -> first webhook for that patient at the receiver.
     by_patient = {}
     for d in run.receiver.recorder.notifications():
@@ -682,7 +686,7 @@ def analyse(
         used = last.cpu.get(name, 0.0) - first.cpu.get(name, 0.0)
         cpu[name] = round(used / max(last.t - first.t, 1.0), 3)
     # No patient reference in any service's or the broker's log.
-    logs = [s.log_path for s in run.services.values()]
+    logs = [s.log_path for s in run.services.values() if s.log_path is not None]
     if run.broker is not None:
         logs.append(run.broker.log)
     leaks = {
@@ -839,10 +843,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         code = 0 if ok else 1
     finally:
-        for service in run.services.values():
-            service.terminate()
-        for service in run.services.values():
-            service.stop()
+        stop_services(run.services.values())
         if run.receiver is not None:
             run.receiver.stop()
         if run.broker is not None:
@@ -850,8 +851,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if run.pg is not None:
             run.pg.stop()
         if not args.keep:
-            import shutil  # noqa: PLC0415
-
             shutil.rmtree(workdir, ignore_errors=True)
     return code
 
