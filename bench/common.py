@@ -7,7 +7,8 @@
   times), checking on the way that the services are still running.
 * ``Service``: ``python -m hemkoll <command>`` with an environment of the bench's, its output in
   a log of its own; started again after a kill.
-* ``cpu_seconds``, ``cpu_of``, ``machine_cpu``, ``backend_pids``: CPU accounting from /proc.
+* ``cpu_seconds``, ``cpu_of``, ``machine_cpu``, ``snapshot``, ``backend_pids``: CPU accounting
+  from /proc.
 * ``percentile``, ``say``: figures and progress lines.
 """
 
@@ -21,6 +22,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +251,23 @@ def machine_cpu() -> tuple[float, float]:
     total = sum(values[:8])  # user .. steal; guest time is counted in user already
     idle = values[3] + values[4]  # idle + iowait
     return (total - idle) / CLOCK_TICKS, total / CLOCK_TICKS
+
+
+@dataclass
+class CpuSnapshot:
+    """When, the machine's (busy, total) CPU seconds, and each group's per-process seconds."""
+
+    wall: float
+    machine: tuple[float, float]
+    processes: dict[str, dict[int, float]] = field(default_factory=dict)
+
+
+def snapshot(groups: dict[str, list[int]]) -> CpuSnapshot:
+    """The CPU seconds so far of the processes of each named group, and of the machine."""
+    snap = CpuSnapshot(time.monotonic(), machine_cpu())
+    for name, pids in groups.items():
+        snap.processes[name] = {pid: cpu for pid in pids if (cpu := cpu_seconds(pid)) is not None}
+    return snap
 
 
 def backend_pids(url: str) -> list[int]:
