@@ -26,14 +26,12 @@ from alert_latency_load import (
     probe_payload,
     probe_publisher,
 )
-from cohort import Enrolled, enrol, seed_history
+from cohort import Enrolled, enrol, seed_history, start_centre
 from common import Service, one, stop_services, wait_for
 
 from hemkoll.ingest.protocol import readings_topic
 from hemkoll.local_services.mosquitto import LocalMosquitto
 from hemkoll.simulator.receiver import Delivery, WebhookReceiver
-from hemkoll.store.centres import new_signing_secret
-from hemkoll.store.connect import connect
 from hemkoll.store.migrate import migrate
 
 # The history's mornings: within +-90 minutes of the run's time of day, sessions 5 minutes apart.
@@ -174,15 +172,7 @@ def set_up(run: Run) -> None:
     for proc in run.procs:
         proc.start()
 
-    secret = new_signing_secret()
-    run.receiver = WebhookReceiver(secret)
-    run.receiver.start()
-    with connect(run.url) as conn:
-        conn.execute(
-            "UPDATE health_centres SET notification_url = %s, signing_secret = %s",
-            (run.receiver.url, secret),
-        )
-        conn.commit()
+    run.receiver = start_centre(run.url)
 
 
 def start_services(run: Run) -> None:

@@ -1,4 +1,5 @@
-"""The load benchmarks' patients (alert_latency, soak): enrolled, with a history of in-range days.
+"""The load benchmarks' patients (alert_latency, soak), enrolled with a history of in-range
+days, and their health centre (the simulator's WebhookReceiver, in the bench's process).
 
 The rules worker reads up to 92 days per evaluation (the preset's required history): a patient
 with no history would make every evaluation artificially cheap. Nothing here fires a rule:
@@ -16,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import psycopg
 
+from hemkoll.simulator.receiver import WebhookReceiver
+from hemkoll.store.centres import new_signing_secret
 from hemkoll.store.connect import connect
 from hemkoll.store.registry import enrol_device
 
@@ -118,3 +121,18 @@ def seed_history(
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE" if vacuum else "ANALYZE")
     return rows
+
+
+def start_centre(url: str) -> WebhookReceiver:
+    """The simulated health centre, started: every centre's notifications go to it, signed with
+    a new secret it verifies."""
+    secret = new_signing_secret()
+    receiver = WebhookReceiver(secret)
+    receiver.start()
+    with connect(url) as conn:
+        conn.execute(
+            "UPDATE health_centres SET notification_url = %s, signing_secret = %s",
+            (receiver.url, secret),
+        )
+        conn.commit()
+    return receiver

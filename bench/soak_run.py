@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cohort import Enrolled, enrol, seed_history
+from cohort import Enrolled, enrol, seed_history, start_centre
 from common import Service, one, rows, say, wait_for, wait_for_log
 from soak_load import SESSIONS, LoadJob, load_generator
 from soak_sampling import Sample, children_of, print_header, print_sample, proc_memory_cpu
@@ -23,8 +23,6 @@ from soak_sampling import Sample, children_of, print_header, print_sample, proc_
 from hemkoll.local_services.mosquitto import LocalMosquitto
 from hemkoll.local_services.postgres_cluster import PostgresCluster
 from hemkoll.simulator.receiver import WebhookReceiver
-from hemkoll.store.centres import new_signing_secret
-from hemkoll.store.connect import connect
 
 # Every device enrolled long before its history starts.
 ENROLLED_DAYS_AGO = 400
@@ -152,15 +150,7 @@ def set_up(run: Run) -> tuple[list[Enrolled], list[Enrolled]]:
     deployed_persistence = "autosave_on_changes true\nautosave_interval 100"
     run.broker = LocalMosquitto(folder, deployed_persistence, persistence=folder)
     run.broker.start()
-    secret = new_signing_secret()
-    run.receiver = WebhookReceiver(secret)
-    run.receiver.start()
-    with connect(run.url) as conn:
-        conn.execute(
-            "UPDATE health_centres SET notification_url = %s, signing_secret = %s",
-            (run.receiver.url, secret),
-        )
-        conn.commit()
+    run.receiver = start_centre(run.url)
     prefix = f"soak-{tag}"
     env = {
         **os.environ,
