@@ -43,6 +43,11 @@ SESSIONS: Sessions = (
 
 # The background publisher's pacing tick.
 TICK_S = 0.01
+# After the last publish, the PUBACKs still due are awaited this long, in waits of this long.
+FINAL_PUBACKS_S = 30.0
+PUBACK_WAIT_S = 0.5
+# A probe's PUBACK comes in milliseconds; one not in by then is counted as missing.
+PROBE_PUBACK_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -113,9 +118,9 @@ def background_publisher(job: BackgroundJob, go: Any, stop: Any, sent: Any, out:
             pending, count = lean_publisher.drain_pubacks(sock, pending, 0.0)
             acked += count
             stop.wait(TICK_S)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + FINAL_PUBACKS_S
         while acked < messages and time.monotonic() < deadline:
-            pending, count = lean_publisher.drain_pubacks(sock, pending, 0.5)
+            pending, count = lean_publisher.drain_pubacks(sock, pending, PUBACK_WAIT_S)
             acked += count
         sock.sendall(b"\xe0\x00")  # DISCONNECT
     # Plain tuples across processes (a spawned child's classes live in __mp_main__).
@@ -186,7 +191,7 @@ def probe_publisher(job: ProbeJob, go: Any, stop: Any, out: Any) -> None:
             topic = readings_topic(job.prefix, device_id)
             published = time.time()
             info = client.publish(topic, payload, qos=1)
-            info.wait_for_publish(timeout=10)
+            info.wait_for_publish(timeout=PROBE_PUBACK_S)
             puback = time.time() if info.is_published() else None
             out.put((index, patient_id, published, puback))
     finally:

@@ -20,6 +20,10 @@ from common import CpuSnapshot, backend_pids, one, snapshot, wait_for
 PROGRESS_INTERVAL_S = 5.0
 # After the load stops, until ingest has stored what the background published.
 DRAIN_TIMEOUT_S = 60.0
+# The probes loop waits this long for a probe's report, or between looks at the receiver.
+LOOP_S = 0.05
+# The background publishers, stopped, drain their PUBACKs and report within this.
+RESULTS_TIMEOUT_S = 60.0
 
 PROGRESS_SQL = """
 SELECT (SELECT count(*) FROM evaluation_queue),
@@ -87,7 +91,7 @@ def measure(run: Run) -> Outcome:
             s.check_alive()
         while not publisher_done:
             try:
-                item = run.probes_out.get(timeout=0.05)
+                item = run.probes_out.get(timeout=LOOP_S)
             except queue.Empty:
                 if not run.procs[-1].is_alive():
                     raise RuntimeError("the probe publisher died") from None
@@ -99,7 +103,7 @@ def measure(run: Run) -> Outcome:
                 probe = ProbeSent(*item)
                 sent[probe.patient_id] = probe
         if publisher_done:
-            time.sleep(0.05)
+            time.sleep(LOOP_S)
         got = {pid for d in recorder.notifications() if (pid := patient_of(d)) in probe_ids}
         if publisher_done and set(sent) <= got:
             break
@@ -113,7 +117,9 @@ def measure(run: Run) -> Outcome:
     window = (window_start, time.time())
 
     run.stop_event.set()
-    results = [BackgroundResult(*run.background_out.get(timeout=60)) for _ in run.counters]
+    results = [
+        BackgroundResult(*run.background_out.get(timeout=RESULTS_TIMEOUT_S)) for _ in run.counters
+    ]
     stop_processes(run.procs)
     published = sum(r.readings for r in results)
     params = {"bg": f"{BG_PREFIX}%", "since": bg_since}

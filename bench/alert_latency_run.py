@@ -46,6 +46,10 @@ STOP_TIMEOUT_S = 20.0
 SLOW_STOP_S = 3.0  # a shutdown step slower than this is reported
 # Until the services are up and a warm-up probe has been through the chain.
 READY_TIMEOUT_S = 60.0
+# A publisher process that ignored its stop event gets SIGTERM, then SIGKILL, each this long.
+KILL_TIMEOUT_S = 5.0
+# The warm-up probe is published again this often until ingest has stored it.
+WARMUP_RESEND_S = 1.0
 
 
 @dataclass
@@ -80,10 +84,10 @@ def stop_processes(procs: Sequence[Any]) -> None:
     for p in procs:
         if p.is_alive():
             p.terminate()
-            p.join(timeout=5)
+            p.join(timeout=KILL_TIMEOUT_S)
         if p.is_alive():
             p.kill()
-            p.join(timeout=5)
+            p.join(timeout=KILL_TIMEOUT_S)
 
 
 def patient_of(delivery: Delivery) -> str | None:
@@ -247,7 +251,7 @@ def warm_up(run: Run) -> float:
         lean_publisher.publish_all(
             run.broker.host, run.broker.port, f"{run.prefix}-warmup", [(topic, payload)]
         )
-        time.sleep(1.0)
+        time.sleep(WARMUP_RESEND_S)
 
     def webhook_in() -> bool:
         return any(patient_of(d) == warmup.patient_id for d in recorder.deliveries())

@@ -10,18 +10,23 @@ import time
 from faults_stream import stream_with_probes
 from faults_world import World
 
+# Long enough for both restarts and their downtime within the stream.
+MIN_STREAM_S = 20.0
+# Each restart this share of the stream after the last (so both fall within it).
+FAULT_AT = 0.3
+
 
 def run(world: World) -> threading.Thread:
     args = world.args
-    duration = max(args.stream, 20.0)
+    duration = max(args.stream, MIN_STREAM_S)
     publisher = stream_with_probes(world, duration)
     assert world.broker is not None
     broker = world.broker
-    time.sleep(duration * 0.3)
+    time.sleep(duration * FAULT_AT)
     broker.stop()  # SIGTERM: Mosquitto saves its persistence file on the way out
     time.sleep(args.broker_down)
     broker.start()
-    time.sleep(duration * 0.3)
+    time.sleep(duration * FAULT_AT)
     broker.kill9()  # no save: what persistence wrote on the last autosave is what comes back
     time.sleep(args.broker_down)
     broker.start()

@@ -26,6 +26,16 @@ from hemkoll.store.sql import query
 
 # One probe alert, so one webhook to kill the dispatcher on, this often.
 PROBE_EVERY_S = 5.0
+# The stream goes on this long after the last probe.
+STREAM_TAIL_S = 3.0
+# The kills may take this long beyond the stream (a restarted dispatcher's next claim).
+KILLS_GRACE_S = 120.0
+# In-flight kills: the receiver holds a send open this much longer than the slow phase, and
+# the dispatcher is killed this long into it (the request is at the receiver by then).
+HOLD_LONGER_S = 2.0
+HELD_OPEN_S = 1.0
+# How often the loop looks at the dispatcher and the outbox (a send takes milliseconds).
+LOOP_S = 0.05
 
 
 def probes(args: argparse.Namespace) -> int:
@@ -51,14 +61,14 @@ def run(world: World) -> threading.Thread:
             kills.append({"when": "recorded by the receiver", "event": delivery.event_type})
 
     count = probes(args)
-    duration = HELLO_S + count * PROBE_EVERY_S + 3.0
+    duration = HELLO_S + count * PROBE_EVERY_S + STREAM_TAIL_S
     offsets = probe_offsets(count, HELLO_S, PROBE_EVERY_S)
     plan = build_plan(world, duration, args.rate / 4, offsets[: len(world.probes)], args.seed)
     world.on_delivery = kill_on_record
     publisher = start_publisher(world, plan)
     in_flight_kills = 0
     killed_at: list[float] = []
-    deadline = time.monotonic() + duration + 120
+    deadline = time.monotonic() + duration + KILLS_GRACE_S
     while time.monotonic() < deadline:
         with lock:
             done_on_record = len(kills) >= args.kills_on_record
@@ -69,9 +79,9 @@ def run(world: World) -> threading.Thread:
             dispatcher.start()
             expire_leases(world, killed_at[-1])
         if done_on_record and in_flight_kills < args.kills_in_flight:
-            receiver.set_mode(Mode.slow(args.slow_delay + 2))
+            receiver.set_mode(Mode.slow(args.slow_delay + HOLD_LONGER_S))
             if webhook_in_flight(world):
-                time.sleep(1.0)  # the request is at the receiver, held open
+                time.sleep(HELD_OPEN_S)  # the request is at the receiver, held open
                 dispatcher.kill()
                 killed_at.append(time.time())
                 with lock:
@@ -82,7 +92,7 @@ def run(world: World) -> threading.Thread:
                 expire_leases(world, killed_at[-1])
         if done_on_record and in_flight_kills >= args.kills_in_flight:
             break
-        time.sleep(0.05)
+        time.sleep(LOOP_S)
     receiver.set_mode(Mode.normal())
     world.on_delivery = None
     world.faults = {

@@ -22,6 +22,8 @@ from hemkoll.store.connect import connect
 
 # Without --fast-forward the last webhooks wait for the schedule's 30-minute step, with jitter.
 REAL_SCHEDULE_SETTLE_S = 45 * 60.0
+# Fast-forward after the last Retry-After has run out, with this margin.
+RETRY_AFTER_MARGIN_S = 1.0
 
 
 def probes(args: argparse.Namespace) -> int:
@@ -76,7 +78,7 @@ def run(world: World) -> threading.Thread:
         # What an administrator's saving of the endpoint does (the API calls this): pending
         # webhooks due now instead of at their next step. After the last Retry-After has run
         # out, so that the 429s are answered by the schedule itself.
-        time.sleep(args.retry_after + 1)
+        time.sleep(args.retry_after + RETRY_AFTER_MARGIN_S)
         with connect(world.url) as conn:
             nudged = notification_store.retry_pending_now(conn, uuid.UUID(world.centre_id))
         world.faults["fast_forward_retried_now"] = nudged

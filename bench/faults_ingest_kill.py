@@ -15,10 +15,22 @@ import psycopg
 from faults_stream import HELLO_S, stream_with_probes
 from faults_world import World, wait_for_ingest_session
 
+# The stream lasts at least this long per kill (a kill, the restart, the reconnection), and
+# this long after the last.
+STREAM_PER_KILL_S = 4.0
+STREAM_TAIL_S = 6.0
+# Between a restart and the next kill "anywhere in the stream"; and within this short time
+# after a reconnection for a kill "right after it connected".
+KILL_GAP_S = (1.0, 2.5)
+AFTER_CONNECT_S = (0.0, 0.2)
+# Ingest commits several times a second while the stream runs: no commit this long means the
+# kill happens anywhere instead.
+COMMIT_TIMEOUT_S = 5.0
+
 
 def run(world: World) -> threading.Thread:
     args = world.args
-    duration = max(args.stream, args.kills * 4.0 + 6)
+    duration = max(args.stream, args.kills * STREAM_PER_KILL_S + STREAM_TAIL_S)
     publisher = stream_with_probes(world, duration)
     rng = random.Random(args.seed)
     time.sleep(HELLO_S)
@@ -32,12 +44,12 @@ def run(world: World) -> threading.Thread:
         # acknowledgements and feedback have gone out, and the broker hands the committed
         # messages over again); right after it connected; anywhere in the stream.
         if k % 3 != 0:
-            time.sleep(rng.uniform(1.0, 2.5))
+            time.sleep(rng.uniform(*KILL_GAP_S))
         if k % 3 == 0 and kill_right_after_commit(world):
             how["right after a commit"] += 1
         else:
             if k % 3 == 1:
-                time.sleep(rng.uniform(0.0, 0.2))  # (it has just connected)
+                time.sleep(rng.uniform(*AFTER_CONNECT_S))
             ingest.kill()
             how["anywhere in the stream"] += 1
         if publisher.is_alive():
@@ -49,7 +61,7 @@ def run(world: World) -> threading.Thread:
     return publisher
 
 
-def kill_right_after_commit(world: World, timeout_s: float = 5.0) -> bool:
+def kill_right_after_commit(world: World, timeout_s: float = COMMIT_TIMEOUT_S) -> bool:
     """SIGKILL ingest the moment its connection has committed a batch (polled); False if no
     commit was seen in time (then it is not killed here)."""
     deadline = time.monotonic() + timeout_s

@@ -11,6 +11,15 @@ from common import one
 from faults_stream import stream_with_probes
 from faults_world import World
 
+# Long enough for both restarts within the stream.
+MIN_STREAM_S = 20.0
+# Each restart this share of the stream after the last (so both fall within it).
+FAULT_AT = 0.3
+# Looking for ingest's open transaction: a batch is open for milliseconds, several times a
+# second while the stream runs; after this long the restart goes ahead anyway (and says so).
+CATCH_TIMEOUT_S = 10.0
+CATCH_POLL_S = 0.005
+
 
 def ingest_transaction_open(world: World) -> bool:
     """Whether ingest's connection is inside a transaction (a batch being written)."""
@@ -25,15 +34,15 @@ def ingest_transaction_open(world: World) -> bool:
 
 def run(world: World) -> threading.Thread:
     args = world.args
-    duration = max(args.stream, 20.0)
+    duration = max(args.stream, MIN_STREAM_S)
     publisher = stream_with_probes(world, duration)
     caught = []
     for action in (world.pg.restart_fast, world.pg.crash_and_start):
-        time.sleep(duration * 0.3)
-        deadline = time.monotonic() + 10
+        time.sleep(duration * FAULT_AT)
+        deadline = time.monotonic() + CATCH_TIMEOUT_S
         hit = False
         while time.monotonic() < deadline and not (hit := ingest_transaction_open(world)):
-            time.sleep(0.005)
+            time.sleep(CATCH_POLL_S)
         caught.append(hit)
         action()
     world.faults = {

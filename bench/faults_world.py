@@ -40,6 +40,8 @@ CANARY = f"canary-{uuid.uuid4().hex[:12]}"
 CONNECT_TIMEOUT_S = 60.0
 # Once the broker has logged ingest's connection, the time for its SUBSCRIBE to be handled.
 SUBSCRIBE_SETTLE_S = 0.2
+# hemkoll broker-auth reads the registry and writes two files: seconds.
+BROKER_AUTH_TIMEOUT_S = 120
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ def start_broker(world: World) -> None:
     subprocess.run(
         [sys.executable, "-m", "hemkoll", "broker-auth", "--password-file", str(passwd),
          "--acl-file", str(acl)],
-        env=env, check=True, capture_output=True, timeout=120,
+        env=env, check=True, capture_output=True, timeout=BROKER_AUTH_TIMEOUT_S,
     )  # fmt: skip
     tls_port, plain_port = DeployedMosquitto.ports()
     config = render(

@@ -19,6 +19,10 @@ from hemkoll.local_services.mosquitto import LocalMosquitto
 
 # paho publishers keep this many QoS-1 messages unacknowledged (paho slows far above it).
 PAHO_INFLIGHT = 500
+# A publisher's whole share of 300,000 readings, on a machine busy with the measured service.
+PUBLISH_TIMEOUT_S = 900.0
+# Until every (forked) publisher process runs and waits for the signal to go.
+PUBLISHERS_START_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ def _publisher(job: PublisherJob, go: Any, out: Any) -> None:
     first = time.time()
     infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
     for info in infos:
-        info.wait_for_publish(timeout=600)
+        info.wait_for_publish(timeout=PUBLISH_TIMEOUT_S)
     out.put((first, time.time()))
     client.disconnect()
     client.loop_stop()
@@ -73,9 +77,9 @@ def publish_all(
     ]
     for proc in procs:
         proc.start()
-    time.sleep(0.5)  # every publisher process is running
+    time.sleep(PUBLISHERS_START_S)
     go.set()
-    results = [out.get(timeout=900) for _ in procs]
+    results = [out.get(timeout=PUBLISH_TIMEOUT_S) for _ in procs]
     for proc in procs:
         proc.join()
     return float(min(first for first, _ in results))

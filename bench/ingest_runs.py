@@ -55,6 +55,10 @@ POLL_FAR_S = 0.25
 POLL_NEAR_S = 0.02
 POLL_NEAR_SHARE = 0.95
 STORED_METRIC = "hemkoll_ingest_readings_stored_total"
+# One measurement of 300,000 readings on a loaded machine takes well under a minute.
+RUN_TIMEOUT_S = 900.0
+# A worker's /metrics answers at once.
+METRICS_TIMEOUT_S = 10.0
 
 
 def broker_alone(workdir: Path, workload: Workload, publishers: int, kind: str) -> float:
@@ -84,9 +88,9 @@ def broker_alone(workdir: Path, workload: Workload, publishers: int, kind: str) 
     sub.subscribe(readings_subscription(PREFIX), qos=1)
     thread = threading.Thread(target=sub.loop_forever, daemon=True)
     thread.start()
-    time.sleep(0.5)
+    time.sleep(SUBSCRIBE_SETTLE_S)
     first = publish_all(broker, workload, publishers, kind)
-    if not done.wait(timeout=600):
+    if not done.wait(timeout=RUN_TIMEOUT_S):
         raise RuntimeError(f"the counting subscriber got {received} of {total} messages")
     sub.disconnect()
     broker.stop()
@@ -152,7 +156,7 @@ def full_ingest(
         before_writers = writers_cpu(pids)
         before_broker = cpu_of([broker.process.pid])
         before_machine, before_total = machine_cpu()
-        with httpx.Client(timeout=10) as http:
+        with httpx.Client(timeout=METRICS_TIMEOUT_S) as http:
             first = publish_all(broker, workload, publishers, kind)
             wait_stored(http, ports, workload.reading_count)
         seconds = time.time() - first
@@ -183,7 +187,7 @@ def stored_by(http: httpx.Client, port: int) -> int:
 
 def wait_stored(http: httpx.Client, ports: list[int], total: int) -> None:
     """Until the workers have committed ``total`` readings between them."""
-    deadline = time.monotonic() + 900
+    deadline = time.monotonic() + RUN_TIMEOUT_S
     while (stored := sum(stored_by(http, port) for port in ports)) < total:
         if time.monotonic() > deadline:
             raise RuntimeError(f"ingest stored {stored} of {total}")

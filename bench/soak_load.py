@@ -39,9 +39,15 @@ SESSIONS: Sessions = (
 )
 
 
+# A pulse oximeter's reading, every --wearable-every seconds.
 WEARABLE = (("spo2", "%", 96.5, 0.8), ("heart_rate", "/min", 72.0, 6.0))
+# A morning's sessions a minute apart, as a patient measures (closer in short test runs).
 MORNING_SESSION_GAP_S = 60.0
+# The load generator's pacing tick: what is due is sent this often.
 TICK_S = 0.02
+# After the last publish, the PUBACKs still due are awaited this long, in waits of this long.
+FINAL_PUBACKS_S = 30.0
+PUBACK_WAIT_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -150,9 +156,9 @@ def load_generator(job: LoadJob, go: Any, stop: Any, counters: Any, probes_out: 
             acked += count
             counters[2] = acked
             time.sleep(TICK_S)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + FINAL_PUBACKS_S
         while acked < messages and time.monotonic() < deadline:
-            pending, count = lean_publisher.drain_pubacks(sock, pending, 0.5)
+            pending, count = lean_publisher.drain_pubacks(sock, pending, PUBACK_WAIT_S)
             acked += count
             counters[2] = acked
         sock.sendall(b"\xe0\x00")  # DISCONNECT

@@ -35,6 +35,10 @@ CONNECT_TIMEOUT_S = 60.0
 # The rules worker's start-up pass evaluates every patient with its history: minutes for
 # thousands of patients on a shared machine.
 STARTUP_PASS_TIMEOUT_S = 900.0
+# The load loop waits this long for a probe's report before it looks at the clock again.
+QUEUE_WAIT_S = 0.2
+# The drain looks at the store and the receiver this often (a count over the run's readings).
+DRAIN_POLL_S = 2.0
 
 
 @dataclass
@@ -234,7 +238,7 @@ def soak(run: Run, cohort: list[Enrolled], wearables: list[Enrolled]) -> Totals:
             service.check_alive()
         with contextlib.suppress(queue.Empty):
             while True:
-                item = probes_out.get(timeout=0.2)
+                item = probes_out.get(timeout=QUEUE_WAIT_S)
                 if item is None:
                     generator_done = True
                     break
@@ -266,7 +270,7 @@ def soak(run: Run, cohort: list[Enrolled], wearables: list[Enrolled]) -> Totals:
         } & probe_ids
         if stored >= published_readings and len(notified) >= len(run.probe_sent):
             break
-        time.sleep(2.0)
+        time.sleep(DRAIN_POLL_S)
     drain_s = time.monotonic() - load_end
     run.samples.append(sample(run, time.monotonic() - started, published_readings))
     print_sample(run.samples[-1], run.samples[-2])
