@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +26,7 @@ from alert_latency_load import (
     probe_publisher,
 )
 from cohort import Enrolled, enrol, seed_history, start_centre
-from common import Service, one, stop_services, wait_for
+from common import PUBLIC_URL, Service, one, service_env, stop_services, wait_for
 
 from hemkoll.ingest.protocol import readings_topic
 from hemkoll.local_services.mosquitto import LocalMosquitto
@@ -184,15 +183,9 @@ def start_services(run: Run) -> None:
     warm-up probe through the whole chain."""
     args = run.args
     assert run.broker is not None
-    env = {
-        **os.environ,
-        "HEMKOLL_DATABASE_URL": run.url,
-        "HEMKOLL_MQTT_URL": run.broker.url,
-        "HEMKOLL_MQTT_TOPIC_PREFIX": run.prefix,
-        "HEMKOLL_MQTT_CLIENT_ID": f"{run.prefix}-ingest",
-        "HEMKOLL_PUBLIC_URL": "https://hemkoll.example",
-        "HEMKOLL_LOG_LEVEL": args.log_level,
-    }
+    env = service_env(
+        run.url, run.broker.url, run.prefix, public_url=PUBLIC_URL, log_level=args.log_level
+    )
     run.services.append(Service("ingest", "ingest", env, run.workdir).start())
     for k in range(args.rules_workers):
         run.services.append(Service(f"rules-{k}", "rules", env, run.workdir).start())

@@ -5,8 +5,8 @@
   ``one`` query on a connection of their own, retried while the database restarts.
 * ``wait_for`` / ``wait_for_log``: until a condition holds (or a text appears in a log so many
   times), checking on the way that the services are still running.
-* ``Service``: ``python -m hemkoll <command>`` with an environment of the bench's, its output in
-  a log of its own; started again after a kill.
+* ``Service``: ``python -m hemkoll <command>`` with an environment of the bench's
+  (``service_env``), its output in a log of its own; started again after a kill.
 * ``cpu_seconds``, ``cpu_of``, ``machine_cpu``, ``snapshot``, ``backend_pids``: CPU accounting
   from /proc.
 * ``percentile``, ``say``: figures and progress lines.
@@ -48,6 +48,8 @@ SERVICE_STOP_TIMEOUT_S = 20.0
 # A SIGKILLed process is reaped at once; this bounds the wait should the machine stall.
 REAP_TIMEOUT_S = 30.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Where the notifications say the care-team API is (they link to alerts there; never fetched).
+PUBLIC_URL = "https://hemkoll.example"
 
 
 # --- databases ----------------------------------------------------------------------------
@@ -92,6 +94,20 @@ def one(url: str, statement: str, params: dict[str, Any] | None = None) -> Any:
 
 
 # --- hemkoll's services as processes --------------------------------------------------------
+
+
+def service_env(database_url: str, mqtt_url: str, prefix: str, **settings: str) -> dict[str, str]:
+    """The bench's environment with hemkoll's settings for a run: its database, its broker, its
+    topic prefix and ingest's client id ``<prefix>-ingest``; each of ``settings`` as
+    HEMKOLL_<NAME> (``log_level="INFO"``: HEMKOLL_LOG_LEVEL=INFO)."""
+    return {
+        **os.environ,
+        "HEMKOLL_DATABASE_URL": database_url,
+        "HEMKOLL_MQTT_URL": mqtt_url,
+        "HEMKOLL_MQTT_TOPIC_PREFIX": prefix,
+        "HEMKOLL_MQTT_CLIENT_ID": f"{prefix}-ingest",
+        **{f"HEMKOLL_{name.upper()}": value for name, value in settings.items()},
+    }
 
 
 class Service:

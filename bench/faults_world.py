@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import Service, stop_services, wait_for_log
+from common import PUBLIC_URL, Service, service_env, stop_services, wait_for_log
 
 from hemkoll.local_services.deployed_mosquitto import SYSTEMD_CONF, DeployedMosquitto, render
 from hemkoll.local_services.postgres_cluster import PostgresCluster
@@ -104,18 +104,18 @@ class World:
 
     def env(self, **extra: str) -> dict[str, str]:
         assert self.broker is not None
-        return {
-            **os.environ,
-            "HEMKOLL_DATABASE_URL": self.url,
-            "HEMKOLL_MQTT_URL": f"mqtt://{SERVICE_USER}:{self.service_password}@127.0.0.1:"
-            f"{self.broker.plain_port}",
-            "HEMKOLL_MQTT_TOPIC_PREFIX": self.prefix,
-            "HEMKOLL_MQTT_CLIENT_ID": f"{self.prefix}-ingest",
-            "HEMKOLL_DISPATCH_CLIENT_ID": f"{self.prefix}-dispatch",
-            "HEMKOLL_PUBLIC_URL": "https://hemkoll.example",
-            "HEMKOLL_LOG_LEVEL": self.args.log_level,
+        mqtt_url = (
+            f"mqtt://{SERVICE_USER}:{self.service_password}@127.0.0.1:{self.broker.plain_port}"
+        )
+        return service_env(
+            self.url,
+            mqtt_url,
+            self.prefix,
+            dispatch_client_id=f"{self.prefix}-dispatch",
+            public_url=PUBLIC_URL,
+            log_level=self.args.log_level,
             **extra,
-        }
+        )
 
 
 def build_world(

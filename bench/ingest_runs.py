@@ -23,6 +23,7 @@ from common import (
     fresh_database,
     machine_cpu,
     one,
+    service_env,
     stop_services,
     wait_for_log,
 )
@@ -129,15 +130,13 @@ def full_ingest(
 ) -> IngestRun:
     broker = LocalMosquitto(workdir / f"broker-c{workers}")
     broker.start()
-    env = {
-        **os.environ,
-        "HEMKOLL_DATABASE_URL": url,
-        "HEMKOLL_MQTT_URL": broker.url,
-        "HEMKOLL_MQTT_TOPIC_PREFIX": PREFIX,
-        "HEMKOLL_MQTT_CLIENT_ID": f"{PREFIX}-ingest",
-        "HEMKOLL_LOG_LEVEL": os.environ.get("BENCH_INGEST_LOG_LEVEL", "WARNING"),
-        "HEMKOLL_METRICS_HOST": "127.0.0.1",
-    }
+    env = service_env(
+        url,
+        broker.url,
+        PREFIX,
+        log_level=os.environ.get("BENCH_INGEST_LOG_LEVEL", "WARNING"),
+        metrics_host="127.0.0.1",
+    )
     if workers > 1:
         env["HEMKOLL_INGEST_SHARE_GROUP"] = SHARE_GROUP
     ports = [free_port() for _ in range(workers)]

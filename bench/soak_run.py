@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cohort import Enrolled, enrol, seed_history, start_centre
-from common import Service, one, rows, say, wait_for, wait_for_log
+from common import PUBLIC_URL, Service, one, rows, say, service_env, wait_for, wait_for_log
 from soak_load import SESSIONS, LoadJob, load_generator
 from soak_sampling import Sample, children_of, print_header, print_sample, proc_memory_cpu
 
@@ -156,16 +156,14 @@ def set_up(run: Run) -> tuple[list[Enrolled], list[Enrolled]]:
     run.broker.start()
     run.receiver = start_centre(run.url)
     prefix = f"soak-{tag}"
-    env = {
-        **os.environ,
-        "HEMKOLL_DATABASE_URL": run.url,
-        "HEMKOLL_MQTT_URL": run.broker.url,
-        "HEMKOLL_MQTT_TOPIC_PREFIX": prefix,
-        "HEMKOLL_MQTT_CLIENT_ID": f"{prefix}-ingest",
-        "HEMKOLL_DISPATCH_CLIENT_ID": f"{prefix}-dispatch",
-        "HEMKOLL_PUBLIC_URL": "https://hemkoll.example",
-        "HEMKOLL_LOG_LEVEL": "INFO",
-    }
+    env = service_env(
+        run.url,
+        run.broker.url,
+        prefix,
+        dispatch_client_id=f"{prefix}-dispatch",
+        public_url=PUBLIC_URL,
+        log_level="INFO",
+    )
     run.args.prefix = prefix
     run.args.reference_tag = f"SOAK{tag}"
     for name in ("ingest", "rules", "dispatch"):
