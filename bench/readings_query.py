@@ -32,11 +32,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import psycopg
+from common import drop_database, fresh_database
 from psycopg import sql
 
 from hemkoll.ingest.service import BATCH_MAX_READINGS
 from hemkoll.store.connect import connect
-from hemkoll.store.migrate import migrate
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.readings_query import (
     DailyAggregate,
@@ -47,9 +47,6 @@ from hemkoll.store.readings_query import (
 from hemkoll.store.registry import enrol_device
 from hemkoll.store.types import Reading
 
-ADMIN_URL = os.environ.get(
-    "HEMKOLL_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 TZ = "Europe/Stockholm"
 ZONE = ZoneInfo(TZ)
 FIRST_DAY = date(2025, 1, 1)  # a year crosses both daylight-saving changes
@@ -67,23 +64,6 @@ WHERE patient_id = %(patient_id)s
   AND measured_at < (%(until)s::date::timestamp AT TIME ZONE %(tz)s)
 GROUP BY 1, 2 ORDER BY 1, 2
 """
-
-
-def fresh_database() -> str:
-    name = f"hemkoll_bench_{uuid.uuid4().hex[:8]}_readings"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = psycopg.conninfo.make_conninfo(ADMIN_URL, dbname=name)
-    migrate(url)
-    return url
-
-
-def drop_database(url: str) -> None:
-    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(str(name)))
-        )
 
 
 def local_midnight(day: date) -> datetime:
@@ -185,7 +165,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
 
-    url = fresh_database()
+    url = fresh_database("readings")
     try:
         with connect(url) as conn:
             ids = {

@@ -21,7 +21,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from hemkoll.ingest.local_broker import LocalMosquitto, wait_for_port
+from hemkoll.local_services.mosquitto import LocalMosquitto
+from hemkoll.local_services.ports import wait_for_port
 from hemkoll.store.migrate import migrate
 
 ADMIN_URL = os.environ.get(

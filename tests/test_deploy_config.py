@@ -13,14 +13,15 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from tests.deploy.mosquitto_support import SYSTEMD_CONF, Broker, render, tls_material
+from hemkoll.local_services.deployed_mosquitto import SYSTEMD_CONF, DeployedMosquitto, render
+from hemkoll.local_services.tls import tls_material
 from tests.helpers import wait_until
 
 
 def test_deploy_config_starts_and_refuses_anonymous_clients(tmp_path: Path) -> None:
     (tmp_path / "hemkoll.passwd").write_text("")
     (tmp_path / "hemkoll.acl").write_text("")
-    tls_port, plain_port = Broker.ports()
+    tls_port, plain_port = DeployedMosquitto.ports()
     config = render(
         SYSTEMD_CONF,
         tmp_path,
@@ -30,7 +31,7 @@ def test_deploy_config_starts_and_refuses_anonymous_clients(tmp_path: Path) -> N
         passwd=tmp_path / "hemkoll.passwd",
         acl=tmp_path / "hemkoll.acl",
     )
-    broker = Broker(config, tls_port, plain_port).start()
+    broker = DeployedMosquitto(config, tls_port, plain_port).start()
     try:
         outcomes: list[str] = []
         client = mqtt.Client(

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from hemkoll.alerts.configuration import RuleConfigError
 from hemkoll.cli.errors import CommandError, SettingsInvalid
 from hemkoll.cli.parser import build_parser
-from hemkoll.demo.processes import DemoError
+from hemkoll.demo.errors import DemoError
+from hemkoll.local_services.children import StartError
 from hemkoll.settings import Settings
 from hemkoll.store.registry import RegistryError
 from hemkoll.store.staff import StaffError
@@ -29,6 +30,7 @@ EXIT_STATUS: dict[type[Exception], int] = {
     StaffError: 2,  # token create: the role and its health centre
     RuleConfigError: 2,  # thresholds set, backtest: rules the programme refuses, no patient
     DemoError: 2,  # demo: a set-up that cannot go on, with what to do about it
+    StartError: 2,  # demo: its PostgreSQL or Mosquitto would not start, and why
 }
 
 

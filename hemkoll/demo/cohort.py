@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from psycopg import sql
 
 from hemkoll.alerts.worker import NOTIFY_CHANNEL
-from hemkoll.demo.processes import DemoError
+from hemkoll.demo.errors import DemoError
 from hemkoll.store import staff
 from hemkoll.store.centres import (
     CentreSettings,

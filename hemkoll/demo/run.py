@@ -22,8 +22,7 @@ from zoneinfo import ZoneInfo
 
 from hemkoll.demo import cohort, console
 from hemkoll.demo.broker import SERVICE_USER, EmbeddedMosquitto
-from hemkoll.demo.postgres import EmbeddedPostgres
-from hemkoll.demo.processes import DemoError
+from hemkoll.demo.errors import DemoError
 from hemkoll.demo.replay import Replay
 from hemkoll.demo.services import (
     ACKNOWLEDGE_AFTER_S,
@@ -34,7 +33,8 @@ from hemkoll.demo.services import (
 )
 from hemkoll.demo.state import TIMEZONE, DemoOptions, DemoState, cohort_state
 from hemkoll.demo.watch import Watcher
-from hemkoll.ingest.local_broker import free_port
+from hemkoll.local_services.ports import free_port
+from hemkoll.local_services.postgres import EmbeddedPostgres
 from hemkoll.settings import MqttEndpoint, Settings
 from hemkoll.simulator import simulate
 from hemkoll.simulator.publisher import PublisherConfig

@@ -23,7 +23,7 @@ from psycopg import sql
 
 from hemkoll.alerts.worker import NOTIFY_CHANNEL, RulesConfig, RulesWorker
 from hemkoll.api.app import ApiConfig, create_app
-from hemkoll.demo.processes import DemoError
+from hemkoll.demo.errors import DemoError
 from hemkoll.ingest.service import IngestConfig, IngestService
 from hemkoll.notify.dispatcher import Dispatcher, DispatcherConfig
 from hemkoll.rules.preset import HEART_FAILURE

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from hemkoll.demo.processes import DemoError
+from hemkoll.demo.errors import DemoError
 
 STATE_VERSION = 1
 DEFAULT_PATIENTS, DEFAULT_DAYS, DEFAULT_SEED = 50, 60, 1

@@ -19,7 +19,7 @@ import orjson
 
 from hemkoll.alerts.worker import LEASE_S
 from hemkoll.demo import cohort, console
-from hemkoll.demo.processes import DemoError
+from hemkoll.demo.errors import DemoError
 from hemkoll.demo.replay import Replay
 from hemkoll.demo.report import detection_report, score_json
 from hemkoll.demo.services import Running

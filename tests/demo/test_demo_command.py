@@ -14,8 +14,8 @@ import orjson
 import psycopg
 import pytest
 
-from hemkoll.demo.postgres import EmbeddedPostgres
 from hemkoll.demo.summary import read_counts
+from hemkoll.local_services.postgres import EmbeddedPostgres
 from tests.demo.support import READY_TIMEOUT_S, SETTLE_TIMEOUT_S, Demo, alive, descendants
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")

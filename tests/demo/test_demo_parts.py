@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from hemkoll.demo import cohort
-from hemkoll.demo.processes import DemoError
+from hemkoll.demo.errors import DemoError
 from hemkoll.demo.report import alert_hits, detection_report
 from hemkoll.demo.state import DataDir, DemoOptions, DemoState, cohort_state
 from hemkoll.demo.summary import read_counts
@@ -202,8 +202,9 @@ def test_options_start_a_cohort_and_may_only_repeat_a_saved_one(tmp_path: Path) 
 def test_a_child_does_not_outlive_a_killed_demo(tmp_path: Path) -> None:
     """The demo SIGKILLed: its child (here a sleep) gets the parent-death signal."""
     script = (
-        "import signal, sys, time; from pathlib import Path; from hemkoll.demo import processes; "
-        "p = processes.start(['sleep', '60'], log=Path(sys.argv[1]), death_signal=signal.SIGTERM); "
+        "import signal, sys, time; from pathlib import Path; "
+        "from hemkoll.local_services import children; "
+        "p = children.start(['sleep', '60'], log=Path(sys.argv[1]), death_signal=signal.SIGTERM); "
         "print(p.pid, flush=True); time.sleep(60)"
     )
     parent = subprocess.Popen(
@@ -222,10 +223,10 @@ def test_a_child_does_not_outlive_a_killed_demo(tmp_path: Path) -> None:
 
 
 def test_stop_escalates_to_sigkill(tmp_path: Path) -> None:
-    from hemkoll.demo import processes  # noqa: PLC0415
+    from hemkoll.local_services import children  # noqa: PLC0415
 
     log = tmp_path / "log"
-    stubborn = processes.start(
+    stubborn = children.start(
         [
             sys.executable,
             "-c",
@@ -239,7 +240,7 @@ def test_stop_escalates_to_sigkill(tmp_path: Path) -> None:
     while b"ok" not in log.read_bytes() and time.monotonic() < deadline:
         time.sleep(0.05)
     started = time.monotonic()
-    assert processes.stop(stubborn, signals=[(15, 0.3)]) == -9
+    assert children.stop(stubborn, signals=[(15, 0.3)]) == -9
     assert time.monotonic() - started < 5
 
 

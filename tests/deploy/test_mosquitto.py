@@ -29,18 +29,17 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hemkoll.protocol.topics import feedback_topic, readings_topic
-from hemkoll.store.registry import Enrolment
-from tests.deploy.mosquitto_support import (
+from hemkoll.local_services.deployed_mosquitto import (
     COMPOSE_CONF,
     DEPLOY,
     SYSTEMD_CONF,
-    Broker,
-    Tls,
+    DeployedMosquitto,
     directive,
     render,
-    tls_material,
 )
+from hemkoll.local_services.tls import Tls, tls_material
+from hemkoll.protocol.topics import feedback_topic, readings_topic
+from hemkoll.store.registry import Enrolment
 from tests.helpers import count_readings, enrol, message, reading, wait_until
 
 SERVICE_USER = "hemkoll-service"
@@ -85,8 +84,8 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
 
 def start_broker(
     source: Path, folder: Path, tls: Tls, auth: Auth, drop: tuple[str, ...] = ()
-) -> Broker:
-    tls_port, plain_port = Broker.ports()
+) -> DeployedMosquitto:
+    tls_port, plain_port = DeployedMosquitto.ports()
     config = render(
         source,
         folder,
@@ -97,13 +96,13 @@ def start_broker(
         acl=auth.acl,
         drop=drop,
     )
-    return Broker(config, tls_port, plain_port).start()
+    return DeployedMosquitto(config, tls_port, plain_port).start()
 
 
 @pytest.fixture(params=sorted(CONFIGS))
 def broker(
     request: pytest.FixtureRequest, tmp_path: Path, tls: Tls, auth: Auth
-) -> Iterator[Broker]:
+) -> Iterator[DeployedMosquitto]:
     started = start_broker(CONFIGS[request.param], tmp_path / "broker", tls, auth)
     yield started
     started.stop()
@@ -187,7 +186,7 @@ class Client:
 
 
 def test_each_deployed_config_serves_devices_over_tls_with_registry_credentials(
-    broker: Broker, tls: Tls, auth: Auth
+    broker: DeployedMosquitto, tls: Tls, auth: Auth
 ) -> None:
     a_user, a_password = str(auth.a.device.id), auth.a.mqtt_password
     service = Client(f"svc-{uuid.uuid4().hex[:6]}").connect(

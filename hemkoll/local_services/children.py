@@ -1,11 +1,12 @@
-"""The demo's child processes (PostgreSQL, Mosquitto): never left behind, never hit by Ctrl-C.
+"""Child processes (the demo's PostgreSQL and Mosquitto): never left behind, never hit by Ctrl-C.
 
 Each child starts in a session of its own, so a Ctrl-C at the terminal (SIGINT to the whole
-foreground process group) reaches only the demo, which then stops everything in order: the
-services first, the broker and the database last. On Linux each child also gets a parent-death
-signal, so even a demo killed with SIGKILL leaves no child running.
+foreground process group) reaches only the parent (the demo), which then stops everything in
+order: the services first, the broker and the database last. On Linux each child also gets a
+parent-death signal, so even a parent killed with SIGKILL leaves no child running. The signal
+comes when the thread that started the child ends: start them from the main thread.
 
-``unprivileged=True`` (for PostgreSQL, which refuses to run as root): when the demo runs as
+``unprivileged=True`` (for PostgreSQL, which refuses to run as root): when the parent runs as
 root on Linux, the child enters a new user namespace in which it is uid 65534 ("nobody"),
 mapped to root outside. PostgreSQL is then not root, while its files stay root's: no system
 user is created and no folder's permissions are changed. Not root: nothing to do.
@@ -28,8 +29,8 @@ PR_SET_PDEATHSIG = 1
 NAMESPACE_ID = 65534
 
 
-class DemoError(RuntimeError):
-    """A demo set-up that cannot go on, with what to do about it."""
+class StartError(RuntimeError):
+    """A local service that cannot be started, with what to do about it."""
 
 
 def needs_namespace() -> bool:
@@ -61,8 +62,8 @@ def _child_setup(death_signal: int, unprivileged: bool) -> Callable[[], None] | 
     return setup
 
 
-def _namespace_hint(args: Sequence[str]) -> DemoError:
-    return DemoError(
+def _namespace_hint(args: Sequence[str]) -> StartError:
+    return StartError(
         f"could not start {Path(args[0]).name} in a user namespace, which the demo needs to run "
         "PostgreSQL as root (PostgreSQL refuses root). Run `hemkoll demo` as an ordinary user, "
         "or set HEMKOLL_DATABASE_URL to a PostgreSQL of yours."
@@ -83,13 +84,13 @@ def run_once(args: Sequence[str], *, log: Path, unprivileged: bool = False) -> N
         except subprocess.SubprocessError as exc:
             raise _namespace_hint(args) from exc
     if result.returncode != 0:
-        raise DemoError(f"{Path(args[0]).name} failed (exit {result.returncode}); see {log}")
+        raise StartError(f"{Path(args[0]).name} failed (exit {result.returncode}); see {log}")
 
 
 def start(
     args: Sequence[str], *, log: Path, death_signal: int, unprivileged: bool = False
 ) -> subprocess.Popen[bytes]:
-    """Start a long-lived child; it gets ``death_signal`` should the demo die first."""
+    """Start a long-lived child; it gets ``death_signal`` should its parent die first."""
     with log.open("ab") as out:
         try:
             return subprocess.Popen(  # noqa: S603 (our own binary and arguments)
