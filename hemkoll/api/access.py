@@ -29,7 +29,7 @@ from psycopg_pool import ConnectionPool
 
 from hemkoll.api.problems import Problem, forbidden, unauthenticated
 from hemkoll.store import audit, staff
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 
 Role = Literal["admin", "clinician", "nurse"]
 

@@ -31,7 +31,8 @@ from hemkoll.store.centres import (
     rotate_secrets,
     update_centre,
 )
-from hemkoll.store.evaluation import Conn, set_monitoring_paused
+from hemkoll.store.connect import Conn
+from hemkoll.store.evaluation import set_monitoring_paused
 from hemkoll.store.registry import enrol_device
 
 NURSE_NAME = "Demo nurse"

@@ -14,13 +14,14 @@ from hemkoll.rules.alerting import TRANSITIONS, AlertState, Outcome
 from hemkoll.rules.patient_messages import ALERT_ACKNOWLEDGED
 from hemkoll.store import alerts, outbox
 from hemkoll.store import evaluation as store
+from hemkoll.store.connect import Conn
 
 
 class TransitionRefused(ValueError):
     """An alert transition that is not allowed from the alert's state, with the reason."""
 
 
-def _check(conn: store.Conn, alert_id: UUID, action: str) -> None:
+def _check(conn: Conn, alert_id: UUID, action: str) -> None:
     state = store.alert_state(conn, alert_id)
     if state is None:
         raise TransitionRefused(f"no alert {alert_id}")
@@ -28,7 +29,7 @@ def _check(conn: store.Conn, alert_id: UUID, action: str) -> None:
         raise TransitionRefused(f"cannot {action} an alert that is {state}")
 
 
-def acknowledge(conn: store.Conn, alert_id: UUID, *, by: str, note: str = "") -> None:
+def acknowledge(conn: Conn, alert_id: UUID, *, by: str, note: str = "") -> None:
     with conn.transaction():
         _check(conn, alert_id, "acknowledge")
         acknowledged = store.acknowledge_alert(conn, alert_id)
@@ -53,7 +54,7 @@ def acknowledge(conn: store.Conn, alert_id: UUID, *, by: str, note: str = "") ->
         )
 
 
-def resolve(conn: store.Conn, alert_id: UUID, outcome: Outcome, *, by: str, note: str = "") -> None:
+def resolve(conn: Conn, alert_id: UUID, outcome: Outcome, *, by: str, note: str = "") -> None:
     with conn.transaction():
         _check(conn, alert_id, "resolve")
         severity = store.resolve_alert(conn, alert_id, outcome.value)
@@ -69,7 +70,7 @@ def resolve(conn: store.Conn, alert_id: UUID, outcome: Outcome, *, by: str, note
         )
 
 
-def assign(conn: store.Conn, alert_id: UUID, staff_id: UUID | None, *, by: str) -> None:
+def assign(conn: Conn, alert_id: UUID, staff_id: UUID | None, *, by: str) -> None:
     """Give the alert to a member of staff (None: to nobody); not once it is resolved."""
     with conn.transaction():
         if not alerts.assign(conn, alert_id, staff_id):
@@ -84,7 +85,7 @@ def assign(conn: store.Conn, alert_id: UUID, staff_id: UUID | None, *, by: str) 
         )
 
 
-def comment(conn: store.Conn, alert_id: UUID, text: str, *, by: str) -> None:
+def comment(conn: Conn, alert_id: UUID, text: str, *, by: str) -> None:
     if not text.strip():
         raise TransitionRefused("a comment needs some text")
     with conn.transaction():

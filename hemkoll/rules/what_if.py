@@ -23,7 +23,7 @@ from hemkoll.rules.engine import required_history
 from hemkoll.rules.overrides import OverrideLayer, effective_rules
 from hemkoll.rules.series import series_from_rows
 from hemkoll.store import evaluation, rule_overrides
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 
 
 @dataclass(frozen=True)

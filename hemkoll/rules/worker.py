@@ -34,7 +34,7 @@ from hemkoll.rules.patient_messages import ALERT_OPENED, READINGS_IN_RANGE
 from hemkoll.rules.series import series_from_rows
 from hemkoll.store import evaluation as store
 from hemkoll.store import outbox, rule_overrides
-from hemkoll.store.connect import connect, serve_until_stopped
+from hemkoll.store.connect import Conn, connect, serve_until_stopped
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class Request:
 
 
 def evaluate_patients(
-    conn: store.Conn, programme: RuleSet, requests: Sequence[Request], *, now: datetime
+    conn: Conn, programme: RuleSet, requests: Sequence[Request], *, now: datetime
 ) -> dict[UUID, Changes]:
     """Evaluate a batch of patients and apply the findings to their alerts; the caller's
     transaction, which holds the patients' row locks.
@@ -160,7 +160,7 @@ def evaluate_patients(
 
 
 def evaluate_patient(
-    conn: store.Conn,
+    conn: Conn,
     programme: RuleSet,
     patient_id: UUID,
     *,
@@ -175,7 +175,7 @@ def evaluate_patient(
 
 
 def _apply(
-    conn: store.Conn,
+    conn: Conn,
     patient_id: UUID,
     rule_set_name: str,
     findings: Sequence[Finding],
@@ -245,7 +245,7 @@ class RulesWorker:
     def stop(self) -> None:
         self._stopping.set()
 
-    def process_due(self, conn: store.Conn) -> int:
+    def process_due(self, conn: Conn) -> int:
         """Claim and evaluate due patients until none are left; returns how many were done."""
         done = 0
         while not self._stopping.is_set():
@@ -257,7 +257,7 @@ class RulesWorker:
             done += len(claims)
         return done
 
-    def _evaluate_batch(self, conn: store.Conn, claims: Sequence[store.Claim]) -> None:
+    def _evaluate_batch(self, conn: Conn, claims: Sequence[store.Claim]) -> None:
         """The claims in one transaction; should it fail, each on its own, so that one
         patient's failure (retried with backoff) does not hold up the others."""
         try:
@@ -294,7 +294,7 @@ class RulesWorker:
         for severity in changes.raised:
             metrics.ALERTS_RAISED.labels(severity).inc()
 
-    def _evaluate_claimed(self, conn: store.Conn, claimed: store.Claim) -> None:
+    def _evaluate_claimed(self, conn: Conn, claimed: store.Claim) -> None:
         try:
             with conn.transaction():
                 changes = evaluate_patient(

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from psycopg.rows import class_row
 
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
 # Standard Webhooks secrets are "whsec_" and base64 of 24-64 random bytes; 32 is the common size.

@@ -10,7 +10,7 @@ from uuid import UUID
 from psycopg.rows import class_row
 
 from hemkoll.store.alerts import AlertDetail
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
 # A centre's patient list on one page: programmes run to a few hundred patients per centre.

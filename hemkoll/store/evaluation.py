@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import psycopg
-from psycopg.rows import TupleRow, class_row
+from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
 
@@ -79,9 +79,6 @@ class AlertContent:
             "explanation_en": self.explanation_en,
             "explanation_sv": self.explanation_sv,
         }
-
-
-Conn = psycopg.Connection[TupleRow]
 
 
 def claim(conn: Conn, *, limit: int, lease_s: float) -> list[Claim]:

@@ -25,7 +25,7 @@ from uuid import UUID
 
 from psycopg.rows import class_row
 
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
 # Days in a patient-month: a mean month of the Julian year (365.25 / 12), the usual figure.

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Literal
 from uuid import UUID
 
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
 WebhookChannel = Literal["care_team", "escalation"]

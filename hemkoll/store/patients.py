@@ -12,8 +12,8 @@ from uuid import UUID
 
 from psycopg.rows import class_row
 
+from hemkoll.store.connect import Conn
 from hemkoll.store.credentials import hash_secret, new_secret
-from hemkoll.store.evaluation import Conn
 from hemkoll.store.registry import RegistryError, check_reference
 from hemkoll.store.sql import query
 from hemkoll.store.types import DEVICE_KINDS, Device

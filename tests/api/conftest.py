@@ -15,7 +15,7 @@ from hemkoll.api.app import ApiConfig, create_app
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.store import centres, evaluation, patients, staff
 from hemkoll.store.centres import CentreSettings
-from hemkoll.store.connect import connect
+from hemkoll.store.connect import Conn, connect
 from hemkoll.store.evaluation import AlertContent
 
 # The address the in-process client calls from (a documentation address, RFC 5737).
@@ -41,7 +41,7 @@ class World:
 
 
 def make_alert(
-    conn: evaluation.Conn,
+    conn: Conn,
     patient_id: UUID,
     severity: str = "red",
     rule_id: str = "weight_gain_2kg_3d",
@@ -62,7 +62,7 @@ def make_alert(
     return alert_id
 
 
-def _centre(conn: evaluation.Conn, name: str) -> Centre:
+def _centre(conn: Conn, name: str) -> Centre:
     now = datetime.now(UTC)
     centre = centres.create_centre(conn, name, CentreSettings())
     patient = patients.create_patient(

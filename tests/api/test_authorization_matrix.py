@@ -21,8 +21,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from hemkoll.store import outbox, patients, staff
-from hemkoll.store.connect import connect
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn, connect
 from tests.api.conftest import Centre, World, bearer, make_alert
 
 ROLES = ("nurse", "clinician", "admin", "region")

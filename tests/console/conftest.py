@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hemkoll.store import evaluation
-from hemkoll.store.connect import connect
-from hemkoll.store.evaluation import AlertContent, Conn
+from hemkoll.store.connect import Conn, connect
+from hemkoll.store.evaluation import AlertContent
 from tests.api.conftest import CLIENT, Centre, World, client, world
 
 __all__ = ["CLIENT", "Centre", "Seeded", "World", "client", "seeded", "world"]

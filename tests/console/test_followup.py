@@ -35,8 +35,7 @@ import pytest
 
 from hemkoll.store import centres, patients
 from hemkoll.store.centres import CentreSettings
-from hemkoll.store.connect import connect
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn, connect
 from hemkoll.store.followup import DAYS_PER_MONTH, followup
 from tests.console.conftest import add_alert
 

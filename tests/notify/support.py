@@ -17,7 +17,7 @@ from hemkoll.api.notify.dispatcher import Dispatcher, DispatcherConfig
 from hemkoll.api.notify.schedule import RetrySchedule
 from hemkoll.settings import parse_mqtt_url
 from hemkoll.store import evaluation, outbox
-from hemkoll.store.connect import connect
+from hemkoll.store.connect import Conn, connect
 
 PUBLIC_URL = "https://hemkoll.example.se"
 # Short schedules: the tests prove the behaviour, not the Standard Webhooks timings.
@@ -66,7 +66,7 @@ def content(rule_id: str = "spo2_low", severity: str = "red") -> evaluation.Aler
 
 
 def open_alert(
-    conn: evaluation.Conn,
+    conn: Conn,
     patient_id: UUID,
     *,
     rule_id: str = "spo2_low",

@@ -36,7 +36,7 @@ from hemkoll.api.problems import invalid, not_found
 from hemkoll.rules.config import RuleSet
 from hemkoll.rules.configuration import effective_for
 from hemkoll.store import alerts, console, patients, readings_query, rule_overrides, staff
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 from hemkoll.store.patients import PatientRecord
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)

@@ -24,7 +24,7 @@ from hemkoll.rules import nurse_actions
 from hemkoll.rules.alerting import Outcome
 from hemkoll.rules.config import RuleSet
 from hemkoll.store import alerts, centres, staff
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
 Nurse = Annotated[Caller, Depends(signed_in(*NURSES))]

@@ -15,13 +15,14 @@ import logging
 from datetime import datetime
 
 from hemkoll.store import evaluation, notifications, outbox
+from hemkoll.store.connect import Conn
 
 log = logging.getLogger(__name__)
 
 ACTOR = "scheduler"
 
 
-def escalate_due(conn: evaluation.Conn, now: datetime) -> int:
+def escalate_due(conn: Conn, now: datetime) -> int:
     """Escalate every red alert due at ``now`` (aware) whose centre can be; how many were.
 
     One transaction (committed here unless the caller has one open).

@@ -21,7 +21,7 @@ from hemkoll.rules.alerting import Outcome
 from hemkoll.store import alerts as store
 from hemkoll.store import staff
 from hemkoll.store.alerts import AlertDetail, WorklistAlert, WorklistPosition
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 
 router = APIRouter(prefix=PREFIX, tags=["alerts"])
 Nurse = Annotated[Caller, Depends(allow(*NURSES))]

@@ -13,6 +13,7 @@ from hemkoll.api.models import Language, Model, TimeZoneName
 from hemkoll.api.problems import conflict, invalid, not_found
 from hemkoll.api.routes import PREFIX
 from hemkoll.store import centres, evaluation, patients
+from hemkoll.store.connect import Conn
 from hemkoll.store.patients import PatientRecord
 from hemkoll.store.registry import RegistryError
 
@@ -38,7 +39,7 @@ class NewPatient(Model):
     timezone: TimeZoneName | None = Field(None, description="Defaults to the centre's.")
 
 
-def patient_or_404(caller: Caller, conn: evaluation.Conn, patient_id: UUID) -> PatientRecord:
+def patient_or_404(caller: Caller, conn: Conn, patient_id: UUID) -> PatientRecord:
     found = patients.patient_in_scope(conn, patient_id, health_centre_id=caller.scope)
     if found is None:
         raise not_found("patient", patient_id)

@@ -15,7 +15,7 @@ from hemkoll.api.problems import forbidden, invalid, not_found
 from hemkoll.api.routes import PREFIX
 from hemkoll.store import centres
 from hemkoll.store import staff as store
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 from hemkoll.store.staff import Staff, StaffError
 
 router = APIRouter(prefix=PREFIX, tags=["staff"])

@@ -20,7 +20,7 @@ from hemkoll.rules.configuration import RuleConfigError, change_patient_override
 from hemkoll.rules.overrides import OverrideLayer
 from hemkoll.rules.what_if import alert_as_json, proposed_rules, what_if
 from hemkoll.store import rule_overrides
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 
 router = APIRouter(prefix=PREFIX, tags=["thresholds"])
 Nurse = Annotated[Caller, Depends(allow(*NURSES))]
