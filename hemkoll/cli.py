@@ -29,7 +29,7 @@ from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.what_if import alert_as_json, what_if
 from hemkoll.rules.worker import RulesConfig, RulesWorker
 from hemkoll.settings import Settings
-from hemkoll.store import evaluation, rule_overrides
+from hemkoll.store import patients, rule_overrides
 from hemkoll.store.connect import connect
 from hemkoll.store.credentials import hash_secret
 from hemkoll.store.migrate import ensure_database, migrate
@@ -181,7 +181,7 @@ def _thresholds(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     with connect(settings.database_url) as conn:
-        if evaluation.patient(conn, args.patient) is None:
+        if patients.patient(conn, args.patient) is None:
             print(f"hemkoll thresholds: no patient {args.patient}", file=sys.stderr)
             return 2
         if args.action == "set":
@@ -222,7 +222,7 @@ def _thresholds(args: argparse.Namespace, settings: Settings) -> int:
 
 def _monitoring(args: argparse.Namespace, settings: Settings) -> int:
     with connect(settings.database_url) as conn:
-        found = evaluation.set_monitoring_paused(conn, args.patient, paused=args.action == "pause")
+        found = patients.set_monitoring_paused(conn, args.patient, paused=args.action == "pause")
     if not found:
         print(f"hemkoll monitoring: no patient {args.patient}", file=sys.stderr)
         return 2

@@ -119,7 +119,8 @@ GRANT INSERT ON evaluation_queue TO hemkoll_ingest;
 GRANT SELECT (patient_id, generation, feedback_devices),
       UPDATE (generation, feedback_devices) ON evaluation_queue TO hemkoll_ingest;
 
--- 6. hemkoll_rules (store/queries/rules.sql, outbox.sql, rule_overrides.sql). --------------
+-- 6. hemkoll_rules (store/queries/evaluation_queue.sql, patients.sql, readings.sql, alerts.sql,
+-- alert_actions.sql, outbox.sql, rule_overrides.sql). -----------------------------------------
 GRANT SELECT, INSERT, UPDATE, DELETE ON evaluation_queue TO hemkoll_rules;
 GRANT SELECT (id, health_centre_id, reference, timezone, language, monitoring_paused_since,
               discharged_at) ON patients TO hemkoll_rules;

@@ -32,7 +32,7 @@ from hemkoll.store.centres import (
     update_centre,
 )
 from hemkoll.store.connect import Conn
-from hemkoll.store.evaluation import set_monitoring_paused
+from hemkoll.store.patients import set_monitoring_paused
 from hemkoll.store.registry import enrol_device
 
 NURSE_NAME = "Demo nurse"

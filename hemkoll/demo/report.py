@@ -35,7 +35,7 @@ from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.series import Series, series_from_rows
 from hemkoll.simulator import Episode
 from hemkoll.store.connect import Conn
-from hemkoll.store.evaluation import readings_between
+from hemkoll.store.readings import readings_between
 
 # Below this many evaluable episodes the figures are anecdotes, and the report says so.
 FEW_EPISODES = 10

@@ -12,8 +12,7 @@ from uuid import UUID
 
 from hemkoll.rules.alerting import TRANSITIONS, AlertState, Outcome
 from hemkoll.rules.patient_messages import ALERT_ACKNOWLEDGED
-from hemkoll.store import alerts, outbox
-from hemkoll.store import evaluation as store
+from hemkoll.store import alert_actions, outbox
 from hemkoll.store.connect import Conn
 
 
@@ -22,7 +21,7 @@ class TransitionRefused(ValueError):
 
 
 def _check(conn: Conn, alert_id: UUID, action: str) -> None:
-    state = store.alert_state(conn, alert_id)
+    state = alert_actions.alert_state(conn, alert_id)
     if state is None:
         raise TransitionRefused(f"no alert {alert_id}")
     if AlertState(state) not in TRANSITIONS[action]:
@@ -32,11 +31,11 @@ def _check(conn: Conn, alert_id: UUID, action: str) -> None:
 def acknowledge(conn: Conn, alert_id: UUID, *, by: str, note: str = "") -> None:
     with conn.transaction():
         _check(conn, alert_id, "acknowledge")
-        acknowledged = store.acknowledge_alert(conn, alert_id)
+        acknowledged = alert_actions.acknowledge_alert(conn, alert_id)
         if acknowledged is None:  # changed state since the check (another nurse)
             raise TransitionRefused("the alert was changed by someone else; reload it")
         severity, patient_id = acknowledged
-        store.insert_event(
+        alert_actions.insert_event(
             conn,
             alert_id,
             kind="acknowledged",
@@ -57,10 +56,10 @@ def acknowledge(conn: Conn, alert_id: UUID, *, by: str, note: str = "") -> None:
 def resolve(conn: Conn, alert_id: UUID, outcome: Outcome, *, by: str, note: str = "") -> None:
     with conn.transaction():
         _check(conn, alert_id, "resolve")
-        severity = store.resolve_alert(conn, alert_id, outcome.value)
+        severity = alert_actions.resolve_alert(conn, alert_id, outcome.value)
         if severity is None:
             raise TransitionRefused("the alert was changed by someone else; reload it")
-        store.insert_event(
+        alert_actions.insert_event(
             conn,
             alert_id,
             kind="resolved",
@@ -73,9 +72,9 @@ def resolve(conn: Conn, alert_id: UUID, outcome: Outcome, *, by: str, note: str 
 def assign(conn: Conn, alert_id: UUID, staff_id: UUID | None, *, by: str) -> None:
     """Give the alert to a member of staff (None: to nobody); not once it is resolved."""
     with conn.transaction():
-        if not alerts.assign(conn, alert_id, staff_id):
+        if not alert_actions.assign(conn, alert_id, staff_id):
             raise TransitionRefused("cannot assign an alert that is resolved")
-        store.insert_event(
+        alert_actions.insert_event(
             conn,
             alert_id,
             kind="assigned",
@@ -89,6 +88,6 @@ def comment(conn: Conn, alert_id: UUID, text: str, *, by: str) -> None:
     if not text.strip():
         raise TransitionRefused("a comment needs some text")
     with conn.transaction():
-        store.insert_event(
+        alert_actions.insert_event(
             conn, alert_id, kind="commented", severity=None, actor=by, details={"text": text}
         )

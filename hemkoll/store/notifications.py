@@ -231,27 +231,14 @@ def backlog(conn: Conn) -> Backlog:
 
 
 @dataclass(frozen=True)
-class DueEscalation:
-    alert_id: UUID
+class NotificationOwner:
     health_centre_id: UUID
-    escalation_contact: str | None
-    escalate_after: timedelta
+    patient_id: UUID
+    alert_id: UUID | None
 
 
-def lock_due_escalations(conn: Conn, now: datetime) -> list[DueEscalation]:
-    """Due escalations with an endpoint, row-locked until the caller's transaction ends."""
-    with conn.cursor(row_factory=class_row(DueEscalation)) as cur:
-        return cur.execute(query("lock_due_escalations"), {"now": now}).fetchall()
-
-
-def mark_escalated(conn: Conn, alert_id: UUID, now: datetime) -> bool:
-    return (
-        conn.execute(query("mark_alert_escalated"), {"alert_id": alert_id, "now": now}).fetchone()
-        is not None
-    )
-
-
-def escalations_without_endpoint(conn: Conn, now: datetime) -> tuple[int, int]:
-    """Red alerts due for escalation whose centre has no escalation endpoint: (alerts, centres)."""
-    row = conn.execute(query("escalations_without_endpoint"), {"now": now}).fetchone()
-    return (0, 0) if row is None else (int(row[0]), int(row[1]))
+def notification_owner(conn: Conn, notification_id: UUID) -> NotificationOwner | None:
+    with conn.cursor(row_factory=class_row(NotificationOwner)) as cur:
+        return cur.execute(
+            query("notification_owner"), {"notification_id": notification_id}
+        ).fetchone()

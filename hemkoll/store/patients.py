@@ -1,11 +1,13 @@
 """Patients as the care team sees them: enrolment, lookup within a health centre, discharge.
 
 Every lookup takes the caller's health centre (None: every centre, for the region's
-administrators), so another centre's patient is simply not found.
+administrators), so another centre's patient is simply not found. The rules worker locks the
+patients it evaluates here (``lock_patients``), and monitoring is paused and resumed here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -29,6 +31,13 @@ class PatientRecord:
     enrolled_at: datetime
     monitoring_paused_since: datetime | None
     discharged_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PatientToEvaluate:
+    id: UUID
+    timezone: str
+    paused: bool
 
 
 @dataclass(frozen=True)
@@ -126,3 +135,23 @@ def add_device(conn: Conn, patient_id: UUID, kind: str) -> NewDevice:
     if device is None:
         raise RuntimeError("insert_device returned no row")
     return NewDevice(device, secret)
+
+
+def lock_patients(conn: Conn, patient_ids: Sequence[UUID]) -> list[PatientToEvaluate]:
+    """Lock a batch's patients for the caller's transaction; the discharged are left out."""
+    with conn.cursor(row_factory=class_row(PatientToEvaluate)) as cur:
+        return cur.execute(
+            query("patients_for_evaluation"), {"patient_ids": list(patient_ids)}
+        ).fetchall()
+
+
+def patient(conn: Conn, patient_id: UUID) -> PatientToEvaluate | None:
+    with conn.cursor(row_factory=class_row(PatientToEvaluate)) as cur:
+        return cur.execute(query("patient_timezone"), {"patient_id": patient_id}).fetchone()
+
+
+def set_monitoring_paused(conn: Conn, patient_id: UUID, *, paused: bool) -> bool:
+    """Pause or resume a patient's monitoring; False if there is no such patient."""
+    with conn.transaction():
+        name = "pause_monitoring" if paused else "resume_monitoring"
+        return conn.execute(query(name), {"patient_id": patient_id}).fetchone() is not None

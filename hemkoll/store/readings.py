@@ -6,16 +6,23 @@ second, counting one only for a batch that has some duplicates); the dead letter
 beside them. The caller learns, per message, how many of its readings were
 new, so a resent backlog is reported as duplicates rather than stored twice; and the patients
 of the batch are queued for the rules worker in the same transaction.
+
+The rules worker reads the readings back per patient over a time range
+(``readings_between``, ``readings_of_patients_between``); the care-team API's paged and daily
+reads are ``readings_query``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
 
 import psycopg
 from psycopg.rows import TupleRow
 
+from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 from hemkoll.store.types import DeadLetter, Reading
 
@@ -116,3 +123,25 @@ def _dead_letter_params(letter: DeadLetter) -> dict[str, object]:
         "payload_size": letter.payload_size,
         "payload_sha256": letter.payload_sha256,
     }
+
+
+def readings_of_patients_between(
+    conn: Conn, patient_ids: Sequence[UUID], since: datetime, until: datetime
+) -> dict[UUID, list[tuple[str, datetime, float]]]:
+    by_patient: dict[UUID, list[tuple[str, datetime, float]]] = {}
+    rows = conn.execute(
+        query("readings_of_patients_between"),
+        {"patient_ids": list(patient_ids), "since": since, "until": until},
+    )
+    for patient_id, metric, at, value in rows:
+        by_patient.setdefault(patient_id, []).append((str(metric), at, float(value)))
+    return by_patient
+
+
+def readings_between(
+    conn: Conn, patient_id: UUID, since: datetime, until: datetime
+) -> list[tuple[str, datetime, float]]:
+    rows = conn.execute(
+        query("readings_between"), {"patient_id": patient_id, "since": since, "until": until}
+    ).fetchall()
+    return [(str(metric), at, float(value)) for metric, at, value in rows]

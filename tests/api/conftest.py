@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 
 from hemkoll.api.app import ApiConfig, create_app
 from hemkoll.rules.preset import HEART_FAILURE
-from hemkoll.store import centres, evaluation, patients, staff
+from hemkoll.store import alert_actions, alerts, centres, patients, staff
+from hemkoll.store.alerts import AlertContent
 from hemkoll.store.centres import CentreSettings
 from hemkoll.store.connect import Conn, connect
-from hemkoll.store.evaluation import AlertContent
 
 # The address the in-process client calls from (a documentation address, RFC 5737).
 CLIENT = ("203.0.113.7", 50000)
@@ -55,8 +55,8 @@ def make_alert(
         explanation_en="Weight up 2.4 kg in 3 days.",
         explanation_sv="Vikten har ökat 2,4 kg på 3 dagar.",
     )
-    alert_id = evaluation.insert_alert(conn, patient_id, "test rules", content)
-    evaluation.insert_event(
+    alert_id = alerts.insert_alert(conn, patient_id, "test rules", content)
+    alert_actions.insert_event(
         conn, alert_id, kind="opened", severity=severity, actor="rules", details={}
     )
     return alert_id

@@ -23,7 +23,7 @@ import pytest
 from hemkoll.api.notify.dispatcher import Dispatcher
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.worker import RulesConfig, RulesWorker
-from hemkoll.store import audit, evaluation, notifications
+from hemkoll.store import audit, evaluation_queue, notifications
 from hemkoll.store.connect import connect
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.registry import devices_by_id
@@ -190,7 +190,7 @@ def test_the_rules_role_evaluates_opens_and_raises_alerts(deployed_db: DeployedD
         ReadingWriter(conn).write([[Reading(e.patient.id, e.device.id, "spo2", 87, later)]], [])
     with connect(rules) as conn:
         worker.process_due(conn)
-        assert evaluation.enqueue_all(conn) == 1
+        assert evaluation_queue.enqueue_all(conn) == 1
         worker.process_due(conn)
     assert (worker.evaluated, worker.failed) == (3, 0)
     assert scalar(owner, "SELECT severity FROM alerts") == "red"

@@ -16,7 +16,7 @@ import psycopg
 from hemkoll.api.notify.dispatcher import Dispatcher, DispatcherConfig
 from hemkoll.api.notify.schedule import RetrySchedule
 from hemkoll.settings import parse_mqtt_url
-from hemkoll.store import evaluation, outbox
+from hemkoll.store import alert_actions, alerts, outbox
 from hemkoll.store.connect import Conn, connect
 
 PUBLIC_URL = "https://hemkoll.example.se"
@@ -53,8 +53,8 @@ def set_escalation(
         )
 
 
-def content(rule_id: str = "spo2_low", severity: str = "red") -> evaluation.AlertContent:
-    return evaluation.AlertContent(
+def content(rule_id: str = "spo2_low", severity: str = "red") -> alerts.AlertContent:
+    return alerts.AlertContent(
         rule_id=rule_id,
         rule_kind="threshold",
         severity=severity,
@@ -74,8 +74,8 @@ def open_alert(
     notify: bool = True,
 ) -> tuple[UUID, UUID | None]:
     """Open an alert as the rules worker does (the caller commits); (alert id, notification id)."""
-    alert_id = evaluation.insert_alert(conn, patient_id, "test v1", content(rule_id, severity))
-    evaluation.insert_event(
+    alert_id = alerts.insert_alert(conn, patient_id, "test v1", content(rule_id, severity))
+    alert_actions.insert_event(
         conn, alert_id, kind="opened", severity=severity, actor="rules", details={}
     )
     notification_id = (

@@ -12,7 +12,7 @@ from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, NURSES, Caller, allow
 from hemkoll.api.models import Language, Model, TimeZoneName
 from hemkoll.api.problems import conflict, invalid, not_found
 from hemkoll.api.routes import PREFIX
-from hemkoll.store import centres, evaluation, patients
+from hemkoll.store import centres, patients
 from hemkoll.store.connect import Conn
 from hemkoll.store.patients import PatientRecord
 from hemkoll.store.registry import RegistryError
@@ -112,7 +112,7 @@ def _set_paused(caller: Caller, patient_id: UUID, *, paused: bool) -> PatientRec
         patient = patient_or_404(caller, s.conn, patient_id)
         if patient.discharged_at is not None:
             raise conflict("the patient is discharged")
-        evaluation.set_monitoring_paused(s.conn, patient_id, paused=paused)
+        patients.set_monitoring_paused(s.conn, patient_id, paused=paused)
         s.record(
             "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
         )

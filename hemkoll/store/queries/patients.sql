@@ -53,3 +53,23 @@ FROM devices AS d
 JOIN patients AS p ON p.id = d.patient_id
 WHERE d.id = %(device_id)s
   AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s);
+
+-- name: patients_for_evaluation
+-- Locks the patients of a batch for its transaction, in id order (two workers locking
+-- overlapping batches cannot deadlock); discharged patients are not evaluated any more.
+SELECT id, timezone, monitoring_paused_since IS NOT NULL AS paused
+FROM patients
+WHERE id = ANY(%(patient_ids)s::uuid[]) AND discharged_at IS NULL
+ORDER BY id
+FOR UPDATE;
+
+-- name: patient_timezone
+SELECT id, timezone, monitoring_paused_since IS NOT NULL AS paused
+FROM patients WHERE id = %(patient_id)s;
+
+-- name: pause_monitoring
+UPDATE patients SET monitoring_paused_since = coalesce(monitoring_paused_since, now())
+WHERE id = %(patient_id)s RETURNING id;
+
+-- name: resume_monitoring
+UPDATE patients SET monitoring_paused_since = NULL WHERE id = %(patient_id)s RETURNING id;
