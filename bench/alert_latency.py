@@ -90,10 +90,10 @@ from psycopg import sql
 from hemkoll.ingest.local_broker import LocalMosquitto
 from hemkoll.ingest.protocol import readings_topic
 from hemkoll.simulator.receiver import Delivery, WebhookReceiver
-from hemkoll.store.centres import new_signing_secret
 from hemkoll.store.connect import connect
+from hemkoll.store.devices import enrol_device
+from hemkoll.store.health_centres import new_signing_secret
 from hemkoll.store.migrate import migrate
-from hemkoll.store.registry import enrol_device
 
 ADMIN_URL = os.environ.get(
     "HEMKOLL_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

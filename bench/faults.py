@@ -115,10 +115,10 @@ from hemkoll.simulator.publisher import (  # noqa: E402
 )
 from hemkoll.simulator.receiver import Delivery, Mode, WebhookReceiver  # noqa: E402
 from hemkoll.store import notifications as notification_store  # noqa: E402
-from hemkoll.store.centres import new_signing_secret  # noqa: E402
 from hemkoll.store.connect import connect  # noqa: E402
+from hemkoll.store.devices import enrol_device  # noqa: E402
+from hemkoll.store.health_centres import new_signing_secret  # noqa: E402
 from hemkoll.store.migrate import migrate  # noqa: E402
-from hemkoll.store.registry import enrol_device  # noqa: E402
 from hemkoll.store.sql import query  # noqa: E402
 from tests.deploy.mosquitto_support import (  # noqa: E402
     SYSTEMD_CONF,

@@ -62,9 +62,9 @@ from hemkoll.ingest.mqtt_session import RECEIVE_MAXIMUM
 from hemkoll.ingest.protocol import readings_subscription, readings_topic
 from hemkoll.ingest.service import BATCH_MAX_READINGS
 from hemkoll.store.connect import connect
+from hemkoll.store.devices import enrol_device
 from hemkoll.store.migrate import migrate
 from hemkoll.store.readings import ReadingWriter
-from hemkoll.store.registry import enrol_device
 from hemkoll.store.types import Reading
 
 ADMIN_URL = os.environ.get(

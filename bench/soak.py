@@ -70,9 +70,9 @@ import psycopg
 from hemkoll.ingest.local_broker import LocalMosquitto
 from hemkoll.ingest.protocol import readings_topic
 from hemkoll.simulator.receiver import WebhookReceiver
-from hemkoll.store.centres import new_signing_secret
 from hemkoll.store.connect import connect
-from hemkoll.store.registry import enrol_device
+from hemkoll.store.devices import enrol_device
+from hemkoll.store.health_centres import new_signing_secret
 
 CENTRE = "Soak VC"
 # Morning sessions, one message each: (metric, unit, mean, sd); weight is the patient's own.

@@ -32,8 +32,9 @@ from hemkoll.settings import Settings
 from hemkoll.store import patients, rule_overrides
 from hemkoll.store.connect import connect
 from hemkoll.store.credentials import hash_secret
+from hemkoll.store.devices import active_device_credentials, enrol_device
 from hemkoll.store.migrate import ensure_database, migrate
-from hemkoll.store.registry import RegistryError, active_device_credentials, enrol_device
+from hemkoll.store.patients import RegistryError
 from hemkoll.store.staff import ROLES, StaffError, create_staff, issue_token
 
 log = logging.getLogger("hemkoll")

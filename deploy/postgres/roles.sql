@@ -104,7 +104,8 @@ GRANT SELECT (state, created_at, next_attempt_at, lease_until) ON notifications
     TO hemkoll_metrics;
 GRANT hemkoll_metrics TO hemkoll_ingest, hemkoll_rules, hemkoll_dispatch, hemkoll_api;
 
--- 5. hemkoll_ingest (store/queries/ingest.sql, store/readings.py). -------------------------
+-- 5. hemkoll_ingest (store/readings.py's batch writer: store/queries/readings.sql,
+-- dead_letters.sql, evaluation_queue.sql; devices.sql: devices_by_id). ----------------------
 GRANT SELECT (id, patient_id, kind, active, enrolled_at) ON devices TO hemkoll_ingest;
 GRANT SELECT ON metrics TO hemkoll_ingest;
 -- INSERT ... ON CONFLICT DO NOTHING, and for a batch with duplicates
@@ -177,7 +178,7 @@ GRANT SELECT (patient_id), DELETE ON evaluation_queue TO hemkoll_api;
 -- The audit log: append and read, never change (docs/api.md).
 GRANT SELECT, INSERT ON audit_log TO hemkoll_api;
 
--- 9. hemkoll_broker_auth (registry.sql: active_device_credentials). -----------------------
+-- 9. hemkoll_broker_auth (devices.sql: active_device_credentials). ------------------------
 GRANT SELECT (id, credential_hash, active) ON devices TO hemkoll_broker_auth;
 
 -- 10. The rollup readings_hourly. On plain PostgreSQL it is a table kept by a trigger on

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from psycopg.rows import class_row
+import psycopg
+from psycopg.rows import TupleRow, class_row
 
 from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
@@ -63,3 +64,11 @@ def postpone(conn: Conn, patient_id: UUID, *, delay_s: float, error: str) -> Non
 def enqueue_all(conn: Conn) -> int:
     with conn.transaction():
         return conn.execute(query("enqueue_all_monitored_patients")).rowcount
+
+
+def enqueue_staged_patients(cur: psycopg.Cursor[TupleRow]) -> None:
+    """Queue the patients of the readings staged in ``readings_staging`` (the batch writer's:
+    ``readings.ReadingWriter``) with the devices that sent them, and wake the rules worker once
+    the caller's transaction commits."""
+    cur.execute(query("enqueue_staged_patients"))
+    cur.execute(query("notify_evaluation"))

@@ -23,6 +23,8 @@ import psycopg
 from psycopg.rows import TupleRow
 
 from hemkoll.store.connect import Conn
+from hemkoll.store.dead_letters import insert_dead_letters
+from hemkoll.store.evaluation_queue import enqueue_staged_patients
 from hemkoll.store.sql import query
 from hemkoll.store.types import DeadLetter, Reading
 
@@ -68,13 +70,9 @@ class ReadingWriter:
                         staged += len(readings)
                 stored = self._insert_staged(cur, messages, staged)
                 # The rules worker evaluates these patients once this transaction commits.
-                cur.execute(query("enqueue_staged_patients"))
-                cur.execute(query("notify_evaluation"))
+                enqueue_staged_patients(cur)
             if dead_letters:
-                cur.executemany(
-                    query("insert_dead_letter"),
-                    [_dead_letter_params(letter) for letter in dead_letters],
-                )
+                insert_dead_letters(cur, dead_letters)
         return BatchResult(tuple(stored))
 
     def _insert_staged(
@@ -102,27 +100,6 @@ class ReadingWriter:
             for seq, count in cur.fetchall():
                 stored[seq] = count
         return stored
-
-
-def _storable(text: str | None) -> str | None:
-    """PostgreSQL text cannot hold NUL: a device's msg_id or a reason quoting its input may.
-    The raw payload (bytea) keeps the exact bytes."""
-    return None if text is None else text.replace("\x00", "\ufffd")
-
-
-def _dead_letter_params(letter: DeadLetter) -> dict[str, object]:
-    return {
-        "received_at": letter.received_at,
-        "topic": _storable(letter.topic),
-        "device_id": letter.device_id,
-        "msg_id": _storable(letter.msg_id),
-        "reading_index": letter.reading_index,
-        "reason_code": letter.reason_code,
-        "reason": _storable(letter.reason),
-        "payload": letter.payload,
-        "payload_size": letter.payload_size,
-        "payload_sha256": letter.payload_sha256,
-    }
 
 
 def readings_of_patients_between(

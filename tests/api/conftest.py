@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 
 from hemkoll.api.app import ApiConfig, create_app
 from hemkoll.rules.preset import HEART_FAILURE
-from hemkoll.store import alert_actions, alerts, centres, patients, staff
+from hemkoll.store import alert_actions, alerts, devices, health_centres, patients, staff
 from hemkoll.store.alerts import AlertContent
-from hemkoll.store.centres import CentreSettings
 from hemkoll.store.connect import Conn, connect
+from hemkoll.store.health_centres import CentreSettings
 
 # The address the in-process client calls from (a documentation address, RFC 5737).
 CLIENT = ("203.0.113.7", 50000)
@@ -64,7 +64,7 @@ def make_alert(
 
 def _centre(conn: Conn, name: str) -> Centre:
     now = datetime.now(UTC)
-    centre = centres.create_centre(conn, name, CentreSettings())
+    centre = health_centres.create_centre(conn, name, CentreSettings())
     patient = patients.create_patient(
         conn,
         health_centre_id=centre.id,
@@ -72,7 +72,7 @@ def _centre(conn: Conn, name: str) -> Centre:
         language="sv",
         timezone="Europe/Stockholm",
     )
-    device = patients.add_device(conn, patient.id, "scale")
+    device = devices.add_device(conn, patient.id, "scale")
     made = Centre(centre.id, patient.id, device.device.id, make_alert(conn, patient.id))
     for role in ("nurse", "clinician", "admin"):
         member = staff.create_staff(

@@ -20,7 +20,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from hemkoll.store import outbox, patients, staff
+from hemkoll.store import devices, outbox, patients, staff
 from hemkoll.store.connect import Conn, connect
 from tests.api.conftest import Centre, World, bearer, make_alert
 
@@ -64,7 +64,7 @@ def fresh_patient(conn: Conn, centre: Centre) -> dict[str, Any]:
 
 
 def fresh_device(conn: Conn, centre: Centre) -> dict[str, Any]:
-    device = patients.add_device(conn, centre.patient_id, "pulse_oximeter")
+    device = devices.add_device(conn, centre.patient_id, "pulse_oximeter")
     return {**_existing(centre), "device": device.device.id}
 
 

@@ -30,7 +30,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from hemkoll.ingest.protocol import feedback_topic, readings_topic
-from hemkoll.store.registry import Enrolment
+from hemkoll.store.devices import Enrolment
 from tests.deploy.mosquitto_support import (
     COMPOSE_CONF,
     DEPLOY,

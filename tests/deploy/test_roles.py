@@ -25,8 +25,8 @@ from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.worker import RulesConfig, RulesWorker
 from hemkoll.store import audit, evaluation_queue, notifications
 from hemkoll.store.connect import connect
+from hemkoll.store.devices import devices_by_id
 from hemkoll.store.readings import ReadingWriter
-from hemkoll.store.registry import devices_by_id
 from hemkoll.store.types import DeadLetter, Reading
 from tests.deploy.conftest import OWNER, ROLES_SQL, ROOT, SERVICE_ROLES, DeployedDb, apply_roles
 from tests.helpers import enrol, scalar

@@ -20,7 +20,7 @@ from hemkoll.rules.patient_messages import ALERT_OPENED
 from hemkoll.settings import parse_mqtt_url
 from hemkoll.store import outbox
 from hemkoll.store.connect import connect
-from hemkoll.store.registry import Enrolment
+from hemkoll.store.devices import Enrolment
 from tests.helpers import wait_until
 from tests.notify.support import attempts, dispatcher_config, state
 

@@ -47,8 +47,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from hemkoll.api.notify.webhook import SignedWebhook, send_webhook, sign_webhook
 from hemkoll.ingest.protocol import feedback_topic, readings_topic
 from hemkoll.simulator.receiver import Delivery, WebhookReceiver
-from hemkoll.store.centres import new_signing_secret
-from hemkoll.store.registry import Enrolment
+from hemkoll.store.devices import Enrolment
+from hemkoll.store.health_centres import new_signing_secret
 from tests.deploy.mosquitto_support import (
     COMPOSE_CONF,
     SYSTEMD_CONF,

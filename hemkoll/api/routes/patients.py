@@ -12,10 +12,9 @@ from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, NURSES, Caller, allow
 from hemkoll.api.models import Language, Model, TimeZoneName
 from hemkoll.api.problems import conflict, invalid, not_found
 from hemkoll.api.routes import PREFIX
-from hemkoll.store import centres, patients
+from hemkoll.store import health_centres, patients
 from hemkoll.store.connect import Conn
-from hemkoll.store.patients import PatientRecord
-from hemkoll.store.registry import RegistryError
+from hemkoll.store.patients import PatientRecord, RegistryError
 
 router = APIRouter(prefix=PREFIX, tags=["patients"])
 Admin = Annotated[Caller, Depends(allow(*ADMINS))]
@@ -54,7 +53,7 @@ def create_patient(body: NewPatient, caller: Admin) -> PatientRecord:
             raise invalid("health_centre_id: a region administrator must name the centre")
         if not caller.sees_centre(centre_id):
             raise not_found("health centre", centre_id)
-        found = centres.list_centres(s.conn, health_centre_id=centre_id)
+        found = health_centres.list_centres(s.conn, health_centre_id=centre_id)
         if not found:
             raise not_found("health centre", centre_id)
         try:

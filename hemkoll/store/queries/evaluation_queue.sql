@@ -42,6 +42,23 @@ INSERT INTO evaluation_queue AS q (patient_id, requested_at)
 SELECT id, clock_timestamp() FROM patients WHERE discharged_at IS NULL
 ON CONFLICT (patient_id) DO UPDATE SET generation = q.generation + 1;
 
+-- name: enqueue_staged_patients
+-- Every patient with readings in this batch gets (re-)evaluated after the commit.
+-- The devices that sent them are told, after the evaluation, whether the values look as usual.
+INSERT INTO evaluation_queue AS q (patient_id, requested_at, feedback_devices)
+SELECT patient_id, clock_timestamp(), array_agg(DISTINCT device_id)
+FROM readings_staging
+GROUP BY patient_id
+-- Rows are locked in patient order, as the rules worker finishes its batches: no deadlock.
+ORDER BY patient_id
+ON CONFLICT (patient_id) DO UPDATE
+SET generation = q.generation + 1,
+    feedback_devices = ARRAY(SELECT unnest(q.feedback_devices)
+                             UNION SELECT unnest(EXCLUDED.feedback_devices));
+
+-- name: notify_evaluation
+SELECT pg_notify('hemkoll_evaluate', '');
+
 -- name: evaluation_queue_backlog
 -- For the metrics: patients waiting, and the age of the oldest request (seconds).
 SELECT count(*)::integer,

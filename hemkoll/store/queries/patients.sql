@@ -41,18 +41,14 @@ WITH patient AS (
 )
 SELECT * FROM patient;
 
--- name: devices_of_patient
-SELECT id, patient_id, kind, active, enrolled_at
-FROM devices
-WHERE patient_id = %(patient_id)s
-ORDER BY enrolled_at, id;
+-- name: upsert_patient
+-- enrolled_at: NULL for now; an existing patient keeps theirs.
+INSERT INTO patients (health_centre_id, reference, enrolled_at)
+VALUES (%(health_centre_id)s, %(reference)s,
+        coalesce(%(enrolled_at)s::timestamptz, now()))
+ON CONFLICT (health_centre_id, reference) DO UPDATE SET reference = EXCLUDED.reference
+RETURNING id, health_centre_id, reference, timezone, language, enrolled_at;
 
--- name: device_in_scope
-SELECT d.id, d.patient_id, d.kind, d.active, d.enrolled_at
-FROM devices AS d
-JOIN patients AS p ON p.id = d.patient_id
-WHERE d.id = %(device_id)s
-  AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s);
 
 -- name: patients_for_evaluation
 -- Locks the patients of a batch for its transaction, in id order (two workers locking
