@@ -121,7 +121,7 @@ GRANT SELECT (patient_id, generation, feedback_devices),
       UPDATE (generation, feedback_devices) ON evaluation_queue TO hemkoll_ingest;
 
 -- 6. hemkoll_rules (store/queries/evaluation_queue.sql, patients.sql, readings.sql, alerts.sql,
--- alert_actions.sql, outbox.sql, rule_overrides.sql). -----------------------------------------
+-- alert_actions.sql, notifications.sql, rule_overrides.sql). ----------------------------------
 GRANT SELECT, INSERT, UPDATE, DELETE ON evaluation_queue TO hemkoll_rules;
 GRANT SELECT (id, health_centre_id, reference, timezone, language, monitoring_paused_since,
               discharged_at) ON patients TO hemkoll_rules;
@@ -141,7 +141,7 @@ GRANT INSERT ON alert_events TO hemkoll_rules;
 GRANT INSERT ON notifications TO hemkoll_rules;
 GRANT SELECT (id) ON notifications TO hemkoll_rules;
 
--- 7. hemkoll_dispatch (store/queries/notifications.sql, outbox.sql). -----------------------
+-- 7. hemkoll_dispatch (store/queries/notifications.sql, alert_actions.sql). ----------------
 GRANT SELECT, INSERT ON notifications TO hemkoll_dispatch;
 GRANT UPDATE (lease_until, attempts, state, next_attempt_at, delivered_at, last_error)
     ON notifications TO hemkoll_dispatch;

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from hemkoll.rules.alerting import TRANSITIONS, AlertState, Outcome
 from hemkoll.rules.patient_messages import ALERT_ACKNOWLEDGED
-from hemkoll.store import alert_actions, outbox
+from hemkoll.store import alert_actions, notifications
 from hemkoll.store.connect import Conn
 
 
@@ -43,7 +43,7 @@ def acknowledge(conn: Conn, alert_id: UUID, *, by: str, note: str = "") -> None:
             actor=by,
             details={"note": note},
         )
-        outbox.enqueue_device_messages(
+        notifications.enqueue_device_messages(
             conn,
             patient_id,
             event="alert.acknowledged",

@@ -32,7 +32,7 @@ from hemkoll.rules.engine import evaluate, required_history
 from hemkoll.rules.findings import Finding
 from hemkoll.rules.patient_messages import ALERT_OPENED, READINGS_IN_RANGE
 from hemkoll.rules.series import series_from_rows
-from hemkoll.store import alert_actions, evaluation_queue, outbox, rule_overrides
+from hemkoll.store import alert_actions, evaluation_queue, notifications, rule_overrides
 from hemkoll.store.alerts import (
     AlertContent,
     AlertRow,
@@ -158,7 +158,7 @@ def evaluate_patients(
         results[patient.id] = changes
         if request.feedback_devices and not unresolved:
             reassure.append((patient.id, request.feedback_devices))
-    outbox.enqueue_device_messages_to_many(
+    notifications.enqueue_device_messages_to_many(
         conn,
         reassure,
         event="readings.in_range",
@@ -213,8 +213,8 @@ def _apply(
                 actor=ACTOR,
                 details={"fired_at": finding.fired_at.isoformat()},
             )
-            outbox.enqueue_alert_webhook(conn, alert_id, event="alert.opened")
-            outbox.enqueue_device_messages(
+            notifications.enqueue_alert_webhook(conn, alert_id, event="alert.opened")
+            notifications.enqueue_device_messages(
                 conn,
                 patient_id,
                 event="alert.opened",
@@ -235,7 +235,7 @@ def _apply(
                 actor=ACTOR,
                 details={"fired_at": finding.fired_at.isoformat()},
             )
-            outbox.enqueue_alert_webhook(conn, alert_id, event="alert.severity_raised")
+            notifications.enqueue_alert_webhook(conn, alert_id, event="alert.severity_raised")
             changes.raised.append(finding.severity)
         elif isinstance(decision, Touch):
             target = unresolved.get(decision.rule_id) or resolved[decision.rule_id]

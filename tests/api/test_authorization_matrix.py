@@ -20,7 +20,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from hemkoll.store import devices, outbox, patients, staff
+from hemkoll.store import devices, notifications, patients, staff
 from hemkoll.store.connect import Conn, connect
 from tests.api.conftest import Centre, World, bearer, make_alert
 
@@ -75,7 +75,7 @@ def fresh_staff(conn: Conn, centre: Centre) -> dict[str, Any]:
 
 
 def delivered_notification(conn: Conn, centre: Centre) -> dict[str, Any]:
-    notification = outbox.enqueue_alert_webhook(conn, centre.alert_id, event="alert.opened")
+    notification = notifications.enqueue_alert_webhook(conn, centre.alert_id, event="alert.opened")
     conn.execute(
         "UPDATE notifications SET state = 'delivered', delivered_at = now() WHERE id = %s",
         (notification,),

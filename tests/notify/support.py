@@ -16,7 +16,7 @@ import psycopg
 from hemkoll.api.notify.dispatcher import Dispatcher, DispatcherConfig
 from hemkoll.api.notify.schedule import RetrySchedule
 from hemkoll.settings import parse_mqtt_url
-from hemkoll.store import alert_actions, alerts, outbox
+from hemkoll.store import alert_actions, alerts, notifications
 from hemkoll.store.connect import Conn, connect
 
 PUBLIC_URL = "https://hemkoll.example.se"
@@ -79,7 +79,9 @@ def open_alert(
         conn, alert_id, kind="opened", severity=severity, actor="rules", details={}
     )
     notification_id = (
-        outbox.enqueue_alert_webhook(conn, alert_id, event="alert.opened") if notify else None
+        notifications.enqueue_alert_webhook(conn, alert_id, event="alert.opened")
+        if notify
+        else None
     )
     return alert_id, notification_id
 

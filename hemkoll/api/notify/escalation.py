@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from hemkoll.store import alert_actions, outbox
+from hemkoll.store import alert_actions, notifications
 from hemkoll.store.connect import Conn
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def escalate_due(conn: Conn, now: datetime) -> int:
         for due in alert_actions.lock_due_escalations(conn, now):
             if not alert_actions.mark_escalated(conn, due.alert_id, now):
                 continue
-            notification_id = outbox.enqueue_alert_webhook(
+            notification_id = notifications.enqueue_alert_webhook(
                 conn, due.alert_id, event="alert.escalated", channel="escalation"
             )
             alert_actions.insert_event(
