@@ -1,5 +1,5 @@
 """Alerts: the rows the rules worker opens, raises and touches, and the care team's reads of
-them (the worklist, one alert).
+them (the worklist, one alert, a patient's alerts over a period).
 
 What is done to an alert once it is open (acknowledge, resolve, assign, escalate) and the
 alert's history are ``alert_actions``; the nurse's transitions are
@@ -204,3 +204,14 @@ def alert_in_scope(
         return cur.execute(
             query("alert_in_scope"), {"alert_id": alert_id, "health_centre_id": health_centre_id}
         ).fetchone()
+
+
+def patient_alerts(
+    conn: Conn, patient_id: UUID, *, since: datetime, until: datetime
+) -> list[AlertDetail]:
+    """The patient's alerts opened in [since, until), and older ones still unresolved."""
+    with conn.cursor(row_factory=class_row(AlertDetail)) as cur:
+        return cur.execute(
+            query("patient_alerts"),
+            {"patient_id": patient_id, "since": since, "until": until},
+        ).fetchall()

@@ -23,7 +23,7 @@ import pytest
 from hemkoll.api.notify.dispatcher import Dispatcher
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.worker import RulesConfig, RulesWorker
-from hemkoll.store import audit, evaluation_queue, notifications
+from hemkoll.store import audit_log, evaluation_queue, notifications
 from hemkoll.store.connect import connect
 from hemkoll.store.devices import devices_by_id
 from hemkoll.store.readings import ReadingWriter
@@ -257,7 +257,7 @@ def test_the_api_role_appends_and_reads_the_audit_log_but_never_changes_it(
     deployed_db: DeployedDb,
 ) -> None:
     api = deployed_db.url(API)
-    entry = audit.AuditEntry(
+    entry = audit_log.AuditEntry(
         staff_id=None,
         role="admin",
         action="GET /api/v1/patients",
@@ -269,7 +269,7 @@ def test_the_api_role_appends_and_reads_the_audit_log_but_never_changes_it(
         client_address="203.0.113.7",
     )
     with connect(api) as conn, conn.transaction():
-        audit.append(conn, [entry])
+        audit_log.append(conn, [entry])
     assert scalar(api, "SELECT count(*) FROM audit_log") == 1
     # Refused by the privileges themselves, before the table's append-only trigger is reached.
     refused(api, "UPDATE audit_log SET status = 500")

@@ -55,3 +55,18 @@ FROM alerts AS a
 JOIN patients AS p ON p.id = a.patient_id
 WHERE a.id = %(alert_id)s
   AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s);
+
+-- name: patient_alerts
+-- A patient's alerts opened in [since, until) in any state, and those opened before it that are
+-- still unresolved, oldest first: the markers and explanations of the console's patient page
+-- and threshold backtest.
+SELECT a.id, a.patient_id, p.reference AS patient_reference, p.health_centre_id, a.rule_id,
+       a.rule_kind, a.rule_set, a.state, a.severity, a.opened_at, a.severity_since,
+       a.first_fired_at, a.last_fired_at, a.acknowledged_at, a.resolved_at, a.outcome,
+       a.assigned_to, a.escalated_at, a.evidence, a.explanation_en, a.explanation_sv
+FROM alerts AS a
+JOIN patients AS p ON p.id = a.patient_id
+WHERE a.patient_id = %(patient_id)s
+  AND (a.opened_at >= %(since)s OR a.state <> 'resolved')
+  AND a.opened_at < %(until)s
+ORDER BY a.opened_at, a.id;
