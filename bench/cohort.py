@@ -18,9 +18,9 @@ import numpy as np
 import psycopg
 
 from hemkoll.simulator.receiver import WebhookReceiver
-from hemkoll.store.centres import new_signing_secret
 from hemkoll.store.connect import connect
-from hemkoll.store.registry import enrol_device
+from hemkoll.store.devices import enrol_device
+from hemkoll.store.health_centres import new_signing_secret
 
 # Vital signs well inside the preset's limits (BP 80-170, HR 40-110, SpO2 >= 90).
 CLAMP = {

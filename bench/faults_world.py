@@ -27,9 +27,9 @@ from hemkoll.local_services.postgres_cluster import PostgresCluster
 from hemkoll.local_services.tls import Tls
 from hemkoll.simulator.publisher import PlanPublisher, PublishReport
 from hemkoll.simulator.receiver import Delivery, WebhookReceiver
-from hemkoll.store.centres import new_signing_secret
 from hemkoll.store.connect import connect
-from hemkoll.store.registry import enrol_device
+from hemkoll.store.devices import enrol_device
+from hemkoll.store.health_centres import new_signing_secret
 
 SERVICE_USER = "hemkoll-service"
 CENTRE = "Faults VC"

@@ -15,7 +15,7 @@ from psycopg import sql
 
 from hemkoll.protocol.topics import readings_topic
 from hemkoll.store.connect import connect
-from hemkoll.store.registry import enrol_device
+from hemkoll.store.devices import enrol_device
 from hemkoll.store.types import Reading
 
 PREFIX = f"bench-{uuid.uuid4().hex[:6]}"

@@ -37,6 +37,7 @@ from psycopg import sql
 
 from hemkoll.ingest.service import BATCH_MAX_READINGS
 from hemkoll.store.connect import connect
+from hemkoll.store.devices import enrol_device
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.readings_query import (
     DailyAggregate,
@@ -44,7 +45,6 @@ from hemkoll.store.readings_query import (
     daily_readings_from_raw,
     raw_readings,
 )
-from hemkoll.store.registry import enrol_device
 from hemkoll.store.types import Reading
 
 TZ = "Europe/Stockholm"

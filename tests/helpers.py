@@ -22,7 +22,7 @@ from hemkoll.ingest.service import IngestConfig, IngestService
 from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.settings import parse_mqtt_url
 from hemkoll.store.connect import connect
-from hemkoll.store.registry import Enrolment, enrol_device
+from hemkoll.store.devices import Enrolment, enrol_device
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:

@@ -25,8 +25,8 @@ from hemkoll.settings import parse_mqtt_url
 from hemkoll.simulator.receiver import Nurse, NurseConfig, WebhookReceiver
 from hemkoll.simulator.receiver.server import ThreadedServer
 from hemkoll.store import staff
-from hemkoll.store.centres import new_signing_secret
 from hemkoll.store.connect import connect
+from hemkoll.store.health_centres import new_signing_secret
 from tests.helpers import Device, enrol, message, reading, running_ingest, wait_until
 
 SPO2 = RuleSet(

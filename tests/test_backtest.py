@@ -19,9 +19,8 @@ from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.overrides import OverrideLayer, RuleOverride, effective_rules
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.series import series_from_rows
-from hemkoll.store import evaluation
 from hemkoll.store.connect import connect
-from hemkoll.store.readings import ReadingWriter
+from hemkoll.store.readings import ReadingWriter, readings_between
 from hemkoll.store.types import Reading
 from tests.helpers import enrol
 
@@ -69,7 +68,7 @@ def test_live_evaluation_day_by_day_raises_the_backtest_alerts(db_url: str) -> N
             "SELECT rule_id, first_fired_at, severity FROM alerts ORDER BY first_fired_at, rule_id"
         ).fetchall()
         until = readings[-1].measured_at + timedelta(minutes=5)
-        rows = evaluation.readings_between(conn, e.patient.id, until - timedelta(days=400), until)
+        rows = readings_between(conn, e.patient.id, until - timedelta(days=400), until)
     replayed = backtest(
         rule_set, series_from_rows(rows), tz=ZoneInfo("Europe/Stockholm"), until=until
     )

@@ -9,7 +9,7 @@ import pytest
 
 from hemkoll.protocol.measurements import KG_PER_POUND
 from hemkoll.store.connect import connect
-from hemkoll.store.registry import deactivate_device
+from hemkoll.store.devices import deactivate_device
 from tests.helpers import (
     Device,
     count_readings,

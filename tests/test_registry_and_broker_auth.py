@@ -19,7 +19,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.store.connect import connect
 from hemkoll.store.credentials import verify_secret
-from hemkoll.store.registry import RegistryError, check_reference, enrol_device
+from hemkoll.store.devices import enrol_device
+from hemkoll.store.patients import RegistryError, check_reference
 from tests.conftest import Broker
 from tests.helpers import enrol, message, reading, running_ingest, wait_until
 

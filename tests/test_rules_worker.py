@@ -18,9 +18,9 @@ from hemkoll.alerts.worker import IDLE_WAIT_S, RulesConfig, RulesWorker, evaluat
 from hemkoll.rules.alerting import RESOLUTION_COOLDOWN, Outcome
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.preset import HEART_FAILURE
-from hemkoll.store import evaluation
+from hemkoll.store import evaluation_queue
 from hemkoll.store.connect import connect
-from hemkoll.store.evaluation import set_monitoring_paused
+from hemkoll.store.patients import set_monitoring_paused
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.types import Reading
 from tests.helpers import Device, enrol, message, reading, running_ingest, scalar, wait_until
@@ -306,10 +306,10 @@ def test_a_patient_requested_again_keeps_its_place_and_is_evaluated_again(db_url
     assert second[1] == first[1] + 1
     # Finishing with the older generation (newer readings came meanwhile) keeps the row.
     with connect(db_url) as conn:
-        [claimed] = evaluation.claim(conn, limit=10, lease_s=60)
+        [claimed] = evaluation_queue.claim(conn, limit=10, lease_s=60)
         _store(db_url, _spo2(e.patient.id, e.device.id, [95], start + timedelta(hours=2)))
         with conn.transaction():
-            evaluation.finish(conn, [claimed])
+            evaluation_queue.finish(conn, [claimed])
     assert scalar(db_url, "SELECT count(*) FROM evaluation_queue") == 1
     assert scalar(db_url, "SELECT lease_until IS NULL FROM evaluation_queue")
     _process(db_url)

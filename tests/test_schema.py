@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import re
 import threading
 
@@ -11,6 +12,7 @@ import pytest
 
 from hemkoll.protocol.measurements import METRICS, METRICS_BY_DEVICE_KIND
 from hemkoll.store import migrate as migrate_module
+from hemkoll.store import schema
 from hemkoll.store.migrate import Migration, MigrationError, available_migrations, migrate
 from hemkoll.store.sql import parse_blocks, query, query_names
 from hemkoll.store.types import DEVICE_KINDS, Device, DeviceCredential, HealthCentre, Patient
@@ -171,3 +173,46 @@ def test_sql_blocks_parse_and_reject_mistakes() -> None:
         parse_blocks("-- name: a\n\n-- name: b\nSELECT 2;", source="x")
     with pytest.raises(ValueError, match="outside"):
         parse_blocks("SELECT 1;", source="x")
+
+
+def test_the_migrations_build_the_schema_snapshot(db_url: str) -> None:
+    """store/schema.sql is what the migrations build; regenerate: python -m hemkoll.store.schema"""
+    if schema.uses_timescaledb(db_url):
+        pytest.skip("TimescaleDB: the migrations build another schema, which is not snapshotted")
+    built = schema.dump(db_url)
+    snapshot = schema.SNAPSHOT.read_text("utf-8")
+    diff = "".join(
+        difflib.unified_diff(
+            snapshot.splitlines(keepends=True),
+            built.splitlines(keepends=True),
+            "hemkoll/store/schema.sql",
+            "built by the migrations",
+        )
+    )
+    assert built == snapshot, (
+        f"the migrations no longer build store/schema.sql; if that is meant, regenerate it with "
+        f"python -m hemkoll.store.schema\n{diff[:6000]}"
+    )
+
+
+def test_schema_dump_is_normalised_to_what_does_not_change_between_runs() -> None:
+    def dump(key: str, version: str) -> str:
+        return (
+            f"--\n-- PostgreSQL database dump\n--\n\n\\restrict {key}\n\n"
+            f"-- Dumped from database version {version}\n-- Dumped by pg_dump version {version}\n\n"
+            "SET statement_timeout = 0;\n"
+            "SELECT pg_catalog.set_config('search_path', '', false);\n\n"
+            "--\n-- Name: t; Type: TABLE; Schema: public; Owner: -\n--\n\n"
+            "CREATE TABLE public.t (\n    id integer NOT NULL\n);\n\n\n"
+            "CREATE FUNCTION public.f() RETURNS integer\n    LANGUAGE sql\n    AS $$\n"
+            "    -- a comment of the function's own\n    SELECT 1\n$$;\n\n"
+            f"--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict {key}\n\n"
+        )
+
+    first = schema.normalise(dump("Ab3xK", "15.14 (Debian 15.14-0+deb12u1)"))
+    assert first == schema.normalise(dump("Zz9Qr", "15.20 (Debian 15.20-0+deb12u1)"))
+    assert first == (
+        "CREATE TABLE public.t (\n    id integer NOT NULL\n);\n\n"
+        "CREATE FUNCTION public.f() RETURNS integer\n    LANGUAGE sql\n    AS $$\n"
+        "    -- a comment of the function's own\n    SELECT 1\n$$;\n"
+    )

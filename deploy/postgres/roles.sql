@@ -104,7 +104,8 @@ GRANT SELECT (state, created_at, next_attempt_at, lease_until) ON notifications
     TO hemkoll_metrics;
 GRANT hemkoll_metrics TO hemkoll_ingest, hemkoll_rules, hemkoll_dispatch, hemkoll_api;
 
--- 5. hemkoll_ingest (store/queries/ingest.sql, store/readings.py). -------------------------
+-- 5. hemkoll_ingest (store/readings.py's batch writer: store/queries/readings.sql,
+-- dead_letters.sql, evaluation_queue.sql; devices.sql: devices_by_id). ----------------------
 GRANT SELECT (id, patient_id, kind, active, enrolled_at) ON devices TO hemkoll_ingest;
 GRANT SELECT ON metrics TO hemkoll_ingest;
 -- INSERT ... ON CONFLICT DO NOTHING, and for a batch with duplicates
@@ -119,7 +120,8 @@ GRANT INSERT ON evaluation_queue TO hemkoll_ingest;
 GRANT SELECT (patient_id, generation, feedback_devices),
       UPDATE (generation, feedback_devices) ON evaluation_queue TO hemkoll_ingest;
 
--- 6. hemkoll_rules (store/queries/rules.sql, outbox.sql, rule_overrides.sql). --------------
+-- 6. hemkoll_rules (store/queries/evaluation_queue.sql, patients.sql, readings.sql, alerts.sql,
+-- alert_actions.sql, notifications.sql, rule_overrides.sql). ----------------------------------
 GRANT SELECT, INSERT, UPDATE, DELETE ON evaluation_queue TO hemkoll_rules;
 GRANT SELECT (id, health_centre_id, reference, timezone, language, monitoring_paused_since,
               discharged_at) ON patients TO hemkoll_rules;
@@ -139,7 +141,7 @@ GRANT INSERT ON alert_events TO hemkoll_rules;
 GRANT INSERT ON notifications TO hemkoll_rules;
 GRANT SELECT (id) ON notifications TO hemkoll_rules;
 
--- 7. hemkoll_dispatch (store/queries/notifications.sql, outbox.sql). -----------------------
+-- 7. hemkoll_dispatch (store/queries/notifications.sql, alert_actions.sql). ----------------
 GRANT SELECT, INSERT ON notifications TO hemkoll_dispatch;
 GRANT UPDATE (lease_until, attempts, state, next_attempt_at, delivered_at, last_error)
     ON notifications TO hemkoll_dispatch;
@@ -176,7 +178,7 @@ GRANT SELECT (patient_id), DELETE ON evaluation_queue TO hemkoll_api;
 -- The audit log: append and read, never change (docs/api.md).
 GRANT SELECT, INSERT ON audit_log TO hemkoll_api;
 
--- 9. hemkoll_broker_auth (registry.sql: active_device_credentials). -----------------------
+-- 9. hemkoll_broker_auth (devices.sql: active_device_credentials). ------------------------
 GRANT SELECT (id, credential_hash, active) ON devices TO hemkoll_broker_auth;
 
 -- 10. The rollup readings_hourly. On plain PostgreSQL it is a table kept by a trigger on

@@ -24,9 +24,9 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from hemkoll.store.connect import connect
+from hemkoll.store.devices import enrol_device
 from hemkoll.store.migrate import migrate
 from hemkoll.store.readings import ReadingWriter
-from hemkoll.store.registry import enrol_device
 from hemkoll.store.types import Reading
 
 ADMIN_URL = os.environ.get(

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from hemkoll.rules.config import RuleSet
 from hemkoll.rules.overrides import OverrideLayer, effective_rules
 from hemkoll.store import rule_overrides
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 from hemkoll.store.rule_overrides import OverridesVersion
 
 

@@ -12,30 +12,30 @@ from uuid import UUID
 
 from hemkoll.alerts.patient_messages import ALERT_ACKNOWLEDGED
 from hemkoll.rules.alerting import TRANSITIONS, AlertState, Outcome
-from hemkoll.store import alerts, outbox
-from hemkoll.store import evaluation as store
+from hemkoll.store import alert_actions, notifications
+from hemkoll.store.connect import Conn
 
 
 class TransitionRefused(ValueError):
     """An alert transition that is not allowed from the alert's state, with the reason."""
 
 
-def _check(conn: store.Conn, alert_id: UUID, action: str) -> None:
-    state = store.alert_state(conn, alert_id)
+def _check(conn: Conn, alert_id: UUID, action: str) -> None:
+    state = alert_actions.alert_state(conn, alert_id)
     if state is None:
         raise TransitionRefused(f"no alert {alert_id}")
     if AlertState(state) not in TRANSITIONS[action]:
         raise TransitionRefused(f"cannot {action} an alert that is {state}")
 
 
-def acknowledge(conn: store.Conn, alert_id: UUID, *, by: str, note: str = "") -> None:
+def acknowledge(conn: Conn, alert_id: UUID, *, by: str, note: str = "") -> None:
     with conn.transaction():
         _check(conn, alert_id, "acknowledge")
-        acknowledged = store.acknowledge_alert(conn, alert_id)
+        acknowledged = alert_actions.acknowledge_alert(conn, alert_id)
         if acknowledged is None:  # changed state since the check (another nurse)
             raise TransitionRefused("the alert was changed by someone else; reload it")
         severity, patient_id = acknowledged
-        store.insert_event(
+        alert_actions.insert_event(
             conn,
             alert_id,
             kind="acknowledged",
@@ -43,7 +43,7 @@ def acknowledge(conn: store.Conn, alert_id: UUID, *, by: str, note: str = "") ->
             actor=by,
             details={"note": note},
         )
-        outbox.enqueue_device_messages(
+        notifications.enqueue_device_messages(
             conn,
             patient_id,
             event="alert.acknowledged",
@@ -53,13 +53,13 @@ def acknowledge(conn: store.Conn, alert_id: UUID, *, by: str, note: str = "") ->
         )
 
 
-def resolve(conn: store.Conn, alert_id: UUID, outcome: Outcome, *, by: str, note: str = "") -> None:
+def resolve(conn: Conn, alert_id: UUID, outcome: Outcome, *, by: str, note: str = "") -> None:
     with conn.transaction():
         _check(conn, alert_id, "resolve")
-        severity = store.resolve_alert(conn, alert_id, outcome.value)
+        severity = alert_actions.resolve_alert(conn, alert_id, outcome.value)
         if severity is None:
             raise TransitionRefused("the alert was changed by someone else; reload it")
-        store.insert_event(
+        alert_actions.insert_event(
             conn,
             alert_id,
             kind="resolved",
@@ -69,12 +69,12 @@ def resolve(conn: store.Conn, alert_id: UUID, outcome: Outcome, *, by: str, note
         )
 
 
-def assign(conn: store.Conn, alert_id: UUID, staff_id: UUID | None, *, by: str) -> None:
+def assign(conn: Conn, alert_id: UUID, staff_id: UUID | None, *, by: str) -> None:
     """Give the alert to a member of staff (None: to nobody); not once it is resolved."""
     with conn.transaction():
-        if not alerts.assign(conn, alert_id, staff_id):
+        if not alert_actions.assign(conn, alert_id, staff_id):
             raise TransitionRefused("cannot assign an alert that is resolved")
-        store.insert_event(
+        alert_actions.insert_event(
             conn,
             alert_id,
             kind="assigned",
@@ -84,10 +84,10 @@ def assign(conn: store.Conn, alert_id: UUID, staff_id: UUID | None, *, by: str) 
         )
 
 
-def comment(conn: store.Conn, alert_id: UUID, text: str, *, by: str) -> None:
+def comment(conn: Conn, alert_id: UUID, text: str, *, by: str) -> None:
     if not text.strip():
         raise TransitionRefused("a comment needs some text")
     with conn.transaction():
-        store.insert_event(
+        alert_actions.insert_event(
             conn, alert_id, kind="commented", severity=None, actor=by, details={"text": text}
         )

@@ -22,8 +22,9 @@ from hemkoll.rules.config import RuleSet
 from hemkoll.rules.engine import required_history
 from hemkoll.rules.overrides import OverrideLayer, effective_rules
 from hemkoll.rules.series import series_from_rows
-from hemkoll.store import evaluation, rule_overrides
-from hemkoll.store.evaluation import Conn
+from hemkoll.store import patients, rule_overrides
+from hemkoll.store.connect import Conn
+from hemkoll.store.readings import readings_between
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,13 @@ def what_if(
     days: int,
     until: datetime,
 ) -> WhatIf:
-    patient = evaluation.patient(conn, patient_id)
+    patient = patients.patient(conn, patient_id)
     if patient is None:
         raise RuleConfigError(f"no patient {patient_id}")
     current = effective_for(programme, rule_overrides.current_overrides(conn, patient_id))
     history = max(required_history(r) for r in (current, proposed) if r is not None)
     since = until - timedelta(days=days)
-    rows = evaluation.readings_between(conn, patient_id, since - history, until)
+    rows = readings_between(conn, patient_id, since - history, until)
     series = series_from_rows(rows)
     tz = ZoneInfo(patient.timezone)
 

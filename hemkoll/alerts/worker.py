@@ -32,9 +32,18 @@ from hemkoll.rules.config import RuleSet, Severity
 from hemkoll.rules.engine import evaluate, required_history
 from hemkoll.rules.findings import Finding
 from hemkoll.rules.series import series_from_rows
-from hemkoll.store import evaluation as store
-from hemkoll.store import outbox, rule_overrides
-from hemkoll.store.connect import connect, serve_until_stopped
+from hemkoll.store import alert_actions, evaluation_queue, notifications, rule_overrides
+from hemkoll.store.alerts import (
+    AlertContent,
+    AlertRow,
+    insert_alert,
+    newest_alerts,
+    raise_alert,
+    touch_alert,
+)
+from hemkoll.store.connect import Conn, connect, serve_until_stopped
+from hemkoll.store.patients import lock_patients
+from hemkoll.store.readings import readings_of_patients_between
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +87,8 @@ def _severity(stored: str) -> Severity:
     raise ValueError(f"unknown severity {stored!r} in the alerts table")
 
 
-def _content(finding: Finding) -> store.AlertContent:
-    return store.AlertContent(
+def _content(finding: Finding) -> AlertContent:
+    return AlertContent(
         rule_id=finding.rule_id,
         rule_kind=finding.kind,
         severity=finding.severity,
@@ -107,7 +116,7 @@ class Request:
 
 
 def evaluate_patients(
-    conn: store.Conn, programme: RuleSet, requests: Sequence[Request], *, now: datetime
+    conn: Conn, programme: RuleSet, requests: Sequence[Request], *, now: datetime
 ) -> dict[UUID, Changes]:
     """Evaluate a batch of patients and apply the findings to their alerts; the caller's
     transaction, which holds the patients' row locks.
@@ -121,14 +130,14 @@ def evaluate_patients(
     that the values look as usual. Returns, per patient, the alerts opened and raised.
     """
     ids = sorted({r.patient_id for r in requests})
-    patients = {p.id: p for p in store.lock_patients(conn, ids)}
+    patients = {p.id: p for p in lock_patients(conn, ids)}
     if not patients:
         return {}
     versions = rule_overrides.current_overrides_of(conn, list(patients))
     rule_sets = {pid: effective_for(programme, versions.get(pid, [])) for pid in patients}
     since = now - max(required_history(rule_set) for rule_set in rule_sets.values())
-    readings = store.readings_of_patients_between(conn, list(patients), since, now)
-    newest = store.newest_alerts(conn, list(patients))
+    readings = readings_of_patients_between(conn, list(patients), since, now)
+    newest = newest_alerts(conn, list(patients))
     results: dict[UUID, Changes] = {}
     reassure: list[tuple[UUID, Sequence[UUID]]] = []
     for request in requests:
@@ -151,7 +160,7 @@ def evaluate_patients(
         results[patient.id] = changes
         if request.feedback_devices and not unresolved:
             reassure.append((patient.id, request.feedback_devices))
-    outbox.enqueue_device_messages_to_many(
+    notifications.enqueue_device_messages_to_many(
         conn,
         reassure,
         event="readings.in_range",
@@ -162,7 +171,7 @@ def evaluate_patients(
 
 
 def evaluate_patient(
-    conn: store.Conn,
+    conn: Conn,
     programme: RuleSet,
     patient_id: UUID,
     *,
@@ -177,11 +186,11 @@ def evaluate_patient(
 
 
 def _apply(
-    conn: store.Conn,
+    conn: Conn,
     patient_id: UUID,
     rule_set_name: str,
     findings: Sequence[Finding],
-    newest: Sequence[store.AlertRow],
+    newest: Sequence[AlertRow],
 ) -> tuple[Changes, dict[str, UUID]]:
     """Apply one patient's findings to its alerts; the changes and its unresolved alerts."""
     alerts = {
@@ -196,9 +205,9 @@ def _apply(
     for decision in decide(findings, alerts):
         if isinstance(decision, Open):
             finding = decision.finding
-            alert_id = store.insert_alert(conn, patient_id, rule_set_name, _content(finding))
+            alert_id = insert_alert(conn, patient_id, rule_set_name, _content(finding))
             unresolved[finding.rule_id] = alert_id
-            store.insert_event(
+            alert_actions.insert_event(
                 conn,
                 alert_id,
                 kind="opened",
@@ -206,8 +215,8 @@ def _apply(
                 actor=ACTOR,
                 details={"fired_at": finding.fired_at.isoformat()},
             )
-            outbox.enqueue_alert_webhook(conn, alert_id, event="alert.opened")
-            outbox.enqueue_device_messages(
+            notifications.enqueue_alert_webhook(conn, alert_id, event="alert.opened")
+            notifications.enqueue_device_messages(
                 conn,
                 patient_id,
                 event="alert.opened",
@@ -219,8 +228,8 @@ def _apply(
         elif isinstance(decision, Raise):
             finding = decision.finding
             alert_id = unresolved[finding.rule_id]
-            store.raise_alert(conn, alert_id, _content(finding))
-            store.insert_event(
+            raise_alert(conn, alert_id, _content(finding))
+            alert_actions.insert_event(
                 conn,
                 alert_id,
                 kind="severity_raised",
@@ -228,11 +237,11 @@ def _apply(
                 actor=ACTOR,
                 details={"fired_at": finding.fired_at.isoformat()},
             )
-            outbox.enqueue_alert_webhook(conn, alert_id, event="alert.severity_raised")
+            notifications.enqueue_alert_webhook(conn, alert_id, event="alert.severity_raised")
             changes.raised.append(finding.severity)
         elif isinstance(decision, Touch):
             target = unresolved.get(decision.rule_id) or resolved[decision.rule_id]
-            store.touch_alert(conn, target, decision.fired_at)
+            touch_alert(conn, target, decision.fired_at)
     return changes, unresolved
 
 
@@ -250,19 +259,19 @@ class RulesWorker:
     def stop(self) -> None:
         self._stopping.set()
 
-    def process_due(self, conn: store.Conn) -> int:
+    def process_due(self, conn: Conn) -> int:
         """Claim and evaluate due patients until none are left; returns how many were done."""
         done = 0
         while not self._stopping.is_set():
             self.heartbeat.beat()  # a long backlog is work, not a stall
-            claims = store.claim(conn, limit=CLAIM_BATCH, lease_s=LEASE_S)
+            claims = evaluation_queue.claim(conn, limit=CLAIM_BATCH, lease_s=LEASE_S)
             if not claims:
                 return done
             self._evaluate_batch(conn, claims)
             done += len(claims)
         return done
 
-    def _evaluate_batch(self, conn: store.Conn, claims: Sequence[store.Claim]) -> None:
+    def _evaluate_batch(self, conn: Conn, claims: Sequence[evaluation_queue.Claim]) -> None:
         """The claims in one transaction; should it fail, each on its own, so that one
         patient's failure (retried with backoff) does not hold up the others."""
         try:
@@ -273,7 +282,7 @@ class RulesWorker:
                     [Request(c.patient_id, c.feedback_devices) for c in claims],
                     now=datetime.now(UTC),
                 )
-                store.finish(conn, claims)
+                evaluation_queue.finish(conn, claims)
         except Exception as exc:
             # An outage is waited out by the caller; anything else, a deadlock or a
             # serialization failure included, is this batch's: each patient is tried on its own.
@@ -299,7 +308,7 @@ class RulesWorker:
         for severity in changes.raised:
             metrics.ALERTS_RAISED.labels(severity).inc()
 
-    def _evaluate_claimed(self, conn: store.Conn, claimed: store.Claim) -> None:
+    def _evaluate_claimed(self, conn: Conn, claimed: evaluation_queue.Claim) -> None:
         try:
             with conn.transaction():
                 changes = evaluate_patient(
@@ -309,7 +318,7 @@ class RulesWorker:
                     now=datetime.now(UTC),
                     feedback_devices=claimed.feedback_devices,
                 )
-                store.finish(conn, [claimed])
+                evaluation_queue.finish(conn, [claimed])
             self._evaluated(changes)
         except psycopg.OperationalError:
             raise
@@ -323,7 +332,9 @@ class RulesWorker:
                 claimed.attempts,
                 delay,
             )
-            store.postpone(conn, claimed.patient_id, delay_s=delay, error=type(exc).__name__)
+            evaluation_queue.postpone(
+                conn, claimed.patient_id, delay_s=delay, error=type(exc).__name__
+            )
 
     def run(self) -> None:
         """Evaluate as patients are queued, until ``stop()``; reconnects with backoff."""
@@ -352,7 +363,7 @@ class RulesWorker:
     def schedule_all(self) -> None:
         """Queue every patient for the time-based rules (idempotent: any replica may run it)."""
         with connect(self._config.database_url) as conn:
-            queued = store.enqueue_all(conn)
+            queued = evaluation_queue.enqueue_all(conn)
             conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(NOTIFY_CHANNEL)))
             conn.commit()
         log.info("scheduled evaluation of %d patients", queued)

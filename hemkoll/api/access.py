@@ -28,8 +28,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
 
 from hemkoll.api.problems import Problem, forbidden, unauthenticated
-from hemkoll.store import audit, staff
-from hemkoll.store.evaluation import Conn
+from hemkoll.store import audit_log, staff
+from hemkoll.store.connect import Conn
 
 Role = Literal["admin", "clinician", "nurse"]
 
@@ -98,17 +98,17 @@ class Caller:
             try:
                 with conn.transaction():
                     yield session
-                    audit.append(conn, self._entries(session, self.status))
+                    audit_log.append(conn, self._entries(session, self.status))
             except Problem as problem:
                 with conn.transaction():
-                    audit.append(conn, self._entries(session, problem.status))
+                    audit_log.append(conn, self._entries(session, problem.status))
                 raise
 
-    def _entries(self, session: Session, status: int) -> list[audit.AuditEntry]:
+    def _entries(self, session: Session, status: int) -> list[audit_log.AuditEntry]:
         p = self.principal
         recorded = session.recorded or [(None, None, None, None)]
         return [
-            audit.AuditEntry(
+            audit_log.AuditEntry(
                 staff_id=p.staff_id,
                 role=p.role,
                 action=self.action,
@@ -146,7 +146,7 @@ def _refuse(
     problem: Problem,
 ) -> Problem:
     action, _ = _action(request)
-    entry = audit.AuditEntry(
+    entry = audit_log.AuditEntry(
         staff_id=None if principal is None else principal.staff_id,
         role=None if principal is None else principal.role,
         action=action,
@@ -158,7 +158,7 @@ def _refuse(
         client_address=_client_address(request),
     )
     with pool.connection() as conn, conn.transaction():
-        audit.append(conn, [entry])
+        audit_log.append(conn, [entry])
     return problem
 
 

@@ -26,8 +26,7 @@ from hemkoll.api.routes import (
     thresholds,
 )
 from hemkoll.rules.config import RuleSet
-from hemkoll.store.connect import configure
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn, configure
 
 # Connections: uvicorn runs sync routes on a thread pool of 40; a pool of 10 keeps PostgreSQL's
 # connection count modest per API replica while requests, a few ms each, rarely queue.

@@ -16,8 +16,8 @@ from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.settings import Settings
 from hemkoll.store.connect import connect
 from hemkoll.store.credentials import hash_secret
+from hemkoll.store.devices import active_device_credentials, enrol_device
 from hemkoll.store.migrate import ensure_database, migrate
-from hemkoll.store.registry import active_device_credentials, enrol_device
 from hemkoll.store.staff import create_staff, issue_token
 
 

@@ -18,7 +18,7 @@ from hemkoll.rules.config import RuleSet
 from hemkoll.rules.overrides import OverrideLayer
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.settings import Settings
-from hemkoll.store import evaluation, rule_overrides
+from hemkoll.store import patients, rule_overrides
 from hemkoll.store.connect import connect
 
 Document = TypeVar("Document", bound=BaseModel)
@@ -77,7 +77,7 @@ def thresholds_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "set" and not (args.overrides and args.reason and args.by):
         raise CommandError("--overrides, --reason and --by are required")
     with connect(settings.database_url) as conn:
-        if evaluation.patient(conn, args.patient) is None:
+        if patients.patient(conn, args.patient) is None:
             raise NotFound("patient", args.patient)
         if args.action == "set":
             version = change_patient_overrides(
@@ -112,7 +112,7 @@ def thresholds_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def monitoring_command(args: argparse.Namespace, settings: Settings) -> int:
     with connect(settings.database_url) as conn:
-        found = evaluation.set_monitoring_paused(conn, args.patient, paused=args.action == "pause")
+        found = patients.set_monitoring_paused(conn, args.patient, paused=args.action == "pause")
     if not found:
         raise NotFound("patient", args.patient)
     print(f"monitoring {'paused' if args.action == 'pause' else 'resumed'}")

@@ -16,7 +16,7 @@ from hemkoll.cli.parser import build_parser
 from hemkoll.demo.errors import DemoError
 from hemkoll.local_services.children import StartError
 from hemkoll.settings import Settings
-from hemkoll.store.registry import RegistryError
+from hemkoll.store.patients import RegistryError
 from hemkoll.store.staff import StaffError
 
 Command = Callable[[argparse.Namespace, Settings], int]

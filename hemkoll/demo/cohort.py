@@ -24,15 +24,16 @@ from psycopg import sql
 from hemkoll.alerts.worker import NOTIFY_CHANNEL
 from hemkoll.demo.errors import DemoError
 from hemkoll.store import staff
-from hemkoll.store.centres import (
+from hemkoll.store.connect import Conn
+from hemkoll.store.devices import enrol_device
+from hemkoll.store.health_centres import (
     CentreSettings,
     create_centre,
     list_centres,
     rotate_secrets,
     update_centre,
 )
-from hemkoll.store.evaluation import Conn, set_monitoring_paused
-from hemkoll.store.registry import enrol_device
+from hemkoll.store.patients import set_monitoring_paused
 
 NURSE_NAME = "Demo nurse"
 

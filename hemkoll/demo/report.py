@@ -34,7 +34,8 @@ from hemkoll.rules.findings import epoch_us
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.series import Series, series_from_rows
 from hemkoll.simulator import Episode
-from hemkoll.store.evaluation import Conn, readings_between
+from hemkoll.store.connect import Conn
+from hemkoll.store.readings import readings_between
 
 # Below this many evaluable episodes the figures are anecdotes, and the report says so.
 FEW_EPISODES = 10

@@ -39,8 +39,8 @@ from hemkoll.settings import MqttEndpoint, Settings
 from hemkoll.simulator import simulate
 from hemkoll.simulator.publisher import PublisherConfig
 from hemkoll.store.connect import connect
+from hemkoll.store.devices import active_device_credentials
 from hemkoll.store.migrate import ensure_database, migrate
-from hemkoll.store.registry import active_device_credentials
 
 DEFAULT_PORT = 8000
 

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from hemkoll.demo.replay import ReplayProgress
 from hemkoll.simulator.receiver import NurseStats, ReceiverStats
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 
 COUNTS_SQL = """
 WITH p AS (SELECT id FROM patients WHERE health_centre_id = %(centre)s),

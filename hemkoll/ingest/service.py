@@ -45,7 +45,7 @@ from hemkoll.protocol.topics import (
 )
 from hemkoll.settings import MqttEndpoint
 from hemkoll.store.connect import connect_with_retry, retry_through_outages
-from hemkoll.store.registry import devices_by_id
+from hemkoll.store.devices import devices_by_id
 from hemkoll.store.types import Device
 
 log = logging.getLogger(__name__)

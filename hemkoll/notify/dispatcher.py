@@ -38,9 +38,8 @@ from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.periodic import PeriodicJob, run_job, start_jobs
 from hemkoll.settings import MqttEndpoint
 from hemkoll.store import notifications as store
-from hemkoll.store.connect import configure, connect, serve_until_stopped
-from hemkoll.store.evaluation import Conn
-from hemkoll.store.outbox import DISPATCH_CHANNEL
+from hemkoll.store.connect import Conn, configure, connect, serve_until_stopped
+from hemkoll.store.notifications import DISPATCH_CHANNEL
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from hemkoll.store import evaluation, notifications, outbox
+from hemkoll.store import alert_actions, notifications
+from hemkoll.store.connect import Conn
 
 log = logging.getLogger(__name__)
 
 ACTOR = "scheduler"
 
 
-def escalate_due(conn: evaluation.Conn, now: datetime) -> int:
+def escalate_due(conn: Conn, now: datetime) -> int:
     """Escalate every red alert due at ``now`` (aware) whose centre can be; how many were.
 
     One transaction (committed here unless the caller has one open).
@@ -30,13 +31,13 @@ def escalate_due(conn: evaluation.Conn, now: datetime) -> int:
         raise ValueError("now must be an aware datetime")
     escalated = 0
     with conn.transaction():
-        for due in notifications.lock_due_escalations(conn, now):
-            if not notifications.mark_escalated(conn, due.alert_id, now):
+        for due in alert_actions.lock_due_escalations(conn, now):
+            if not alert_actions.mark_escalated(conn, due.alert_id, now):
                 continue
-            notification_id = outbox.enqueue_alert_webhook(
+            notification_id = notifications.enqueue_alert_webhook(
                 conn, due.alert_id, event="alert.escalated", channel="escalation"
             )
-            evaluation.insert_event(
+            alert_actions.insert_event(
                 conn,
                 due.alert_id,
                 kind="escalated",
@@ -49,7 +50,7 @@ def escalate_due(conn: evaluation.Conn, now: datetime) -> int:
                 },
             )
             escalated += 1
-        stuck, centres = notifications.escalations_without_endpoint(conn, now)
+        stuck, centres = alert_actions.escalations_without_endpoint(conn, now)
     if escalated:
         log.info("escalated %d red alerts", escalated)
     if stuck:

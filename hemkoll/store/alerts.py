@@ -1,6 +1,8 @@
-"""Alerts as the care team reads them: the worklist, one alert with its history, assignment.
+"""Alerts: the rows the rules worker opens, raises and touches, and the care team's reads of
+them (the worklist, one alert, a patient's alerts over a period).
 
-The rules worker's writes are in ``evaluation``; the nurse's transitions are
+What is done to an alert once it is open (acknowledge, resolve, assign, escalate) and the
+alert's history are ``alert_actions``; the nurse's transitions are
 ``hemkoll.alerts.nurse_actions``.
 """
 
@@ -13,9 +15,59 @@ from typing import Any
 from uuid import UUID
 
 from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
 
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """The newest alert of one rule for one patient."""
+
+    id: UUID
+    rule_id: str
+    state: str
+    severity: str
+    first_fired_at: datetime
+    last_fired_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _PatientAlertRow:
+    patient_id: UUID
+    id: UUID
+    rule_id: str
+    state: str
+    severity: str
+    first_fired_at: datetime
+    last_fired_at: datetime
+    resolved_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AlertContent:
+    """What a finding puts on an alert: its rule, severity, time, evidence and sentences."""
+
+    rule_id: str
+    rule_kind: str
+    severity: str
+    fired_at: datetime
+    evidence: dict[str, Any]
+    explanation_en: str
+    explanation_sv: str
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "rule_kind": self.rule_kind,
+            "severity": self.severity,
+            "fired_at": self.fired_at,
+            "evidence": Jsonb(self.evidence),
+            "explanation_en": self.explanation_en,
+            "explanation_sv": self.explanation_sv,
+        }
 
 
 @dataclass(frozen=True)
@@ -67,22 +119,52 @@ class AlertDetail:
 
 
 @dataclass(frozen=True)
-class AlertEvent:
-    id: int
-    at: datetime
-    kind: str
-    severity: str | None
-    actor: str
-    details: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class WorklistPosition:
     """Where the previous page ended (the keyset cursor)."""
 
     severity_order: int
     opened_at: datetime
     id: UUID
+
+
+def newest_alerts(conn: Conn, patient_ids: Sequence[UUID]) -> dict[UUID, list[AlertRow]]:
+    """Per patient, the newest alert of each rule."""
+    by_patient: dict[UUID, list[AlertRow]] = {}
+    with conn.cursor(row_factory=class_row(_PatientAlertRow)) as cur:
+        rows = cur.execute(
+            query("alert_history_of_patients"), {"patient_ids": list(patient_ids)}
+        ).fetchall()
+    for row in rows:
+        by_patient.setdefault(row.patient_id, []).append(
+            AlertRow(
+                row.id,
+                row.rule_id,
+                row.state,
+                row.severity,
+                row.first_fired_at,
+                row.last_fired_at,
+                row.resolved_at,
+            )
+        )
+    return by_patient
+
+
+def insert_alert(conn: Conn, patient_id: UUID, rule_set: str, content: AlertContent) -> UUID:
+    row = conn.execute(
+        query("insert_alert"),
+        {"patient_id": patient_id, "rule_set": rule_set, **content.params()},
+    ).fetchone()
+    if row is None:
+        raise RuntimeError("insert_alert returned no row")
+    return UUID(str(row[0]))
+
+
+def raise_alert(conn: Conn, alert_id: UUID, content: AlertContent) -> None:
+    conn.execute(query("raise_alert"), {"alert_id": alert_id, **content.params()})
+
+
+def touch_alert(conn: Conn, alert_id: UUID, fired_at: datetime) -> None:
+    conn.execute(query("touch_alert"), {"alert_id": alert_id, "fired_at": fired_at})
 
 
 def worklist(
@@ -124,28 +206,12 @@ def alert_in_scope(
         ).fetchone()
 
 
-def events(conn: Conn, alert_id: UUID) -> list[AlertEvent]:
-    with conn.cursor(row_factory=class_row(AlertEvent)) as cur:
-        return cur.execute(query("alert_events"), {"alert_id": alert_id}).fetchall()
-
-
-def assign(conn: Conn, alert_id: UUID, staff_id: UUID | None) -> bool:
-    """Assign an unresolved alert (None: unassign); False if it is resolved."""
-    row = conn.execute(
-        query("assign_alert"), {"alert_id": alert_id, "staff_id": staff_id}
-    ).fetchone()
-    return row is not None
-
-
-@dataclass(frozen=True)
-class NotificationOwner:
-    health_centre_id: UUID
-    patient_id: UUID
-    alert_id: UUID | None
-
-
-def notification_owner(conn: Conn, notification_id: UUID) -> NotificationOwner | None:
-    with conn.cursor(row_factory=class_row(NotificationOwner)) as cur:
+def patient_alerts(
+    conn: Conn, patient_id: UUID, *, since: datetime, until: datetime
+) -> list[AlertDetail]:
+    """The patient's alerts opened in [since, until), and older ones still unresolved."""
+    with conn.cursor(row_factory=class_row(AlertDetail)) as cur:
         return cur.execute(
-            query("notification_owner"), {"notification_id": notification_id}
-        ).fetchone()
+            query("patient_alerts"),
+            {"patient_id": patient_id, "since": since, "until": until},
+        ).fetchall()

@@ -15,18 +15,21 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# The connection every store function takes (rows as tuples unless a cursor asks otherwise).
+Conn = psycopg.Connection[TupleRow]
+
 # Reconnect backoff: start fast (a restart of PostgreSQL takes about a second) and cap at
 # 30 s so that an outage of minutes is noticed within half a minute of its end.
 RECONNECT_MIN_DELAY_S = 0.5
 RECONNECT_MAX_DELAY_S = 30.0
 
 
-def configure(conn: psycopg.Connection[TupleRow]) -> None:
+def configure(conn: Conn) -> None:
     """Every hemkoll session reads and writes times in UTC."""
     conn.execute("SET TIME ZONE 'UTC'")
 
 
-def connect(conninfo: str, *, autocommit: bool = False) -> psycopg.Connection[TupleRow]:
+def connect(conninfo: str, *, autocommit: bool = False) -> Conn:
     conn = psycopg.connect(conninfo, autocommit=autocommit)
     configure(conn)
     if not autocommit:
@@ -39,7 +42,7 @@ def connect_with_retry(
     *,
     stopping: Callable[[], bool] = lambda: False,
     sleep: Callable[[float], None] = time.sleep,
-) -> psycopg.Connection[TupleRow] | None:
+) -> Conn | None:
     """Connect, retrying with exponential backoff; None if ``stopping()`` became true first."""
     delay = RECONNECT_MIN_DELAY_S
     while not stopping():

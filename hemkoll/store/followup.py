@@ -12,7 +12,7 @@ All over the local days ``first_day`` to ``last_day`` (both included) of the cen
 * of those resolved, how many per outcome.
 
 ``followup`` caps ``last_day`` at the day before ``today``: a day still going on would count
-as a day without a weight. Computed in SQL (queries/console.sql); tests/console/
+as a day without a weight. Computed in SQL (queries/followup.sql); tests/console/
 test_followup.py checks every figure against a small data set worked out by hand.
 """
 
@@ -25,7 +25,7 @@ from uuid import UUID
 
 from psycopg.rows import class_row
 
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
 # Days in a patient-month: a mean month of the Julian year (365.25 / 12), the usual figure.

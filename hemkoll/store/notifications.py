@@ -1,14 +1,21 @@
-"""The notification outbox's delivering side: claims, attempts, the delivery log, redelivery.
+"""The notification outbox (``notifications``, ``notification_attempts``): written in the
+transaction that changes an alert, delivered by the dispatchers (``hemkoll.notify``); see
+migration 0005 for the states of a notification.
 
-The writing side is ``outbox`` (in the transaction that changes an alert). Dispatchers claim
-due rows with a lease (SKIP LOCKED: several may run, none sends a notification while another
-holds it), send, and record the attempt. A claim's ``lease_until`` is its fencing token: a
-dispatcher that lost its lease (it stalled past it and another dispatcher claimed the row,
-or the row was redelivered) still logs the attempt it made, but its result changes nothing.
+Writing side (``enqueue_*``), called inside the transaction that changes an alert: writing
+the notification in the same transaction as the change it announces is what makes "every
+alert notified" hold: either both commit or neither does.
+
+Delivering side: dispatchers claim due rows with a lease (SKIP LOCKED: several may run, none
+sends a notification while another holds it), send, and record the attempt. A claim's
+``lease_until`` is its fencing token: a dispatcher that lost its lease (it stalled past it and
+another dispatcher claimed the row, or the row was redelivered) still logs the attempt it
+made, but its result changes nothing. Then the delivery log, redelivery and the backlog.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -16,12 +23,86 @@ from uuid import UUID
 
 from psycopg.rows import class_row
 
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
 Channel = Literal["care_team", "escalation", "device"]
 Result = Literal["delivered", "retry", "expired", "gone"]
 RedeliverOutcome = Literal["queued", "already_pending", "not_found"]
+WebhookChannel = Literal["care_team", "escalation"]
+AlertEvent = Literal["alert.opened", "alert.severity_raised", "alert.escalated"]
+DeviceEvent = Literal["alert.opened", "alert.acknowledged", "readings.in_range"]
+DISPATCH_CHANNEL = "hemkoll_dispatch"
+
+
+def enqueue_alert_webhook(
+    conn: Conn, alert_id: UUID, *, event: AlertEvent, channel: WebhookChannel = "care_team"
+) -> UUID:
+    """Queue a signed webhook about the alert; the caller's transaction. Returns its id."""
+    row = conn.execute(
+        query("enqueue_alert_webhook"),
+        {"alert_id": alert_id, "event": event, "channel": channel},
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no alert {alert_id} to notify about")
+    conn.execute(query("notify_dispatch"))
+    return UUID(str(row[0]))
+
+
+def enqueue_device_messages_to_many(
+    conn: Conn,
+    targets: Sequence[tuple[UUID, Sequence[UUID]]],
+    *,
+    event: DeviceEvent,
+    text_en: str,
+    text_sv: str,
+) -> None:
+    """One message to each (patient, the patient's given devices) of a batch: one round trip."""
+    if not targets:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            query("enqueue_device_messages"),
+            [
+                {
+                    "patient_id": patient_id,
+                    "alert_id": None,
+                    "event": event,
+                    "text_en": text_en,
+                    "text_sv": text_sv,
+                    "device_ids": list(device_ids),
+                }
+                for patient_id, device_ids in targets
+            ],
+        )
+    conn.execute(query("notify_dispatch"))
+
+
+def enqueue_device_messages(
+    conn: Conn,
+    patient_id: UUID,
+    *,
+    event: DeviceEvent,
+    text_en: str,
+    text_sv: str,
+    alert_id: UUID | None = None,
+    device_ids: Sequence[UUID] | None = None,
+) -> int:
+    """Queue a message to the patient's active devices (or the given ones); how many."""
+    rows = conn.execute(
+        query("enqueue_device_messages"),
+        {
+            "patient_id": patient_id,
+            "alert_id": alert_id,
+            "event": event,
+            "text_en": text_en,
+            "text_sv": text_sv,
+            "device_ids": None if device_ids is None else list(device_ids),
+        },
+    ).fetchall()
+    if rows:
+        conn.execute(query("notify_dispatch"))
+    return len(rows)
 
 
 @dataclass(frozen=True)
@@ -231,27 +312,14 @@ def backlog(conn: Conn) -> Backlog:
 
 
 @dataclass(frozen=True)
-class DueEscalation:
-    alert_id: UUID
+class NotificationOwner:
     health_centre_id: UUID
-    escalation_contact: str | None
-    escalate_after: timedelta
+    patient_id: UUID
+    alert_id: UUID | None
 
 
-def lock_due_escalations(conn: Conn, now: datetime) -> list[DueEscalation]:
-    """Due escalations with an endpoint, row-locked until the caller's transaction ends."""
-    with conn.cursor(row_factory=class_row(DueEscalation)) as cur:
-        return cur.execute(query("lock_due_escalations"), {"now": now}).fetchall()
-
-
-def mark_escalated(conn: Conn, alert_id: UUID, now: datetime) -> bool:
-    return (
-        conn.execute(query("mark_alert_escalated"), {"alert_id": alert_id, "now": now}).fetchone()
-        is not None
-    )
-
-
-def escalations_without_endpoint(conn: Conn, now: datetime) -> tuple[int, int]:
-    """Red alerts due for escalation whose centre has no escalation endpoint: (alerts, centres)."""
-    row = conn.execute(query("escalations_without_endpoint"), {"now": now}).fetchone()
-    return (0, 0) if row is None else (int(row[0]), int(row[1]))
+def notification_owner(conn: Conn, notification_id: UUID) -> NotificationOwner | None:
+    with conn.cursor(row_factory=class_row(NotificationOwner)) as cur:
+        return cur.execute(
+            query("notification_owner"), {"notification_id": notification_id}
+        ).fetchone()

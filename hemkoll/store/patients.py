@@ -1,22 +1,49 @@
-"""Patients as the care team sees them: enrolment, lookup within a health centre, discharge.
+"""Patients as the care team sees them: enrolment, lookup within a health centre, the centre's
+list with their unresolved alerts counted, discharge.
 
 Every lookup takes the caller's health centre (None: every centre, for the region's
-administrators), so another centre's patient is simply not found.
+administrators), so another centre's patient is simply not found. The rules worker locks the
+patients it evaluates here (``lock_patients``), and monitoring is paused and resumed here.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from psycopg.rows import class_row
 
-from hemkoll.store.credentials import hash_secret, new_secret
-from hemkoll.store.evaluation import Conn
-from hemkoll.store.registry import RegistryError, check_reference
+from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
-from hemkoll.store.types import DEVICE_KINDS, Device
+from hemkoll.store.types import Patient
+
+# Swedish personal identity and coordination numbers: YYMMDD-NNNN, YYYYMMDDNNNN and the like.
+_PERSONAL_NUMBER = re.compile(r"^\s*(\d{2})?\d{6}\s*[-+]?\s*\d{4}\s*$")
+_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+# A centre's patient list on one page: programmes run to a few hundred patients per centre.
+MAX_PATIENTS = 1000
+
+
+class RegistryError(ValueError):
+    """A registry request that cannot be carried out, with the reason."""
+
+
+def check_reference(reference: str) -> str:
+    """Validate a health centre's patient reference: pseudonymous, short, printable."""
+    if _PERSONAL_NUMBER.match(reference):
+        raise RegistryError(
+            "patient reference looks like a personal identity number; hemkoll stores only "
+            "the health centre's own pseudonymous reference"
+        )
+    if not _REFERENCE.match(reference):
+        raise RegistryError(
+            "patient reference must be 1-64 characters of letters, digits and . _ : / -, "
+            "starting with a letter or digit"
+        )
+    return reference
 
 
 @dataclass(frozen=True)
@@ -32,11 +59,20 @@ class PatientRecord:
 
 
 @dataclass(frozen=True)
-class NewDevice:
-    """A device just enrolled, with the one-time MQTT password it is given."""
+class PatientOverview:
+    id: UUID
+    reference: str
+    enrolled_at: datetime
+    monitoring_paused_since: datetime | None
+    red_alerts: int
+    yellow_alerts: int
 
-    device: Device
-    mqtt_password: str
+
+@dataclass(frozen=True)
+class PatientToEvaluate:
+    id: UUID
+    timezone: str
+    paused: bool
 
 
 def create_patient(
@@ -90,6 +126,17 @@ def list_patients(
         ).fetchall()
 
 
+def patients_overview(
+    conn: Conn, health_centre_id: UUID, *, limit: int = MAX_PATIENTS
+) -> list[PatientOverview]:
+    """The centre's patients not discharged, by reference, with unresolved alerts counted."""
+    with conn.cursor(row_factory=class_row(PatientOverview)) as cur:
+        return cur.execute(
+            query("patients_overview"),
+            {"health_centre_id": health_centre_id, "limit": limit},
+        ).fetchall()
+
+
 def discharge(conn: Conn, patient_id: UUID) -> PatientRecord:
     with conn.cursor(row_factory=class_row(PatientRecord)) as cur:
         row = cur.execute(query("discharge_patient"), {"patient_id": patient_id}).fetchone()
@@ -98,31 +145,41 @@ def discharge(conn: Conn, patient_id: UUID) -> PatientRecord:
     return row
 
 
-def devices_of_patient(conn: Conn, patient_id: UUID) -> list[Device]:
-    with conn.cursor(row_factory=class_row(Device)) as cur:
-        return cur.execute(query("devices_of_patient"), {"patient_id": patient_id}).fetchall()
+def upsert_patient(
+    conn: Conn, *, health_centre_id: UUID, reference: str, enrolled_at: datetime | None
+) -> Patient:
+    """The centre's patient of that reference, created if new (enrolled at ``enrolled_at``,
+    None: now); an existing patient keeps their enrolment. The reference is the caller's to
+    check."""
+    with conn.cursor(row_factory=class_row(Patient)) as cur:
+        row = cur.execute(
+            query("upsert_patient"),
+            {
+                "health_centre_id": health_centre_id,
+                "reference": reference,
+                "enrolled_at": enrolled_at,
+            },
+        ).fetchone()
+    if row is None:
+        raise RuntimeError("statement upsert_patient returned no row")
+    return row
 
 
-def device_in_scope(conn: Conn, device_id: UUID, *, health_centre_id: UUID | None) -> Device | None:
-    with conn.cursor(row_factory=class_row(Device)) as cur:
+def lock_patients(conn: Conn, patient_ids: Sequence[UUID]) -> list[PatientToEvaluate]:
+    """Lock a batch's patients for the caller's transaction; the discharged are left out."""
+    with conn.cursor(row_factory=class_row(PatientToEvaluate)) as cur:
         return cur.execute(
-            query("device_in_scope"),
-            {"device_id": device_id, "health_centre_id": health_centre_id},
-        ).fetchone()
+            query("patients_for_evaluation"), {"patient_ids": list(patient_ids)}
+        ).fetchall()
 
 
-def add_device(conn: Conn, patient_id: UUID, kind: str) -> NewDevice:
-    """Enrol a new device for an existing patient; the caller's transaction."""
-    if kind not in DEVICE_KINDS:
-        raise RegistryError(
-            f"unknown device kind {kind!r}; expected one of {', '.join(DEVICE_KINDS)}"
-        )
-    secret = new_secret()
-    with conn.cursor(row_factory=class_row(Device)) as cur:
-        device = cur.execute(
-            query("insert_device"),
-            {"patient_id": patient_id, "kind": kind, "credential_hash": hash_secret(secret)},
-        ).fetchone()
-    if device is None:
-        raise RuntimeError("insert_device returned no row")
-    return NewDevice(device, secret)
+def patient(conn: Conn, patient_id: UUID) -> PatientToEvaluate | None:
+    with conn.cursor(row_factory=class_row(PatientToEvaluate)) as cur:
+        return cur.execute(query("patient_timezone"), {"patient_id": patient_id}).fetchone()
+
+
+def set_monitoring_paused(conn: Conn, patient_id: UUID, *, paused: bool) -> bool:
+    """Pause or resume a patient's monitoring; False if there is no such patient."""
+    with conn.transaction():
+        name = "pause_monitoring" if paused else "resume_monitoring"
+        return conn.execute(query(name), {"patient_id": patient_id}).fetchone() is not None

@@ -6,16 +6,25 @@ second, counting one only for a batch that has some duplicates); the dead letter
 beside them. The caller learns, per message, how many of its readings were
 new, so a resent backlog is reported as duplicates rather than stored twice; and the patients
 of the batch are queued for the rules worker in the same transaction.
+
+The rules worker reads the readings back per patient over a time range
+(``readings_between``, ``readings_of_patients_between``); the care-team API's paged and daily
+reads are ``readings_query``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
 
 import psycopg
 from psycopg.rows import TupleRow
 
+from hemkoll.store.connect import Conn
+from hemkoll.store.dead_letters import insert_dead_letters
+from hemkoll.store.evaluation_queue import enqueue_staged_patients
 from hemkoll.store.sql import query
 from hemkoll.store.types import DeadLetter, Reading
 
@@ -61,13 +70,9 @@ class ReadingWriter:
                         staged += len(readings)
                 stored = self._insert_staged(cur, messages, staged)
                 # The rules worker evaluates these patients once this transaction commits.
-                cur.execute(query("enqueue_staged_patients"))
-                cur.execute(query("notify_evaluation"))
+                enqueue_staged_patients(cur)
             if dead_letters:
-                cur.executemany(
-                    query("insert_dead_letter"),
-                    [_dead_letter_params(letter) for letter in dead_letters],
-                )
+                insert_dead_letters(cur, dead_letters)
         return BatchResult(tuple(stored))
 
     def _insert_staged(
@@ -97,22 +102,23 @@ class ReadingWriter:
         return stored
 
 
-def _storable(text: str | None) -> str | None:
-    """PostgreSQL text cannot hold NUL: a device's msg_id or a reason quoting its input may.
-    The raw payload (bytea) keeps the exact bytes."""
-    return None if text is None else text.replace("\x00", "\ufffd")
+def readings_of_patients_between(
+    conn: Conn, patient_ids: Sequence[UUID], since: datetime, until: datetime
+) -> dict[UUID, list[tuple[str, datetime, float]]]:
+    by_patient: dict[UUID, list[tuple[str, datetime, float]]] = {}
+    rows = conn.execute(
+        query("readings_of_patients_between"),
+        {"patient_ids": list(patient_ids), "since": since, "until": until},
+    )
+    for patient_id, metric, at, value in rows:
+        by_patient.setdefault(patient_id, []).append((str(metric), at, float(value)))
+    return by_patient
 
 
-def _dead_letter_params(letter: DeadLetter) -> dict[str, object]:
-    return {
-        "received_at": letter.received_at,
-        "topic": _storable(letter.topic),
-        "device_id": letter.device_id,
-        "msg_id": _storable(letter.msg_id),
-        "reading_index": letter.reading_index,
-        "reason_code": letter.reason_code,
-        "reason": _storable(letter.reason),
-        "payload": letter.payload,
-        "payload_size": letter.payload_size,
-        "payload_sha256": letter.payload_sha256,
-    }
+def readings_between(
+    conn: Conn, patient_id: UUID, since: datetime, until: datetime
+) -> list[tuple[str, datetime, float]]:
+    rows = conn.execute(
+        query("readings_between"), {"patient_id": patient_id, "since": since, "until": until}
+    ).fetchall()
+    return [(str(metric), at, float(value)) for metric, at, value in rows]

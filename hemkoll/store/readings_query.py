@@ -21,15 +21,14 @@ from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import psycopg
-from psycopg.rows import TupleRow, class_row
+from psycopg.rows import class_row
 
+from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
 # The API's largest page; a caller that wants everything pages through.
 MAX_PAGE = 10_000
 
-Conn = psycopg.Connection[TupleRow]
 T = TypeVar("T")
 
 # Where a page ended: (measured_at, metric, device_id) of its last reading, the reading's key.

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from psycopg.rows import class_row
 
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
 Role = Literal["admin", "clinician", "nurse"]

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 
 from hemkoll.api.app import ApiConfig, create_app
 from hemkoll.rules.preset import HEART_FAILURE
-from hemkoll.store import centres, evaluation, patients, staff
-from hemkoll.store.centres import CentreSettings
-from hemkoll.store.connect import connect
-from hemkoll.store.evaluation import AlertContent
+from hemkoll.store import alert_actions, alerts, devices, health_centres, patients, staff
+from hemkoll.store.alerts import AlertContent
+from hemkoll.store.connect import Conn, connect
+from hemkoll.store.health_centres import CentreSettings
 
 # The address the in-process client calls from (a documentation address, RFC 5737).
 CLIENT = ("203.0.113.7", 50000)
@@ -41,7 +41,7 @@ class World:
 
 
 def make_alert(
-    conn: evaluation.Conn,
+    conn: Conn,
     patient_id: UUID,
     severity: str = "red",
     rule_id: str = "weight_gain_2kg_3d",
@@ -55,16 +55,16 @@ def make_alert(
         explanation_en="Weight up 2.4 kg in 3 days.",
         explanation_sv="Vikten har ökat 2,4 kg på 3 dagar.",
     )
-    alert_id = evaluation.insert_alert(conn, patient_id, "test rules", content)
-    evaluation.insert_event(
+    alert_id = alerts.insert_alert(conn, patient_id, "test rules", content)
+    alert_actions.insert_event(
         conn, alert_id, kind="opened", severity=severity, actor="rules", details={}
     )
     return alert_id
 
 
-def _centre(conn: evaluation.Conn, name: str) -> Centre:
+def _centre(conn: Conn, name: str) -> Centre:
     now = datetime.now(UTC)
-    centre = centres.create_centre(conn, name, CentreSettings())
+    centre = health_centres.create_centre(conn, name, CentreSettings())
     patient = patients.create_patient(
         conn,
         health_centre_id=centre.id,
@@ -72,7 +72,7 @@ def _centre(conn: evaluation.Conn, name: str) -> Centre:
         language="sv",
         timezone="Europe/Stockholm",
     )
-    device = patients.add_device(conn, patient.id, "scale")
+    device = devices.add_device(conn, patient.id, "scale")
     made = Centre(centre.id, patient.id, device.device.id, make_alert(conn, patient.id))
     for role in ("nurse", "clinician", "admin"):
         member = staff.create_staff(

@@ -20,9 +20,8 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from hemkoll.store import outbox, patients, staff
-from hemkoll.store.connect import connect
-from hemkoll.store.evaluation import Conn
+from hemkoll.store import devices, notifications, patients, staff
+from hemkoll.store.connect import Conn, connect
 from tests.api.conftest import Centre, World, bearer, make_alert
 
 ROLES = ("nurse", "clinician", "admin", "region")
@@ -65,7 +64,7 @@ def fresh_patient(conn: Conn, centre: Centre) -> dict[str, Any]:
 
 
 def fresh_device(conn: Conn, centre: Centre) -> dict[str, Any]:
-    device = patients.add_device(conn, centre.patient_id, "pulse_oximeter")
+    device = devices.add_device(conn, centre.patient_id, "pulse_oximeter")
     return {**_existing(centre), "device": device.device.id}
 
 
@@ -76,7 +75,7 @@ def fresh_staff(conn: Conn, centre: Centre) -> dict[str, Any]:
 
 
 def delivered_notification(conn: Conn, centre: Centre) -> dict[str, Any]:
-    notification = outbox.enqueue_alert_webhook(conn, centre.alert_id, event="alert.opened")
+    notification = notifications.enqueue_alert_webhook(conn, centre.alert_id, event="alert.opened")
     conn.execute(
         "UPDATE notifications SET state = 'delivered', delivered_at = now() WHERE id = %s",
         (notification,),

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
-from hemkoll.store import evaluation
-from hemkoll.store.connect import connect
-from hemkoll.store.evaluation import AlertContent, Conn
+from hemkoll.store import alerts
+from hemkoll.store.alerts import AlertContent
+from hemkoll.store.connect import Conn, connect
 from tests.api.conftest import CLIENT, Centre, World, client, world
 
 __all__ = ["CLIENT", "Centre", "Seeded", "World", "client", "seeded", "world"]
@@ -89,7 +89,7 @@ def add_alert(
         explanation_en=explanation_en,
         explanation_sv=explanation_sv,
     )
-    alert_id = evaluation.insert_alert(conn, patient_id, "heart-failure programme v2", content)
+    alert_id = alerts.insert_alert(conn, patient_id, "heart-failure programme v2", content)
     conn.execute(
         "UPDATE alerts SET opened_at = %s, severity_since = %s WHERE id = %s",
         (opened_at, opened_at, alert_id),

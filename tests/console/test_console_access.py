@@ -14,8 +14,7 @@ from fastapi.testclient import TestClient
 
 from hemkoll.api import console
 from hemkoll.api.console.auth import SESSION_COOKIE
-from hemkoll.store.connect import connect
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn, connect
 from tests.api.conftest import Centre, World, make_alert
 from tests.console.conftest import ORIGIN, Seeded, sign_in
 

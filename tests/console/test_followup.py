@@ -33,11 +33,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hemkoll.store import centres, patients
-from hemkoll.store.centres import CentreSettings
-from hemkoll.store.connect import connect
-from hemkoll.store.evaluation import Conn
+from hemkoll.store import devices, health_centres, patients
+from hemkoll.store.connect import Conn, connect
 from hemkoll.store.followup import DAYS_PER_MONTH, followup
+from hemkoll.store.health_centres import CentreSettings
 from tests.console.conftest import add_alert
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -54,7 +53,7 @@ def _patient(
     patient = patients.create_patient(
         conn, health_centre_id=centre, reference=ref, language="sv", timezone="Europe/Stockholm"
     )
-    device = patients.add_device(conn, patient.id, "scale").device.id
+    device = devices.add_device(conn, patient.id, "scale").device.id
     conn.execute(
         "UPDATE patients SET enrolled_at = %s, discharged_at = %s WHERE id = %s",
         (enrolled, discharged, patient.id),
@@ -111,8 +110,8 @@ def _alert(
 @pytest.fixture
 def centre(db_url: str) -> UUID:
     with connect(db_url) as conn, conn.transaction():
-        c = centres.create_centre(conn, "VC C", CentreSettings()).id
-        d = centres.create_centre(conn, "VC D", CentreSettings()).id
+        c = health_centres.create_centre(conn, "VC C", CentreSettings()).id
+        d = health_centres.create_centre(conn, "VC D", CentreSettings()).id
         p1, d1 = _patient(conn, c, "P1", at("03-20", "10:00"))
         _readings(
             conn,

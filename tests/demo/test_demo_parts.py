@@ -27,9 +27,11 @@ from hemkoll.detection.readings import simulation_series
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.simulator import simulate
 from hemkoll.simulator.publisher import PlanPublisher, PublisherConfig
+from hemkoll.store.alert_actions import insert_event
+from hemkoll.store.alerts import AlertContent, insert_alert
 from hemkoll.store.connect import connect
-from hemkoll.store.evaluation import AlertContent, insert_alert, insert_event
-from hemkoll.store.registry import RegistryError, enrol_device
+from hemkoll.store.devices import enrol_device
+from hemkoll.store.patients import RegistryError
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 

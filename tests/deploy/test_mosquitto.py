@@ -39,7 +39,7 @@ from hemkoll.local_services.deployed_mosquitto import (
 )
 from hemkoll.local_services.tls import Tls, tls_material
 from hemkoll.protocol.topics import feedback_topic, readings_topic
-from hemkoll.store.registry import Enrolment
+from hemkoll.store.devices import Enrolment
 from tests.helpers import count_readings, enrol, message, reading, wait_until
 
 SERVICE_USER = "hemkoll-service"

@@ -23,10 +23,10 @@ import pytest
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.notify.dispatcher import Dispatcher
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
-from hemkoll.store import audit, evaluation, notifications
+from hemkoll.store import audit_log, evaluation_queue, notifications
 from hemkoll.store.connect import connect
+from hemkoll.store.devices import devices_by_id
 from hemkoll.store.readings import ReadingWriter
-from hemkoll.store.registry import devices_by_id
 from hemkoll.store.types import DeadLetter, Reading
 from tests.deploy.conftest import OWNER, ROLES_SQL, ROOT, SERVICE_ROLES, DeployedDb, apply_roles
 from tests.helpers import enrol, scalar
@@ -190,7 +190,7 @@ def test_the_rules_role_evaluates_opens_and_raises_alerts(deployed_db: DeployedD
         ReadingWriter(conn).write([[Reading(e.patient.id, e.device.id, "spo2", 87, later)]], [])
     with connect(rules) as conn:
         worker.process_due(conn)
-        assert evaluation.enqueue_all(conn) == 1
+        assert evaluation_queue.enqueue_all(conn) == 1
         worker.process_due(conn)
     assert (worker.evaluated, worker.failed) == (3, 0)
     assert scalar(owner, "SELECT severity FROM alerts") == "red"
@@ -257,7 +257,7 @@ def test_the_api_role_appends_and_reads_the_audit_log_but_never_changes_it(
     deployed_db: DeployedDb,
 ) -> None:
     api = deployed_db.url(API)
-    entry = audit.AuditEntry(
+    entry = audit_log.AuditEntry(
         staff_id=None,
         role="admin",
         action="GET /api/v1/patients",
@@ -269,7 +269,7 @@ def test_the_api_role_appends_and_reads_the_audit_log_but_never_changes_it(
         client_address="203.0.113.7",
     )
     with connect(api) as conn, conn.transaction():
-        audit.append(conn, [entry])
+        audit_log.append(conn, [entry])
     assert scalar(api, "SELECT count(*) FROM audit_log") == 1
     # Refused by the privileges themselves, before the table's append-only trigger is reached.
     refused(api, "UPDATE audit_log SET status = 500")

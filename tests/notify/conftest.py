@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hemkoll.store.registry import Enrolment
+from hemkoll.store.devices import Enrolment
 from tests.helpers import enrol
 from tests.notify.receiver import Receiver
 

@@ -16,8 +16,8 @@ import psycopg
 from hemkoll.notify.dispatcher import Dispatcher, DispatcherConfig
 from hemkoll.notify.schedule import RetrySchedule
 from hemkoll.settings import parse_mqtt_url
-from hemkoll.store import evaluation, outbox
-from hemkoll.store.connect import connect
+from hemkoll.store import alert_actions, alerts, notifications
+from hemkoll.store.connect import Conn, connect
 
 PUBLIC_URL = "https://hemkoll.example.se"
 # Short schedules: the tests prove the behaviour, not the Standard Webhooks timings.
@@ -53,8 +53,8 @@ def set_escalation(
         )
 
 
-def content(rule_id: str = "spo2_low", severity: str = "red") -> evaluation.AlertContent:
-    return evaluation.AlertContent(
+def content(rule_id: str = "spo2_low", severity: str = "red") -> alerts.AlertContent:
+    return alerts.AlertContent(
         rule_id=rule_id,
         rule_kind="threshold",
         severity=severity,
@@ -66,7 +66,7 @@ def content(rule_id: str = "spo2_low", severity: str = "red") -> evaluation.Aler
 
 
 def open_alert(
-    conn: evaluation.Conn,
+    conn: Conn,
     patient_id: UUID,
     *,
     rule_id: str = "spo2_low",
@@ -74,12 +74,14 @@ def open_alert(
     notify: bool = True,
 ) -> tuple[UUID, UUID | None]:
     """Open an alert as the rules worker does (the caller commits); (alert id, notification id)."""
-    alert_id = evaluation.insert_alert(conn, patient_id, "test v1", content(rule_id, severity))
-    evaluation.insert_event(
+    alert_id = alerts.insert_alert(conn, patient_id, "test v1", content(rule_id, severity))
+    alert_actions.insert_event(
         conn, alert_id, kind="opened", severity=severity, actor="rules", details={}
     )
     notification_id = (
-        outbox.enqueue_alert_webhook(conn, alert_id, event="alert.opened") if notify else None
+        notifications.enqueue_alert_webhook(conn, alert_id, event="alert.opened")
+        if notify
+        else None
     )
     return alert_id, notification_id
 

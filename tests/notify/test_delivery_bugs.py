@@ -14,7 +14,7 @@ from prometheus_client import REGISTRY
 from hemkoll.notify.channels import Channels, DeliveryBug, WebhookChannel
 from hemkoll.notify.dispatcher import DELIVERY_FAULT, Dispatcher
 from hemkoll.store.connect import connect
-from hemkoll.store.registry import Enrolment
+from hemkoll.store.devices import Enrolment
 from tests.helpers import wait_until
 from tests.notify.receiver import Receiver
 from tests.notify.support import (

@@ -18,9 +18,9 @@ from hemkoll.notify import device
 from hemkoll.notify.dispatcher import Dispatcher
 from hemkoll.protocol.topics import feedback_topic
 from hemkoll.settings import parse_mqtt_url
-from hemkoll.store import outbox
+from hemkoll.store import notifications
 from hemkoll.store.connect import connect
-from hemkoll.store.registry import Enrolment
+from hemkoll.store.devices import Enrolment
 from tests.helpers import wait_until
 from tests.notify.support import attempts, dispatcher_config, state
 
@@ -28,7 +28,7 @@ from tests.notify.support import attempts, dispatcher_config, state
 def _queue_message(db_url: str, enrolment: Enrolment) -> Any:
     with connect(db_url) as conn:
         assert (
-            outbox.enqueue_device_messages(
+            notifications.enqueue_device_messages(
                 conn,
                 enrolment.patient.id,
                 event="alert.opened",

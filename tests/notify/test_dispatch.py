@@ -21,7 +21,7 @@ from hemkoll.notify.dispatcher import SEND_THREADS, Dispatcher
 from hemkoll.notify.schedule import RetrySchedule
 from hemkoll.store import notifications as store
 from hemkoll.store.connect import connect
-from hemkoll.store.registry import Enrolment
+from hemkoll.store.devices import Enrolment
 from tests.helpers import enrol, scalar, wait_until
 from tests.notify.receiver import Receiver
 from tests.notify.support import (

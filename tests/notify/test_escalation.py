@@ -14,7 +14,7 @@ from standardwebhooks import Webhook
 from hemkoll.notify.dispatcher import Dispatcher
 from hemkoll.notify.escalation import escalate_due
 from hemkoll.store.connect import connect
-from hemkoll.store.registry import Enrolment
+from hemkoll.store.devices import Enrolment
 from tests.helpers import scalar
 from tests.notify.receiver import Receiver
 from tests.notify.support import (

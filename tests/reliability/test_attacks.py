@@ -55,8 +55,8 @@ from hemkoll.local_services.tls import Tls, tls_material
 from hemkoll.notify.webhook import SignedWebhook, send_webhook, sign_webhook
 from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.simulator.receiver import Delivery, WebhookReceiver
-from hemkoll.store.centres import new_signing_secret
-from hemkoll.store.registry import Enrolment
+from hemkoll.store.devices import Enrolment
+from hemkoll.store.health_centres import new_signing_secret
 from tests.helpers import count_readings, enrol, message, reading, scalar, wait_until
 
 SERVICE_USER = "hemkoll-service"

@@ -22,7 +22,7 @@ from hemkoll.api.console.rules_view import find, rule_label
 from hemkoll.api.console.web import PREFIX, ConsoleRoute, language, render
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.rules.config import RuleSet
-from hemkoll.store import centres
+from hemkoll.store import health_centres
 from hemkoll.store.followup import followup
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
@@ -45,7 +45,7 @@ def follow_up_page(
     programme: RuleSet = request.app.state.programme
     now = caller.now()
     with caller.session() as s:
-        visible = centres.list_centres(s.conn, health_centre_id=caller.scope)
+        visible = health_centres.list_centres(s.conn, health_centre_id=caller.scope)
         chosen = centre or caller.scope or (visible[0].id if visible else None)
         shown = next((c for c in visible if c.id == chosen), None)
         if chosen is not None and shown is None:

@@ -35,8 +35,8 @@ from hemkoll.api.console.web import PREFIX, ConsoleRoute, language, render
 from hemkoll.api.console.worklist import centre_of
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.rules.config import RuleSet
-from hemkoll.store import alerts, console, patients, readings_query, rule_overrides, staff
-from hemkoll.store.evaluation import Conn
+from hemkoll.store import alerts, patients, readings_query, rule_overrides, staff
+from hemkoll.store.connect import Conn
 from hemkoll.store.patients import PatientRecord
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
@@ -58,7 +58,7 @@ def effective_rules(conn: Conn, programme: RuleSet, patient_id: UUID) -> RuleSet
 def patients_page(request: Request, caller: Nurse) -> Response:
     with caller.session() as s:
         centre = centre_of(caller, s.conn)
-        found = console.patients_overview(s.conn, centre.id)
+        found = patients.patients_overview(s.conn, centre.id)
         for p in found:
             s.record("patient", p.id, patient_id=p.id, health_centre_id=centre.id)
     context = {"patients": found, "centre": centre, "section": "patients"}
@@ -95,7 +95,7 @@ def patient_page(
             raise invalid(str(exc)) from exc
         rule_set = effective_rules(s.conn, programme, patient_id)
         since = datetime.combine(day_list[0], time(), tz)
-        shown = console.patient_alerts(
+        shown = alerts.patient_alerts(
             s.conn, patient_id, since=since, until=now + timedelta(days=1)
         )
         focus = next((a for a in shown if a.id == alert), None)

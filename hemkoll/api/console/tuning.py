@@ -30,7 +30,7 @@ from hemkoll.api.console.worklist import centre_of
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.rules.config import ChangeRule, PlainRule, RuleSet, ThresholdRule, TrendRule
 from hemkoll.rules.overrides import OverrideLayer, effective_rules
-from hemkoll.store import console, readings_query, rule_overrides, staff
+from hemkoll.store import alerts, readings_query, rule_overrides, staff
 from hemkoll.store.patients import PatientRecord
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
@@ -165,7 +165,7 @@ def preview(request: Request, patient_id: UUID, caller: Clinician, form: Form) -
             raise invalid(f"overrides: {exc}") from exc
         tz = ZoneInfo(patient.timezone)
         days = local_days(now.astimezone(tz).date(), BACKTEST_DAYS)
-        fired = console.patient_alerts(
+        fired = alerts.patient_alerts(
             s.conn, patient_id, since=report.since, until=now + timedelta(days=1)
         )
         try:

@@ -23,8 +23,8 @@ from hemkoll.api.console.web import PREFIX, ConsoleRoute, is_htmx, language, ren
 from hemkoll.api.problems import conflict, forbidden, invalid, not_found
 from hemkoll.rules.alerting import Outcome
 from hemkoll.rules.config import RuleSet
-from hemkoll.store import alerts, centres, staff
-from hemkoll.store.evaluation import Conn
+from hemkoll.store import alerts, health_centres, staff
+from hemkoll.store.connect import Conn
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
 Nurse = Annotated[Caller, Depends(signed_in(*NURSES))]
@@ -40,10 +40,10 @@ OUTCOMES = tuple(outcome.value for outcome in Outcome)
 MAX_NOTE = 2000
 
 
-def centre_of(caller: Caller, conn: Conn) -> centres.Centre:
+def centre_of(caller: Caller, conn: Conn) -> health_centres.Centre:
     if caller.scope is None:  # the database's CHECK gives every nurse a centre
         raise forbidden("the worklist is a health centre's; this account has none")
-    found = centres.list_centres(conn, health_centre_id=caller.scope)
+    found = health_centres.list_centres(conn, health_centre_id=caller.scope)
     if not found:
         raise not_found("health centre", caller.scope)
     return found[0]

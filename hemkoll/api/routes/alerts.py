@@ -18,10 +18,10 @@ from hemkoll.api.models import Model, Note, Page
 from hemkoll.api.problems import conflict, forbidden, invalid, not_found
 from hemkoll.api.routes import PREFIX
 from hemkoll.rules.alerting import Outcome
+from hemkoll.store import alert_actions, staff
 from hemkoll.store import alerts as store
-from hemkoll.store import staff
 from hemkoll.store.alerts import AlertDetail, WorklistAlert, WorklistPosition
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 
 router = APIRouter(prefix=PREFIX, tags=["alerts"])
 Nurse = Annotated[Caller, Depends(allow(*NURSES))]
@@ -151,7 +151,7 @@ def _detail(caller: Caller, conn: Conn, alert_id: UUID) -> AlertOut:
     alert = alert_or_404(caller, conn, alert_id)
     history = [
         Event(at=e.at, kind=e.kind, severity=e.severity, actor=e.actor, details=e.details)
-        for e in store.events(conn, alert_id)
+        for e in alert_actions.events(conn, alert_id)
     ]
     return AlertOut(
         **AlertSummary.of(alert).model_dump(),

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query
 from hemkoll.api.access import ADMINS, Caller, allow
 from hemkoll.api.models import AwareDatetime
 from hemkoll.api.routes import PREFIX
-from hemkoll.store import audit
-from hemkoll.store.audit import AuditRow
+from hemkoll.store import audit_log
+from hemkoll.store.audit_log import AuditRow
 
 router = APIRouter(prefix=PREFIX, tags=["audit"])
 Admin = Annotated[Caller, Depends(allow(*ADMINS))]
@@ -28,7 +28,7 @@ def read_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditRow]:
     with caller.session() as s:
-        rows = audit.read(
+        rows = audit_log.read(
             s.conn,
             health_centre_id=caller.scope,
             patient_id=patient_id,

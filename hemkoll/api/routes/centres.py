@@ -13,8 +13,8 @@ from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, Caller, allow
 from hemkoll.api.models import Model, TimeZoneName, WebhookUrl
 from hemkoll.api.problems import conflict, forbidden, not_found
 from hemkoll.api.routes import PREFIX
-from hemkoll.store import centres, notifications
-from hemkoll.store.centres import Centre, CentreSettings, CentreWithSecrets
+from hemkoll.store import health_centres, notifications
+from hemkoll.store.health_centres import Centre, CentreSettings, CentreWithSecrets
 
 router = APIRouter(prefix=PREFIX, tags=["health centres"])
 
@@ -57,7 +57,7 @@ def create_centre(body: NewCentre, caller: Admin) -> CentreWithSecrets:
             raise forbidden("only the region's administrators create health centres")
         try:
             with s.conn.transaction():
-                centre = centres.create_centre(s.conn, body.name, body.settings())
+                centre = health_centres.create_centre(s.conn, body.name, body.settings())
         except psycopg.errors.UniqueViolation as exc:
             raise conflict(f"a health centre named {body.name!r} exists") from exc
         s.record("health_centre", centre.id, health_centre_id=centre.id)
@@ -67,14 +67,14 @@ def create_centre(body: NewCentre, caller: Admin) -> CentreWithSecrets:
 @router.get("/health-centres", summary="Health centres (staff see their own)")
 def list_centres(caller: Anyone) -> list[Centre]:
     with caller.session() as s:
-        found = centres.list_centres(s.conn, health_centre_id=caller.scope)
+        found = health_centres.list_centres(s.conn, health_centre_id=caller.scope)
         s.record("health_centre", "list")
     return found
 
 
 def _one(caller: Caller, centre_id: UUID) -> Centre:
     with caller.session() as s:
-        found = centres.list_centres(s.conn, health_centre_id=centre_id)
+        found = health_centres.list_centres(s.conn, health_centre_id=centre_id)
         if not found or not caller.sees_centre(centre_id):
             raise not_found("health centre", centre_id)
         s.record("health_centre", centre_id, health_centre_id=centre_id)
@@ -94,7 +94,7 @@ def update_centre(centre_id: UUID, body: CentreChange, caller: Admin) -> CentreW
     with caller.session() as s:
         if not caller.sees_centre(centre_id):
             raise not_found("health centre", centre_id)
-        centre = centres.update_centre(s.conn, centre_id, body.settings())
+        centre = health_centres.update_centre(s.conn, centre_id, body.settings())
         if centre is None:
             raise not_found("health centre", centre_id)
         if body.notification_url or body.escalation_url:
@@ -117,7 +117,7 @@ def rotate_secrets(centre_id: UUID, caller: Admin) -> Secrets:
     with caller.session() as s:
         if not caller.sees_centre(centre_id):
             raise not_found("health centre", centre_id)
-        rotated = centres.rotate_secrets(s.conn, centre_id)
+        rotated = health_centres.rotate_secrets(s.conn, centre_id)
         if rotated is None:
             raise not_found("health centre", centre_id)
         s.record("health_centre", centre_id, health_centre_id=centre_id)

@@ -15,8 +15,8 @@ from hemkoll.api.problems import conflict, not_found
 from hemkoll.api.routes import PREFIX
 from hemkoll.api.routes.patients import patient_or_404
 from hemkoll.protocol.topics import feedback_topic, readings_topic
-from hemkoll.store import patients
-from hemkoll.store.registry import deactivate_device
+from hemkoll.store import devices
+from hemkoll.store.devices import deactivate_device
 from hemkoll.store.types import Device, DeviceKind
 
 router = APIRouter(prefix=PREFIX, tags=["devices"])
@@ -51,7 +51,7 @@ def enrol(patient_id: UUID, body: NewDevice, caller: Admin, request: Request) ->
         patient = patient_or_404(caller, s.conn, patient_id)
         if patient.discharged_at is not None:
             raise conflict("the patient is discharged")
-        new = patients.add_device(s.conn, patient_id, body.kind)
+        new = devices.add_device(s.conn, patient_id, body.kind)
         s.record(
             "device",
             new.device.id,
@@ -76,7 +76,7 @@ def enrol(patient_id: UUID, body: NewDevice, caller: Admin, request: Request) ->
 def list_devices(patient_id: UUID, caller: Anyone) -> list[Device]:
     with caller.session() as s:
         patient = patient_or_404(caller, s.conn, patient_id)
-        found = patients.devices_of_patient(s.conn, patient_id)
+        found = devices.devices_of_patient(s.conn, patient_id)
         s.record(
             "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
         )
@@ -86,7 +86,7 @@ def list_devices(patient_id: UUID, caller: Anyone) -> list[Device]:
 @router.post("/devices/{device_id}/deactivate", summary="Deactivate a device")
 def deactivate(device_id: UUID, caller: Admin) -> Device:
     with caller.session() as s:
-        device = patients.device_in_scope(s.conn, device_id, health_centre_id=caller.scope)
+        device = devices.device_in_scope(s.conn, device_id, health_centre_id=caller.scope)
         if device is None:
             raise not_found("device", device_id)
         if not device.active:

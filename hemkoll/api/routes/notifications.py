@@ -13,7 +13,7 @@ from hemkoll.api.access import CARE_AND_ADMIN, NURSES, Caller, allow
 from hemkoll.api.problems import conflict, not_found
 from hemkoll.api.routes import PREFIX
 from hemkoll.api.routes.alerts import alert_or_404
-from hemkoll.store import alerts, notifications
+from hemkoll.store import notifications
 
 router = APIRouter(prefix=PREFIX, tags=["notifications"])
 Nurse = Annotated[Caller, Depends(allow(*NURSES))]
@@ -92,7 +92,7 @@ class Redelivery(BaseModel):
 )
 def redeliver(notification_id: UUID, caller: Anyone) -> Redelivery:
     with caller.session() as s:
-        owner = alerts.notification_owner(s.conn, notification_id)
+        owner = notifications.notification_owner(s.conn, notification_id)
         if owner is None or not caller.sees_centre(owner.health_centre_id):
             raise not_found("notification", notification_id)
         outcome = notifications.redeliver(s.conn, notification_id)

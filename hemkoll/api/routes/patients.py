@@ -12,9 +12,9 @@ from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, NURSES, Caller, allow
 from hemkoll.api.models import Language, Model, TimeZoneName
 from hemkoll.api.problems import conflict, invalid, not_found
 from hemkoll.api.routes import PREFIX
-from hemkoll.store import centres, evaluation, patients
-from hemkoll.store.patients import PatientRecord
-from hemkoll.store.registry import RegistryError
+from hemkoll.store import health_centres, patients
+from hemkoll.store.connect import Conn
+from hemkoll.store.patients import PatientRecord, RegistryError
 
 router = APIRouter(prefix=PREFIX, tags=["patients"])
 Admin = Annotated[Caller, Depends(allow(*ADMINS))]
@@ -38,7 +38,7 @@ class NewPatient(Model):
     timezone: TimeZoneName | None = Field(None, description="Defaults to the centre's.")
 
 
-def patient_or_404(caller: Caller, conn: evaluation.Conn, patient_id: UUID) -> PatientRecord:
+def patient_or_404(caller: Caller, conn: Conn, patient_id: UUID) -> PatientRecord:
     found = patients.patient_in_scope(conn, patient_id, health_centre_id=caller.scope)
     if found is None:
         raise not_found("patient", patient_id)
@@ -53,7 +53,7 @@ def create_patient(body: NewPatient, caller: Admin) -> PatientRecord:
             raise invalid("health_centre_id: a region administrator must name the centre")
         if not caller.sees_centre(centre_id):
             raise not_found("health centre", centre_id)
-        found = centres.list_centres(s.conn, health_centre_id=centre_id)
+        found = health_centres.list_centres(s.conn, health_centre_id=centre_id)
         if not found:
             raise not_found("health centre", centre_id)
         try:
@@ -111,7 +111,7 @@ def _set_paused(caller: Caller, patient_id: UUID, *, paused: bool) -> PatientRec
         patient = patient_or_404(caller, s.conn, patient_id)
         if patient.discharged_at is not None:
             raise conflict("the patient is discharged")
-        evaluation.set_monitoring_paused(s.conn, patient_id, paused=paused)
+        patients.set_monitoring_paused(s.conn, patient_id, paused=paused)
         s.record(
             "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
         )

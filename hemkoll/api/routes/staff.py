@@ -13,9 +13,9 @@ from hemkoll.api.access import ADMINS, Caller, Role, allow
 from hemkoll.api.models import Model
 from hemkoll.api.problems import forbidden, invalid, not_found
 from hemkoll.api.routes import PREFIX
-from hemkoll.store import centres
+from hemkoll.store import health_centres
 from hemkoll.store import staff as store
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 from hemkoll.store.staff import Staff, StaffError
 
 router = APIRouter(prefix=PREFIX, tags=["staff"])
@@ -57,7 +57,7 @@ def create_staff(body: NewStaff, caller: Admin) -> Staff:
                 raise forbidden("a health centre's administrator cannot create region admins")
             if centre != caller.scope:
                 raise not_found("health centre", centre)
-        if centre is not None and not centres.list_centres(s.conn, health_centre_id=centre):
+        if centre is not None and not health_centres.list_centres(s.conn, health_centre_id=centre):
             raise not_found("health centre", centre)
         try:
             member = store.create_staff(

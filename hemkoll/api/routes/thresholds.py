@@ -20,7 +20,7 @@ from hemkoll.api.routes.patients import patient_or_404
 from hemkoll.rules.config import RuleSet
 from hemkoll.rules.overrides import OverrideLayer
 from hemkoll.store import rule_overrides
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 
 router = APIRouter(prefix=PREFIX, tags=["thresholds"])
 Nurse = Annotated[Caller, Depends(allow(*NURSES))]

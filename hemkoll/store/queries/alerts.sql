@@ -1,3 +1,30 @@
+-- name: alert_history_of_patients
+-- Per patient and rule: the newest alert (unresolved if any), for the alerting decisions.
+SELECT DISTINCT ON (patient_id, rule_id)
+    patient_id, id, rule_id, state, severity, first_fired_at, last_fired_at, resolved_at
+FROM alerts
+WHERE patient_id = ANY(%(patient_ids)s::uuid[])
+ORDER BY patient_id, rule_id, (state <> 'resolved') DESC, last_fired_at DESC;
+
+-- name: insert_alert
+INSERT INTO alerts
+    (patient_id, rule_id, rule_kind, rule_set, severity, first_fired_at, last_fired_at,
+     evidence, explanation_en, explanation_sv)
+VALUES
+    (%(patient_id)s, %(rule_id)s, %(rule_kind)s, %(rule_set)s, %(severity)s, %(fired_at)s,
+     %(fired_at)s, %(evidence)s, %(explanation_en)s, %(explanation_sv)s)
+RETURNING id;
+
+-- name: raise_alert
+UPDATE alerts
+SET severity = %(severity)s, severity_since = now(), last_fired_at = %(fired_at)s,
+    evidence = %(evidence)s,
+    explanation_en = %(explanation_en)s, explanation_sv = %(explanation_sv)s
+WHERE id = %(alert_id)s AND state <> 'resolved';
+
+-- name: touch_alert
+UPDATE alerts SET last_fired_at = greatest(last_fired_at, %(fired_at)s) WHERE id = %(alert_id)s;
+
 -- name: worklist
 -- A health centre's alerts, most severe first, then oldest first; keyset-paged on
 -- (severity_order, opened_at, id).
@@ -29,17 +56,17 @@ JOIN patients AS p ON p.id = a.patient_id
 WHERE a.id = %(alert_id)s
   AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s);
 
--- name: alert_events
-SELECT id, at, kind, severity, actor, details
-FROM alert_events
-WHERE alert_id = %(alert_id)s
-ORDER BY at, id;
-
--- name: assign_alert
-UPDATE alerts SET assigned_to = %(staff_id)s
-WHERE id = %(alert_id)s AND state <> 'resolved'
-RETURNING id;
-
--- name: notification_owner
--- Whose notification this is, for the caller's scope check.
-SELECT health_centre_id, patient_id, alert_id FROM notifications WHERE id = %(notification_id)s;
+-- name: patient_alerts
+-- A patient's alerts opened in [since, until) in any state, and those opened before it that are
+-- still unresolved, oldest first: the markers and explanations of the console's patient page
+-- and threshold backtest.
+SELECT a.id, a.patient_id, p.reference AS patient_reference, p.health_centre_id, a.rule_id,
+       a.rule_kind, a.rule_set, a.state, a.severity, a.opened_at, a.severity_since,
+       a.first_fired_at, a.last_fired_at, a.acknowledged_at, a.resolved_at, a.outcome,
+       a.assigned_to, a.escalated_at, a.evidence, a.explanation_en, a.explanation_sv
+FROM alerts AS a
+JOIN patients AS p ON p.id = a.patient_id
+WHERE a.patient_id = %(patient_id)s
+  AND (a.opened_at >= %(since)s OR a.state <> 'resolved')
+  AND a.opened_at < %(until)s
+ORDER BY a.opened_at, a.id;

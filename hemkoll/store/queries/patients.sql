@@ -24,6 +24,19 @@ WHERE (%(health_centre_id)s::uuid IS NULL OR health_centre_id = %(health_centre_
 ORDER BY reference, id
 LIMIT %(limit)s;
 
+-- name: patients_overview
+-- The centre's patients under monitoring, by reference, with their unresolved alerts.
+SELECT p.id, p.reference, p.enrolled_at, p.monitoring_paused_since,
+       count(a.id) FILTER (WHERE a.severity = 'red')::integer AS red_alerts,
+       count(a.id) FILTER (WHERE a.severity = 'yellow')::integer AS yellow_alerts
+FROM patients AS p
+LEFT JOIN alerts AS a ON a.patient_id = p.id AND a.state <> 'resolved'
+WHERE p.health_centre_id = %(health_centre_id)s
+  AND p.discharged_at IS NULL
+GROUP BY p.id
+ORDER BY p.reference
+LIMIT %(limit)s;
+
 -- name: discharge_patient
 -- The patient leaves the programme: no more evaluation, devices deactivated (the broker's
 -- password file drops them at its next rewrite). Their data stays.
@@ -41,15 +54,31 @@ WITH patient AS (
 )
 SELECT * FROM patient;
 
--- name: devices_of_patient
-SELECT id, patient_id, kind, active, enrolled_at
-FROM devices
-WHERE patient_id = %(patient_id)s
-ORDER BY enrolled_at, id;
+-- name: upsert_patient
+-- enrolled_at: NULL for now; an existing patient keeps theirs.
+INSERT INTO patients (health_centre_id, reference, enrolled_at)
+VALUES (%(health_centre_id)s, %(reference)s,
+        coalesce(%(enrolled_at)s::timestamptz, now()))
+ON CONFLICT (health_centre_id, reference) DO UPDATE SET reference = EXCLUDED.reference
+RETURNING id, health_centre_id, reference, timezone, language, enrolled_at;
 
--- name: device_in_scope
-SELECT d.id, d.patient_id, d.kind, d.active, d.enrolled_at
-FROM devices AS d
-JOIN patients AS p ON p.id = d.patient_id
-WHERE d.id = %(device_id)s
-  AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s);
+
+-- name: patients_for_evaluation
+-- Locks the patients of a batch for its transaction, in id order (two workers locking
+-- overlapping batches cannot deadlock); discharged patients are not evaluated any more.
+SELECT id, timezone, monitoring_paused_since IS NOT NULL AS paused
+FROM patients
+WHERE id = ANY(%(patient_ids)s::uuid[]) AND discharged_at IS NULL
+ORDER BY id
+FOR UPDATE;
+
+-- name: patient_timezone
+SELECT id, timezone, monitoring_paused_since IS NOT NULL AS paused
+FROM patients WHERE id = %(patient_id)s;
+
+-- name: pause_monitoring
+UPDATE patients SET monitoring_paused_since = coalesce(monitoring_paused_since, now())
+WHERE id = %(patient_id)s RETURNING id;
+
+-- name: resume_monitoring
+UPDATE patients SET monitoring_paused_since = NULL WHERE id = %(patient_id)s RETURNING id;

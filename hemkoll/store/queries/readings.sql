@@ -1,8 +1,3 @@
--- name: devices_by_id
-SELECT id, patient_id, kind, active, enrolled_at
-FROM devices
-WHERE id = ANY(%(device_ids)s);
-
 -- name: create_readings_staging
 CREATE TEMPORARY TABLE IF NOT EXISTS readings_staging (
     msg_seq      integer NOT NULL,
@@ -48,28 +43,15 @@ SELECT msg_seq, count(*)::integer AS stored
 FROM claimed
 GROUP BY msg_seq;
 
--- name: insert_dead_letter
-INSERT INTO dead_letters
-    (received_at, topic, device_id, msg_id, reading_index, reason_code, reason,
-     payload, payload_size, payload_sha256)
-VALUES
-    (%(received_at)s, %(topic)s, %(device_id)s, %(msg_id)s, %(reading_index)s, %(reason_code)s,
-     %(reason)s, %(payload)s, %(payload_size)s, %(payload_sha256)s)
-ON CONFLICT (payload_sha256, topic, coalesce(reading_index, -1)) DO NOTHING;
+-- name: readings_of_patients_between
+SELECT patient_id, metric, measured_at, value
+FROM readings
+WHERE patient_id = ANY(%(patient_ids)s::uuid[])
+  AND measured_at >= %(since)s AND measured_at <= %(until)s
+ORDER BY patient_id, metric, measured_at;
 
--- name: enqueue_staged_patients
--- Every patient with readings in this batch gets (re-)evaluated after the commit.
--- The devices that sent them are told, after the evaluation, whether the values look as usual.
-INSERT INTO evaluation_queue AS q (patient_id, requested_at, feedback_devices)
-SELECT patient_id, clock_timestamp(), array_agg(DISTINCT device_id)
-FROM readings_staging
-GROUP BY patient_id
--- Rows are locked in patient order, as the rules worker finishes its batches: no deadlock.
-ORDER BY patient_id
-ON CONFLICT (patient_id) DO UPDATE
-SET generation = q.generation + 1,
-    feedback_devices = ARRAY(SELECT unnest(q.feedback_devices)
-                             UNION SELECT unnest(EXCLUDED.feedback_devices));
-
--- name: notify_evaluation
-SELECT pg_notify('hemkoll_evaluate', '');
+-- name: readings_between
+SELECT metric, measured_at, value
+FROM readings
+WHERE patient_id = %(patient_id)s AND measured_at >= %(since)s AND measured_at <= %(until)s
+ORDER BY metric, measured_at;

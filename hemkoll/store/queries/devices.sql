@@ -1,17 +1,3 @@
--- name: upsert_health_centre
-INSERT INTO health_centres (name)
-VALUES (%(name)s)
-ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
-RETURNING id, name, timezone, created_at;
-
--- name: upsert_patient
--- enrolled_at: NULL for now; an existing patient keeps theirs.
-INSERT INTO patients (health_centre_id, reference, enrolled_at)
-VALUES (%(health_centre_id)s, %(reference)s,
-        coalesce(%(enrolled_at)s::timestamptz, now()))
-ON CONFLICT (health_centre_id, reference) DO UPDATE SET reference = EXCLUDED.reference
-RETURNING id, health_centre_id, reference, timezone, language, enrolled_at;
-
 -- name: insert_device
 INSERT INTO devices (patient_id, kind, credential_hash)
 VALUES (%(patient_id)s, %(kind)s, %(credential_hash)s)
@@ -35,3 +21,21 @@ SELECT id, credential_hash
 FROM devices
 WHERE active
 ORDER BY id;
+
+-- name: devices_by_id
+SELECT id, patient_id, kind, active, enrolled_at
+FROM devices
+WHERE id = ANY(%(device_ids)s);
+
+-- name: devices_of_patient
+SELECT id, patient_id, kind, active, enrolled_at
+FROM devices
+WHERE patient_id = %(patient_id)s
+ORDER BY enrolled_at, id;
+
+-- name: device_in_scope
+SELECT d.id, d.patient_id, d.kind, d.active, d.enrolled_at
+FROM devices AS d
+JOIN patients AS p ON p.id = d.patient_id
+WHERE d.id = %(device_id)s
+  AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s);

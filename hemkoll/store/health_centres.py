@@ -1,4 +1,9 @@
-"""Health centres and their notification settings (endpoints, signing secrets, escalation)."""
+"""Health centres and their notification settings (endpoints, signing secrets, escalation).
+
+A centre is created with its settings by an administrator (``create_centre``), or by name
+only when the first device of one of its patients is enrolled (``upsert_health_centre``,
+``devices.enrol_device``).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,9 @@ from uuid import UUID
 
 from psycopg.rows import class_row
 
-from hemkoll.store.evaluation import Conn
+from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
+from hemkoll.store.types import HealthCentre
 
 # Standard Webhooks secrets are "whsec_" and base64 of 24-64 random bytes; 32 is the common size.
 SIGNING_SECRET_BYTES = 32
@@ -113,3 +119,12 @@ def rotate_secrets(conn: Conn, health_centre_id: UUID) -> tuple[str | None, str 
         },
     ).fetchone()
     return None if row is None else (row[0], row[1])
+
+
+def upsert_health_centre(conn: Conn, name: str) -> HealthCentre:
+    """The centre of that name, created (with the default settings) if there is none."""
+    with conn.cursor(row_factory=class_row(HealthCentre)) as cur:
+        row = cur.execute(query("upsert_health_centre"), {"name": name}).fetchone()
+    if row is None:
+        raise RuntimeError("statement upsert_health_centre returned no row")
+    return row

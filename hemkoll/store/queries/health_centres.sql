@@ -46,3 +46,9 @@ SET signing_secret = CASE WHEN notification_url IS NOT NULL THEN %(signing_secre
         CASE WHEN escalation_url IS NOT NULL THEN %(escalation_signing_secret)s END
 WHERE id = %(health_centre_id)s
 RETURNING signing_secret, escalation_signing_secret;
+
+-- name: upsert_health_centre
+INSERT INTO health_centres (name)
+VALUES (%(name)s)
+ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
+RETURNING id, name, timezone, created_at;

@@ -1,0 +1,74 @@
+"""The evaluation queue: patients waiting for the rules worker, claimed with a lease.
+
+Ingest queues the patients of a batch in the batch's transaction; the scheduled pass queues
+every patient under monitoring (time-based rules); the rules worker claims due patients (SKIP
+LOCKED: several workers may run), evaluates them and finishes or postpones each claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import TupleRow, class_row
+
+from hemkoll.store.connect import Conn
+from hemkoll.store.sql import query
+
+
+@dataclass(frozen=True)
+class Claim:
+    patient_id: UUID
+    # Requests so far; finishing removes the row only if no newer request came meanwhile.
+    generation: int
+    attempts: int
+    # Devices that sent readings since the patient's last evaluation (they get feedback).
+    feedback_devices: list[UUID]
+
+
+def claim(conn: Conn, *, limit: int, lease_s: float) -> list[Claim]:
+    with conn.transaction(), conn.cursor(row_factory=class_row(Claim)) as cur:
+        return cur.execute(
+            query("claim_evaluations"), {"limit": limit, "lease_s": lease_s}
+        ).fetchall()
+
+
+def finish(conn: Conn, claims: Sequence[Claim]) -> None:
+    """Take the evaluated patients off the queue (one round trip: psycopg pipelines them)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            query("finish_evaluation"),
+            [
+                {
+                    "patient_id": claimed.patient_id,
+                    "generation": claimed.generation,
+                    "feedback_devices": claimed.feedback_devices,
+                }
+                # In patient order, as ingest queues them: two transactions that lock the same
+                # rows in the same order cannot deadlock.
+                for claimed in sorted(claims, key=lambda c: c.patient_id)
+            ],
+        )
+
+
+def postpone(conn: Conn, patient_id: UUID, *, delay_s: float, error: str) -> None:
+    with conn.transaction():
+        conn.execute(
+            query("postpone_evaluation"),
+            {"patient_id": patient_id, "delay_s": delay_s, "error": error},
+        )
+
+
+def enqueue_all(conn: Conn) -> int:
+    with conn.transaction():
+        return conn.execute(query("enqueue_all_monitored_patients")).rowcount
+
+
+def enqueue_staged_patients(cur: psycopg.Cursor[TupleRow]) -> None:
+    """Queue the patients of the readings staged in ``readings_staging`` (the batch writer's:
+    ``readings.ReadingWriter``) with the devices that sent them, and wake the rules worker once
+    the caller's transaction commits."""
+    cur.execute(query("enqueue_staged_patients"))
+    cur.execute(query("notify_evaluation"))

@@ -1,0 +1,61 @@
+-- name: insert_alert_event
+INSERT INTO alert_events (alert_id, kind, severity, actor, details)
+VALUES (%(alert_id)s, %(kind)s, %(severity)s, %(actor)s, %(details)s);
+
+-- name: alert_events
+SELECT id, at, kind, severity, actor, details
+FROM alert_events
+WHERE alert_id = %(alert_id)s
+ORDER BY at, id;
+
+-- name: acknowledge_alert
+UPDATE alerts SET state = 'acknowledged', acknowledged_at = now()
+WHERE id = %(alert_id)s AND state = 'open'
+RETURNING id, severity, patient_id;
+
+-- name: resolve_alert
+UPDATE alerts
+SET state = 'resolved', resolved_at = now(), outcome = %(outcome)s,
+    acknowledged_at = coalesce(acknowledged_at, now())
+WHERE id = %(alert_id)s AND state IN ('open', 'acknowledged')
+RETURNING id, severity;
+
+-- name: alert_state
+SELECT state FROM alerts WHERE id = %(alert_id)s;
+
+-- name: assign_alert
+UPDATE alerts SET assigned_to = %(staff_id)s
+WHERE id = %(alert_id)s AND state <> 'resolved'
+RETURNING id;
+
+-- name: lock_due_escalations
+-- Red alerts still open and not escalated whose centre's escalate_after has passed since they
+-- turned red, and whose centre has an escalation endpoint; locked for this transaction. SKIP
+-- LOCKED: another scheduler (or a nurse acknowledging) holds the rest; once it commits they
+-- no longer qualify, or the next pass takes them.
+SELECT a.id AS alert_id, hc.id AS health_centre_id, hc.escalation_contact,
+       hc.escalate_after
+FROM alerts AS a
+JOIN patients AS p ON p.id = a.patient_id
+JOIN health_centres AS hc ON hc.id = p.health_centre_id
+WHERE a.state = 'open' AND a.severity = 'red' AND a.escalated_at IS NULL
+  AND a.severity_since + hc.escalate_after <= %(now)s
+  AND hc.escalation_url IS NOT NULL
+ORDER BY a.severity_since
+FOR UPDATE OF a SKIP LOCKED;
+
+-- name: mark_alert_escalated
+UPDATE alerts SET escalated_at = %(now)s
+WHERE id = %(alert_id)s AND state = 'open' AND severity = 'red' AND escalated_at IS NULL
+RETURNING id;
+
+-- name: escalations_without_endpoint
+-- Red alerts due for escalation whose centre has nowhere to escalate to: not escalated, but
+-- counted so that the scheduler can say so.
+SELECT count(*) AS alerts, count(DISTINCT hc.id) AS health_centres
+FROM alerts AS a
+JOIN patients AS p ON p.id = a.patient_id
+JOIN health_centres AS hc ON hc.id = p.health_centre_id
+WHERE a.state = 'open' AND a.severity = 'red' AND a.escalated_at IS NULL
+  AND a.severity_since + hc.escalate_after <= %(now)s
+  AND hc.escalation_url IS NULL;

@@ -1,0 +1,464 @@
+CREATE FUNCTION public.audit_log_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit log is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+CREATE FUNCTION public.readings_hourly_add() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+        BEGIN
+            INSERT INTO readings_hourly AS h
+                (patient_id, metric, hour, n, min_value, max_value, sum_value, last_at,
+                 last_value)
+            SELECT patient_id, metric, date_trunc('hour', measured_at, 'UTC'), count(*),
+                   min(value), max(value), sum(value), max(measured_at),
+                   (array_agg(value ORDER BY measured_at DESC, value DESC))[1]
+            FROM inserted
+            GROUP BY 1, 2, 3
+            ORDER BY 1, 2, 3
+            ON CONFLICT (patient_id, metric, hour) DO UPDATE SET
+                n = h.n + EXCLUDED.n,
+                min_value = least(h.min_value, EXCLUDED.min_value),
+                max_value = greatest(h.max_value, EXCLUDED.max_value),
+                sum_value = h.sum_value + EXCLUDED.sum_value,
+                last_value = CASE
+                    WHEN (EXCLUDED.last_at, EXCLUDED.last_value) > (h.last_at, h.last_value)
+                    THEN EXCLUDED.last_value ELSE h.last_value END,
+                last_at = greatest(h.last_at, EXCLUDED.last_at);
+            RETURN NULL;
+        END
+        $$;
+
+CREATE TABLE public.alert_events (
+    id bigint NOT NULL,
+    alert_id uuid NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    kind text NOT NULL,
+    severity text,
+    actor text NOT NULL,
+    details jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT alert_events_kind_check CHECK ((kind = ANY (ARRAY['opened'::text, 'severity_raised'::text, 'acknowledged'::text, 'resolved'::text, 'assigned'::text, 'commented'::text, 'escalated'::text]))),
+    CONSTRAINT alert_events_severity_check CHECK ((severity = ANY (ARRAY['yellow'::text, 'red'::text])))
+);
+
+ALTER TABLE public.alert_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.alert_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.alerts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    rule_id text NOT NULL,
+    rule_kind text NOT NULL,
+    rule_set text NOT NULL,
+    state text DEFAULT 'open'::text NOT NULL,
+    severity text NOT NULL,
+    opened_at timestamp with time zone DEFAULT now() NOT NULL,
+    first_fired_at timestamp with time zone NOT NULL,
+    last_fired_at timestamp with time zone NOT NULL,
+    evidence jsonb NOT NULL,
+    explanation_en text NOT NULL,
+    explanation_sv text NOT NULL,
+    acknowledged_at timestamp with time zone,
+    resolved_at timestamp with time zone,
+    outcome text,
+    assigned_to uuid,
+    severity_since timestamp with time zone DEFAULT now() NOT NULL,
+    escalated_at timestamp with time zone,
+    CONSTRAINT alerts_check CHECK ((last_fired_at >= first_fired_at)),
+    CONSTRAINT alerts_check1 CHECK (((state = 'resolved'::text) = ((resolved_at IS NOT NULL) AND (outcome IS NOT NULL)))),
+    CONSTRAINT alerts_check2 CHECK (((state = 'open'::text) OR (acknowledged_at IS NOT NULL) OR (state = 'resolved'::text))),
+    CONSTRAINT alerts_outcome_check CHECK ((outcome = ANY (ARRAY['contacted_patient'::text, 'medication_adjusted'::text, 'referred'::text, 'no_action_needed'::text, 'false_alarm'::text]))),
+    CONSTRAINT alerts_severity_check CHECK ((severity = ANY (ARRAY['yellow'::text, 'red'::text]))),
+    CONSTRAINT alerts_state_check CHECK ((state = ANY (ARRAY['open'::text, 'acknowledged'::text, 'resolved'::text])))
+);
+
+CREATE TABLE public.api_tokens (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    staff_id uuid NOT NULL,
+    token_sha256 bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    CONSTRAINT api_tokens_token_sha256_check CHECK ((length(token_sha256) = 32))
+);
+
+CREATE TABLE public.audit_log (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    staff_id uuid,
+    role text,
+    action text NOT NULL,
+    status integer NOT NULL,
+    health_centre_id uuid,
+    patient_id uuid,
+    object_type text,
+    object_id text,
+    client_address inet
+);
+
+ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.audit_log_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.dead_letters (
+    id bigint NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    topic text NOT NULL,
+    device_id uuid,
+    msg_id text,
+    reading_index integer,
+    reason_code text NOT NULL,
+    reason text NOT NULL,
+    payload bytea NOT NULL,
+    payload_size integer NOT NULL,
+    payload_sha256 bytea NOT NULL
+);
+
+ALTER TABLE public.dead_letters ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.dead_letters_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.devices (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    kind text NOT NULL,
+    active boolean DEFAULT true NOT NULL,
+    enrolled_at timestamp with time zone DEFAULT now() NOT NULL,
+    deactivated_at timestamp with time zone,
+    credential_hash text NOT NULL,
+    CONSTRAINT devices_check CHECK ((active OR (deactivated_at IS NOT NULL))),
+    CONSTRAINT devices_kind_check CHECK ((kind = ANY (ARRAY['scale'::text, 'blood_pressure_monitor'::text, 'pulse_oximeter'::text, 'thermometer'::text, 'symptom_questionnaire'::text, 'gateway'::text])))
+);
+
+CREATE TABLE public.evaluation_queue (
+    patient_id uuid NOT NULL,
+    requested_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    lease_until timestamp with time zone,
+    not_before timestamp with time zone DEFAULT '-infinity'::timestamp with time zone NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    last_error text,
+    feedback_devices uuid[] DEFAULT '{}'::uuid[] NOT NULL,
+    generation bigint DEFAULT 0 NOT NULL
+);
+
+CREATE TABLE public.health_centres (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    timezone text DEFAULT 'Europe/Stockholm'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    notification_url text,
+    signing_secret text,
+    escalation_contact text,
+    escalation_url text,
+    escalation_signing_secret text,
+    escalate_after interval DEFAULT '02:00:00'::interval NOT NULL,
+    CONSTRAINT health_centres_escalate_after_check CHECK (((escalate_after >= '00:01:00'::interval) AND (escalate_after <= '7 days'::interval))),
+    CONSTRAINT health_centres_escalation_contact_check CHECK (((length(escalation_contact) >= 1) AND (length(escalation_contact) <= 200))),
+    CONSTRAINT health_centres_escalation_pair CHECK (((escalation_url IS NULL) = (escalation_signing_secret IS NULL))),
+    CONSTRAINT health_centres_escalation_signing_secret_check CHECK ((escalation_signing_secret ~ '^whsec_'::text)),
+    CONSTRAINT health_centres_escalation_url_check CHECK ((escalation_url ~ '^https?://'::text)),
+    CONSTRAINT health_centres_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT health_centres_notification_pair CHECK (((notification_url IS NULL) = (signing_secret IS NULL))),
+    CONSTRAINT health_centres_notification_url_check CHECK ((notification_url ~ '^https?://'::text)),
+    CONSTRAINT health_centres_signing_secret_check CHECK ((signing_secret ~ '^whsec_'::text))
+);
+
+CREATE TABLE public.metrics (
+    metric text NOT NULL,
+    canonical_unit text NOT NULL,
+    loinc text,
+    description text NOT NULL
+);
+
+CREATE TABLE public.notification_attempts (
+    id bigint NOT NULL,
+    notification_id uuid NOT NULL,
+    attempt integer NOT NULL,
+    started_at timestamp with time zone NOT NULL,
+    duration_ms integer NOT NULL,
+    result text NOT NULL,
+    status_code integer,
+    error text,
+    CONSTRAINT notification_attempts_result_check CHECK ((result = ANY (ARRAY['delivered'::text, 'retry'::text, 'expired'::text, 'gone'::text])))
+);
+
+ALTER TABLE public.notification_attempts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.notification_attempts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.notifications (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    health_centre_id uuid NOT NULL,
+    patient_id uuid NOT NULL,
+    alert_id uuid,
+    channel text NOT NULL,
+    device_id uuid,
+    event text NOT NULL,
+    payload jsonb NOT NULL,
+    state text DEFAULT 'pending'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    lease_until timestamp with time zone,
+    delivered_at timestamp with time zone,
+    last_error text,
+    CONSTRAINT notifications_channel_check CHECK ((channel = ANY (ARRAY['care_team'::text, 'escalation'::text, 'device'::text]))),
+    CONSTRAINT notifications_check CHECK (((channel = 'device'::text) = (device_id IS NOT NULL))),
+    CONSTRAINT notifications_check1 CHECK (((channel = 'device'::text) OR (alert_id IS NOT NULL))),
+    CONSTRAINT notifications_check2 CHECK (((state = 'delivered'::text) = (delivered_at IS NOT NULL))),
+    CONSTRAINT notifications_event_check CHECK ((event = ANY (ARRAY['alert.opened'::text, 'alert.severity_raised'::text, 'alert.escalated'::text, 'alert.acknowledged'::text, 'readings.in_range'::text]))),
+    CONSTRAINT notifications_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'delivered'::text, 'expired'::text, 'gone'::text])))
+);
+
+CREATE TABLE public.patients (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    health_centre_id uuid NOT NULL,
+    reference text NOT NULL,
+    timezone text DEFAULT 'Europe/Stockholm'::text NOT NULL,
+    language text DEFAULT 'sv'::text NOT NULL,
+    enrolled_at timestamp with time zone DEFAULT now() NOT NULL,
+    monitoring_paused_since timestamp with time zone,
+    discharged_at timestamp with time zone,
+    CONSTRAINT patients_language_check CHECK ((language = ANY (ARRAY['sv'::text, 'en'::text]))),
+    CONSTRAINT patients_reference_check CHECK (((length(reference) >= 1) AND (length(reference) <= 64)))
+);
+
+CREATE TABLE public.readings (
+    patient_id uuid NOT NULL,
+    device_id uuid NOT NULL,
+    metric text NOT NULL,
+    value double precision NOT NULL,
+    measured_at timestamp with time zone NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.readings_hourly (
+    patient_id uuid NOT NULL,
+    metric text NOT NULL,
+    hour timestamp with time zone NOT NULL,
+    n bigint NOT NULL,
+    min_value double precision NOT NULL,
+    max_value double precision NOT NULL,
+    sum_value double precision NOT NULL,
+    last_at timestamp with time zone NOT NULL,
+    last_value double precision NOT NULL
+);
+
+CREATE TABLE public.rule_overrides (
+    id bigint NOT NULL,
+    health_centre_id uuid,
+    patient_id uuid,
+    version integer NOT NULL,
+    layer jsonb NOT NULL,
+    changed_by text NOT NULL,
+    reason text NOT NULL,
+    changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT rule_overrides_changed_by_check CHECK (((length(changed_by) >= 1) AND (length(changed_by) <= 200))),
+    CONSTRAINT rule_overrides_check CHECK (((health_centre_id IS NULL) <> (patient_id IS NULL))),
+    CONSTRAINT rule_overrides_reason_check CHECK (((length(reason) >= 1) AND (length(reason) <= 2000))),
+    CONSTRAINT rule_overrides_version_check CHECK ((version >= 1))
+);
+
+ALTER TABLE public.rule_overrides ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.rule_overrides_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE public.schema_migrations (
+    version integer NOT NULL,
+    name text NOT NULL,
+    checksum text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.staff (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    role text NOT NULL,
+    health_centre_id uuid,
+    active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT staff_check CHECK (((role = 'admin'::text) OR (health_centre_id IS NOT NULL))),
+    CONSTRAINT staff_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT staff_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'clinician'::text, 'nurse'::text])))
+);
+
+ALTER TABLE ONLY public.alert_events
+    ADD CONSTRAINT alert_events_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.alerts
+    ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT api_tokens_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT api_tokens_token_sha256_key UNIQUE (token_sha256);
+
+ALTER TABLE ONLY public.audit_log
+    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.dead_letters
+    ADD CONSTRAINT dead_letters_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.devices
+    ADD CONSTRAINT devices_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.evaluation_queue
+    ADD CONSTRAINT evaluation_queue_pkey PRIMARY KEY (patient_id);
+
+ALTER TABLE ONLY public.health_centres
+    ADD CONSTRAINT health_centres_name_key UNIQUE (name);
+
+ALTER TABLE ONLY public.health_centres
+    ADD CONSTRAINT health_centres_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.metrics
+    ADD CONSTRAINT metrics_pkey PRIMARY KEY (metric);
+
+ALTER TABLE ONLY public.notification_attempts
+    ADD CONSTRAINT notification_attempts_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.patients
+    ADD CONSTRAINT patients_health_centre_id_reference_key UNIQUE (health_centre_id, reference);
+
+ALTER TABLE ONLY public.patients
+    ADD CONSTRAINT patients_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.readings_hourly
+    ADD CONSTRAINT readings_hourly_pkey PRIMARY KEY (patient_id, metric, hour);
+
+ALTER TABLE ONLY public.readings
+    ADD CONSTRAINT readings_pkey PRIMARY KEY (patient_id, metric, measured_at, device_id);
+
+ALTER TABLE ONLY public.rule_overrides
+    ADD CONSTRAINT rule_overrides_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+ALTER TABLE ONLY public.staff
+    ADD CONSTRAINT staff_pkey PRIMARY KEY (id);
+
+CREATE INDEX alert_events_alert_idx ON public.alert_events USING btree (alert_id, at);
+
+CREATE INDEX alerts_escalation_due_idx ON public.alerts USING btree (severity_since) WHERE ((state = 'open'::text) AND (severity = 'red'::text) AND (escalated_at IS NULL));
+
+CREATE UNIQUE INDEX alerts_one_unresolved_per_rule_idx ON public.alerts USING btree (patient_id, rule_id) WHERE (state <> 'resolved'::text);
+
+CREATE INDEX alerts_patient_rule_idx ON public.alerts USING btree (patient_id, rule_id, last_fired_at DESC);
+
+CREATE INDEX alerts_unresolved_idx ON public.alerts USING btree (severity, opened_at) WHERE (state <> 'resolved'::text);
+
+CREATE INDEX api_tokens_staff_idx ON public.api_tokens USING btree (staff_id);
+
+CREATE INDEX audit_log_at_idx ON public.audit_log USING btree (at DESC);
+
+CREATE INDEX audit_log_patient_idx ON public.audit_log USING btree (patient_id, at DESC) WHERE (patient_id IS NOT NULL);
+
+CREATE INDEX audit_log_staff_idx ON public.audit_log USING btree (staff_id, at DESC);
+
+CREATE UNIQUE INDEX dead_letters_once_idx ON public.dead_letters USING btree (payload_sha256, topic, COALESCE(reading_index, '-1'::integer));
+
+CREATE INDEX dead_letters_reason_idx ON public.dead_letters USING btree (reason_code, received_at DESC);
+
+CREATE INDEX dead_letters_received_at_idx ON public.dead_letters USING btree (received_at DESC);
+
+CREATE INDEX devices_patient_id_idx ON public.devices USING btree (patient_id);
+
+CREATE INDEX evaluation_queue_due_idx ON public.evaluation_queue USING btree (requested_at);
+
+CREATE INDEX notification_attempts_notification_idx ON public.notification_attempts USING btree (notification_id, attempt);
+
+CREATE INDEX notifications_alert_idx ON public.notifications USING btree (alert_id, created_at);
+
+CREATE INDEX notifications_due_idx ON public.notifications USING btree (next_attempt_at) WHERE (state = 'pending'::text);
+
+CREATE UNIQUE INDEX rule_overrides_centre_version_idx ON public.rule_overrides USING btree (health_centre_id, version) WHERE (health_centre_id IS NOT NULL);
+
+CREATE UNIQUE INDEX rule_overrides_patient_version_idx ON public.rule_overrides USING btree (patient_id, version) WHERE (patient_id IS NOT NULL);
+
+CREATE INDEX staff_health_centre_idx ON public.staff USING btree (health_centre_id);
+
+CREATE TRIGGER audit_log_append_only BEFORE DELETE OR UPDATE ON public.audit_log FOR EACH ROW EXECUTE FUNCTION public.audit_log_refuse_change();
+
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION public.audit_log_refuse_change();
+
+CREATE TRIGGER readings_hourly_rollup AFTER INSERT ON public.readings REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.readings_hourly_add();
+
+ALTER TABLE ONLY public.alert_events
+    ADD CONSTRAINT alert_events_alert_id_fkey FOREIGN KEY (alert_id) REFERENCES public.alerts(id);
+
+ALTER TABLE ONLY public.alerts
+    ADD CONSTRAINT alerts_assigned_to_fkey FOREIGN KEY (assigned_to) REFERENCES public.staff(id);
+
+ALTER TABLE ONLY public.alerts
+    ADD CONSTRAINT alerts_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.api_tokens
+    ADD CONSTRAINT api_tokens_staff_id_fkey FOREIGN KEY (staff_id) REFERENCES public.staff(id);
+
+ALTER TABLE ONLY public.devices
+    ADD CONSTRAINT devices_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.evaluation_queue
+    ADD CONSTRAINT evaluation_queue_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.notification_attempts
+    ADD CONSTRAINT notification_attempts_notification_id_fkey FOREIGN KEY (notification_id) REFERENCES public.notifications(id);
+
+ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_alert_id_fkey FOREIGN KEY (alert_id) REFERENCES public.alerts(id);
+
+ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_device_id_fkey FOREIGN KEY (device_id) REFERENCES public.devices(id);
+
+ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
+
+ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.patients
+    ADD CONSTRAINT patients_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
+
+ALTER TABLE ONLY public.rule_overrides
+    ADD CONSTRAINT rule_overrides_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
+
+ALTER TABLE ONLY public.rule_overrides
+    ADD CONSTRAINT rule_overrides_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.staff
+    ADD CONSTRAINT staff_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
