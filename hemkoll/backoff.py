@@ -10,10 +10,9 @@ success::
             serve()
             retry.reset()
         except psycopg.OperationalError:
-            delay = retry.next_delay()
-            if delay is None:  # past the give-up time
+            if retry.expired:  # past the give-up time
                 raise
-            stopping.wait(delay)
+            stopping.wait(retry.next_delay())
 
 The jitter spreads the reconnects of many workers after one restart, so they do not all knock
 at the same moment.
@@ -82,19 +81,27 @@ class Retry:
     failures: int = 0
     failing_since: float | None = None
 
-    def next_delay(self) -> float | None:
-        """Count a failure; the delay before the next try, or None once past the give-up time."""
+    def next_delay(self) -> float:
+        """Count a failure; the delay before the next try (never past the give-up time)."""
         now = self.clock()
         if self.failing_since is None:
             self.failing_since = now
-        give_up = self.backoff.give_up_after_s
-        if give_up is not None and now - self.failing_since >= give_up:
-            return None
         self.failures += 1
         delay = self.backoff.delay(self.failures, self.rand())
+        give_up = self.backoff.give_up_after_s
         if give_up is not None:
-            delay = min(delay, self.failing_since + give_up - now)
+            delay = max(0.0, min(delay, self.failing_since + give_up - now))
         return delay
+
+    @property
+    def expired(self) -> bool:
+        """Whether the give-up time has passed since the first failure of this outage."""
+        give_up = self.backoff.give_up_after_s
+        return (
+            give_up is not None
+            and self.failing_since is not None
+            and self.clock() - self.failing_since >= give_up
+        )
 
     def reset(self) -> None:
         """A success: the next failure starts from the first delay again."""

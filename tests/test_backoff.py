@@ -45,13 +45,24 @@ def test_it_gives_up_after_the_give_up_time_and_never_sleeps_past_it() -> None:
     clock = FakeClock()
     retry = Backoff(first_s=1.0, max_s=8.0, jitter=0, give_up_after_s=10.0).start(clock=clock)
     waited = []
-    while (delay := retry.next_delay()) is not None:
+    while not retry.expired:
+        delay = retry.next_delay()
         waited.append(delay)
         clock.now += delay
     assert waited == [1.0, 2.0, 4.0, 3.0]  # the last one ends exactly at the give-up time
     assert clock.now == 10.0
     retry.reset()
+    assert not retry.expired
     assert retry.next_delay() == 1.0  # a success starts a new outage
+
+
+def test_without_a_give_up_time_it_never_expires() -> None:
+    clock = FakeClock()
+    retry = Backoff(first_s=1.0, max_s=2.0, jitter=0).start(clock=clock)
+    for _ in range(1000):
+        clock.now += retry.next_delay()
+    assert not retry.expired
+    assert clock.now == 1999.0
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ is logged (the error's class, never patient data) and is retried with backoff.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from psycopg import sql
 
 from hemkoll.alerts.configuration import effective_for
 from hemkoll.alerts.patient_messages import ALERT_OPENED, READINGS_IN_RANGE
+from hemkoll.backoff import Backoff
 from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.periodic import PeriodicJob, run_job, start_jobs
@@ -60,9 +62,9 @@ IDLE_WAIT_S = 5.0
 SCHEDULE_INTERVAL_S = 15 * 60
 # The scheduled pass's name in /healthz, the logs and hemkoll_periodic_job_* metrics.
 SCHEDULED_EVALUATION_JOB = "scheduled_evaluation"
-# Retry of a failed evaluation: 5 s doubling per attempt up to an hour.
-RETRY_MIN_S = 5.0
-RETRY_MAX_S = 3600.0
+# Retry of a failed evaluation: 5 s doubling per attempt up to an hour, jittered so that the
+# patients that failed together (a bad deployment, say) spread out again.
+EVALUATION_RETRY = Backoff(first_s=5.0, max_s=3600.0)
 ACTOR = "rules"
 # Transaction failures that are not outages: the batch is tried again patient by patient.
 ROLLED_BACK = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
@@ -76,7 +78,7 @@ class RulesConfig:
 
 
 def retry_delay_s(attempts: int) -> float:
-    return float(min(RETRY_MAX_S, RETRY_MIN_S * 2 ** max(attempts - 1, 0)))
+    return EVALUATION_RETRY.delay(attempts, random.random())  # noqa: S311 (jitter, not a secret)
 
 
 def _severity(stored: str) -> Severity:

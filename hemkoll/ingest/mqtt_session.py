@@ -241,7 +241,7 @@ class MqttSession:
                 else:
                     self._client.reconnect()
             except OSError as exc:
-                delay = retry.next_delay() or BROKER_RECONNECT.max_s
+                delay = retry.next_delay()
                 log.warning(
                     "cannot reach broker %s:%d (%s); retrying in %.0f s",
                     self._endpoint.host,
@@ -254,7 +254,7 @@ class MqttSession:
             if self._serve():
                 retry.reset()
             else:
-                self._stopping.wait(retry.next_delay() or BROKER_RECONNECT.max_s)
+                self._stopping.wait(retry.next_delay())
         self._disconnect()
 
     def _disconnect(self) -> None:

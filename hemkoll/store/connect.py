@@ -11,6 +11,8 @@ from typing import TypeVar
 import psycopg
 from psycopg.rows import TupleRow
 
+from hemkoll.backoff import Backoff
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -19,9 +21,9 @@ T = TypeVar("T")
 Conn = psycopg.Connection[TupleRow]
 
 # Reconnect backoff: start fast (a restart of PostgreSQL takes about a second) and cap at
-# 30 s so that an outage of minutes is noticed within half a minute of its end.
-RECONNECT_MIN_DELAY_S = 0.5
-RECONNECT_MAX_DELAY_S = 30.0
+# 30 s so that an outage of minutes is noticed within half a minute of its end. No give-up
+# time: the services wait out any outage.
+DATABASE_RECONNECT = Backoff(first_s=0.5, max_s=30.0)
 
 
 def configure(conn: Conn) -> None:
@@ -43,30 +45,30 @@ def connect_with_retry(
     stopping: Callable[[], bool] = lambda: False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Conn | None:
-    """Connect, retrying with exponential backoff; None if ``stopping()`` became true first."""
-    delay = RECONNECT_MIN_DELAY_S
+    """Connect, retrying with backoff; None if ``stopping()`` became true first."""
+    retry = DATABASE_RECONNECT.start()
     while not stopping():
         try:
             return connect(conninfo)
         except psycopg.OperationalError as exc:
+            delay = retry.next_delay()
             log.warning("PostgreSQL unavailable (%s); retrying in %.1f s", exc.sqlstate, delay)
             sleep(delay)
-            delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
     return None
 
 
 def serve_until_stopped(serve: Callable[[], None], stopping: threading.Event, who: str) -> None:
     """Run ``serve`` (which connects and works until ``stopping``) again after each database
-    outage, waiting with exponential backoff; returns once ``stopping`` is set."""
-    delay = RECONNECT_MIN_DELAY_S
+    outage, waiting with backoff; returns once ``stopping`` is set."""
+    retry = DATABASE_RECONNECT.start()
     while not stopping.is_set():
         try:
             serve()
-            delay = RECONNECT_MIN_DELAY_S
+            retry.reset()
         except psycopg.OperationalError as exc:
+            delay = retry.next_delay()
             log.warning("database unavailable (%s); %s retries in %.1f s", exc.sqlstate, who, delay)
             stopping.wait(delay)
-            delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
 
 
 def retry_through_outages(
@@ -76,19 +78,19 @@ def retry_through_outages(
     stopping: threading.Event,
     what: str,
 ) -> T | None:
-    """``attempt()`` until it returns, dropping the connection and waiting with exponential
-    backoff after each outage (psycopg.OperationalError); None if ``stopping`` is set while the
-    database is away. The first attempt is always made, so a stop request still finishes the
-    work in hand. Other errors are the caller's."""
-    delay = RECONNECT_MIN_DELAY_S
+    """``attempt()`` until it returns, dropping the connection and waiting with backoff after
+    each outage (psycopg.OperationalError); None if ``stopping`` is set while the database is
+    away. The first attempt is always made, so a stop request still finishes the work in hand.
+    Other errors are the caller's."""
+    retry = DATABASE_RECONNECT.start()
     while True:
         try:
             return attempt()
         except psycopg.OperationalError as exc:
+            delay = retry.next_delay()
             log.warning(
                 "database error while %s (%s); retrying in %.1f s", what, exc.sqlstate, delay
             )
             drop_connection()
         if stopping.wait(delay):
             return None
-        delay = min(delay * 2, RECONNECT_MAX_DELAY_S)
