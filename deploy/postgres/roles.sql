@@ -102,6 +102,7 @@ $columns$;
 GRANT SELECT (patient_id, requested_at) ON evaluation_queue TO hemkoll_metrics;
 GRANT SELECT (state, created_at, next_attempt_at, lease_until) ON notifications
     TO hemkoll_metrics;
+GRANT SELECT ON endpoint_health TO hemkoll_metrics;
 GRANT hemkoll_metrics TO hemkoll_ingest, hemkoll_rules, hemkoll_dispatch, hemkoll_api;
 
 -- 5. hemkoll_ingest (store/readings.py's batch writer: store/queries/readings.sql,
@@ -146,6 +147,8 @@ GRANT SELECT, INSERT ON notifications TO hemkoll_dispatch;
 GRANT UPDATE (lease_until, attempts, state, next_attempt_at, delivered_at, last_error)
     ON notifications TO hemkoll_dispatch;
 GRANT INSERT ON notification_attempts TO hemkoll_dispatch;
+-- Each attempt on a centre's endpoint is kept in its health (an upsert: endpoint_health.sql).
+GRANT SELECT, INSERT, UPDATE ON endpoint_health TO hemkoll_dispatch;
 GRANT SELECT (id, notification_url, signing_secret, escalation_contact, escalation_url,
               escalation_signing_secret, escalate_after) ON health_centres TO hemkoll_dispatch;
 GRANT SELECT (id, health_centre_id, reference) ON patients TO hemkoll_dispatch;
@@ -173,6 +176,8 @@ GRANT SELECT, INSERT ON alert_events TO hemkoll_api;
 GRANT SELECT, INSERT ON rule_overrides TO hemkoll_api;
 GRANT SELECT, INSERT, UPDATE ON notifications TO hemkoll_api;
 GRANT SELECT ON notification_attempts TO hemkoll_api;
+-- The console's follow-up page shows how the centre's endpoints fare.
+GRANT SELECT ON endpoint_health TO hemkoll_api;
 -- Discharging a patient takes them off the evaluation queue.
 GRANT SELECT (patient_id), DELETE ON evaluation_queue TO hemkoll_api;
 -- The audit log: append and read, never change (docs/api.md).

@@ -53,8 +53,10 @@ class Channel(Protocol):
         ...
 
     @property
-    def has_endpoint_backlog(self) -> bool:
-        """Whether a delivery proves an endpoint answers again, so its waiting backlog is due."""
+    def centre_endpoint(self) -> bool:
+        """Whether this channel sends to one of the health centre's endpoints: each attempt is
+        kept in its endpoint's health, and a delivery (the endpoint answers again) makes the
+        endpoint's waiting backlog due."""
         ...
 
     def send(self, claimed: ClaimedNotification) -> AttemptOutcome:
@@ -70,7 +72,7 @@ class WebhookChannel:
     http: httpx.Client
     public_url: str
     schedule: RetrySchedule = WEBHOOK_SCHEDULE
-    has_endpoint_backlog: bool = True
+    centre_endpoint: bool = True
 
     def send(self, claimed: ClaimedNotification) -> AttemptOutcome:
         if claimed.url is None or claimed.signing_secret is None:
@@ -97,7 +99,7 @@ class DeviceChannel:
 
     devices: DevicePublisher
     schedule: RetrySchedule = DEVICE_SCHEDULE
-    has_endpoint_backlog: bool = False
+    centre_endpoint: bool = False
 
     def send(self, claimed: ClaimedNotification) -> AttemptOutcome:
         if claimed.device_id is None:

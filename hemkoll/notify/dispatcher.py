@@ -37,6 +37,7 @@ from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.periodic import PeriodicJob, run_job, start_jobs
 from hemkoll.settings import MqttEndpoint
+from hemkoll.store import endpoint_health
 from hemkoll.store import notifications as store
 from hemkoll.store.connect import Conn, configure, connect, serve_until_stopped
 from hemkoll.store.notifications import DISPATCH_CHANNEL
@@ -295,10 +296,21 @@ class Dispatcher:
     def _record(
         self, conn: Conn, claimed: store.ClaimedNotification, record: store.AttemptRecord
     ) -> None:
-        applied = store.record(conn, claimed, record)
+        centre_endpoint = self._channels[claimed.channel].centre_endpoint
+        delivered = record.result == "delivered"
+        with conn.transaction():
+            applied = store.record(conn, claimed, record)
+            if centre_endpoint:
+                endpoint_health.observe(
+                    conn,
+                    claimed.health_centre_id,
+                    claimed.channel,
+                    at=record.started_at,
+                    delivered=delivered,
+                    error=record.error,
+                )
         metrics.NOTIFICATION_ATTEMPTS.labels(claimed.channel, record.result).inc()
-        backlog = self._channels[claimed.channel].has_endpoint_backlog
-        if applied and record.result == "delivered" and backlog:
+        if applied and delivered and centre_endpoint:
             due = store.retry_endpoint_backlog_now(conn, claimed.health_centre_id, claimed.channel)
             if due:
                 log.info("endpoint answers again: %d waiting notifications are due now", due)

@@ -1,4 +1,5 @@
-"""Samples the database-wide queues into gauges: evaluations waiting, notifications undelivered.
+"""Samples the database-wide state into gauges: evaluations waiting, notifications
+undelivered, and each health centre's notification endpoints that are failing.
 
 Every worker that serves metrics runs one sampler; the values are the same in every replica
 (take max() over instances). A failed sample leaves the gauges as they were and is logged; the
@@ -9,30 +10,37 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime
 
 import psycopg
 
 from hemkoll.observability import metrics
-from hemkoll.store import notifications
+from hemkoll.store import endpoint_health, evaluation_queue, notifications
 from hemkoll.store.connect import connect
-from hemkoll.store.sql import query
 
 log = logging.getLogger(__name__)
 
 # Prometheus scrapes every 15-30 s; sampling as often keeps the gauges fresh for each scrape
-# at the cost of two index scans.
+# at the cost of two index scans and a read of the (small) endpoint table.
 SAMPLE_INTERVAL_S = 15.0
 
 
 def sample(database_url: str) -> None:
     with connect(database_url) as conn:
-        row = conn.execute(query("evaluation_queue_backlog")).fetchone()
+        queue = evaluation_queue.backlog(conn)
         backlog = notifications.backlog(conn)
-    depth, oldest = row if row is not None else (0, None)
-    metrics.EVALUATION_QUEUE_DEPTH.set(depth)
-    metrics.EVALUATION_QUEUE_OLDEST_AGE.set(oldest or 0.0)
+        endpoints = endpoint_health.all_endpoints(conn)
+        now = conn.execute("SELECT clock_timestamp()").fetchone()
+    metrics.EVALUATION_QUEUE_DEPTH.set(queue.waiting)
+    metrics.EVALUATION_QUEUE_OLDEST_AGE.set(queue.oldest_age_s or 0.0)
     metrics.NOTIFICATIONS_PENDING.set(backlog.pending)
     metrics.NOTIFICATIONS_OLDEST_PENDING_AGE.set(backlog.oldest_pending_age_s or 0.0)
+    at = now[0] if now is not None else datetime.now(UTC)
+    for endpoint in endpoints:
+        labels = (str(endpoint.health_centre_id), endpoint.channel)
+        metrics.ENDPOINT_FAILURE_STREAK.labels(*labels).set(endpoint.failures)
+        failing_s = (at - endpoint.failing_since).total_seconds() if endpoint.failing_since else 0
+        metrics.ENDPOINT_FAILING_SECONDS.labels(*labels).set(max(failing_s, 0.0))
 
 
 class BacklogSampler:

@@ -68,6 +68,18 @@ NOTIFICATIONS_OLDEST_PENDING_AGE = Gauge(
     "hemkoll_notifications_oldest_pending_age_seconds",
     "Age of the oldest notification not yet delivered",
 )
+# A health centre's endpoint (care_team or escalation), by the centre's id: an organisation,
+# not a patient.
+ENDPOINT_FAILURE_STREAK = Gauge(
+    "hemkoll_endpoint_failure_streak",
+    "Delivery attempts in a row that failed on a health centre's endpoint (0 once one delivers)",
+    ["health_centre", "channel"],
+)
+ENDPOINT_FAILING_SECONDS = Gauge(
+    "hemkoll_endpoint_failing_seconds",
+    "How long a health centre's endpoint has failed every attempt (0 while it delivers)",
+    ["health_centre", "channel"],
+)
 
 # API.
 API_REQUESTS = Counter(

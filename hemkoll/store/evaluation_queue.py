@@ -72,3 +72,17 @@ def enqueue_staged_patients(cur: psycopg.Cursor[TupleRow]) -> None:
     the caller's transaction commits."""
     cur.execute(query("enqueue_staged_patients"))
     cur.execute(query("notify_evaluation"))
+
+
+@dataclass(frozen=True)
+class QueueBacklog:
+    """For the metrics: patients waiting, and the age of the oldest request."""
+
+    waiting: int
+    oldest_age_s: float | None
+
+
+def backlog(conn: Conn) -> QueueBacklog:
+    with conn.cursor(row_factory=class_row(QueueBacklog)) as cur:
+        row = cur.execute(query("evaluation_queue_backlog")).fetchone()
+    return row if row is not None else QueueBacklog(0, None)

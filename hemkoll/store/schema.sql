@@ -150,6 +150,19 @@ CREATE TABLE public.devices (
     CONSTRAINT devices_kind_check CHECK ((kind = ANY (ARRAY['scale'::text, 'blood_pressure_monitor'::text, 'pulse_oximeter'::text, 'thermometer'::text, 'symptom_questionnaire'::text, 'gateway'::text])))
 );
 
+CREATE TABLE public.endpoint_health (
+    health_centre_id uuid NOT NULL,
+    channel text NOT NULL,
+    failures integer NOT NULL,
+    failing_since timestamp with time zone,
+    last_error text,
+    last_attempt_at timestamp with time zone NOT NULL,
+    last_delivered_at timestamp with time zone,
+    CONSTRAINT endpoint_health_channel_check CHECK ((channel = ANY (ARRAY['care_team'::text, 'escalation'::text]))),
+    CONSTRAINT endpoint_health_check CHECK (((failures = 0) = (failing_since IS NULL))),
+    CONSTRAINT endpoint_health_failures_check CHECK ((failures >= 0))
+);
+
 CREATE TABLE public.evaluation_queue (
     patient_id uuid NOT NULL,
     requested_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
@@ -333,6 +346,9 @@ ALTER TABLE ONLY public.dead_letters
 ALTER TABLE ONLY public.devices
     ADD CONSTRAINT devices_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.endpoint_health
+    ADD CONSTRAINT endpoint_health_pkey PRIMARY KEY (health_centre_id, channel);
+
 ALTER TABLE ONLY public.evaluation_queue
     ADD CONSTRAINT evaluation_queue_pkey PRIMARY KEY (patient_id);
 
@@ -432,6 +448,9 @@ ALTER TABLE ONLY public.api_tokens
 
 ALTER TABLE ONLY public.devices
     ADD CONSTRAINT devices_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.endpoint_health
+    ADD CONSTRAINT endpoint_health_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
 
 ALTER TABLE ONLY public.evaluation_queue
     ADD CONSTRAINT evaluation_queue_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);

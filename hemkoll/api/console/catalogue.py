@@ -348,6 +348,27 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "not over.",
     ),
     "no_centre": ("Det finns ingen vårdcentral att visa.", "There is no health centre to show."),
+    "fu_endpoints": ("Aviseringar till vårdcentralen", "Notifications to the health centre"),
+    "fu_endpoints_hint": (
+        "Hur vårdcentralens mottagare av larm svarar, just nu (inte för perioden).",
+        "How the health centre's receivers of alerts answer, now (not for the period).",
+    ),
+    "fu_endpoints_none": (
+        "Inga aviseringar har skickats ännu.",
+        "No notifications have been sent yet.",
+    ),
+    "fu_endpoint": ("Mottagare", "Receiver"),
+    "fu_endpoint_state": ("Läge", "State"),
+    "fu_endpoint_last_delivered": ("Senast levererad", "Last delivered"),
+    "fu_endpoint_never": ("aldrig", "never"),
+    "fu_endpoint_ok": ("Levererar", "Delivering"),
+    "fu_endpoint_failing": (
+        "Misslyckas sedan {since} ({age}, {failures} försök i rad)",
+        "Failing since {since} ({age}, {failures} attempts in a row)",
+    ),
+    "fu_endpoint_last_error": ("senaste fel", "last error"),
+    "channel_care_team": ("Larm (vårdcentralens system)", "Alerts (the centre's system)"),
+    "channel_escalation": ("Eskalering", "Escalation"),
 }
 
 ENTRIES: Mapping[str, tuple[str, str]] = MappingProxyType(_ENTRIES)

@@ -3,7 +3,8 @@ by default the last ``DEFAULT_DAYS`` whole days: what the region asks the centre
 
 Nurses, clinicians and the centre's administrators see their own centre; the region's
 administrators choose one. The figures are counts and shares, no patient is named; the page
-records one audit row for the centre it shows.
+records one audit row for the centre it shows. Above them, how the centre's notification
+endpoints answer now (``store.endpoint_health``): one failing for a day is seen here.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from hemkoll.api.console.rules_view import find, rule_label
 from hemkoll.api.console.web import PREFIX, ConsoleRoute, language, render
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.rules.config import RuleSet
-from hemkoll.store import health_centres
+from hemkoll.store import endpoint_health, health_centres
 from hemkoll.store.followup import followup
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
@@ -50,7 +51,7 @@ def follow_up_page(
         shown = next((c for c in visible if c.id == chosen), None)
         if chosen is not None and shown is None:
             raise not_found("health centre", chosen)
-        figures = first = last = None
+        figures = first = last = endpoints = None
         if shown is not None:
             today = now.astimezone(ZoneInfo(shown.timezone)).date()
             last = until or today - timedelta(days=1)
@@ -65,12 +66,14 @@ def follow_up_page(
             figures = followup(
                 s.conn, shown.id, first_day=first, last_day=last, today=today, tz=shown.timezone
             )
+            endpoints = endpoint_health.of_centre(s.conn, shown.id)
             s.record("follow_up", shown.id, health_centre_id=shown.id)
     t = CATALOGUE[language(request)]
     context = {
         "centres": visible,
         "centre": shown,
         "figures": figures,
+        "endpoints": endpoints,
         "first": first,
         "last": last,
         "label": lambda rule_id: rule_label(find(programme, rule_id), rule_id, t),

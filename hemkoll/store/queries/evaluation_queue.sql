@@ -61,6 +61,7 @@ SELECT pg_notify('hemkoll_evaluate', '');
 
 -- name: evaluation_queue_backlog
 -- For the metrics: patients waiting, and the age of the oldest request (seconds).
-SELECT count(*)::integer,
+SELECT count(*)::integer AS waiting,
        extract(epoch FROM clock_timestamp() - min(requested_at))::double precision
+           AS oldest_age_s
 FROM evaluation_queue;
