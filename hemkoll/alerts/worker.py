@@ -21,7 +21,6 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import psycopg
-from psycopg import sql
 
 from hemkoll.alerts.configuration import effective_for
 from hemkoll.alerts.patient_messages import ALERT_OPENED, READINGS_IN_RANGE
@@ -44,6 +43,7 @@ from hemkoll.store.alerts import (
     touch_alert,
 )
 from hemkoll.store.connect import Conn, connect, serve_until_stopped
+from hemkoll.store.listen import listening
 from hemkoll.store.patients import lock_patients
 from hemkoll.store.readings import readings_of_patients_between
 
@@ -68,7 +68,6 @@ EVALUATION_RETRY = Backoff(first_s=5.0, max_s=3600.0)
 ACTOR = "rules"
 # Transaction failures that are not outages: the batch is tried again patient by patient.
 ROLLED_BACK = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
-NOTIFY_CHANNEL = "hemkoll_evaluate"
 
 
 @dataclass(frozen=True)
@@ -349,15 +348,13 @@ class RulesWorker:
     def _serve(self) -> None:
         with (
             connect(self._config.database_url) as conn,
-            connect(self._config.database_url, autocommit=True) as listener,
+            listening(self._config.database_url, evaluation_queue.EVALUATE_CHANNEL) as listener,
         ):
-            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(NOTIFY_CHANNEL)))
             log.info("rules worker ready (rule set %s)", self._config.rule_set.name)
             while not self._stopping.is_set():
                 self.heartbeat.beat()
                 self.process_due(conn)
-                for _ in listener.notifies(timeout=IDLE_WAIT_S, stop_after=1):
-                    pass
+                listener.wait(IDLE_WAIT_S)
 
     def _schedule_pass(self) -> None:
         run_job(self._scheduled_pass, self.heartbeat)
@@ -366,6 +363,6 @@ class RulesWorker:
         """Queue every patient for the time-based rules (idempotent: any replica may run it)."""
         with connect(self._config.database_url) as conn:
             queued = evaluation_queue.enqueue_all(conn)
-            conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(NOTIFY_CHANNEL)))
+            evaluation_queue.notify_workers(conn)
             conn.commit()
         log.info("scheduled evaluation of %d patients", queued)

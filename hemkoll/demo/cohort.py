@@ -19,11 +19,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from psycopg import sql
-
-from hemkoll.alerts.worker import NOTIFY_CHANNEL
 from hemkoll.demo.errors import DemoError
-from hemkoll.store import staff
+from hemkoll.store import evaluation_queue, staff
 from hemkoll.store.connect import Conn
 from hemkoll.store.devices import enrol_device
 from hemkoll.store.health_centres import (
@@ -137,13 +134,6 @@ def unresolved_alerts(conn: Conn, centre: UUID) -> list[UUID]:
 # One patient per transaction, here and in ``queue_evaluation``: the rules worker locks a batch
 # of patients (and their queue rows) in one transaction, so a demo transaction that held
 # several of them while waiting for another could deadlock with it.
-QUEUE_PATIENT = (
-    "INSERT INTO evaluation_queue AS q (patient_id, requested_at) "
-    "VALUES (%s, clock_timestamp()) "
-    "ON CONFLICT (patient_id) DO UPDATE SET generation = q.generation + 1"
-)
-
-
 def _patients(conn: Conn, centre: UUID) -> list[UUID]:
     rows = conn.execute(
         "SELECT id FROM patients WHERE health_centre_id = %s ORDER BY id", (centre,)
@@ -161,8 +151,7 @@ def set_paused(conn: Conn, centre: UUID, *, paused: bool) -> None:
 def queue_evaluation(conn: Conn, centre: UUID) -> None:
     """Have the rules worker evaluate every patient of the centre now (as its scheduled pass
     does: a patient being evaluated at this moment is evaluated again)."""
-    for patient_id in _patients(conn, centre):
-        with conn.transaction():
-            conn.execute(QUEUE_PATIENT, (patient_id,))
+    patient_ids = _patients(conn, centre)
     with conn.transaction():
-        conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(NOTIFY_CHANNEL)))
+        evaluation_queue.enqueue_patients(conn, patient_ids)
+        evaluation_queue.notify_workers(conn)

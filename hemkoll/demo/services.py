@@ -19,9 +19,8 @@ from pathlib import Path
 from uuid import UUID
 
 import psycopg
-from psycopg import sql
 
-from hemkoll.alerts.worker import NOTIFY_CHANNEL, RulesConfig, RulesWorker
+from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.api.app import ApiConfig, create_app
 from hemkoll.demo.errors import DemoError
 from hemkoll.ingest.service import IngestConfig, IngestService
@@ -31,6 +30,7 @@ from hemkoll.settings import MqttEndpoint
 from hemkoll.simulator.receiver import Nurse, NurseConfig, WebhookReceiver
 from hemkoll.simulator.receiver.recorder import Delivery
 from hemkoll.simulator.receiver.server import ThreadedServer
+from hemkoll.store import evaluation_queue
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def wake_rules(database_url: str) -> None:
         contextlib.suppress(psycopg.Error),
         psycopg.connect(database_url, autocommit=True) as conn,
     ):
-        conn.execute(sql.SQL("NOTIFY {}").format(sql.Identifier(NOTIFY_CHANNEL)))
+        evaluation_queue.notify_workers(conn)
 
 
 def start_services(stack: ExitStack, config: ServiceConfig) -> Running:

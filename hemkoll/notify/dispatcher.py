@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import select
 import socket
 import threading
 from collections.abc import Callable
@@ -24,7 +23,6 @@ from datetime import UTC, datetime
 
 import httpx
 import psycopg
-from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from hemkoll.notify.channels import Channels, DeliveryBug, standard_channels
@@ -40,6 +38,7 @@ from hemkoll.settings import MqttEndpoint
 from hemkoll.store import endpoint_health
 from hemkoll.store import notifications as store
 from hemkoll.store.connect import Conn, configure, connect, serve_until_stopped
+from hemkoll.store.listen import listening
 from hemkoll.store.notifications import DISPATCH_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -221,9 +220,8 @@ class Dispatcher:
     def _serve(self, executor: ThreadPoolExecutor, pool: ConnectionPool[Conn]) -> None:
         with (
             connect(self._config.database_url) as conn,
-            connect(self._config.database_url, autocommit=True) as listener,
+            listening(self._config.database_url, DISPATCH_CHANNEL) as listener,
         ):
-            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(DISPATCH_CHANNEL)))
             log.info("dispatcher ready")
             while not self._stopping.is_set():
                 self.heartbeat.beat()
@@ -238,7 +236,7 @@ class Dispatcher:
                     due_in = store.next_due_in(conn)
                     if due_in is not None:
                         wait = min(wait, due_in if due_in > 0 else CONTENDED_WAIT_S)
-                self._wait(listener, wait)
+                listener.wait(wait, wake=self._wake_r)
 
     def _claim_and_submit(
         self, conn: Conn, executor: ThreadPoolExecutor, pool: ConnectionPool[Conn], free: int
@@ -326,18 +324,6 @@ class Dispatcher:
             else:
                 self.stats.gone += 1
         log_settled(claimed, record, applied=applied)
-
-    def _wait(self, listener: Conn, timeout: float) -> None:
-        """Until a NOTIFY, a wake-up (a finished send, stop) or ``timeout`` seconds."""
-        listen_fd, wake_fd = listener.fileno(), self._wake_r.fileno()
-        readable, _, _ = select.select([listen_fd, wake_fd], [], [], timeout)
-        if listen_fd in readable:
-            for _ in listener.notifies(timeout=0):
-                pass
-        if wake_fd in readable:
-            with contextlib.suppress(BlockingIOError):
-                while self._wake_r.recv(4096):
-                    pass
 
     def _wake(self) -> None:
         # A full buffer means a wake-up is pending already; closed means we are shutting down.

@@ -17,6 +17,9 @@ from psycopg.rows import TupleRow, class_row
 from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
+# The rules workers LISTEN here (``notify_evaluation`` in evaluation_queue.sql sends it).
+EVALUATE_CHANNEL = "hemkoll_evaluate"
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -64,6 +67,16 @@ def postpone(conn: Conn, patient_id: UUID, *, delay_s: float, error: str) -> Non
 def enqueue_all(conn: Conn) -> int:
     with conn.transaction():
         return conn.execute(query("enqueue_all_monitored_patients")).rowcount
+
+
+def enqueue_patients(conn: Conn, patient_ids: Sequence[UUID]) -> None:
+    """Queue these patients for evaluation now (one being evaluated is evaluated again)."""
+    conn.execute(query("enqueue_patients"), {"patient_ids": list(patient_ids)})
+
+
+def notify_workers(conn: Conn) -> None:
+    """Wake the rules workers (on commit of the caller's transaction)."""
+    conn.execute(query("notify_evaluation"))
 
 
 def enqueue_staged_patients(cur: psycopg.Cursor[TupleRow]) -> None:

@@ -42,6 +42,13 @@ INSERT INTO evaluation_queue AS q (patient_id, requested_at)
 SELECT id, clock_timestamp() FROM patients WHERE discharged_at IS NULL
 ON CONFLICT (patient_id) DO UPDATE SET generation = q.generation + 1;
 
+-- name: enqueue_patients
+-- Chosen patients, evaluated now (the demo's "evaluate the centre again").
+INSERT INTO evaluation_queue AS q (patient_id, requested_at)
+SELECT unnest(%(patient_ids)s::uuid[]), clock_timestamp()
+ORDER BY 1
+ON CONFLICT (patient_id) DO UPDATE SET generation = q.generation + 1;
+
 -- name: enqueue_staged_patients
 -- Every patient with readings in this batch gets (re-)evaluated after the commit.
 -- The devices that sent them are told, after the evaluation, whether the values look as usual.
