@@ -150,6 +150,11 @@ def start(deployed_db: DeployedDb, topic_prefix: str) -> Iterator[Any]:
 @pytest.mark.parametrize("name", ["ingest-1", "ingest-2", "rules", "dispatch"])
 def test_a_worker_starts_keeps_running_and_stops_cleanly(start: Any, name: str) -> None:
     worker: Running = start(name)
+    if worker.port is not None:
+        # Started (its signal handlers are set before its metrics server), so the SIGTERM
+        # below tests its stop, not Python's default for a process still importing: on a
+        # loaded machine start-up alone has taken longer than STAYS_UP_S.
+        wait_until(lambda: _healthy(name, worker.port), 30, f"{name} healthy")
     time.sleep(STAYS_UP_S)
     assert worker.process.poll() is None, worker.stop()[1][-3000:]
     code, err = worker.stop()
