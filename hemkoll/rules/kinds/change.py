@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from pydantic import JsonValue
 
 from hemkoll.rules import explain
 from hemkoll.rules.arrays import FloatArray
@@ -86,23 +87,16 @@ def finding(
         ref_value=ref_value,
         ref_date=ref_date,
     )
-    return Finding(
-        rule_id=rule.id,
-        kind=rule.kind,
-        severity=severity,
-        fired_at=utc(t),
-        evidence={
-            "metric": rule.metric,
-            "direction": rule.direction,
-            "value": value,
-            "local_date": local_date(day),
-            "reference_value": ref_value,
-            "reference_at": iso(ref_t),
-            "reference_local_date": ref_date,
-            "change": delta,
-            "amount": amount,
-            "window_days": rule.window_days,
-        },
-        explanation_en=en,
-        explanation_sv=sv,
-    )
+    evidence: dict[str, JsonValue] = {
+        "metric": rule.metric,
+        "direction": rule.direction,
+        "value": value,
+        "local_date": local_date(day),
+        "reference_value": ref_value,
+        "reference_at": iso(ref_t),
+        "reference_local_date": ref_date,
+        "change": delta,
+        "amount": amount,
+        "window_days": rule.window_days,
+    }
+    return Finding(rule.id, rule.kind, severity, utc(t), evidence, en, sv)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import JsonValue
 
 from hemkoll.rules import explain
 from hemkoll.rules.arrays import FloatArray
@@ -101,25 +102,18 @@ def finding(
     en, sv = explain.baseline(
         rule.metric, rule.direction, stats.deviation, rule.baseline_days, stats.score
     )
-    return Finding(
-        rule_id=rule.id,
-        kind=rule.kind,
-        severity=severity,
-        fired_at=utc(t),
-        evidence={
-            "metric": rule.metric,
-            "direction": rule.direction,
-            "value": value,
-            "local_date": local_date(day),
-            "baseline_mean": stats.mean,
-            "baseline_sd": stats.sd,
-            "sd_used": stats.sd_used,
-            "baseline_days_with_value": stats.days,
-            "baseline_days": rule.baseline_days,
-            "deviation": stats.deviation,
-            "score": stats.score,
-            "score_limit": score_limit,
-        },
-        explanation_en=en,
-        explanation_sv=sv,
-    )
+    evidence: dict[str, JsonValue] = {
+        "metric": rule.metric,
+        "direction": rule.direction,
+        "value": value,
+        "local_date": local_date(day),
+        "baseline_mean": stats.mean,
+        "baseline_sd": stats.sd,
+        "sd_used": stats.sd_used,
+        "baseline_days_with_value": stats.days,
+        "baseline_days": rule.baseline_days,
+        "deviation": stats.deviation,
+        "score": stats.score,
+        "score_limit": score_limit,
+    }
+    return Finding(rule.id, rule.kind, severity, utc(t), evidence, en, sv)

@@ -10,6 +10,7 @@ while the red level's gate is met at the same reading.
 from __future__ import annotations
 
 import numpy as np
+from pydantic import JsonValue
 
 from hemkoll.rules import explain
 from hemkoll.rules.arrays import BoolArray, IntArray
@@ -109,22 +110,15 @@ def finding(
     en, sv = explain.threshold(
         rule.metric, value=value, side=side, limit=limit, readings=run_readings, minutes=minutes
     )
-    return Finding(
-        rule_id=rule.id,
-        kind=rule.kind,
-        severity=severity,
-        fired_at=utc(t),
-        evidence={
-            "metric": rule.metric,
-            "value": value,
-            "side": side,
-            "limit": limit,
-            "low": band.low,
-            "high": band.high,
-            "run_readings": run_readings,
-            "run_minutes": minutes,
-            "readings": [[iso(t_j), v_j] for t_j, v_j in shown],
-        },
-        explanation_en=en,
-        explanation_sv=sv,
-    )
+    evidence: dict[str, JsonValue] = {
+        "metric": rule.metric,
+        "value": value,
+        "side": side,
+        "limit": limit,
+        "low": band.low,
+        "high": band.high,
+        "run_readings": run_readings,
+        "run_minutes": minutes,
+        "readings": [[iso(t_j), v_j] for t_j, v_j in shown],
+    }
+    return Finding(rule.id, rule.kind, severity, utc(t), evidence, en, sv)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import JsonValue
 
 from hemkoll.rules import explain
 from hemkoll.rules.arrays import BoolArray, FloatArray
@@ -130,24 +131,17 @@ def finding(
         trend=averages.trend,
         amount=amount,
     )
-    return Finding(
-        rule_id=rule.id,
-        kind=rule.kind,
-        severity=severity,
-        fired_at=utc(t),
-        evidence={
-            "metric": rule.metric,
-            "direction": rule.direction,
-            "value": value,
-            "local_date": local_date(day),
-            "short_average": averages.short,
-            "long_average": averages.long,
-            "trend": averages.trend,
-            "amount": amount,
-            "short_days": rule.short_days,
-            "long_days": rule.long_days,
-            "days_with_value": averages.days,
-        },
-        explanation_en=en,
-        explanation_sv=sv,
-    )
+    evidence: dict[str, JsonValue] = {
+        "metric": rule.metric,
+        "direction": rule.direction,
+        "value": value,
+        "local_date": local_date(day),
+        "short_average": averages.short,
+        "long_average": averages.long,
+        "trend": averages.trend,
+        "amount": amount,
+        "short_days": rule.short_days,
+        "long_days": rule.long_days,
+        "days_with_value": averages.days,
+    }
+    return Finding(rule.id, rule.kind, severity, utc(t), evidence, en, sv)
