@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from hemkoll.alerts.patient_messages import ALERT_ACKNOWLEDGED
+from hemkoll.alerts.patient_messages import ALERT_ACKNOWLEDGED, tell
 from hemkoll.rules.alerting import TRANSITIONS, AlertState, Outcome
-from hemkoll.store import alert_actions, notifications
+from hemkoll.store import alert_actions
 from hemkoll.store.connect import Conn
 
 
@@ -43,14 +43,7 @@ def acknowledge(conn: Conn, alert_id: UUID, *, by: str, note: str = "") -> None:
             actor=by,
             details={"note": note},
         )
-        notifications.enqueue_device_messages(
-            conn,
-            patient_id,
-            event="alert.acknowledged",
-            text_en=ALERT_ACKNOWLEDGED.text_en,
-            text_sv=ALERT_ACKNOWLEDGED.text_sv,
-            alert_id=alert_id,
-        )
+        tell(conn, patient_id, ALERT_ACKNOWLEDGED, alert_id=alert_id)
 
 
 def resolve(conn: Conn, alert_id: UUID, outcome: Outcome, *, by: str, note: str = "") -> None:

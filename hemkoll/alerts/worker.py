@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from hemkoll.alerts.configuration import effective_for
-from hemkoll.alerts.patient_messages import ALERT_OPENED, READINGS_IN_RANGE
+from hemkoll.alerts.patient_messages import ALERT_OPENED, READINGS_IN_RANGE, tell, tell_each
 from hemkoll.backoff import Backoff
 from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
@@ -44,6 +44,7 @@ from hemkoll.store.alerts import (
 )
 from hemkoll.store.connect import Conn, connect, serve_until_stopped
 from hemkoll.store.listen import listening
+from hemkoll.store.notifications import AlertEvent
 from hemkoll.store.patients import lock_patients
 from hemkoll.store.readings import readings_of_patients_between
 
@@ -161,13 +162,7 @@ def evaluate_patients(
         results[patient.id] = changes
         if request.feedback_devices and not unresolved:
             reassure.append((patient.id, request.feedback_devices))
-    notifications.enqueue_device_messages_to_many(
-        conn,
-        reassure,
-        event="readings.in_range",
-        text_en=READINGS_IN_RANGE.text_en,
-        text_sv=READINGS_IN_RANGE.text_sv,
-    )
+    tell_each(conn, reassure, READINGS_IN_RANGE)
     return results
 
 
@@ -208,42 +203,36 @@ def _apply(
             finding = decision.finding
             alert_id = insert_alert(conn, patient_id, rule_set_name, _content(finding))
             unresolved[finding.rule_id] = alert_id
-            alert_actions.insert_event(
-                conn,
-                alert_id,
-                kind="opened",
-                severity=finding.severity,
-                actor=ACTOR,
-                details={"fired_at": finding.fired_at.isoformat()},
-            )
-            notifications.enqueue_alert_webhook(conn, alert_id, event="alert.opened")
-            notifications.enqueue_device_messages(
-                conn,
-                patient_id,
-                event="alert.opened",
-                text_en=ALERT_OPENED.text_en,
-                text_sv=ALERT_OPENED.text_sv,
-                alert_id=alert_id,
-            )
+            _announce(conn, alert_id, finding, kind="opened", event="alert.opened")
+            tell(conn, patient_id, ALERT_OPENED, alert_id=alert_id)
             changes.opened.append(finding.severity)
         elif isinstance(decision, Raise):
             finding = decision.finding
             alert_id = unresolved[finding.rule_id]
             raise_alert(conn, alert_id, _content(finding))
-            alert_actions.insert_event(
-                conn,
-                alert_id,
-                kind="severity_raised",
-                severity=finding.severity,
-                actor=ACTOR,
-                details={"fired_at": finding.fired_at.isoformat()},
+            _announce(
+                conn, alert_id, finding, kind="severity_raised", event="alert.severity_raised"
             )
-            notifications.enqueue_alert_webhook(conn, alert_id, event="alert.severity_raised")
             changes.raised.append(finding.severity)
         elif isinstance(decision, Touch):
             target = unresolved.get(decision.rule_id) or resolved[decision.rule_id]
             touch_alert(conn, target, decision.fired_at)
     return changes, unresolved
+
+
+def _announce(
+    conn: Conn, alert_id: UUID, finding: Finding, *, kind: str, event: AlertEvent
+) -> None:
+    """The alert's event in its log, and its webhook to the health centre in the outbox."""
+    alert_actions.insert_event(
+        conn,
+        alert_id,
+        kind=kind,
+        severity=finding.severity,
+        actor=ACTOR,
+        details={"fired_at": finding.fired_at.isoformat()},
+    )
+    notifications.enqueue_alert_webhook(conn, alert_id, event=event)
 
 
 class RulesWorker:

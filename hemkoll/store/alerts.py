@@ -35,18 +35,6 @@ class AlertRow:
 
 
 @dataclass(frozen=True)
-class _PatientAlertRow:
-    patient_id: UUID
-    id: UUID
-    rule_id: str
-    state: str
-    severity: str
-    first_fired_at: datetime
-    last_fired_at: datetime
-    resolved_at: datetime | None
-
-
-@dataclass(frozen=True)
 class AlertContent:
     """What a finding puts on an alert: its rule, severity, time, evidence and sentences."""
 
@@ -130,22 +118,12 @@ class WorklistPosition:
 def newest_alerts(conn: Conn, patient_ids: Sequence[UUID]) -> dict[UUID, list[AlertRow]]:
     """Per patient, the newest alert of each rule."""
     by_patient: dict[UUID, list[AlertRow]] = {}
-    with conn.cursor(row_factory=class_row(_PatientAlertRow)) as cur:
-        rows = cur.execute(
-            query("alert_history_of_patients"), {"patient_ids": list(patient_ids)}
-        ).fetchall()
-    for row in rows:
-        by_patient.setdefault(row.patient_id, []).append(
-            AlertRow(
-                row.id,
-                row.rule_id,
-                row.state,
-                row.severity,
-                row.first_fired_at,
-                row.last_fired_at,
-                row.resolved_at,
-            )
-        )
+    rows = conn.execute(
+        query("alert_history_of_patients"), {"patient_ids": list(patient_ids)}
+    ).fetchall()
+    # Each row is the patient's id, then an AlertRow's columns in its order.
+    for patient_id, *alert in rows:
+        by_patient.setdefault(patient_id, []).append(AlertRow(*alert))
     return by_patient
 
 

@@ -64,14 +64,14 @@ def enqueue_device_messages_to_many(
         cur.executemany(
             query("enqueue_device_messages"),
             [
-                {
-                    "patient_id": patient_id,
-                    "alert_id": None,
-                    "event": event,
-                    "text_en": text_en,
-                    "text_sv": text_sv,
-                    "device_ids": list(device_ids),
-                }
+                _device_message(
+                    patient_id,
+                    event=event,
+                    text_en=text_en,
+                    text_sv=text_sv,
+                    alert_id=None,
+                    device_ids=device_ids,
+                )
                 for patient_id, device_ids in targets
             ],
         )
@@ -89,20 +89,38 @@ def enqueue_device_messages(
     device_ids: Sequence[UUID] | None = None,
 ) -> int:
     """Queue a message to the patient's active devices (or the given ones); how many."""
-    rows = conn.execute(
-        query("enqueue_device_messages"),
-        {
-            "patient_id": patient_id,
-            "alert_id": alert_id,
-            "event": event,
-            "text_en": text_en,
-            "text_sv": text_sv,
-            "device_ids": None if device_ids is None else list(device_ids),
-        },
-    ).fetchall()
+    params = _device_message(
+        patient_id,
+        event=event,
+        text_en=text_en,
+        text_sv=text_sv,
+        alert_id=alert_id,
+        device_ids=device_ids,
+    )
+    rows = conn.execute(query("enqueue_device_messages"), params).fetchall()
     if rows:
         conn.execute(query("notify_dispatch"))
     return len(rows)
+
+
+def _device_message(
+    patient_id: UUID,
+    *,
+    event: DeviceEvent,
+    text_en: str,
+    text_sv: str,
+    alert_id: UUID | None,
+    device_ids: Sequence[UUID] | None,
+) -> dict[str, object]:
+    """The parameters of enqueue_device_messages: ``device_ids`` None, every active device."""
+    return {
+        "patient_id": patient_id,
+        "alert_id": alert_id,
+        "event": event,
+        "text_en": text_en,
+        "text_sv": text_sv,
+        "device_ids": None if device_ids is None else list(device_ids),
+    }
 
 
 @dataclass(frozen=True)
