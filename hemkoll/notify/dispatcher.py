@@ -261,7 +261,8 @@ class Dispatcher:
             try:
                 with pool.connection() as conn:
                     self._record(conn, claimed, record)
-            except psycopg.Error as exc:
+            except psycopg.OperationalError as exc:  # an outage: counted, sent again later
+                metrics.NOTIFICATION_RECORD_FAILURES.inc()
                 log.error(  # noqa: TRY400 (a database error can quote patient data)
                     "notification %s: recording attempt %d failed (%s); it is sent again when "
                     "its lease runs out",
@@ -269,6 +270,10 @@ class Dispatcher:
                     claimed.attempt,
                     type(exc).__name__,
                 )
+        except psycopg.Error as exc:
+            # Not an outage (a missing grant, a broken constraint): sending it again would only
+            # fail the same way, each lease, behind a green /healthz.
+            self._bug(claimed, type(exc).__name__, "recording the attempt failed")
         except DeliveryBug as exc:
             self._bug(claimed, type(exc).__name__, str(exc))
         except Exception as exc:  # noqa: BLE001 (a bug of ours: counted, /healthz red, logged)

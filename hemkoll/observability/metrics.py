@@ -40,6 +40,10 @@ NOTIFICATION_ATTEMPTS = Counter(
     ["channel", "result"],
 )
 ESCALATIONS = Counter("hemkoll_escalations_total", "Red alerts escalated")
+NOTIFICATION_RECORD_FAILURES = Counter(
+    "hemkoll_notification_record_failures_total",
+    "Attempts sent but not recorded because the database was away (sent again, same id)",
+)
 DISPATCH_BUGS = Counter(
     "hemkoll_dispatch_bugs_total",
     "Notifications the dispatcher could not handle because of a bug (not retried), by error",

@@ -28,8 +28,8 @@ from tests.notify.support import (
 )
 
 
-def _bugs() -> float:
-    return REGISTRY.get_sample_value("hemkoll_dispatch_bugs_total", {"error": "DeliveryBug"}) or 0
+def _bugs(error: str = "DeliveryBug") -> float:
+    return REGISTRY.get_sample_value("hemkoll_dispatch_bugs_total", {"error": error}) or 0
 
 
 def _without_care_team(http: httpx.Client) -> Channels:
@@ -75,3 +75,40 @@ def test_the_running_dispatcher_counts_it_turns_red_and_leaves_it_for_another(
     healthy.close()
     assert state(db_url, notification_id) == "delivered"
     assert len(receiver.of(notification_id)) == 1
+
+
+def test_a_record_refused_for_another_reason_than_an_outage_is_a_bug_too(
+    db_url: str, enrolment: Enrolment, receiver: Receiver
+) -> None:
+    set_endpoint(db_url, enrolment.health_centre.id, receiver.url, new_secret())
+    _, notification_id = committed_alert(db_url, enrolment.patient.id)
+    # The schema this code expects is not there (a migration not applied): every record of an
+    # attempt fails the same way, so sending again each lease would hide it behind a green
+    # /healthz.
+    with connect(db_url) as conn:
+        conn.execute("DROP TABLE endpoint_health")
+        conn.commit()
+    before = _bugs("UndefinedTable")
+    dispatcher = Dispatcher(dispatcher_config(db_url))
+    thread = threading.Thread(target=dispatcher.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(
+            lambda: (
+                (
+                    REGISTRY.get_sample_value(
+                        "hemkoll_dispatch_bugs_total", {"error": "UndefinedTable"}
+                    )
+                    or 0
+                )
+                > (before or 0)
+            ),
+            10,
+            "the bug to be counted",
+        )
+        status = dispatcher.heartbeat.status()
+        assert (status.state, status.failing_jobs) == ("failing", (DELIVERY_FAULT,))
+    finally:
+        dispatcher.stop()
+        thread.join(timeout=30)
+    assert attempts(db_url, notification_id) == []  # the record was rolled back whole
