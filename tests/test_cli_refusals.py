@@ -138,7 +138,13 @@ def test_token_create_refusals(db_url: str) -> None:
         "token", "create", "--role", "nurse", "--health-centre", NOBODY, database_url=db_url
     )
     _refused(out, f"hemkoll token create: no health centre {NOBODY}")
-    assert scalar(db_url, "SELECT count(*) FROM staff") == 0
+    out = _hemkoll("token", "create", "--role", "admin", "--days", "0", database_url=db_url)
+    _refused(
+        out,
+        "hemkoll token create: a token must be valid for some time: give a positive number of "
+        "days",
+    )
+    assert scalar(db_url, "SELECT count(*) FROM staff") == 0  # nothing half-made
 
 
 def test_backtest_with_an_unreadable_rule_set(db_url: str, tmp_path: Path) -> None:

@@ -74,6 +74,8 @@ def create_staff(conn: Conn, *, name: str, role: str, health_centre_id: UUID | N
 def issue_token(
     conn: Conn, staff_id: UUID, *, now: datetime, lifetime: timedelta = DEFAULT_TOKEN_LIFETIME
 ) -> IssuedToken:
+    if lifetime <= timedelta(0):
+        raise StaffError("a token must be valid for some time: give a positive number of days")
     token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     with conn.cursor(row_factory=class_row(IssuedToken)) as cur:
         row = cur.execute(
