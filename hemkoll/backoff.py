@@ -6,13 +6,13 @@ success::
 
     retry = DATABASE_RECONNECT.start()
     while not stopping.is_set():
+        started = time.monotonic()
         try:
             serve()
-            retry.reset()
         except psycopg.OperationalError:
             if retry.expired:  # past the give-up time
                 raise
-            stopping.wait(retry.next_delay())
+            stopping.wait(retry.after_run(time.monotonic() - started))
 
 The jitter spreads the reconnects of many workers after one restart, so they do not all knock
 at the same moment.
@@ -32,8 +32,9 @@ JITTER = 0.2
 
 @dataclass(frozen=True)
 class Backoff:
-    """Delays of ``first_s``, then ``factor`` times the one before, at most ``max_s``; each
-    within +-``jitter`` of that; ``give_up_after_s`` after the first failure, no more."""
+    """Delays of ``first_s``, then ``factor`` times the one before, each within +-``jitter``
+    of that and never more than ``max_s``; ``give_up_after_s`` after the first failure, no
+    more (None: never give up)."""
 
     first_s: float
     max_s: float
@@ -51,16 +52,18 @@ class Backoff:
 
     def nominal(self, failures: int) -> float:
         """The delay after ``failures`` failures in a row (1, 2, ...), before jitter."""
-        exponent = max(failures - 1, 0)
-        # Capped before it is raised: a long outage must not overflow the float.
-        if self.factor > 1 and exponent > 64:
-            return self.max_s
-        return float(min(self.max_s, self.first_s * self.factor**exponent))
+        delay = self.first_s
+        # At most as many steps as it takes to reach the cap: a long outage must not overflow.
+        for _ in range(max(failures - 1, 0)):
+            if delay >= self.max_s or self.factor == 1:
+                break
+            delay *= self.factor
+        return min(delay, self.max_s)
 
     def delay(self, failures: int, rand: float) -> float:
         """The delay after ``failures`` failures, with ``rand`` in [0, 1) placing it in the
-        jitter band."""
-        return self.nominal(failures) * (1 + self.jitter * (2 * rand - 1))
+        jitter band; never more than ``max_s``."""
+        return min(self.max_s, self.nominal(failures) * (1 + self.jitter * (2 * rand - 1)))
 
     def start(
         self,
@@ -102,6 +105,14 @@ class Retry:
             and self.failing_since is not None
             and self.clock() - self.failing_since >= give_up
         )
+
+    def after_run(self, ran_s: float) -> float:
+        """The delay after a try that worked for ``ran_s`` seconds and then failed: one that
+        lasted at least ``max_s`` had recovered, so this failure starts a new outage (the first
+        delay again); a shorter one (a peer that accepts and drops us at once) backs off on."""
+        if ran_s >= self.backoff.max_s:
+            self.reset()
+        return self.next_delay()
 
     def reset(self) -> None:
         """A success: the next failure starts from the first delay again."""

@@ -31,7 +31,19 @@ def test_every_delay_stays_within_the_jitter_band_of_its_capped_value(
     backoff = Backoff(first_s=1.0, max_s=30.0, jitter=0.2)
     nominal = min(30.0, 2.0 ** min(failures - 1, 64))
     delay = backoff.delay(failures, rand)
-    assert 0.8 * nominal <= delay <= 1.2 * nominal
+    assert 0.8 * nominal <= delay <= min(1.2 * nominal, 30.0)  # the cap holds, jitter or not
+
+
+def test_a_huge_factor_or_a_long_outage_stays_at_the_cap() -> None:
+    assert Backoff(first_s=1.0, max_s=60.0, factor=1e6, jitter=0).nominal(10_000) == 60.0
+    assert Backoff(first_s=1.0, max_s=60.0, factor=1.0, jitter=0).nominal(10_000) == 1.0
+
+
+def test_a_try_that_lasted_starts_a_new_outage_and_one_dropped_at_once_backs_off() -> None:
+    retry = Backoff(first_s=1.0, max_s=30.0, jitter=0).start()
+    assert [retry.after_run(0.1) for _ in range(4)] == [1.0, 2.0, 4.0, 8.0]
+    assert retry.after_run(29.0) == 16.0  # not long enough to count as recovered
+    assert retry.after_run(30.0) == 1.0  # it had recovered: a new outage
 
 
 def test_jitter_spreads_the_same_step() -> None:

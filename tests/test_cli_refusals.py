@@ -141,8 +141,7 @@ def test_token_create_refusals(db_url: str) -> None:
     out = _hemkoll("token", "create", "--role", "admin", "--days", "0", database_url=db_url)
     _refused(
         out,
-        "hemkoll token create: a token must be valid for some time: give a positive number of "
-        "days",
+        "hemkoll token create: a token must be valid for some time: give a positive number of days",
     )
     assert scalar(db_url, "SELECT count(*) FROM staff") == 0  # nothing half-made
 

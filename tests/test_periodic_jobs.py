@@ -19,6 +19,7 @@ from hemkoll.observability.periodic import PeriodicJob, run_job
 from hemkoll.observability.server import MetricsServer
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.settings import MqttEndpoint
+from tests.helpers import wait_until
 
 
 def _failures(job: str, error: str) -> float:
@@ -103,7 +104,7 @@ def test_the_escalation_pass_of_a_dispatcher_that_cannot_reach_its_database_turn
         dispatcher.heartbeat.beat()
         before = _failures(ESCALATION_JOB, "OperationalError")
         for _ in range(FAILURES_UNHEALTHY):
-            dispatcher._escalation_pass()  # what the scheduler calls every 30 s
+            run_job(dispatcher.escalation_job, dispatcher.heartbeat)  # as start_jobs runs it
         status = dispatcher.heartbeat.status()
         assert (status.state, status.failing_jobs) == ("failing", (ESCALATION_JOB,))
         assert _failures(ESCALATION_JOB, "OperationalError") == before + FAILURES_UNHEALTHY
@@ -117,11 +118,26 @@ def test_the_scheduled_pass_of_a_rules_worker_that_cannot_reach_its_database_tur
     worker = RulesWorker(RulesConfig(database_url=_unreachable(db_url), rule_set=HEART_FAILURE))
     worker.heartbeat.beat()
     for _ in range(FAILURES_UNHEALTHY):
-        worker._schedule_pass()  # what the scheduler calls every 15 min
+        run_job(worker.scheduled_pass, worker.heartbeat)  # as start_jobs runs it
     status = worker.heartbeat.status()
     assert (status.state, status.failing_jobs) == ("failing", (SCHEDULED_EVALUATION_JOB,))
 
     healthy = RulesWorker(RulesConfig(database_url=db_url, rule_set=HEART_FAILURE))
     healthy.heartbeat.beat()
-    healthy._schedule_pass()
+    run_job(healthy.scheduled_pass, healthy.heartbeat)
     assert healthy.heartbeat.status().healthy
+
+
+def test_a_job_that_hangs_without_failing_turns_it_red() -> None:
+    heartbeat = Heartbeat()
+    heartbeat.beat()
+    heartbeat.expect("escalation", interval_s=0.02)
+    heartbeat.job_succeeded("escalation")
+    assert heartbeat.status().healthy
+    # No run finishes (the scheduler skips runs while one hangs): after three intervals,
+    # failing.
+    wait_until(lambda: not heartbeat.status().healthy, 2, "the hung job to be noticed")
+    heartbeat.beat()
+    assert heartbeat.status().failing_jobs == ("escalation",)
+    heartbeat.job_succeeded("escalation")
+    assert heartbeat.status().healthy

@@ -27,7 +27,7 @@ from hemkoll.alerts.patient_messages import ALERT_OPENED, READINGS_IN_RANGE, tel
 from hemkoll.backoff import Backoff
 from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
-from hemkoll.observability.periodic import PeriodicJob, run_job, start_jobs
+from hemkoll.observability.periodic import PeriodicJob, start_jobs
 from hemkoll.rules.alerting import AlertState, Open, Raise, RuleAlert, Touch, decide
 from hemkoll.rules.config import RuleSet, Severity
 from hemkoll.rules.engine import evaluate, required_history
@@ -239,7 +239,7 @@ class RulesWorker:
     def __init__(self, config: RulesConfig, heartbeat: Heartbeat | None = None) -> None:
         self._config = config
         self.heartbeat = heartbeat or Heartbeat()
-        self._scheduled_pass = PeriodicJob(
+        self.scheduled_pass = PeriodicJob(
             SCHEDULED_EVALUATION_JOB, self.schedule_all, SCHEDULE_INTERVAL_S
         )
         self._stopping = threading.Event()
@@ -310,9 +310,11 @@ class RulesWorker:
                 )
                 evaluation_queue.finish(conn, [claimed])
             self._evaluated(changes)
-        except psycopg.OperationalError:
-            raise
-        except Exception as exc:  # noqa: BLE001 (kept, logged and retried; never swallowed)
+        except Exception as exc:  # kept, logged and retried; never swallowed
+            # An outage is waited out by the caller; a deadlock or a serialization failure
+            # (OperationalErrors too) is this patient's, retried with backoff like any error.
+            if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, ROLLED_BACK):
+                raise
             self.failed += 1
             metrics.EVALUATION_FAILURES.inc()
             delay = retry_delay_s(claimed.attempts)
@@ -328,7 +330,7 @@ class RulesWorker:
 
     def run(self) -> None:
         """Evaluate as patients are queued, until ``stop()``; reconnects with backoff."""
-        scheduler = start_jobs(self.heartbeat, self._scheduled_pass)
+        scheduler = start_jobs(self.heartbeat, self.scheduled_pass)
         try:
             serve_until_stopped(self._serve, self._stopping, "rules worker")
         finally:
@@ -344,9 +346,6 @@ class RulesWorker:
                 self.heartbeat.beat()
                 self.process_due(conn)
                 listener.wait(IDLE_WAIT_S)
-
-    def _schedule_pass(self) -> None:
-        run_job(self._scheduled_pass, self.heartbeat)
 
     def schedule_all(self) -> None:
         """Queue every patient for the time-based rules (idempotent: any replica may run it)."""

@@ -34,6 +34,7 @@ import queue
 import select
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -251,10 +252,12 @@ class MqttSession:
                 )
                 self._stopping.wait(delay)
                 continue
-            if self._serve():
-                retry.reset()
-            else:
-                self._stopping.wait(retry.next_delay())
+            started = time.monotonic()
+            connected = self._serve()
+            # A session that lasted had recovered: the next outage starts from the first delay.
+            # One the broker ended at once (another client with our id, a refusal) backs off.
+            ran_s = time.monotonic() - started if connected else 0.0
+            self._stopping.wait(retry.after_run(ran_s))
         self._disconnect()
 
     def _disconnect(self) -> None:

@@ -39,8 +39,8 @@ class DeliveryBug(Exception):
 
     An unknown channel (the outbox and this code disagree), or a row that breaks the outbox's
     own constraints. It is not recorded as an attempt (that would spend the notification's
-    retries and expire it undelivered): the dispatcher counts it, turns /healthz red and leaves
-    the notification to a dispatcher that knows how to send it.
+    retries and expire it undelivered): the dispatcher counts it, turns /healthz red and sets
+    the notification aside (``dispatcher.BUG_HOLD_S``) for a dispatcher that can send it.
     """
 
 

@@ -33,7 +33,7 @@ from hemkoll.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, RetrySche
 from hemkoll.notify.webhook import HTTP_TIMEOUT
 from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
-from hemkoll.observability.periodic import PeriodicJob, run_job, start_jobs
+from hemkoll.observability.periodic import PeriodicJob, start_jobs
 from hemkoll.settings import MqttEndpoint
 from hemkoll.store import endpoint_health
 from hemkoll.store import notifications as store
@@ -69,6 +69,11 @@ ESCALATION_INTERVAL_S = 30.0
 ESCALATION_JOB = "escalation"
 # What /healthz names once a notification met a bug of the dispatcher's (DeliveryBug).
 DELIVERY_FAULT = "delivery"
+# A notification that met a bug of the dispatcher's is set aside this long before it is
+# claimed again: not every lease (it would fail the same way each minute, spending its
+# attempts), and soon enough that a fixed and restarted dispatcher sends it within the
+# quarter of an hour.
+BUG_HOLD_S = 15 * 60.0
 
 
 def _utc_now() -> datetime:
@@ -122,7 +127,7 @@ class Dispatcher:
         ``channels``: the channels to send on (a test's); else every standard channel."""
         self._config = config
         self.heartbeat = heartbeat or Heartbeat()
-        self._escalation_job = PeriodicJob(
+        self.escalation_job = PeriodicJob(
             ESCALATION_JOB, self._escalate_counted, ESCALATION_INTERVAL_S
         )
         self._own_http = http is None
@@ -208,7 +213,7 @@ class Dispatcher:
         )
         pool.open(wait=False)
         executor = ThreadPoolExecutor(self._config.send_threads, thread_name_prefix="dispatch")
-        scheduler = start_jobs(self.heartbeat, self._escalation_job)
+        scheduler = start_jobs(self.heartbeat, self.escalation_job)
         try:
             serve_until_stopped(lambda: self._serve(executor, pool), self._stopping, "dispatcher")
         finally:
@@ -258,43 +263,60 @@ class Dispatcher:
     ) -> None:
         try:
             record = attempt(claimed, self._channels)
-            try:
-                with pool.connection() as conn:
-                    self._record(conn, claimed, record)
-            except psycopg.OperationalError as exc:  # an outage: counted, sent again later
-                metrics.NOTIFICATION_RECORD_FAILURES.inc()
-                log.error(  # noqa: TRY400 (a database error can quote patient data)
-                    "notification %s: recording attempt %d failed (%s); it is sent again when "
-                    "its lease runs out",
-                    claimed.id,
-                    claimed.attempt,
-                    type(exc).__name__,
-                )
+            with pool.connection() as conn:
+                self._record(conn, claimed, record)
+        except DeliveryBug as exc:
+            self._bug(pool, claimed, type(exc).__name__, str(exc))
+        except psycopg.OperationalError as exc:  # an outage: counted, sent again later
+            metrics.NOTIFICATION_RECORD_FAILURES.inc()
+            log.error(  # noqa: TRY400 (a database error can quote patient data)
+                "notification %s: recording attempt %d failed (%s); it is sent again when its "
+                "lease runs out",
+                claimed.id,
+                claimed.attempt,
+                type(exc).__name__,
+            )
         except psycopg.Error as exc:
             # Not an outage (a missing grant, a broken constraint): sending it again would only
             # fail the same way, each lease, behind a green /healthz.
-            self._bug(claimed, type(exc).__name__, "recording the attempt failed")
-        except DeliveryBug as exc:
-            self._bug(claimed, type(exc).__name__, str(exc))
+            self._bug(pool, claimed, type(exc).__name__, "recording the attempt failed")
         except Exception as exc:  # noqa: BLE001 (a bug of ours: counted, /healthz red, logged)
             # Not the message: a traceback could quote the payload.
-            self._bug(claimed, type(exc).__name__, "unexpected error")
+            self._bug(pool, claimed, type(exc).__name__, "unexpected error")
         finally:
             with self._lock:
                 self._in_flight -= 1
             self._wake()
 
-    def _bug(self, claimed: store.ClaimedNotification, error: str, what: str) -> None:
-        """A notification this dispatcher cannot handle: not retried, counted, /healthz red."""
+    def _fault(self, error: str, message: str, *args: object) -> None:
+        """A bug of the dispatcher's: counted, logged, and /healthz red until a restart."""
         metrics.DISPATCH_BUGS.labels(error).inc()
         self.heartbeat.fault(DELIVERY_FAULT)
-        log.error(
-            "notification %s: a bug, not a failed delivery (%s: %s); not recorded as an attempt, "
-            "it waits for a dispatcher that can send it",
+        log.error(message, *args)
+
+    def _bug(
+        self, pool: ConnectionPool[Conn], claimed: store.ClaimedNotification, error: str, what: str
+    ) -> None:
+        """A notification this dispatcher cannot handle: counted, /healthz red, and set aside
+        for BUG_HOLD_S without spending one of its attempts."""
+        self._fault(
+            error,
+            "notification %s: a bug, not a failed delivery (%s: %s); set aside for %.0f s",
             claimed.id,
             error,
             what,
+            BUG_HOLD_S,
         )
+        try:
+            with pool.connection() as conn:
+                store.hold(conn, claimed, hold_s=BUG_HOLD_S, error=f"dispatcher bug: {error}")
+        except psycopg.Error as exc:
+            log.warning(
+                "notification %s: could not set it aside (%s); it is claimed again when its "
+                "lease runs out",
+                claimed.id,
+                type(exc).__name__,
+            )
 
     def _record(
         self, conn: Conn, claimed: store.ClaimedNotification, record: store.AttemptRecord
@@ -304,19 +326,10 @@ class Dispatcher:
         with conn.transaction():
             applied = store.record(conn, claimed, record)
             if centre_endpoint:
-                endpoint_health.observe(
-                    conn,
-                    claimed.health_centre_id,
-                    claimed.channel,
-                    at=record.started_at,
-                    delivered=delivered,
-                    error=record.error,
-                )
+                self._observe_endpoint(conn, claimed, record)
         metrics.NOTIFICATION_ATTEMPTS.labels(claimed.channel, record.result).inc()
         if applied and delivered and centre_endpoint:
-            due = store.retry_endpoint_backlog_now(conn, claimed.health_centre_id, claimed.channel)
-            if due:
-                log.info("endpoint answers again: %d waiting notifications are due now", due)
+            self._endpoint_answers(conn, claimed)
         with self._lock:
             if not applied:
                 self.stats.lost_leases += 1
@@ -330,13 +343,50 @@ class Dispatcher:
                 self.stats.gone += 1
         log_settled(claimed, record, applied=applied)
 
+    def _observe_endpoint(
+        self, conn: Conn, claimed: store.ClaimedNotification, record: store.AttemptRecord
+    ) -> None:
+        """The attempt in its endpoint's health, in a savepoint of the record's transaction: a
+        failure other than an outage is a bug of ours, but the record itself stands."""
+        try:
+            with conn.transaction():
+                endpoint_health.observe(
+                    conn,
+                    claimed.health_centre_id,
+                    claimed.channel,
+                    at=record.started_at,
+                    delivered=record.result == "delivered",
+                    error=record.error,
+                )
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as exc:
+            self._fault(
+                type(exc).__name__,
+                "notification %s: keeping its endpoint's health failed (%s); the attempt is "
+                "recorded",
+                claimed.id,
+                type(exc).__name__,
+            )
+
+    def _endpoint_answers(self, conn: Conn, claimed: store.ClaimedNotification) -> None:
+        """After a delivery (the record committed): the endpoint's waiting backlog is due now."""
+        try:
+            due = store.retry_endpoint_backlog_now(conn, claimed.health_centre_id, claimed.channel)
+        except psycopg.OperationalError as exc:
+            log.warning(
+                "endpoint answers again, but its backlog could not be made due (%s); it "
+                "follows its retry schedule",
+                type(exc).__name__,
+            )
+            return
+        if due:
+            log.info("endpoint answers again: %d waiting notifications are due now", due)
+
     def _wake(self) -> None:
         # A full buffer means a wake-up is pending already; closed means we are shutting down.
         with contextlib.suppress(OSError):
             self._wake_w.send(b"\0")
-
-    def _escalation_pass(self) -> None:
-        run_job(self._escalation_job, self.heartbeat)
 
     def _escalate_counted(self) -> None:
         metrics.ESCALATIONS.inc(self.escalate())

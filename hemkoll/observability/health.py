@@ -1,10 +1,11 @@
 """Health of a worker: its main loop beats, and each of its periodic jobs reports every run.
 
-A worker is unhealthy (``/healthz`` 503) when its loop has stopped beating, when a periodic
-job (the dispatcher's escalation pass, the rules worker's scheduled pass) has failed
-``FAILURES_UNHEALTHY`` times in a row, or once it has met a bug of its own (``fault``: e.g. a
-notification on a channel the dispatcher does not know), until it is restarted. How a periodic
-job's runs are reported: ``periodic.run_job``.
+A worker is unhealthy (``/healthz`` 503) when its loop has stopped beating; when a periodic job
+(the dispatcher's escalation pass, the rules worker's scheduled pass) has failed
+``FAILURES_UNHEALTHY`` times in a row, or has not succeeded for as many of its intervals (hung);
+or once it has met a bug of its own (``fault``: e.g. a notification on a channel the dispatcher
+does not know), until it is restarted. How a periodic job's runs are reported:
+``periodic.run_job``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class Heartbeat:
         self._failures_unhealthy = failures_unhealthy
         self._last: float | None = None
         self._streaks: dict[str, int] = {}
+        # Periodic jobs that must succeed now and then: interval, and the last success (or
+        # when the job was started).
+        self._expected: dict[str, tuple[float, float]] = {}
         self._faults: set[str] = set()
         self._lock = threading.Lock()
 
@@ -51,9 +55,17 @@ class Heartbeat:
         with self._lock:
             self._last = time.monotonic()
 
+    def expect(self, job: str, interval_s: float) -> None:
+        """``job`` runs every ``interval_s``: one without a success for FAILURES_UNHEALTHY
+        intervals (hung in a lock wait, say, so that the scheduler skips its runs) is failing."""
+        with self._lock:
+            self._expected[job] = (interval_s, time.monotonic())
+
     def job_succeeded(self, job: str) -> None:
         with self._lock:
             self._streaks[job] = 0
+            if job in self._expected:
+                self._expected[job] = (self._expected[job][0], time.monotonic())
         metrics.PERIODIC_JOB_FAILURE_STREAK.labels(job).set(0)
 
     def job_failed(self, job: str) -> int:
@@ -70,11 +82,18 @@ class Heartbeat:
             self._faults.add(what)
 
     def status(self) -> Status:
+        now = time.monotonic()
         with self._lock:
             last = self._last
+            overdue = {
+                job
+                for job, (interval_s, ok_at) in self._expected.items()
+                if now - ok_at > interval_s * self._failures_unhealthy
+            }
             failing = tuple(
                 sorted(
                     {job for job, n in self._streaks.items() if n >= self._failures_unhealthy}
+                    | overdue
                     | self._faults
                 )
             )

@@ -58,6 +58,7 @@ def start_jobs(heartbeat: Heartbeat, *jobs: PeriodicJob) -> BackgroundScheduler:
     coalesced). Shut it down with ``shutdown(wait=False)``."""
     scheduler = BackgroundScheduler(timezone=UTC)
     for job in jobs:
+        heartbeat.expect(job.name, job.interval_s)
         scheduler.add_job(
             run_job,
             "interval",

@@ -20,6 +20,11 @@ T = TypeVar("T")
 # The connection every store function takes (rows as tuples unless a cursor asks otherwise).
 Conn = psycopg.Connection[TupleRow]
 
+# A database that has not answered a connection in this long is away for us: the caller's
+# outage path (the backoff below) takes over, instead of a worker's loop or periodic job
+# hanging on it (libpq waits for ever without it).
+CONNECT_TIMEOUT_S = 10
+
 # Reconnect backoff: start fast (a restart of PostgreSQL takes about a second) and cap at
 # 30 s so that an outage of minutes is noticed within half a minute of its end. No give-up
 # time: the services wait out any outage.
@@ -32,7 +37,7 @@ def configure(conn: Conn) -> None:
 
 
 def connect(conninfo: str, *, autocommit: bool = False) -> Conn:
-    conn = psycopg.connect(conninfo, autocommit=autocommit)
+    conn = psycopg.connect(conninfo, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S)
     configure(conn)
     if not autocommit:
         conn.commit()
@@ -62,11 +67,11 @@ def serve_until_stopped(serve: Callable[[], None], stopping: threading.Event, wh
     outage, waiting with backoff; returns once ``stopping`` is set."""
     retry = DATABASE_RECONNECT.start()
     while not stopping.is_set():
+        started = time.monotonic()
         try:
             serve()
-            retry.reset()
         except psycopg.OperationalError as exc:
-            delay = retry.next_delay()
+            delay = retry.after_run(time.monotonic() - started)
             log.warning("database unavailable (%s); %s retries in %.1f s", exc.sqlstate, who, delay)
             stopping.wait(delay)
 

@@ -266,6 +266,22 @@ def record(conn: Conn, claimed: ClaimedNotification, attempt: AttemptRecord) -> 
     return applied
 
 
+def hold(conn: Conn, claimed: ClaimedNotification, *, hold_s: float, error: str) -> bool:
+    """Give back a claim the dispatcher could not handle (a bug): no attempt spent, not due
+    again for ``hold_s`` seconds. False when the claim no longer held."""
+    with conn.transaction():
+        row = conn.execute(
+            query("hold_notification"),
+            {
+                "id": claimed.id,
+                "lease_until": claimed.lease_until,
+                "hold_s": hold_s,
+                "error": error,
+            },
+        ).fetchone()
+    return row is not None
+
+
 def next_due_in(conn: Conn) -> float | None:
     """Seconds until the next pending notification is due (<= 0: now); None if none pending."""
     with conn.transaction():

@@ -14,6 +14,7 @@ from hemkoll.observability.backlog import sample
 from hemkoll.store import endpoint_health
 from hemkoll.store.connect import connect
 from hemkoll.store.devices import Enrolment
+from hemkoll.store.migrate import available_migrations
 from tests.notify.receiver import Receiver
 from tests.notify.support import (
     attempts,
@@ -94,3 +95,32 @@ def test_an_attempt_recorded_late_does_not_undo_a_newer_one(
         [health] = endpoint_health.of_centre(conn, centre)
     assert (health.failures, health.failing_since, health.last_error) == (2, now, "y")
     assert health.last_delivered_at is None
+
+
+def test_the_migration_fills_it_from_the_attempts_so_far(
+    db_url: str, enrolment: Enrolment, receiver: Receiver
+) -> None:
+    centre = enrolment.health_centre.id
+    set_endpoint(db_url, centre, receiver.url, new_secret())
+    answers = iter([200, 500, 500])  # delivered once, then failing twice
+    receiver.respond = lambda request, nth: (next(answers, 500), {})
+    dispatcher = Dispatcher(dispatcher_config(db_url))
+    committed_alert(db_url, enrolment.patient.id)
+    drain(dispatcher, db_url, lambda: _attempts_of_centre(db_url) == 1)
+    committed_alert(db_url, enrolment.patient.id, rule_id="weight_gain_3d")
+    drain(dispatcher, db_url, lambda: _attempts_of_centre(db_url) == 3)
+    dispatcher.close()
+    with connect(db_url) as conn:
+        [kept] = endpoint_health.of_centre(conn, centre)
+        # As on a database migrated from 0008 with a history: the table built from the log.
+        conn.execute("DROP TABLE endpoint_health")
+        conn.execute(available_migrations()[-1].sql)
+        [rebuilt] = endpoint_health.of_centre(conn, centre)
+    assert kept.failures == 2
+    assert rebuilt == kept
+
+
+def _attempts_of_centre(db_url: str) -> int:
+    with connect(db_url) as conn:
+        row = conn.execute("SELECT count(*) FROM notification_attempts").fetchone()
+    return int(row[0]) if row else 0

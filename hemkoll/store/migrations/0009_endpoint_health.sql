@@ -17,3 +17,27 @@ CREATE TABLE endpoint_health (
     PRIMARY KEY (health_centre_id, channel),
     CHECK ((failures = 0) = (failing_since IS NULL))
 );
+
+-- What the attempts so far say, so that a centre with a history shows it from the start: per
+-- endpoint, the attempts after its last delivery are its streak.
+INSERT INTO endpoint_health
+    (health_centre_id, channel, failures, failing_since, last_error, last_attempt_at,
+     last_delivered_at)
+SELECT health_centre_id, channel,
+       count(*) FILTER (WHERE failing),
+       min(started_at) FILTER (WHERE failing),
+       (array_agg(error ORDER BY started_at DESC) FILTER (WHERE failing))[1],
+       max(started_at),
+       max(started_at) FILTER (WHERE result = 'delivered')
+FROM (
+    SELECT n.health_centre_id, n.channel, a.started_at, a.result, a.error,
+           a.result <> 'delivered'
+               AND a.started_at > coalesce(
+                   max(a.started_at) FILTER (WHERE a.result = 'delivered')
+                       OVER (PARTITION BY n.health_centre_id, n.channel),
+                   '-infinity') AS failing
+    FROM notification_attempts AS a
+    JOIN notifications AS n ON n.id = a.notification_id
+    WHERE n.channel IN ('care_team', 'escalation')
+) AS attempts
+GROUP BY health_centre_id, channel;

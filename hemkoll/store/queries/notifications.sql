@@ -126,6 +126,19 @@ SET state = CASE WHEN %(result)s::text = 'retry' THEN 'pending' ELSE %(result)s:
 WHERE id = %(id)s AND state = 'pending' AND lease_until = %(lease_until)s
 RETURNING id;
 
+-- name: hold_notification
+-- A claim the dispatcher could not handle because of a bug of its own: give the claim back
+-- without spending an attempt, and set the notification aside for %(hold_s)s seconds, so that
+-- it is not re-claimed (and fails the same way) every lease while the bug is there; a fixed
+-- dispatcher picks it up after that. Only while the claim still holds.
+UPDATE notifications
+SET lease_until = NULL,
+    attempts = attempts - 1,
+    next_attempt_at = clock_timestamp() + make_interval(secs => %(hold_s)s),
+    last_error = %(error)s
+WHERE id = %(id)s AND state = 'pending' AND lease_until = %(lease_until)s
+RETURNING id;
+
 -- name: insert_notification_attempt
 INSERT INTO notification_attempts
     (notification_id, attempt, started_at, duration_ms, result, status_code, error)
