@@ -10,6 +10,7 @@ from uuid import UUID
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from psycopg import sql
 
 from hemkoll.notify.channels import Channels, DeliveryBug, WebhookChannel
 from hemkoll.notify.dispatcher import BUG_HOLD_S, DELIVERY_FAULT, Dispatcher
@@ -99,17 +100,23 @@ def test_the_running_dispatcher_counts_it_turns_red_and_sets_it_aside_for_anothe
     assert len(receiver.of(notification_id)) == 1
 
 
+def _alert_without(db_url: str, enrolment: Enrolment, receiver: Receiver, table: str) -> UUID:
+    """An alert's notification to a working endpoint, in a database without ``table``."""
+    set_endpoint(db_url, enrolment.health_centre.id, receiver.url, new_secret())
+    _, notification_id = committed_alert(db_url, enrolment.patient.id)
+    with connect(db_url) as conn:
+        conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
+        conn.commit()
+    return notification_id
+
+
 def test_a_record_refused_for_another_reason_than_an_outage_is_a_bug_too(
     db_url: str, enrolment: Enrolment, receiver: Receiver
 ) -> None:
-    set_endpoint(db_url, enrolment.health_centre.id, receiver.url, new_secret())
-    _, notification_id = committed_alert(db_url, enrolment.patient.id)
     # The schema this code expects is not there (a migration not applied): every record of an
     # attempt would fail the same way, so sending it again each lease would hide it behind a
     # green /healthz.
-    with connect(db_url) as conn:
-        conn.execute("DROP TABLE notification_attempts")
-        conn.commit()
+    notification_id = _alert_without(db_url, enrolment, receiver, "notification_attempts")
     _run_until_bug(Dispatcher(dispatcher_config(db_url)), "UndefinedTable")
     state_now, spent, due_in = _held(db_url, notification_id)
     assert (state_now, spent) == ("pending", 0)
@@ -119,11 +126,7 @@ def test_a_record_refused_for_another_reason_than_an_outage_is_a_bug_too(
 def test_a_failure_to_keep_the_endpoint_health_is_a_bug_but_the_attempt_is_recorded(
     db_url: str, enrolment: Enrolment, receiver: Receiver
 ) -> None:
-    set_endpoint(db_url, enrolment.health_centre.id, receiver.url, new_secret())
-    _, notification_id = committed_alert(db_url, enrolment.patient.id)
-    with connect(db_url) as conn:
-        conn.execute("DROP TABLE endpoint_health")
-        conn.commit()
+    notification_id = _alert_without(db_url, enrolment, receiver, "endpoint_health")
     _run_until_bug(Dispatcher(dispatcher_config(db_url)), "UndefinedTable")
     assert state(db_url, notification_id) == "delivered"  # not sent again and again
     assert [a[:2] for a in attempts(db_url, notification_id)] == [(1, "delivered")]
