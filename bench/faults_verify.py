@@ -21,8 +21,9 @@ ESCALATION_WITHIN_RUN_S = 300
 
 def settle(world: World, publisher: threading.Thread, timeout_s: float) -> float:
     """Until the devices have feedback for everything, every probe has its alert, every red
-    alert is escalated (when escalation falls due within the run) and no notification is
-    pending; how long it took."""
+    alert is escalated (when escalation falls due within the run), no patient waits for an
+    evaluation (one still queued, a redelivered batch's say, would queue more notifications
+    after the check) and no notification is pending; how long it took."""
     started = time.monotonic()
     deadline = started + timeout_s
     publisher.join(timeout=max(deadline - time.monotonic(), 1))
@@ -32,13 +33,14 @@ def settle(world: World, publisher: threading.Thread, timeout_s: float) -> float
     last_note = time.monotonic()
     while time.monotonic() < deadline:
         keep_services_up(world)
-        alerted, unescalated, pending, next_at = rows(
+        alerted, unescalated, queued, pending, next_at = rows(
             world.url,
             """
             SELECT
               (SELECT count(DISTINCT patient_id) FROM alerts
                 WHERE patient_id = ANY(%(probes)s::uuid[])),
               (SELECT count(*) FROM alerts WHERE severity = 'red' AND escalated_at IS NULL),
+              (SELECT count(*) FROM evaluation_queue),
               (SELECT count(*) FROM notifications WHERE state = 'pending'),
               (SELECT to_char(min(next_attempt_at), 'HH24:MI:SS') FROM notifications
                 WHERE state = 'pending')
@@ -47,14 +49,14 @@ def settle(world: World, publisher: threading.Thread, timeout_s: float) -> float
         )[0]
         if not expects_escalation(world.args):
             unescalated = 0
-        if alerted == len(probe_ids) and unescalated == 0 and pending == 0:
+        if alerted == len(probe_ids) and unescalated == 0 and queued == 0 and pending == 0:
             return time.monotonic() - started
         if time.monotonic() - last_note > SETTLE_NOTE_S:
             last_note = time.monotonic()
             say(
                 f"  settling: {alerted}/{len(probe_ids)} probes alerted, {unescalated} red "
-                f"alerts not yet escalated, {pending} notifications pending (next attempt "
-                f"{next_at or '-'} UTC)"
+                f"alerts not yet escalated, {queued} patients to evaluate, {pending} "
+                f"notifications pending (next attempt {next_at or '-'} UTC)"
             )
         time.sleep(SETTLE_POLL_S)
     say(f"  settle timeout after {timeout_s:.0f} s")
