@@ -185,7 +185,7 @@ def report_outbox(url: str, since: float) -> None:
 RULES_SQL = """
 SELECT count(*), count(DISTINCT n.patient_id)
 FROM notifications AS n
-WHERE n.channel = 'device' AND n.event = 'readings.in_range'
+WHERE n.channel = 'device' AND n.event LIKE 'readings.%%'
   AND n.created_at BETWEEN to_timestamp(%(a)s) AND to_timestamp(%(b)s)
 """
 
@@ -194,7 +194,7 @@ def report_rules(run: Run, outcome: Outcome, requests_per_s: float) -> None:
     """The rules workers' throughput against what the background asks of them.
 
     Every background message queues its patient; each evaluation that answers a device's
-    readings writes one "readings look as usual" device message (one device per patient here),
+    readings writes one ``readings.*`` device message (one device per patient here),
     so those rows count the evaluations (a patient re-queued while being evaluated is evaluated
     again without one: a lower bound).
     """

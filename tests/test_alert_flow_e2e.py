@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from hemkoll.alerts.patient_messages import ALERT_ACKNOWLEDGED, ALERT_OPENED
+from hemkoll.alerts.patient_messages import ALERT_ACKNOWLEDGED, AlertNews, about_alert
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.api.app import ApiConfig, create_app
 from hemkoll.notify.dispatcher import Dispatcher, DispatcherConfig
@@ -105,7 +105,10 @@ def test_publish_to_signed_webhook_to_nurse_to_patient(
                 return [f.get("text", "") for f in device.feedback if f.get("type") == "message"]
 
             wait_until(lambda: ALERT_ACKNOWLEDGED.text_sv in texts(), 20, "the acknowledgement")
-            assert texts()[0] == ALERT_OPENED.text_sv
+            yellow = about_alert(
+                AlertNews("yellow", "opened"), SPO2.advice, phone=None, severe_symptoms=()
+            )
+            assert texts()[0] == yellow.text_sv
             wait_until(lambda: nurse.stats().resolved == 1, 20, "the nurse to resolve")
 
     with psycopg.connect(db_url) as conn:

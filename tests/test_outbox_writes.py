@@ -10,7 +10,13 @@ import psycopg
 from psycopg.rows import dict_row
 
 from hemkoll.alerts.nurse_actions import acknowledge, resolve
-from hemkoll.alerts.patient_messages import ALERT_ACKNOWLEDGED, ALERT_OPENED, READINGS_IN_RANGE
+from hemkoll.alerts.patient_messages import (
+    ALERT_ACKNOWLEDGED,
+    AS_USUAL,
+    FOLLOWED_UP,
+    TOLD_NOW,
+    TOLD_TODAY,
+)
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.rules.alerting import Outcome
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
@@ -57,22 +63,35 @@ def test_an_opened_alert_notifies_the_centre_and_the_patient_in_their_language(
     assert set(data) >= {"alert_id", "rule_id", "opened_at", "summary_en"}
     assert "evidence" not in data  # a summary, not the readings
     assert {d["device_id"] for d in devices} == {e.device.id, scale.device.id}
-    assert {d["payload"]["text"] for d in devices} == {ALERT_OPENED.text_sv}
+    assert len({d["payload"]["text"] for d in devices}) == 1
+    assert devices[0]["payload"]["text"].startswith(TOLD_TODAY.sv)  # yellow: today
     assert all(d["state"] == "pending" for d in rows)
 
-    # The same readings evaluated again: nothing new to announce, and no reassurance while the
-    # alert is unresolved.
+    # A reading in range while the alert is unresolved: no new alert, and no "as usual" either:
+    # the device that sent it hears that the centre knows of the earlier values.
     _store_and_evaluate(
         db_url, [Reading(e.patient.id, e.device.id, "spo2", 97.0, at + timedelta(minutes=5))]
     )
-    assert len(_notifications(db_url)) == len(rows)
+    later = _notifications(db_url)[len(rows) :]
+    assert [(r["channel"], r["event"], r["device_id"]) for r in later] == [
+        ("device", "readings.received", e.device.id)
+    ]
+    assert FOLLOWED_UP.sv in later[0]["payload"]["text"]
+    assert AS_USUAL.sv not in later[0]["payload"]["text"]
 
-    # A worse reading raises the severity: the centre hears of it; the patient was told already.
+    # A worse reading raises the severity to red: the centre hears of it, and every device of
+    # the patient says what red promises (contact now).
+    before = len(rows) + len(later)
     _store_and_evaluate(
         db_url, [Reading(e.patient.id, e.device.id, "spo2", 88.0, at + timedelta(minutes=10))]
     )
-    after = _notifications(db_url)
-    assert [r["event"] for r in after[len(rows) :]] == ["alert.severity_raised"]
+    raised = _notifications(db_url)[before:]
+    assert sorted((r["channel"], r["event"]) for r in raised) == [
+        ("care_team", "alert.severity_raised"),
+        ("device", "alert.severity_raised"),
+        ("device", "alert.severity_raised"),
+    ]
+    assert all(TOLD_NOW.sv in r["payload"]["text"] for r in raised if r["channel"] == "device")
 
 
 def test_acknowledging_tells_the_patient_and_in_range_readings_reassure(db_url: str) -> None:
@@ -99,7 +118,7 @@ def test_acknowledging_tells_the_patient_and_in_range_readings_reassure(db_url: 
     )
     reassured = [r for r in _notifications(db_url) if r["event"] == "readings.in_range"]
     assert [(r["device_id"], r["payload"]["text"]) for r in reassured] == [
-        (e.device.id, READINGS_IN_RANGE.text_en)
+        (e.device.id, f"Thank you. {AS_USUAL.en}")
     ]
     # A scheduled pass (no device sent anything) reassures nobody.
     with connect(db_url) as conn:

@@ -34,7 +34,7 @@ def effective_for(programme: RuleSet, versions: Sequence[OverridesVersion]) -> R
     name = programme.name + "".join(
         f"; {version.scope.replace('_', ' ')} overrides v{version.version}" for version in versions
     )
-    return RuleSet(name=name, rules=combined.rules)
+    return RuleSet(name=name, rules=combined.rules, advice=combined.advice)
 
 
 def _validated(programme: RuleSet, beneath: Sequence[OverrideLayer], layer: OverrideLayer) -> None:

@@ -51,7 +51,11 @@ def proposed_rules(
         combined = effective_rules(programme, *centre, layer)
     except (ValueError, ValidationError) as exc:
         raise RuleConfigError(str(exc)) from exc
-    return RuleSet(name=f"{programme.name}; proposed ({layer.source})", rules=combined.rules)
+    return RuleSet(
+        name=f"{programme.name}; proposed ({layer.source})",
+        rules=combined.rules,
+        advice=combined.advice,
+    )
 
 
 def what_if(

@@ -23,15 +23,23 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from hemkoll.alerts.configuration import effective_for
-from hemkoll.alerts.patient_messages import ALERT_OPENED, READINGS_IN_RANGE, tell, tell_each
+from hemkoll.alerts.patient_messages import (
+    AlertNews,
+    PatientMessage,
+    after_evaluation,
+    tell,
+    tell_each,
+)
 from hemkoll.backoff import Backoff
 from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.periodic import PeriodicJob, start_jobs
+from hemkoll.protocol.measurements import METRICS
 from hemkoll.rules.alerting import AlertState, Open, Raise, RuleAlert, Touch, decide
-from hemkoll.rules.config import RuleSet, Severity
+from hemkoll.rules.config import MissingRule, RuleSet, Severity
 from hemkoll.rules.engine import evaluate, required_history
 from hemkoll.rules.findings import Finding
+from hemkoll.rules.judged import verdict
 from hemkoll.rules.series import series_from_rows
 from hemkoll.store import alert_actions, evaluation_queue, notifications, rule_overrides
 from hemkoll.store.alerts import (
@@ -46,7 +54,11 @@ from hemkoll.store.connect import Conn, connect, serve_until_stopped
 from hemkoll.store.listen import listening
 from hemkoll.store.notifications import AlertEvent
 from hemkoll.store.patients import lock_patients
-from hemkoll.store.readings import readings_of_patients_between
+from hemkoll.store.readings import (
+    Prompted,
+    readings_of_patients_between,
+    readings_received_since,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,18 +115,34 @@ def _content(finding: Finding) -> AlertContent:
 
 @dataclass
 class Changes:
-    """What one evaluation did to the patient's alerts: severities opened and raised to."""
+    """What one evaluation did to the patient's alerts: severities opened and raised to, and
+    the most pressing of those alerts (what the patient is told about)."""
 
     opened: list[Severity] = field(default_factory=list)
     raised: list[Severity] = field(default_factory=list)
+    news: tuple[UUID, AlertNews] | None = None
+
+    def add_news(self, alert_id: UUID, news: AlertNews) -> None:
+        """Keep the most pressing alert: red over yellow, the first of a severity."""
+        if self.news is None or (news.severity == "red" and self.news[1].severity != "red"):
+            self.news = (alert_id, news)
 
 
 @dataclass(frozen=True)
 class Request:
-    """A patient to evaluate, and the devices whose readings prompted it (they get feedback)."""
+    """A patient to evaluate, and the readings that prompted it (their devices get feedback)."""
 
     patient_id: UUID
-    feedback_devices: Sequence[UUID] = ()
+    prompt: Prompted | None = None
+
+
+def request_of(claimed: evaluation_queue.Claim) -> Request:
+    since, oldest = claimed.feedback_since, claimed.feedback_oldest
+    if not claimed.feedback_devices or since is None or oldest is None:
+        return Request(claimed.patient_id)
+    return Request(
+        claimed.patient_id, Prompted(claimed.patient_id, claimed.feedback_devices, since, oldest)
+    )
 
 
 def evaluate_patients(
@@ -126,10 +154,11 @@ def evaluate_patients(
     Each patient's rules are the programme with their stored overrides (``configuration``).
     The batch is read in a few statements (patients, overrides, readings, alerts) rather than
     a few per patient: round trips and commits, not the engine, are what an evaluation costs.
-    An alert opened or raised queues the health centre's notification, and an opened one the
-    patient's message, in this same transaction (the outbox). A patient whose readings
-    prompted the evaluation and who then has no unresolved alert is told, on those devices,
-    that the values look as usual. Returns, per patient, the alerts opened and raised.
+    Every new alert and raised severity is logged and queued for the centre's webhook and the
+    patient is told, in this same transaction (the outbox): of the most pressing alert, on all
+    her devices; or, when nothing opened, on the devices whose readings prompted the
+    evaluation, what the enabled rules made of those readings (``patient_messages``). Returns,
+    per patient, the alerts opened and raised.
     """
     ids = sorted({r.patient_id for r in requests})
     patients = {p.id: p for p in lock_patients(conn, ids)}
@@ -139,9 +168,11 @@ def evaluate_patients(
     rule_sets = {pid: effective_for(programme, versions.get(pid, [])) for pid in patients}
     since = now - max(required_history(rule_set) for rule_set in rule_sets.values())
     readings = readings_of_patients_between(conn, list(patients), since, now)
+    prompts = [r.prompt for r in requests if r.prompt is not None and r.patient_id in patients]
+    prompted = readings_received_since(conn, prompts, list(METRICS))
     newest = newest_alerts(conn, list(patients))
     results: dict[UUID, Changes] = {}
-    reassure: list[tuple[UUID, Sequence[UUID]]] = []
+    told: list[tuple[UUID, Sequence[UUID], PatientMessage]] = []
     for request in requests:
         patient = patients.get(request.patient_id)
         if patient is None or patient.id in results:
@@ -157,12 +188,28 @@ def evaluate_patients(
             paused=patient.paused,
         )
         changes, unresolved = _apply(
-            conn, patient.id, rule_set.name, findings, newest.get(patient.id, [])
+            conn, patient.id, rule_set, findings, newest.get(patient.id, [])
         )
         results[patient.id] = changes
-        if request.feedback_devices and not unresolved:
-            reassure.append((patient.id, request.feedback_devices))
-    tell_each(conn, reassure, READINGS_IN_RANGE)
+        judged = [
+            (metric, verdict(rule_set, metric, value))
+            for metric, value in prompted.get(patient.id, [])
+        ]
+        if changes.news is None and request.prompt is None:
+            continue  # a scheduled pass that changed nothing: nothing to tell
+        message = after_evaluation(
+            changes.news[1] if changes.news is not None else None,
+            judged,
+            rule_set.advice,
+            phone=patient.centre_phone,
+            all_judged_live=request.prompt is None or request.prompt.oldest >= start,
+            followed_up=bool(unresolved),
+        )
+        if changes.news is not None:
+            tell(conn, patient.id, message, alert_id=changes.news[0])
+        elif request.prompt is not None:
+            told.append((patient.id, request.prompt.device_ids, message))
+    tell_each(conn, told)
     return results
 
 
@@ -172,19 +219,23 @@ def evaluate_patient(
     patient_id: UUID,
     *,
     now: datetime,
-    feedback_devices: Sequence[UUID] = (),
+    prompt: Prompted | None = None,
 ) -> Changes:
     """``evaluate_patients`` for one patient (nothing if there is none, or discharged)."""
-    results = evaluate_patients(
-        conn, programme, [Request(patient_id, tuple(feedback_devices))], now=now
-    )
+    results = evaluate_patients(conn, programme, [Request(patient_id, prompt)], now=now)
     return results.get(patient_id, Changes())
+
+
+def _news(rule_set: RuleSet, finding: Finding, change: str) -> AlertNews:
+    rule = rule_set.rule(finding.rule_id) if finding.kind == "missing" else None
+    metric = rule.metric if isinstance(rule, MissingRule) else None
+    return AlertNews(finding.severity, change, missing_metric=metric)
 
 
 def _apply(
     conn: Conn,
     patient_id: UUID,
-    rule_set_name: str,
+    rule_set: RuleSet,
     findings: Sequence[Finding],
     newest: Sequence[AlertRow],
 ) -> tuple[Changes, dict[str, UUID]]:
@@ -201,10 +252,10 @@ def _apply(
     for decision in decide(findings, alerts):
         if isinstance(decision, Open):
             finding = decision.finding
-            alert_id = insert_alert(conn, patient_id, rule_set_name, _content(finding))
+            alert_id = insert_alert(conn, patient_id, rule_set.name, _content(finding))
             unresolved[finding.rule_id] = alert_id
             _announce(conn, alert_id, finding, kind="opened", event="alert.opened")
-            tell(conn, patient_id, ALERT_OPENED, alert_id=alert_id)
+            changes.add_news(alert_id, _news(rule_set, finding, "opened"))
             changes.opened.append(finding.severity)
         elif isinstance(decision, Raise):
             finding = decision.finding
@@ -213,6 +264,7 @@ def _apply(
             _announce(
                 conn, alert_id, finding, kind="severity_raised", event="alert.severity_raised"
             )
+            changes.add_news(alert_id, _news(rule_set, finding, "severity_raised"))
             changes.raised.append(finding.severity)
         elif isinstance(decision, Touch):
             target = unresolved.get(decision.rule_id) or resolved[decision.rule_id]
@@ -269,7 +321,7 @@ class RulesWorker:
                 results = evaluate_patients(
                     conn,
                     self._config.rule_set,
-                    [Request(c.patient_id, c.feedback_devices) for c in claims],
+                    [request_of(c) for c in claims],
                     now=datetime.now(UTC),
                 )
                 evaluation_queue.finish(conn, claims)
@@ -306,7 +358,7 @@ class RulesWorker:
                     self._config.rule_set,
                     claimed.patient_id,
                     now=datetime.now(UTC),
-                    feedback_devices=claimed.feedback_devices,
+                    prompt=request_of(claimed).prompt,
                 )
                 evaluation_queue.finish(conn, [claimed])
             self._evaluated(changes)

@@ -48,16 +48,22 @@ def centre_id(conn: Conn, name: str) -> UUID | None:
     return None
 
 
+# The demo centre's phone number, which red alerts' patient messages name: from the range the
+# Swedish regulator (PTS) keeps for fiction, so nobody real is called.
+DEMO_CENTRE_PHONE = "070-174 06 05"
+
+
 def prepare_centre(conn: Conn, name: str, notification_url: str) -> tuple[UUID, str]:
     """Create the centre (or point it at this run's receiver); its id and new signing secret."""
     existing = centre_id(conn, name)
+    settings = CentreSettings(phone=DEMO_CENTRE_PHONE, notification_url=notification_url)
     if existing is None:
-        created = create_centre(conn, name, CentreSettings(notification_url=notification_url))
+        created = create_centre(conn, name, settings)
         if created.signing_secret is None:
             raise RuntimeError("a centre created with a notification URL has a signing secret")
         conn.commit()
         return created.id, created.signing_secret
-    update_centre(conn, existing, CentreSettings(notification_url=notification_url))
+    update_centre(conn, existing, settings)
     secrets = rotate_secrets(conn, existing)
     if secrets is None or secrets[0] is None:
         raise RuntimeError(f"health centre {name} vanished while it was being set up")

@@ -293,9 +293,44 @@ PlainRule = (
 )
 
 
+ContactWhen = Literal["now", "today"]
+
+
+class PatientAdvice(FrozenModel):
+    """What the programme tells the patient to do, on her devices (docs/patient-messages.md).
+
+    The severities promise: red, the health centre contacts the patient now; yellow, today.
+    """
+
+    # A symptom answer at or above ``severe_score`` is acknowledged as severe, with advice,
+    # whether or not a rule judges it; one at or above ``notable_score`` never gets "your
+    # measurements look as usual". On the 0-3 scales: 3 severe (at rest), 2 moderate.
+    severe_score: int = Field(default=3, ge=1, le=MAX_SYMPTOM_SCORE)
+    notable_score: int = Field(default=2, ge=1, le=MAX_SYMPTOM_SCORE)
+    # When a severe answer asks the patient to call her health centre: "now" for the symptoms
+    # named here, "today" for the others.
+    severe_call_now: frozenset[MetricName] = frozenset({"symptom_breathlessness"})
+    # A red alert promises contact now; if the centre has not called the patient back within
+    # this long, she is asked to call it (its number, when the centre has one).
+    red_call_back_minutes: int = Field(default=60, ge=5, le=240)
+    # The healthcare advice line and the emergency number the messages name (None: not named).
+    advice_line: str | None = Field(default="1177", min_length=1, max_length=20)
+    emergency_number: str | None = Field(default="112", min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _check(self) -> PatientAdvice:
+        if self.notable_score > self.severe_score:
+            raise ValueError("advice: notable_score must not be above severe_score")
+        for metric in self.severe_call_now:
+            if not metric.startswith("symptom_"):
+                raise ValueError(f"advice: {metric} is not a symptom answer")
+        return self
+
+
 class RuleSet(FrozenModel):
     name: str = Field(min_length=1)
     rules: tuple[Rule, ...]
+    advice: PatientAdvice = PatientAdvice()
 
     @model_validator(mode="after")
     def _check(self) -> RuleSet:

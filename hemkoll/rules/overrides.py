@@ -77,4 +77,4 @@ def effective_rules(programme: RuleSet, *layers: OverrideLayer) -> RuleSet:
                 raise ValueError(f"{layer.source}: rule {rule.id} already exists; override it")
             rules[rule.id] = rule
         names.append(layer.source)
-    return RuleSet(name=" + ".join(names), rules=tuple(rules.values()))
+    return RuleSet(name=" + ".join(names), rules=tuple(rules.values()), advice=programme.advice)

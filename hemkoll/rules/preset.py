@@ -47,6 +47,7 @@ from hemkoll.rules.config import (
     ChangeRule,
     CombinationRule,
     MissingRule,
+    PatientAdvice,
     RuleSet,
     SymptomRule,
     ThresholdRule,
@@ -131,8 +132,23 @@ WEIGHT_TREND = TrendRule(
     note="MACD of morning weight (Zhang 2009, Cuba Gyllensten 2016); amount tuned on simulator",
 )
 
+# What the patient is told to do (docs/patient-messages.md): severe answers are acknowledged
+# whatever rules are on; severe breathlessness (at rest) asks her to call now, other severe
+# answers today; 1177 is Sweden's healthcare advice line and 112 its emergency number. An hour
+# before a red alert asks her to call herself: well within the centre's default escalation
+# (two hours) and a working nurse's round.
+ADVICE = PatientAdvice(
+    severe_score=SYMPTOM_SEVERE,
+    notable_score=SYMPTOM_MODERATE,
+    severe_call_now=frozenset({"symptom_breathlessness"}),
+    red_call_back_minutes=60,
+    advice_line="1177",
+    emergency_number="112",
+)
+
 HEART_FAILURE = RuleSet(
     name="heart-failure programme v2",
+    advice=ADVICE,
     rules=(
         TrendRule(
             id="breathlessness_trend",

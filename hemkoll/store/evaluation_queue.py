@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 import psycopg
@@ -27,8 +28,11 @@ class Claim:
     # Requests so far; finishing removes the row only if no newer request came meanwhile.
     generation: int
     attempts: int
-    # Devices that sent readings since the patient's last evaluation (they get feedback).
+    # Devices that sent readings since the patient's last evaluation (they get feedback), the
+    # readings' received_at from which on they did, and the oldest one's measured_at.
     feedback_devices: list[UUID]
+    feedback_since: datetime | None
+    feedback_oldest: datetime | None
 
 
 def claim(conn: Conn, *, limit: int, lease_s: float) -> list[Claim]:

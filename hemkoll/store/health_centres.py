@@ -1,4 +1,5 @@
-"""Health centres and their notification settings (endpoints, signing secrets, escalation).
+"""Health centres: their phone number, and their notification settings (endpoints, signing
+secrets, escalation).
 
 A centre is created with its settings by an administrator (``create_centre``), or by name
 only when the first device of one of its patients is enrolled (``upsert_health_centre``,
@@ -28,6 +29,8 @@ class Centre:
     id: UUID
     name: str
     timezone: str
+    # As the centre's patients dial it; the messages to them name it.
+    phone: str | None
     notification_url: str | None
     escalation_contact: str | None
     escalation_url: str | None
@@ -48,6 +51,7 @@ class CentreSettings:
     """Settings to create a centre with, or to change (None leaves a setting as it is)."""
 
     timezone: str | None = None
+    phone: str | None = None
     notification_url: str | None = None
     escalation_contact: str | None = None
     escalation_url: str | None = None
@@ -67,6 +71,7 @@ def create_centre(conn: Conn, name: str, settings: CentreSettings) -> CentreWith
             {
                 "name": name,
                 "timezone": settings.timezone or "Europe/Stockholm",
+                "phone": settings.phone,
                 "notification_url": settings.notification_url,
                 "signing_secret": signing,
                 "escalation_contact": settings.escalation_contact,
@@ -98,6 +103,7 @@ def update_centre(
             {
                 "health_centre_id": health_centre_id,
                 "timezone": settings.timezone,
+                "phone": settings.phone,
                 "notification_url": settings.notification_url,
                 "new_signing_secret": new_signing_secret(),
                 "escalation_contact": settings.escalation_contact,

@@ -31,7 +31,15 @@ Result = Literal["delivered", "retry", "expired", "gone"]
 RedeliverOutcome = Literal["queued", "already_pending", "not_found"]
 WebhookChannel = Literal["care_team", "escalation"]
 AlertEvent = Literal["alert.opened", "alert.severity_raised", "alert.escalated"]
-DeviceEvent = Literal["alert.opened", "alert.acknowledged", "readings.in_range"]
+DeviceEvent = Literal[
+    "alert.opened",
+    "alert.severity_raised",
+    "alert.acknowledged",
+    "readings.in_range",
+    "readings.received",
+    "readings.measure_again",
+    "readings.severe_symptom",
+]
 DISPATCH_CHANNEL = "hemkoll_dispatch"
 
 
@@ -50,15 +58,11 @@ def enqueue_alert_webhook(
 
 
 def enqueue_device_messages_to_many(
-    conn: Conn,
-    targets: Sequence[tuple[UUID, Sequence[UUID]]],
-    *,
-    event: DeviceEvent,
-    text_en: str,
-    text_sv: str,
+    conn: Conn, messages: Sequence[tuple[UUID, Sequence[UUID], DeviceEvent, str, str]]
 ) -> None:
-    """One message to each (patient, the patient's given devices) of a batch: one round trip."""
-    if not targets:
+    """Each (patient, the patient's given devices, event, English text, Swedish text) of a
+    batch: one round trip."""
+    if not messages:
         return
     with conn.cursor() as cur:
         cur.executemany(
@@ -72,7 +76,7 @@ def enqueue_device_messages_to_many(
                     alert_id=None,
                     device_ids=device_ids,
                 )
-                for patient_id, device_ids in targets
+                for patient_id, device_ids, event, text_en, text_sv in messages
             ],
         )
     conn.execute(query("notify_dispatch"))

@@ -73,6 +73,8 @@ class PatientToEvaluate:
     id: UUID
     timezone: str
     paused: bool
+    # How the patient reaches her health centre (messages name it; None: not recorded).
+    centre_phone: str | None
 
 
 def create_patient(

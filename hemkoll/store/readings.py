@@ -8,8 +8,9 @@ new, so a resent backlog is reported as duplicates rather than stored twice; and
 of the batch are queued for the rules worker in the same transaction.
 
 The rules worker reads the readings back per patient over a time range
-(``readings_between``, ``readings_of_patients_between``); the care-team API's paged and daily
-reads are ``readings_query``.
+(``readings_between``, ``readings_of_patients_between``), and the readings that prompted an
+evaluation (``readings_received_since``: what the patient is told about); the care-team API's
+paged and daily reads are ``readings_query``.
 """
 
 from __future__ import annotations
@@ -112,6 +113,39 @@ def readings_of_patients_between(
     )
     for patient_id, metric, at, value in rows:
         by_patient.setdefault(patient_id, []).append((str(metric), at, float(value)))
+    return by_patient
+
+
+@dataclass(frozen=True)
+class Prompted:
+    """An evaluation's prompt: the patient's readings from these devices, received from
+    ``since`` on, the oldest measured at ``oldest``."""
+
+    patient_id: UUID
+    device_ids: Sequence[UUID]
+    since: datetime
+    oldest: datetime
+
+
+def readings_received_since(
+    conn: Conn, prompts: Sequence[Prompted], metrics: Sequence[str]
+) -> dict[UUID, list[tuple[str, float]]]:
+    """The (metric, value) readings of each prompt (of these metrics), in one round trip."""
+    by_patient: dict[UUID, list[tuple[str, float]]] = {p.patient_id: [] for p in prompts}
+    if not prompts:
+        return by_patient
+    rows = conn.execute(
+        query("readings_received_since"),
+        {
+            "patient_ids": [p.patient_id for p in prompts],
+            "since": [p.since for p in prompts],
+            "oldest": [p.oldest for p in prompts],
+            "device_ids": sorted({d for p in prompts for d in p.device_ids}),
+            "metrics": list(metrics),
+        },
+    )
+    for patient_id, metric, value in rows:
+        by_patient[patient_id].append((str(metric), float(value)))
     return by_patient
 
 

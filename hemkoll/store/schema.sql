@@ -171,7 +171,9 @@ CREATE TABLE public.evaluation_queue (
     attempts integer DEFAULT 0 NOT NULL,
     last_error text,
     feedback_devices uuid[] DEFAULT '{}'::uuid[] NOT NULL,
-    generation bigint DEFAULT 0 NOT NULL
+    generation bigint DEFAULT 0 NOT NULL,
+    feedback_since timestamp with time zone,
+    feedback_oldest timestamp with time zone
 );
 
 CREATE TABLE public.health_centres (
@@ -185,6 +187,7 @@ CREATE TABLE public.health_centres (
     escalation_url text,
     escalation_signing_secret text,
     escalate_after interval DEFAULT '02:00:00'::interval NOT NULL,
+    phone text,
     CONSTRAINT health_centres_escalate_after_check CHECK (((escalate_after >= '00:01:00'::interval) AND (escalate_after <= '7 days'::interval))),
     CONSTRAINT health_centres_escalation_contact_check CHECK (((length(escalation_contact) >= 1) AND (length(escalation_contact) <= 200))),
     CONSTRAINT health_centres_escalation_pair CHECK (((escalation_url IS NULL) = (escalation_signing_secret IS NULL))),
@@ -193,6 +196,7 @@ CREATE TABLE public.health_centres (
     CONSTRAINT health_centres_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT health_centres_notification_pair CHECK (((notification_url IS NULL) = (signing_secret IS NULL))),
     CONSTRAINT health_centres_notification_url_check CHECK ((notification_url ~ '^https?://'::text)),
+    CONSTRAINT health_centres_phone_check CHECK ((phone ~ '^\+?[0-9][0-9 ()-]{4,30}$'::text)),
     CONSTRAINT health_centres_signing_secret_check CHECK ((signing_secret ~ '^whsec_'::text))
 );
 
@@ -244,7 +248,7 @@ CREATE TABLE public.notifications (
     CONSTRAINT notifications_check CHECK (((channel = 'device'::text) = (device_id IS NOT NULL))),
     CONSTRAINT notifications_check1 CHECK (((channel = 'device'::text) OR (alert_id IS NOT NULL))),
     CONSTRAINT notifications_check2 CHECK (((state = 'delivered'::text) = (delivered_at IS NOT NULL))),
-    CONSTRAINT notifications_event_check CHECK ((event = ANY (ARRAY['alert.opened'::text, 'alert.severity_raised'::text, 'alert.escalated'::text, 'alert.acknowledged'::text, 'readings.in_range'::text]))),
+    CONSTRAINT notifications_event_check CHECK ((event = ANY (ARRAY['alert.opened'::text, 'alert.severity_raised'::text, 'alert.escalated'::text, 'alert.acknowledged'::text, 'readings.in_range'::text, 'readings.received'::text, 'readings.measure_again'::text, 'readings.severe_symptom'::text]))),
     CONSTRAINT notifications_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'delivered'::text, 'expired'::text, 'gone'::text])))
 );
 

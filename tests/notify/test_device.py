@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from hemkoll.alerts.patient_messages import ALERT_OPENED
+from hemkoll.alerts.patient_messages import ALERT_ACKNOWLEDGED
 from hemkoll.local_services.ports import free_port
 from hemkoll.notify import device
 from hemkoll.notify.dispatcher import Dispatcher
@@ -31,9 +31,9 @@ def _queue_message(db_url: str, enrolment: Enrolment) -> Any:
             notifications.enqueue_device_messages(
                 conn,
                 enrolment.patient.id,
-                event="alert.opened",
-                text_en=ALERT_OPENED.text_en,
-                text_sv=ALERT_OPENED.text_sv,
+                event="alert.acknowledged",
+                text_en=ALERT_ACKNOWLEDGED.text_en,
+                text_sv=ALERT_ACKNOWLEDGED.text_sv,
             )
             == 1
         )
@@ -74,7 +74,7 @@ def test_a_device_message_reaches_the_feedback_topic(
         client.loop_stop()
     assert received == [{**payload, "id": str(notification_id)}]
     assert received[0]["language"] == "sv"
-    assert received[0]["text"] == ALERT_OPENED.text_sv
+    assert received[0]["text"] == ALERT_ACKNOWLEDGED.text_sv
     assert state(db_url, notification_id) == "delivered"
 
 

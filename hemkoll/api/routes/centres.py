@@ -1,4 +1,5 @@
-"""Health centres: their time zone, notification endpoint and escalation contact (admins)."""
+"""Health centres: their time zone, phone number, notification endpoint and escalation contact
+(admins)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,20 @@ from hemkoll.store.health_centres import Centre, CentreSettings, CentreWithSecre
 
 router = APIRouter(prefix=PREFIX, tags=["health centres"])
 
+# As a patient dials it: digits, spaces, hyphens and brackets, an optional leading +; the same
+# check as the column's (migration 0010).
+PHONE_PATTERN = r"^\+?[0-9][0-9 ()-]{4,30}$"
+
 
 class CentreChange(Model):
     timezone: TimeZoneName | None = None
+    phone: str | None = Field(
+        None,
+        pattern=PHONE_PATTERN,
+        description="The number the centre's patients call; the messages to them name it "
+        "(docs/patient-messages.md).",
+        examples=["08-123 456 78", "+46 8 123 456 78"],
+    )
     notification_url: WebhookUrl | None = Field(
         None, description="Where the centre receives signed alert notifications."
     )
@@ -35,6 +47,7 @@ class CentreChange(Model):
     def settings(self) -> CentreSettings:
         return CentreSettings(
             timezone=self.timezone,
+            phone=self.phone,
             notification_url=self.notification_url,
             escalation_contact=self.escalation_contact,
             escalation_url=self.escalation_url,

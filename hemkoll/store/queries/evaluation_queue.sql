@@ -12,11 +12,13 @@ FROM (
     FOR UPDATE SKIP LOCKED
 ) AS due
 WHERE q.patient_id = due.patient_id
-RETURNING q.patient_id, q.generation, q.attempts, q.feedback_devices;
+RETURNING q.patient_id, q.generation, q.attempts, q.feedback_devices, q.feedback_since,
+          q.feedback_oldest;
 
 -- name: finish_evaluation
 -- Done: drop the row unless the patient was requested again meanwhile (its generation moved);
--- then it stays, without its lease and without the devices already answered.
+-- then it stays, without its lease and without the devices already answered (with none left,
+-- the readings that prompted it have all been answered: feedback_since starts afresh).
 WITH done AS (
     DELETE FROM evaluation_queue
     WHERE patient_id = %(patient_id)s AND generation = %(generation)s
@@ -24,8 +26,14 @@ WITH done AS (
 )
 UPDATE evaluation_queue
 SET lease_until = NULL, attempts = 0, last_error = NULL,
-    feedback_devices = ARRAY(SELECT unnest(feedback_devices)
-                             EXCEPT SELECT unnest(%(feedback_devices)s::uuid[]))
+    feedback_devices = remaining.devices,
+    feedback_since = CASE WHEN cardinality(remaining.devices) > 0 THEN feedback_since END,
+    feedback_oldest = CASE WHEN cardinality(remaining.devices) > 0 THEN feedback_oldest END
+FROM (
+    SELECT ARRAY(SELECT unnest(feedback_devices)
+                 EXCEPT SELECT unnest(%(feedback_devices)s::uuid[])) AS devices
+    FROM evaluation_queue WHERE patient_id = %(patient_id)s
+) AS remaining
 WHERE patient_id = %(patient_id)s AND NOT EXISTS (SELECT 1 FROM done);
 
 -- name: postpone_evaluation
@@ -51,9 +59,12 @@ ON CONFLICT (patient_id) DO UPDATE SET generation = q.generation + 1;
 
 -- name: enqueue_staged_patients
 -- Every patient with readings in this batch gets (re-)evaluated after the commit.
--- The devices that sent them are told, after the evaluation, whether the values look as usual.
-INSERT INTO evaluation_queue AS q (patient_id, requested_at, feedback_devices)
-SELECT patient_id, clock_timestamp(), array_agg(DISTINCT device_id)
+-- The devices that sent them are told, after the evaluation, what the rules made of them:
+-- their readings are those received from now() on (the readings' received_at is this
+-- transaction's start), the oldest measured at feedback_oldest.
+INSERT INTO evaluation_queue AS q
+    (patient_id, requested_at, feedback_devices, feedback_since, feedback_oldest)
+SELECT patient_id, clock_timestamp(), array_agg(DISTINCT device_id), now(), min(measured_at)
 FROM readings_staging
 GROUP BY patient_id
 -- Rows are locked in patient order, as the rules worker finishes its batches: no deadlock.
@@ -61,7 +72,9 @@ ORDER BY patient_id
 ON CONFLICT (patient_id) DO UPDATE
 SET generation = q.generation + 1,
     feedback_devices = ARRAY(SELECT unnest(q.feedback_devices)
-                             UNION SELECT unnest(EXCLUDED.feedback_devices));
+                             UNION SELECT unnest(EXCLUDED.feedback_devices)),
+    feedback_since = LEAST(q.feedback_since, EXCLUDED.feedback_since),
+    feedback_oldest = LEAST(q.feedback_oldest, EXCLUDED.feedback_oldest);
 
 -- name: notify_evaluation
 SELECT pg_notify('hemkoll_evaluate', '');

@@ -1,16 +1,17 @@
 -- name: insert_health_centre
 INSERT INTO health_centres
-    (name, timezone, notification_url, signing_secret, escalation_contact, escalation_url,
-     escalation_signing_secret, escalate_after)
+    (name, timezone, phone, notification_url, signing_secret, escalation_contact,
+     escalation_url, escalation_signing_secret, escalate_after)
 VALUES
-    (%(name)s, %(timezone)s, %(notification_url)s, %(signing_secret)s, %(escalation_contact)s,
-     %(escalation_url)s, %(escalation_signing_secret)s, make_interval(mins => %(escalate_after_minutes)s))
-RETURNING id, name, timezone, notification_url, escalation_contact, escalation_url,
+    (%(name)s, %(timezone)s, %(phone)s, %(notification_url)s, %(signing_secret)s,
+     %(escalation_contact)s, %(escalation_url)s, %(escalation_signing_secret)s,
+     make_interval(mins => %(escalate_after_minutes)s))
+RETURNING id, name, timezone, phone, notification_url, escalation_contact, escalation_url,
           (extract(epoch FROM escalate_after) / 60)::integer AS escalate_after_minutes,
           created_at;
 
 -- name: list_health_centres
-SELECT id, name, timezone, notification_url, escalation_contact, escalation_url,
+SELECT id, name, timezone, phone, notification_url, escalation_contact, escalation_url,
        (extract(epoch FROM escalate_after) / 60)::integer AS escalate_after_minutes, created_at
 FROM health_centres
 WHERE %(health_centre_id)s::uuid IS NULL OR id = %(health_centre_id)s
@@ -21,6 +22,7 @@ ORDER BY name;
 -- its signing secret here, passed in by the caller.
 UPDATE health_centres
 SET timezone = coalesce(%(timezone)s, timezone),
+    phone = coalesce(%(phone)s, phone),
     notification_url = coalesce(%(notification_url)s, notification_url),
     signing_secret = CASE WHEN %(notification_url)s::text IS NOT NULL AND signing_secret IS NULL
                           THEN %(new_signing_secret)s ELSE signing_secret END,
@@ -31,7 +33,7 @@ SET timezone = coalesce(%(timezone)s, timezone),
              THEN %(new_escalation_signing_secret)s ELSE escalation_signing_secret END,
     escalate_after = coalesce(make_interval(mins => %(escalate_after_minutes)s), escalate_after)
 WHERE id = %(health_centre_id)s
-RETURNING id, name, timezone, notification_url, escalation_contact, escalation_url,
+RETURNING id, name, timezone, phone, notification_url, escalation_contact, escalation_url,
           (extract(epoch FROM escalate_after) / 60)::integer AS escalate_after_minutes,
           created_at,
           CASE WHEN signing_secret = %(new_signing_secret)s THEN signing_secret END

@@ -66,15 +66,21 @@ RETURNING id, health_centre_id, reference, timezone, language, enrolled_at;
 -- name: patients_for_evaluation
 -- Locks the patients of a batch for its transaction, in id order (two workers locking
 -- overlapping batches cannot deadlock); discharged patients are not evaluated any more.
-SELECT id, timezone, monitoring_paused_since IS NOT NULL AS paused
-FROM patients
-WHERE id = ANY(%(patient_ids)s::uuid[]) AND discharged_at IS NULL
-ORDER BY id
-FOR UPDATE;
+-- The centre's phone number goes into the messages the patient is told.
+SELECT p.id, p.timezone, p.monitoring_paused_since IS NOT NULL AS paused,
+       hc.phone AS centre_phone
+FROM patients AS p
+JOIN health_centres AS hc ON hc.id = p.health_centre_id
+WHERE p.id = ANY(%(patient_ids)s::uuid[]) AND p.discharged_at IS NULL
+ORDER BY p.id
+FOR UPDATE OF p;
 
 -- name: patient_timezone
-SELECT id, timezone, monitoring_paused_since IS NOT NULL AS paused
-FROM patients WHERE id = %(patient_id)s;
+SELECT p.id, p.timezone, p.monitoring_paused_since IS NOT NULL AS paused,
+       hc.phone AS centre_phone
+FROM patients AS p
+JOIN health_centres AS hc ON hc.id = p.health_centre_id
+WHERE p.id = %(patient_id)s;
 
 -- name: pause_monitoring
 UPDATE patients SET monitoring_paused_since = coalesce(monitoring_paused_since, now())

@@ -55,3 +55,18 @@ SELECT metric, measured_at, value
 FROM readings
 WHERE patient_id = %(patient_id)s AND measured_at >= %(since)s AND measured_at <= %(until)s
 ORDER BY metric, measured_at;
+
+-- name: readings_received_since
+-- The readings that prompted an evaluation: per patient, those her feedback devices sent from
+-- ``since`` on, measured from ``oldest`` on (the bound lets the key's metric column be searched
+-- per metric instead of reading the patient's whole history).
+SELECT r.patient_id, r.metric, r.value
+FROM unnest(%(patient_ids)s::uuid[], %(since)s::timestamptz[], %(oldest)s::timestamptz[])
+     AS q(patient_id, since, oldest)
+JOIN readings AS r
+  ON r.patient_id = q.patient_id
+ AND r.metric = ANY(%(metrics)s::text[])
+ AND r.measured_at >= q.oldest
+ AND r.received_at >= q.since
+WHERE r.device_id = ANY(%(device_ids)s::uuid[])
+ORDER BY r.patient_id, r.metric, r.measured_at;

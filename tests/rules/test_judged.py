@@ -1,0 +1,80 @@
+"""What the enabled rules can vouch for about one reading (the ground for "as usual")."""
+
+from __future__ import annotations
+
+import pytest
+
+from hemkoll.protocol.measurements import METRICS
+from hemkoll.rules.config import (
+    Band,
+    MissingRule,
+    PatientAdvice,
+    RuleSet,
+    SymptomRule,
+    ThresholdRule,
+    TrendRule,
+)
+from hemkoll.rules.judged import judging_metrics, verdict
+from hemkoll.rules.preset import HEART_FAILURE
+
+PULSE = ThresholdRule(
+    id="pulse",
+    metric="heart_rate",
+    yellow=Band(low=50, high=100, consecutive=2),
+    red=Band(low=40, high=110, consecutive=2),
+)
+
+
+def _set(*rules: ThresholdRule | SymptomRule | MissingRule | TrendRule) -> RuleSet:
+    return RuleSet(name="t", rules=rules)
+
+
+def test_a_value_inside_an_enabled_band_is_usual_and_outside_asks_for_another() -> None:
+    rules = _set(PULSE)
+    assert verdict(rules, "heart_rate", 72) == "usual"
+    # Outside the yellow band: the rule waits for a second reading before it fires, so the
+    # patient is not told "as usual" meanwhile.
+    assert verdict(rules, "heart_rate", 104) == "outside"
+    assert verdict(rules, "heart_rate", 45) == "outside"
+
+
+def test_a_disabled_rule_vouches_for_nothing() -> None:
+    rules = _set(PULSE.model_copy(update={"enabled": False}))
+    assert verdict(rules, "heart_rate", 72) == "unjudged"
+    assert verdict(rules, "heart_rate", 130) == "unjudged"
+
+
+def test_missing_measurement_rules_judge_no_value() -> None:
+    rules = _set(MissingRule(id="m", metric="body_weight", after_hours=48))
+    assert judging_metrics(rules) == frozenset()
+    assert verdict(rules, "body_weight", 80.0) == "unjudged"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_severe_answer_is_severe_whether_or_not_a_rule_reads_it(enabled: bool) -> None:
+    rules = _set(
+        SymptomRule(id="ankles", metric="symptom_ankle_swelling", yellow_score=2, enabled=enabled)
+    )
+    assert verdict(rules, "symptom_ankle_swelling", 3) == "severe"
+    assert verdict(rules, "symptom_ankle_swelling", 2) == "notable"
+    assert verdict(rules, "symptom_ankle_swelling", 0) == ("usual" if enabled else "unjudged")
+
+
+def test_the_programme_sets_what_counts_as_severe_and_notable() -> None:
+    advice = PatientAdvice(severe_score=2, notable_score=1)
+    trend = TrendRule(id="t", metric="symptom_fatigue", short_days=5, long_days=28, yellow=0.6)
+    rules = RuleSet(name="t", rules=(trend,), advice=advice)
+    assert verdict(rules, "symptom_fatigue", 2) == "severe"
+    assert verdict(rules, "symptom_fatigue", 1) == "notable"
+    assert verdict(rules, "symptom_fatigue", 0) == "usual"
+
+
+def test_the_preset_judges_what_it_has_rules_for_and_not_the_rest() -> None:
+    judged = judging_metrics(HEART_FAILURE)
+    # Diastolic pressure, temperature and fatigue have no enabled rule in programme v2.
+    assert {"diastolic_bp", "body_temperature", "symptom_fatigue"}.isdisjoint(judged)
+    assert {"body_weight", "systolic_bp", "heart_rate", "spo2"} <= judged
+    assert judged <= set(METRICS)
+    assert verdict(HEART_FAILURE, "diastolic_bp", 75) == "unjudged"
+    assert verdict(HEART_FAILURE, "systolic_bp", 125) == "usual"
+    assert verdict(HEART_FAILURE, "systolic_bp", 75) == "outside"  # the red band waits for two
