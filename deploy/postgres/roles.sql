@@ -118,8 +118,10 @@ GRANT INSERT ON dead_letters TO hemkoll_ingest;
 GRANT SELECT (payload_sha256, topic, reading_index) ON dead_letters TO hemkoll_ingest;
 -- Patients of a batch are queued for evaluation in its transaction (an upsert).
 GRANT INSERT ON evaluation_queue TO hemkoll_ingest;
-GRANT SELECT (patient_id, generation, feedback_devices),
-      UPDATE (generation, feedback_devices) ON evaluation_queue TO hemkoll_ingest;
+-- The readings that prompted it (feedback_since, feedback_oldest) go with it.
+GRANT SELECT (patient_id, generation, feedback_devices, feedback_since, feedback_oldest),
+      UPDATE (generation, feedback_devices, feedback_since, feedback_oldest)
+      ON evaluation_queue TO hemkoll_ingest;
 
 -- 6. hemkoll_rules (store/queries/evaluation_queue.sql, patients.sql, readings.sql, alerts.sql,
 -- alert_actions.sql, notifications.sql, rule_overrides.sql). ----------------------------------
@@ -130,10 +132,13 @@ GRANT SELECT (id, health_centre_id, reference, timezone, language, monitoring_pa
 -- needs UPDATE on a column: id, which the rules never change and which the foreign keys of a
 -- patient's devices, alerts and queue entry refuse to change anyway.
 GRANT UPDATE (id) ON patients TO hemkoll_rules;
-GRANT SELECT (id, escalation_contact) ON health_centres TO hemkoll_rules;
+-- The centre's phone number goes into the patient's messages.
+GRANT SELECT (id, escalation_contact, phone) ON health_centres TO hemkoll_rules;
 GRANT SELECT (id, patient_id, active) ON devices TO hemkoll_rules;
 GRANT SELECT ON rule_overrides TO hemkoll_rules;
-GRANT SELECT (patient_id, metric, value, measured_at) ON readings TO hemkoll_rules;
+-- device_id and received_at: which readings prompted an evaluation (readings_received_since).
+GRANT SELECT (patient_id, device_id, metric, value, measured_at, received_at)
+      ON readings TO hemkoll_rules;
 -- Opens alerts and raises their severity; acknowledging and resolving are the care team's.
 GRANT SELECT, INSERT ON alerts TO hemkoll_rules;
 GRANT UPDATE (severity, severity_since, last_fired_at, evidence, explanation_en,
