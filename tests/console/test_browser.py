@@ -192,6 +192,9 @@ def test_nurse_and_clinician_walk_through_the_console(
     assert page.locator("#chart-weight circle.track-fired").count() >= 1
     assert page.locator("#chart-spo2 line.limit-red").count() == 1
     page.get_by_text("Morgonvikten stiger").first.wait_for()
+    # The alert asked about shows its figures as a table; the JSON stays behind its toggle.
+    page.locator("#alert-detail table.evidence").wait_for()
+    assert not page.locator("#alert-detail details.technical pre").is_visible()
     tab.axe()
     tab.shot("04-patient")
     page.get_by_role("link", name="90 dagar").click()

@@ -3,15 +3,23 @@ words, and threshold tuning (preview, save with a reason, history), without a br
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import string
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from hemkoll.api.console.catalogue import ENTRIES
+from hemkoll.api.console.catalogue import ENTRIES, MONTHS
+from hemkoll.rules import evaluate
+from hemkoll.rules.findings import epoch_us
+from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.store.connect import connect
-from tests.console.conftest import MISSING_DAYS, ORIGIN, Seeded, sign_in
+from tests.console.conftest import MISSING_DAYS, ORIGIN, Seeded, add_alert, sign_in
 
 
 def _pages(seeded: Seeded) -> list[str]:
@@ -206,3 +214,61 @@ def test_a_page_answering_a_form_comes_back_to_the_form_page(
     )
     assert "Ta larmet" in released.text
     assert "tilldelat" not in released.text
+
+
+def test_an_alerts_evidence_is_a_table_in_the_patients_local_time(
+    client: TestClient, seeded: Seeded, db_url: str
+) -> None:
+    """A real finding of the programme's SpO2 rule, for a patient in Helsinki (an hour ahead of
+    the health centre): its figures in a table, times in the patient's zone, JSON behind a
+    toggle and nowhere else."""
+    a = seeded.world.a
+    day = seeded.today - timedelta(days=2)
+    first = datetime.combine(day, time(4, 30), UTC)
+    second = first + timedelta(minutes=10)
+    data = {
+        "spo2": (
+            np.asarray([epoch_us(first), epoch_us(second)], dtype=np.int64),
+            np.asarray([88.0, 87.0]),
+        )
+    }
+    helsinki = ZoneInfo("Europe/Helsinki")
+    (finding,) = evaluate(HEART_FAILURE, data, tz=helsinki)
+    assert finding.rule_id == "spo2_urgent"
+    with connect(db_url) as conn, conn.transaction():
+        conn.execute(
+            "UPDATE patients SET timezone = 'Europe/Helsinki' WHERE id = %s", (a.patient_id,)
+        )
+        alert_id = add_alert(
+            conn,
+            a.patient_id,
+            rule_id=finding.rule_id,
+            rule_kind=finding.kind,
+            severity=finding.severity,
+            opened_at=finding.fired_at,
+            explanation_en=finding.explanation_en,
+            explanation_sv=finding.explanation_sv,
+            evidence=dict(finding.evidence),
+        )
+    sign_in(client, a.tokens["nurse"])
+    page = client.get(f"/console/patients/{a.patient_id}?days=7&alert={alert_id}").text
+    why = page[page.index('id="alert-detail"') : page.index('aria-label="Period"')]
+    assert '<details class="plain" open>' in why  # the figures of the alert asked about
+    assert '<table class="evidence">' in why
+    assert '<th scope="row">Mätvärde</th>' in why
+    assert "<td>87\u00a0%</td>" in why
+    assert "<td>under 90\u00a0%</td>" in why
+    local = [f"{at.astimezone(helsinki):%H:%M}" for at in (first, second)]
+    when = f"{day.day} {MONTHS['sv'][day.month - 1]} {day.year}"
+    assert f"<li>{when} {local[0]}: 88\u00a0%</li>" in why
+    assert f"<li>{when} {local[1]}: 87\u00a0%</li>" in why
+    assert "<summary>Tekniska detaljer</summary>" in why
+    details = why[why.index("<pre>") + len("<pre>") : why.index("</pre>")]
+    assert json.loads(html.unescape(details)) == finding.evidence
+    # Outside the JSON (and machine-readable attributes): no raw key, no ISO time.
+    shown = re.sub(r"<pre>.*?</pre>|<[^>]+>", " ", page, flags=re.DOTALL)
+    for raw in ("run_readings", "run_minutes", "readings", first.isoformat(), "+00:00"):
+        assert raw not in shown, raw
+    # The seeded trend alert's legacy evidence, in the list: its keys, plainly labelled.
+    assert '<th scope="row">Macd kg</th>' in page
+    assert "<td>1,2</td>" in page

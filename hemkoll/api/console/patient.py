@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from hemkoll.alerts.configuration import effective_for
 from hemkoll.api.access import NURSES, Caller
 from hemkoll.api.console.auth import signed_in
+from hemkoll.api.console.evidence import Evidence, evidence_view
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
 from hemkoll.api.console.patient_charts import (
     GROUPS,
@@ -25,7 +26,6 @@ from hemkoll.api.console.patient_charts import (
     PERIODS,
     alert_markers,
     by_metric,
-    evidence_items,
     group_chart,
     limit_lines,
     local_days,
@@ -36,6 +36,7 @@ from hemkoll.api.console.worklist import centre_of
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.rules.config import RuleSet
 from hemkoll.store import alerts, patients, readings_query, rule_overrides, staff
+from hemkoll.store.alerts import AlertDetail
 from hemkoll.store.connect import Conn
 from hemkoll.store.patients import PatientRecord
 
@@ -114,6 +115,24 @@ def patient_page(
     centre_tz = centre.timezone
     fmt = Formatter(lang, ZoneInfo(centre_tz), now)
     daily = by_metric(rows)
+
+    def label(rule_id: str) -> str:
+        return rule_label(find(rule_set, rule_id), rule_id, t)
+
+    # The evidence's dates and times are the patient's, as the rules read them.
+    patient_fmt = Formatter(lang, tz, now)
+
+    def evidence(a: AlertDetail) -> Evidence:
+        return evidence_view(
+            a.rule_kind,
+            a.evidence,
+            explanation_sv=a.explanation_sv,
+            explanation_en=a.explanation_en,
+            fmt=patient_fmt,
+            t=t,
+            rule_name=label,
+        )
+
     tracks = [("fired", t["track_fired"])]
     charts = [
         group_chart(
@@ -136,8 +155,8 @@ def patient_page(
         "alerts": list(reversed(shown)),
         "focus": focus,
         "staff_names": names,
-        "label": lambda rule_id: rule_label(find(rule_set, rule_id), rule_id, t),
-        "evidence": lambda a: evidence_items(a.evidence, fmt),
+        "label": label,
+        "evidence": evidence,
         "section": "patients",
         "now": now,
     }

@@ -1,13 +1,11 @@
-"""A patient's charts: which metrics share a chart, their threshold lines and alert markers, and
-an alert's evidence as a list of figures. Shared by the patient page and the threshold backtest.
-"""
+"""A patient's charts: which metrics share a chart, their threshold lines and alert markers.
+Shared by the patient page and the threshold backtest."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from hemkoll.api.console.charts import Chart, LineIn, MarkerIn, SeriesIn, build_chart
@@ -122,21 +120,3 @@ def group_chart(
         fmt=fmt,
         t=t,
     )
-
-
-def evidence_items(evidence: Mapping[str, Any], fmt: Formatter) -> list[tuple[str, str]]:
-    """The finding's figures as (name, value) pairs, numbers in the reader's language."""
-    items = []
-    for key, value in evidence.items():
-        if isinstance(value, bool) or value is None:
-            text = str(value)
-        elif isinstance(value, float):
-            text = fmt.number(value, 2).rstrip("0").rstrip(",.") or "0"
-        elif isinstance(value, int):
-            text = str(value)
-        elif isinstance(value, list):
-            text = ", ".join(str(v) for v in value)
-        else:
-            text = str(value)
-        items.append((key.replace("_", " "), text))
-    return items
