@@ -18,13 +18,31 @@ discriminated union on ``kind``:
 - ``combination``: findings of all (or any) of other rules within a window.
 
 Values are in the metric's canonical unit (see hemkoll.protocol.measurements).
+
+What a value may be is said once: by a field's constraints (``Field(ge=..., le=...)``) or, for a
+threshold's limits, by the metric's plausible range; ``field_bounds`` and ``limit_bounds`` read
+them for whoever has to say the range out loud (the console's tuning form). A rule broken across
+fields is refused with a ``PydanticCustomError`` whose type is a stable code and whose context
+names the field it is about (``field``, a path such as ``"red.low"`` below the error's
+location) and the values involved, so a form can put a message in its own words beside that
+field; the English message stays the same for the API and the command line:
+
+- ``band_order``: a band's low is not below its high (``field``: ``"high"``).
+- ``red_low_above_yellow`` / ``red_high_below_yellow``: a red limit inside the yellow band.
+- ``red_below_yellow``: a red amount, score or deviation below the yellow one.
+- ``limit_implausible``: a limit no accepted reading of the metric can be (``low``, ``high``).
+- ``needs_level``: a rule with no level left to fire.
+- ``needs_deadline`` (``field``: ``"after_hours"``) / ``two_deadlines``: a missing-reading rule
+  with neither hours nor a time of day, or both.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import annotated_types
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -33,6 +51,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from hemkoll.protocol.measurements import METRICS
 
@@ -59,6 +78,61 @@ TREND_MEMORY_SPANS = 3
 MIN_BASELINE_VALUES = 2
 # Ordinal symptom answers are 0 to 3 (hemkoll.protocol.measurements).
 MAX_SYMPTOM_SCORE = 3
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a number may take: above (or from) ``low``, below (or up to) ``high``."""
+
+    low: float | None = None
+    high: float | None = None
+    # Open ends exclude the bound itself ("greater than 0").
+    low_open: bool = False
+    high_open: bool = False
+
+    def admits(self, value: float) -> bool:
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+
+def field_bounds(model: type[BaseModel], name: str) -> Bounds:
+    """The bounds a model's numeric field declares (``Field(gt=..., le=...)``); none if none."""
+    low: float | None = None
+    high: float | None = None
+    low_open = high_open = False
+    for constraint in model.model_fields[name].metadata:
+        if isinstance(constraint, annotated_types.Gt):
+            low, low_open = _float(constraint.gt), True
+        elif isinstance(constraint, annotated_types.Ge):
+            low, low_open = _float(constraint.ge), False
+        elif isinstance(constraint, annotated_types.Lt):
+            high, high_open = _float(constraint.lt), True
+        elif isinstance(constraint, annotated_types.Le):
+            high, high_open = _float(constraint.le), False
+    return Bounds(low, high, low_open, high_open)
+
+
+def _float(value: object) -> float:
+    if not isinstance(value, int | float):
+        raise TypeError(f"a numeric bound, not {value!r}")
+    return float(value)
+
+
+def limit_bounds(metric: str) -> Bounds:
+    """Where a threshold's limit may be: within what an accepted reading of the metric can be.
+
+    A limit outside would fire on every reading, or never.
+    """
+    found = METRICS[metric]
+    return Bounds(found.plausible_low, found.plausible_high)
+
+
+def refusal(code: str, message: str, **context: Any) -> PydanticCustomError:
+    """A rule refused for a reason with a stable ``code`` (see the module's docstring)."""
+    # The message is written out already; pydantic would fill in "{name}" for a context key,
+    # which no message here holds (units like "{score}" are left as they are).
+    return PydanticCustomError(code, message, context)
 
 
 def _known_metric(name: str) -> str:
@@ -94,9 +168,15 @@ class Band(FrozenModel):
     @model_validator(mode="after")
     def _check(self) -> Band:
         if self.low is None and self.high is None:
-            raise ValueError("a band needs low, high or both")
+            raise refusal("needs_level", "a band needs low, high or both")
         if self.low is not None and self.high is not None and self.low >= self.high:
-            raise ValueError(f"band low {self.low} must be below high {self.high}")
+            raise refusal(
+                "band_order",
+                f"band low {self.low} must be below high {self.high}",
+                field="high",
+                low=self.low,
+                high=self.high,
+            )
         return self
 
 
@@ -109,22 +189,35 @@ class ThresholdRule(_Rule):
     @model_validator(mode="after")
     def _check(self) -> ThresholdRule:
         if self.yellow is None and self.red is None:
-            raise ValueError(f"threshold rule {self.id}: needs a yellow or a red band")
+            raise refusal("needs_level", f"threshold rule {self.id}: needs a yellow or a red band")
         y, r = self.yellow, self.red
         if y is not None and r is not None:
             if y.low is not None and r.low is not None and r.low > y.low:
-                raise ValueError(f"threshold rule {self.id}: red low must not exceed yellow low")
+                raise refusal(
+                    "red_low_above_yellow",
+                    f"threshold rule {self.id}: red low must not exceed yellow low",
+                    field="red.low",
+                    yellow=y.low,
+                )
             if y.high is not None and r.high is not None and r.high < y.high:
-                raise ValueError(f"threshold rule {self.id}: red high must not be below yellow")
-        metric = METRICS[self.metric]
-        for band in (y, r):
-            for limit in (band.low, band.high) if band is not None else ():
-                # A limit where no accepted reading can be would fire on every reading, or never.
-                if limit is not None and not metric.plausible_low <= limit <= metric.plausible_high:
-                    raise ValueError(
+                raise refusal(
+                    "red_high_below_yellow",
+                    f"threshold rule {self.id}: red high must not be below yellow",
+                    field="red.high",
+                    yellow=y.high,
+                )
+        bounds = limit_bounds(self.metric)
+        for name, band in (("yellow", y), ("red", r)):
+            for side, limit in (("low", band.low), ("high", band.high)) if band else ():
+                if limit is not None and not bounds.admits(limit):
+                    raise refusal(
+                        "limit_implausible",
                         f"threshold rule {self.id}: limit {limit:g} is outside what a "
-                        f"{self.metric} reading can be ({metric.plausible_low:g}-"
-                        f"{metric.plausible_high:g} {metric.canonical_unit})"
+                        f"{self.metric} reading can be ({bounds.low:g}-{bounds.high:g} "
+                        f"{METRICS[self.metric].canonical_unit})",
+                        field=f"{name}.{side}",
+                        low=bounds.low,
+                        high=bounds.high,
                     )
         return self
 
@@ -132,9 +225,14 @@ class ThresholdRule(_Rule):
 def _check_amounts(kind: str, rule_id: str, yellow: float | None, red: float | None) -> None:
     """A rule with yellow and red amounts needs one of them, and red at least yellow."""
     if yellow is None and red is None:
-        raise ValueError(f"{kind} rule {rule_id}: needs a yellow or a red amount")
+        raise refusal("needs_level", f"{kind} rule {rule_id}: needs a yellow or a red amount")
     if yellow is not None and red is not None and red < yellow:
-        raise ValueError(f"{kind} rule {rule_id}: red amount must be >= yellow amount")
+        raise refusal(
+            "red_below_yellow",
+            f"{kind} rule {rule_id}: red amount must be >= yellow amount",
+            field="red",
+            yellow=yellow,
+        )
 
 
 class ChangeRule(_Rule):
@@ -170,9 +268,14 @@ class BaselineRule(_Rule):
     @model_validator(mode="after")
     def _check(self) -> BaselineRule:
         if self.yellow_sd is None and self.red_sd is None:
-            raise ValueError(f"baseline rule {self.id}: needs yellow_sd or red_sd")
+            raise refusal("needs_level", f"baseline rule {self.id}: needs yellow_sd or red_sd")
         if self.yellow_sd is not None and self.red_sd is not None and self.red_sd < self.yellow_sd:
-            raise ValueError(f"baseline rule {self.id}: red_sd must be >= yellow_sd")
+            raise refusal(
+                "red_below_yellow",
+                f"baseline rule {self.id}: red_sd must be >= yellow_sd",
+                field="red_sd",
+                yellow=self.yellow_sd,
+            )
         if self.min_days > self.baseline_days:
             raise ValueError(f"baseline rule {self.id}: min_days exceeds baseline_days")
         return self
@@ -221,8 +324,10 @@ class MissingRule(_Rule):
     @model_validator(mode="after")
     def _check(self) -> MissingRule:
         if (self.after_hours is None) == (self.by_local_time is None):
-            raise ValueError(
-                f"missing rule {self.id}: set exactly one of after_hours and by_local_time"
+            raise refusal(
+                "needs_deadline" if self.after_hours is None else "two_deadlines",
+                f"missing rule {self.id}: set exactly one of after_hours and by_local_time",
+                **({"field": "after_hours"} if self.after_hours is None else {}),
             )
         if self.by_local_time is not None and self.by_local_time.tzinfo is not None:
             raise ValueError(f"missing rule {self.id}: by_local_time is a wall time, no offset")
@@ -243,10 +348,17 @@ class SymptomRule(_Rule):
         if not self.metric.startswith("symptom_"):
             raise ValueError(f"symptom rule {self.id}: {self.metric} is not a symptom answer")
         if self.yellow_score is None and self.red_score is None and self.worsening_points is None:
-            raise ValueError(f"symptom rule {self.id}: needs a score or worsening_points")
+            raise refusal(
+                "needs_level", f"symptom rule {self.id}: needs a score or worsening_points"
+            )
         y, r = self.yellow_score, self.red_score
         if y is not None and r is not None and r < y:
-            raise ValueError(f"symptom rule {self.id}: red_score must be >= yellow_score")
+            raise refusal(
+                "red_below_yellow",
+                f"symptom rule {self.id}: red_score must be >= yellow_score",
+                field="red_score",
+                yellow=y,
+            )
         return self
 
 

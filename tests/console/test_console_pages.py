@@ -147,14 +147,17 @@ def test_tuning_previews_then_saves_with_a_reason(
     assert 'name="yellow_low" value="105"' in text  # carried to the save form
     with connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM rule_overrides").fetchone() == (0,)
+    # Refused values come back in the form, each message beside its field (test_form_errors.py).
     bad = client.post(f"{base}/preview", data={**proposal, "yellow_low": "abc"}, headers=htmx)
     assert bad.status_code == 422
-    assert bad.headers["hx-retarget"] == "#messages"
+    assert bad.headers["hx-retarget"] == "#edit"
+    assert "Ange ett värde mellan 40 och 300 mmHg." in bad.text
     invalid = client.post(f"{base}/preview", data={**proposal, "red_low": "110"}, headers=htmx)
     assert invalid.status_code == 422
-    assert "red low must not exceed yellow low" in invalid.text
+    assert "Röd nedre gräns får inte vara högre än gul nedre gräns (105 mmHg)." in invalid.text
     no_reason = client.post(base, data=proposal, headers={"Origin": ORIGIN})
     assert no_reason.status_code == 422
+    assert "Skriv varför regeln ändras." in no_reason.text
     saved = client.post(
         base,
         data={**proposal, "reason": "Lågt blodtryck i grunden"},

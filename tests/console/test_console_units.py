@@ -4,16 +4,18 @@ time formatting per language, and where a form may send the browser next."""
 from __future__ import annotations
 
 import itertools
+import logging
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import TypeAdapter, ValidationError
 
-from hemkoll.api.console import charts, proposal
+from hemkoll.api.console import charts, form_errors, proposal
 from hemkoll.api.console.auth import safe_next
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
-from hemkoll.rules.config import ChangeRule, MissingRule, ThresholdRule
-from hemkoll.rules.overrides import OverrideLayer, RuleOverride, effective_rules
+from hemkoll.rules.config import Bounds, ChangeRule, MissingRule, PlainRule, Rule, ThresholdRule
+from hemkoll.rules.overrides import OverrideLayer, RuleOverride, apply_override, effective_rules
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.store.readings_query import DailyAggregate
 
@@ -177,3 +179,121 @@ def test_numbers_dates_and_durations_per_language() -> None:
 )
 def test_next_stays_in_the_console(value: str, allowed: bool) -> None:
     assert safe_next(value) == (value if allowed else None)
+
+
+def _editable() -> list[PlainRule]:
+    return [rule for rule in HEART_FAILURE.rules if proposal.fields_for(rule)]
+
+
+# Values a clinician might type, right and wrong, for any field of any kind of rule.
+TYPED = (
+    "",
+    "abc",
+    "\u22121",
+    "0",
+    "0,5",
+    "1",
+    "2",
+    "2.5",
+    "3",
+    "4",
+    "35",
+    "45",
+    "55",
+    "95",
+    "105",
+    "150",
+    "400",
+    "1e9",
+)
+
+
+@pytest.mark.parametrize("rule", _editable(), ids=lambda rule: rule.id)
+def test_every_refusal_the_form_can_meet_has_a_message_beside_a_field(rule: PlainRule) -> None:
+    """Each field, and each pair of fields, set to each of TYPED: the form's check agrees with
+    the rule model (it passes exactly what the model accepts), never falls back to the generic
+    message, and every message it gives is written in both languages."""
+    values = proposal.form_values(rule)
+    names = [spec.name for spec in proposal.fields_for(rule)]
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i:]]
+    seen: set[str] = set()
+    for first, second in pairs:
+        for x, y in itertools.product(TYPED, TYPED if first != second else ("",)):
+            form = {**values, first: x, **({second: y} if first != second else {})}
+            errors = proposal.check(rule, form)
+            assert all(e.code != "unexpected" for e in errors), (form, errors)
+            if not errors:
+                override = proposal.edit(rule, form)
+                if override is not None:
+                    apply_override(rule, override)  # the model accepts it too
+                continue
+            for error in errors:
+                seen.add(error.code)
+                assert error.field in {*names, form_errors.FORM}
+                for fmt, lang in ((SV, "sv"), (EN, "en")):
+                    text = form_errors.message(error, "kg", fmt, CATALOGUE[lang])
+                    assert text
+                    assert "{" not in text
+    assert "range" in seen or "not_a_number" in seen
+
+
+def test_messages_state_the_range_in_each_language() -> None:
+    hr = _base("heart_rate")
+    [error] = proposal.check(hr, {**proposal.form_values(hr), "yellow_high": "400"})
+    assert error == form_errors.FieldError(
+        "yellow_high", "range", bounds=Bounds(20.0, 300.0), integer=False
+    )
+    assert form_errors.message(error, "slag/min", SV, CATALOGUE["sv"]) == (
+        "Ange ett värde mellan 20 och 300 slag/min."
+    )
+    assert form_errors.message(error, "beats/min", EN, CATALOGUE["en"]) == (
+        "Enter a value between 20 and 300 beats/min."
+    )
+    spo2 = _base("spo2")
+    [low] = proposal.check(spo2, {**proposal.form_values(spo2), "red_low": "96"})
+    assert form_errors.message(low, "%", SV, CATALOGUE["sv"]) == (
+        "Röd nedre gräns får inte vara högre än gul nedre gräns (95 %)."
+    )
+    assert form_errors.message(low, "%", EN, CATALOGUE["en"]) == (
+        "The red lower limit must not be above the yellow lower limit (95 %)."
+    )
+    score = form_errors.FieldError("red_score", "range", bounds=Bounds(1.0, 3.0), integer=True)
+    assert form_errors.message(score, "", SV, CATALOGUE["sv"]) == "Ange ett heltal mellan 1 och 3."
+    half = form_errors.FieldError("x", "range", bounds=Bounds(0.5, None, low_open=True))
+    assert (
+        form_errors.message(half, "kg", SV, CATALOGUE["sv"]) == "Ange ett värde större än 0,5 kg."
+    )
+
+
+def test_a_refusal_the_form_cannot_explain_is_generic_and_logged_without_values(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    trend = HEART_FAILURE.rule("weight_trend")
+    data = {**trend.model_dump(mode="json"), "short_days": 30, "long_days": 21}
+    with pytest.raises(ValidationError) as refused:
+        TypeAdapter(Rule).validate_python(data)
+    with caplog.at_level(logging.WARNING, logger="hemkoll.api.console.proposal"):
+        errors = proposal.refused(trend, refused.value, {"yellow": 0.8})
+    assert errors == [form_errors.FieldError(form_errors.FORM, "unexpected")]
+    assert form_errors.message(errors[0], "", SV, CATALOGUE["sv"]).startswith(
+        "Ändringen gick inte att göra"
+    )
+    logged = " ".join(caplog.messages)
+    assert "value_error" in logged
+    for value in ("30", "21", "0.8", "short_days must be"):
+        assert value not in logged
+
+
+def test_a_yellow_level_moved_past_the_red_one_is_told_beside_the_yellow() -> None:
+    gain = ChangeRule(id="gain", metric="body_weight", window_days=3, yellow=1.0, red=2.0)
+    values = proposal.form_values(gain)
+    [error] = proposal.check(gain, {**values, "yellow": "2,5"})
+    assert error == form_errors.FieldError("yellow", "yellow_above_red", values={"red": 2.0})
+    assert form_errors.message(error, "kg", SV, CATALOGUE["sv"]) == (
+        "Gul nivå får inte vara högre än röd (2 kg)."
+    )
+    assert form_errors.message(error, "kg", EN, CATALOGUE["en"]) == (
+        "The yellow level must not be above the red level (2 kg)."
+    )
+    [both] = proposal.check(gain, {**values, "yellow": "3", "red": "2,5"})
+    assert both == form_errors.FieldError("red", "red_below_yellow", values={"yellow": 3.0})

@@ -128,7 +128,9 @@ def sign_in(request: Request, form: Form) -> Response:
     try:
         caller = caller_for_token(request, token, CARE_AND_ADMIN, missing="no token given")
     except Problem as problem:
-        context = {"next": safe_next(form.get("next")) or "", "error": problem.status}
+        # Beside the token field, in the console's language: which of the three it is.
+        error = "missing" if token is None else "refused" if problem.status == 401 else "forbidden"
+        context = {"next": safe_next(form.get("next")) or "", "error": error}
         return render(request, "sign_in.html", context, status=problem.status)
     with caller.session():
         pass  # the sign-in itself is recorded

@@ -45,6 +45,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "Nyckeln känns inte igen, har gått ut eller har dragits tillbaka.",
         "The token is unknown, expired or revoked.",
     ),
+    "sign_in_missing": ("Klistra in din API-nyckel.", "Paste your API token."),
     "sign_in_forbidden": (
         "Kontot får inte använda konsolen.",
         "This account may not use the console.",
@@ -77,7 +78,97 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "Försök igen om en stund. Felet är loggat.",
         "Try again in a moment. The error has been logged.",
     ),
-    "details": ("Detaljer", "Details"),
+    # Form errors: beside the field they are about. Ranges come from the rules' own bounds;
+    # {low} and {high} are figures, the last with its unit ("300 slag/min").
+    "form_has_errors": (
+        "Något behöver rättas: se meddelandena vid fälten.",
+        "Something needs correcting: see the messages beside the fields.",
+    ),
+    "error_value_between": (
+        "Ange ett värde mellan {low} och {high}.",
+        "Enter a value between {low} and {high}.",
+    ),
+    "error_whole_between": (
+        "Ange ett heltal mellan {low} och {high}.",
+        "Enter a whole number between {low} and {high}.",
+    ),
+    "error_value_above": ("Ange ett värde större än {low}.", "Enter a value greater than {low}."),
+    "error_whole_above": (
+        "Ange ett heltal större än {low}.",
+        "Enter a whole number greater than {low}.",
+    ),
+    "error_value_at_least": ("Ange ett värde på minst {low}.", "Enter a value of at least {low}."),
+    "error_whole_at_least": (
+        "Ange ett heltal på minst {low}.",
+        "Enter a whole number of at least {low}.",
+    ),
+    "error_value_below": ("Ange ett värde mindre än {high}.", "Enter a value less than {high}."),
+    "error_whole_below": (
+        "Ange ett heltal mindre än {high}.",
+        "Enter a whole number less than {high}.",
+    ),
+    "error_value_at_most": ("Ange ett värde på högst {high}.", "Enter a value of at most {high}."),
+    "error_whole_at_most": (
+        "Ange ett heltal på högst {high}.",
+        "Enter a whole number of at most {high}.",
+    ),
+    "error_value": ("Ange ett tal.", "Enter a number."),
+    "error_whole": ("Ange ett heltal.", "Enter a whole number."),
+    "error_band_order": (
+        "Den övre gränsen måste vara högre än den nedre ({low}).",
+        "The upper limit must be above the lower limit ({low}).",
+    ),
+    "error_band_order_low": (
+        "Den nedre gränsen måste vara lägre än den övre ({high}).",
+        "The lower limit must be below the upper limit ({high}).",
+    ),
+    "error_red_low_above_yellow": (
+        "Röd nedre gräns får inte vara högre än gul nedre gräns ({yellow}).",
+        "The red lower limit must not be above the yellow lower limit ({yellow}).",
+    ),
+    "error_yellow_low_below_red": (
+        "Gul nedre gräns får inte vara lägre än röd nedre gräns ({red}).",
+        "The yellow lower limit must not be below the red lower limit ({red}).",
+    ),
+    "error_red_high_below_yellow": (
+        "Röd övre gräns får inte vara lägre än gul övre gräns ({yellow}).",
+        "The red upper limit must not be below the yellow upper limit ({yellow}).",
+    ),
+    "error_yellow_high_above_red": (
+        "Gul övre gräns får inte vara högre än röd övre gräns ({red}).",
+        "The yellow upper limit must not be above the red upper limit ({red}).",
+    ),
+    "error_red_below_yellow": (
+        "Röd nivå får inte vara lägre än gul ({yellow}).",
+        "The red level must not be below the yellow level ({yellow}).",
+    ),
+    "error_yellow_above_red": (
+        "Gul nivå får inte vara högre än röd ({red}).",
+        "The yellow level must not be above the red level ({red}).",
+    ),
+    "error_needs_level": (
+        "Ange minst en nivå, gul eller röd.",
+        "Enter at least one level, yellow or red.",
+    ),
+    "error_unexpected": (
+        "Ändringen gick inte att göra med de här värdena. Kontrollera dem och försök igen; "
+        "felet är loggat.",
+        "The change could not be made with these values. Check them and try again; the error "
+        "has been logged.",
+    ),
+    "error_reason_required": ("Skriv varför regeln ändras.", "Write why the rule is changed."),
+    "error_too_long": ("Skriv högst {n} tecken.", "Write at most {n} characters."),
+    "error_outcome_required": ("Välj ett utfall.", "Choose an outcome."),
+    "error_date": (
+        "Ange ett datum, till exempel {example}.",
+        "Enter a date, for example {example}.",
+    ),
+    "error_period_order": (
+        "Perioden måste börja samma dag som den slutar eller tidigare.",
+        "The period must start on or before the day it ends.",
+    ),
+    "error_period_too_long": ("En period är högst {n} dagar.", "A period is at most {n} days."),
+    "error_period_too_early": ("Välj ett senare datum.", "Choose a later date."),
     "back_to_start": ("Till startsidan", "Back to the start page"),
     # Worklist
     "worklist_title": ("Arbetslista", "Worklist"),
@@ -240,6 +331,8 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "limit_score": ("{severity} från {value}", "{severity} from {value}"),
     # Metrics and rules
     "metric_body_weight": ("Vikt", "Weight"),
+    # Units that read better in words than in UCUM (the others are as rules_view.unit writes).
+    "unit_heart_rate": ("slag/min", "beats/min"),
     "metric_systolic_bp": ("Systoliskt blodtryck", "Systolic blood pressure"),
     "metric_diastolic_bp": ("Diastoliskt blodtryck", "Diastolic blood pressure"),
     "metric_heart_rate": ("Puls", "Heart rate"),

@@ -4,24 +4,28 @@ by default the last ``DEFAULT_DAYS`` whole days: what the region asks the centre
 Nurses, clinicians and the centre's administrators see their own centre; the region's
 administrators choose one. The figures are counts and shares, no patient is named; the page
 records one audit row for the centre it shows. Above them, how the centre's notification
-endpoints answer now (``store.endpoint_health``): one failing for a day is seen here.
+endpoints answer now (``store.endpoint_health``): one failing for a day is seen here. A period
+that is not one (not a date, ending before it starts, too long) comes back as typed with the
+message beside the date at fault, 422.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from hemkoll.api.access import CARE_AND_ADMIN, Caller
+from hemkoll.api.console import form_errors
 from hemkoll.api.console.auth import signed_in
-from hemkoll.api.console.i18n import CATALOGUE
+from hemkoll.api.console.form_errors import FieldError
+from hemkoll.api.console.i18n import CATALOGUE, Formatter
 from hemkoll.api.console.rules_view import find, rule_label
-from hemkoll.api.console.web import PREFIX, ConsoleRoute, language, render
-from hemkoll.api.problems import invalid, not_found
+from hemkoll.api.console.web import PREFIX, ConsoleRoute, language, rejected, render
+from hemkoll.api.problems import not_found
 from hemkoll.rules.config import RuleSet
 from hemkoll.store import endpoint_health, health_centres
 from hemkoll.store.followup import followup
@@ -35,16 +39,50 @@ DEFAULT_DAYS = 90
 MAX_DAYS = 3 * 366
 
 
+def _day(value: str | None, name: str, example: date, errors: list[FieldError]) -> date | None:
+    """A date typed in the period form (an empty field: the default)."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        errors.append(FieldError(name, "date", values={"example": example.isoformat()}))
+        return None
+
+
+def _period(
+    since: date | None, until: date | None, today: date, errors: list[FieldError]
+) -> tuple[date, date]:
+    """The period's first and last day, or errors beside the field at fault."""
+    last = until or today - timedelta(days=1)
+    try:
+        first = since or last - timedelta(days=DEFAULT_DAYS - 1)
+    except OverflowError:  # "until" at the very start of the calendar
+        errors.append(FieldError("until", "period_too_early"))
+        return last, last
+    if first > last:
+        errors.append(FieldError("from", "period_order"))
+    elif (last - first).days >= MAX_DAYS:
+        errors.append(FieldError("from", "period_too_long", values={"n": MAX_DAYS}))
+    return first, last
+
+
 @router.get("/follow-up")
 def follow_up_page(
     request: Request,
     caller: Anyone,
-    since: Annotated[date | None, Query(alias="from")] = None,
-    until: Annotated[date | None, Query()] = None,
+    since: Annotated[str | None, Query(alias="from", max_length=32)] = None,
+    until: Annotated[str | None, Query(max_length=32)] = None,
     centre: Annotated[UUID | None, Query()] = None,
 ) -> Response:
     programme: RuleSet = request.app.state.programme
     now = caller.now()
+    lang = language(request)
+    t = CATALOGUE[lang]
+    errors: list[FieldError] = []
+    example = now.date() - timedelta(days=1)
+    first_typed = _day(since, "from", example, errors)
+    last_typed = _day(until, "until", example, errors)
     with caller.session() as s:
         visible = health_centres.list_centres(s.conn, health_centre_id=caller.scope)
         chosen = centre or caller.scope or (visible[0].id if visible else None)
@@ -52,32 +90,35 @@ def follow_up_page(
         if chosen is not None and shown is None:
             raise not_found("health centre", chosen)
         figures = first = last = endpoints = None
-        if shown is not None:
+        tz = shown.timezone if shown else "Europe/Stockholm"
+        context: dict[str, Any] = {
+            "centres": visible,
+            "centre": shown,
+            "label": lambda rule_id: rule_label(find(programme, rule_id), rule_id, t),
+            "section": "follow_up",
+            "typed": {"from": since or "", "until": until or ""},
+        }
+        if shown is not None and not errors:
             today = now.astimezone(ZoneInfo(shown.timezone)).date()
-            last = until or today - timedelta(days=1)
-            try:
-                first = since or last - timedelta(days=DEFAULT_DAYS - 1)
-            except OverflowError as exc:  # "until" at the very start of the calendar
-                raise invalid("until: the period would start before the year 1") from exc
-            if first > last:
-                raise invalid("from: the period starts after it ends")
-            if (last - first).days >= MAX_DAYS:
-                raise invalid(f"from: a period is at most {MAX_DAYS} days")
+            first, last = _period(first_typed, last_typed, today, errors)
+        if errors:
+            fmt = Formatter(lang, ZoneInfo(tz), now)
+            context |= {"figures": None, "endpoints": None, "first": None, "last": None}
+            raise rejected(
+                request,
+                "follow_up.html",
+                context,
+                errors=form_errors.messages(errors, {}, fmt, t),
+                me=caller.principal,
+                tz=tz,
+            )
+        if shown is not None and first is not None and last is not None:
             figures = followup(
                 s.conn, shown.id, first_day=first, last_day=last, today=today, tz=shown.timezone
             )
             endpoints = endpoint_health.of_centre(s.conn, shown.id)
             s.record("follow_up", shown.id, health_centre_id=shown.id)
-    t = CATALOGUE[language(request)]
-    context = {
-        "centres": visible,
-        "centre": shown,
-        "figures": figures,
-        "endpoints": endpoints,
-        "first": first,
-        "last": last,
-        "label": lambda rule_id: rule_label(find(programme, rule_id), rule_id, t),
-        "section": "follow_up",
-    }
-    tz = shown.timezone if shown else "Europe/Stockholm"
-    return render(request, "follow_up.html", context, me=caller.principal, tz=tz, now=now)
+    context |= {"figures": figures, "endpoints": endpoints, "first": first, "last": last}
+    return render(
+        request, "follow_up.html", context | {"errors": {}}, me=caller.principal, tz=tz, now=now
+    )

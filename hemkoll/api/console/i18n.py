@@ -52,6 +52,13 @@ class Formatter:
             text = text.replace(".", ",").replace("-", MINUS)
         return text
 
+    def figure(self, value: float) -> str:
+        """A value as written in a form: no more decimals than it has ("30", "1,5")."""
+        text = f"{value:.10g}"
+        if self.lang == "sv":
+            text = text.replace(".", ",").replace("-", MINUS)
+        return text
+
     def share(self, value: float | None) -> str:
         """A share as a percentage: "82 %" in Swedish, "82%" in English."""
         if value is None:

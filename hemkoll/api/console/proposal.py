@@ -6,19 +6,37 @@ measurement counts). An edit becomes an override of the rule *beneath* the patie
 (the programme with the health centre's overrides): only what differs from it is patched, so
 putting the values back removes the patient's override of that rule altogether. The other
 rules of the patient's layer stay as they are.
+
+``check`` says everything wrong with a form before it becomes an override, each beside its
+field: a value that is not a number, or outside what the field may be (``bounds_for``: the
+metric's plausible range for a threshold's limits, the rule model's own constraints for the
+rest, the same bounds the model validates with), and then whatever the rule model refuses of the
+edited rule (a red limit inside the yellow band, a low limit above the high one, no level left),
+read from its error codes (hemkoll.rules.config) rather than its English text.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import JsonValue
+from pydantic import JsonValue, ValidationError
 
-from hemkoll.rules.config import MissingRule, PlainRule
-from hemkoll.rules.overrides import OverrideLayer, RuleOverride
+from hemkoll.api.console.form_errors import FORM, FieldError
+from hemkoll.rules.config import (
+    Bounds,
+    MissingRule,
+    PlainRule,
+    ThresholdRule,
+    field_bounds,
+    limit_bounds,
+)
+from hemkoll.rules.overrides import OverrideLayer, RuleOverride, apply_override
+
+log = logging.getLogger(__name__)
 
 BANDS = ("yellow", "red")
 
@@ -28,6 +46,9 @@ class FieldSpec:
     name: str
     path: tuple[str, ...]
     integer: bool = False
+    # Whether the value is in the metric's unit (limits, amounts) or a count of its own
+    # (days, hours, standard deviations, a score).
+    in_metric_unit: bool = True
 
     @property
     def step(self) -> str:
@@ -43,17 +64,20 @@ def _band_fields() -> tuple[FieldSpec, ...]:
 FIELDS: Mapping[str, tuple[FieldSpec, ...]] = {
     "threshold": _band_fields(),
     "change": (
-        FieldSpec("window_days", ("window_days",), integer=True),
+        FieldSpec("window_days", ("window_days",), integer=True, in_metric_unit=False),
         FieldSpec("yellow", ("yellow",)),
         FieldSpec("red", ("red",)),
     ),
     "trend": (FieldSpec("yellow", ("yellow",)), FieldSpec("red", ("red",))),
-    "baseline": (FieldSpec("yellow_sd", ("yellow_sd",)), FieldSpec("red_sd", ("red_sd",))),
-    "symptom": (
-        FieldSpec("yellow_score", ("yellow_score",), integer=True),
-        FieldSpec("red_score", ("red_score",), integer=True),
+    "baseline": (
+        FieldSpec("yellow_sd", ("yellow_sd",), in_metric_unit=False),
+        FieldSpec("red_sd", ("red_sd",), in_metric_unit=False),
     ),
-    "missing": (FieldSpec("after_hours", ("after_hours",)),),
+    "symptom": (
+        FieldSpec("yellow_score", ("yellow_score",), integer=True, in_metric_unit=False),
+        FieldSpec("red_score", ("red_score",), integer=True, in_metric_unit=False),
+    ),
+    "missing": (FieldSpec("after_hours", ("after_hours",), in_metric_unit=False),),
 }
 
 
@@ -84,8 +108,19 @@ def form_values(rule: PlainRule) -> dict[str, str]:
     return values
 
 
+def bounds_for(rule: PlainRule, spec: FieldSpec) -> Bounds:
+    """What a field of the rule's form may be: the bounds the rule model validates it with."""
+    if isinstance(rule, ThresholdRule):
+        return limit_bounds(rule.metric)
+    return field_bounds(type(rule), spec.path[0])
+
+
 class EditError(ValueError):
     """A field of the form that is not a number it could be."""
+
+    def __init__(self, error: FieldError, detail: str) -> None:
+        super().__init__(f"{error.field}: {detail}")
+        self.error = error
 
 
 def _number(spec: FieldSpec, raw: str) -> float | int | None:
@@ -94,13 +129,15 @@ def _number(spec: FieldSpec, raw: str) -> float | int | None:
         return None
     try:
         value = float(text)
-    except ValueError as exc:
-        raise EditError(f"{spec.name}: {raw!r} is not a number") from exc
+    except ValueError:
+        value = math.nan
     if not math.isfinite(value):
-        raise EditError(f"{spec.name}: {raw!r} is not a number")
+        error = FieldError(spec.name, "not_a_number", integer=spec.integer)
+        raise EditError(error, f"{raw!r} is not a number")
     if spec.integer:
         if not value.is_integer():
-            raise EditError(f"{spec.name}: a whole number is needed, not {raw!r}")
+            error = FieldError(spec.name, "whole_number", integer=True)
+            raise EditError(error, f"a whole number is needed, not {raw!r}")
         return int(value)
     return value
 
@@ -135,6 +172,152 @@ def edit(base: PlainRule, form: Mapping[str, str]) -> RuleOverride | None:
     return RuleOverride(
         id=base.id, enabled=None if enabled == base.enabled else enabled, patch=patch
     )
+
+
+def check(base: PlainRule, form: Mapping[str, str]) -> list[FieldError]:
+    """Everything wrong with the form as an edit of ``base``; empty if it can be proposed."""
+    errors = []
+    values: dict[str, float | int | None] = {}
+    for spec in fields_for(base):
+        bounds = bounds_for(base, spec)
+        try:
+            value = values[spec.name] = _number(spec, form.get(spec.name, ""))
+        except EditError as exc:
+            code = exc.error.code
+            errors.append(FieldError(spec.name, code, bounds=bounds, integer=spec.integer))
+            continue
+        if value is not None and not bounds.admits(value):
+            errors.append(FieldError(spec.name, "range", bounds=bounds, integer=spec.integer))
+    if errors:
+        return errors
+    override = edit(base, form)
+    if override is None:
+        return []
+    try:
+        apply_override(base, override)
+    except ValidationError as exc:
+        return refused(base, exc, values)
+    return []
+
+
+# What the rule model refuses across two fields, by its error code (hemkoll.rules.config): the
+# field the model names, the other one, and the code of the message beside the other one.
+# A message quotes the other field's value ("... the yellow lower limit (50 /min)").
+_ACROSS_FIELDS: Mapping[str, tuple[str, str, str]] = {
+    "band_order": ("high", "low", "band_order_low"),
+    "red_low_above_yellow": ("red", "yellow", "yellow_low_below_red"),
+    "red_high_below_yellow": ("red", "yellow", "yellow_high_above_red"),
+    "red_below_yellow": ("red", "yellow", "yellow_above_red"),
+}
+# The name each message gives the figure it quotes.
+_ACROSS_FIELDS_QUOTES: Mapping[str, str] = {
+    "band_order": "low",
+    "band_order_low": "high",
+    "red_low_above_yellow": "yellow",
+    "red_high_below_yellow": "yellow",
+    "red_below_yellow": "yellow",
+    "yellow_low_below_red": "red",
+    "yellow_high_above_red": "red",
+    "yellow_above_red": "red",
+}
+
+
+# Refusals of one field's value: the message states the field's bounds. An empty field the rule
+# needs comes back as a value of the wrong type (None) or as a missing deadline.
+_OUT_OF_BOUNDS = frozenset(
+    {"limit_implausible", "greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+)
+_EMPTY = frozenset({"int_type", "float_type", "needs_deadline", "missing"})
+
+
+def _path(error: Mapping[str, Any], kind: str) -> tuple[str, ...]:
+    """The rule field an error is about: its location below the rule, then its context's."""
+    loc = tuple(str(part) for part in error["loc"])
+    if loc[:1] == (kind,):  # the tag of the union of rule kinds
+        loc = loc[1:]
+    named = (error.get("ctx") or {}).get("field")
+    return loc + (tuple(str(named).split(".")) if named else ())
+
+
+def _other(path: tuple[str, ...], named: str, other: str) -> tuple[str, ...]:
+    """The other field of a pair: "red.low" -> "yellow.low", "yellow.high" -> "yellow.low",
+    "red_sd" -> "yellow_sd"."""
+    if path[-1] == named:
+        return (*path[:-1], other)
+    return (path[0].replace(named, other, 1), *path[1:])
+
+
+def _across(
+    base: PlainRule,
+    code: str,
+    named: FieldSpec,
+    other: FieldSpec,
+    values: Mapping[str, float | int | None],
+) -> FieldError:
+    """A pair of fields at odds, beside the one of them the clinician changed (the field the
+    model names, if they changed both or neither), quoting the other one's value."""
+    rule = base.model_dump(mode="json")
+
+    def changed(spec: FieldSpec) -> bool:
+        return bool(values.get(spec.name) != _get(rule, spec.path))
+
+    if changed(other) and not changed(named):
+        named, other, code = other, named, _ACROSS_FIELDS[code][2]
+    figure = values.get(other.name)
+    quoted: dict[str, float | int | str] = {}
+    if figure is not None:
+        quoted[_ACROSS_FIELDS_QUOTES[code]] = float(figure)
+    return FieldError(named.name, code, values=quoted)
+
+
+def refused(
+    base: PlainRule, exc: ValidationError, values: Mapping[str, float | int | None]
+) -> list[FieldError]:
+    """The rule model's refusal of an edit of ``base`` (the form's numbers ``values``), as
+    errors beside the form's fields.
+
+    A refusal no field of the form explains is one error about the whole form (``unexpected``),
+    logged by its codes and fields only: the values could be a patient's.
+    """
+    specs = {spec.path: spec for spec in fields_for(base)}
+    errors: list[FieldError] = []
+    unexplained: list[str] = []
+    for error in exc.errors():
+        code, path = error["type"], _path(error, base.kind)
+        spec = specs.get(path)
+        pair = _ACROSS_FIELDS.get(code)
+        other = specs.get(_other(path, pair[0], pair[1])) if pair and path else None
+        if code == "needs_level":
+            errors.append(FieldError(FORM, "needs_level"))
+        elif spec is not None and other is not None:
+            errors.append(_across(base, code, spec, other, values))
+        elif spec is not None and code in _OUT_OF_BOUNDS | _EMPTY:
+            kind = "range" if code in _OUT_OF_BOUNDS else "required"
+            bounds = bounds_for(base, spec)
+            errors.append(FieldError(spec.name, kind, bounds=bounds, integer=spec.integer))
+        else:
+            unexplained.append(f"{code} at {'.'.join(path) or 'the rule'}")
+    if unexplained:
+        log.warning(
+            "a %s rule's edit was refused for a reason the form cannot show: %s",
+            base.kind,
+            ", ".join(unexplained),
+        )
+        errors.append(FieldError(FORM, "unexpected"))
+    return errors
+
+
+def unexpected(what: str, exc: Exception) -> FieldError:
+    """An edit the form's checks let through and something later refused: logged, then one
+    error about the whole form. Only the error's class and codes are logged, never its text."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, ValidationError) else None
+    codes = _codes(cause.errors()) if cause is not None else ""
+    log.warning("%s refused an edit the form allowed: %s %s", what, type(exc).__name__, codes)
+    return FieldError(FORM, "unexpected")
+
+
+def _codes(errors: Iterable[Mapping[str, Any]]) -> str:
+    return ", ".join(sorted({str(error["type"]) for error in errors}))
 
 
 def layer_with(

@@ -35,8 +35,11 @@ class Limit:
     rule_id: str
 
 
-def unit(metric: str) -> str:
-    """The unit as staff write it (the canonical UCUM unit, made readable)."""
+def unit(metric: str, t: Catalogue | None = None) -> str:
+    """The unit as staff write it (the canonical UCUM unit, made readable); with a catalogue,
+    in its language where words read better ("slag/min" rather than "/min")."""
+    if t is not None and f"unit_{metric}" in t:
+        return t[f"unit_{metric}"]
     canonical = METRICS[metric].canonical_unit if metric in METRICS else ""
     return {"mm[Hg]": "mmHg", "{score}": "", "Cel": "°C"}.get(canonical, canonical)
 
@@ -105,10 +108,10 @@ def rule_summary(rule: PlainRule, fmt: Formatter, t: Catalogue) -> str:
     """The rule's levels in one line, e.g. "yellow < 95 % · red < 90 % (2 in a row)"."""
     parts: list[str]
     if isinstance(rule, ThresholdRule):
-        u = unit(rule.metric)
+        u = unit(rule.metric, t)
         parts = _band(rule.yellow, "yellow", fmt, t, u) + _band(rule.red, "red", fmt, t, u)
     elif isinstance(rule, (ChangeRule, TrendRule)):
-        parts = _amounts(rule.yellow, rule.red, fmt, t, unit(rule.metric))
+        parts = _amounts(rule.yellow, rule.red, fmt, t, unit(rule.metric, t))
     elif isinstance(rule, BaselineRule):
         parts = _amounts(rule.yellow_sd, rule.red_sd, fmt, t, t["sd"])
     elif isinstance(rule, SymptomRule):

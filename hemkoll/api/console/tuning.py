@@ -3,12 +3,17 @@ for clinicians, editing one rule, its backtest over the last ``BACKTEST_DAYS`` d
 chart before saving, and saving it with a reason (a new version of the patient's overrides).
 
 The same rules as the API's threshold routes: validation by ``change_patient_overrides`` and
-``proposed_rules``, the backtest by ``what_if``, one "thresholds" audit row per request.
+``proposed_rules``, the backtest by ``what_if``, one "thresholds" audit row per request. Before
+them, ``proposal.check`` finds what is wrong with the form, field by field: a preview or a save
+it refuses answers 422 with the form again as it was typed and each message beside its field
+(for htmx, the edit form alone, swapped in place of the one posted). Anything refused later is
+logged by its codes and shown as one message beside the form, never in a library's words.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -19,13 +24,22 @@ from fastapi.responses import RedirectResponse
 from hemkoll.alerts.configuration import RuleConfigError, change_patient_overrides, effective_for
 from hemkoll.alerts.what_if import proposed_rules, what_if
 from hemkoll.api.access import CLINICIANS, NURSES, Caller, Session
-from hemkoll.api.console import backtest_view, proposal
+from hemkoll.api.console import backtest_view, form_errors, proposal
 from hemkoll.api.console.auth import Form, signed_in
+from hemkoll.api.console.form_errors import FORM, FieldError
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
 from hemkoll.api.console.patient import patient_or_404
 from hemkoll.api.console.patient_charts import METRICS, by_metric, local_days
-from hemkoll.api.console.rules_view import find, rule_label, rule_summary, unit
-from hemkoll.api.console.web import PREFIX, ConsoleRoute, is_htmx, language, render
+from hemkoll.api.console.rules_view import Catalogue, find, rule_label, rule_summary, unit
+from hemkoll.api.console.web import (
+    PREFIX,
+    ConsoleRoute,
+    Rejected,
+    is_htmx,
+    language,
+    rejected,
+    render,
+)
 from hemkoll.api.console.worklist import centre_of
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.rules.config import ChangeRule, PlainRule, RuleSet, ThresholdRule, TrendRule
@@ -69,11 +83,17 @@ def _changed_rules(layer: dict[str, Any], previous: dict[str, Any] | None) -> li
     return sorted(k for k in now.keys() | before.keys() if now.get(k) != before.get(k))
 
 
-def _field_unit(rule: PlainRule | None) -> str:
+def _field_unit(rule: PlainRule | None, t: Catalogue) -> str:
     """The unit of the edited rule's fields (thresholds, changes and trends: the metric's)."""
     if isinstance(rule, (ThresholdRule, ChangeRule, TrendRule)):
-        return unit(rule.metric)
+        return unit(rule.metric, t)
     return ""
+
+
+def _units(rule: PlainRule, t: Catalogue) -> dict[str, str]:
+    """Each field's unit, for the messages beside it (days, hours and scores go without)."""
+    metric_unit = _field_unit(rule, t)
+    return {s.name: metric_unit for s in proposal.fields_for(rule) if s.in_metric_unit}
 
 
 def _page(
@@ -99,9 +119,11 @@ def _page(
         ],
         "editing": editing,
         "editing_label": rule_label(editing, editing.id, t) if editing else "",
-        "field_unit": _field_unit(editing),
+        "field_unit": _field_unit(editing, t),
         "fields": proposal.fields_for(editing) if editing else (),
         "values": proposal.form_values(editing) if editing else {},
+        "errors": {},
+        "error_focus": None,
         "history": [
             (change, _changed_rules(change.layer, change.previous_layer))
             for change in rule_overrides.history(s.conn, patient.id)
@@ -110,6 +132,8 @@ def _page(
         "preview": None,
         "section": "patients",
         "backtest_days": BACKTEST_DAYS,
+        "max_reason": MAX_REASON,
+        "is_fragment": False,
     }
 
 
@@ -130,74 +154,141 @@ def thresholds_page(
     return render(request, "thresholds.html", context, me=caller.principal, tz=centre_tz)
 
 
-def _proposal(
-    request: Request, caller: Caller, s: Session, patient: PatientRecord, form: dict[str, str]
-) -> tuple[PlainRule, OverrideLayer]:
-    """The edited rule (as it is beneath the patient's layer) and the layer the form makes."""
+@dataclass(frozen=True)
+class _Edit:
+    """A posted edit of one rule: by whom, of which patient's rule, and the form as typed."""
+
+    request: Request
+    caller: Caller
+    s: Session
+    patient: PatientRecord
+    # The rule as it is beneath the patient's layer, and the patient's layer.
+    base: PlainRule
+    current: OverrideLayer | None
+    form: dict[str, str]
+    centre_tz: str
+
+
+def _edit(
+    request: Request, caller: Caller, s: Session, patient_id: UUID, form: dict[str, str]
+) -> _Edit:
     programme: RuleSet = request.app.state.programme
+    patient = patient_or_404(caller, s.conn, patient_id)
+    centre_tz = centre_of(caller, s.conn).timezone
     centre, current = _layers(s, patient.id)
     rule_id = form.get("rule", "")
     base = find(effective_rules(programme, *centre), rule_id)
-    if base is None:
+    if base is None:  # not a form the console showed
         raise invalid(f"rule: no rule {rule_id!r} to change")
+    return _Edit(request, caller, s, patient, base, current, form, centre_tz)
+
+
+def _layer(e: _Edit) -> OverrideLayer:
+    """The patient's layer the form makes (its values checked already)."""
+    override = proposal.edit(e.base, e.form)
+    source = f"patient:{e.patient.reference} ({e.caller.principal.name})"
+    note = e.form.get("reason", "").strip() or None
+    return proposal.layer_with(e.current, e.base.id, override, source=source, note=note)
+
+
+def _backtest(e: _Edit, layer: OverrideLayer, now: datetime) -> dict[str, Any]:
+    """The proposal's backtest and its save form; RuleConfigError if the layer is refused."""
+    programme: RuleSet = e.request.app.state.programme
+    patient, conn = e.patient, e.s.conn
+    proposed = proposed_rules(conn, programme, patient.id, layer)
+    report = what_if(conn, programme, patient.id, proposed=proposed, days=BACKTEST_DAYS, until=now)
+    tz = ZoneInfo(patient.timezone)
+    days = local_days(now.astimezone(tz).date(), BACKTEST_DAYS)
+    fired = alerts.patient_alerts(
+        conn, patient.id, since=report.since, until=now + timedelta(days=1)
+    )
     try:
-        override = proposal.edit(base, form)
-    except proposal.EditError as exc:
+        rows = readings_query.daily_readings(
+            conn,
+            patient.id,
+            metrics=METRICS,
+            since=days[0],
+            until=days[-1] + timedelta(days=1),
+            tz=patient.timezone,
+        )
+    except ValueError as exc:  # a time zone the hourly rollup cannot fold into days
         raise invalid(str(exc)) from exc
-    source = f"patient:{patient.reference} ({caller.principal.name})"
-    note = form.get("reason", "").strip() or None
-    return base, proposal.layer_with(current, rule_id, override, source=source, note=note)
+    lang = language(e.request)
+    t = CATALOGUE[lang]
+    fmt = Formatter(lang, ZoneInfo(e.centre_tz), now)
+    view = backtest_view.build(report, e.base.id, fired, by_metric(rows), days, tz=tz, fmt=fmt, t=t)
+    return {
+        "preview": view,
+        "carried": proposal.proposal_fields(e.base, e.form),
+        "proposal_label": rule_label(e.base, e.base.id, t),
+        "now": now,
+    }
+
+
+def _typed(e: _Edit) -> dict[str, str]:
+    """The form's values as typed, to show again (an unticked box is absent from a form)."""
+    return {**proposal.proposal_fields(e.base, e.form), "reason": e.form.get("reason", "")}
+
+
+def _rejected(
+    e: _Edit, errors: list[FieldError], backtest: dict[str, Any] | None = None
+) -> Rejected:
+    """The form again as typed, each error beside its field: for htmx the edit form alone (in
+    place of the one posted, the stale preview cleared), otherwise the whole page."""
+    lang = language(e.request)
+    t = CATALOGUE[lang]
+    fmt = Formatter(lang, ZoneInfo(e.centre_tz), e.caller.now())
+    shown = form_errors.messages(errors, _units(e.base, t), fmt, t)
+    order = [FORM, *(spec.name for spec in proposal.fields_for(e.base)), "reason"]
+    context = _page(e.request, e.caller, e.s, e.patient, e.base.id) | (backtest or {})
+    context |= {"values": _typed(e), "error_focus": next((n for n in order if n in shown), None)}
+    _record(e.s, e.patient)
+    fragment = is_htmx(e.request) and backtest is None
+    return rejected(
+        e.request,
+        "_edit.html" if fragment else "thresholds.html",
+        context | {"is_fragment": fragment},
+        errors=shown,
+        me=e.caller.principal,
+        tz=e.centre_tz,
+        headers={"HX-Retarget": "#edit", "HX-Reswap": "outerHTML"} if fragment else None,
+    )
 
 
 @router.post("/patients/{patient_id}/thresholds/preview")
 def preview(request: Request, patient_id: UUID, caller: Clinician, form: Form) -> Response:
-    programme: RuleSet = request.app.state.programme
     now = caller.now()
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
-        base, layer = _proposal(request, caller, s, patient, form)
+        e = _edit(request, caller, s, patient_id, form)
+        errors = proposal.check(e.base, form)
+        if errors:
+            raise _rejected(e, errors)
         try:
-            proposed = proposed_rules(s.conn, programme, patient_id, layer)
-            report = what_if(
-                s.conn, programme, patient_id, proposed=proposed, days=BACKTEST_DAYS, until=now
-            )
+            backtest = _backtest(e, _layer(e), now)
         except RuleConfigError as exc:
-            raise invalid(f"overrides: {exc}") from exc
-        tz = ZoneInfo(patient.timezone)
-        days = local_days(now.astimezone(tz).date(), BACKTEST_DAYS)
-        fired = alerts.patient_alerts(
-            s.conn, patient_id, since=report.since, until=now + timedelta(days=1)
-        )
-        try:
-            rows = readings_query.daily_readings(
-                s.conn,
-                patient_id,
-                metrics=METRICS,
-                since=days[0],
-                until=days[-1] + timedelta(days=1),
-                tz=patient.timezone,
-            )
-        except ValueError as exc:  # a time zone the hourly rollup cannot fold into days
-            raise invalid(str(exc)) from exc
-        centre_tz = centre_of(caller, s.conn).timezone
-        context = _page(request, caller, s, patient, base.id) if not is_htmx(request) else {}
-        _record(s, patient)
-    lang = language(request)
-    t = CATALOGUE[lang]
-    fmt = Formatter(lang, ZoneInfo(centre_tz), now)
-    view = backtest_view.build(report, base.id, fired, by_metric(rows), days, tz=tz, fmt=fmt, t=t)
-    context |= {
-        "patient": patient,
-        "preview": view,
-        "carried": proposal.proposal_fields(base, form),
-        "proposal_label": rule_label(base, base.id, t),
-        "now": now,
-        "values": {**context.get("values", {}), **form},
+            raise _rejected(e, [proposal.unexpected("the preview", exc)]) from exc
+        # For htmx too: the edit form comes along, without the errors it may have shown.
+        context = _page(request, caller, s, e.patient, e.base.id)
+        _record(s, e.patient)
+    context |= backtest | {
+        "patient": e.patient,
+        "values": _typed(e),
+        "errors": {},
+        "error_focus": None,
         "backtest_days": BACKTEST_DAYS,
+        "max_reason": MAX_REASON,
         "is_fragment": is_htmx(request),
     }
     template = "_preview.html" if is_htmx(request) else "thresholds.html"
-    return render(request, template, context, me=caller.principal, tz=centre_tz)
+    return render(request, template, context, me=caller.principal, tz=e.centre_tz)
+
+
+def _reason_errors(reason: str) -> list[FieldError]:
+    if not reason:
+        return [FieldError("reason", "reason_required")]
+    if len(reason) > MAX_REASON:
+        return [FieldError("reason", "too_long", values={"n": MAX_REASON})]
+    return []
 
 
 @router.post("/patients/{patient_id}/thresholds", status_code=303)
@@ -205,11 +296,14 @@ def save(request: Request, patient_id: UUID, caller: Clinician, form: Form) -> R
     programme: RuleSet = request.app.state.programme
     reason = form.get("reason", "").strip()
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
-        if not reason or len(reason) > MAX_REASON:
-            raise invalid(f"reason: a change needs a reason (1-{MAX_REASON} characters)")
-        _, layer = _proposal(request, caller, s, patient, form)
+        e = _edit(request, caller, s, patient_id, form)
+        errors = proposal.check(e.base, form)
+        if errors:  # values changed since the preview (or never previewed)
+            raise _rejected(e, errors)
+        layer = _layer(e)
         try:
+            if errors := _reason_errors(reason):  # the preview again, the error beside the reason
+                raise _rejected(e, errors, _backtest(e, layer, caller.now()))
             version = change_patient_overrides(
                 s.conn,
                 programme,
@@ -219,8 +313,8 @@ def save(request: Request, patient_id: UUID, caller: Clinician, form: Form) -> R
                 reason=reason,
             )
         except RuleConfigError as exc:
-            raise invalid(f"overrides: {exc}") from exc
-        _record(s, patient)
+            raise _rejected(e, [proposal.unexpected("saving", exc)]) from exc
+        _record(s, e.patient)
     return RedirectResponse(
         f"{PREFIX}/patients/{patient_id}/thresholds?saved={version}#history", status_code=303
     )

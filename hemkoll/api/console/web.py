@@ -4,7 +4,13 @@ message in the page's live region), security headers, and form bodies.
 Console routes use ``ConsoleRoute``: a ``Problem`` raised by a route or its dependencies (the
 same ones the API raises, after the same audit record) becomes an HTML page instead of a
 problem+json body. A 401 sends the browser to the sign-in page; an htmx request gets the
-message swapped into ``#messages`` instead of the part of the page it asked for.
+message swapped into ``#messages`` instead of the part of the page it asked for. The page
+says what kind of problem it is in the console's language; the problem's own detail (English,
+for the API and the logs, sometimes a library's) is never shown.
+
+A form whose input is wrong raises ``Rejected`` instead: the same 422 and audit record, with
+the page (or, for htmx, the part of it) that shows the form again as it was typed, each error
+beside its field (hemkoll.api.console.form_errors).
 """
 
 from __future__ import annotations
@@ -126,6 +132,40 @@ def render(
     return HTMLResponse(page, status_code=status, headers=dict(headers or {}))
 
 
+class Rejected(Problem):
+    """A form's input refused: 422, answered with ``response``, the form again with its errors.
+
+    ``detail`` names the fields refused only, never what was typed in them.
+    """
+
+    def __init__(self, response: Response, detail: str) -> None:
+        super().__init__(422, "invalid-request", "Invalid request", detail)
+        self.response = response
+
+
+def rejected(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    errors: Mapping[str, str],
+    me: Principal | None = None,
+    tz: str = DEFAULT_TZ,
+    headers: Mapping[str, str] | None = None,
+) -> Rejected:
+    """A form answered again with ``errors`` (message by field name) beside its fields."""
+    response = render(
+        request,
+        template,
+        {**context, "errors": errors},
+        me=me,
+        tz=tz,
+        status=422,
+        headers=headers,
+    )
+    return Rejected(response, "form errors: " + ", ".join(name or "form" for name in errors))
+
+
 def sign_in_url(request: Request) -> str:
     return f"{PREFIX}/sign-in?next={quote(here(request), safe='/')}"
 
@@ -136,7 +176,7 @@ def problem_page(request: Request, problem: Problem) -> Response:
         if is_htmx(request):
             return Response(status_code=401, headers={"HX-Redirect": sign_in_url(request)})
         return RedirectResponse(sign_in_url(request), status_code=303)
-    context = {"status": problem.status, "detail": problem.detail}
+    context = {"status": problem.status}
     if is_htmx(request):
         headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
         if problem.status == 409:
@@ -162,6 +202,8 @@ class ConsoleRoute(APIRoute):
         async def route(request: Request) -> Response:
             try:
                 response = await handler(request)
+            except Rejected as refused:
+                response = refused.response
             except Problem as problem:
                 response = problem_page(request, problem)
             except RequestValidationError as exc:

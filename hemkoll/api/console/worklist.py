@@ -4,22 +4,34 @@ release) and resolve with an outcome and a note, each in place without leaving t
 
 The same checks and audit rows as the API's alert routes: nurses and clinicians only, their
 own centre's alerts only (another centre's answers 404), one audit row per alert shown or
-changed, in the transaction that reads or changes it.
+changed, in the transaction that reads or changes it. A resolve form without an outcome (or
+with too long a note) comes back open as it was filled in, the message beside the field, 422.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, Response
 
 from hemkoll.alerts import nurse_actions
 from hemkoll.api.access import NURSES, Caller, Session
+from hemkoll.api.console import form_errors
 from hemkoll.api.console.auth import Form, signed_in
-from hemkoll.api.console.i18n import CATALOGUE
+from hemkoll.api.console.form_errors import FieldError
+from hemkoll.api.console.i18n import CATALOGUE, Formatter
 from hemkoll.api.console.rules_view import find, rule_label
-from hemkoll.api.console.web import PREFIX, ConsoleRoute, is_htmx, language, render
+from hemkoll.api.console.web import (
+    PREFIX,
+    ConsoleRoute,
+    Rejected,
+    is_htmx,
+    language,
+    rejected,
+    render,
+)
 from hemkoll.api.problems import conflict, forbidden, invalid, not_found
 from hemkoll.rules.alerting import Outcome
 from hemkoll.rules.config import RuleSet
@@ -96,19 +108,29 @@ def worklist_rows(request: Request, caller: Nurse) -> Response:
     return render(request, "_worklist.html", context, me=caller.principal, tz=tz)
 
 
+def _form_errors(action: str, form: dict[str, str]) -> list[FieldError]:
+    """What is wrong with a resolve form, beside its fields (acknowledge and assign have none
+    a person fills in)."""
+    if action != "resolve":
+        return []
+    errors = []
+    if form.get("outcome", "") not in OUTCOMES:
+        errors.append(FieldError("outcome", "outcome_required"))
+    if len(form.get("note", "")) > MAX_NOTE:
+        errors.append(FieldError("note", "too_long", values={"n": MAX_NOTE}))
+    return errors
+
+
 def _apply(conn: Conn, caller: Caller, alert_id: UUID, action: str, form: dict[str, str]) -> None:
     by = caller.principal.actor
     note = form.get("note", "")
-    if len(note) > MAX_NOTE:
+    if len(note) > MAX_NOTE:  # no console form sends a note but the resolve form's
         raise invalid(f"note: at most {MAX_NOTE} characters")
     try:
         if action == "acknowledge":
             nurse_actions.acknowledge(conn, alert_id, by=by, note=note)
         elif action == "resolve":
-            outcome = form.get("outcome", "")
-            if outcome not in OUTCOMES:
-                raise invalid(f"outcome: choose one of {', '.join(OUTCOMES)}")
-            nurse_actions.resolve(conn, alert_id, Outcome(outcome), by=by, note=note)
+            nurse_actions.resolve(conn, alert_id, Outcome(form["outcome"]), by=by, note=note)
         else:
             to = caller.principal.staff_id if form.get("to", "me") == "me" else None
             nurse_actions.assign(conn, alert_id, to, by=by)
@@ -119,12 +141,17 @@ def _apply(conn: Conn, caller: Caller, alert_id: UUID, action: str, form: dict[s
 def _act(
     request: Request, caller: Caller, alert_id: UUID, action: str, form: dict[str, str]
 ) -> Response:
-    t = CATALOGUE[language(request)]
+    lang = language(request)
+    t = CATALOGUE[lang]
     programme: RuleSet = request.app.state.programme
     with caller.session() as s:
         alert = alerts.alert_in_scope(s.conn, alert_id, health_centre_id=caller.scope)
         if alert is None:
             raise not_found("alert", alert_id)
+        errors = _form_errors(action, form)
+        if errors:
+            s.record("alert", alert_id, patient_id=alert.patient_id)
+            raise _rejected(request, caller, s, alert, form=form, errors=errors)
         _apply(s.conn, caller, alert_id, action, form)
         s.record("alert", alert_id, patient_id=alert.patient_id)
         message = t[f"done_{action}"].format(patient=alert.patient_reference)
@@ -139,6 +166,45 @@ def _act(
             template = "worklist.html"
     context["message"] = message
     return render(request, template, context, me=caller.principal, tz=tz)
+
+
+def _rejected(
+    request: Request,
+    caller: Caller,
+    s: Session,
+    alert: alerts.AlertDetail,
+    *,
+    form: dict[str, str],
+    errors: list[FieldError],
+) -> Rejected:
+    """The alert's resolve form again, open, as it was filled in, each error beside its field:
+    for htmx the alert's card alone, otherwise the whole worklist."""
+    lang = language(request)
+    t = CATALOGUE[lang]
+    programme: RuleSet = request.app.state.programme
+    tz = centre_of(caller, s.conn).timezone
+    fmt = Formatter(lang, ZoneInfo(tz), caller.now())
+    shown = form_errors.messages(errors, {}, fmt, t)
+    failed = {
+        "id": alert.id,
+        "errors": shown,
+        "outcome": form.get("outcome", ""),
+        "note": form.get("note", ""),
+    }
+    if is_htmx(request):
+        context = _shared(request, caller, s.conn, programme) | {"a": alert}
+        template = "_alert_refused.html"
+    else:
+        context, tz = _context(request, caller, s, programme)
+        template = "worklist.html"
+    return rejected(
+        request,
+        template,
+        context | {"failed": failed},
+        errors=shown,
+        me=caller.principal,
+        tz=tz,
+    )
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
