@@ -181,12 +181,10 @@ def symptom_worse(metric: str, before: float, score: float, hours: float) -> Sen
 
 
 def combination(
-    label_en: str, label_sv: str, mode: str, rule_ids: list[str], hours: float
+    label_en: str, label_sv: str, hours: float, components: list[Sentences]
 ) -> Sentences:
-    ids = ", ".join(rule_ids)
+    """The combination's label and window, then the sentence of each component that fired."""
     return (
-        f"{_cap(label_en)}: {'all' if mode == 'all' else 'one'} of {ids} "
-        f"within {_en(hours, 0)} hours.",
-        f"{_cap(label_sv)}: {'alla' if mode == 'all' else 'någon'} av {ids} "
-        f"inom {_sv(hours, 0)} timmar.",
+        f"{_cap(label_en)} within {_en(hours, 0)} hours: " + " ".join(en for en, _ in components),
+        f"{_cap(label_sv)} inom {_sv(hours, 0)} timmar: " + " ".join(sv for _, sv in components),
     )

@@ -104,7 +104,12 @@ def test_all_of_within_window_fires_red_at_the_later_finding() -> None:
     components = f.evidence["components"]
     assert isinstance(components, list)
     assert [c["rule_id"] for c in components if isinstance(c, dict)] == ["gain", "worse"]
-    assert f.explanation_en.startswith("Weight gain with worse breathlessness: all of gain, worse")
+    # In words, the components' own sentences: no rule ids.
+    assert f.explanation_en.startswith("Weight gain with worse breathlessness within 72 hours: ")
+    assert "Breathlessness worsened from" in f.explanation_en
+    assert "Body weight is" in f.explanation_en
+    assert "gain" not in f.explanation_en.split(": ", 1)[1].split()
+    assert f.explanation_sv.startswith("Viktökning med ökad andfåddhet inom 72 timmar: ")
 
 
 def test_all_of_outside_window_does_not_fire() -> None:

@@ -70,7 +70,10 @@ def evaluate(rule: CombinationRule, found: Mapping[str, Hits]) -> Hits:
 def finding(rule: CombinationRule, *, fired_at: int, components: list[Finding]) -> Finding:
     """Finding at ``fired_at`` (µs) from the latest finding of each component in the window."""
     en, sv = explain.combination(
-        rule.label_en, rule.label_sv, rule.mode, list(rule.rules), rule.window_hours
+        rule.label_en,
+        rule.label_sv,
+        rule.window_hours,
+        [(f.explanation_en, f.explanation_sv) for f in components],
     )
     parts: list[JsonValue] = [
         {"rule_id": f.rule_id, "severity": f.severity, "fired_at": f.fired_at.isoformat()}
