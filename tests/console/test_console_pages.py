@@ -95,7 +95,7 @@ def test_the_patient_page_shows_missing_days_limits_markers_and_words(
     assert f"{missing} dagar utan mätning" in weight
     assert weight.count("track-fired") >= 1  # the weight trend alert's marker
     assert '<title id="chart-weight-title">Vikt</title>' in weight
-    assert "Vikt, 30 dagar: mätt 26 av 30 dagar; 1 larm markerade." in weight
+    assert "Vikt, 30 dagar: mätt 26 av 30 dagar; 1 larm markerat." in weight
     assert "<table>" in weight  # the data table beside the chart
     spo2 = page[page.index('id="chart-spo2"') : page.index('id="chart-symptoms"')]
     assert "Röd under 90,0" in spo2
