@@ -238,22 +238,35 @@ def test_nurse_and_clinician_walk_through_the_console(
     tab.axe()
     tab.shot("07-saved")
 
-    # The follow-up: 86 weighed days of 90 patient-days (4 days without a reading).
+    # The follow-up, the last 90 days with today: 85 weighed days of 89 patient-days (4 days
+    # without a reading; today is not over, so not a patient-day yet).
     page.get_by_role("link", name="Uppföljning").click()
     page.get_by_role("heading", name=re.compile("Programuppföljning")).wait_for()
     assert page.locator("#adherence").inner_text() == "96\u00a0%"
-    # Opened in the period: the SpO2 alert (acknowledged after 30 min, resolved after 3 h) and
-    # the weight trend (opened 2 d 3 h ago, acknowledged above): median of the two.
-    assert page.locator("#median-ack").inner_text() == "1 d 1 tim"
-    assert page.locator("#median-resolve").inner_text() == "3 tim"
+    # Opened in the period, today's too: the SpO2 alert (acknowledged after 30 min, resolved
+    # after 3 h), the weight trend (opened 2 d 3 h ago, acknowledged above) and the world's
+    # alert, opened today and resolved above within a minute.
+    assert page.locator("#alerts").inner_text() == "3"
+    assert page.locator("#median-resolve").inner_text() == "1 tim 30 min"
+    # The dates as a Swedish page writes them, whatever the browser's own format.
+    today = seeded.today.isoformat()
+    assert page.get_by_label("Till och med").input_value() == today
+    assert page.get_by_label("Till och med").get_attribute("type") == "text"
+    assert re.fullmatch(r"\d+ \w+ \d{4} \u2013 \d+ \w+ \d{4} \(90 dagar\)\.", _period(page))
     tab.axe()
     tab.shot("08-follow-up")
     page.get_by_role("button", name="English").click()
     page.get_by_role("heading", name=re.compile("Programme follow-up")).wait_for()
     assert page.locator("#adherence").inner_text() == "96%"
+    assert page.get_by_label("Until (included)").input_value() == today
+    assert _period(page).endswith("(90 days).")
     tab.axe()
     tab.shot("09-follow-up-en")
     context.close()
+
+
+def _period(page: Any) -> str:
+    return str(page.locator("#period").inner_text())
 
 
 def _error_beside(page: Any, field_id: str) -> str:

@@ -425,14 +425,20 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     # Follow-up
     "follow_up_title": ("Programuppföljning", "Programme follow-up"),
     "follow_up_hint": (
-        "Siffrorna regionen följer upp, för hela dagar i vårdcentralens tidszon.",
-        "The figures the region follows up, over whole days in the health centre's time zone.",
+        "Siffrorna regionen följer upp, för dagar i vårdcentralens tidszon till och med i dag.",
+        "The figures the region follows up, over days in the health centre's time zone up to "
+        "and including today.",
+    ),
+    "date_placeholder": ("ÅÅÅÅ-MM-DD", "YYYY-MM-DD"),
+    "period_hint": (
+        "Datum skrivs år-månad-dag, till exempel 2026-11-30.",
+        "Dates are written year-month-day, for example 2026-11-30.",
     ),
     "health_centre": ("Vårdcentral", "Health centre"),
     "period_from": ("Från", "From"),
     "period_until": ("Till och med", "Until (included)"),
     "show": ("Visa", "Show"),
-    "no_whole_days": ("Perioden har inga hela dagar än.", "The period has no whole days yet."),
+    "period_not_started": ("Perioden har inte börjat än.", "The period has not started yet."),
     "counted_days": ("{first} \u2013 {last} ({days}).", "{first} \u2013 {last} ({days})."),
     "fu_patients": ("Patienter", "Patients"),
     "fu_monitored": ("Följda under perioden", "Monitored in the period"),
@@ -443,6 +449,14 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "fu_adherence_share": ("Dagar med vikt", "Days with a weight"),
     "fu_weighed_days": ("Vägda dagar / patientdagar", "Weighed days / patient-days"),
     "fu_patient_months": ("Patientmånader", "Patient-months"),
+    "fu_adherence_until": (
+        "Följsamhet och patientdagar till och med {day}: i dag är inte slut än.",
+        "Adherence and patient-days up to and including {day}: today is not over yet.",
+    ),
+    "fu_adherence_none": (
+        "Följsamhet och patientdagar räknas när dagen är slut.",
+        "Adherence and patient-days are counted once the day is over.",
+    ),
     "fu_response": ("Larm och svarstider", "Alerts and response times"),
     "fu_alerts": ("Larm", "Alerts"),
     "fu_median_ack": ("Mediantid till kvittering", "Median time to acknowledge"),
@@ -462,11 +476,11 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "fu_no_outcomes": ("Inga avslutade larm från perioden.", "No resolved alerts from the period."),
     "fu_definitions": (
         "Patientdag: en dag patienten var inskriven (från inskrivningsdagen till dagen före "
-        "utskrivning). Patientmånad: 30,4375 patientdagar. Dagens datum räknas inte: den är "
-        "inte slut.",
+        "utskrivning). Patientmånad: 30,4375 patientdagar. Larm räknas till och med i dag; "
+        "patientdagar och följsamhet bara för dagar som är slut.",
         "Patient-day: a day the patient was enrolled (from the day of enrolment to the day "
-        "before discharge). Patient-month: 30.4375 patient-days. Today does not count: it is "
-        "not over.",
+        "before discharge). Patient-month: 30.4375 patient-days. Alerts count up to and "
+        "including today; patient-days and adherence only for days that are over.",
     ),
     "no_centre": ("Det finns ingen vårdcentral att visa.", "There is no health centre to show."),
     "fu_endpoints": ("Aviseringar till vårdcentralen", "Notifications to the health centre"),
