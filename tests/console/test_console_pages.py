@@ -110,7 +110,9 @@ def test_a_nurse_reads_thresholds_but_cannot_change_them(
     a = seeded.world.a
     sign_in(client, a.tokens["nurse"])
     page = client.get(f"/console/patients/{a.patient_id}/thresholds?rule=systolic_bp").text
-    assert "BEAT-HF urgent without symptoms" in page
+    # What the rule does, in words; not the programme's developer note.
+    assert "Larmar när ett mätvärde för systoliskt blodtryck ligger utanför gränserna." in page
+    assert "BEAT-HF urgent without symptoms" not in page
     assert 'id="edit-form"' not in page
     assert "Ändra" not in page
     preview = client.post(

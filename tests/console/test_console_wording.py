@@ -1,9 +1,11 @@
 """The console's words where issue 19 found them wrong: counts in their singular ("1 larm",
-"1 alert") and plural, "nyss" / "just now" for an alert opened under a minute ago, and the
-worklist's count following a resolve done in place."""
+"1 alert") and plural, "nyss" / "just now" for an alert opened under a minute ago, the
+worklist's count following a resolve done in place, and the thresholds page saying what each
+rule does instead of the programme's developer notes and rule ids."""
 
 from __future__ import annotations
 
+import html
 import re
 import string
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,7 @@ from hemkoll.api.console import form_errors
 from hemkoll.api.console.catalogue import ENTRIES, ONE, PLURALS
 from hemkoll.api.console.form_errors import FieldError
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
+from hemkoll.rules.preset import HEART_FAILURE
 from tests.console.conftest import ORIGIN, Seeded, sign_in
 
 CONSOLE = Path(__file__).resolve().parents[2] / "hemkoll" / "api" / "console"
@@ -111,3 +114,71 @@ def test_the_worklist_says_just_now_and_counts_in_the_singular(
     page = client.get("/console/worklist").text
     assert _count(page) == "1 alert"
     assert "1 alerts" not in page
+
+
+def _cells(page: str, element_id: str) -> str:
+    """The text of the table row holding the element with this id (its Edit link)."""
+    at = page.index(f'id="{element_id}"')
+    row = page[page.rindex("<tr>", 0, at) : page.index("</tr>", at)]
+    return html.unescape(re.sub(r"<[^>]+>", " ", row))
+
+
+def test_the_thresholds_page_says_what_each_rule_does_without_developer_notes(
+    client: TestClient, seeded: Seeded
+) -> None:
+    a = seeded.world.a
+    sign_in(client, a.tokens["clinician"])
+    base = f"/console/patients/{a.patient_id}/thresholds"
+    page = client.get(f"{base}?rule=weight_gain_3d").text
+    table = page[page.index('id="rules-heading"') : page.index('id="preview"')]
+    for note in ("[T]", "[U]", "off in v2", "BEAT-HF", "unexplained", "MACD", "tuned on"):
+        assert note not in table, note
+    # No rule id where people read: not under the names, not in the edit form's legend.
+    text = html.unescape(re.sub(r"<[^>]+>", " ", table))
+    for rule in HEART_FAILURE.rules:
+        assert re.search(rf"(?<![\w-]){rule.id}(?![\w-])", text) is None, rule.id
+    assert "Vad regeln gör" in table
+    assert "Jämför dagens första värde för vikt med det lägsta under de 3 dagarna före; " in (
+        _cells(page, "edit-weight_gain_3d")
+    )
+    assert "Larmar när alla reglerna larmar inom 72 timmar: Vikt: ökning på 3 d, " in _cells(
+        page, "edit-weight_gain_with_breathlessness"
+    )
+    # The ids stay where a machine reads them.
+    assert 'href="/console/patients/' in page
+    assert 'id="edit-weight_gain_3d"' in page
+    assert '<input type="hidden" name="rule" value="weight_gain_3d">' in page
+
+    # A clinician's reason is theirs, labelled so; the history names the rule it changed.
+    saved = client.post(
+        base,
+        data={
+            "rule": "weight_gain_3d",
+            "enabled": "on",
+            "yellow": "1,5",
+            "window_days": "3",
+            "reason": "Snabb viktuppgång förra veckan",
+        },
+        headers={"Origin": ORIGIN},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    page = client.get(saved.headers["location"]).text
+    assert "Skäl till patientens ändring: Snabb viktuppgång förra veckan" in _cells(
+        page, "edit-weight_gain_3d"
+    )
+    history = html.unescape(page[page.index('id="history"') :])
+    assert "<td>Vikt: ökning på 3 d</td>" in history
+    assert "weight_gain_3d" not in history
+
+    client.post("/console/language", data={"lang": "en"}, headers={"Origin": ORIGIN})
+    page = client.get(base).text
+    row = _cells(page, "edit-weight_trend")
+    assert "What the rule does" in page
+    assert "Compares the average weight over the last 3 days with the average over the last " in (
+        row
+    )
+    assert "Reason for the patient's change: Snabb viktuppgång" in _cells(
+        page, "edit-weight_gain_3d"
+    )
+    assert "[T]" not in page

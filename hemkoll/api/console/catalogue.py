@@ -341,6 +341,68 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "worse_by": ("gul vid försämring med {points}", "yellow when worse by {points}"),
     "missing_after": ("efter {hours} tim", "after {hours} h"),
     "missing_by": ("ingen mätning kl. {time}", "no reading by {time}"),
+    "unknown_rule": ("en regel som inte finns längre", "a rule no longer there"),
+    # What a rule does (rules_view.rule_description): {metric} in lower case, {days} ... counts.
+    "desc_threshold": (
+        "Larmar när ett mätvärde för {metric} ligger utanför gränserna.",
+        "Alerts when a reading of {metric} is outside the limits.",
+    ),
+    "desc_change_rise": (
+        "Jämför dagens första värde för {metric} med det lägsta under {days} före; larmar vid "
+        "en ökning.",
+        "Compares the day's first {metric} reading with the lowest of {days} before; alerts on "
+        "a rise.",
+    ),
+    "desc_change_fall": (
+        "Jämför dagens första värde för {metric} med det högsta under {days} före; larmar vid "
+        "en minskning.",
+        "Compares the day's first {metric} reading with the highest of {days} before; alerts "
+        "on a fall.",
+    ),
+    "desc_baseline_rise": (
+        "Jämför {metric} med patientens egen nivå under {days} före och dess vanliga variation; "
+        "larmar när värdet ligger ovanför.",
+        "Compares {metric} with the patient's own level over {days} before and its usual "
+        "variation; alerts when the value lies above it.",
+    ),
+    "desc_baseline_fall": (
+        "Jämför {metric} med patientens egen nivå under {days} före och dess vanliga variation; "
+        "larmar när värdet ligger under.",
+        "Compares {metric} with the patient's own level over {days} before and its usual "
+        "variation; alerts when the value lies below it.",
+    ),
+    "desc_trend_rise": (
+        "Jämför medelvärdet för {metric} under {short} med medelvärdet under {long}; larmar "
+        "när det stiger.",
+        "Compares the average {metric} over {short} with the average over {long}; alerts when "
+        "it rises.",
+    ),
+    "desc_trend_fall": (
+        "Jämför medelvärdet för {metric} under {short} med medelvärdet under {long}; larmar "
+        "när det sjunker.",
+        "Compares the average {metric} over {short} with the average over {long}; alerts when "
+        "it falls.",
+    ),
+    "desc_symptom": (
+        "Larmar på patientens svar om {metric} (0 inga \u2013 3 svåra).",
+        "Alerts on the patient's answer about {metric} (0 none \u2013 3 severe).",
+    ),
+    "desc_symptom_worse": (
+        "Också när svaret blivit sämre än de senaste dagarnas.",
+        "Also when the answer has become worse than in the last few days.",
+    ),
+    "desc_missing_after": (
+        "Larmar när ingen mätning av {metric} har kommit på {hours}.",
+        "Alerts when no {metric} reading has come for {hours}.",
+    ),
+    "desc_missing_by": (
+        "Larmar när ingen mätning av {metric} har kommit kl. {time} en dag.",
+        "Alerts when no {metric} reading has come by {time} on a day.",
+    ),
+    "desc_combination": (
+        "Larmar när {mode} larmar inom {hours}: {rules}.",
+        "Alerts when {mode} fire within {hours}: {rules}.",
+    ),
     "all_of": ("alla av {rules}", "all of {rules}"),
     "any_of": ("någon av {rules}", "any of {rules}"),
     # Thresholds
@@ -358,7 +420,15 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "rule": ("Regel", "Rule"),
     "levels": ("Nivåer", "Levels"),
     "status": ("Status", "Status"),
-    "note": ("Anteckning", "Note"),
+    "rule_does": ("Vad regeln gör", "What the rule does"),
+    "own_reason": (
+        "Skäl till patientens ändring: {note}",
+        "Reason for the patient's change: {note}",
+    ),
+    "centre_reason": (
+        "Vårdcentralens skäl till ändringen: {note}",
+        "The health centre's reason for the change: {note}",
+    ),
     "edit": ("Ändra", "Edit"),
     "rule_on": ("på", "on"),
     "rule_off": ("av", "off"),
@@ -574,6 +644,12 @@ _PLURALS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "preview": (
         ("Förhandsgranska ({n} dag)", "Förhandsgranska ({n} dagar)"),
         ("Preview ({n} day)", "Preview ({n} days)"),
+    ),
+    "n_hours": (("{n} timme", "{n} timmar"), ("{n} hour", "{n} hours")),
+    "the_n_days": (("dagen", "de {n} dagarna"), ("the day", "the {n} days")),
+    "the_last_n_days": (
+        ("den senaste dagen", "de senaste {n} dagarna"),
+        ("the last day", "the last {n} days"),
     ),
     # The evidence's (hemkoll.api.console.evidence) counts of days and points.
     "ev_days": (("{n} dygn", "{n} dygn"), ("{n} day", "{n} days")),
