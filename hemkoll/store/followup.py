@@ -11,9 +11,11 @@ All over the local days ``first_day`` to ``last_day`` (both included) of the cen
   not yet acknowledged or resolved are left out of that median, and counted);
 * of those resolved, how many per outcome.
 
-``followup`` caps ``last_day`` at the day before ``today``: a day still going on would count
-as a day without a weight. Computed in SQL (queries/followup.sql); tests/console/
-test_followup.py checks every figure against a small data set worked out by hand.
+``followup`` caps ``last_day`` at ``today``: what has happened today counts (an alert opened
+this morning is one of the period's). Patient-days and adherence stop at the day before (a day
+still going on would count as a day without a weight): ``adherence_last_day``. Computed in SQL
+(queries/followup.sql); tests/console/test_followup.py checks every figure against a small
+data set worked out by hand.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ class FollowUp:
     health_centre_id: UUID
     first_day: date
     last_day: date
+    # Patient-days and adherence: whole days only, up to the day before today at the latest.
+    adherence_last_day: date
     enrolment: Enrolment
     adherence: Adherence
     by_rule: tuple[RuleAlerts, ...]
@@ -116,14 +120,17 @@ def followup(
     today: date,
     tz: str,
 ) -> FollowUp:
-    """The centre's figures over [first_day, min(last_day, today - 1 day)] in ``tz``."""
+    """The centre's figures over [first_day, min(last_day, today)] in ``tz``; patient-days and
+    adherence over the whole days of it, [first_day, min(last_day, today - 1 day)]."""
     if first_day > last_day:
         raise ValueError(f"the period starts ({first_day}) after it ends ({last_day})")
-    last_day = min(last_day, today - timedelta(days=1))
+    last_day = min(last_day, today)
+    adherence_last_day = min(last_day, today - timedelta(days=1))
     params: dict[str, Any] = {
         "health_centre_id": health_centre_id,
         "first_day": first_day,
         "last_day": last_day,
+        "adherence_last_day": adherence_last_day,
         "tz": tz,
     }
     with conn.cursor(row_factory=class_row(Enrolment)) as cur:
@@ -143,6 +150,7 @@ def followup(
         health_centre_id=health_centre_id,
         first_day=first_day,
         last_day=last_day,
+        adherence_last_day=adherence_last_day,
         enrolment=enrolment,
         adherence=adherence,
         by_rule=tuple(

@@ -5,11 +5,12 @@ world (conftest.py).
 One walk through what the issue asks of CI: a nurse signs in and acknowledges an alert (in
 place, on a tablet-sized screen) and resolves another with the keyboard; opens the patient's
 charts; a clinician tunes a threshold after seeing its backtest and saves it with a reason;
-the follow-up page shows the figures; the language switches. Then a clinician's wrong thresholds
-(out of range, a red limit inside the yellow band, a blank reason): each message visible right
-after its field, which is invalid and described by it, in Swedish; and the same without
-JavaScript. Every page is checked with axe-core (serious and critical violations fail), and no
-page may break its Content-Security-Policy.
+the follow-up page shows the figures (today's alerts too, its dates as ISO dates); the language
+switches. Then the thresholds page says what each rule does, without developer notes or rule
+ids, and a clinician's wrong thresholds (out of range, a red limit inside the yellow band, a
+blank reason): each message visible right after its field, which is invalid and described by
+it, in Swedish; and the same without JavaScript. Every page is checked with axe-core (serious
+and critical violations fail), and no page may break its Content-Security-Policy.
 Screenshots go to ``$HEMKOLL_TEST_ARTIFACTS/console`` (default: test-artifacts/console).
 """
 
@@ -238,22 +239,35 @@ def test_nurse_and_clinician_walk_through_the_console(
     tab.axe()
     tab.shot("07-saved")
 
-    # The follow-up: 86 weighed days of 90 patient-days (4 days without a reading).
+    # The follow-up, the last 90 days with today: 85 weighed days of 89 patient-days (4 days
+    # without a reading; today is not over, so not a patient-day yet).
     page.get_by_role("link", name="Uppföljning").click()
     page.get_by_role("heading", name=re.compile("Programuppföljning")).wait_for()
     assert page.locator("#adherence").inner_text() == "96\u00a0%"
-    # Opened in the period: the SpO2 alert (acknowledged after 30 min, resolved after 3 h) and
-    # the weight trend (opened 2 d 3 h ago, acknowledged above): median of the two.
-    assert page.locator("#median-ack").inner_text() == "1 d 1 tim"
-    assert page.locator("#median-resolve").inner_text() == "3 tim"
+    # Opened in the period, today's too: the SpO2 alert (acknowledged after 30 min, resolved
+    # after 3 h), the weight trend (opened 2 d 3 h ago, acknowledged above) and the world's
+    # alert, opened today and resolved above within a minute.
+    assert page.locator("#alerts").inner_text() == "3"
+    assert page.locator("#median-resolve").inner_text() == "1 tim 30 min"
+    # The dates as a Swedish page writes them, whatever the browser's own format.
+    today = seeded.today.isoformat()
+    assert page.get_by_label("Till och med").input_value() == today
+    assert page.get_by_label("Till och med").get_attribute("type") == "text"
+    assert re.fullmatch(r"\d+ \w+ \d{4} \u2013 \d+ \w+ \d{4} \(90 dagar\)\.", _period(page))
     tab.axe()
     tab.shot("08-follow-up")
     page.get_by_role("button", name="English").click()
     page.get_by_role("heading", name=re.compile("Programme follow-up")).wait_for()
     assert page.locator("#adherence").inner_text() == "96%"
+    assert page.get_by_label("Until (included)").input_value() == today
+    assert _period(page).endswith("(90 days).")
     tab.axe()
     tab.shot("09-follow-up-en")
     context.close()
+
+
+def _period(page: Any) -> str:
+    return str(page.locator("#period").inner_text())
 
 
 def _error_beside(page: Any, field_id: str) -> str:
@@ -291,7 +305,18 @@ def test_a_clinician_finds_a_threshold_error_beside_the_field(
     _sign_in(tab, base, world.a.tokens["clinician"])
     page.get_by_role("heading", name=re.compile("Arbetslista")).wait_for()
     page.goto(f"{base}/console/patients/{world.a.patient_id}/thresholds")
+    # The rules in plain Swedish: what each does, no developer notes, no rule ids.
+    rules = page.get_by_role("region", name="Gällande regler")
+    rules.get_by_role("columnheader", name="Vad regeln gör").wait_for()
+    table = rules.inner_text()
+    for note in ("[T]", "off in v2", "unexplained", "weight_trend", "spo2_urgent"):
+        assert note not in table, note
+    trend = rules.get_by_role("row", name=re.compile("Vikt: stigande trend"))
+    assert "Jämför medelvärdet för vikt under de senaste 3 dagarna" in trend.inner_text()
+    tab.axe()
+    tab.shot("10-thresholds-rules")
     page.locator("#edit-heart_rate").click()
+    assert page.locator("#edit legend").inner_text() == "Puls: gränsvärden"
     page.get_by_label("Regeln är på").check()
 
     # Out of range: the message is beside the field, in Swedish, with the allowed range.
@@ -304,7 +329,7 @@ def test_a_clinician_finds_a_threshold_error_beside_the_field(
     page.locator("#messages").get_by_text("Något behöver rättas").wait_for()
     assert "/thresholds?rule=heart_rate" in page.url  # answered in place, by htmx
     tab.axe()
-    tab.shot("10-threshold-out-of-range")
+    tab.shot("11-threshold-out-of-range")
 
     # A red limit inside the yellow band: its own message, beside the red limit.
     page.get_by_label("Gul, övre gräns (slag/min)").fill("100")
@@ -318,7 +343,7 @@ def test_a_clinician_finds_a_threshold_error_beside_the_field(
     for words in ("Value error", "validation error", "pydantic", "red.low", "threshold rule"):
         assert words not in page.content()
     tab.axe()
-    tab.shot("11-threshold-red-inside-yellow")
+    tab.shot("12-threshold-red-inside-yellow")
 
     # Put right, previewed, saved with a blank reason: the reason's message beside it.
     page.get_by_label("Röd, nedre gräns (slag/min)").fill("45")
@@ -332,7 +357,7 @@ def test_a_clinician_finds_a_threshold_error_beside_the_field(
     assert page.get_by_label("Röd, nedre gräns (slag/min)").input_value() == "45"
     assert _scalar(db_url, "SELECT count(*) FROM rule_overrides") == 0
     tab.axe()
-    tab.shot("12-threshold-reason-missing")
+    tab.shot("13-threshold-reason-missing")
     context.close()
 
 

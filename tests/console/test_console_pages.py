@@ -95,7 +95,7 @@ def test_the_patient_page_shows_missing_days_limits_markers_and_words(
     assert f"{missing} dagar utan mätning" in weight
     assert weight.count("track-fired") >= 1  # the weight trend alert's marker
     assert '<title id="chart-weight-title">Vikt</title>' in weight
-    assert "Vikt, 30 dagar: mätt 26 av 30 dagar; 1 larm markerade." in weight
+    assert "Vikt, 30 dagar: mätt 26 av 30 dagar; 1 larm markerat." in weight
     assert "<table>" in weight  # the data table beside the chart
     spo2 = page[page.index('id="chart-spo2"') : page.index('id="chart-symptoms"')]
     assert "Röd under 90,0" in spo2
@@ -110,7 +110,9 @@ def test_a_nurse_reads_thresholds_but_cannot_change_them(
     a = seeded.world.a
     sign_in(client, a.tokens["nurse"])
     page = client.get(f"/console/patients/{a.patient_id}/thresholds?rule=systolic_bp").text
-    assert "BEAT-HF urgent without symptoms" in page
+    # What the rule does, in words; not the programme's developer note.
+    assert "Larmar när ett mätvärde för systoliskt blodtryck ligger utanför gränserna." in page
+    assert "BEAT-HF urgent without symptoms" not in page
     assert 'id="edit-form"' not in page
     assert "Ändra" not in page
     preview = client.post(

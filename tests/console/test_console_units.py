@@ -71,7 +71,7 @@ def test_a_chart_marks_missing_days_breaks_its_line_and_lists_every_day() -> Non
     ]
     assert [m.label for m in chart.markers] == ["larm"]
     assert chart.lines[0].y < chart.series[0].dots[0].y  # 82 kg is above the readings
-    assert "mätt 5 av 7 dagar; 1 larm markerade" in chart.desc
+    assert "mätt 5 av 7 dagar; 1 larm markerat" in chart.desc
     assert "Värden från 80,0 till 81,0 kg." in chart.desc
 
 

@@ -27,17 +27,21 @@ of 30 min, 3 resolved with a median of 12 h, one outcome each.
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 
+from hemkoll.api.console.catalogue import MONTHS
 from hemkoll.store import devices, health_centres, patients
 from hemkoll.store.connect import Conn, connect
 from hemkoll.store.followup import DAYS_PER_MONTH, followup
 from hemkoll.store.health_centres import CentreSettings
-from tests.console.conftest import add_alert
+from tests.console.conftest import ORIGIN, Seeded, add_alert, sign_in
 
 TZ = ZoneInfo("Europe/Stockholm")
 FIRST, LAST = date(2026, 3, 25), date(2026, 4, 3)
@@ -209,9 +213,10 @@ def test_every_figure_matches_the_hand_count(db_url: str, centre: UUID) -> None:
     ]
 
 
-def test_days_not_over_yet_are_not_counted(db_url: str, centre: UUID) -> None:
-    """With today 2 April, the period ends on 1 April: P1 8 days (7 weighed), P2 3 (1), P3 2
-    (2); A3 (opened 2 April) is left out."""
+def test_today_counts_for_alerts_but_not_yet_for_adherence(db_url: str, centre: UUID) -> None:
+    """With today 2 April, the period ends today: A3 (opened 2 April 10:00) is one of its
+    alerts. Patient-days and adherence stop at 1 April: P1 8 days (7 weighed), P2 3 (1), P3 2
+    (2)."""
     with connect(db_url) as conn:
         f = followup(
             conn,
@@ -221,10 +226,27 @@ def test_days_not_over_yet_are_not_counted(db_url: str, centre: UUID) -> None:
             today=date(2026, 4, 2),
             tz="Europe/Stockholm",
         )
-    assert f.last_day == date(2026, 4, 1)
+    assert (f.last_day, f.adherence_last_day) == (date(2026, 4, 2), date(2026, 4, 1))
     assert (f.adherence.patient_days, f.adherence.weighed_days) == (13, 10)
-    assert (f.response.alerts, f.response.acknowledged) == (3, 2)
-    assert f.response.median_acknowledge == timedelta(minutes=20)
+    assert (f.response.alerts, f.response.acknowledged) == (4, 3)
+    assert f.response.median_acknowledge == timedelta(minutes=30)
+
+
+def test_today_is_the_centres_day_not_utcs(db_url: str, centre: UUID) -> None:
+    """4 April 00:30 in Stockholm is still 3 April in UTC: on 4 April that alert is today's."""
+    with connect(db_url) as conn:
+        f = followup(
+            conn,
+            centre,
+            first_day=FIRST,
+            last_day=date(2026, 4, 4),
+            today=date(2026, 4, 4),
+            tz="Europe/Stockholm",
+        )
+    assert f.response.alerts == 5
+    assert (f.by_rule[0].rule_id, f.by_rule[0].alerts) == ("weight_trend", 4)
+    assert f.adherence_last_day == LAST
+    assert (f.adherence.patient_days, f.adherence.weighed_days) == (17, 12)
 
 
 def test_an_empty_period_has_no_medians_and_no_share(db_url: str, centre: UUID) -> None:
@@ -246,3 +268,39 @@ def test_an_empty_period_has_no_medians_and_no_share(db_url: str, centre: UUID) 
     assert f.by_rule == ()
     assert f.response.median_acknowledge is None
     assert f.response.median_resolve is None
+
+
+def _figure(page: str, element_id: str) -> str:
+    found = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', page)
+    assert found is not None, element_id
+    return html.unescape(found.group(1))
+
+
+def test_the_page_counts_the_alerts_opened_today(client: TestClient, seeded: Seeded) -> None:
+    """The world's alert was opened a moment ago: the default period (the last 90 days, today
+    included) has three alerts, not two; the dates are ISO in the fields and in words beside
+    them, in the page's language, never in a browser's format."""
+    sign_in(client, seeded.world.a.tokens["nurse"])
+    today = seeded.today
+    first = today - timedelta(days=89)
+    page = client.get("/console/follow-up").text
+    assert _figure(page, "alerts") == "3"
+    assert re.search(
+        rf'<input id="until" name="until" type="text"[^>]*value="{today.isoformat()}"', page
+    )
+    assert re.search(rf'<input id="from"[^>]*value="{first.isoformat()}"', page)
+    assert 'type="date"' not in page
+    months = MONTHS["sv"]
+    words = f"{first.day} {months[first.month - 1]} {first.year}"
+    assert _figure(page, "period").startswith(f"{words} \u2013 ")
+    assert "(90 dagar)" in _figure(page, "period")
+    assert "i dag är inte slut än" in _figure(page, "adherence-until")
+    # A period of one day, today: its alert counts, its adherence waits for the day to end.
+    page = client.get(f"/console/follow-up?from={today}&until={today}").text
+    assert _figure(page, "alerts") == "1"
+    assert "(1 dag)" in _figure(page, "period")
+    assert "räknas när dagen är slut" in _figure(page, "adherence-until")
+    client.post("/console/language", data={"lang": "en"}, headers={"Origin": ORIGIN})
+    page = client.get(f"/console/follow-up?from={today}&until={today}").text
+    assert "(1 day)" in _figure(page, "period")
+    assert f"{today.day} {MONTHS['en'][today.month - 1]} {today.year}" in _figure(page, "period")

@@ -1,6 +1,7 @@
 """Every string of the console, Swedish and English side by side: ``key: (sv, en)``.
 
-Placeholders are ``str.format`` fields (``{n}``, ``{patient}``, ...), the same in both. A test
+Placeholders are ``str.format`` fields (``{n}``, ``{patient}``, ...), the same in both; counts
+have a singular and a plural form (``_PLURALS``, written with ``Formatter.count``). A test
 checks that every key a template or module uses is here and that both languages name the same
 placeholders.
 """
@@ -157,7 +158,6 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "has been logged.",
     ),
     "error_reason_required": ("Skriv varför regeln ändras.", "Write why the rule is changed."),
-    "error_too_long": ("Skriv högst {n} tecken.", "Write at most {n} characters."),
     "error_outcome_required": ("Välj ett utfall.", "Choose an outcome."),
     "error_date": (
         "Ange ett datum, till exempel {example}.",
@@ -167,7 +167,6 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "Perioden måste börja samma dag som den slutar eller tidigare.",
         "The period must start on or before the day it ends.",
     ),
-    "error_period_too_long": ("En period är högst {n} dagar.", "A period is at most {n} days."),
     "error_period_too_early": ("Välj ett senare datum.", "Choose a later date."),
     "back_to_start": ("Till startsidan", "Back to the start page"),
     # Worklist
@@ -176,18 +175,13 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "Öppna och kvitterade larm: röda först, sedan äldst först.",
         "Open and acknowledged alerts: red first, then oldest first.",
     ),
-    "worklist_count": ("{n} larm", "{n} alerts"),
     "updated_at": ("uppdaterad", "updated"),
-    "refreshes_every": ("uppdateras var {n}:e sekund", "refreshes every {n} seconds"),
-    "worklist_cut": (
-        "Listan visar de {n} första larmen; det finns fler.",
-        "The list shows the first {n} alerts; there are more.",
-    ),
     "worklist_empty": ("Inga öppna larm. Bra!", "No open alerts."),
     "severity_red": ("Röd", "Red"),
     "severity_yellow": ("Gul", "Yellow"),
     "opened": ("öppnat", "opened"),
     "ago": ("för {age} sedan", "{age} ago"),
+    "just_now": ("nyss", "just now"),
     "state_open": ("Öppet", "Open"),
     "state_acknowledged": ("Kvitterat", "Acknowledged"),
     "state_resolved": ("Avslutat", "Resolved"),
@@ -235,8 +229,6 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "thresholds_link": ("Gränsvärden och ändringar", "Thresholds and changes"),
     "why_alert": ("Varför larmet gick", "Why the alert fired"),
     "period": ("Period", "Period"),
-    "last_days": ("{n} dagar", "{n} days"),
-    "readings_heading": ("Mätvärden, senaste {n} dagarna", "Readings, last {n} days"),
     "charts_hint": (
         "Linjen är dagens medelvärde, det skuggade bandet dagens lägsta till högsta värde. "
         "Grå staplar är dagar utan mätning; streckade linjer är patientens gränsvärden; "
@@ -244,10 +236,6 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "The line is the day's mean, the shaded band the day's lowest to highest value. Grey "
         "bars are days without a reading; dashed lines are the patient's thresholds; circles "
         "beneath the chart are alerts.",
-    ),
-    "alerts_heading": (
-        "Larm, senaste {n} dagarna och alla olösta",
-        "Alerts, last {n} days and all unresolved",
     ),
     "no_alerts": ("Inga larm under perioden.", "No alerts in the period."),
     "evidence_figures": ("Underlag i siffror", "The figures behind it"),
@@ -294,10 +282,8 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "ev_at_most": ("högst {value}", "at most {value}"),
     "ev_rise_by": ("ökning med minst {value}", "a rise of at least {value}"),
     "ev_fall_by": ("minskning med minst {value}", "a fall of at least {value}"),
-    "ev_days": ("{n} dygn", "{n} days"),
     "ev_days_of": ("{n} av {of} dygn", "{n} of {of} days"),
     "ev_sd_floor": ("räknas som {value}", "counted as {value}"),
-    "ev_points": ("{n} steg", "{n} points"),
     "ev_mode_all": ("alla reglerna", "all of the rules"),
     "ev_mode_any": ("någon av reglerna", "any of the rules"),
     "ev_none_yet": ("ingen ännu", "none yet"),
@@ -308,13 +294,12 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "no_reading": ("ingen mätning", "no reading"),
     "legend_mean": ("medelvärde per dag", "daily mean"),
     "legend_limits": ("gränsvärden", "thresholds"),
-    "legend_missing": ("{n} dagar utan mätning", "{n} days without a reading"),
     "show_table": ("Visa {title} som tabell", "Show {title} as a table"),
-    "table_of": ("{title}, tabell", "{title}, table"),
     "chart_desc": (
-        "{title}, {days} dagar: mätt {measured} av {days} dagar; {alerts} larm markerade.",
-        "{title}, {days} days: measured on {measured} of {days} days; {alerts} alerts marked.",
+        "{title}, {period}: mätt {measured} av {period}; {marked}.",
+        "{title}, {period}: measured on {measured} of {period}; {marked}.",
     ),
+    "table_of": ("{title}, tabell", "{title}, table"),
     "chart_range": ("Värden från {low} till {high} {unit}.", "Values from {low} to {high} {unit}."),
     "day": ("Dag", "Day"),
     "chart_weight": ("Vikt", "Weight"),
@@ -356,6 +341,68 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "worse_by": ("gul vid försämring med {points}", "yellow when worse by {points}"),
     "missing_after": ("efter {hours} tim", "after {hours} h"),
     "missing_by": ("ingen mätning kl. {time}", "no reading by {time}"),
+    "unknown_rule": ("en regel som inte finns längre", "a rule no longer there"),
+    # What a rule does (rules_view.rule_description): {metric} in lower case, {days} ... counts.
+    "desc_threshold": (
+        "Larmar när ett mätvärde för {metric} ligger utanför gränserna.",
+        "Alerts when a reading of {metric} is outside the limits.",
+    ),
+    "desc_change_rise": (
+        "Jämför dagens första värde för {metric} med det lägsta under {days} före; larmar vid "
+        "en ökning.",
+        "Compares the day's first {metric} reading with the lowest of {days} before; alerts on "
+        "a rise.",
+    ),
+    "desc_change_fall": (
+        "Jämför dagens första värde för {metric} med det högsta under {days} före; larmar vid "
+        "en minskning.",
+        "Compares the day's first {metric} reading with the highest of {days} before; alerts "
+        "on a fall.",
+    ),
+    "desc_baseline_rise": (
+        "Jämför {metric} med patientens egen nivå under {days} före och dess vanliga variation; "
+        "larmar när värdet ligger ovanför.",
+        "Compares {metric} with the patient's own level over {days} before and its usual "
+        "variation; alerts when the value lies above it.",
+    ),
+    "desc_baseline_fall": (
+        "Jämför {metric} med patientens egen nivå under {days} före och dess vanliga variation; "
+        "larmar när värdet ligger under.",
+        "Compares {metric} with the patient's own level over {days} before and its usual "
+        "variation; alerts when the value lies below it.",
+    ),
+    "desc_trend_rise": (
+        "Jämför medelvärdet för {metric} under {short} med medelvärdet under {long}; larmar "
+        "när det stiger.",
+        "Compares the average {metric} over {short} with the average over {long}; alerts when "
+        "it rises.",
+    ),
+    "desc_trend_fall": (
+        "Jämför medelvärdet för {metric} under {short} med medelvärdet under {long}; larmar "
+        "när det sjunker.",
+        "Compares the average {metric} over {short} with the average over {long}; alerts when "
+        "it falls.",
+    ),
+    "desc_symptom": (
+        "Larmar på patientens svar om {metric} (0 inga \u2013 3 svåra).",
+        "Alerts on the patient's answer about {metric} (0 none \u2013 3 severe).",
+    ),
+    "desc_symptom_worse": (
+        "Också när svaret blivit sämre än de senaste dagarnas.",
+        "Also when the answer has become worse than in the last few days.",
+    ),
+    "desc_missing_after": (
+        "Larmar när ingen mätning av {metric} har kommit på {hours}.",
+        "Alerts when no {metric} reading has come for {hours}.",
+    ),
+    "desc_missing_by": (
+        "Larmar när ingen mätning av {metric} har kommit kl. {time} en dag.",
+        "Alerts when no {metric} reading has come by {time} on a day.",
+    ),
+    "desc_combination": (
+        "Larmar när {mode} larmar inom {hours}: {rules}.",
+        "Alerts when {mode} fire within {hours}: {rules}.",
+    ),
     "all_of": ("alla av {rules}", "all of {rules}"),
     "any_of": ("någon av {rules}", "any of {rules}"),
     # Thresholds
@@ -373,18 +420,20 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "rule": ("Regel", "Rule"),
     "levels": ("Nivåer", "Levels"),
     "status": ("Status", "Status"),
-    "note": ("Anteckning", "Note"),
+    "rule_does": ("Vad regeln gör", "What the rule does"),
+    "own_reason": (
+        "Skäl till patientens ändring: {note}",
+        "Reason for the patient's change: {note}",
+    ),
+    "centre_reason": (
+        "Vårdcentralens skäl till ändringen: {note}",
+        "The health centre's reason for the change: {note}",
+    ),
     "edit": ("Ändra", "Edit"),
     "rule_on": ("på", "on"),
     "rule_off": ("av", "off"),
     "individual": ("individuell", "individual"),
     "edit_rule": ("Ändra {rule}", "Edit {rule}"),
-    "edit_hint": (
-        "Ändra värdena och förhandsgranska: du ser vad regeln hade larmat om under de senaste "
-        "{n} dagarna innan du sparar.",
-        "Change the values and preview: you see what the rule would have flagged over the last "
-        "{n} days before you save.",
-    ),
     "rule_enabled": ("Regeln är på", "The rule is on"),
     "field_yellow_low": ("Gul, nedre gräns ({unit})", "Yellow, lower limit ({unit})"),
     "field_yellow_high": ("Gul, övre gräns ({unit})", "Yellow, upper limit ({unit})"),
@@ -402,7 +451,6 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "Tomt fält: den nivån används inte. Decimalkomma eller decimalpunkt går bra.",
         "An empty field: that level is not used. A decimal comma or point both work.",
     ),
-    "preview": ("Förhandsgranska ({n} dagar)", "Preview ({n} days)"),
     "backtest": ("Förhandsgranskning", "Preview"),
     "history": ("Ändringar", "Changes"),
     "version": ("Version", "Version"),
@@ -417,10 +465,14 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     # Backtest
     "backtest_heading": ("Förhandsgranskning: {rule}", "Preview: {rule}"),
     "backtest_summary": (
-        "Senaste {days} dagarna ({readings} mätvärden): {fired} larm gick, nuvarande regler "
-        "ger {current} och förslaget hade gett {proposed}.",
-        "Last {days} days ({readings} readings): {fired} alerts fired, the current rules give "
-        "{current} and the proposal would have given {proposed}.",
+        "{period} ({readings}): {fired}, nuvarande regler ger {current} och förslaget hade "
+        "gett {proposed}.",
+        "{period} ({readings}): {fired}, the current rules give {current} and the proposal "
+        "would have given {proposed}.",
+    ),
+    "backtest_ready": (
+        "Förhandsgranskningen är klar: {current} med nuvarande regler, {proposed} med förslaget.",
+        "The preview is ready: {current} with the current rules, {proposed} with the proposal.",
     ),
     "backtest_rule_summary": (
         "{rule}: larmade {fired}, nuvarande {current}, förslag {proposed}.",
@@ -434,10 +486,6 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "Inga larm under perioden, varken nu eller med förslaget.",
         "No alerts in the period, now or with the proposal.",
     ),
-    "backtest_ready": (
-        "Förhandsgranskningen är klar: nuvarande {current} larm, förslaget {proposed}.",
-        "The preview is ready: current rules {current} alerts, proposal {proposed}.",
-    ),
     "reason_label": ("Skäl till ändringen", "Reason for the change"),
     "reason_hint": (
         "Sparas med ändringen och visas i historiken.",
@@ -447,18 +495,21 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     # Follow-up
     "follow_up_title": ("Programuppföljning", "Programme follow-up"),
     "follow_up_hint": (
-        "Siffrorna regionen följer upp, för hela dagar i vårdcentralens tidszon.",
-        "The figures the region follows up, over whole days in the health centre's time zone.",
+        "Siffrorna regionen följer upp, för dagar i vårdcentralens tidszon till och med i dag.",
+        "The figures the region follows up, over days in the health centre's time zone up to "
+        "and including today.",
+    ),
+    "date_placeholder": ("ÅÅÅÅ-MM-DD", "YYYY-MM-DD"),
+    "period_hint": (
+        "Datum skrivs år-månad-dag, till exempel 2026-11-30.",
+        "Dates are written year-month-day, for example 2026-11-30.",
     ),
     "health_centre": ("Vårdcentral", "Health centre"),
     "period_from": ("Från", "From"),
     "period_until": ("Till och med", "Until (included)"),
     "show": ("Visa", "Show"),
-    "no_whole_days": ("Perioden har inga hela dagar än.", "The period has no whole days yet."),
-    "counted_days": (
-        "{first} \u2013 {last} ({days} dagar).",
-        "{first} \u2013 {last} ({days} days).",
-    ),
+    "period_not_started": ("Perioden har inte börjat än.", "The period has not started yet."),
+    "counted_days": ("{first} \u2013 {last} ({days}).", "{first} \u2013 {last} ({days})."),
     "fu_patients": ("Patienter", "Patients"),
     "fu_monitored": ("Följda under perioden", "Monitored in the period"),
     "fu_at_end": ("Inskrivna vid periodens slut", "Enrolled at the end"),
@@ -468,6 +519,14 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "fu_adherence_share": ("Dagar med vikt", "Days with a weight"),
     "fu_weighed_days": ("Vägda dagar / patientdagar", "Weighed days / patient-days"),
     "fu_patient_months": ("Patientmånader", "Patient-months"),
+    "fu_adherence_until": (
+        "Följsamhet och patientdagar till och med {day}: i dag är inte slut än.",
+        "Adherence and patient-days up to and including {day}: today is not over yet.",
+    ),
+    "fu_adherence_none": (
+        "Följsamhet och patientdagar räknas när dagen är slut.",
+        "Adherence and patient-days are counted once the day is over.",
+    ),
     "fu_response": ("Larm och svarstider", "Alerts and response times"),
     "fu_alerts": ("Larm", "Alerts"),
     "fu_median_ack": ("Mediantid till kvittering", "Median time to acknowledge"),
@@ -487,11 +546,11 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "fu_no_outcomes": ("Inga avslutade larm från perioden.", "No resolved alerts from the period."),
     "fu_definitions": (
         "Patientdag: en dag patienten var inskriven (från inskrivningsdagen till dagen före "
-        "utskrivning). Patientmånad: 30,4375 patientdagar. Dagens datum räknas inte: den är "
-        "inte slut.",
+        "utskrivning). Patientmånad: 30,4375 patientdagar. Larm räknas till och med i dag; "
+        "patientdagar och följsamhet bara för dagar som är slut.",
         "Patient-day: a day the patient was enrolled (from the day of enrolment to the day "
-        "before discharge). Patient-month: 30.4375 patient-days. Today does not count: it is "
-        "not over.",
+        "before discharge). Patient-month: 30.4375 patient-days. Alerts count up to and "
+        "including today; patient-days and adherence only for days that are over.",
     ),
     "no_centre": ("Det finns ingen vårdcentral att visa.", "There is no health centre to show."),
     "fu_endpoints": ("Aviseringar till vårdcentralen", "Notifications to the health centre"),
@@ -509,12 +568,98 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "fu_endpoint_never": ("aldrig", "never"),
     "fu_endpoint_ok": ("Levererar", "Delivering"),
     "fu_endpoint_failing": (
-        "Misslyckas sedan {since} ({age}, {failures} försök i rad)",
-        "Failing since {since} ({age}, {failures} attempts in a row)",
+        "Misslyckas sedan {since} ({age}, {attempts} i rad)",
+        "Failing since {since} ({age}, {attempts} in a row)",
     ),
     "fu_endpoint_last_error": ("senaste fel", "last error"),
     "channel_care_team": ("Larm (vårdcentralens system)", "Alerts (the centre's system)"),
     "channel_escalation": ("Eskalering", "Escalation"),
 }
 
+# Counts: ``key: ((sv one, sv other), (en one, en other))``, the count being ``{n}``; one form
+# for exactly 1, the other for every other count (both languages: "0 larm", "0 alerts").
+# Written with ``Formatter.count(key, n)``. Each becomes two entries: ``key`` (the other form)
+# and ``key + ONE``.
+ONE = "_one"
+_PLURALS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "n_alerts": (("{n} larm", "{n} larm"), ("{n} alert", "{n} alerts")),
+    "n_days": (("{n} dag", "{n} dagar"), ("{n} day", "{n} days")),
+    "n_readings": (("{n} mätvärde", "{n} mätvärden"), ("{n} reading", "{n} readings")),
+    "n_attempts": (("{n} försök", "{n} försök"), ("{n} attempt", "{n} attempts")),
+    "worklist_count": (("{n} larm", "{n} larm"), ("{n} alert", "{n} alerts")),
+    "refreshes_every": (
+        ("uppdateras varje sekund", "uppdateras var {n}:e sekund"),
+        ("refreshes every second", "refreshes every {n} seconds"),
+    ),
+    "worklist_cut": (
+        (
+            "Listan visar det första larmet; det finns fler.",
+            "Listan visar de {n} första larmen; det finns fler.",
+        ),
+        (
+            "The list shows the first alert; there are more.",
+            "The list shows the first {n} alerts; there are more.",
+        ),
+    ),
+    "error_too_long": (
+        ("Skriv högst {n} tecken.", "Skriv högst {n} tecken."),
+        ("Write at most {n} character.", "Write at most {n} characters."),
+    ),
+    "error_period_too_long": (
+        ("En period är högst {n} dag.", "En period är högst {n} dagar."),
+        ("A period is at most {n} day.", "A period is at most {n} days."),
+    ),
+    "readings_heading": (
+        ("Mätvärden, senaste dagen", "Mätvärden, senaste {n} dagarna"),
+        ("Readings, last day", "Readings, last {n} days"),
+    ),
+    "alerts_heading": (
+        ("Larm, senaste dagen och alla olösta", "Larm, senaste {n} dagarna och alla olösta"),
+        ("Alerts, last day and all unresolved", "Alerts, last {n} days and all unresolved"),
+    ),
+    "legend_missing": (
+        ("{n} dag utan mätning", "{n} dagar utan mätning"),
+        ("{n} day without a reading", "{n} days without a reading"),
+    ),
+    "alerts_marked": (
+        ("{n} larm markerat", "{n} larm markerade"),
+        ("{n} alert marked", "{n} alerts marked"),
+    ),
+    "alerts_fired": (("{n} larm gick", "{n} larm gick"), ("{n} alert fired", "{n} alerts fired")),
+    "last_n_days": (("Senaste dagen", "Senaste {n} dagarna"), ("Last day", "Last {n} days")),
+    "edit_hint": (
+        (
+            "Ändra värdena och förhandsgranska: du ser vad regeln hade larmat om under den "
+            "senaste dagen innan du sparar.",
+            "Ändra värdena och förhandsgranska: du ser vad regeln hade larmat om under de "
+            "senaste {n} dagarna innan du sparar.",
+        ),
+        (
+            "Change the values and preview: you see what the rule would have flagged over the "
+            "last day before you save.",
+            "Change the values and preview: you see what the rule would have flagged over the "
+            "last {n} days before you save.",
+        ),
+    ),
+    "preview": (
+        ("Förhandsgranska ({n} dag)", "Förhandsgranska ({n} dagar)"),
+        ("Preview ({n} day)", "Preview ({n} days)"),
+    ),
+    "n_hours": (("{n} timme", "{n} timmar"), ("{n} hour", "{n} hours")),
+    "the_n_days": (("dagen", "de {n} dagarna"), ("the day", "the {n} days")),
+    "the_last_n_days": (
+        ("den senaste dagen", "de senaste {n} dagarna"),
+        ("the last day", "the last {n} days"),
+    ),
+    # The evidence's (hemkoll.api.console.evidence) counts of days and points.
+    "ev_days": (("{n} dygn", "{n} dygn"), ("{n} day", "{n} days")),
+    "ev_points": (("{n} steg", "{n} steg"), ("{n} point", "{n} points")),
+}
+for _key, ((_sv_one, _sv_other), (_en_one, _en_other)) in _PLURALS.items():
+    if _key in _ENTRIES or _key + ONE in _ENTRIES:
+        raise ValueError(f"catalogue: {_key} is both a string and a count")
+    _ENTRIES[_key] = (_sv_other, _en_other)
+    _ENTRIES[_key + ONE] = (_sv_one, _en_one)
+
+PLURALS: frozenset[str] = frozenset(_PLURALS)
 ENTRIES: Mapping[str, tuple[str, str]] = MappingProxyType(_ENTRIES)

@@ -223,7 +223,10 @@ def build_chart(
     step = max(1, math.ceil(n / 6))
     measured = sum(any_reading)
     desc = t["chart_desc"].format(
-        title=title, days=len(days), measured=measured, alerts=len(placed)
+        title=title,
+        period=fmt.count("n_days", len(days)),
+        measured=measured,
+        marked=fmt.count("alerts_marked", len(placed)),
     )
     if readings:
         desc += " " + t["chart_range"].format(

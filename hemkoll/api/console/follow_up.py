@@ -1,12 +1,15 @@
 """The programme follow-up of a health centre (hemkoll.store.followup) over a chosen period,
-by default the last ``DEFAULT_DAYS`` whole days: what the region asks the centre for.
+by default the last ``DEFAULT_DAYS`` days up to and including today (in the centre's time zone:
+an alert opened this morning counts): what the region asks the centre for.
 
 Nurses, clinicians and the centre's administrators see their own centre; the region's
 administrators choose one. The figures are counts and shares, no patient is named; the page
 records one audit row for the centre it shows. Above them, how the centre's notification
 endpoints answer now (``store.endpoint_health``): one failing for a day is seen here. A period
 that is not one (not a date, ending before it starts, too long) comes back as typed with the
-message beside the date at fault, 422.
+message beside the date at fault, 422. The dates are typed and shown as ISO dates
+(2026-11-30) in a text field: a date input shows its value in the browser's own format (US on
+an English browser), whatever the page's language.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def _period(
     since: date | None, until: date | None, today: date, errors: list[FieldError]
 ) -> tuple[date, date]:
     """The period's first and last day, or errors beside the field at fault."""
-    last = until or today - timedelta(days=1)
+    last = until or today
     try:
         first = since or last - timedelta(days=DEFAULT_DAYS - 1)
     except OverflowError:  # "until" at the very start of the calendar
@@ -80,7 +83,7 @@ def follow_up_page(
     lang = language(request)
     t = CATALOGUE[lang]
     errors: list[FieldError] = []
-    example = now.date() - timedelta(days=1)
+    example = now.date()
     first_typed = _day(since, "from", example, errors)
     last_typed = _day(until, "until", example, errors)
     with caller.session() as s:

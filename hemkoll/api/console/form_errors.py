@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from hemkoll.api.console.catalogue import PLURALS
 from hemkoll.api.console.i18n import Formatter
 from hemkoll.rules.config import Bounds
 
@@ -69,8 +70,13 @@ def message(error: FieldError, unit: str, fmt: Formatter, t: Catalogue) -> str:
     values = {
         name: quantity(value, unit, fmt) if isinstance(value, float) else str(value)
         for name, value in error.values.items()
+        if name != "n"
     }
-    return t[f"error_{error.code}"].format(**values)
+    key = f"error_{error.code}"
+    n = error.values.get("n")
+    if key in PLURALS and isinstance(n, int):  # "at most 1 character", "at most 2 characters"
+        return fmt.count(key, n, **values)
+    return t[key].format(**values, **({} if n is None else {"n": str(n)}))
 
 
 def messages(

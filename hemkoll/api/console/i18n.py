@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from hemkoll.api.console.catalogue import ENTRIES, MONTHS
+from hemkoll.api.console.catalogue import ENTRIES, MONTHS, ONE, PLURALS
 
 Lang = Literal["sv", "en"]
 LANGS: tuple[Lang, ...] = ("sv", "en")
@@ -104,3 +104,19 @@ class Formatter:
     def age(self, at: dt.datetime) -> str:
         """How long ago ``at`` was."""
         return self.duration(self.now - at)
+
+    def ago(self, at: dt.datetime) -> str:
+        """When ``at`` was, relative to now: "för 3 tim sedan" / "3 h ago"; under a minute
+        ago (or a moment ahead, a clock's skew), "nyss" / "just now"."""
+        t = CATALOGUE[self.lang]
+        if self.now - at < dt.timedelta(minutes=1):
+            return t["just_now"]
+        return t["ago"].format(age=self.age(at))
+
+    def count(self, key: str, n: int, **fields: object) -> str:
+        """A count in words, its singular or plural form: "1 larm", "1 alert", "2 alerts".
+        ``key`` is one of the catalogue's ``PLURALS``; ``{n}`` is the count."""
+        if key not in PLURALS:
+            raise KeyError(f"{key} is not a count in the catalogue")
+        t = CATALOGUE[self.lang]
+        return t[key + ONE if n == 1 else key].format(n=n, **fields)

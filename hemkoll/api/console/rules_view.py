@@ -1,5 +1,10 @@
-"""Rules as staff read them: a name in their language, their levels in a line, the metrics they
-watch, and the threshold lines a chart draws for a metric."""
+"""Rules as staff read them: a name in their language, their levels in a line, what the rule
+does in a sentence (from its kind and parameters, so a rule a centre adds reads as well as the
+programme's), the metrics they watch, and the threshold lines a chart draws for a metric.
+
+Nothing here shows a rule's id or the programme's developer notes (``Rule.note`` of the preset,
+English and about tuning, which docs/programme.md explains): those are for machines and the
+programme's authors, not for the care team."""
 
 from __future__ import annotations
 
@@ -104,8 +109,11 @@ def _amounts(
     ]
 
 
-def rule_summary(rule: PlainRule, fmt: Formatter, t: Catalogue) -> str:
-    """The rule's levels in one line, e.g. "yellow < 95 % · red < 90 % (2 in a row)"."""
+def rule_summary(
+    rule: PlainRule, fmt: Formatter, t: Catalogue, rule_set: RuleSet | None = None
+) -> str:
+    """The rule's levels in one line, e.g. "yellow < 95 % · red < 90 % (2 in a row)"; a
+    combination's parts by their names (from ``rule_set``)."""
     parts: list[str]
     if isinstance(rule, ThresholdRule):
         u = unit(rule.metric, t)
@@ -125,10 +133,59 @@ def rule_summary(rule: PlainRule, fmt: Formatter, t: Catalogue) -> str:
             deadline = rule.by_local_time.strftime("%H:%M") if rule.by_local_time else ""
             parts = [t["missing_by"].format(time=deadline)]
     else:
-        parts = [
-            t["all_of" if rule.mode == "all" else "any_of"].format(rules=", ".join(rule.rules))
-        ]
+        names = ", ".join(_part_names(rule, rule_set, t))
+        parts = [t["all_of" if rule.mode == "all" else "any_of"].format(rules=names)]
     return " · ".join(parts)
+
+
+def _part_names(rule: CombinationRule, rule_set: RuleSet | None, t: Catalogue) -> list[str]:
+    found = (None if rule_set is None else find(rule_set, part) for part in rule.rules)
+    return [
+        rule_label(part, part_id, t) if part is not None else t["unknown_rule"]
+        for part, part_id in zip(found, rule.rules, strict=True)
+    ]
+
+
+def _lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def rule_description(
+    rule: PlainRule, fmt: Formatter, t: Catalogue, rule_set: RuleSet | None = None
+) -> str:
+    """What the rule does, in a sentence of the reader's language, e.g. "Compares the day's
+    first weight with the lowest of the 3 days before; alerts on a rise." """
+    if isinstance(rule, CombinationRule):
+        return t["desc_combination"].format(
+            mode=t["ev_mode_all" if rule.mode == "all" else "ev_mode_any"],
+            hours=fmt.count("n_hours", round(rule.window_hours)),
+            rules=", ".join(_part_names(rule, rule_set, t)),
+        )
+    metric = _lower(metric_label(rule.metric, t))
+    if isinstance(rule, ThresholdRule):
+        return t["desc_threshold"].format(metric=metric)
+    if isinstance(rule, ChangeRule):
+        days = fmt.count("the_n_days", rule.window_days)
+        return t[f"desc_change_{rule.direction}"].format(metric=metric, days=days)
+    if isinstance(rule, BaselineRule):
+        days = fmt.count("the_n_days", rule.baseline_days)
+        return t[f"desc_baseline_{rule.direction}"].format(metric=metric, days=days)
+    if isinstance(rule, TrendRule):
+        return t[f"desc_trend_{rule.direction}"].format(
+            metric=metric,
+            short=fmt.count("the_last_n_days", rule.short_days),
+            long=fmt.count("the_last_n_days", rule.long_days),
+        )
+    if isinstance(rule, SymptomRule):
+        text = t["desc_symptom"].format(metric=metric)
+        if rule.worsening_points is not None:
+            text += " " + t["desc_symptom_worse"]
+        return text
+    if rule.after_hours is not None:
+        hours = fmt.count("n_hours", round(rule.after_hours))
+        return t["desc_missing_after"].format(metric=metric, hours=hours)
+    deadline = rule.by_local_time.strftime("%H:%M") if rule.by_local_time else ""
+    return t["desc_missing_by"].format(metric=metric, time=deadline)
 
 
 def _band_limits(rule: ThresholdRule, band: Band | None, severity: str) -> Iterable[Limit]:

@@ -30,7 +30,14 @@ from hemkoll.api.console.form_errors import FORM, FieldError
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
 from hemkoll.api.console.patient import patient_or_404
 from hemkoll.api.console.patient_charts import METRICS, by_metric, local_days
-from hemkoll.api.console.rules_view import Catalogue, find, rule_label, rule_summary, unit
+from hemkoll.api.console.rules_view import (
+    Catalogue,
+    find,
+    rule_description,
+    rule_label,
+    rule_summary,
+    unit,
+)
 from hemkoll.api.console.web import (
     PREFIX,
     ConsoleRoute,
@@ -83,6 +90,32 @@ def _changed_rules(layer: dict[str, Any], previous: dict[str, Any] | None) -> li
     return sorted(k for k in now.keys() | before.keys() if now.get(k) != before.get(k))
 
 
+@dataclass(frozen=True)
+class _RuleRow:
+    """A line of the rules table: the rule (its id only for URLs and element ids), its name,
+    levels and what it does in words, and the reasons people gave for changing it."""
+
+    rule: PlainRule
+    name: str
+    summary: str
+    description: str
+    overridden: bool
+    reasons: tuple[str, ...]
+
+
+def _reasons(
+    versions: list[rule_overrides.OverridesVersion], t: Catalogue
+) -> dict[str, tuple[str, ...]]:
+    """Per rule, the notes of the centre's and the patient's overrides, labelled as theirs."""
+    found: dict[str, list[str]] = {}
+    for scope, key in (("health_centre", "centre_reason"), ("patient", "own_reason")):
+        layer = next((v.layer for v in versions if v.scope == scope), {})
+        for o in layer.get("overrides", []):
+            if o.get("note"):
+                found.setdefault(o["id"], []).append(t[key].format(note=o["note"]))
+    return {rule_id: tuple(notes) for rule_id, notes in found.items()}
+
+
 def _field_unit(rule: PlainRule | None, t: Catalogue) -> str:
     """The unit of the edited rule's fields (thresholds, changes and trends: the metric's)."""
     if isinstance(rule, (ThresholdRule, ChangeRule, TrendRule)):
@@ -106,6 +139,8 @@ def _page(
     rule_set = effective_for(programme, versions)
     patient_layer = next((v.layer for v in versions if v.scope == "patient"), {})
     overridden = {o["id"] for o in patient_layer.get("overrides", [])}
+    # What people wrote when they changed a rule, as theirs; never the programme's own notes.
+    reasons = _reasons(versions, t)
     editing = None
     if rule_id is not None and caller.principal.role == "clinician":
         editing = find(rule_set, rule_id)
@@ -114,7 +149,14 @@ def _page(
     return {
         "patient": patient,
         "rules": [
-            (rule, rule_label(rule, rule.id, t), rule_summary(rule, fmt, t), rule.id in overridden)
+            _RuleRow(
+                rule,
+                rule_label(rule, rule.id, t),
+                rule_summary(rule, fmt, t, rule_set),
+                rule_description(rule, fmt, t, rule_set),
+                rule.id in overridden,
+                reasons.get(rule.id, ()),
+            )
             for rule in rule_set.rules
         ],
         "editing": editing,
@@ -125,7 +167,13 @@ def _page(
         "errors": {},
         "error_focus": None,
         "history": [
-            (change, _changed_rules(change.layer, change.previous_layer))
+            (
+                change,
+                [
+                    rule_label(find(rule_set, rule_id), rule_id, t)
+                    for rule_id in _changed_rules(change.layer, change.previous_layer)
+                ],
+            )
             for change in rule_overrides.history(s.conn, patient.id)
         ],
         "names": _names(s, caller),

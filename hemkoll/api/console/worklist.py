@@ -156,10 +156,19 @@ def _act(
         s.record("alert", alert_id, patient_id=alert.patient_id)
         message = t[f"done_{action}"].format(patient=alert.patient_reference)
         if is_htmx(request):
-            # Only the alert's card changes; the next refresh takes a resolved one away.
+            # The alert's card changes in place; the next refresh takes a resolved one away.
             tz = centre_of(caller, s.conn).timezone
             changed = alerts.alert_in_scope(s.conn, alert_id, health_centre_id=caller.scope)
             context = _shared(request, caller, s.conn, programme) | {"a": changed or alert}
+            # The list's count goes along, out of band: a resolved alert no longer counts.
+            context["open_count"] = len(
+                alerts.worklist(
+                    s.conn,
+                    health_centre_id=centre_of(caller, s.conn).id,
+                    states=["open", "acknowledged"],
+                    limit=WORKLIST_LIMIT,
+                )
+            )
             template = "_alert_done.html"
         else:
             context, tz = _context(request, caller, s, programme)

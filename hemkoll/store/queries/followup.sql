@@ -1,8 +1,8 @@
 -- name: followup_enrolment
 -- The programme follow-up of one health centre over the local days [first_day, last_day] of its
--- time zone (hemkoll.store.followup: the caller caps last_day at yesterday, so every day
--- counted is whole). Here: patients enrolled and discharged in the period, and those under
--- monitoring at its end.
+-- time zone (hemkoll.store.followup: the caller caps last_day at today, so what has happened
+-- today counts). Here: patients enrolled and discharged in the period, and those under
+-- monitoring at its end (today: now).
 WITH bounds AS (
     SELECT (%(first_day)s::date::timestamp AT TIME ZONE %(tz)s::text) AS since,
            ((%(last_day)s::date + 1)::timestamp AT TIME ZONE %(tz)s::text) AS until
@@ -20,16 +20,17 @@ WHERE p.health_centre_id = %(health_centre_id)s;
 -- name: followup_adherence
 -- Patient-days (a local day on which the patient was enrolled: from the day of enrolment to
 -- the day before discharge), those with at least one body weight reading on that local day,
--- and the patients with any. Read from the readings themselves (a weight or two a day), so any
--- time zone is exact.
+-- and the patients with any, over whole days only (up to adherence_last_day, at most
+-- yesterday: a day still going on would count as a day without a weight). Read from the
+-- readings themselves (a weight or two a day), so any time zone is exact.
 WITH patient_days AS (
     SELECT p.id AS patient_id, d::date AS day
     FROM patients AS p,
          generate_series(
              greatest(%(first_day)s::date, (p.enrolled_at AT TIME ZONE %(tz)s::text)::date),
-             least(%(last_day)s::date,
+             least(%(adherence_last_day)s::date,
                    coalesce((p.discharged_at AT TIME ZONE %(tz)s::text)::date - 1,
-                            %(last_day)s::date)),
+                            %(adherence_last_day)s::date)),
              interval '1 day') AS d
     WHERE p.health_centre_id = %(health_centre_id)s
 ),
@@ -40,7 +41,7 @@ weighed AS (
     WHERE p.health_centre_id = %(health_centre_id)s
       AND r.metric = 'body_weight'
       AND r.measured_at >= (%(first_day)s::date::timestamp AT TIME ZONE %(tz)s::text)
-      AND r.measured_at < ((%(last_day)s::date + 1)::timestamp AT TIME ZONE %(tz)s::text)
+      AND r.measured_at < ((%(adherence_last_day)s::date + 1)::timestamp AT TIME ZONE %(tz)s::text)
 )
 SELECT count(DISTINCT pd.patient_id)::integer AS patients,
        count(*)::integer AS patient_days,
