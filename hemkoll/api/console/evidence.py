@@ -252,7 +252,7 @@ def _change(r: _Reader) -> None:
     r.row("ev_change", r.quantity("change", sign=r.sign), "change")
     r.row("ev_limit", r.beyond("amount"), "amount", "direction")
     days = r.count("window_days")
-    r.row("ev_window", None if days is None else r.t["ev_days"].format(n=days), "window_days")
+    r.row("ev_window", None if days is None else r.fmt.count("ev_days", days), "window_days")
 
 
 def _baseline(r: _Reader) -> None:
@@ -308,7 +308,7 @@ def _symptom(r: _Reader) -> None:
     r.row("ev_yellow_from", r.quantity("yellow_score"), "yellow_score")
     r.row("ev_red_from", r.quantity("red_score"), "red_score")
     points = r.count("worsening_points")
-    worse = None if points is None else r.t["ev_points"].format(n=points)
+    worse = None if points is None else r.fmt.count("ev_points", points)
     r.row("ev_worsening", worse, "worsening_points")
     lowest, at = r.quantity("window_lowest"), r.when("window_lowest_at")
     text = None if lowest is None or at is None else f"{lowest}, {at}"
