@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Literal
 from uuid import UUID
 
 from hemkoll.rules.config import PatientAdvice, Severity
@@ -202,13 +203,16 @@ def _severe_call(advice: PatientAdvice, symptoms: Sequence[str]) -> str:
     return "now" if any(s in advice.severe_call_now for s in symptoms) else "today"
 
 
+AlertChange = Literal["opened", "severity_raised"]
+
+
 @dataclass(frozen=True)
 class AlertNews:
     """The most pressing alert an evaluation opened or raised (red over yellow)."""
 
     severity: Severity
-    # "opened" or "severity_raised"; a missing-measurement alert names its metric.
-    change: str
+    change: AlertChange
+    # A missing-measurement alert names its metric.
     missing_metric: str | None = None
 
 

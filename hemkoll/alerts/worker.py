@@ -24,6 +24,7 @@ import psycopg
 
 from hemkoll.alerts.configuration import effective_for
 from hemkoll.alerts.patient_messages import (
+    AlertChange,
     AlertNews,
     PatientMessage,
     after_evaluation,
@@ -226,7 +227,7 @@ def evaluate_patient(
     return results.get(patient_id, Changes())
 
 
-def _news(rule_set: RuleSet, finding: Finding, change: str) -> AlertNews:
+def _news(rule_set: RuleSet, finding: Finding, change: AlertChange) -> AlertNews:
     rule = rule_set.rule(finding.rule_id) if finding.kind == "missing" else None
     metric = rule.metric if isinstance(rule, MissingRule) else None
     return AlertNews(finding.severity, change, missing_metric=metric)
