@@ -1,7 +1,8 @@
 -- name: alert_history_of_patients
 -- Per patient and rule: the newest alert (unresolved if any), for the alerting decisions.
 SELECT DISTINCT ON (patient_id, rule_id)
-    patient_id, id, rule_id, state, severity, first_fired_at, last_fired_at, resolved_at
+    patient_id, id, rule_id, state, severity, first_fired_at, last_fired_at, resolved_at,
+    outcome
 FROM alerts
 WHERE patient_id = ANY(%(patient_ids)s::uuid[])
 ORDER BY patient_id, rule_id, (state <> 'resolved') DESC, last_fired_at DESC;
@@ -24,6 +25,11 @@ WHERE id = %(alert_id)s AND state <> 'resolved';
 
 -- name: touch_alert
 UPDATE alerts SET last_fired_at = greatest(last_fired_at, %(fired_at)s) WHERE id = %(alert_id)s;
+
+-- name: resolve_alert_by_rules
+-- A missing-measurement alert the readings no longer bear out (hemkoll.rules.alerting.Resolve).
+UPDATE alerts SET state = 'resolved', resolved_at = now(), outcome = %(outcome)s
+WHERE id = %(alert_id)s AND state <> 'resolved';
 
 -- name: worklist
 -- A health centre's alerts, most severe first, then oldest first; keyset-paged on
