@@ -72,6 +72,8 @@ class WorklistAlert:
     severity_order: int
     opened_at: datetime
     severity_since: datetime
+    # measured_at of the reading that opened it (a missing rule's: the deadline that passed).
+    first_fired_at: datetime
     last_fired_at: datetime
     acknowledged_at: datetime | None
     resolved_at: datetime | None

@@ -36,8 +36,9 @@ WHERE id = %(alert_id)s AND state <> 'resolved';
 -- (severity_order, opened_at, id).
 SELECT a.id, a.patient_id, p.reference AS patient_reference, a.rule_id, a.rule_kind, a.rule_set,
        a.state, a.severity, CASE a.severity WHEN 'red' THEN 0 ELSE 1 END AS severity_order,
-       a.opened_at, a.severity_since, a.last_fired_at, a.acknowledged_at, a.resolved_at,
-       a.outcome, a.assigned_to, a.escalated_at, a.explanation_en, a.explanation_sv
+       a.opened_at, a.severity_since, a.first_fired_at, a.last_fired_at, a.acknowledged_at,
+       a.resolved_at, a.outcome, a.assigned_to, a.escalated_at, a.explanation_en,
+       a.explanation_sv
 FROM alerts AS a
 JOIN patients AS p ON p.id = a.patient_id
 WHERE p.health_centre_id = %(health_centre_id)s
