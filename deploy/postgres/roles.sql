@@ -139,10 +139,12 @@ GRANT SELECT ON rule_overrides TO hemkoll_rules;
 -- device_id and received_at: which readings prompted an evaluation (readings_received_since).
 GRANT SELECT (patient_id, device_id, metric, value, measured_at, received_at)
       ON readings TO hemkoll_rules;
--- Opens alerts and raises their severity; acknowledging and resolving are the care team's.
+-- Opens alerts and raises their severity; acknowledging and resolving are the care team's,
+-- except a missing-measurement alert the readings no longer bear out, which the rules resolve
+-- (state, resolved_at, outcome 'reading_arrived': resolve_alert_by_rules).
 GRANT SELECT, INSERT ON alerts TO hemkoll_rules;
 GRANT UPDATE (severity, severity_since, last_fired_at, evidence, explanation_en,
-              explanation_sv) ON alerts TO hemkoll_rules;
+              explanation_sv, state, resolved_at, outcome) ON alerts TO hemkoll_rules;
 GRANT INSERT ON alert_events TO hemkoll_rules;
 GRANT INSERT ON notifications TO hemkoll_rules;
 GRANT SELECT (id) ON notifications TO hemkoll_rules;

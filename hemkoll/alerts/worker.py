@@ -36,12 +36,22 @@ from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.periodic import PeriodicJob, start_jobs
 from hemkoll.protocol.measurements import METRICS
-from hemkoll.rules.alerting import AlertState, Open, Raise, RuleAlert, Touch, decide
+from hemkoll.rules.alerting import (
+    READING_ARRIVED,
+    AlertState,
+    Live,
+    Open,
+    Raise,
+    Resolve,
+    RuleAlert,
+    Touch,
+    decide,
+)
 from hemkoll.rules.config import MissingRule, RuleSet, Severity
-from hemkoll.rules.engine import evaluate, required_history
-from hemkoll.rules.findings import Finding
+from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate, required_history
+from hemkoll.rules.findings import Finding, utc
 from hemkoll.rules.judged import verdict
-from hemkoll.rules.series import series_from_rows
+from hemkoll.rules.series import Series, as_epoch_us, series_from_rows
 from hemkoll.store import alert_actions, evaluation_queue, notifications, rule_overrides
 from hemkoll.store.alerts import (
     AlertContent,
@@ -49,6 +59,7 @@ from hemkoll.store.alerts import (
     insert_alert,
     newest_alerts,
     raise_alert,
+    resolve_by_rules,
     touch_alert,
 )
 from hemkoll.store.connect import Conn, connect, serve_until_stopped
@@ -181,15 +192,13 @@ def evaluate_patients(
         rule_set = rule_sets[patient.id]
         start = now - required_history(rule_set)
         rows = [row for row in readings.get(patient.id, []) if row[1] >= start]
+        series = series_from_rows(rows)
         findings = evaluate(
-            rule_set,
-            series_from_rows(rows),
-            tz=ZoneInfo(patient.timezone),
-            now=now,
-            paused=patient.paused,
+            rule_set, series, tz=ZoneInfo(patient.timezone), now=now, paused=patient.paused
         )
+        live = _live(rule_set, series, now=now, start=start, paused=patient.paused)
         changes, unresolved = _apply(
-            conn, patient.id, rule_set, findings, newest.get(patient.id, [])
+            conn, patient.id, rule_set, findings, newest.get(patient.id, []), live=live
         )
         results[patient.id] = changes
         judged = [
@@ -233,25 +242,65 @@ def _news(rule_set: RuleSet, finding: Finding, change: AlertChange) -> AlertNews
     return AlertNews(finding.severity, change, missing_metric=metric)
 
 
+def _live(
+    rule_set: RuleSet, series: Series, *, now: datetime, start: datetime, paused: bool
+) -> Live:
+    """What the decisions need beyond the findings: per enabled missing-measurement rule, the
+    newest reading of its metric (``alerting.Live``)."""
+    newest: dict[str, datetime | None] = {}
+    for rule in rule_set.enabled():
+        if isinstance(rule, MissingRule):
+            got = series.get(rule.metric)
+            times = as_epoch_us(got[0]) if got is not None else None
+            newest[rule.id] = utc(int(times.max())) if times is not None and times.size else None
+    # Alerts whose findings may lie before the history given are not judged: the margin is
+    # longer than any silence a missing rule waits for.
+    return Live(now=now, judged_from=start + LIVE_HISTORY_MARGIN, missing=newest, paused=paused)
+
+
 def _apply(
     conn: Conn,
     patient_id: UUID,
     rule_set: RuleSet,
     findings: Sequence[Finding],
     newest: Sequence[AlertRow],
+    *,
+    live: Live | None = None,
 ) -> tuple[Changes, dict[str, UUID]]:
     """Apply one patient's findings to its alerts; the changes and its unresolved alerts."""
     alerts = {
         row.rule_id: RuleAlert(
-            AlertState(row.state), _severity(row.severity), row.last_fired_at, row.resolved_at
+            AlertState(row.state),
+            _severity(row.severity),
+            row.last_fired_at,
+            row.resolved_at,
+            first_fired_at=row.first_fired_at,
+            outcome=row.outcome,
         )
         for row in newest
     }
     unresolved = {row.rule_id: row.id for row in newest if row.state != "resolved"}
     resolved = {row.rule_id: row.id for row in newest if row.state == "resolved"}
     changes = Changes()
-    for decision in decide(findings, alerts):
-        if isinstance(decision, Open):
+    for decision in decide(findings, alerts, live):
+        if isinstance(decision, Resolve):
+            alert_id = unresolved.pop(decision.rule_id)
+            resolve_by_rules(conn, alert_id, READING_ARRIVED)
+            resolved[decision.rule_id] = alert_id
+            row = next(r for r in newest if r.id == alert_id)
+            alert_actions.insert_event(
+                conn,
+                alert_id,
+                kind="resolved",
+                severity=row.severity,
+                actor=ACTOR,
+                details={
+                    "outcome": READING_ARRIVED,
+                    "reason": decision.reason,
+                    "fired_at": row.last_fired_at.isoformat(),
+                },
+            )
+        elif isinstance(decision, Open):
             finding = decision.finding
             alert_id = insert_alert(conn, patient_id, rule_set.name, _content(finding))
             unresolved[finding.rule_id] = alert_id

@@ -12,6 +12,16 @@ order, per rule:
 * an unresolved alert and a more severe finding: **raise** its severity (recorded as an event);
 * an unresolved alert and a finding no more severe: **touch** (the alert stays as it is).
 
+A live evaluation (``Live``) knows two more things about missing-measurement rules, which a
+backtest (every finding seen at its own time, in order) never needs:
+
+* a missing finding whose silence had already ended when it was first seen (a reading of the
+  metric measured after its deadline is stored: a replay, a device's backlog, monitoring just
+  resumed) opens nothing: "no weight for 48 hours" is not news when a later weight is stored;
+* an unresolved missing alert that the readings no longer bear out (its findings are gone:
+  a backlog brought readings measured inside its window) is **resolved** by the rules, with the
+  outcome ``READING_ARRIVED`` and the reason in its history; it does not start the cooldown.
+
 The database holds at most one unresolved alert per patient and rule; the worker that applies
 these decisions holds the patient's row lock, so two evaluations never decide at once.
 """
@@ -30,6 +40,10 @@ from hemkoll.rules.findings import Finding
 # unless it is more severe: the nurse has just spoken with the patient about it. Twelve hours
 # covers the rest of a working day and the night; a red finding always gets through.
 RESOLUTION_COOLDOWN = timedelta(hours=12)
+
+# The outcome of an alert the rules resolved themselves (``Resolve``); not a nurse's choice,
+# so not an ``Outcome``.
+READING_ARRIVED = "reading_arrived"
 
 SEVERITY_RANK: Mapping[Severity, int] = {"yellow": 1, "red": 2}
 
@@ -65,6 +79,25 @@ class RuleAlert:
     severity: Severity
     last_fired_at: datetime
     resolved_at: datetime | None = None
+    first_fired_at: datetime | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class Live:
+    """What a live evaluation knows beyond its findings (see the module's docstring).
+
+    ``missing``: for each enabled missing-measurement rule, the measured_at of the patient's
+    newest reading of its metric up to ``now`` (None: none in the history). ``judged_from``:
+    findings fired before it may lie outside the history the evaluation was given, so alerts
+    that old are never resolved for want of them. ``paused``: monitoring is paused, so missing
+    rules have no findings and no alert of theirs is judged.
+    """
+
+    now: datetime
+    judged_from: datetime
+    missing: Mapping[str, datetime | None]
+    paused: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,21 +116,76 @@ class Touch:
     fired_at: datetime
 
 
-Decision = Open | Raise | Touch
+@dataclass(frozen=True)
+class Resolve:
+    """The rules resolve a missing-measurement alert the readings no longer bear out."""
+
+    rule_id: str
+    at: datetime
+    reason: str
 
 
-def decide(findings: Sequence[Finding], alerts: Mapping[str, RuleAlert]) -> list[Decision]:
-    """The decisions for one evaluation's findings, given each rule's newest alert."""
+Decision = Open | Raise | Touch | Resolve
+
+
+def _unfounded(
+    findings: Sequence[Finding], alerts: Mapping[str, RuleAlert], live: Live
+) -> list[Resolve]:
+    """The unresolved missing alerts none of whose findings this evaluation still finds."""
+    if live.paused:
+        return []
+    out: list[Resolve] = []
+    for rule_id in sorted(live.missing):
+        alert = alerts.get(rule_id)
+        if alert is None or alert.state is AlertState.RESOLVED:
+            continue
+        first = alert.first_fired_at or alert.last_fired_at
+        if first < live.judged_from:
+            continue
+        if not any(
+            f.rule_id == rule_id and first <= f.fired_at <= alert.last_fired_at for f in findings
+        ):
+            out.append(Resolve(rule_id, live.now, "readings_inside_window"))
+    return out
+
+
+def _ended_before_seen(finding: Finding, live: Live | None) -> bool:
+    """A missing finding whose silence a stored reading had ended before it was seen."""
+    if live is None or finding.rule_id not in live.missing:
+        return False
+    newest = live.missing[finding.rule_id]
+    return newest is not None and newest > finding.fired_at
+
+
+def decide(
+    findings: Sequence[Finding], alerts: Mapping[str, RuleAlert], live: Live | None = None
+) -> list[Decision]:
+    """The decisions for one evaluation's findings, given each rule's newest alert.
+
+    Without ``live`` (a backtest) every finding is taken as seen at its own time.
+    """
     current = dict(alerts)
     decisions: list[Decision] = []
+    if live is not None:
+        for resolve in _unfounded(findings, current, live):
+            decisions.append(resolve)
+            current[resolve.rule_id] = replace(
+                current[resolve.rule_id],
+                state=AlertState.RESOLVED,
+                resolved_at=resolve.at,
+                outcome=READING_ARRIVED,
+            )
     for finding in sorted(findings, key=lambda f: (f.fired_at, f.rule_id)):
         alert = current.get(finding.rule_id)
         if alert is not None and finding.fired_at <= alert.last_fired_at:
             continue
         rank = SEVERITY_RANK[finding.severity]
         if alert is None or alert.state is AlertState.RESOLVED:
+            if _ended_before_seen(finding, live):
+                continue  # a silence already over: history, not news
             cooling = (
                 alert is not None
+                and alert.outcome != READING_ARRIVED
                 and alert.resolved_at is not None
                 and finding.fired_at < alert.resolved_at + RESOLUTION_COOLDOWN
                 and rank <= SEVERITY_RANK[alert.severity]

@@ -32,6 +32,7 @@ class AlertRow:
     first_fired_at: datetime
     last_fired_at: datetime
     resolved_at: datetime | None
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class WorklistAlert:
     severity_order: int
     opened_at: datetime
     severity_since: datetime
+    # measured_at of the reading that opened it (a missing rule's: the deadline that passed).
+    first_fired_at: datetime
     last_fired_at: datetime
     acknowledged_at: datetime | None
     resolved_at: datetime | None
@@ -143,6 +146,11 @@ def raise_alert(conn: Conn, alert_id: UUID, content: AlertContent) -> None:
 
 def touch_alert(conn: Conn, alert_id: UUID, fired_at: datetime) -> None:
     conn.execute(query("touch_alert"), {"alert_id": alert_id, "fired_at": fired_at})
+
+
+def resolve_by_rules(conn: Conn, alert_id: UUID, outcome: str) -> None:
+    """The rules resolve an unresolved alert themselves (``alerting.Resolve``)."""
+    conn.execute(query("resolve_alert_by_rules"), {"alert_id": alert_id, "outcome": outcome})
 
 
 def worklist(

@@ -77,7 +77,7 @@ CREATE TABLE public.alerts (
     CONSTRAINT alerts_check CHECK ((last_fired_at >= first_fired_at)),
     CONSTRAINT alerts_check1 CHECK (((state = 'resolved'::text) = ((resolved_at IS NOT NULL) AND (outcome IS NOT NULL)))),
     CONSTRAINT alerts_check2 CHECK (((state = 'open'::text) OR (acknowledged_at IS NOT NULL) OR (state = 'resolved'::text))),
-    CONSTRAINT alerts_outcome_check CHECK ((outcome = ANY (ARRAY['contacted_patient'::text, 'medication_adjusted'::text, 'referred'::text, 'no_action_needed'::text, 'false_alarm'::text]))),
+    CONSTRAINT alerts_outcome_check CHECK ((outcome = ANY (ARRAY['contacted_patient'::text, 'medication_adjusted'::text, 'referred'::text, 'no_action_needed'::text, 'false_alarm'::text, 'reading_arrived'::text]))),
     CONSTRAINT alerts_severity_check CHECK ((severity = ANY (ARRAY['yellow'::text, 'red'::text]))),
     CONSTRAINT alerts_state_check CHECK ((state = ANY (ARRAY['open'::text, 'acknowledged'::text, 'resolved'::text])))
 );

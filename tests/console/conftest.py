@@ -97,6 +97,28 @@ def add_alert(
     return alert_id
 
 
+def add_late_systolic(
+    conn: Conn, patient_id: UUID, *, measured_at: datetime, opened_at: datetime
+) -> UUID:
+    """A red systolic finding measured long before its alert opened (a device's backlog)."""
+    alert_id = add_alert(
+        conn,
+        patient_id,
+        rule_id="systolic_bp_urgent",
+        rule_kind="threshold",
+        severity="red",
+        opened_at=opened_at,
+        explanation_en="Systolic blood pressure 79 mmHg (below 80 mmHg).",
+        explanation_sv="Systoliskt blodtryck 79 mmHg (under 80 mmHg).",
+        evidence={"value": 79.0, "low": 80.0, "consecutive": 1},
+    )
+    conn.execute(
+        "UPDATE alerts SET first_fired_at = %s, last_fired_at = %s WHERE id = %s",
+        (measured_at, measured_at, alert_id),
+    )
+    return alert_id
+
+
 @pytest.fixture
 def seeded(world: World, db_url: str) -> Seeded:
     now = datetime.now(UTC)

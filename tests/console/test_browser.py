@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ import pytest
 from hemkoll.api.app import ApiConfig, create_app
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.simulator.receiver.server import ThreadedServer
-from tests.console.conftest import Seeded
+from hemkoll.store.connect import connect
+from tests.console.conftest import TZ, Seeded, add_late_systolic
 
 CHROMIUM = Path(os.environ.get("HEMKOLL_CHROMIUM", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
@@ -381,3 +383,40 @@ def test_without_javascript_the_page_comes_back_with_the_error_beside_the_field(
     assert _error_beside(page, "field-window_days") == "Enter a whole number between 1 and 31."
     assert page.get_by_label("Days").input_value() == "40"
     context.close()  # axe runs in the page: with JavaScript off it cannot
+
+
+def test_a_late_arriving_red_finding_shows_when_it_was_measured(
+    server: ThreadedServer, browser: Any, seeded: Seeded, db_url: str, shots: Path
+) -> None:
+    """A red systolic 79 mmHg measured ten days ago, whose alert opened just now (a backlog):
+    the worklist card and the patient page show the measured time and mark it as arrived
+    late, in Chromium, with axe."""
+    world, base = seeded.world, server.base_url
+    measured = datetime.combine(seeded.today - timedelta(days=10), time(7, 35), TZ)
+    with connect(db_url) as conn, conn.transaction():
+        alert_id = add_late_systolic(
+            conn,
+            world.a.patient_id,
+            measured_at=measured,
+            opened_at=datetime.now(UTC) - timedelta(seconds=5),
+        )
+    context = browser.new_context(viewport=LANDSCAPE, locale="sv-SE")
+    tab = Tab(context.new_page(), shots)
+    page = tab.page
+    _sign_in(tab, base, world.a.tokens["nurse"])
+    page.get_by_role("heading", name=re.compile("Arbetslista")).wait_for()
+    card = page.locator(f"#alert-{alert_id}")
+    stamp = measured.strftime("%Y-%m-%d %H:%M")
+    assert card.locator("time[data-measured]").inner_text() == stamp
+    assert card.locator("[data-late]").inner_text() == "sen ankomst"
+    assert card.locator(".age time").inner_text() == "nyss"
+    tab.axe()
+    tab.shot("20-worklist-late-arrival")
+    card.locator("h3 a").click()
+    detail = page.locator("#alert-detail")
+    detail.wait_for()
+    assert stamp in detail.inner_text()
+    assert detail.locator("[data-late]").first.inner_text() == "sen ankomst"
+    tab.axe()
+    tab.shot("21-patient-late-arrival")
+    context.close()

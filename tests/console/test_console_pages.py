@@ -19,7 +19,15 @@ from hemkoll.rules import evaluate
 from hemkoll.rules.findings import epoch_us
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.store.connect import connect
-from tests.console.conftest import MISSING_DAYS, ORIGIN, Seeded, add_alert, sign_in
+from tests.console.conftest import (
+    MISSING_DAYS,
+    ORIGIN,
+    TZ,
+    Seeded,
+    add_alert,
+    add_late_systolic,
+    sign_in,
+)
 
 
 def _pages(seeded: Seeded) -> list[str]:
@@ -277,3 +285,41 @@ def test_an_alerts_evidence_is_a_table_in_the_patients_local_time(
     # The seeded trend alert's legacy evidence, in the list: its keys, plainly labelled.
     assert '<th scope="row">Macd kg</th>' in page
     assert "<td>1,2</td>" in page
+
+
+LATE_WORDS = {"sv": ("sen ankomst", "nyss"), "en": ("arrived late", "just now")}
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_a_late_arriving_finding_shows_when_it_was_measured_and_is_marked_late(
+    client: TestClient, seeded: Seeded, db_url: str, lang: str
+) -> None:
+    """A red systolic 79 mmHg measured ten days ago whose alert opened seconds ago: the
+    worklist card and the patient page say when it was measured and how long ago, beside the
+    opening, and mark it as arrived late, not as news; an alert measured when it opened is not
+    marked."""
+    late, just_now = LATE_WORDS[lang]
+    a = seeded.world.a
+    now = datetime.now(UTC)
+    measured = datetime.combine(seeded.today - timedelta(days=10), time(7, 35), TZ)
+    with connect(db_url) as conn, conn.transaction():
+        alert_id = add_late_systolic(
+            conn, a.patient_id, measured_at=measured, opened_at=now - timedelta(seconds=5)
+        )
+    sign_in(client, a.tokens["nurse"])
+    client.post("/console/language", data={"lang": lang}, headers={"Origin": ORIGIN})
+    stamp = measured.strftime("%Y-%m-%d %H:%M")
+    worklist = client.get("/console/worklist").text
+    card = worklist[worklist.index(f'id="alert-{alert_id}"') :]
+    card = card[: card.index("</article>")]
+    assert f'datetime="{measured.astimezone(UTC).isoformat()}" data-measured>{stamp}<' in card
+    assert f">{just_now}</time>" in card  # opened seconds ago, not "0 min ago"
+    assert late in card
+    assert "10 d" in card  # the measurement's age
+    page = client.get(f"/console/patients/{a.patient_id}?alert={alert_id}").text
+    detail = page[page.index('id="alert-detail"') :]
+    assert stamp in detail
+    assert late in detail
+    # The trend alert of the fixture was measured when it opened: no marker.
+    trend_card = worklist[worklist.index(f'id="alert-{seeded.trend_alert}"') :]
+    assert late not in trend_card[: trend_card.index("</article>")]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hemkoll.rules.alerting import (
     RESOLUTION_COOLDOWN,
     AlertState,
+    Live,
     Open,
     Raise,
+    Resolve,
     RuleAlert,
     Touch,
     decide,
@@ -71,4 +74,48 @@ def test_rules_are_independent() -> None:
     assert decisions == [
         Touch("spo2", T0 + timedelta(hours=1)),
         Open(finding("weight_trend", "yellow", 1)),
+    ]
+
+
+def missing(hours: float) -> Finding:
+    return Finding(
+        rule_id="weight_missing_48h",
+        kind="missing",
+        severity="yellow",
+        fired_at=T0 + timedelta(hours=hours),
+        evidence={},
+        explanation_en="",
+        explanation_sv="",
+    )
+
+
+def test_live_a_silence_already_over_opens_nothing() -> None:
+    live = Live(
+        now=T0 + timedelta(days=30),
+        judged_from=T0 - timedelta(days=60),
+        missing={"weight_missing_48h": T0 + timedelta(days=29)},
+    )
+    assert decide([missing(1)], {}, live) == []
+    assert decide([missing(1)], {}) == [Open(missing(1))]  # a backtest: seen at its time
+    ongoing = replace(live, missing={"weight_missing_48h": T0 - timedelta(hours=47)})
+    assert decide([missing(1)], {}, ongoing) == [Open(missing(1))]
+
+
+def test_live_an_alert_its_findings_no_longer_bear_out_is_resolved() -> None:
+    now = T0 + timedelta(days=2)
+    live = Live(now=now, judged_from=T0 - timedelta(days=30), missing={"weight_missing_48h": now})
+    alert = RuleAlert(AlertState.OPEN, "yellow", T0, first_fired_at=T0)
+    assert decide([], {"weight_missing_48h": alert}, live) == [
+        Resolve("weight_missing_48h", now, "readings_inside_window")
+    ]
+    assert decide([missing(0)], {"weight_missing_48h": alert}, live) == []
+    # Paused, or older than the history given: not judged.
+    assert decide([], {"weight_missing_48h": alert}, replace(live, paused=True)) == []
+    assert decide([], {"weight_missing_48h": alert}, replace(live, judged_from=now)) == []
+    # Resolved by the rules, a later silence opens at once (no cooldown).
+    later = missing(30)
+    ongoing = replace(live, missing={"weight_missing_48h": T0 - timedelta(hours=18)})
+    assert decide([later], {"weight_missing_48h": alert}, ongoing) == [
+        Resolve("weight_missing_48h", now, "readings_inside_window"),
+        Open(later),
     ]

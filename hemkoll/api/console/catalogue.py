@@ -182,6 +182,17 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "opened": ("öppnat", "opened"),
     "ago": ("för {age} sedan", "{age} ago"),
     "just_now": ("nyss", "just now"),
+    "measured": ("mätt", "measured"),
+    "deadline_passed": ("fristen gick ut", "deadline passed"),
+    "arrived_late": ("sen ankomst", "arrived late"),
+    "arrived_late_title": (
+        "Mätningen var mer än ett dygn gammal när larmet öppnades: inte en ny händelse.",
+        "The reading was more than a day old when the alert opened: not news.",
+    ),
+    "outcome_reading_arrived": (
+        "Avslutat av reglerna: mätningar från perioden kom fram",
+        "Resolved by the rules: readings from the period arrived",
+    ),
     "state_open": ("Öppet", "Open"),
     "state_acknowledged": ("Kvitterat", "Acknowledged"),
     "state_resolved": ("Avslutat", "Resolved"),

@@ -18,6 +18,10 @@ from hemkoll.api.console.catalogue import ENTRIES, MONTHS, ONE, PLURALS
 Lang = Literal["sv", "en"]
 LANGS: tuple[Lang, ...] = ("sv", "en")
 DEFAULT_LANG: Lang = "sv"
+# A finding measured this long before its alert opened is shown as having arrived late, not as
+# news: a device's backlog, a replay, a worker that was down. A day covers a scale or a cuff that
+# uploads once a day (and the nightly hub sync) while still catching a reading days old.
+LATE_ARRIVAL = dt.timedelta(hours=24)
 # What stands for no value, and the minus sign Swedish typesetting uses.
 DASH = "\u2013"
 MINUS = "\u2212"
@@ -120,3 +124,9 @@ class Formatter:
             raise KeyError(f"{key} is not a count in the catalogue")
         t = CATALOGUE[self.lang]
         return t[key + ONE if n == 1 else key].format(n=n, **fields)
+
+
+def arrived_late(measured_at: dt.datetime, opened_at: dt.datetime) -> bool:
+    """Whether a finding measured at ``measured_at`` was older than ``LATE_ARRIVAL`` when its
+    alert opened at ``opened_at``."""
+    return opened_at - measured_at > LATE_ARRIVAL

@@ -32,7 +32,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hemkoll.api.access import Principal
-from hemkoll.api.console.i18n import CATALOGUE, Formatter, Lang, parse_lang
+from hemkoll.api.console.i18n import CATALOGUE, Formatter, Lang, arrived_late, parse_lang
 from hemkoll.api.problems import Problem, invalid
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# A finding older than a day when its alert opened is marked as arrived late (_finding_time.html).
+_ENV.globals["arrived_late"] = arrived_late
 
 
 def _static_version() -> str:

@@ -1,7 +1,8 @@
 -- name: alert_history_of_patients
 -- Per patient and rule: the newest alert (unresolved if any), for the alerting decisions.
 SELECT DISTINCT ON (patient_id, rule_id)
-    patient_id, id, rule_id, state, severity, first_fired_at, last_fired_at, resolved_at
+    patient_id, id, rule_id, state, severity, first_fired_at, last_fired_at, resolved_at,
+    outcome
 FROM alerts
 WHERE patient_id = ANY(%(patient_ids)s::uuid[])
 ORDER BY patient_id, rule_id, (state <> 'resolved') DESC, last_fired_at DESC;
@@ -25,13 +26,19 @@ WHERE id = %(alert_id)s AND state <> 'resolved';
 -- name: touch_alert
 UPDATE alerts SET last_fired_at = greatest(last_fired_at, %(fired_at)s) WHERE id = %(alert_id)s;
 
+-- name: resolve_alert_by_rules
+-- A missing-measurement alert the readings no longer bear out (hemkoll.rules.alerting.Resolve).
+UPDATE alerts SET state = 'resolved', resolved_at = now(), outcome = %(outcome)s
+WHERE id = %(alert_id)s AND state <> 'resolved';
+
 -- name: worklist
 -- A health centre's alerts, most severe first, then oldest first; keyset-paged on
 -- (severity_order, opened_at, id).
 SELECT a.id, a.patient_id, p.reference AS patient_reference, a.rule_id, a.rule_kind, a.rule_set,
        a.state, a.severity, CASE a.severity WHEN 'red' THEN 0 ELSE 1 END AS severity_order,
-       a.opened_at, a.severity_since, a.last_fired_at, a.acknowledged_at, a.resolved_at,
-       a.outcome, a.assigned_to, a.escalated_at, a.explanation_en, a.explanation_sv
+       a.opened_at, a.severity_since, a.first_fired_at, a.last_fired_at, a.acknowledged_at,
+       a.resolved_at, a.outcome, a.assigned_to, a.escalated_at, a.explanation_en,
+       a.explanation_sv
 FROM alerts AS a
 JOIN patients AS p ON p.id = a.patient_id
 WHERE p.health_centre_id = %(health_centre_id)s
