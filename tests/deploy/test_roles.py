@@ -201,7 +201,9 @@ def test_the_rules_role_evaluates_opens_and_raises_alerts(deployed_db: DeployedD
     assert scalar(owner, "SELECT count(*) FROM notifications WHERE channel = 'care_team'") == 2
     assert scalar(owner, "SELECT count(*) FROM notifications WHERE channel = 'device'") >= 1
 
-    refused(rules, "UPDATE alerts SET state = 'resolved', resolved_at = now()")
+    # Acknowledging is the care team's; the rules resolve only a missing-measurement alert the
+    # readings disprove (state, resolved_at and outcome, migration 0011).
+    refused(rules, "UPDATE alerts SET state = 'acknowledged', acknowledged_at = now()")
     refused(rules, "UPDATE patients SET monitoring_paused_since = now()")
     refused(rules, "SELECT credential_hash FROM devices")
     refused(rules, "SELECT signing_secret FROM health_centres")
