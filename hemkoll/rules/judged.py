@@ -31,7 +31,7 @@ from hemkoll.rules.config import (
 )
 
 Verdict = Literal["severe", "outside", "notable", "unjudged", "usual"]
-# Most pressing first: a message is about its most pressing reading.
+# Most pressing first, as the patient's message weighs them (alerts.patient_messages).
 VERDICTS: tuple[Verdict, ...] = ("severe", "outside", "notable", "unjudged", "usual")
 
 # The kinds that judge a metric's values (a combination judges its components' findings, a
@@ -72,8 +72,3 @@ def verdict(rule_set: RuleSet, metric: str, value: float) -> Verdict:
         ):
             return "outside"
     return "usual" if metric in judging_metrics(rule_set) else "unjudged"
-
-
-def most_pressing(verdicts: list[Verdict]) -> Verdict | None:
-    """The most pressing of several verdicts (None for none)."""
-    return min(verdicts, key=VERDICTS.index, default=None)
