@@ -75,8 +75,9 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _listed(metrics: Sequence[str]) -> Said:
-    """ "your pulse and your weight" / "din puls och din vikt" (each patient word once)."""
+def _listed(metrics: Sequence[str]) -> tuple[Said, bool]:
+    """ "your pulse and your weight" / "din puls och din vikt" (each patient word once), and
+    whether that is more than one."""
     words: list[Measure] = []
     for metric in metrics:
         if YOUR[metric] not in words:
@@ -87,7 +88,8 @@ def _listed(metrics: Sequence[str]) -> Said:
             items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {conjunction} {items[-1]}"
         )
 
-    return Said(join([w.en for w in words], "and"), join([w.sv for w in words], "och"))
+    listed = Said(join([w.en for w in words], "and"), join([w.sv for w in words], "och"))
+    return listed, len(words) > 1
 
 
 THANKS = Said("Thank you.", "Tack.")
@@ -168,8 +170,7 @@ def if_worse(advice: PatientAdvice) -> Said:
 
 def severe(symptoms: Sequence[str]) -> Said:
     """ "You answered that your breathlessness is severe." (one or several symptoms)"""
-    listed = _listed(symptoms)
-    several = len({YOUR[s] for s in symptoms}) > 1
+    listed, several = _listed(symptoms)
     return Said(
         f"You answered that {listed.en} {'are' if several else 'is'} severe.",
         f"Du har svarat att {listed.sv} är {'svåra' if several else 'svår'}.",
@@ -178,8 +179,7 @@ def severe(symptoms: Sequence[str]) -> Said:
 
 def outside(metrics: Sequence[str]) -> Said:
     """ "Your pulse was outside your limits." (one or several measures)"""
-    listed = _listed(metrics)
-    several = len({YOUR[m] for m in metrics}) > 1
+    listed, several = _listed(metrics)
     return Said(
         f"{_cap(listed.en)} {'were' if several else 'was'} outside your limits.",
         f"{_cap(listed.sv)} var utanför dina gränser.",
