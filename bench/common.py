@@ -124,6 +124,10 @@ class Service:
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.kills = 0
+        # SIGTERM already sent to the current process: stop() does not send it again (a
+        # service finishing its work treats one SIGTERM as the request; a second one landing
+        # while it exits is noise at best).
+        self.terminated = False
 
     def start(self) -> Service:
         command = [sys.executable, "-m", "hemkoll", self.command]
@@ -135,6 +139,7 @@ class Service:
                     command, env=self.env, stdout=log, stderr=subprocess.STDOUT
                 )
         self.starts += 1
+        self.terminated = False
         return self
 
     @property
@@ -163,14 +168,18 @@ class Service:
         if self.alive:
             assert self.process is not None
             self.process.send_signal(signal.SIGTERM)
+            self.terminated = True
 
     def stop(self) -> int | None:
-        """SIGTERM, then SIGKILL after a timeout; the exit status (None if it was killed)."""
+        """SIGTERM (unless terminate() sent it), then SIGKILL after a timeout; the exit status
+        (None if it was killed)."""
         if self.process is None:
             return None
         if self.process.poll() is not None:
             return self.process.returncode
-        self.process.send_signal(signal.SIGTERM)
+        if not self.terminated:
+            self.process.send_signal(signal.SIGTERM)
+            self.terminated = True
         try:
             return self.process.wait(timeout=SERVICE_STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:

@@ -43,20 +43,35 @@ def _run_until_signalled(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    if settings.metrics_port is None or heartbeat is None:
-        run()
-        return 0
-    server = MetricsServer(settings.metrics_host, settings.metrics_port, heartbeat)
-    sampler = BacklogSampler(settings.database_url)
-    server.start()
-    sampler.start()
-    log.info("metrics on http://%s:%d/metrics", settings.metrics_host, server.port)
     try:
-        run()
+        if settings.metrics_port is None or heartbeat is None:
+            run()
+            return 0
+        server = MetricsServer(settings.metrics_host, settings.metrics_port, heartbeat)
+        sampler = BacklogSampler(settings.database_url)
+        server.start()
+        sampler.start()
+        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, server.port)
+        try:
+            run()
+        finally:
+            sampler.stop()
+            server.stop()
+        return 0
     finally:
-        sampler.stop()
-        server.stop()
-    return 0
+        _ignore_stop_signals()
+
+
+def _ignore_stop_signals() -> None:
+    """Once the service has stopped, a further SIGTERM or SIGINT has nothing left to stop.
+
+    Ignored rather than left to the handler: while the interpreter finalises, CPython puts
+    back the default action for every signal that has a Python handler, so a second SIGTERM
+    (an orchestrator's, or a user's second Ctrl-C) landing then would kill a process that was
+    exiting cleanly, and its exit status would say it was killed. Ignored signals stay ignored.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
