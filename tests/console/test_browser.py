@@ -16,122 +16,26 @@ Screenshots go to ``$HEMKOLL_TEST_ARTIFACTS/console`` (default: test-artifacts/c
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
-import pytest
-
-from hemkoll.api.app import ApiConfig, create_app
-from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.simulator.receiver.server import ThreadedServer
 from hemkoll.store.connect import connect
+from tests.console.browser import (
+    LANDSCAPE,
+    PORTRAIT,
+    Tab,
+    browser,
+    scalar,
+    server,
+    shots,
+    sign_in,
+)
 from tests.console.conftest import TZ, Seeded, add_late_systolic
 
-CHROMIUM = Path(os.environ.get("HEMKOLL_CHROMIUM", "/usr/bin/chromium"))
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(os.environ.get("HEMKOLL_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "console"
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-# A tablet in landscape, then in portrait.
-LANDSCAPE = {"width": 1024, "height": 768}
-PORTRAIT = {"width": 768, "height": 1024}
-TIMEOUT_MS = 10_000
-REFUSED = "Failed to load resource: the server responded with a status of 422"
-
-
-def _unavailable(message: str) -> None:
-    """In CI a missing browser fails the run; on a developer's machine it skips the test."""
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture
-def server(db_url: str) -> Iterator[ThreadedServer]:
-    app = create_app(ApiConfig(database_url=db_url, programme=HEART_FAILURE))
-    with ThreadedServer(app, name="console-api", lifespan="on") as running:
-        yield running
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright  # noqa: PLC0415 (optional: dev only)
-    except ImportError:
-        _unavailable("playwright is not installed (pip install playwright)")
-    if not CHROMIUM.exists():
-        _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=["--no-sandbox", "--disable-dev-shm-usage"],
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def shots() -> Path:
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    return ARTIFACTS
-
-
-class Tab:
-    """A page with the checks every step makes: CSP violations, axe, screenshots."""
-
-    def __init__(self, page: Any, shots: Path) -> None:
-        self.page = page
-        self.shots = shots
-        self.csp: list[str] = []
-        # A form refused answers 422 on purpose (the form again, errors beside the fields);
-        # Chromium reports every 4xx answer as a console error.
-        self.refusals_expected = False
-        page.set_default_timeout(TIMEOUT_MS)
-        page.on("console", self._console)
-
-    def _console(self, message: Any) -> None:
-        if self.refusals_expected and message.text.startswith(REFUSED):
-            return
-        if "Content Security Policy" in message.text or message.type == "error":
-            self.csp.append(f"{message.text} at {message.location}")
-
-    def shot(self, name: str) -> None:
-        # caret="initial": hiding the caret injects a style sheet, which the CSP refuses.
-        path = str(self.shots / f"{name}.png")
-        self.page.screenshot(path=path, full_page=True, caret="initial")
-
-    def axe(self) -> None:
-        if not self.page.evaluate("() => typeof window.axe !== 'undefined'"):
-            self.page.evaluate(AXE.read_text("utf-8"))
-        violations = self.page.evaluate(
-            """async () => (await axe.run(document, {runOnly: {type: 'tag', values:
-                ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}}))
-                .violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-                .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))"""
-        )
-        assert violations == [], f"axe on {self.page.url}: {violations}"
-        assert self.csp == [], f"console errors on {self.page.url}: {self.csp}"
-
-
-def _sign_in(tab: Tab, base: str, token: str) -> None:
-    page = tab.page
-    page.goto(f"{base}/console/")
-    page.get_by_label("API-nyckel").fill(token)
-    page.get_by_role("button", name="Logga in").click()
-
-
-def _scalar(db_url: str, sql: str, *params: object) -> Any:
-    with psycopg.connect(db_url) as conn:
-        row = conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
-    assert row is not None
-    return row[0]
+__all__ = ["browser", "server", "shots"]
 
 
 def test_nurse_and_clinician_walk_through_the_console(
@@ -165,12 +69,12 @@ def test_nurse_and_clinician_walk_through_the_console(
     # htmx moves focus once the swap has settled, a moment after the new card shows.
     title = f"alert-{seeded.trend_alert}-title"
     page.wait_for_function("id => document.activeElement?.id === id", arg=title, timeout=5000)
-    assert _scalar(db_url, "SELECT state FROM alerts WHERE id = %s", seeded.trend_alert) == (
+    assert scalar(db_url, "SELECT state FROM alerts WHERE id = %s", seeded.trend_alert) == (
         "acknowledged"
     )
     action = "POST /console/alerts/{alert_id}/acknowledge"
     assert (
-        _scalar(
+        scalar(
             db_url,
             "SELECT count(*) FROM audit_log WHERE action = %s AND object_id = %s AND status = 200",
             action,
@@ -193,7 +97,7 @@ def test_nurse_and_clinician_walk_through_the_console(
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     page.locator("#messages").get_by_text("avslutat").wait_for()
-    assert _scalar(db_url, "SELECT outcome FROM alerts WHERE id = %s", world.a.alert_id) == (
+    assert scalar(db_url, "SELECT outcome FROM alerts WHERE id = %s", world.a.alert_id) == (
         "contacted_patient"
     )
 
@@ -216,7 +120,7 @@ def test_nurse_and_clinician_walk_through_the_console(
     page.get_by_label("API-nyckel").wait_for()
 
     # A clinician tunes a threshold: sees the backtest on the chart, then saves with a reason.
-    _sign_in(tab, base, world.a.tokens["clinician"])
+    sign_in(tab, base, world.a.tokens["clinician"])
     page.goto(f"{base}/console/patients/{world.a.patient_id}/thresholds")
     page.locator("#edit-weight_gain_3d").click()
     page.get_by_label("Regeln är på").check()
@@ -230,12 +134,12 @@ def test_nurse_and_clinician_walk_through_the_console(
     assert re.search(r"larmade \d+, nuvarande 0, förslag [1-9]", summary), summary
     tab.axe()
     tab.shot("06-backtest")
-    assert _scalar(db_url, "SELECT count(*) FROM rule_overrides") == 0
+    assert scalar(db_url, "SELECT count(*) FROM rule_overrides") == 0
     page.get_by_label("Skäl till ändringen").fill("Snabb viktuppgång förra veckan")
     page.get_by_role("button", name="Spara ändringen").click()
     page.get_by_text("Ändringen är sparad (version 1).").wait_for()
     assert page.locator("#history ~ .table-wrap").get_by_text("Snabb viktuppgång").count() == 1
-    assert _scalar(
+    assert scalar(
         db_url, "SELECT reason FROM rule_overrides WHERE patient_id = %s", world.a.patient_id
     ) == ("Snabb viktuppgång förra veckan")
     tab.axe()
@@ -304,7 +208,7 @@ def test_a_clinician_finds_a_threshold_error_beside_the_field(
     tab = Tab(context.new_page(), shots)
     tab.refusals_expected = True
     page = tab.page
-    _sign_in(tab, base, world.a.tokens["clinician"])
+    sign_in(tab, base, world.a.tokens["clinician"])
     page.get_by_role("heading", name=re.compile("Arbetslista")).wait_for()
     page.goto(f"{base}/console/patients/{world.a.patient_id}/thresholds")
     # The rules in plain Swedish: what each does, no developer notes, no rule ids.
@@ -357,7 +261,7 @@ def test_a_clinician_finds_a_threshold_error_beside_the_field(
     page.locator("#reason-error").wait_for()
     assert _error_beside(page, "reason") == "Skriv varför regeln ändras."
     assert page.get_by_label("Röd, nedre gräns (slag/min)").input_value() == "45"
-    assert _scalar(db_url, "SELECT count(*) FROM rule_overrides") == 0
+    assert scalar(db_url, "SELECT count(*) FROM rule_overrides") == 0
     tab.axe()
     tab.shot("13-threshold-reason-missing")
     context.close()
@@ -403,7 +307,7 @@ def test_a_late_arriving_red_finding_shows_when_it_was_measured(
     context = browser.new_context(viewport=LANDSCAPE, locale="sv-SE")
     tab = Tab(context.new_page(), shots)
     page = tab.page
-    _sign_in(tab, base, world.a.tokens["nurse"])
+    sign_in(tab, base, world.a.tokens["nurse"])
     page.get_by_role("heading", name=re.compile("Arbetslista")).wait_for()
     card = page.locator(f"#alert-{alert_id}")
     stamp = measured.strftime("%Y-%m-%d %H:%M")
