@@ -107,7 +107,7 @@ def _rule(
     rule: PlainRule, rs: list[Reading], tz: ZoneInfo, horizon: int, paused: bool
 ) -> list[Finding]:
     if isinstance(rule, ThresholdRule):
-        return _threshold(rule, rs)
+        return _threshold(rule, rs, tz)
     if isinstance(rule, ChangeRule):
         return _change(rule, _daily(rs, tz))
     if isinstance(rule, BaselineRule):
@@ -115,7 +115,7 @@ def _rule(
     if isinstance(rule, TrendRule):
         return _trend(rule, _daily(rs, tz))
     if isinstance(rule, SymptomRule):
-        return _symptom(rule, rs)
+        return _symptom(rule, rs, tz)
     if isinstance(rule, MissingRule):
         if paused or not rs:
             return []
@@ -125,12 +125,15 @@ def _rule(
     raise TypeError(f"no reference for rule kind {rule.kind!r}")
 
 
-def _threshold(rule: ThresholdRule, rs: list[Reading]) -> list[Finding]:
+def _threshold(rule: ThresholdRule, rs: list[Reading], tz: ZoneInfo) -> list[Finding]:
     levels = [(s, b) for s, b in (("red", rule.red), ("yellow", rule.yellow)) if b is not None]
     run_start: dict[str, int | None] = {s: None for s, _ in levels}
     was_met = {s: False for s, _ in levels}
     out: list[Finding] = []
+    previous_day: int | None = None
     for i, (t, v) in enumerate(rs):
+        today = _day(t, tz)
+        new_day, previous_day = today != previous_day, today
         red_met = False
         for severity, band in levels:
             low_out = band.low is not None and v < band.low
@@ -147,7 +150,8 @@ def _threshold(rule: ThresholdRule, rs: list[Reading]) -> list[Finding]:
                 and i - start + 1 >= band.consecutive
                 and t - rs[start][0] >= band.min_duration_minutes * _US_PER_MINUTE
             )
-            fires = met and not was_met[severity]
+            # A run fires where it starts, and again at its first reading of each later day.
+            fires = met and (not was_met[severity] or new_day)
             was_met[severity] = met
             if severity == "red":
                 red_met = met
@@ -167,8 +171,8 @@ def _threshold(rule: ThresholdRule, rs: list[Reading]) -> list[Finding]:
 
 
 class _DailyLevels:
-    """Day by day, which of a rule's two levels start firing: red first, yellow not on a day
-    red holds (the reading-by-reading twin of ``kinds.context.daily_level_cells``)."""
+    """Day by day, which of a rule's two levels fire: each day its condition holds, red first,
+    yellow not on a day red holds (the day-by-day twin of ``kinds.context.daily_level_cells``)."""
 
     def __init__(self, red: float | None, yellow: float | None) -> None:
         self.limits: list[tuple[Severity, float]] = []
@@ -176,20 +180,17 @@ class _DailyLevels:
             self.limits.append(("red", red))
         if yellow is not None:
             self.limits.append(("yellow", yellow))
-        self._was = {severity: False for severity, _ in self.limits}
 
     def step(self, measure: float | None) -> list[tuple[Severity, float]]:
-        """The levels that start firing today; ``measure`` is None on a day the rule cannot
-        judge (too little history)."""
+        """The levels that fire today; ``measure`` is None on a day the rule cannot judge (too
+        little history)."""
         fired: list[tuple[Severity, float]] = []
         red_now = False
         for severity, limit in self.limits:
             cond = measure is not None and measure >= limit
-            starts = cond and not self._was[severity]
-            self._was[severity] = cond
             if severity == "red":
                 red_now = cond
-            if starts and not (severity == "yellow" and red_now):
+            if cond and not (severity == "yellow" and red_now):
                 fired.append((severity, limit))
         return fired
 
@@ -325,11 +326,14 @@ def _missing_by_time(
     return out
 
 
-def _symptom(rule: SymptomRule, rs: list[Reading]) -> list[Finding]:
+def _symptom(rule: SymptomRule, rs: list[Reading], tz: ZoneInfo) -> list[Finding]:
     window = round(rule.worsening_window_hours * US_PER_HOUR)
     was_red = was_yellow = False
     out: list[Finding] = []
+    previous_day: int | None = None
     for i, (t, v) in enumerate(rs):
+        today = _day(t, tz)
+        new_day, previous_day = today != previous_day, today
         lowest: Reading | None = None
         for j in range(i - 1, -1, -1):
             if rs[j][0] < t - window:
@@ -343,7 +347,8 @@ def _symptom(rule: SymptomRule, rs: list[Reading]) -> list[Finding]:
             and v - lowest[1] >= rule.worsening_points
         )
         yellow = (rule.yellow_score is not None and v >= rule.yellow_score) or worse
-        red_fires, yellow_fires = red and not was_red, yellow and not was_yellow and not red
+        red_fires = red and (not was_red or new_day)
+        yellow_fires = yellow and (not was_yellow or new_day) and not red
         was_red, was_yellow = red, yellow
         if red_fires or yellow_fires:
             out.append(

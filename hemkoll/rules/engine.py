@@ -6,8 +6,9 @@ after storing new readings, passes the recent history (at least ``required_histo
 keeps the findings fired at or after the earliest new reading (``findings_since``); a scheduler
 for missing measurements passes ``now`` and keeps the findings fired after its previous run.
 Because every rule is causal (a finding at time t depends only on readings measured at or
-before t, and on ``now`` only for missing measurements) and fires once per episode, the live
-findings are exactly the tail of the backtest's. The alerts layer should still deduplicate on
+before t, and on ``now`` only for missing measurements) and fires where an episode starts and
+again on each later local day it lasts (never where the history given happens to start), the
+live findings are exactly the tail of the backtest's. The alerts layer should still deduplicate on
 (patient, rule_id, fired_at), since overlapping windows report a finding again.
 
 ``evaluate_cohort`` runs the same kernels for many patients at once (one time zone, one rule

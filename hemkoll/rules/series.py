@@ -120,12 +120,21 @@ def build_batch(
     return MetricBatch(patient=patient, t=t, v=v, offsets=offsets, seg_start=offsets[patient])
 
 
-def rising_edges(cond: BoolArray, batch: MetricBatch) -> BoolArray:
-    """True where ``cond`` holds and did not hold at the patient's previous reading."""
+def run_firings(cond: BoolArray, batch: MetricBatch, day: IntArray) -> BoolArray:
+    """Where a run of readings meeting ``cond`` fires: its first reading, and again at its first
+    reading of each later local day (``day``: each reading's local day) while it lasts.
+
+    A condition that goes on is news again each day it is still true: the alert it opened stays
+    as it is while unresolved (a touch), and a nurse who resolved it hears again the next day
+    (``alerting``). The firings depend only on each reading and the one before it, never on
+    where the history given starts, so a live evaluation finds exactly the backtest's tail.
+    """
     prev = np.zeros_like(cond)
     prev[1:] = cond[:-1]
     prev &= np.arange(cond.size) != batch.seg_start
-    return cond & ~prev
+    same_day = np.zeros_like(cond)
+    same_day[1:] = day[1:] == day[:-1]
+    return cond & ~(prev & same_day)
 
 
 @dataclass(frozen=True)
@@ -168,19 +177,6 @@ def first_of_day(
     t.flat[cells] = batch.t[first]
     valid.flat[cells] = True
     return DailyGrid(day0=day0, value=value, t=t, valid=valid, valid_rows=batch.patient[first])
-
-
-def daily_rising_edges(cond: BoolArray, grid: DailyGrid) -> BoolArray:
-    """True where ``cond`` holds on a day and did not on the patient's previous day with a value."""
-    # Valid cells in row-major order: a cell's previous day with a value is the previous valid
-    # cell if that one is in the same row.
-    rows, valid = grid.valid_rows, grid.valid
-    c = cond[valid]
-    prev = np.zeros_like(c)
-    prev[1:] = c[:-1] & (rows[1:] == rows[:-1])
-    out = np.zeros_like(cond)
-    out[valid] = c & ~prev
-    return out
 
 
 def series_from_rows(

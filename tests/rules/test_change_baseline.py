@@ -62,10 +62,11 @@ def test_window_excludes_older_days_and_missing_days_are_skipped() -> None:
     assert fired_days(GAIN_3D, [0, 1, 4], [78, 78, 80.1]) == [(4, "yellow")]
 
 
-def test_fires_once_per_episode_and_red_escalates() -> None:
+def test_fires_each_day_the_gain_holds_and_red_escalates() -> None:
     got = fired_days(GAIN_3D, [0, 1, 2, 3, 4], [80, 82.1, 82.3, 83.2, 80])
-    # day 1 +2.1 yellow; day 2 still >= 2 (no new finding); day 3 +3.2 red
-    assert got == [(1, "yellow"), (3, "red")]
+    # day 1 +2.1 yellow; day 2 +2.3 still (again: a nurse who resolved it hears again); day 3
+    # +3.2 red; day 4 lower than all of the previous 3 days: quiet
+    assert got == [(1, "yellow"), (2, "yellow"), (3, "red")]
 
 
 def test_only_first_reading_of_the_local_day_counts() -> None:

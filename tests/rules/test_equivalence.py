@@ -23,6 +23,7 @@ from hemkoll.rules import (
     findings_since,
 )
 from hemkoll.rules.baseline import evaluate_reference
+from hemkoll.rules.engine import required_history
 from hemkoll.rules.findings import epoch_us
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -137,3 +138,56 @@ def test_live_findings_are_the_tail_of_the_backtest() -> None:
         assert [(f.fired_at, f.rule_id) for f in live] == [
             (f.fired_at, f.rule_id) for f in expected
         ]
+
+
+def _between(
+    series: dict[str, tuple[np.ndarray, np.ndarray]], start_us: int, cut_us: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return {
+        m: (t[(t >= start_us) & (t <= cut_us)], v[(t >= start_us) & (t <= cut_us)])
+        for m, (t, v) in series.items()
+    }
+
+
+def test_live_with_the_workers_window_finds_the_backtest_even_for_long_runs() -> None:
+    """As the rules worker evaluates: only ``required_history`` before now. A pulse above a
+    red limit for 130 days (a run far longer than the window) fires once a day in both; the
+    window's first reading is never taken for the start of a run."""
+    tz = ZoneInfo("Europe/Stockholm")
+    rules = effective_rules(
+        HEART_FAILURE,
+        OverrideLayer(
+            source="t",
+            overrides=(
+                RuleOverride(
+                    id="heart_rate_urgent",
+                    patch={"red": {"low": 40, "high": 65, "consecutive": 2}},
+                ),
+            ),
+        ),
+    )
+    spec = CohortSpec(patients=3, days=130, start_us=epoch_us(START), seed=11)
+    end = START + timedelta(days=130)
+    history = required_history(rules)
+    assert history < timedelta(days=100)
+    for raw in cohort(spec):
+        series = {m: (np.asarray(t), np.asarray(v)) for m, (t, v) in raw.items()}
+        t_hr = series["heart_rate"][0]
+        series["heart_rate"] = (t_hr, np.full(t_hr.size, 72.0))
+        backtest = evaluate(rules, series, tz=tz, now=end)
+        live: list[Finding] = []
+        previous = START
+        for hours in range(12, 130 * 24, 12):
+            now = START + timedelta(hours=hours)
+            window = _between(series, epoch_us(now - history), epoch_us(now))
+            found = evaluate(rules, window, tz=tz, now=now)
+            live += [f for f in found if previous <= f.fired_at < now]
+            previous = now
+        expected = [f for f in backtest if f.fired_at < previous]
+        assert [(f.fired_at, f.rule_id) for f in live] == [
+            (f.fired_at, f.rule_id) for f in expected
+        ]
+        hr_days = {
+            f.fired_at.astimezone(tz).date() for f in expected if f.rule_id == "heart_rate_urgent"
+        }
+        assert len(hr_days) >= 90  # the cohort skips some days

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pytest
 
 from hemkoll.rules import (
     ChangeRule,
@@ -52,10 +53,20 @@ def answers(d: list[float], scores: list[float]) -> dict[str, tuple[np.ndarray, 
 
 def test_scores_and_worsening() -> None:
     rules = RuleSet(name="t", rules=(BREATH,))
-    # 0 -> 1 worse (yellow, day 1); stays 1 (same run); 2 at day 3 >= yellow score but the
-    # yellow run continues; 3 on day 4 red; back to 0, then 1 on day 9 (worse vs 0 on day 8)
+    # 0 -> 1 worse (yellow, day 1); still 1 on day 2, worse than day 0's 0 (the run goes on:
+    # yellow again, once that day); 2 on day 3 >= yellow score; 3 on day 4 red; back to 0,
+    # then 1 on day 9 (worse vs 0 on day 8)
     got = fired(rules, answers([0, 1, 2, 3, 4, 8, 9], [0, 1, 1, 2, 3, 0, 1]))
-    assert got == [("breath", 1, "yellow"), ("breath", 4, "red"), ("breath", 9, "yellow")]
+    assert got == [
+        ("breath", 1, "yellow"),
+        ("breath", 2, "yellow"),
+        ("breath", 3, "yellow"),
+        ("breath", 4, "red"),
+        ("breath", 9, "yellow"),
+    ]
+    # Two answers the same day in one run: the run fires once that day.
+    got = fired(rules, answers([0, 1, 1.25, 1.5], [0, 2, 2, 2]))
+    assert got == [("breath", 1, "yellow")]
 
 
 def test_worsening_window_limits_the_comparison() -> None:
@@ -100,7 +111,9 @@ def combo_series(gain_day: int, worse_day: int) -> dict[str, tuple[np.ndarray, n
 def test_all_of_within_window_fires_red_at_the_later_finding() -> None:
     got = fired(COMBO, combo_series(gain_day=3, worse_day=5))
     assert ("both", 5.1, "red") in got
-    (f,) = [f for f in evaluate(COMBO, combo_series(3, 5), tz=TZ) if f.rule_id == "both"]
+    # The first, when the later component (worse breathlessness, day 5.1) joins the gain.
+    f = next(f for f in evaluate(COMBO, combo_series(3, 5), tz=TZ) if f.rule_id == "both")
+    assert (f.fired_at - T0).total_seconds() / 86400 == pytest.approx(5.1)
     components = f.evidence["components"]
     assert isinstance(components, list)
     assert [c["rule_id"] for c in components if isinstance(c, dict)] == ["gain", "worse"]
@@ -122,8 +135,14 @@ def test_any_of_fires_at_each_component_and_disabled_component_blocks_all_of() -
         COMBO,
         OverrideLayer(source="t", overrides=(RuleOverride(id="both", patch={"mode": "any"}),)),
     )
-    got = [g for g in fired(any_of, combo_series(1, 6)) if g[0] == "both"]
-    assert got == [("both", 1, "red"), ("both", 6.1, "red")]
+    found = fired(any_of, combo_series(1, 6))
+    got = [g[1] for g in found if g[0] == "both"]
+    components = sorted({g[1] for g in found if g[0] in ("gain", "worse")})
+    # The gain holds days 1-3, the worse breathlessness from 6.1 as long as the 72-hour window
+    # holds a 0: any-of fires at each of them.
+    assert got == components
+    assert components[0] == 1
+    assert 6.1 in components
     disabled = effective_rules(
         COMBO, OverrideLayer(source="t", overrides=(RuleOverride(id="worse", enabled=False),))
     )

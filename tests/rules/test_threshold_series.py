@@ -135,3 +135,18 @@ def test_duplicate_timestamps_are_averaged_before_comparison() -> None:
     rules = hr_rules(yellow=Band(high=100))
     assert run(rules, [0, 0], [90, 120]) == [(0, "yellow")]  # mean 105
     assert run(rules, [0, 0], [80, 110]) == []  # mean 95
+
+
+def test_a_run_that_lasts_fires_again_each_local_day_once() -> None:
+    """A red limit of 65/min for a pulse of 68-80 every morning and evening: the run never
+    ends, and it is news on each day (once a day, at the day's first reading), as a nurse
+    would hear of it once she has resolved the previous day's alert."""
+    rules = hr_rules(red=Band(high=65))
+    hours = [24 * d + h for d in range(10) for h in (1.5, 13.0)]  # 07:30 and 19:00 local
+    pulse = [68.0 + (k * 7) % 13 for k in range(len(hours))]
+    got = run(rules, hours, pulse)
+    assert got == [(24.0 * d + 1.5, "red") for d in range(10)]
+    # Local days, not UTC days: 23:30 and 00:30 local (21:30 and 22:30 UTC) are two days.
+    assert run(rules, [15.5, 16.5], [70.0, 70.0]) == [(15.5, "red"), (16.5, "red")]
+    # A reading back inside the band ends the run; the next one outside starts a new run.
+    assert run(rules, [1.0, 2.0, 3.0], [70.0, 60.0, 70.0]) == [(1.0, "red"), (3.0, "red")]

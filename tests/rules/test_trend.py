@@ -52,10 +52,16 @@ def ewma(values: Sequence[float], span: int) -> float:
     return float(np.dot(w, values) / sum(w))
 
 
-def test_trend_is_short_minus_long_average_and_fires_once_then_escalates() -> None:
+def test_trend_is_short_minus_long_average_and_fires_each_day_then_escalates() -> None:
     kg = [80.0] * 20 + [80.0 + 0.4 * k for k in range(1, 11)]
     found = evaluate(RULES, weights(range(30), kg), tz=TZ)
-    assert [f.severity for f in found] == ["yellow", "red"]
+    severities = [f.severity for f in found]
+    # Yellow from the day the trend passes 0.8 kg, each day it holds, then red each day.
+    assert severities == sorted(severities, key=["yellow", "red"].index)
+    assert severities[0] == "yellow"
+    assert "red" in severities
+    fired_on = [f.evidence["local_date"] for f in found]
+    assert fired_on == sorted(set(fired_on))  # one finding a day
     first = found[0]
     d = int(first.evidence["local_date"][-2:]) - 1  # days since 1 May
     assert first.evidence["short_average"] == pytest.approx(ewma(kg[: d + 1], 3))
@@ -131,7 +137,7 @@ def test_fall_direction_memory_and_reference_agree() -> None:
         )
     }
     found = evaluate(loss, s, tz=TZ)
-    assert [f.rule_id for f in found] == ["hr"]
+    assert {f.rule_id for f in found} == {"hr"}
     assert "below the 10-day average" in found[0].explanation_en
     assert same(found, evaluate_reference(loss, s, tz=TZ))
     assert required_history(RULES) >= timedelta(days=RULE.memory_days + 1)

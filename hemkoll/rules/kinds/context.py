@@ -17,7 +17,6 @@ from hemkoll.rules.series import (
     DailyGrid,
     MetricBatch,
     build_batch,
-    daily_rising_edges,
     first_of_day,
 )
 
@@ -60,10 +59,12 @@ def daily_level_cells(
     yellow: float | None,
     where: BoolArray | None = None,
 ) -> tuple[IntArray, IntArray, BoolArray]:
-    """(patient, column, red) of the days a two-level daily rule starts firing.
+    """(patient, column, red) of the days a two-level daily rule fires.
 
-    A level fires on a patient's first day with a value on which ``measure`` reaches its limit
-    (and ``where`` holds); yellow is not reported on days red holds. Red cells come first.
+    A level fires on each of a patient's days with a value on which ``measure`` reaches its
+    limit (and ``where`` holds): the first such day, and again each day the condition is still
+    true (as ``series.run_firings`` does reading by reading). Yellow is not reported on days red
+    holds. Red cells come first.
     """
     base = np.ones(measure.shape, dtype=bool) if where is None else where
     levels: list[tuple[bool, BoolArray]] = []
@@ -71,10 +72,10 @@ def daily_level_cells(
     with np.errstate(invalid="ignore"):  # NaN cells (no value) compare False
         if red is not None:
             red_on = base & (measure >= red)
-            levels.append((True, daily_rising_edges(red_on, grid)))
+            levels.append((True, red_on & grid.valid))
         if yellow is not None:
             yellow_on = base & (measure >= yellow)
-            levels.append((False, daily_rising_edges(yellow_on, grid) & ~red_on))
+            levels.append((False, yellow_on & grid.valid & ~red_on))
     return grid_cells(levels)
 
 
@@ -100,6 +101,7 @@ class Context:
     horizon: IntArray
     paused: BoolArray
     _daily: dict[str, DailyGrid] = field(default_factory=dict)
+    _days: dict[str, IntArray] = field(default_factory=dict)
 
     @property
     def n_patients(self) -> int:
@@ -117,6 +119,14 @@ class Context:
             grid = first_of_day(self.batch(metric), self.tz)
             self._daily[metric] = grid
         return grid
+
+    def reading_days(self, metric: str) -> IntArray:
+        """The local day of each of the metric's readings (``batch(metric)`` order)."""
+        days = self._days.get(metric)
+        if days is None:
+            days = np.asarray(local_days(self.batch(metric).t, self.tz), dtype=np.int64)
+            self._days[metric] = days
+        return days
 
     def horizon_days(self) -> IntArray:
         days = local_days(np.where(self.horizon == NO_TIME, 0, self.horizon), self.tz)

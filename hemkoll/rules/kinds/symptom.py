@@ -2,9 +2,10 @@
 
 Red fires when the answer is at least ``red_score``. Yellow fires when it is at least
 ``yellow_score`` or at least ``worsening_points`` above the lowest answer of the previous
-``worsening_window_hours`` (answers strictly before this one). Each level fires once per run
-of answers meeting it (the first answer of the run); a yellow finding is not reported while the
-same answer meets the red score.
+``worsening_window_hours`` (answers strictly before this one). Each level fires at the first
+answer of a run of answers meeting it, and again at the run's first answer of each later local
+day (``series.run_firings``); a yellow finding is not reported while the same answer meets the
+red score.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from hemkoll.rules.config import Severity, SymptomRule
 from hemkoll.rules.findings import Finding, iso, utc
 from hemkoll.rules.kinds.context import NO_HITS, Context, Hits
 from hemkoll.rules.localtime import US_PER_HOUR
-from hemkoll.rules.series import MetricBatch, rising_edges
+from hemkoll.rules.series import MetricBatch, run_firings
 
 
 def worsened(batch: MetricBatch, window_us: int, points: float) -> BoolArray:
@@ -65,8 +66,9 @@ def evaluate(rule: SymptomRule, ctx: Context) -> Hits:
     worse = np.zeros(n, dtype=bool)
     if rule.worsening_points is not None:
         worse = worsened(batch, window, rule.worsening_points)
-    red_fire = rising_edges(red, batch)
-    yellow_fire = rising_edges(at_yellow | worse, batch) & ~red
+    day = ctx.reading_days(rule.metric)
+    red_fire = run_firings(red, batch, day)
+    yellow_fire = run_firings(at_yellow | worse, batch, day) & ~red
     at = np.flatnonzero(red_fire | yellow_fire)
 
     def render(k: int) -> Finding:

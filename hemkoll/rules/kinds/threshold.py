@@ -1,10 +1,11 @@
 """Threshold rules: a reading outside a band, gated by consecutive readings and duration.
 
 A level's *run* is the patient's consecutive readings outside its band (however far apart they
-are). The level fires once per run, at the first reading where the run has at least
-``consecutive`` readings and has lasted at least ``min_duration_minutes`` (first reading of the
-run to this one); a reading back inside the band ends the run. A yellow finding is not reported
-while the red level's gate is met at the same reading.
+are). The level fires at the first reading where the run has at least ``consecutive`` readings
+and has lasted at least ``min_duration_minutes`` (first reading of the run to this one), and
+again at the run's first reading of each later local day while the gate stays met
+(``series.run_firings``); a reading back inside the band ends the run. A yellow finding is not
+reported while the red level's gate is met at the same reading.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from hemkoll.rules.arrays import BoolArray, IntArray
 from hemkoll.rules.config import Band, Severity, ThresholdRule
 from hemkoll.rules.findings import Finding, iso, utc
 from hemkoll.rules.kinds.context import NO_HITS, Context, Hits
-from hemkoll.rules.series import MetricBatch, rising_edges
+from hemkoll.rules.series import MetricBatch, run_firings
 
 US_PER_MINUTE = 60_000_000
 # Evidence lists at most this many readings of the run (the latest ones): enough for a nurse to
@@ -58,15 +59,16 @@ def evaluate(rule: ThresholdRule, ctx: Context) -> Hits:
     starts: list[IntArray] = []
     reds: list[BoolArray] = []
     red_met = np.zeros(n, dtype=bool)
+    day = ctx.reading_days(rule.metric)
     if rule.red is not None:
         red_met, red_start = gate(batch, rule.red)
-        idx = np.flatnonzero(rising_edges(red_met, batch))
+        idx = np.flatnonzero(run_firings(red_met, batch, day))
         fired.append(idx)
         starts.append(red_start[idx])
         reds.append(np.ones(idx.size, dtype=bool))
     if rule.yellow is not None:
         met, yellow_start = gate(batch, rule.yellow)
-        idx = np.flatnonzero(rising_edges(met, batch) & ~red_met)
+        idx = np.flatnonzero(run_firings(met, batch, day) & ~red_met)
         fired.append(idx)
         starts.append(yellow_start[idx])
         reds.append(np.zeros(idx.size, dtype=bool))
