@@ -1,4 +1,5 @@
-"""Live evaluation and backtest give the same alerts; `hemkoll backtest` shows a proposal's."""
+"""Live evaluation and backtest give the same alerts, a nurse resolving each as the backtest's
+does; `hemkoll backtest` shows a proposal's."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ import numpy as np
 import orjson
 import psycopg
 
+from hemkoll.alerts.nurse_actions import resolve
 from hemkoll.alerts.worker import evaluate_patient
-from hemkoll.rules.backtest import backtest
+from hemkoll.rules.backtest import BACKTEST_OUTCOME, RESOLVED_AFTER, backtest
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.overrides import OverrideLayer, RuleOverride, effective_rules
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.series import series_from_rows
-from hemkoll.store.connect import connect
+from hemkoll.store.connect import Conn, connect
 from hemkoll.store.readings import ReadingWriter, readings_between
 from hemkoll.store.types import Reading
 from tests.helpers import enrol
@@ -56,14 +58,15 @@ def test_live_evaluation_day_by_day_raises_the_backtest_alerts(db_url: str) -> N
     rule_set = RuleSet(name="test", rules=rule_set.rules)
     with connect(db_url) as conn:
         writer = ReadingWriter(conn)
-        # Live: each morning's readings arrive and the worker evaluates right after.
+        # Live: each morning's readings arrive and the worker evaluates right after; the nurse
+        # resolves each alert RESOLVED_AFTER after it opened, as the backtest's nurse does.
         for day in range(DAYS):
             todays = readings[day * 3 : day * 3 + 3]
+            now = todays[-1].measured_at + timedelta(minutes=5)
+            _nurse_resolves_due(conn, now)
             writer.write([todays], [])
             with conn.transaction():
-                evaluate_patient(
-                    conn, rule_set, e.patient.id, now=todays[-1].measured_at + timedelta(minutes=5)
-                )
+                evaluate_patient(conn, rule_set, e.patient.id, now=now)
         live = conn.execute(
             "SELECT rule_id, first_fired_at, severity FROM alerts ORDER BY first_fired_at, rule_id"
         ).fetchall()
@@ -73,9 +76,27 @@ def test_live_evaluation_day_by_day_raises_the_backtest_alerts(db_url: str) -> N
         rule_set, series_from_rows(rows), tz=ZoneInfo("Europe/Stockholm"), until=until
     )
     assert len({rule_id for rule_id, _, _ in live}) >= 3, live
+    # A condition that lasted came back after the nurse had resolved it: some rule opened
+    # more than one alert, live and in the backtest alike.
+    assert len({rule_id for rule_id, _, _ in live}) < len(live), live
     assert [(a.rule_id, a.opened_at, a.final_severity) for a in replayed] == [
         (rule_id, fired_at, severity) for rule_id, fired_at, severity in live
     ]
+
+
+def _nurse_resolves_due(conn: Conn, now: datetime) -> None:
+    """Resolve, through the nurse's path, each alert opened RESOLVED_AFTER before ``now``;
+    its resolved_at is set to that moment of the replayed days (the path stamps the clock)."""
+    due = conn.execute(
+        "SELECT id, first_fired_at FROM alerts WHERE state <> 'resolved'"
+        " AND first_fired_at + %s <= %s",
+        (RESOLVED_AFTER, now),
+    ).fetchall()
+    for alert_id, opened in due:
+        resolve(conn, alert_id, BACKTEST_OUTCOME, by="test nurse")
+        conn.execute(
+            "UPDATE alerts SET resolved_at = %s WHERE id = %s", (opened + RESOLVED_AFTER, alert_id)
+        )
 
 
 def test_backtest_command_shows_current_and_proposed(db_url: str, tmp_path: Path) -> None:

@@ -2,8 +2,8 @@
 
 The clinician's question before saving a change: over the last ``days``, which alerts do the
 current rules raise, and which would the proposed ones have raised? Both run through the same
-pure ``backtest`` (the live worker's steps) on the same readings, with the history each rule
-needs before the period starts.
+pure ``backtest`` (the live worker's steps, with a nurse resolving each alert as ``backtest``
+says) on the same readings, with the history each rule needs before the period starts.
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ def alert_as_json(alert: BacktestAlert) -> dict[str, Any]:
         "opened_at": alert.opened_at.isoformat(),
         "severity": alert.severity,
         "final_severity": alert.final_severity,
+        "resolved_at": None if alert.resolved_at is None else alert.resolved_at.isoformat(),
         "evidence": dict(alert.opening.evidence),
         "explanation_en": alert.opening.explanation_en,
         "explanation_sv": alert.opening.explanation_sv,

@@ -323,3 +323,25 @@ def test_a_late_arriving_finding_shows_when_it_was_measured_and_is_marked_late(
     # The trend alert of the fixture was measured when it opened: no marker.
     trend_card = worklist[worklist.index(f'id="alert-{seeded.trend_alert}"') :]
     assert late not in trend_card[: trend_card.index("</article>")]
+
+
+def test_tuning_preview_counts_what_the_nurse_would_get(client: TestClient, seeded: Seeded) -> None:
+    """A red heart-rate limit of 65/min for a patient whose pulse is 66-70 every day: the rule
+    would alert every day a nurse had resolved the day before, so the preview counts about one
+    alert per day with readings, and says on how many days, not "1 alert" for the whole
+    period."""
+    a = seeded.world.a
+    sign_in(client, a.tokens["clinician"])
+    base = f"/console/patients/{a.patient_id}/thresholds"
+    proposal = {"rule": "heart_rate_urgent", "enabled": "on", "red_low": "40", "red_high": "65"}
+    htmx = {"Origin": ORIGIN, "HX-Request": "true"}
+    preview = client.post(f"{base}/preview", data=proposal, headers=htmx)
+    assert preview.status_code == 200, preview.text
+    found = re.search(r"förslag (\d+) på (\d+) dagar", preview.text)
+    assert found, preview.text
+    alerts, days = int(found[1]), int(found[2])
+    # 90 days in the preview, 4 of them without readings, and the rule wants 2 readings in a
+    # row: at least 80 days, one alert on each.
+    assert days >= 80
+    assert alerts == days
+    assert "varje larm avslutat 4 timmar efter att det öppnades" in preview.text

@@ -1,12 +1,16 @@
 """A proposed rule change's backtest as the clinician sees it before saving: the rule's chart over
 the backtest's days with its current and proposed lines, and markers of what did fire, what the
-current rules give and what the proposal would have given; and the same alerts as a table."""
+current rules give and what the proposal would have given; and the same alerts as a table.
+
+The counts are what a nurse would have got (``rules.backtest``: each alert resolved a few hours
+after it opened, a condition that lasts opening a new one the next day), with the number of
+days on which the rule would have alerted."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hemkoll.alerts.what_if import WhatIf
@@ -14,7 +18,7 @@ from hemkoll.api.console.charts import Chart, MarkerIn
 from hemkoll.api.console.i18n import Formatter
 from hemkoll.api.console.patient_charts import group_chart, group_of, limit_lines
 from hemkoll.api.console.rules_view import find, rule_label, rule_limits, rule_metrics
-from hemkoll.rules.backtest import BacktestAlert
+from hemkoll.rules.backtest import RESOLVED_AFTER, BacktestAlert
 from hemkoll.store.alerts import AlertDetail
 from hemkoll.store.readings_query import DailyAggregate
 
@@ -45,6 +49,10 @@ class BacktestView:
     readings: int
     counts: Mapping[str, int]
     rule_counts: Mapping[str, int]
+    # Per track: the local days on which the rule opened at least one alert.
+    rule_days: Mapping[str, int]
+    # How long after opening the backtest's nurse resolves each alert.
+    resolved_after_hours: int
     chart: Chart | None
     rows: tuple[Row, ...]
 
@@ -128,6 +136,11 @@ def build(
         rule_counts={
             track: sum(1 for rid, _, _ in found if rid == rule_id) for track, found in sets.items()
         },
+        rule_days={
+            track: len({at.astimezone(tz).date() for rid, at, _ in found if rid == rule_id})
+            for track, found in sets.items()
+        },
+        resolved_after_hours=round(RESOLVED_AFTER / timedelta(hours=1)),
         chart=chart,
         rows=rows,
     )

@@ -486,8 +486,15 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "The preview is ready: {current} with the current rules, {proposed} with the proposal.",
     ),
     "backtest_rule_summary": (
-        "{rule}: larmade {fired}, nuvarande {current}, förslag {proposed}.",
-        "{rule}: did fire {fired}, current rules {current}, proposed {proposed}.",
+        "{rule}: larmade {fired}, nuvarande {current}, förslag {proposed} på {proposed_days}.",
+        "{rule}: did fire {fired}, current rules {current}, proposed {proposed} on "
+        "{proposed_days}.",
+    ),
+    "backtest_nurse": (
+        "Räknat som sjuksköterskan hade fått larmen: varje larm avslutat {after} efter att det "
+        "öppnades, och ett tillstånd som består larmar igen nästa dag.",
+        "Counted as the nurse would have got them: each alert resolved {after} after it opened, "
+        "and a condition that lasts alerts again the next day.",
     ),
     "backtest_table": (
         "Larm per dag och regel (ändrade rader markerade)",
