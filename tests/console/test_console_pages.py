@@ -97,15 +97,15 @@ def test_the_patient_page_shows_missing_days_limits_markers_and_words(
     sign_in(client, a.tokens["nurse"])
     page = client.get(f"/console/patients/{a.patient_id}?days=30&alert={seeded.trend_alert}").text
     weight = page[page.index('id="chart-weight"') : page.index('id="chart-blood_pressure"')]
-    # Missing: the seeded days without readings within 30 days, and today (not measured yet).
-    missing = sum(1 for d in MISSING_DAYS if d < 30) + 1
+    # Missing: the seeded days without readings within 30 days; not today, which is not over.
+    missing = sum(1 for d in MISSING_DAYS if d < 30)
     assert weight.count('class="missing"') == missing
     assert f"{missing} dagar utan mätning" in weight
     assert weight.count("track-fired") >= 1  # the weight trend alert's marker
     assert '<title id="chart-weight-title">Vikt</title>' in weight
     assert "Vikt, 30 dagar: mätt 26 av 30 dagar; 1 larm markerat." in weight
     assert "<table>" in weight  # the data table beside the chart
-    spo2 = page[page.index('id="chart-spo2"') : page.index('id="chart-symptoms"')]
+    spo2 = page[page.index('id="chart-spo2"') : page.index('id="chart-breathlessness"')]
     assert "Röd under 90,0" in spo2
     assert "Varför larmet gick" in page
     assert "Morgonvikten stiger: 3-dagarsmedelvärdet är 1,2 kg över" in page
@@ -345,3 +345,57 @@ def test_tuning_preview_counts_what_the_nurse_would_get(client: TestClient, seed
     assert days >= 80
     assert alerts == days
     assert "varje larm avslutat 4 timmar efter att det öppnades" in preview.text
+
+
+def _charts_in_order(page: str) -> list[str]:
+    return re.findall(r'<figure class="chart" id="chart-([a-z0-9_]+)"', page)
+
+
+def test_the_patient_charts_tell_the_truth_about_days_markers_and_order(
+    client: TestClient, seeded: Seeded, db_url: str
+) -> None:
+    """Days before enrolment are not missing days; a late reading's alert is marked on the
+    day it was measured; the symptom scores are three small charts; the alert's metric comes
+    first."""
+    a = seeded.world.a
+    measured = datetime.combine(seeded.today - timedelta(days=10), time(7, 35), TZ)
+    with connect(db_url) as conn, conn.transaction():
+        late = add_late_systolic(
+            conn, a.patient_id, measured_at=measured, opened_at=datetime.now(UTC)
+        )
+        # Enrolled 20 days ago (the seeded readings before then are an imported history).
+        conn.execute(
+            "UPDATE patients SET enrolled_at = %s WHERE id = %s",
+            (datetime.now(UTC) - timedelta(days=20), a.patient_id),
+        )
+    sign_in(client, a.tokens["nurse"])
+    page = client.get(f"/console/patients/{a.patient_id}?days=90&alert={late}").text
+    # The alert is about blood pressure: that chart first; the rest as before.
+    assert _charts_in_order(page) == [
+        "blood_pressure",
+        "weight",
+        "heart_rate",
+        "spo2",
+        "breathlessness",
+        "ankle_swelling",
+        "fatigue",
+    ]
+    weight = page[page.index('id="chart-weight"') : page.index('id="chart-heart_rate"')]
+    # Missing days only from enrolment (20 days ago) to yesterday: 4 and 11, 12 days ago.
+    assert weight.count('class="missing"') == sum(1 for d in MISSING_DAYS if d < 20)
+    bp = page[page.index('id="chart-blood_pressure"') : page.index('id="chart-weight"')]
+    # The late systolic's marker sits on the day it was measured, 10 days ago, not today.
+    day_label = f"{measured.day} {MONTHS['sv'][measured.month - 1]}"
+    dot = re.search(r'<circle class="dot-0" cx="([\d.]+)"[^>]*><title>[^<]*, ' + day_label, bp)
+    assert dot, day_label
+    marker = re.search(r'<circle class="marker-red track-fired" cx="([\d.]+)"', bp)
+    assert marker
+    assert marker[1] == dot[1]
+    assert f"Mätt {measured:%Y-%m-%d %H:%M}" in bp
+    # Three symptom charts, one series each, side by side in one row.
+    row = page[page.index('<div class="multiples">') :]
+    for key in ("breathlessness", "ankle_swelling", "fatigue"):
+        chart = row[row.index(f'id="chart-{key}"') :]
+        chart = chart[: chart.index("</figure>")]
+        assert chart.count('class="key key-0"') == 1, key  # one series in its legend
+        assert 'class="key key-1"' not in chart, key

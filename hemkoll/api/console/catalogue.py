@@ -317,7 +317,20 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "chart_blood_pressure": ("Blodtryck", "Blood pressure"),
     "chart_heart_rate": ("Puls", "Heart rate"),
     "chart_spo2": ("Syremättnad (SpO2)", "Oxygen saturation (SpO2)"),
-    "chart_symptoms": ("Symtom (0 inga \u2013 3 svåra)", "Symptoms (0 none \u2013 3 severe)"),
+    "chart_breathlessness": (
+        "Andfåddhet (0 ingen \u2013 3 svår)",
+        "Breathlessness (0 none \u2013 3 severe)",
+    ),
+    "chart_ankle_swelling": (
+        "Svullna anklar (0 inga \u2013 3 svåra)",
+        "Ankle swelling (0 none \u2013 3 severe)",
+    ),
+    "chart_fatigue": ("Trötthet (0 ingen \u2013 3 svår)", "Fatigue (0 none \u2013 3 severe)"),
+    "symptoms_heading": ("Symtom", "Symptoms"),
+    "marker_label": (
+        "Mätt {measured} (larmet öppnades {opened}): {severity}, {rule}",
+        "Measured {measured} (the alert opened {opened}): {severity}, {rule}",
+    ),
     "track_fired": ("Larmade", "Did fire"),
     "track_current": ("Nuvarande", "Current rules"),
     "track_proposed": ("Förslag", "Proposed"),

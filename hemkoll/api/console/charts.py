@@ -1,7 +1,8 @@
 """Charts of daily readings as geometry for an inline SVG (templates/_chart.html). Pure.
 
 Per local day: the day's range (min to max) as a band and its mean as a line with a dot, gaps
-where a day has no reading (each such day is drawn as a hatched strip, so missing days show),
+where a day has no reading (each such day of monitoring is drawn as a hatched strip, so missing
+days show; days before monitoring started and the day not yet over are not missing days),
 threshold lines, and alert markers on tracks beneath the plot (e.g. "did fire", "current rules",
 "proposed"). Every chart also gives its words: a title, a description for screen readers, and
 the rows of the data table shown beside it.
@@ -23,6 +24,14 @@ LEFT = 96
 RIGHT = 12
 TOP = 10
 PLOT_HEIGHT = 170
+# The plot of a small multiple (one of several charts of the same scale side by side): a
+# 0-3 symptom score needs no more height to be read.
+SMALL_PLOT_HEIGHT = 70
+# Its width in the SVG's units: half, so that its text keeps its size where two fit a row.
+SMALL_WIDTH = 360
+# Dates written under the x axis, at most: as many as fit the width without touching.
+X_LABELS = 6
+X_LABELS_SMALL = 3
 AXIS_HEIGHT = 22
 TRACK_HEIGHT = 20
 Y_TICKS = 5
@@ -121,6 +130,7 @@ class Chart:
     markers: tuple[Marker, ...]
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    small: bool = False
 
 
 def nice_ticks(low: float, high: float, count: int = Y_TICKS) -> list[float]:
@@ -166,12 +176,19 @@ def build_chart(
     tracks: Sequence[tuple[str, str]] = (),
     fixed: tuple[float, float] | None = None,
     decimals: int = 1,
+    counted: tuple[date, date] | None = None,
+    small: bool = False,
     fmt: Formatter,
     t: Mapping[str, str],
 ) -> Chart:
-    """The chart of ``series`` over ``days`` (oldest first); ``tracks`` are (key, label)."""
+    """The chart of ``series`` over ``days`` (oldest first); ``tracks`` are (key, label).
+
+    ``counted``: the first and last day on which a missing reading is a missing day (monitoring
+    had started, and the day is over); None counts every day. ``small``: a small multiple.
+    """
     n = max(1, len(days))
-    slot = (WIDTH - LEFT - RIGHT) / n
+    width = SMALL_WIDTH if small else WIDTH
+    slot = (width - LEFT - RIGHT) / n
     readings = [v for s in series for a in s.days.values() for v in (a.min, a.max)]
     values = readings + [line.value for line in lines]
     low, high = fixed or ((min(values), max(values)) if values else (0.0, 1.0))
@@ -180,13 +197,14 @@ def build_chart(
         low, high = low - pad, high + pad
     ticks = nice_ticks(low, high)
     low, high = min(low, ticks[0]), max(high, ticks[-1])
-    bottom = TOP + PLOT_HEIGHT
+    plot_height = SMALL_PLOT_HEIGHT if small else PLOT_HEIGHT
+    bottom = TOP + plot_height
 
     def x(i: int) -> float:
         return round(LEFT + (i + 0.5) * slot, 1)
 
     def y(value: float) -> float:
-        return round(bottom - (value - low) / (high - low) * PLOT_HEIGHT, 1)
+        return round(bottom - (value - low) / (high - low) * plot_height, 1)
 
     index = {day: i for i, day in enumerate(days)}
     out: list[SeriesOut] = []
@@ -207,10 +225,11 @@ def build_chart(
         )
         out.append(SeriesOut(k, s.label, " ".join(path), tuple(bands), dots))
     any_reading = [any(day in s.days for s in series) for day in days]
+    first, last = counted if counted is not None else (date.min, date.max)
     missing = tuple(
         Strip(round(LEFT + i * slot, 1), round(slot, 1))
         for i, has in enumerate(any_reading)
-        if not has
+        if not has and first <= days[i] <= last
     )
     track_y = {
         key: bottom + AXIS_HEIGHT + (j + 0.5) * TRACK_HEIGHT for j, (key, _) in enumerate(tracks)
@@ -220,7 +239,7 @@ def build_chart(
         for m in markers
         if m.day in index and m.track in track_y
     )
-    step = max(1, math.ceil(n / 6))
+    step = max(1, math.ceil(n / (X_LABELS_SMALL if small else X_LABELS)))
     measured = sum(any_reading)
     desc = t["chart_desc"].format(
         title=title,
@@ -246,9 +265,9 @@ def build_chart(
         title=title,
         desc=desc.strip(),
         unit=unit,
-        width=WIDTH,
+        width=width,
         left=LEFT,
-        right=WIDTH - RIGHT,
+        right=width - RIGHT,
         top=TOP,
         height=int(bottom + AXIS_HEIGHT + TRACK_HEIGHT * len(tracks) + 4),
         plot_bottom=bottom,
@@ -269,6 +288,7 @@ def build_chart(
         markers=placed,
         columns=(t["day"], *(s.label for s in series)),
         rows=rows,
+        small=small,
     )
 
 

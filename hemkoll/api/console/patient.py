@@ -24,13 +24,16 @@ from hemkoll.api.console.patient_charts import (
     GROUPS,
     METRICS,
     PERIODS,
+    alert_first,
     alert_markers,
     by_metric,
+    chart_rows,
+    counted_days,
     group_chart,
     limit_lines,
     local_days,
 )
-from hemkoll.api.console.rules_view import find, limits_for, rule_label
+from hemkoll.api.console.rules_view import find, limits_for, rule_label, rule_metrics
 from hemkoll.api.console.web import PREFIX, ConsoleRoute, language, render
 from hemkoll.api.console.worklist import centre_of
 from hemkoll.api.problems import invalid, not_found
@@ -134,6 +137,16 @@ def patient_page(
         )
 
     tracks = [("fired", t["track_fired"])]
+    today = now.astimezone(tz).date()
+    ended = patient.discharged_at.astimezone(tz).date() if patient.discharged_at else None
+    counted = counted_days(
+        day_list,
+        monitored_from=patient.enrolled_at.astimezone(tz).date(),
+        monitored_until=ended,
+        today=today,
+    )
+    # The alert asked about: its metric's chart comes first.
+    order = alert_first(GROUPS, rule_metrics(rule_set, focus.rule_id) if focus else ())
     charts = [
         group_chart(
             group,
@@ -144,14 +157,15 @@ def patient_page(
             tracks=tracks,
             fmt=fmt,
             t=t,
+            counted=counted,
         )
-        for group in GROUPS
+        for group in order
     ]
     context = {
         "patient": patient,
         "days": days,
         "periods": PERIODS,
-        "charts": charts,
+        "chart_rows": chart_rows(charts),
         "alerts": list(reversed(shown)),
         "focus": focus,
         "staff_names": names,

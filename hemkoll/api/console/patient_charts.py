@@ -18,23 +18,26 @@ from hemkoll.store.readings_query import DailyAggregate
 
 @dataclass(frozen=True)
 class Group:
+    """Metrics drawn on one chart. ``small``: one of a row of small multiples (same scale)."""
+
     key: str
     metrics: tuple[str, ...]
     decimals: int
     fixed: tuple[float, float] | None = None
+    small: bool = False
 
 
+# The symptom scores, 0 (none) to 3 (severe): one small chart each, on the same scale, since
+# three series of the same few values on one chart hide each other.
+SYMPTOM_SCALE = (0.0, 3.0)
 GROUPS: tuple[Group, ...] = (
     Group("weight", ("body_weight",), 1),
     Group("blood_pressure", ("systolic_bp", "diastolic_bp"), 0),
     Group("heart_rate", ("heart_rate",), 0),
     Group("spo2", ("spo2",), 0),
-    Group(
-        "symptoms",
-        ("symptom_breathlessness", "symptom_ankle_swelling", "symptom_fatigue"),
-        0,
-        (0.0, 3.0),
-    ),
+    Group("breathlessness", ("symptom_breathlessness",), 0, SYMPTOM_SCALE, small=True),
+    Group("ankle_swelling", ("symptom_ankle_swelling",), 0, SYMPTOM_SCALE, small=True),
+    Group("fatigue", ("symptom_fatigue",), 0, SYMPTOM_SCALE, small=True),
 )
 METRICS: tuple[str, ...] = tuple(m for g in GROUPS for m in g.metrics)
 PERIODS = (7, 30, 90)
@@ -42,6 +45,34 @@ PERIODS = (7, 30, 90)
 
 def group_of(metric: str) -> Group | None:
     return next((g for g in GROUPS if metric in g.metrics), None)
+
+
+def alert_first(groups: Sequence[Group], metrics: Iterable[str]) -> list[Group]:
+    """``groups`` with those showing any of ``metrics`` (an alert's) first, each kept in order."""
+    wanted = set(metrics)
+    return sorted(groups, key=lambda g: not wanted & set(g.metrics))
+
+
+def chart_rows(charts: Sequence[Chart]) -> list[list[Chart]]:
+    """The charts as rows: a chart alone, or consecutive small multiples side by side."""
+    rows: list[list[Chart]] = []
+    for chart in charts:
+        if chart.small and rows and rows[-1][-1].small:
+            rows[-1].append(chart)
+        else:
+            rows.append([chart])
+    return rows
+
+
+def counted_days(
+    days: Sequence[date], *, monitored_from: date, monitored_until: date | None, today: date
+) -> tuple[date, date]:
+    """The days on which no reading is a missing day: from the first day of monitoring to the
+    last day that is over (yesterday, or the day monitoring ended)."""
+    last = today - timedelta(days=1)
+    if monitored_until is not None:
+        last = min(last, monitored_until)
+    return max(days[0], monitored_from) if days else monitored_from, last
 
 
 def local_days(today: date, count: int) -> list[date]:
@@ -82,15 +113,20 @@ def alert_markers(
     fmt: Formatter,
     track: str = "fired",
 ) -> list[MarkerIn]:
-    """Markers on the day each alert opened, for the alerts whose rule watches ``metrics``."""
+    """Markers on the day of the reading behind each alert (the day it describes, which for a
+    late-arriving reading is not the day the alert opened), for the alerts whose rule watches
+    ``metrics``."""
     markers = []
     for a in found:
         if not rule_metrics(rule_set, a.rule_id) & set(metrics):
             continue
-        label = f"{fmt.datetime(a.opened_at)}: {t['severity_' + a.severity]}, " + rule_label(
-            find(rule_set, a.rule_id), a.rule_id, t
+        label = t["marker_label"].format(
+            measured=fmt.datetime(a.first_fired_at),
+            opened=fmt.datetime(a.opened_at),
+            severity=t["severity_" + a.severity],
+            rule=rule_label(find(rule_set, a.rule_id), a.rule_id, t),
         )
-        markers.append(MarkerIn(a.opened_at.astimezone(tz).date(), a.severity, track, label))
+        markers.append(MarkerIn(a.first_fired_at.astimezone(tz).date(), a.severity, track, label))
     return markers
 
 
@@ -105,6 +141,7 @@ def group_chart(
     fmt: Formatter,
     t: Mapping[str, str],
     suffix: str = "",
+    counted: tuple[date, date] | None = None,
 ) -> Chart:
     return build_chart(
         f"chart-{group.key}{suffix}",
@@ -117,6 +154,8 @@ def group_chart(
         tracks=tracks,
         fixed=group.fixed,
         decimals=group.decimals,
+        counted=counted,
+        small=group.small,
         fmt=fmt,
         t=t,
     )
