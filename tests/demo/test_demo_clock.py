@@ -3,6 +3,7 @@ nurse's own staff member: pure tests, and two against the session's PostgreSQL."
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -157,3 +158,29 @@ def test_the_simulated_nurse_is_a_staff_member_of_her_own_reused_on_resume(db_ur
     assert rows == [(cohort.NURSE_NAME, 1), (cohort.SIMULATED_NURSE_NAME, 1)]
     # The simulated nurse's token of the earlier run no longer works; the visitor's does.
     assert dict(live) == {visitor: 1, nurse: 1}
+
+
+def test_docs_and_readme_name_every_demo_option() -> None:
+    """docs/demo.md's option table and the README's demo line match the parser's options."""
+    parser = build_parser()
+    demo = next(
+        action.choices["demo"]
+        for action in parser._actions
+        if isinstance(action.choices, dict) and "demo" in action.choices
+    )
+    options = {o for action in demo._actions for o in action.option_strings} - {"-h", "--help"}
+    root = Path(__file__).resolve().parents[2]
+    table = {
+        line.split("`")[1].split()[0]
+        for line in (root / "docs" / "demo.md").read_text().splitlines()
+        if line.startswith("| `--")
+    }
+    readme_line = next(
+        line
+        for line in (root / "README.md").read_text().splitlines()
+        if line.startswith("| `hemkoll demo")
+    )
+    in_readme = set(re.findall(r"\[(--[a-z-]+)", readme_line))
+    assert table == options
+    assert in_readme == options
+    assert f"| {DEFAULT_PACE_MINUTES:g} |" in (root / "docs" / "demo.md").read_text()
