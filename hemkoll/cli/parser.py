@@ -15,7 +15,23 @@ from hemkoll.cli.services import (
     rules_command,
     serve_command,
 )
+from hemkoll.demo.clock import DEFAULT_PACE_MINUTES, MIN_PACE_MINUTES
 from hemkoll.store.staff import ROLES
+
+
+def _pace(text: str) -> float | None:
+    """``--pace``: minutes per simulated day, or ``realtime`` (None)."""
+    if text == "realtime":
+        return None
+    try:
+        minutes = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: minutes per day, or realtime") from None
+    if not minutes >= MIN_PACE_MINUTES or minutes == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"a simulated day takes at least {MIN_PACE_MINUTES:g} minutes (or realtime)"
+        )
+    return minutes
 
 
 def _add_demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,6 +56,21 @@ def _add_demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     demo.add_argument("--port", type=int, default=8000, help="API port (default 8000)")
     demo.add_argument(
         "--summary-every", type=float, default=5.0, help="seconds between summaries (5)"
+    )
+    demo.add_argument(
+        "--nurse",
+        choices=("on", "off"),
+        default="on",
+        help="on (default): a simulated nurse, with her own token, acknowledges and resolves "
+        "each alert; off: nobody but you acts on alerts",
+    )
+    demo.add_argument(
+        "--pace",
+        type=_pace,
+        default=DEFAULT_PACE_MINUTES,
+        metavar="MINUTES|realtime",
+        help=f"once live, wall-clock minutes per simulated day (default {DEFAULT_PACE_MINUTES:g}, "
+        f"at least {MIN_PACE_MINUTES:g}), or realtime",
     )
     demo.set_defaults(run=demo_command)
 

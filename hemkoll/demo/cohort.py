@@ -32,7 +32,11 @@ from hemkoll.store.health_centres import (
 )
 from hemkoll.store.patients import set_monitoring_paused
 
+# The person trying the demo: the token the banner prints is hers.
 NURSE_NAME = "Demo nurse"
+# The simulated health centre's nurse, a staff member of her own, so that the alert history
+# ("staff:<id>") and the audit log tell what she did from what the visitor did.
+SIMULATED_NURSE_NAME = "Simulated nurse"
 
 
 def enrolment_time(start: date, timezone: str) -> datetime:
@@ -115,15 +119,21 @@ def has_devices(conn: Conn, centre: UUID) -> bool:
     return bool(row and row[0])
 
 
-def nurse_token(conn: Conn, centre: UUID, now: datetime) -> str:
-    """A new API token for the centre's demo nurse (created on first use)."""
-    members = [m for m in staff.list_staff(conn, health_centre_id=centre) if m.name == NURSE_NAME]
+def staff_token(
+    conn: Conn, centre: UUID, name: str, now: datetime, *, revoke_earlier: bool = False
+) -> tuple[UUID, str]:
+    """A new API token for the centre's staff member ``name`` (created on first use, found by
+    name on later starts, never duplicated): her id and the token. ``revoke_earlier``: her
+    tokens of earlier runs stop working (the simulated nurse's were never shown to anyone)."""
+    members = [m for m in staff.list_staff(conn, health_centre_id=centre) if m.name == name]
     member = members[0] if members else None
     if member is None:
-        member = staff.create_staff(conn, name=NURSE_NAME, role="nurse", health_centre_id=centre)
+        member = staff.create_staff(conn, name=name, role="nurse", health_centre_id=centre)
+    elif revoke_earlier:
+        staff.revoke_tokens(conn, member.id)
     token = staff.issue_token(conn, member.id, now=now).token
     conn.commit()
-    return token
+    return member.id, token
 
 
 def unresolved_alerts(conn: Conn, centre: UUID) -> list[UUID]:

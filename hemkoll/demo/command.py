@@ -19,6 +19,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> None:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        from hemkoll.demo.clock import wall_s_per_day  # noqa: PLC0415
         from hemkoll.demo.run import run_demo  # noqa: PLC0415 (after the handlers)
         from hemkoll.demo.state import DataDir, DemoOptions, default_data_dir  # noqa: PLC0415
 
@@ -30,6 +31,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> None:
             reset=args.reset,
             port=args.port,
             summary_every_s=args.summary_every,
+            nurse=args.nurse == "on",
+            pace_s=wall_s_per_day(args.pace),
         )
         run_demo(options, settings, stop)
     finally:

@@ -37,6 +37,30 @@ def log_to_file(path: Path, level: str) -> None:
 
 
 @dataclass(frozen=True)
+class NurseText:
+    acknowledge_after_s: float
+    resolve_after_s: float
+
+    def line(self, name: str) -> str:
+        return (
+            f'  sim. nurse    on (--nurse off stops her): as the staff member "{name}", with a '
+            f"token of her own (not the one above), she acknowledges every alert "
+            f"{self.acknowledge_after_s:g} s after its notification (yellow and red alike, and "
+            f"those left open by a last run) and resolves it {self.resolve_after_s:g} s after, "
+            "with a drawn outcome"
+        )
+
+
+def pace_text(pace_s: int, seconds_per_day: int) -> str:
+    if pace_s == seconds_per_day:
+        return "real time (--pace realtime): each reading at its simulated moment"
+    return (
+        f"a simulated day every {pace_s / 60:g} min (--pace); each reading stamped with the "
+        "moment it is published"
+    )
+
+
+@dataclass(frozen=True)
 class Banner:
     patients: int
     seed: int
@@ -51,8 +75,13 @@ class Banner:
     api_url: str
     token: str
     receiver_url: str
-    acknowledge_after_s: float
-    resolve_after_s: float
+    # None: --nurse off.
+    nurse: NurseText | None
+    nurse_name: str
+    visitor_name: str
+    # Wall-clock seconds per simulated day once live.
+    pace_s: int
+    seconds_per_day: int
     messages: int
     resumed_from: str | None
     summary_every_s: float
@@ -74,12 +103,14 @@ class Banner:
             *psql,
             f"  broker        {self.broker}",
             f"  API docs      {self.api_url}/docs   (Authorize with the token below)",
-            f"  nurse token   {self.token}",
+            f'  nurse token   {self.token}   (yours: what you do shows as "{self.visitor_name}")',
             f"  worklist      curl -s -H 'Authorization: Bearer {self.token}' {worklist}",
             f"  health centre webhooks to {self.receiver_url}, kept in "
-            f"{self.data_dir / 'notifications.jsonl'}; the simulated nurse acknowledges each "
-            f"alert after {self.acknowledge_after_s:g} s and resolves it after "
-            f"{self.resolve_after_s:g} s",
+            f"{self.data_dir / 'notifications.jsonl'}",
+            self.nurse.line(self.nurse_name)
+            if self.nurse is not None
+            else "  sim. nurse    off (--nurse off): alerts stay on the worklist until you act",
+            f"  live          {pace_text(self.pace_s, self.seconds_per_day)}",
             f"{READY} started in {self.startup_s:.1f} s; {self.devices} devices publish "
             f"{self.messages:,} planned messages; a summary every {self.summary_every_s:g} s "
             "when something changes; Ctrl-C stops everything",

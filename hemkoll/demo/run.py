@@ -16,12 +16,13 @@ import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from hemkoll.demo import cohort, console
 from hemkoll.demo.broker import SERVICE_USER, EmbeddedMosquitto
+from hemkoll.demo.clock import SECONDS_PER_DAY
 from hemkoll.demo.errors import DemoError
 from hemkoll.demo.replay import Replay
 from hemkoll.demo.services import (
@@ -50,7 +51,10 @@ class Cohort:
     state: DemoState
     centre: UUID
     signing_secret: str
-    token: str
+    token: str  # the visitor's (printed)
+    visitor_id: UUID
+    # The simulated nurse's own (never printed); None with --nurse off.
+    simulated_nurse: tuple[UUID, str] | None
     leftover_alerts: list[UUID]
 
 
@@ -114,9 +118,15 @@ class Demo:
                 self.data.save(state)
             else:
                 cohort.check_enrolled(conn, centre, state.devices)
-            token = cohort.nurse_token(conn, centre, datetime.now(ZoneInfo(TIMEZONE)))
+            now = datetime.now(UTC)
+            visitor_id, token = cohort.staff_token(conn, centre, cohort.NURSE_NAME, now)
+            simulated = None
+            if self.options.nurse:
+                simulated = cohort.staff_token(
+                    conn, centre, cohort.SIMULATED_NURSE_NAME, now, revoke_earlier=True
+                )
             leftover = cohort.unresolved_alerts(conn, centre)
-        return Cohort(state, centre, secret, token, leftover)
+        return Cohort(state, centre, secret, token, visitor_id, simulated, leftover)
 
     def broker(self, stack: ExitStack, url: str) -> Broker:
         if "mqtt_url" in self.settings.model_fields_set:
@@ -152,7 +162,16 @@ class Demo:
         receiver_port = free_port()
         receiver_url = f"http://127.0.0.1:{receiver_port}/webhook"
         found = self.set_up_cohort(url, state, sim.plan.device_keys(), receiver_url)
-        state = found.state
+        # Where simulated time lands on the wall clock from now on, saved before anything is
+        # published with it (a resend or the next run stamps the same readings the same way).
+        state = replace(
+            found.state,
+            clock=found.state.clock.going_live(
+                datetime.now(UTC), found.state.saved_at, self.options.pace_s
+            ),
+        )
+        self.data.save(state)
+        plan = state.clock.retime(sim.plan)
         broker = self.broker(stack, url)
         # The final summary: after the services stop (pushed later, so unwound earlier), before
         # the broker and the database do.
@@ -179,15 +198,18 @@ class Demo:
                     settings.public_url if "public_url" in settings.model_fields_set else api_url
                 ),
                 signing_secret=found.signing_secret,
-                nurse_token=found.token,
+                simulated_nurse_token=(
+                    None if found.simulated_nurse is None else found.simulated_nurse[1]
+                ),
                 notifications_file=self.data.file("notifications.jsonl"),
                 seed=state.seed,
             ),
         )
-        hand_to_nurse(running.nurse, found.leftover_alerts)
+        if running.nurse is not None:
+            hand_to_nurse(running.nurse, found.leftover_alerts)
         self.check()
         replay = Replay(
-            sim.plan,
+            plan,
             {key: (ids[0], ids[1]) for key, ids in state.devices.items()},
             PublisherConfig(
                 host=broker.device_host,
@@ -228,8 +250,15 @@ class Demo:
             api_url=api_url,
             token=found.token,
             receiver_url=running.receiver.url,
-            acknowledge_after_s=ACKNOWLEDGE_AFTER_S,
-            resolve_after_s=RESOLVE_AFTER_S,
+            nurse=(
+                console.NurseText(ACKNOWLEDGE_AFTER_S, RESOLVE_AFTER_S)
+                if running.nurse is not None
+                else None
+            ),
+            nurse_name=cohort.SIMULATED_NURSE_NAME,
+            visitor_name=cohort.NURSE_NAME,
+            pace_s=self.options.pace_s,
+            seconds_per_day=SECONDS_PER_DAY,
             messages=len(sim.plan),
             resumed_from=None if state.checkpoint is None else state.checkpoint.isoformat(),
             summary_every_s=self.options.summary_every_s,

@@ -1,10 +1,11 @@
 """hemkoll's services, in threads of the demo's process, each stopped as its command would be.
 
 The care-team API (uvicorn via ``ThreadedServer``, with its lifespan), the simulated health
-centre (webhook receiver and nurse), the dispatcher (webhooks, device messages, and its
-escalation scheduler), the rules worker (with its 15-minute scheduled pass) and ingest. Each
-start pushes its stop onto the caller's ``ExitStack``, so they stop in the reverse order:
-ingest first (finishing the batch in hand), the API last.
+centre (webhook receiver and, unless ``--nurse off``, the simulated nurse), the dispatcher
+(webhooks, device messages, and its escalation scheduler), the rules worker (with its
+15-minute scheduled pass) and ingest. Each start pushes its stop onto the caller's
+``ExitStack``, so they stop in the reverse order: ingest first (finishing the batch in
+hand), the API last.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class ServiceConfig:
     receiver_port: int
     public_url: str
     signing_secret: str
-    nurse_token: str
+    # The simulated nurse's own token (never the visitor's); None: no simulated nurse.
+    simulated_nurse_token: str | None
     notifications_file: Path
     seed: int
 
@@ -65,7 +67,7 @@ class ServiceConfig:
 class Running:
     api: ThreadedServer
     receiver: WebhookReceiver
-    nurse: Nurse
+    nurse: Nurse | None
     ingest: IngestService
     rules: RulesWorker
     dispatcher: Dispatcher
@@ -111,22 +113,24 @@ def start_services(stack: ExitStack, config: ServiceConfig) -> Running:
         raise DemoError(f"the API cannot listen on port {config.api_port}: {exc}") from exc
     stack.callback(api.stop)
 
-    nurse = Nurse(
-        NurseConfig(
-            api_url=api.base_url,
-            token=config.nurse_token,
-            acknowledge_after_s=ACKNOWLEDGE_AFTER_S,
-            resolve_after_s=RESOLVE_AFTER_S,
-            seed=config.seed,
+    nurse = None
+    if config.simulated_nurse_token is not None:
+        nurse = Nurse(
+            NurseConfig(
+                api_url=api.base_url,
+                token=config.simulated_nurse_token,
+                acknowledge_after_s=ACKNOWLEDGE_AFTER_S,
+                resolve_after_s=RESOLVE_AFTER_S,
+                seed=config.seed,
+            )
         )
-    )
-    nurse.start()
-    stack.callback(nurse.stop)
+        nurse.start()
+        stack.callback(nurse.stop)
     receiver = WebhookReceiver(
         config.signing_secret,
         port=config.receiver_port,
         jsonl_path=config.notifications_file,
-        on_notification=nurse.on_notification,
+        on_notification=None if nurse is None else nurse.on_notification,
     )
     receiver.start()
     stack.callback(receiver.stop)

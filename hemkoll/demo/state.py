@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from hemkoll.demo.clock import DEFAULT_PACE_MINUTES, Clock, wall_s_per_day
 from hemkoll.demo.errors import DemoError
 
 STATE_VERSION = 1
@@ -58,10 +59,14 @@ class DemoState:
     devices: dict[str, list[str]] = field(default_factory=dict)
     # Publishing starts again at this plan time (None: from the beginning).
     checkpoint: datetime | None = None
+    # Where simulated time lands on the wall clock (hemkoll.demo.clock), and when the state
+    # was last saved (a resumed run at a pace goes on from the simulated moment it showed).
+    clock: Clock = field(default_factory=Clock)
+    saved_at: datetime | None = None
     version: int = STATE_VERSION
 
-    def with_checkpoint(self, checkpoint: datetime | None) -> DemoState:
-        return replace(self, checkpoint=checkpoint)
+    def with_checkpoint(self, checkpoint: datetime | None, saved_at: datetime) -> DemoState:
+        return replace(self, checkpoint=checkpoint, saved_at=saved_at)
 
 
 class DataDir:
@@ -117,6 +122,7 @@ class DataDir:
         if raw.get("version") != STATE_VERSION:
             raise DemoError(f"{path} is from another version of the demo; run with --reset")
         checkpoint = raw.get("checkpoint")
+        saved_at = raw.get("saved_at")
         return DemoState(
             seed=int(raw["seed"]),
             patients=int(raw["patients"]),
@@ -126,6 +132,8 @@ class DataDir:
             centre=str(raw["centre"]),
             devices={str(k): [str(v[0]), str(v[1])] for k, v in raw["devices"].items()},
             checkpoint=None if checkpoint is None else datetime.fromisoformat(checkpoint),
+            clock=Clock.from_json(raw.get("clock")),
+            saved_at=None if saved_at is None else datetime.fromisoformat(saved_at),
         )
 
     def save(self, state: DemoState) -> None:
@@ -147,6 +155,10 @@ class DemoOptions:
     reset: bool
     port: int
     summary_every_s: float
+    # The simulated nurse acts on alerts (her own staff member and token).
+    nurse: bool = True
+    # Wall-clock seconds per simulated day once live (clock.SECONDS_PER_DAY: real time).
+    pace_s: int = wall_s_per_day(DEFAULT_PACE_MINUTES)
 
 
 def cohort_state(options: DemoOptions, saved: DemoState | None) -> DemoState:

@@ -63,7 +63,7 @@ class Summary:
     counts: Counts
     replay: ReplayProgress
     receiver: ReceiverStats
-    nurse: NurseStats
+    nurse: NurseStats | None  # None: no simulated nurse (--nurse off)
 
     def line(self) -> str:
         c, r = self.counts, self.replay
@@ -99,5 +99,5 @@ class Summary:
                 "duplicates": self.receiver.duplicates,
                 "rejected": dict(self.receiver.rejected),
             },
-            "nurse": asdict(self.nurse),
+            "nurse": None if self.nurse is None else asdict(self.nurse),
         }

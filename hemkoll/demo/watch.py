@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -74,9 +74,12 @@ class Watcher:
             self._last_line, self._last_print = line, now
         if self.report is None and self._settled(summary, now):
             self._report(now)
-        self.state = self.state.with_checkpoint(self.replay.checkpoint())
-        self.data.save(self.state)
+        self._save()
         self._write(summary)
+
+    def _save(self) -> None:
+        self.state = self.state.with_checkpoint(self.replay.checkpoint(), datetime.now(UTC))
+        self.data.save(self.state)
 
     def pause(self) -> None:
         cohort.set_paused(self._conn, self.centre, paused=True)
@@ -91,6 +94,7 @@ class Watcher:
     def final(self) -> None:
         """After the services stopped: what the database holds now, printed and written."""
         self.resume()
+        self._save()  # the devices have stopped: where they got to, and when
         summary = self._summary()
         console.say("final: " + summary.line())
         self._write(summary)
@@ -101,7 +105,7 @@ class Watcher:
             counts=read_counts(self._conn, self.centre),
             replay=self.replay.progress(),
             receiver=self.running.receiver.recorder.stats(),
-            nurse=self.running.nurse.stats(),
+            nurse=None if self.running.nurse is None else self.running.nurse.stats(),
         )
         return self.summary
 
@@ -136,8 +140,12 @@ class Watcher:
         }
 
     def _replayed_days(self) -> int:
-        today = datetime.now(ZoneInfo(self.sim.parameters.timezone)).date()
-        return min((today - self.state.start).days, self.sim.timeline.days)
+        """Days the report covers: replayed with their own times (not those of a paced live
+        phase, whose readings are stamped on the wall clock, hemkoll.demo.clock)."""
+        zone = ZoneInfo(self.sim.parameters.timezone)
+        own_times_until = self.state.clock.identity_until or datetime.now(UTC)
+        last = own_times_until.astimezone(zone).date()
+        return max(0, min((last - self.state.start).days, self.sim.timeline.days))
 
     def _write(self, summary: Summary) -> None:
         doc: dict[str, Any] = {**summary.as_json(), "detection": self.report}

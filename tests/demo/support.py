@@ -107,6 +107,20 @@ class Demo:
             + f"\nstderr:\n{err[-4000:]}"
         )
 
+    def pump(self, timeout_s: float) -> None:
+        """Read what the demo prints for ``timeout_s`` (into ``lines``), matching nothing."""
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self.process.stdout], [], [], min(left, 0.2))
+            if ready:
+                chunk = os.read(self.process.stdout.fileno(), 65536)
+                if not chunk:
+                    return
+                self._buffer += chunk
+                *complete, self._buffer = self._buffer.split(b"\n")
+                self.lines += [c.decode() for c in complete]
+
     def interrupt(self) -> tuple[int, str]:
         """SIGINT, then everything it still prints; (exit status, stderr). Once is enough."""
         if self._stopped is None:

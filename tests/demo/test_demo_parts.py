@@ -99,9 +99,12 @@ def test_cohort_set_up_is_repeatable(db_url: str) -> None:
         ).fetchone()
         assert url == ("http://127.0.0.1:2/webhook",)
 
-        first = cohort.nurse_token(conn, centre, datetime.now(UTC))
-        second = cohort.nurse_token(conn, centre, datetime.now(UTC))
+        visitor, first = cohort.staff_token(conn, centre, cohort.NURSE_NAME, datetime.now(UTC))
+        again_visitor, second = cohort.staff_token(
+            conn, centre, cohort.NURSE_NAME, datetime.now(UTC)
+        )
         assert first != second
+        assert visitor == again_visitor
         assert conn.execute("SELECT count(*) FROM staff").fetchone() == (1,)
 
         cohort.set_paused(conn, centre, paused=True)
