@@ -130,7 +130,10 @@ def rule_choices(
 
 def _rule_name(programme: RuleSet, rule_id: str, t: Mapping[str, str]) -> str:
     rule = find(programme, rule_id)
-    return t["unknown_rule"] if rule is None else rule_label(rule, rule_id, t)
+    if rule is None:
+        unknown = t["unknown_rule"]
+        return unknown[:1].upper() + unknown[1:]
+    return rule_label(rule, rule_id, t)
 
 
 @dataclass
