@@ -1,6 +1,8 @@
 """The worklist: the health centre's open and acknowledged alerts, red before yellow, then
-oldest first, refreshing itself every ``REFRESH_SECONDS``; acknowledge, assign to me (or
-release) and resolve with an outcome and a note, each in place without leaving the page.
+oldest first, refreshing itself every ``REFRESH_SECONDS``, filtered by the GET form above it
+(mine or unassigned, severity, rule: ``worklist_filters``, kept by the refresh) and grouped
+under each patient; acknowledge, assign to me (or release) and resolve with an outcome and a
+note, each in place without leaving the page.
 
 The same checks and audit rows as the API's alert routes: nurses and clinicians only, their
 own centre's alerts only (another centre's answers 404), one audit row per alert shown or
