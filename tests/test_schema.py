@@ -14,8 +14,10 @@ from hemkoll.protocol.measurements import METRICS, METRICS_BY_DEVICE_KIND
 from hemkoll.store import migrate as migrate_module
 from hemkoll.store import schema
 from hemkoll.store.migrate import Migration, MigrationError, available_migrations, migrate
+from hemkoll.store.patient_list import PatientListRow
 from hemkoll.store.sql import parse_blocks, query, query_names
 from hemkoll.store.types import DEVICE_KINDS, Device, DeviceCredential, HealthCentre, Patient
+from hemkoll.store.worklist_filters import RuleCount
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -27,6 +29,8 @@ ROW_TYPES = {
     "deactivate_device": Device,
     "devices_by_id": Device,
     "active_device_credentials": DeviceCredential,
+    "patient_list": PatientListRow,
+    "worklist_rules": RuleCount,
 }
 
 

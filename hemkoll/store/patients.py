@@ -1,5 +1,5 @@
-"""Patients as the care team sees them: enrolment, lookup within a health centre, the centre's
-list with their unresolved alerts counted, discharge.
+"""Patients as the care team sees them: enrolment, lookup within a health centre, discharge
+(the console's patient list with their latest values is ``patient_list``).
 
 Every lookup takes the caller's health centre (None: every centre, for the region's
 administrators), so another centre's patient is simply not found. The rules worker locks the
@@ -23,8 +23,6 @@ from hemkoll.store.types import Patient
 # Swedish personal identity and coordination numbers: YYMMDD-NNNN, YYYYMMDDNNNN and the like.
 _PERSONAL_NUMBER = re.compile(r"^\s*(\d{2})?\d{6}\s*[-+]?\s*\d{4}\s*$")
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
-# A centre's patient list on one page: programmes run to a few hundred patients per centre.
-MAX_PATIENTS = 1000
 
 
 class RegistryError(ValueError):
@@ -56,16 +54,6 @@ class PatientRecord:
     enrolled_at: datetime
     monitoring_paused_since: datetime | None
     discharged_at: datetime | None
-
-
-@dataclass(frozen=True)
-class PatientOverview:
-    id: UUID
-    reference: str
-    enrolled_at: datetime
-    monitoring_paused_since: datetime | None
-    red_alerts: int
-    yellow_alerts: int
 
 
 @dataclass(frozen=True)
@@ -125,17 +113,6 @@ def list_patients(
                 "after_reference": after_reference,
                 "limit": limit,
             },
-        ).fetchall()
-
-
-def patients_overview(
-    conn: Conn, health_centre_id: UUID, *, limit: int = MAX_PATIENTS
-) -> list[PatientOverview]:
-    """The centre's patients not discharged, by reference, with unresolved alerts counted."""
-    with conn.cursor(row_factory=class_row(PatientOverview)) as cur:
-        return cur.execute(
-            query("patients_overview"),
-            {"health_centre_id": health_centre_id, "limit": limit},
         ).fetchall()
 
 

@@ -119,6 +119,33 @@ def add_late_systolic(
     return alert_id
 
 
+REMINDER_RULES = ("weight_missing_48h", "bp_missing_72h", "weight_missing_by_noon")
+
+
+def add_reminders(
+    conn: Conn,
+    patient_id: UUID,
+    *,
+    opened_at: datetime,
+    rule_ids: tuple[str, ...] = REMINDER_RULES,
+) -> list[UUID]:
+    """Open missing-measurement reminders (rule kind ``missing``) for the patient, one per rule."""
+    return [
+        add_alert(
+            conn,
+            patient_id,
+            rule_id=rule_id,
+            rule_kind="missing",
+            severity="yellow",
+            opened_at=opened_at + timedelta(minutes=i),
+            explanation_en="No reading has come for 48 hours.",
+            explanation_sv="Ingen mätning har kommit på 48 timmar.",
+            evidence={"after_hours": 48},
+        )
+        for i, rule_id in enumerate(rule_ids)
+    ]
+
+
 @pytest.fixture
 def seeded(world: World, db_url: str) -> Seeded:
     now = datetime.now(UTC)

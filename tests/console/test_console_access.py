@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -16,7 +17,7 @@ from hemkoll.api import console
 from hemkoll.api.console.auth import SESSION_COOKIE
 from hemkoll.store.connect import Conn, connect
 from tests.api.conftest import Centre, World, make_alert
-from tests.console.conftest import ORIGIN, Seeded, sign_in
+from tests.console.conftest import ORIGIN, Seeded, add_reminders, sign_in
 
 ROLES = ("nurse", "clinician", "admin", "region")
 ALL = frozenset(ROLES)
@@ -25,6 +26,12 @@ CARE = frozenset({"nurse", "clinician"})
 
 def existing(conn: Conn, centre: Centre) -> dict[str, Any]:
     return {"patient": centre.patient_id, "alert": centre.alert_id, "centre": centre.id}
+
+
+def fresh_reminders(conn: Conn, centre: Centre) -> dict[str, Any]:
+    rules = (f"m_{uuid4().hex[:8]}", f"m_{uuid4().hex[:8]}")
+    add_reminders(conn, centre.patient_id, opened_at=datetime.now(UTC), rule_ids=rules)
+    return existing(conn, centre)
 
 
 def fresh_alert(conn: Conn, centre: Centre) -> dict[str, Any]:
@@ -78,6 +85,13 @@ CASES = [
         form={"outcome": "false_alarm", "note": "scale moved"},
     ),
     Case("GET", "/console/follow-up?centre={centre}", ALL),
+    Case(
+        "POST",
+        "/console/patients/{patient}/reminders/acknowledge",
+        CARE,
+        target=fresh_reminders,
+        form={},
+    ),
 ]
 # Routes anyone may call (signing in and out, the language): tested on their own below.
 OPEN_ROUTES = {

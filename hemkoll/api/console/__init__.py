@@ -11,10 +11,26 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from hemkoll.api.console import auth, follow_up, patient, tuning, worklist
+from hemkoll.api.console import (
+    auth,
+    follow_up,
+    patient,
+    patient_list,
+    reminders,
+    tuning,
+    worklist,
+)
 from hemkoll.api.console.web import STATIC
 
-ROUTERS = (auth.router, worklist.router, patient.router, tuning.router, follow_up.router)
+ROUTERS = (
+    auth.router,
+    worklist.router,
+    reminders.router,
+    patient_list.router,
+    patient.router,
+    tuning.router,
+    follow_up.router,
+)
 
 
 def install(app: FastAPI) -> None:

@@ -686,6 +686,120 @@ _PLURALS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "ev_days": (("{n} dygn", "{n} dygn"), ("{n} day", "{n} days")),
     "ev_points": (("{n} steg", "{n} steg"), ("{n} point", "{n} points")),
 }
+# patient list and worklist filters (issue 19)
+_ENTRIES.update(
+    {
+        # Worklist filters
+        "filter_label": ("Filtrera arbetslistan", "Filter the worklist"),
+        "filter_assigned": ("Tilldelning", "Assigned"),
+        "filter_all": ("Alla", "All"),
+        "filter_mine": ("Mina", "Mine"),
+        "filter_unassigned": ("Ej tilldelade", "Unassigned"),
+        "filter_severity": ("Allvarlighetsgrad", "Severity"),
+        "filter_rule": ("Regel", "Rule"),
+        "filter_all_rules": ("Alla regler", "All rules"),
+        "filter_kinds": ("Slag av regel", "Kinds of rule"),
+        "filter_rules": ("Regler", "Rules"),
+        "filter_apply": ("Filtrera", "Filter"),
+        "filter_clear": ("Visa alla", "Show all"),
+        "filter_kind_missing": ("Påminnelser: mätning saknas", "Reminders: reading missing"),
+        "filter_kind_threshold": ("Gränsvärden", "Limits"),
+        "filter_kind_change": ("Förändring på några dagar", "Change over a few days"),
+        "filter_kind_baseline": ("Personlig nivå", "Personal baseline"),
+        "filter_kind_trend": ("Trender", "Trends"),
+        "filter_kind_symptom": ("Symtom", "Symptoms"),
+        "filter_kind_combination": ("Kombinationer", "Combinations"),
+        "worklist_none_filtered": (
+            "Inga larm med de här filtren.",
+            "No alerts with these filters.",
+        ),
+        "no_reminders_left": (
+            "Inga öppna påminnelser kvar för {patient}: de är redan kvitterade eller avslutade.",
+            "No open reminders left for {patient}: they are already acknowledged or resolved.",
+        ),
+        "back_to_worklist": ("Till arbetslistan", "Back to the worklist"),
+        # Patient list
+        "patient_search_label": ("Sök patient", "Find a patient"),
+        "patient_search": ("Sök på patientreferens", "Search by patient reference"),
+        "search": ("Sök", "Search"),
+        "search_clear": ("Visa alla patienter", "Show all patients"),
+        "patients_matching": ("referensen innehåller ”{search}”", "reference contains “{search}”"),
+        "no_patient_matches": (
+            "Ingen patient har en referens som innehåller ”{search}”.",
+            "No patient has a reference containing “{search}”.",
+        ),
+        "sort_ascending": ("sortera stigande", "sort ascending"),
+        "sort_descending": ("sortera fallande", "sort descending"),
+        "latest_weight": ("Senaste vikt", "Latest weight"),
+        "weight_above_usual": ("{change} kg över vanlig", "{change} kg above usual"),
+        "weight_below_usual": ("{change} kg under vanlig", "{change} kg below usual"),
+        "weight_as_usual": ("som vanligt", "as usual"),
+        "no_usual_weight": ("ingen vanlig vikt än", "no usual weight yet"),
+        "latest_bp": ("Senaste blodtryck", "Latest blood pressure"),
+        "last_reading": ("Senaste mätning", "Last reading"),
+        "today": ("i dag", "today"),
+        "adherence": ("Följsamhet", "Adherence"),
+        "not_yet": ("inte än", "not yet"),
+        "open_alerts": ("Olösta larm", "Unresolved alerts"),
+        "no_open_alerts": ("inga", "none"),
+        "assigned_nurse": ("Ansvarig", "Assigned to"),
+        "you_nurse": ("du", "you"),
+        "nobody": ("ingen", "nobody"),
+    }
+)
+_PLURALS.update(
+    {
+        "worklist_shown": (
+            ("{n} visas med filtren", "{n} visas med filtren"),
+            ("{n} shown by the filters", "{n} shown by the filters"),
+        ),
+        "ack_reminders": (
+            ("Kvittera påminnelse ({n})", "Kvittera påminnelser ({n})"),
+            ("Acknowledge reminder ({n})", "Acknowledge reminders ({n})"),
+        ),
+        "done_reminders": (
+            (
+                "{n} påminnelse för {patient} är kvitterad.",
+                "{n} påminnelser för {patient} är kvitterade.",
+            ),
+            (
+                "{n} reminder for {patient} is acknowledged.",
+                "{n} reminders for {patient} are acknowledged.",
+            ),
+        ),
+        "n_patients": (("{n} patient", "{n} patienter"), ("{n} patient", "{n} patients")),
+        "patients_cut": (
+            (
+                "Listan visar den första patienten; det finns fler.",
+                "Listan visar de {n} första patienterna; det finns fler.",
+            ),
+            (
+                "The list shows the first patient; there are more.",
+                "The list shows the first {n} patients; there are more.",
+            ),
+        ),
+        "adherence_hint": (
+            (
+                "följsamhet: dagar med vikt, senaste hela dagen",
+                "följsamhet: dagar med vikt av de senaste {n} hela dagarna",
+            ),
+            (
+                "adherence: days with a weight, the last whole day",
+                "adherence: days with a weight of the last {n} whole days",
+            ),
+        ),
+        "n_days_ago": (
+            ("för {n} dag sedan", "för {n} dagar sedan"),
+            ("{n} day ago", "{n} days ago"),
+        ),
+        "weighed_of": (
+            ("{weighed} av {n} dag", "{weighed} av {n} dagar"),
+            ("{weighed} of {n} day", "{weighed} of {n} days"),
+        ),
+        "n_red": (("{n} röd", "{n} röda"), ("{n} red", "{n} red")),
+        "n_yellow": (("{n} gul", "{n} gula"), ("{n} yellow", "{n} yellow")),
+    }
+)
 for _key, ((_sv_one, _sv_other), (_en_one, _en_other)) in _PLURALS.items():
     if _key in _ENTRIES or _key + ONE in _ENTRIES:
         raise ValueError(f"catalogue: {_key} is both a string and a count")

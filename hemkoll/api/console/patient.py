@@ -1,6 +1,6 @@
-"""The centre's patients, and one patient's page: charts of weight, blood pressure, heart rate,
-SpO2 and symptoms over 7, 30 or 90 days with the patient's threshold lines, alert markers and
-missing days; the alerts of the period with their evidence in words.
+"""One patient's page (the centre's list is patient_list.py): charts of weight, blood
+pressure, heart rate, SpO2 and symptoms over 7, 30 or 90 days with the patient's threshold
+lines, alert markers and missing days; the alerts of the period with their evidence in words.
 
 Nurses and clinicians, their own centre's patients only; the page records what it shows (the
 readings, the thresholds, each alert), as the API's routes for the same data do.
@@ -56,17 +56,6 @@ def patient_or_404(caller: Caller, conn: Conn, patient_id: UUID) -> PatientRecor
 
 def effective_rules(conn: Conn, programme: RuleSet, patient_id: UUID) -> RuleSet:
     return effective_for(programme, rule_overrides.current_overrides(conn, patient_id))
-
-
-@router.get("/patients")
-def patients_page(request: Request, caller: Nurse) -> Response:
-    with caller.session() as s:
-        centre = centre_of(caller, s.conn)
-        found = patients.patients_overview(s.conn, centre.id)
-        for p in found:
-            s.record("patient", p.id, patient_id=p.id, health_centre_id=centre.id)
-    context = {"patients": found, "centre": centre, "section": "patients"}
-    return render(request, "patients.html", context, me=caller.principal, tz=centre.timezone)
 
 
 @router.get("/patients/{patient_id}")

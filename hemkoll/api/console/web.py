@@ -135,13 +135,17 @@ def render(
 
 
 class Rejected(Problem):
-    """A form's input refused: 422, answered with ``response``, the form again with its errors.
+    """A form's input refused: 422, answered with ``response``, the form again with its errors
+    (or, with ``status`` 409, a form that has nothing left to do, answered with why).
 
     ``detail`` names the fields refused only, never what was typed in them.
     """
 
-    def __init__(self, response: Response, detail: str) -> None:
-        super().__init__(422, "invalid-request", "Invalid request", detail)
+    def __init__(self, response: Response, detail: str, *, status: int = 422) -> None:
+        if status == 409:
+            super().__init__(409, "conflict", "Conflict", detail)
+        else:
+            super().__init__(status, "invalid-request", "Invalid request", detail)
         self.response = response
 
 

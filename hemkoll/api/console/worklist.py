@@ -1,6 +1,8 @@
 """The worklist: the health centre's open and acknowledged alerts, red before yellow, then
-oldest first, refreshing itself every ``REFRESH_SECONDS``; acknowledge, assign to me (or
-release) and resolve with an outcome and a note, each in place without leaving the page.
+oldest first, refreshing itself every ``REFRESH_SECONDS``, filtered by the GET form above it
+(mine or unassigned, severity, rule: ``worklist_filters``, kept by the refresh) and grouped
+under each patient; acknowledge, assign to me (or release) and resolve with an outcome and a
+note, each in place without leaving the page.
 
 The same checks and audit rows as the API's alert routes: nurses and clinicians only, their
 own centre's alerts only (another centre's answers 404), one audit row per alert shown or
@@ -32,10 +34,11 @@ from hemkoll.api.console.web import (
     rejected,
     render,
 )
+from hemkoll.api.console.worklist_filters import Filters, by_patient, filters_from, rule_choices
 from hemkoll.api.problems import conflict, forbidden, invalid, not_found
 from hemkoll.rules.alerting import Outcome
 from hemkoll.rules.config import RuleSet
-from hemkoll.store import alerts, health_centres, staff
+from hemkoll.store import alerts, health_centres, staff, worklist_filters
 from hemkoll.store.connect import Conn
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
@@ -48,6 +51,9 @@ REFRESH_SECONDS = 30
 # page says it cut.
 WORKLIST_LIMIT = 200
 OUTCOMES = tuple(outcome.value for outcome in Outcome)
+# What the worklist lists: alerts not yet resolved.
+STATES = ("open", "acknowledged")
+NO_FILTERS = Filters()
 # As the API's notes.
 MAX_NOTE = 2000
 
@@ -61,20 +67,39 @@ def centre_of(caller: Caller, conn: Conn) -> health_centres.Centre:
     return found[0]
 
 
-def _context(
-    request: Request, caller: Caller, s: Session, programme: RuleSet
+def worklist_context(
+    request: Request,
+    caller: Caller,
+    s: Session,
+    programme: RuleSet,
+    filters: Filters = NO_FILTERS,
 ) -> tuple[dict[str, Any], str]:
+    """The worklist's page (or its rows) as ``filters`` keep it, grouped by patient, with the
+    rule filter's choices and the counts of alerts kept and in all."""
     centre = centre_of(caller, s.conn)
+    by_filters = filters.worklist_args(caller.principal.staff_id)
     found = alerts.worklist(
-        s.conn,
-        health_centre_id=centre.id,
-        states=["open", "acknowledged"],
-        limit=WORKLIST_LIMIT,
+        s.conn, health_centre_id=centre.id, states=STATES, limit=WORKLIST_LIMIT, **by_filters
+    )
+    counts = worklist_filters.rule_counts(s.conn, health_centre_id=centre.id, states=STATES)
+    matching = (
+        worklist_filters.matching(s.conn, health_centre_id=centre.id, states=STATES, **by_filters)
+        if filters.active
+        else sum(c.alerts for c in counts)
     )
     for a in found:
         s.record("alert", a.id, patient_id=a.patient_id)
+    lang = language(request)
+    fmt = Formatter(lang, ZoneInfo(centre.timezone), caller.now())
+    kinds, rules = rule_choices(counts, programme, filters, CATALOGUE[lang], fmt)
     return _shared(request, caller, s.conn, programme) | {
         "alerts": found,
+        "groups": by_patient(found),
+        "filters": filters,
+        "kind_choices": kinds,
+        "rule_choices": rules,
+        "total": sum(c.alerts for c in counts),
+        "matching": matching,
         "cut": len(found) == WORKLIST_LIMIT,
         "centre": centre,
         "refresh_s": REFRESH_SECONDS,
@@ -97,14 +122,16 @@ def _shared(request: Request, caller: Caller, conn: Conn, programme: RuleSet) ->
 @router.get("/worklist")
 def worklist_page(request: Request, caller: Nurse) -> Response:
     with caller.session() as s:
-        context, tz = _context(request, caller, s, request.app.state.programme)
+        filters = filters_from(request.query_params)
+        context, tz = worklist_context(request, caller, s, request.app.state.programme, filters)
     return render(request, "worklist.html", context, me=caller.principal, tz=tz)
 
 
 @router.get("/worklist/rows")
 def worklist_rows(request: Request, caller: Nurse) -> Response:
     with caller.session() as s:
-        context, tz = _context(request, caller, s, request.app.state.programme)
+        filters = filters_from(request.query_params)
+        context, tz = worklist_context(request, caller, s, request.app.state.programme, filters)
     return render(request, "_worklist.html", context, me=caller.principal, tz=tz)
 
 
@@ -171,7 +198,7 @@ def _act(
             )
             template = "_alert_done.html"
         else:
-            context, tz = _context(request, caller, s, programme)
+            context, tz = worklist_context(request, caller, s, programme)
             template = "worklist.html"
     context["message"] = message
     return render(request, template, context, me=caller.principal, tz=tz)
@@ -204,7 +231,7 @@ def _rejected(
         context = _shared(request, caller, s.conn, programme) | {"a": alert}
         template = "_alert_refused.html"
     else:
-        context, tz = _context(request, caller, s, programme)
+        context, tz = worklist_context(request, caller, s, programme)
         template = "worklist.html"
     return rejected(
         request,

@@ -46,7 +46,9 @@ WHERE p.health_centre_id = %(health_centre_id)s
   AND (%(severity)s::text IS NULL OR a.severity = %(severity)s)
   AND (%(patient_id)s::uuid IS NULL OR a.patient_id = %(patient_id)s)
   AND (%(assigned_to)s::uuid IS NULL OR a.assigned_to = %(assigned_to)s)
+  AND (NOT %(unassigned)s OR a.assigned_to IS NULL)
   AND (%(rule_id)s::text IS NULL OR a.rule_id = %(rule_id)s)
+  AND (%(rule_kind)s::text IS NULL OR a.rule_kind = %(rule_kind)s)
   AND (%(after_order)s::integer IS NULL
        OR (CASE a.severity WHEN 'red' THEN 0 ELSE 1 END, a.opened_at, a.id)
           > (%(after_order)s, %(after_opened_at)s, %(after_id)s))

@@ -24,19 +24,6 @@ WHERE (%(health_centre_id)s::uuid IS NULL OR health_centre_id = %(health_centre_
 ORDER BY reference, id
 LIMIT %(limit)s;
 
--- name: patients_overview
--- The centre's patients under monitoring, by reference, with their unresolved alerts.
-SELECT p.id, p.reference, p.enrolled_at, p.monitoring_paused_since,
-       count(a.id) FILTER (WHERE a.severity = 'red')::integer AS red_alerts,
-       count(a.id) FILTER (WHERE a.severity = 'yellow')::integer AS yellow_alerts
-FROM patients AS p
-LEFT JOIN alerts AS a ON a.patient_id = p.id AND a.state <> 'resolved'
-WHERE p.health_centre_id = %(health_centre_id)s
-  AND p.discharged_at IS NULL
-GROUP BY p.id
-ORDER BY p.reference
-LIMIT %(limit)s;
-
 -- name: discharge_patient
 -- The patient leaves the programme: no more evaluation, devices deactivated (the broker's
 -- password file drops them at its next rewrite). Their data stays.
