@@ -179,14 +179,24 @@ def _act(
         if errors:
             s.record("alert", alert_id, patient_id=alert.patient_id)
             raise _rejected(request, caller, s, alert, form=form, errors=errors)
+        filters = filters_from(form)
         _apply(s.conn, caller, alert_id, action, form)
         s.record("alert", alert_id, patient_id=alert.patient_id)
         message = t[f"done_{action}"].format(patient=alert.patient_reference)
-        if is_htmx(request):
-            # The alert's card changes in place; the next refresh takes a resolved one away.
+        if is_htmx(request) and action == "resolve":
+            # A resolved alert leaves the list at once: the list again, as its filters kept
+            # it, with its counts; focus on the patient's other cards, or on the count.
+            context, tz = worklist_context(request, caller, s, programme, filters)
+            context["focus_group"] = alert.patient_id
+            template = "_worklist_done.html"
+        elif is_htmx(request):
+            # The alert's card changes in place (acknowledged, assigned).
             tz = centre_of(caller, s.conn).timezone
             changed = alerts.alert_in_scope(s.conn, alert_id, health_centre_id=caller.scope)
-            context = _shared(request, caller, s.conn, programme) | {"a": changed or alert}
+            context = _shared(request, caller, s.conn, programme) | {
+                "a": changed or alert,
+                "filters": filters,
+            }
             # The list's count goes along, out of band: a resolved alert no longer counts.
             context["open_count"] = len(
                 alerts.worklist(
@@ -198,7 +208,7 @@ def _act(
             )
             template = "_alert_done.html"
         else:
-            context, tz = worklist_context(request, caller, s, programme)
+            context, tz = worklist_context(request, caller, s, programme, filters)
             template = "worklist.html"
     context["message"] = message
     return render(request, template, context, me=caller.principal, tz=tz)
@@ -227,11 +237,15 @@ def _rejected(
         "outcome": form.get("outcome", ""),
         "note": form.get("note", ""),
     }
+    filters = filters_from(form)
+    headers = None
     if is_htmx(request):
-        context = _shared(request, caller, s.conn, programme) | {"a": alert}
+        context = _shared(request, caller, s.conn, programme) | {"a": alert, "filters": filters}
         template = "_alert_refused.html"
+        # The resolve form targets the list; refused, only its card comes back, in place.
+        headers = {"HX-Retarget": f"#alert-{alert.id}", "HX-Reswap": "outerHTML"}
     else:
-        context, tz = worklist_context(request, caller, s, programme)
+        context, tz = worklist_context(request, caller, s, programme, filters)
         template = "worklist.html"
     return rejected(
         request,
@@ -240,6 +254,7 @@ def _rejected(
         errors=shown,
         me=caller.principal,
         tz=tz,
+        headers=headers,
     )
 
 

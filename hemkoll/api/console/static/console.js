@@ -23,6 +23,26 @@
     }
   });
 
+  // Opening an alert's "resolve" panel brings its form into view (on a tablet it would open
+  // below the fold) and puts focus on its first field. "toggle" does not bubble: captured.
+  document.addEventListener("toggle", function (event) {
+    var panel = event.target;
+    if (!(panel instanceof HTMLDetailsElement) || !panel.open || !/^resolve-/.test(panel.id)) {
+      return;
+    }
+    var form = panel.querySelector("form");
+    if (!form) {
+      return;
+    }
+    var reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    form.scrollIntoView({ block: "nearest", behavior: reduce ? "auto" : "smooth" });
+    // A form refused comes back open with focus on the field in error: left as it is.
+    var first = form.querySelector("select, textarea");
+    if (first && !form.querySelector("[aria-invalid='true']")) {
+      first.focus({ preventScroll: true });
+    }
+  }, true);
+
   // Content swapped in after an action (an alert's card, the backtest) marks the element
   // that should take focus with data-focus: keyboard and screen-reader users land on it.
   document.addEventListener("htmx:afterSettle", function () {
