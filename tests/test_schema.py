@@ -13,6 +13,7 @@ import pytest
 from hemkoll.protocol.measurements import METRICS, METRICS_BY_DEVICE_KIND
 from hemkoll.store import migrate as migrate_module
 from hemkoll.store import schema
+from hemkoll.store.contact_log import ContactEntry
 from hemkoll.store.migrate import Migration, MigrationError, available_migrations, migrate
 from hemkoll.store.sql import parse_blocks, query, query_names
 from hemkoll.store.types import DEVICE_KINDS, Device, DeviceCredential, HealthCentre, Patient
@@ -27,6 +28,7 @@ ROW_TYPES = {
     "deactivate_device": Device,
     "devices_by_id": Device,
     "active_device_credentials": DeviceCredential,
+    "contact_entries": ContactEntry,
 }
 
 
