@@ -29,6 +29,7 @@ ROW_TYPES = {
     "devices_by_id": Device,
     "active_device_credentials": DeviceCredential,
     "contact_entries": ContactEntry,
+    "contact_entry": ContactEntry,
 }
 
 

@@ -27,7 +27,7 @@ MAX_TEXT = 2000
 class ContactEntry:
     id: UUID
     patient_id: UUID
-    kind: str
+    kind: ContactKind  # the table's CHECK holds it to these
     alert_id: UUID | None
     alert_rule_id: str | None
     alert_severity: str | None
@@ -99,6 +99,11 @@ def entries(
                 "limit": limit,
             },
         ).fetchall()
+
+
+def entry(conn: Conn, entry_id: UUID) -> ContactEntry | None:
+    with conn.cursor(row_factory=class_row(ContactEntry)) as cur:
+        return cur.execute(query("contact_entry"), {"id": entry_id}).fetchone()
 
 
 def is_patients_entry(conn: Conn, patient_id: UUID, entry_id: UUID) -> bool:

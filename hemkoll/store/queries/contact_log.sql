@@ -27,5 +27,17 @@ WHERE c.patient_id = %(patient_id)s
 ORDER BY c.occurred_at DESC, c.id DESC
 LIMIT %(limit)s;
 
+-- name: contact_entry
+SELECT c.id, c.patient_id, c.kind, c.alert_id, a.rule_id AS alert_rule_id,
+       a.severity AS alert_severity, c.corrects, c.author, s.name AS author_name, c.text,
+       c.occurred_at, c.written_at,
+       (SELECT n.id FROM contact_log AS n
+        WHERE n.patient_id = c.patient_id AND n.corrects = c.id
+        ORDER BY n.written_at DESC, n.id DESC LIMIT 1) AS corrected_by
+FROM contact_log AS c
+JOIN staff AS s ON s.id = c.author
+LEFT JOIN alerts AS a ON a.id = c.alert_id
+WHERE c.id = %(id)s;
+
 -- name: contact_entry_of_patient
 SELECT id FROM contact_log WHERE id = %(id)s AND patient_id = %(patient_id)s;
