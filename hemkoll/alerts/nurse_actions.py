@@ -4,7 +4,8 @@ Each transition is checked against ``alerting.TRANSITIONS``, made in one transac
 event (who, when, and the note or outcome), and refused with a specific reason otherwise.
 Acknowledging also queues the patient's message ("a nurse has seen your measurements") in the
 same transaction; resolving with a note writes the note in the patient's contact log too, of the
-kind the outcome says (``CONTACT_KIND``), linked to the alert. The care-team API calls these; so can the tests and an administrator's tools.
+kind the outcome says (``CONTACT_KIND``), linked to the alert. The care-team API calls these;
+so can the tests and an administrator's tools.
 """
 
 from __future__ import annotations

@@ -11,10 +11,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from hemkoll.api.console import auth, follow_up, patient, tuning, worklist
+from hemkoll.api.console import auth, contact_log, follow_up, patient, summary, tuning, worklist
 from hemkoll.api.console.web import STATIC
 
-ROUTERS = (auth.router, worklist.router, patient.router, tuning.router, follow_up.router)
+ROUTERS = (
+    auth.router,
+    worklist.router,
+    patient.router,
+    contact_log.router,
+    summary.router,
+    tuning.router,
+    follow_up.router,
+)
 
 
 def install(app: FastAPI) -> None:
