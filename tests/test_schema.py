@@ -13,6 +13,7 @@ import pytest
 from hemkoll.protocol.measurements import METRICS, METRICS_BY_DEVICE_KIND
 from hemkoll.store import migrate as migrate_module
 from hemkoll.store import schema
+from hemkoll.store.contact_log import ContactEntry
 from hemkoll.store.migrate import Migration, MigrationError, available_migrations, migrate
 from hemkoll.store.patient_list import PatientListRow
 from hemkoll.store.sql import parse_blocks, query, query_names
@@ -31,6 +32,8 @@ ROW_TYPES = {
     "active_device_credentials": DeviceCredential,
     "patient_list": PatientListRow,
     "worklist_rules": RuleCount,
+    "contact_entries": ContactEntry,
+    "contact_entry": ContactEntry,
 }
 
 

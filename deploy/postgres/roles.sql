@@ -17,12 +17,13 @@
 --   hemkoll_ingest       `hemkoll ingest`: stores readings and dead letters, queues evaluations
 --   hemkoll_rules        `hemkoll rules`: evaluates patients, opens and raises alerts
 --   hemkoll_dispatch     `hemkoll dispatch`: delivers the outbox, escalates red alerts
---   hemkoll_api          `hemkoll serve`: the care-team API; the audit log INSERT and SELECT only
+--   hemkoll_api          `hemkoll serve`: the care-team API; the audit log and the contact log
+--                        INSERT and SELECT only
 --   hemkoll_broker_auth  `hemkoll broker-auth`: reads the active devices' password hashes
 --   hemkoll_metrics      (no login) the queue sizes every worker's /metrics samples
 --
 -- Only hemkoll_broker_auth reads devices.credential_hash. Nobody but the owner may UPDATE,
--- DELETE or TRUNCATE audit_log (and the table's trigger refuses even the owner).
+-- DELETE or TRUNCATE audit_log or contact_log (and the tables' triggers refuse even the owner).
 -- Where a service needs a row lock (SELECT ... FOR UPDATE) PostgreSQL requires UPDATE on some
 -- column of the table: the column granted for that is named below with the reason.
 
@@ -189,6 +190,9 @@ GRANT SELECT ON endpoint_health TO hemkoll_api;
 GRANT SELECT (patient_id), DELETE ON evaluation_queue TO hemkoll_api;
 -- The audit log: append and read, never change (docs/api.md).
 GRANT SELECT, INSERT ON audit_log TO hemkoll_api;
+-- The patients' contact log, append-only too: a correction is a new entry (a resolve note
+-- goes in with the alert's resolution).
+GRANT SELECT, INSERT ON contact_log TO hemkoll_api;
 
 -- 9. hemkoll_broker_auth (devices.sql: active_device_credentials). ------------------------
 GRANT SELECT (id, credential_hash, active) ON devices TO hemkoll_broker_auth;

@@ -3,17 +3,32 @@
 Each transition is checked against ``alerting.TRANSITIONS``, made in one transaction with its
 event (who, when, and the note or outcome), and refused with a specific reason otherwise.
 Acknowledging also queues the patient's message ("a nurse has seen your measurements") in the
-same transaction. The care-team API calls these; so can the tests and an administrator's tools.
+same transaction; resolving with a note writes the note in the patient's contact log too, of the
+kind the outcome says (``CONTACT_KIND``), linked to the alert. The care-team API calls these;
+so can the tests and an administrator's tools.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from uuid import UUID
 
 from hemkoll.alerts.patient_messages import ALERT_ACKNOWLEDGED, tell
 from hemkoll.rules.alerting import TRANSITIONS, AlertState, Outcome
-from hemkoll.store import alert_actions
+from hemkoll.store import alert_actions, contact_log
 from hemkoll.store.connect import Conn
+from hemkoll.store.contact_log import ContactKind
+
+# The contact log entry a resolve note becomes: a patient contacted was called; one referred
+# was handed over to another care giver; the other outcomes are notes (no contact recorded).
+CONTACT_KIND: Mapping[Outcome, ContactKind] = {
+    Outcome.CONTACTED_PATIENT: "call_out",
+    Outcome.REFERRED: "hand_over",
+    Outcome.MEDICATION_ADJUSTED: "note",
+    Outcome.NO_ACTION_NEEDED: "note",
+    Outcome.FALSE_ALARM: "note",
+}
+STAFF_ACTOR = "staff:"
 
 
 class TransitionRefused(ValueError):
@@ -46,7 +61,18 @@ def acknowledge(conn: Conn, alert_id: UUID, *, by: str, note: str = "") -> None:
         tell(conn, patient_id, ALERT_ACKNOWLEDGED, alert_id=alert_id)
 
 
+def _staff_of(by: str) -> UUID | None:
+    """The staff member an actor names (``Principal.actor``), None for anyone else."""
+    if not by.startswith(STAFF_ACTOR):
+        return None
+    try:
+        return UUID(by.removeprefix(STAFF_ACTOR))
+    except ValueError:
+        return None
+
+
 def resolve(conn: Conn, alert_id: UUID, outcome: Outcome, *, by: str, note: str = "") -> None:
+    """Resolve with an outcome; a note from a member of staff goes in the contact log too."""
     with conn.transaction():
         _check(conn, alert_id, "resolve")
         severity = alert_actions.resolve_alert(conn, alert_id, outcome.value)
@@ -60,6 +86,17 @@ def resolve(conn: Conn, alert_id: UUID, outcome: Outcome, *, by: str, note: str 
             actor=by,
             details={"outcome": outcome.value, "note": note},
         )
+        author = _staff_of(by)
+        if note.strip() and author is not None:
+            patient_id = alert_actions.patient_of(conn, alert_id)
+            contact_log.add(
+                conn,
+                patient_id,
+                kind=CONTACT_KIND[outcome],
+                text=note,
+                author=author,
+                alert_id=alert_id,
+            )
 
 
 def assign(conn: Conn, alert_id: UUID, staff_id: UUID | None, *, by: str) -> None:

@@ -70,6 +70,13 @@ def resolve_alert(conn: Conn, alert_id: UUID, outcome: str) -> str | None:
     return None if row is None else str(row[1])
 
 
+def patient_of(conn: Conn, alert_id: UUID) -> UUID:
+    row = conn.execute(query("alert_patient"), {"alert_id": alert_id}).fetchone()
+    if row is None:
+        raise LookupError(f"no alert {alert_id}")
+    return UUID(str(row[0]))
+
+
 def alert_state(conn: Conn, alert_id: UUID) -> str | None:
     row = conn.execute(query("alert_state"), {"alert_id": alert_id}).fetchone()
     return None if row is None else str(row[0])

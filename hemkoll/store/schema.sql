@@ -7,6 +7,15 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.contact_log_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'the contact log is append-only (correct an entry with a new one): % refused',
+        TG_OP USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
 CREATE FUNCTION public.readings_hourly_add() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -113,6 +122,22 @@ ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE public.contact_log (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    kind text NOT NULL,
+    alert_id uuid,
+    corrects uuid,
+    author uuid NOT NULL,
+    text text NOT NULL,
+    occurred_at timestamp with time zone NOT NULL,
+    written_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT contact_log_check CHECK ((occurred_at <= (written_at + '00:05:00'::interval))),
+    CONSTRAINT contact_log_check1 CHECK (((corrects IS NULL) OR (corrects <> id))),
+    CONSTRAINT contact_log_kind_check CHECK ((kind = ANY (ARRAY['call_out'::text, 'call_in'::text, 'visit'::text, 'note'::text, 'hand_over'::text]))),
+    CONSTRAINT contact_log_text_check CHECK (((length(btrim(text)) >= 1) AND (length(text) <= 2000)))
 );
 
 CREATE TABLE public.dead_letters (
@@ -333,6 +358,9 @@ ALTER TABLE ONLY public.alert_events
     ADD CONSTRAINT alert_events_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.alerts
+    ADD CONSTRAINT alerts_patient_id_id_key UNIQUE (patient_id, id);
+
+ALTER TABLE ONLY public.alerts
     ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.api_tokens
@@ -343,6 +371,12 @@ ALTER TABLE ONLY public.api_tokens
 
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.contact_log
+    ADD CONSTRAINT contact_log_patient_id_id_key UNIQUE (patient_id, id);
+
+ALTER TABLE ONLY public.contact_log
+    ADD CONSTRAINT contact_log_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.dead_letters
     ADD CONSTRAINT dead_letters_pkey PRIMARY KEY (id);
@@ -410,6 +444,10 @@ CREATE INDEX audit_log_patient_idx ON public.audit_log USING btree (patient_id, 
 
 CREATE INDEX audit_log_staff_idx ON public.audit_log USING btree (staff_id, at DESC);
 
+CREATE INDEX contact_log_alert_idx ON public.contact_log USING btree (alert_id) WHERE (alert_id IS NOT NULL);
+
+CREATE INDEX contact_log_patient_idx ON public.contact_log USING btree (patient_id, occurred_at DESC, id DESC);
+
 CREATE UNIQUE INDEX dead_letters_once_idx ON public.dead_letters USING btree (payload_sha256, topic, COALESCE(reading_index, '-1'::integer));
 
 CREATE INDEX dead_letters_reason_idx ON public.dead_letters USING btree (reason_code, received_at DESC);
@@ -436,6 +474,10 @@ CREATE TRIGGER audit_log_append_only BEFORE DELETE OR UPDATE ON public.audit_log
 
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION public.audit_log_refuse_change();
 
+CREATE TRIGGER contact_log_append_only BEFORE DELETE OR UPDATE ON public.contact_log FOR EACH ROW EXECUTE FUNCTION public.contact_log_refuse_change();
+
+CREATE TRIGGER contact_log_no_truncate BEFORE TRUNCATE ON public.contact_log FOR EACH STATEMENT EXECUTE FUNCTION public.contact_log_refuse_change();
+
 CREATE TRIGGER readings_hourly_rollup AFTER INSERT ON public.readings REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.readings_hourly_add();
 
 ALTER TABLE ONLY public.alert_events
@@ -449,6 +491,18 @@ ALTER TABLE ONLY public.alerts
 
 ALTER TABLE ONLY public.api_tokens
     ADD CONSTRAINT api_tokens_staff_id_fkey FOREIGN KEY (staff_id) REFERENCES public.staff(id);
+
+ALTER TABLE ONLY public.contact_log
+    ADD CONSTRAINT contact_log_author_fkey FOREIGN KEY (author) REFERENCES public.staff(id);
+
+ALTER TABLE ONLY public.contact_log
+    ADD CONSTRAINT contact_log_patient_id_alert_id_fkey FOREIGN KEY (patient_id, alert_id) REFERENCES public.alerts(patient_id, id);
+
+ALTER TABLE ONLY public.contact_log
+    ADD CONSTRAINT contact_log_patient_id_corrects_fkey FOREIGN KEY (patient_id, corrects) REFERENCES public.contact_log(patient_id, id);
+
+ALTER TABLE ONLY public.contact_log
+    ADD CONSTRAINT contact_log_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
 
 ALTER TABLE ONLY public.devices
     ADD CONSTRAINT devices_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);

@@ -151,6 +151,14 @@ CASES = [
     Case("GET", "/api/v1/patients/{patient}/devices", ALL),
     Case("POST", "/api/v1/devices/{device}/deactivate", ADMINS, target=fresh_device),
     Case("GET", "/api/v1/patients/{patient}/readings", CARE),
+    Case("GET", "/api/v1/patients/{patient}/contacts", CARE),
+    Case(
+        "POST",
+        "/api/v1/patients/{patient}/contacts",
+        CARE,
+        201,
+        body=lambda t: {"kind": "call_out", "text": "Ringde, mår bra."},
+    ),
     Case("GET", "/api/v1/alerts", CARE, scoped=False),
     Case("GET", "/api/v1/alerts/{alert}", CARE),
     Case(

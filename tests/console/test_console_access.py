@@ -64,6 +64,14 @@ CASES = [
     Case("GET", "/console/patients/{patient}/thresholds", CARE),
     Case(
         "POST",
+        "/console/patients/{patient}/contacts",
+        CARE,
+        303,
+        form={"kind": "call_out", "date": "2020-01-05", "time": "09:30", "text": "Ringde."},
+    ),
+    Case("GET", "/console/patients/{patient}/summary", CARE),
+    Case(
+        "POST",
         "/console/patients/{patient}/thresholds/preview",
         frozenset({"clinician"}),
         form=PREVIEW,
@@ -170,7 +178,7 @@ def test_the_patient_page_records_what_it_shows(
     assert page.status_code == 200
     rows = _audit(db_url, "GET /console/patients/{patient_id}")
     assert {(r[0], r[1], r[4]) for r in rows} == {(200, "nurse", a.patient_id)}
-    assert {r[2] for r in rows} == {"readings", "thresholds", "alert"}
+    assert {r[2] for r in rows} == {"readings", "thresholds", "alert", "contact_log"}
     shown_alerts = {r[3] for r in rows if r[2] == "alert"}
     assert {str(a.alert_id), str(seeded.trend_alert)} <= shown_alerts
     assert rows[0][5] == "203.0.113.7"

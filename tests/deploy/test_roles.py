@@ -23,7 +23,7 @@ import pytest
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.notify.dispatcher import Dispatcher
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
-from hemkoll.store import audit_log, evaluation_queue, notifications
+from hemkoll.store import audit_log, contact_log, evaluation_queue, notifications, staff
 from hemkoll.store.connect import connect
 from hemkoll.store.devices import devices_by_id
 from hemkoll.store.readings import ReadingWriter
@@ -284,6 +284,44 @@ def test_the_api_role_appends_and_reads_the_audit_log_but_never_changes_it(
         "INSERT INTO readings (patient_id, device_id, metric, value, measured_at)"
         " SELECT patient_id, device_id, metric, value, measured_at FROM readings",
     )
+
+
+def test_the_contact_log_is_the_api_roles_to_append_and_read_and_nobodys_to_change(
+    deployed_db: DeployedDb,
+) -> None:
+    e = enrol(deployed_db.url(OWNER), kind="scale")
+    api = deployed_db.url(API)
+    with connect(deployed_db.url(OWNER)) as conn, conn.transaction():
+        author = staff.create_staff(
+            conn, name="nurse", role="nurse", health_centre_id=e.patient.health_centre_id
+        ).id
+    with connect(api) as conn, conn.transaction():
+        first = contact_log.add(
+            conn, e.patient.id, kind="call_out", text="Ringde, mår bra.", author=author
+        )
+        contact_log.add(
+            conn,
+            e.patient.id,
+            kind="note",
+            text="Rättelse: ringde i går.",
+            author=author,
+            corrects=first,
+        )
+        shown = contact_log.entries(conn, e.patient.id)
+    assert [entry.kind for entry in shown] == ["note", "call_out"]
+    assert shown[1].corrected_by == shown[0].id
+    refused(api, "UPDATE contact_log SET text = 'changed'")
+    refused(api, "DELETE FROM contact_log")
+    refused(api, "TRUNCATE contact_log")
+    for role in (INGEST, RULES, DISPATCH, BROKER_AUTH):
+        refused(deployed_db.url(role), "SELECT count(*) FROM contact_log")
+    # Not even the owner changes an entry: the table's trigger refuses it.
+    for statement in ("UPDATE contact_log SET text = 'x'", "DELETE FROM contact_log"):
+        with (
+            psycopg.connect(deployed_db.url(OWNER)) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"),
+        ):
+            conn.execute(statement)  # type: ignore[arg-type]
 
 
 def test_the_api_suite_passes_with_the_api_connecting_as_its_role() -> None:

@@ -13,10 +13,12 @@ from fastapi.staticfiles import StaticFiles
 
 from hemkoll.api.console import (
     auth,
+    contact_log,
     follow_up,
     patient,
     patient_list,
     reminders,
+    summary,
     tuning,
     worklist,
 )
@@ -28,6 +30,8 @@ ROUTERS = (
     reminders.router,
     patient_list.router,
     patient.router,
+    contact_log.router,
+    summary.router,
     tuning.router,
     follow_up.router,
 )

@@ -800,6 +800,127 @@ _PLURALS.update(
         "n_yellow": (("{n} gul", "{n} gula"), ("{n} yellow", "{n} yellow")),
     }
 )
+# contact log and summary (issue 19)
+_ENTRIES.update(
+    {
+        "contact_log": ("Kontaktlogg", "Contact log"),
+        "contact_log_hint": (
+            "Samtal, besök, anteckningar och överlämningar om patienten, nyast först. En post "
+            "ändras aldrig: rätta genom att skriva en ny.",
+            "Calls, visits, notes and hand-overs about the patient, newest first. An entry is "
+            "never changed: correct it by writing a new one.",
+        ),
+        "contact_add": ("Ny post i kontaktloggen", "New entry in the contact log"),
+        "contact_kind": ("Typ", "Kind"),
+        "contact_kind_call_out": ("Samtal till patienten", "Call to the patient"),
+        "contact_kind_call_in": ("Samtal från patienten", "Call from the patient"),
+        "contact_kind_visit": ("Besök", "Visit"),
+        "contact_kind_note": ("Anteckning", "Note"),
+        "contact_kind_hand_over": ("Överlämning", "Hand-over"),
+        "contact_date": ("Datum", "Date"),
+        "contact_time": ("Klockslag", "Time"),
+        "contact_when_hint": (
+            "När det hände, i patientens tid ({tz}): datum som 2026-11-30, klockslag som 09:30.",
+            "When it happened, in the patient's time ({tz}): the date as 2026-11-30, the time "
+            "as 09:30.",
+        ),
+        "contact_text": ("Vad som hände", "What happened"),
+        "contact_save": ("Spara i kontaktloggen", "Save in the contact log"),
+        "contact_saved": ("Sparat i kontaktloggen.", "Saved in the contact log."),
+        "contact_none": ("Inga poster ännu.", "No entries yet."),
+        "contact_about_alert": ("Om larmet: {rule}", "About the alert: {rule}"),
+        "contact_written": ("skrivet {when}", "written {when}"),
+        "contact_correction": ("Rättar en tidigare post.", "Corrects an earlier entry."),
+        "contact_corrected": ("Rättad i en senare post.", "Corrected in a later entry."),
+        "error_contact_kind": ("Välj typ av kontakt.", "Choose the kind of contact."),
+        "error_contact_time": (
+            "Ange klockslaget som TT:MM, till exempel 09:30.",
+            "Enter the time as HH:MM, for example 09:30.",
+        ),
+        "error_contact_future": (
+            "Den tiden har inte varit än: ange när det hände.",
+            "That time has not come yet: enter when it happened.",
+        ),
+        "error_contact_text": ("Skriv vad som hände.", "Write what happened."),
+        "summary_link": ("Sammanfattning för journalen", "Summary for the patient record"),
+        "summary_title": ("Sammanfattning {patient}", "Summary {patient}"),
+        "summary_dates_hint": (
+            "Datum skrivs år-månad-dag, till exempel 2026-11-30. Utan datum: de senaste 30 "
+            "dagarna med i dag.",
+            "Dates are written year-month-day, for example 2026-11-30. Without dates: the last "
+            "30 days with today.",
+        ),
+        "summary_print": ("Skriv ut / spara som PDF", "Print / save as PDF"),
+        "summary_print_hint": (
+            "Utskriften ryms på en A4-sida, utan konsolens meny. Vill du ha en PDF till journalen "
+            "väljer du ”Spara som PDF” som skrivare i webbläsarens utskriftsdialog (Ctrl+P).",
+            "The printout fits one A4 page, without the console's menu. For a PDF for the "
+            "patient record, choose “Save as PDF” as the printer in the browser's print dialog "
+            "(Ctrl+P).",
+        ),
+        "summary_period": ("Period", "Period"),
+        "summary_printed": ("Utskriven", "Printed"),
+        "summary_readings": ("Mätvärden", "Readings"),
+        "summary_col_metric": ("Mått", "Measure"),
+        "summary_col_count": ("Antal", "Readings"),
+        "summary_col_median": ("Median", "Median"),
+        "summary_col_range": ("Lägst\u2013högst", "Lowest\u2013highest"),
+        "summary_col_latest": ("Senaste", "Latest"),
+        "summary_no_readings": ("Inga mätvärden under perioden.", "No readings in the period."),
+        "summary_no_adherence": (
+            "Perioden har inga hela dagar att räkna vägningar på.",
+            "The period has no whole days to count weighings on.",
+        ),
+        "summary_alerts": ("Larm", "Alerts"),
+        "summary_col_rule": ("Regel", "Rule"),
+        "summary_col_severity": ("Nivå", "Level"),
+        "summary_col_measured": ("Mätt", "Measured"),
+        "summary_col_opened": ("Öppnat", "Opened"),
+        "summary_col_resolved": ("Avslutat", "Resolved"),
+        "summary_col_outcome": ("Utfall", "Outcome"),
+        "summary_no_alerts": ("Inga larm under perioden.", "No alerts in the period."),
+        "summary_col_when": ("När", "When"),
+        "summary_col_who": ("Vem", "Who"),
+        "summary_no_contacts": (
+            "Inga poster i kontaktloggen under perioden.",
+            "No contact log entries in the period.",
+        ),
+        "summary_thresholds": (
+            "Patientens egna gränser (skiljer sig från programmets)",
+            "The patient's own thresholds (differ from the programme's)",
+        ),
+        "summary_col_now": ("Gäller nu", "Now"),
+        "summary_col_programme": ("Programmets", "The programme's"),
+        "summary_no_thresholds": (
+            "Programmets gränser gäller.",
+            "The programme's thresholds apply.",
+        ),
+        "summary_rule_off": ("Avstängd", "Off"),
+        "summary_rule_new": ("Finns inte i programmet", "Not in the programme"),
+    }
+)
+_PLURALS.update(
+    {
+        "contact_cut": (
+            ("Visar den senaste posten.", "Visar de {n} senaste posterna."),
+            ("Showing the latest entry.", "Showing the latest {n} entries."),
+        ),
+        "summary_days": (
+            ("{first} \u2013 {last} ({n} dag)", "{first} \u2013 {last} ({n} dagar)"),
+            ("{first} \u2013 {last} ({n} day)", "{first} \u2013 {last} ({n} days)"),
+        ),
+        "summary_adherence": (
+            (
+                "Vägd {weighed} av {n} hel dag i perioden ({share}).",
+                "Vägd {weighed} av {n} hela dagar i perioden ({share}).",
+            ),
+            (
+                "Weighed on {weighed} of {n} whole day in the period ({share}).",
+                "Weighed on {weighed} of {n} whole days in the period ({share}).",
+            ),
+        ),
+    }
+)
 for _key, ((_sv_one, _sv_other), (_en_one, _en_other)) in _PLURALS.items():
     if _key in _ENTRIES or _key + ONE in _ENTRIES:
         raise ValueError(f"catalogue: {_key} is both a string and a count")

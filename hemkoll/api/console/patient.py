@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from hemkoll.alerts.configuration import effective_for
 from hemkoll.api.access import NURSES, Caller
 from hemkoll.api.console.auth import signed_in
+from hemkoll.api.console.contact_log import log_context
 from hemkoll.api.console.evidence import Evidence, evidence_view
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
 from hemkoll.api.console.patient_charts import (
@@ -97,7 +98,9 @@ def patient_page(
             if focus is None or focus.patient_id != patient_id:
                 raise not_found("alert", alert)
         names = {m.id: m.name for m in staff.list_staff(s.conn, health_centre_id=caller.scope)}
+        contacts = log_context(s.conn, patient, lang=language(request), now=now)
         centre_id = patient.health_centre_id
+        s.record("contact_log", patient_id, patient_id=patient_id, health_centre_id=centre_id)
         s.record("readings", patient_id, patient_id=patient_id, health_centre_id=centre_id)
         s.record("thresholds", patient_id, patient_id=patient_id, health_centre_id=centre_id)
         for a in {a.id: a for a in [*shown, *([focus] if focus else [])]}.values():
@@ -162,5 +165,6 @@ def patient_page(
         "evidence": evidence,
         "section": "patients",
         "now": now,
+        **contacts,
     }
     return render(request, "patient.html", context, me=caller.principal, tz=centre_tz, now=now)

@@ -20,6 +20,9 @@ SET state = 'resolved', resolved_at = now(), outcome = %(outcome)s,
 WHERE id = %(alert_id)s AND state IN ('open', 'acknowledged')
 RETURNING id, severity;
 
+-- name: alert_patient
+SELECT patient_id FROM alerts WHERE id = %(alert_id)s;
+
 -- name: alert_state
 SELECT state FROM alerts WHERE id = %(alert_id)s;
 

@@ -43,6 +43,22 @@
     }
   }, true);
 
+  // A print button (the summary's "Print / save as PDF"): hidden until this script runs, since
+  // without it the button would do nothing (the page's help names the browser's own print).
+  function printButtons() {
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        window.print();
+      });
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", printButtons);
+  } else {
+    printButtons();
+  }
+
   // Content swapped in after an action (an alert's card, the backtest) marks the element
   // that should take focus with data-focus: keyboard and screen-reader users land on it.
   document.addEventListener("htmx:afterSettle", function () {
