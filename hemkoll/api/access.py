@@ -59,7 +59,7 @@ class Session:
     """A route's transaction, and the audit entries it records as it goes."""
 
     conn: Conn
-    recorded: list[tuple[str | None, UUID | None, UUID | None, str | None]] = field(
+    recorded: list[tuple[str | None, UUID | None, UUID | None, str | None, str | None]] = field(
         default_factory=list
     )
 
@@ -70,8 +70,11 @@ class Session:
         *,
         patient_id: UUID | None = None,
         health_centre_id: UUID | None = None,
+        reason: str | None = None,
     ) -> None:
-        self.recorded.append((object_type, patient_id, health_centre_id, str(object_id)))
+        """Record an access; ``reason``: why, where the administrator had to say (e.g. a
+        backdated enrolment)."""
+        self.recorded.append((object_type, patient_id, health_centre_id, str(object_id), reason))
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ class Caller:
 
     def _entries(self, session: Session, status: int) -> list[audit_log.AuditEntry]:
         p = self.principal
-        recorded = session.recorded or [(None, None, None, None)]
+        recorded = session.recorded or [(None, None, None, None, None)]
         return [
             audit_log.AuditEntry(
                 staff_id=p.staff_id,
@@ -118,8 +121,9 @@ class Caller:
                 object_type=object_type,
                 object_id=object_id,
                 client_address=self.client_address,
+                reason=reason,
             )
-            for object_type, patient_id, centre, object_id in recorded
+            for object_type, patient_id, centre, object_id, reason in recorded
         ]
 
 

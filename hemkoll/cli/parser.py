@@ -8,6 +8,7 @@ from uuid import UUID
 
 from hemkoll.cli.admin import broker_auth_command, enrol_command, migrate_command, token_command
 from hemkoll.cli.clinical import backtest_command, monitoring_command, thresholds_command
+from hemkoll.cli.enrol_bulk import enrol_bulk_command
 from hemkoll.cli.services import (
     demo_command,
     dispatch_command,
@@ -151,6 +152,25 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a block per com
     )
     enrol.add_argument("--json", action="store_true", help="print JSON")
     enrol.set_defaults(run=enrol_command)
+
+    bulk = commands.add_parser(
+        "enrol-bulk",
+        help="enrol a file of patients with their devices in one transaction (checked as a "
+        "whole; a rerun changes nothing); prints a JSON line per patient with each new "
+        "device's one-time MQTT password (docs/api.md, Bulk enrolment)",
+    )
+    bulk.add_argument(
+        "file",
+        type=Path,
+        help="JSON lines (.jsonl, .ndjson), a JSON array (.json) or CSV (.csv): one patient "
+        "per line (CSV: one line per device), with reference, language, timezone, devices "
+        "(CSV: device_kind), and monitoring_started_at with a reason for her history",
+    )
+    bulk.add_argument("--health-centre", required=True, help="health centre name")
+    bulk.add_argument(
+        "--format", choices=("jsonl", "json", "csv"), help="the file's format (default: its suffix)"
+    )
+    bulk.set_defaults(run=enrol_bulk_command)
 
     dispatch = commands.add_parser(
         "dispatch",

@@ -26,6 +26,8 @@ class AuditEntry:
     object_type: str | None
     object_id: str | None
     client_address: str | None
+    # Why (an administrator's stated reason, e.g. for a backdated enrolment); usually None.
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class AuditRow:
     object_type: str | None
     object_id: str | None
     client_address: str | None
+    reason: str | None
 
 
 def append(conn: Conn, entries: Sequence[AuditEntry]) -> None:

@@ -44,8 +44,12 @@ class Enrolment:
     mqtt_password: str
 
 
-def add_device(conn: Conn, patient_id: UUID, kind: str) -> NewDevice:
-    """Enrol a new device for an existing patient; the caller's transaction."""
+def add_device(
+    conn: Conn, patient_id: UUID, kind: str, *, enrolled_at: datetime | None = None
+) -> NewDevice:
+    """Enrol a new device for an existing patient; the caller's transaction. ``enrolled_at``
+    (None: now) backdates a device in use since then, checked by the caller: ingest takes its
+    readings measured from then on."""
     if kind not in DEVICE_KINDS:
         raise RegistryError(
             f"unknown device kind {kind!r}; expected one of {', '.join(DEVICE_KINDS)}"
@@ -53,11 +57,16 @@ def add_device(conn: Conn, patient_id: UUID, kind: str) -> NewDevice:
     secret = new_secret()
     with conn.cursor(row_factory=class_row(Device)) as cur:
         device = cur.execute(
-            query("insert_device"),
-            {"patient_id": patient_id, "kind": kind, "credential_hash": hash_secret(secret)},
+            query("insert_device_at"),
+            {
+                "patient_id": patient_id,
+                "kind": kind,
+                "credential_hash": hash_secret(secret),
+                "enrolled_at": enrolled_at,
+            },
         ).fetchone()
     if device is None:
-        raise RuntimeError("insert_device returned no row")
+        raise RuntimeError("insert_device_at returned no row")
     return NewDevice(device, secret)
 
 

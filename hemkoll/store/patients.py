@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from psycopg.rows import class_row
@@ -23,6 +23,15 @@ from hemkoll.store.types import Patient
 # Swedish personal identity and coordination numbers: YYMMDD-NNNN, YYYYMMDDNNNN and the like.
 _PERSONAL_NUMBER = re.compile(r"^\s*(\d{2})?\d{6}\s*[-+]?\s*\d{4}\s*$")
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+_PERSONAL_NUMBER_INSIDE = re.compile(r"(?<!\d)(\d{2})?\d{6}\s*[-+]?\s*\d{4}(?!\d)")
+
+# An enrolment with history (its monitoring start in the past, so that the patient's earlier
+# readings can be imported) reaches back at most this far: a programme moving onto hemkoll
+# brings a few years of home readings, not a lifetime. Never in the future, beyond the clock
+# skew allowed between the caller and the database.
+MONITORING_START_MAX_BACK = timedelta(days=5 * 365 + 1)  # five years, one leap day
+MONITORING_START_MAX_AHEAD = timedelta(minutes=1)
+REASON_MAX_CHARS = 500
 
 
 class RegistryError(ValueError):
@@ -42,6 +51,38 @@ def check_reference(reference: str) -> str:
             "starting with a letter or digit"
         )
     return reference
+
+
+def check_monitoring_start(
+    started_at: datetime | None, reason: str | None, *, now: datetime
+) -> str | None:
+    """Validate an earlier monitoring start and its reason; the reason, stripped (None when
+    the monitoring starts now). Raises ``RegistryError`` naming the field at fault."""
+    if started_at is None:
+        if reason is not None:
+            raise RegistryError("reason: only an earlier monitoring_started_at takes a reason")
+        return None
+    if started_at.tzinfo is None or started_at.utcoffset() is None:
+        raise RegistryError("monitoring_started_at: needs its UTC offset (e.g. ...T08:00:00Z)")
+    if started_at > now + MONITORING_START_MAX_AHEAD:
+        raise RegistryError("monitoring_started_at: cannot be in the future")
+    if started_at < now - MONITORING_START_MAX_BACK:
+        raise RegistryError(
+            f"monitoring_started_at: at most {MONITORING_START_MAX_BACK.days} days (five "
+            "years) back"
+        )
+    text = (reason or "").strip()
+    if not text:
+        raise RegistryError(
+            "reason: required with an earlier monitoring_started_at (it goes to the audit log)"
+        )
+    if len(text) > REASON_MAX_CHARS:
+        raise RegistryError(f"reason: at most {REASON_MAX_CHARS} characters")
+    if _PERSONAL_NUMBER_INSIDE.search(text):
+        raise RegistryError(
+            "reason: looks like it holds a personal identity number; say why, not who"
+        )
+    return text
 
 
 @dataclass(frozen=True)
@@ -66,8 +107,16 @@ class PatientToEvaluate:
 
 
 def create_patient(
-    conn: Conn, *, health_centre_id: UUID, reference: str, language: str, timezone: str
+    conn: Conn,
+    *,
+    health_centre_id: UUID,
+    reference: str,
+    language: str,
+    timezone: str,
+    enrolled_at: datetime | None = None,
 ) -> PatientRecord:
+    """Enrol a patient; ``enrolled_at`` (None: now) is her monitoring start, checked by the
+    caller (``check_monitoring_start``)."""
     check_reference(reference)
     with conn.cursor(row_factory=class_row(PatientRecord)) as cur:
         row = cur.execute(
@@ -77,6 +126,7 @@ def create_patient(
                 "reference": reference,
                 "language": language,
                 "timezone": timezone,
+                "enrolled_at": enrolled_at,
             },
         ).fetchone()
     if row is None:

@@ -112,7 +112,9 @@ CREATE TABLE public.audit_log (
     patient_id uuid,
     object_type text,
     object_id text,
-    client_address inet
+    client_address inet,
+    reason text,
+    CONSTRAINT audit_log_reason_check CHECK (((reason IS NULL) OR ((length(btrim(reason)) >= 1) AND (length(btrim(reason)) <= 500))))
 );
 
 ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (

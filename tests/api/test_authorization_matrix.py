@@ -119,6 +119,12 @@ CASES = [
     Case("POST", "/api/v1/health-centres/{centre}/signing-secrets", ADMINS),
     Case(
         "POST",
+        "/api/v1/health-centres/{centre}/enrolments",
+        ADMINS,
+        body=lambda t: [{"reference": f"B-{uuid4().hex[:8]}", "devices": ["scale"]}],
+    ),
+    Case(
+        "POST",
         "/api/v1/staff",
         ADMINS,
         201,

@@ -10,13 +10,14 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, Caller, allow
-from hemkoll.api.models import Model
-from hemkoll.api.problems import conflict, not_found
+from hemkoll.api.models import AwareDatetime, Model
+from hemkoll.api.problems import conflict, invalid, not_found
 from hemkoll.api.routes import PREFIX
 from hemkoll.api.routes.patients import patient_or_404
 from hemkoll.protocol.topics import feedback_topic, readings_topic
 from hemkoll.store import devices
 from hemkoll.store.devices import deactivate_device
+from hemkoll.store.patients import REASON_MAX_CHARS, RegistryError, check_monitoring_start
 from hemkoll.store.types import Device, DeviceKind
 
 router = APIRouter(prefix=PREFIX, tags=["devices"])
@@ -26,6 +27,17 @@ Anyone = Annotated[Caller, Depends(allow(*CARE_AND_ADMIN))]
 
 class NewDevice(Model):
     kind: DeviceKind
+    monitoring_started_at: AwareDatetime | None = Field(
+        None,
+        description="A device in use since an earlier time (a patient enrolled with history): "
+        "ingest takes its readings measured from then on. Not before the patient's monitoring "
+        "start; needs a reason.",
+    )
+    reason: str | None = Field(
+        None,
+        max_length=REASON_MAX_CHARS,
+        description="Why (kept in the audit log); required with monitoring_started_at.",
+    )
 
 
 class EnrolledDevice(BaseModel):
@@ -51,12 +63,23 @@ def enrol(patient_id: UUID, body: NewDevice, caller: Admin, request: Request) ->
         patient = patient_or_404(caller, s.conn, patient_id)
         if patient.discharged_at is not None:
             raise conflict("the patient is discharged")
-        new = devices.add_device(s.conn, patient_id, body.kind)
+        started = body.monitoring_started_at
+        try:
+            reason = check_monitoring_start(started, body.reason, now=caller.now())
+        except RegistryError as exc:
+            raise invalid(str(exc)) from exc
+        if started is not None and started < patient.enrolled_at:
+            raise invalid(
+                "monitoring_started_at: before the patient's monitoring start "
+                f"({patient.enrolled_at.isoformat()})"
+            )
+        new = devices.add_device(s.conn, patient_id, body.kind, enrolled_at=started)
         s.record(
             "device",
             new.device.id,
             patient_id=patient_id,
             health_centre_id=patient.health_centre_id,
+            reason=reason,
         )
     device = new.device
     return EnrolledDevice(

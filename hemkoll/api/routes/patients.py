@@ -9,12 +9,17 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, NURSES, Caller, allow
-from hemkoll.api.models import Language, Model, TimeZoneName
+from hemkoll.api.models import AwareDatetime, Language, Model, TimeZoneName
 from hemkoll.api.problems import conflict, invalid, not_found
 from hemkoll.api.routes import PREFIX
 from hemkoll.store import health_centres, patients
 from hemkoll.store.connect import Conn
-from hemkoll.store.patients import PatientRecord, RegistryError
+from hemkoll.store.patients import (
+    REASON_MAX_CHARS,
+    PatientRecord,
+    RegistryError,
+    check_monitoring_start,
+)
 
 router = APIRouter(prefix=PREFIX, tags=["patients"])
 Admin = Annotated[Caller, Depends(allow(*ADMINS))]
@@ -36,6 +41,18 @@ class NewPatient(Model):
     )
     language: Language = "sv"
     timezone: TimeZoneName | None = Field(None, description="Defaults to the centre's.")
+    monitoring_started_at: AwareDatetime | None = Field(
+        None,
+        description="Enrolment with history: her monitoring start, earlier than now (at most "
+        "five years back), so that her past readings can be imported. Needs a reason.",
+    )
+    reason: str | None = Field(
+        None,
+        max_length=REASON_MAX_CHARS,
+        description="Why the monitoring start is earlier (kept in the audit log); required "
+        "with monitoring_started_at. Say why, not who: no personal identity.",
+        examples=["moved from the region's previous programme; history to be imported"],
+    )
 
 
 def patient_or_404(caller: Caller, conn: Conn, patient_id: UUID) -> PatientRecord:
@@ -57,18 +74,31 @@ def create_patient(body: NewPatient, caller: Admin) -> PatientRecord:
         if not found:
             raise not_found("health centre", centre_id)
         try:
+            reason = check_monitoring_start(
+                body.monitoring_started_at, body.reason, now=caller.now()
+            )
+        except RegistryError as exc:
+            raise invalid(str(exc)) from exc
+        try:
             patient = patients.create_patient(
                 s.conn,
                 health_centre_id=centre_id,
                 reference=body.reference,
                 language=body.language,
                 timezone=body.timezone or found[0].timezone,
+                enrolled_at=body.monitoring_started_at,
             )
         except RegistryError as exc:
             if "already has" in str(exc):
                 raise conflict(str(exc)) from exc
             raise invalid(f"reference: {exc}") from exc
-        s.record("patient", patient.id, patient_id=patient.id, health_centre_id=centre_id)
+        s.record(
+            "patient",
+            patient.id,
+            patient_id=patient.id,
+            health_centre_id=centre_id,
+            reason=reason,
+        )
     return patient
 
 

@@ -1,15 +1,15 @@
 -- name: append_audit
 INSERT INTO audit_log
     (staff_id, role, action, status, health_centre_id, patient_id, object_type, object_id,
-     client_address)
+     client_address, reason)
 VALUES
     (%(staff_id)s, %(role)s, %(action)s, %(status)s, %(health_centre_id)s, %(patient_id)s,
-     %(object_type)s, %(object_id)s, %(client_address)s);
+     %(object_type)s, %(object_id)s, %(client_address)s, %(reason)s);
 
 -- name: read_audit
 -- Newest first, keyset-paged by id; a health centre's administrator sees the centre's rows.
 SELECT id, at, staff_id, role, action, status, health_centre_id, patient_id, object_type,
-       object_id, host(client_address) AS client_address
+       object_id, host(client_address) AS client_address, reason
 FROM audit_log
 WHERE (%(health_centre_id)s::uuid IS NULL OR health_centre_id = %(health_centre_id)s)
   AND (%(patient_id)s::uuid IS NULL OR patient_id = %(patient_id)s)

@@ -1,8 +1,3 @@
--- name: insert_device
-INSERT INTO devices (patient_id, kind, credential_hash)
-VALUES (%(patient_id)s, %(kind)s, %(credential_hash)s)
-RETURNING id, patient_id, kind, active, enrolled_at;
-
 -- name: insert_device_at
 -- enrolled_at: NULL for now; a past time enrols a device already in use (backdated).
 INSERT INTO devices (patient_id, kind, credential_hash, enrolled_at)

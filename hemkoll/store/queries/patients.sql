@@ -1,6 +1,8 @@
 -- name: insert_patient
-INSERT INTO patients (health_centre_id, reference, language, timezone)
-VALUES (%(health_centre_id)s, %(reference)s, %(language)s, %(timezone)s)
+-- enrolled_at: NULL for now; a past time is an enrolment with history (checked by the caller).
+INSERT INTO patients (health_centre_id, reference, language, timezone, enrolled_at)
+VALUES (%(health_centre_id)s, %(reference)s, %(language)s, %(timezone)s,
+        coalesce(%(enrolled_at)s::timestamptz, now()))
 ON CONFLICT (health_centre_id, reference) DO NOTHING
 RETURNING id, health_centre_id, reference, timezone, language, enrolled_at,
           monitoring_paused_since, discharged_at;
