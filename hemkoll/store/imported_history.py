@@ -1,0 +1,47 @@
+"""History imports' marks: per patient, how far her imported history reaches.
+
+``ReadingWriter.write`` marks an import batch's patients in the batch's transaction
+(``Origin.HISTORY``); the rules worker reads the marks of the patients it evaluates
+(``imported_until``) and treats findings at or before them as history (``alerting.Live``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from hemkoll.store.connect import Conn
+from hemkoll.store.sql import query
+
+
+def mark_staged_as_history(cur: psycopg.Cursor[TupleRow]) -> None:
+    """The staged readings' patients: their history reaches at least the newest of them."""
+    cur.execute(query("mark_staged_as_history"))
+
+
+def enqueue_staged_quietly(cur: psycopg.Cursor[TupleRow]) -> None:
+    """Queue the staged readings' patients for evaluation, with no device to tell."""
+    cur.execute(query("enqueue_staged_patients_quietly"))
+
+
+def imported_until(conn: Conn, patient_ids: Sequence[UUID]) -> dict[UUID, datetime]:
+    """The newest imported reading's measured_at of each of these patients that has one."""
+    if not patient_ids:
+        return {}
+    rows = conn.execute(query("imported_history_of"), {"patient_ids": list(patient_ids)})
+    return {patient_id: until for patient_id, until in rows}
+
+
+def patients_by_reference(
+    conn: Conn, health_centre_id: UUID, references: Sequence[str]
+) -> dict[str, UUID]:
+    """The centre's patients among these references (an unknown one is simply absent)."""
+    rows = conn.execute(
+        query("patients_by_reference"),
+        {"health_centre_id": health_centre_id, "references": list(references)},
+    )
+    return {str(reference): patient_id for reference, patient_id in rows}

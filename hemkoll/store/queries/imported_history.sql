@@ -1,0 +1,29 @@
+-- name: mark_staged_as_history
+-- The patients of this import batch: their history reaches at least its newest reading.
+INSERT INTO imported_history AS h (patient_id, until)
+SELECT patient_id, max(measured_at)
+FROM readings_staging
+GROUP BY patient_id
+ORDER BY patient_id
+ON CONFLICT (patient_id) DO UPDATE
+SET until = GREATEST(h.until, EXCLUDED.until), imported_at = now();
+
+-- name: enqueue_staged_patients_quietly
+-- An import batch's patients are evaluated after the commit (as ingest's are), but no device
+-- is told about readings it did not just send: no feedback devices.
+INSERT INTO evaluation_queue AS q (patient_id, requested_at)
+SELECT patient_id, clock_timestamp()
+FROM (SELECT DISTINCT patient_id FROM readings_staging) AS staged
+ORDER BY patient_id
+ON CONFLICT (patient_id) DO UPDATE SET generation = q.generation + 1;
+
+-- name: imported_history_of
+SELECT patient_id, until
+FROM imported_history
+WHERE patient_id = ANY(%(patient_ids)s::uuid[]);
+
+-- name: patients_by_reference
+-- The import file names patients by their centre's reference.
+SELECT reference, id
+FROM patients
+WHERE health_centre_id = %(health_centre_id)s AND reference = ANY(%(references)s::text[]);
