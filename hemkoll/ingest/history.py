@@ -26,7 +26,7 @@ from hemkoll.protocol.feedback import Rejection
 from hemkoll.protocol.payload import MAX_PAYLOAD_BYTES, ReadingIn, check_reading, decode_reading
 from hemkoll.store.connect import Conn
 from hemkoll.store.devices import devices_by_id
-from hemkoll.store.imported_history import patients_by_reference
+from hemkoll.store.imported_history import mark_history, patients_by_reference
 from hemkoll.store.readings import Origin, ReadingWriter
 from hemkoll.store.types import DeadLetter, Device, Reading
 
@@ -167,7 +167,7 @@ class HistoryImport:
         self._conn = conn
         self._registry = _Registry(conn, health_centre_id)
         self._writer = ReadingWriter(conn)
-        self._origin = Origin.HISTORY_ALERTING if alerts else Origin.HISTORY
+        self._alerts = alerts
         self._batch = batch
         self.tally = Tally()
 
@@ -203,8 +203,11 @@ class HistoryImport:
                 letters.append(_letter(line, d.device, outcome, now))
         patients = sorted(by_patient)
         messages = [by_patient[p] for p in patients]
-        result = self._writer.write(messages, letters, origin=self._origin)
+        result = self._writer.write(messages, letters, origin=Origin.IMPORT)
         self._count(patients, messages, result.stored, letters)
+        if not self._alerts and self.tally.newest is not None:
+            # In the batch's transaction: no evaluation sees its readings without the mark.
+            mark_history(self._conn, list(self.tally.patients), self.tally.newest)
 
     def _check(self, number: int, line: HistoryLine, now: datetime) -> Reading | Rejection:
         patient_id = self._registry.patients.get(line.patient)

@@ -1,8 +1,9 @@
 """History imports' marks: per patient, how far her imported history reaches.
 
-``ReadingWriter.write`` marks an import batch's patients in the batch's transaction
-(``Origin.HISTORY``); the rules worker reads the marks of the patients it evaluates
-(``imported_until``) and treats findings at or before them as history (``alerting.Live``).
+The importer (``ingest.history``) marks the patients it has touched in each batch's
+transaction, up to the import's newest reading so far; the rules worker reads the marks of the
+patients it evaluates (``imported_until``) and treats findings at or before them as history
+(``alerting.Live``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
 
-def mark_staged_as_history(cur: psycopg.Cursor[TupleRow]) -> None:
-    """The staged readings' patients: their history reaches at least the newest of them."""
-    cur.execute(query("mark_staged_as_history"))
+def mark_history(conn: Conn, patient_ids: Sequence[UUID], until: datetime) -> None:
+    """These patients' imported history reaches at least ``until``; the caller's transaction
+    (the import batch's, so that no evaluation sees its readings without the mark)."""
+    conn.execute(query("mark_history"), {"patient_ids": sorted(patient_ids), "until": until})
 
 
 def enqueue_staged_quietly(cur: psycopg.Cursor[TupleRow]) -> None:

@@ -27,7 +27,7 @@ from psycopg.rows import TupleRow
 from hemkoll.store.connect import Conn
 from hemkoll.store.dead_letters import insert_dead_letters
 from hemkoll.store.evaluation_queue import enqueue_staged_patients
-from hemkoll.store.imported_history import enqueue_staged_quietly, mark_staged_as_history
+from hemkoll.store.imported_history import enqueue_staged_quietly
 from hemkoll.store.sql import query
 from hemkoll.store.types import DeadLetter, Reading
 
@@ -39,11 +39,9 @@ class Origin(StrEnum):
 
     # A device, just now: its patient is evaluated and the device told what the rules made of it.
     DEVICE = "device"
-    # A history import (docs/import.md): evaluated, no device told, and the range marked as
-    # history, so that no alert opens for a finding in it.
-    HISTORY = "history"
-    # A history import with ``--alerts``: evaluated, no device told, alerts open as live.
-    HISTORY_ALERTING = "history_alerting"
+    # A history import (docs/import.md): evaluated, but no device is told about readings it
+    # did not just send (the importer marks the range as history, unless asked for alerts).
+    IMPORT = "import"
 
 
 @dataclass(frozen=True)
@@ -92,8 +90,6 @@ class ReadingWriter:
                 if origin is Origin.DEVICE:
                     enqueue_staged_patients(cur)
                 else:
-                    if origin is Origin.HISTORY:
-                        mark_staged_as_history(cur)
                     enqueue_staged_quietly(cur)
             if dead_letters:
                 insert_dead_letters(cur, dead_letters)

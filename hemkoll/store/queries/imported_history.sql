@@ -1,9 +1,8 @@
--- name: mark_staged_as_history
--- The patients of this import batch: their history reaches at least its newest reading.
+-- name: mark_history
+-- The patients an import has touched so far: their history reaches at least the import's
+-- newest reading so far (a gap at the end of one patient's history is inside the import's).
 INSERT INTO imported_history AS h (patient_id, until)
-SELECT patient_id, max(measured_at)
-FROM readings_staging
-GROUP BY patient_id
+SELECT patient_id, %(until)s FROM unnest(%(patient_ids)s::uuid[]) AS t (patient_id)
 ORDER BY patient_id
 ON CONFLICT (patient_id) DO UPDATE
 SET until = GREATEST(h.until, EXCLUDED.until), imported_at = now();
