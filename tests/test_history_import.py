@@ -276,3 +276,27 @@ def test_a_batch_per_transaction_so_a_rerun_after_a_crash_completes_the_file(
     assert (tally.stored, tally.duplicates) == (sent - 2000, 2000)
     assert scalar(db_url, "SELECT count(*) FROM readings") == sent
     assert device_key("SIM-0001", "scale") == "SIM-0001/scale"
+
+
+def test_progress_lines_and_the_report_say_counts_rates_and_an_eta() -> None:
+    from hemkoll.ingest.history import Tally  # noqa: PLC0415
+    from hemkoll.ingest.history_report import Progress, Report, progress_line  # noqa: PLC0415
+
+    tally = Tally(lines=50_000, bytes_read=5_000_000, stored=49_000, duplicates=990)
+    tally.started -= 10.0
+    tally.dead_lettered = {"unit_not_allowed": 10}
+    line = progress_line(tally, 20_000_000)
+    assert "50,000 lines read" in line
+    assert "lines/s" in line
+    assert "25% of the file" in line
+    assert "s to go" in line
+    assert "of the file" not in progress_line(tally, None)
+    written: list[str] = []
+    progress = Progress(written.append, size_bytes=None, every_s=0.0)
+    progress(tally)
+    assert len(written) == 1
+    text = Report.of(tally, alerts=False).as_text()
+    assert "unit_not_allowed" in text
+    assert "readings/s" in text
+    rerun = Tally(lines=10, stored=0, duplicates=10)
+    assert "nothing new" in Report.of(rerun, alerts=True).as_text()
