@@ -25,10 +25,13 @@ from common import drop_database, fresh_database
 from hemkoll.demo.cohort import enrolment_time
 from hemkoll.ingest.history import HistoryImport
 from hemkoll.ingest.history_report import Progress, Report
+from hemkoll.ingest.service import BATCH_MAX_READINGS
 from hemkoll.simulator.history import write_history
 from hemkoll.simulator.simulation import simulate
 from hemkoll.store.connect import connect
 from hemkoll.store.devices import enrol_device
+from hemkoll.store.readings import ReadingWriter
+from hemkoll.store.types import Reading
 
 CENTRE = "Bench import centre"
 # bench/ingest.py, docs/scaling.md ("Ingest throughput"): medians, readings/s.
@@ -37,6 +40,24 @@ DEVICE_PATH = {
     "ingest, 1 worker (MQTT to commit)": 27_116,
     "ingest, 2 workers (shared subscription)": 38_749,
 }
+
+
+def _store_alone(url: str) -> float:
+    """The device path's writer alone, on the same rows, in ingest's batch size, right now
+    (bench/ingest.py's (b)): the readings are read back, the tables emptied, and rewritten."""
+    with connect(url) as conn:
+        rows = conn.execute(
+            "SELECT patient_id, device_id, metric, value, measured_at FROM readings"
+            " ORDER BY measured_at"
+        ).fetchall()
+        readings = [Reading(*row) for row in rows]
+        conn.execute("TRUNCATE readings, readings_hourly, evaluation_queue")
+        conn.commit()
+        writer = ReadingWriter(conn)
+        started = time.perf_counter()
+        for i in range(0, len(readings), BATCH_MAX_READINGS):
+            writer.write([readings[i : i + BATCH_MAX_READINGS]], [])
+        return time.perf_counter() - started
 
 
 def main() -> None:
@@ -90,6 +111,7 @@ def main() -> None:
             row = conn.execute("SELECT count(*) FROM readings").fetchone()
         stored = row[0] if row else 0
         assert stored == sent, (stored, sent)
+        store_s = _store_alone(url)
         assert reports[0][1].stored == sent
         assert reports[1][1].stored == 0
     finally:
@@ -100,6 +122,10 @@ def main() -> None:
         print(
             f"{'import-history: ' + run:<48}{report.seconds:>9.1f}{report.readings_per_s:>13,.0f}"
         )
+    print(
+        f"{'device path writer alone, same rows, now (B)':<48}{store_s:>9.1f}"
+        f"{sent / store_s:>13,.0f}"
+    )
     print("device path (bench/ingest.py, docs/scaling.md; not rerun here):")
     for what, rate in DEVICE_PATH.items():
         print(f"  {what:<46}{'':>9}{rate:>13,}")
