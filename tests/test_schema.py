@@ -16,6 +16,7 @@ from hemkoll.store import schema
 from hemkoll.store.contact_log import ContactEntry
 from hemkoll.store.migrate import Migration, MigrationError, available_migrations, migrate
 from hemkoll.store.patient_list import PatientListRow
+from hemkoll.store.patients import PatientByReference
 from hemkoll.store.sql import parse_blocks, query, query_names
 from hemkoll.store.types import DEVICE_KINDS, Device, DeviceCredential, HealthCentre, Patient
 from hemkoll.store.worklist_filters import RuleCount
@@ -33,6 +34,7 @@ ROW_TYPES = {
     "patient_list": PatientListRow,
     "worklist_rules": RuleCount,
     "contact_entries": ContactEntry,
+    "patients_by_reference": PatientByReference,
     "contact_entry": ContactEntry,
 }
 

@@ -137,6 +137,8 @@ GRANT UPDATE (id) ON patients TO hemkoll_rules;
 GRANT SELECT (id, escalation_contact, phone) ON health_centres TO hemkoll_rules;
 GRANT SELECT (id, patient_id, active) ON devices TO hemkoll_rules;
 GRANT SELECT ON rule_overrides TO hemkoll_rules;
+-- Findings inside a patient's imported history open no alert (imported_history.sql).
+GRANT SELECT ON imported_history TO hemkoll_rules;
 -- device_id and received_at: which readings prompted an evaluation (readings_received_since).
 GRANT SELECT (patient_id, device_id, metric, value, measured_at, received_at)
       ON readings TO hemkoll_rules;

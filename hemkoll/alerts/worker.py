@@ -63,6 +63,7 @@ from hemkoll.store.alerts import (
     touch_alert,
 )
 from hemkoll.store.connect import Conn, connect, serve_until_stopped
+from hemkoll.store.imported_history import imported_until
 from hemkoll.store.listen import listening
 from hemkoll.store.notifications import AlertEvent
 from hemkoll.store.patients import lock_patients
@@ -183,6 +184,7 @@ def evaluate_patients(
     prompts = [r.prompt for r in requests if r.prompt is not None and r.patient_id in patients]
     prompted = readings_received_since(conn, prompts, list(METRICS))
     newest = newest_alerts(conn, list(patients))
+    history = imported_until(conn, list(patients))
     results: dict[UUID, Changes] = {}
     told: list[tuple[UUID, Sequence[UUID], PatientMessage]] = []
     for request in requests:
@@ -196,7 +198,14 @@ def evaluate_patients(
         findings = evaluate(
             rule_set, series, tz=ZoneInfo(patient.timezone), now=now, paused=patient.paused
         )
-        live = _live(rule_set, series, now=now, start=start, paused=patient.paused)
+        live = _live(
+            rule_set,
+            series,
+            now=now,
+            start=start,
+            paused=patient.paused,
+            history_until=history.get(patient.id),
+        )
         changes, unresolved = _apply(
             conn, patient.id, rule_set, findings, newest.get(patient.id, []), live=live
         )
@@ -243,10 +252,17 @@ def _news(rule_set: RuleSet, finding: Finding, change: AlertChange) -> AlertNews
 
 
 def _live(
-    rule_set: RuleSet, series: Series, *, now: datetime, start: datetime, paused: bool
+    rule_set: RuleSet,
+    series: Series,
+    *,
+    now: datetime,
+    start: datetime,
+    paused: bool,
+    history_until: datetime | None = None,
 ) -> Live:
     """What the decisions need beyond the findings: per enabled missing-measurement rule, the
-    newest reading of its metric (``alerting.Live``)."""
+    newest reading of its metric; and where the patient's imported history ends
+    (``alerting.Live``)."""
     newest: dict[str, datetime | None] = {}
     for rule in rule_set.enabled():
         if isinstance(rule, MissingRule):
@@ -255,7 +271,13 @@ def _live(
             newest[rule.id] = utc(int(times.max())) if times is not None and times.size else None
     # Alerts whose findings may lie before the history given are not judged: the margin is
     # longer than any silence a missing rule waits for.
-    return Live(now=now, judged_from=start + LIVE_HISTORY_MARGIN, missing=newest, paused=paused)
+    return Live(
+        now=now,
+        judged_from=start + LIVE_HISTORY_MARGIN,
+        missing=newest,
+        paused=paused,
+        history_until=history_until,
+    )
 
 
 def _apply(

@@ -9,6 +9,7 @@ from uuid import UUID
 from hemkoll.cli.admin import broker_auth_command, enrol_command, migrate_command, token_command
 from hemkoll.cli.clinical import backtest_command, monitoring_command, thresholds_command
 from hemkoll.cli.enrol_bulk import enrol_bulk_command
+from hemkoll.cli.imports import import_history_command
 from hemkoll.cli.services import (
     demo_command,
     dispatch_command,
@@ -171,6 +172,29 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a block per com
         "--format", choices=("jsonl", "json", "csv"), help="the file's format (default: its suffix)"
     )
     bulk.set_defaults(run=enrol_bulk_command)
+    history = commands.add_parser(
+        "import-history",
+        help="import a previous system's readings (NDJSON, docs/import.md): checked as the "
+        "device path checks them, stored once, refused lines dead-lettered; no alerts for "
+        "the past unless --alerts",
+    )
+    history.add_argument("file", type=Path, help="the NDJSON file (- for stdin)")
+    history.add_argument(
+        "--health-centre",
+        required=True,
+        help="the health centre whose patient references the file uses (its name)",
+    )
+    history.add_argument(
+        "--alerts",
+        action="store_true",
+        help="open alerts for findings in the history as the live path would (default: the "
+        "history is backtest material only)",
+    )
+    history.add_argument(
+        "--progress-every", type=float, default=5.0, help="seconds between progress lines (5)"
+    )
+    history.add_argument("--json", action="store_true", help="print the report as JSON")
+    history.set_defaults(run=import_history_command)
 
     dispatch = commands.add_parser(
         "dispatch",

@@ -140,25 +140,29 @@ def check_reading(
 _CLOCK_AHEAD = timedelta(seconds=MAX_CLOCK_AHEAD_S)
 
 
+def decode_reading(index: int, raw: msgspec.Raw | bytes) -> ReadingIn | Rejection:
+    """Decode one reading's JSON (unknown fields ignored), or say which field is wrong and why."""
+    try:
+        return _READING.decode(raw)
+    except msgspec.ValidationError as exc:
+        if str(exc).startswith("Number out of range"):
+            return Rejection(
+                "value_not_finite",
+                f"readings[{index}]: value is too large to be a number",
+                index,
+            )
+        return _describe(exc, at=f"readings[{index}]", index=index)
+    except (msgspec.DecodeError, RecursionError):
+        return Rejection("field_invalid", f"readings[{index}]: must be a JSON object", index)
+
+
 def _check(
     index: int, raw: ReadingIn | msgspec.Raw | bytes, device: Device, latest: datetime
 ) -> Reading | Rejection:
     """check_reading, with the latest acceptable measured_at worked out once per message."""
-    if isinstance(raw, ReadingIn):
-        reading = raw
-    else:
-        try:
-            reading = _READING.decode(raw)
-        except msgspec.ValidationError as exc:
-            if str(exc).startswith("Number out of range"):
-                return Rejection(
-                    "value_not_finite",
-                    f"readings[{index}]: value is too large to be a number",
-                    index,
-                )
-            return _describe(exc, at=f"readings[{index}]", index=index)
-        except (msgspec.DecodeError, RecursionError):
-            return Rejection("field_invalid", f"readings[{index}]: must be a JSON object", index)
+    reading = raw if isinstance(raw, ReadingIn) else decode_reading(index, raw)
+    if isinstance(reading, Rejection):
+        return reading
     if reading.metric in METRICS and reading.metric not in METRICS_BY_DEVICE_KIND[device.kind]:
         return Rejection(
             "metric_not_for_device",

@@ -20,7 +20,10 @@ backtest (every finding seen at its own time, in order) never needs:
   resumed) opens nothing: "no weight for 48 hours" is not news when a later weight is stored;
 * an unresolved missing alert that the readings no longer bear out (its findings are gone:
   a backlog brought readings measured inside its window) is **resolved** by the rules, with the
-  outcome ``READING_ARRIVED`` and the reason in its history; it does not start the cooldown.
+  outcome ``READING_ARRIVED`` and the reason in its history; it does not start the cooldown;
+* a finding fired at or before the patient's imported history ends (``history_until``: the
+  newest reading of a history import, docs/import.md) is history, not news: it opens, raises
+  and touches nothing. A backtest over the imported period still shows it.
 
 The database holds at most one unresolved alert per patient and rule; the worker that applies
 these decisions holds the patient's row lock, so two evaluations never decide at once.
@@ -91,13 +94,15 @@ class Live:
     newest reading of its metric up to ``now`` (None: none in the history). ``judged_from``:
     findings fired before it may lie outside the history the evaluation was given, so alerts
     that old are never resolved for want of them. ``paused``: monitoring is paused, so missing
-    rules have no findings and no alert of theirs is judged.
+    rules have no findings and no alert of theirs is judged. ``history_until``: the newest
+    reading of the patient's imported history (None: none imported, or imported to alert).
     """
 
     now: datetime
     judged_from: datetime
     missing: Mapping[str, datetime | None]
     paused: bool = False
+    history_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,10 @@ def decide(
                 resolved_at=resolve.at,
                 outcome=READING_ARRIVED,
             )
+    history_until = live.history_until if live is not None else None
     for finding in sorted(findings, key=lambda f: (f.fired_at, f.rule_id)):
+        if history_until is not None and finding.fired_at <= history_until:
+            continue  # imported history: backtest material, not the worklist's
         alert = current.get(finding.rule_id)
         if alert is not None and finding.fired_at <= alert.last_fired_at:
             continue

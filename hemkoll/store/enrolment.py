@@ -27,7 +27,7 @@ from psycopg.rows import class_row
 from hemkoll.store.connect import Conn
 from hemkoll.store.credentials import hash_secret, new_secret
 from hemkoll.store.enrolment_file import FilePatient, FileRefused, RowProblem
-from hemkoll.store.patients import RegistryError
+from hemkoll.store.patients import PatientByReference, RegistryError, patients_by_reference
 from hemkoll.store.sql import query
 
 Outcome = Literal["created", "unchanged", "devices_added"]
@@ -57,14 +57,6 @@ class BulkPatient:
 
 
 @dataclass(frozen=True)
-class _Existing:
-    id: UUID
-    reference: str
-    enrolled_at: datetime
-    discharged_at: datetime | None
-
-
-@dataclass(frozen=True)
 class _ActiveKind:
     patient_id: UUID
     kind: str
@@ -75,7 +67,9 @@ class EnrolmentConflict(RegistryError):
     """Another enrolment wrote one of the file's patients meanwhile; retry the file."""
 
 
-def _problems(patients: Sequence[FilePatient], existing: dict[str, _Existing]) -> list[RowProblem]:
+def _problems(
+    patients: Sequence[FilePatient], existing: dict[str, PatientByReference]
+) -> list[RowProblem]:
     problems = []
     for p in patients:
         found = existing.get(p.reference)
@@ -113,15 +107,8 @@ def enrol_bulk(
     if now_row is None:
         raise RuntimeError("statement transaction_now returned no row")
     now: datetime = now_row[0]
-    with conn.cursor(row_factory=class_row(_Existing)) as cur:
-        found = cur.execute(
-            query("patients_by_reference"),
-            {
-                "health_centre_id": health_centre_id,
-                "references": [p.reference for p in patients],
-            },
-        ).fetchall()
-    existing = {e.reference: e for e in found}
+    existing = patients_by_reference(conn, health_centre_id, [p.reference for p in patients])
+    found = list(existing.values())
     problems = _problems(patients, existing)
     if problems:
         raise FileRefused(problems)

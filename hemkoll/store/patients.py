@@ -212,3 +212,23 @@ def set_monitoring_paused(conn: Conn, patient_id: UUID, *, paused: bool) -> bool
     with conn.transaction():
         name = "pause_monitoring" if paused else "resume_monitoring"
         return conn.execute(query(name), {"patient_id": patient_id}).fetchone() is not None
+
+
+@dataclass(frozen=True)
+class PatientByReference:
+    id: UUID
+    reference: str
+    enrolled_at: datetime
+    discharged_at: datetime | None
+
+
+def patients_by_reference(
+    conn: Conn, health_centre_id: UUID, references: Sequence[str]
+) -> dict[str, PatientByReference]:
+    """The centre's patients among ``references``, by reference (an unknown one is absent)."""
+    with conn.cursor(row_factory=class_row(PatientByReference)) as cur:
+        rows = cur.execute(
+            query("patients_by_reference"),
+            {"health_centre_id": health_centre_id, "references": list(references)},
+        ).fetchall()
+    return {row.reference: row for row in rows}

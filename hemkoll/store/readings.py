@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from uuid import UUID
 
 import psycopg
@@ -26,10 +27,21 @@ from psycopg.rows import TupleRow
 from hemkoll.store.connect import Conn
 from hemkoll.store.dead_letters import insert_dead_letters
 from hemkoll.store.evaluation_queue import enqueue_staged_patients
+from hemkoll.store.imported_history import enqueue_staged_quietly
 from hemkoll.store.sql import query
 from hemkoll.store.types import DeadLetter, Reading
 
 _STAGING_TYPES = ["int4", "uuid", "uuid", "text", "float8", "timestamptz"]
+
+
+class Origin(StrEnum):
+    """Where a batch's readings come from, which decides how its patients are queued."""
+
+    # A device, just now: its patient is evaluated and the device told what the rules made of it.
+    DEVICE = "device"
+    # A history import (docs/import.md): evaluated, but no device is told about readings it
+    # did not just send (the importer marks the range as history, unless asked for alerts).
+    IMPORT = "import"
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,11 @@ class ReadingWriter:
         return self._conn
 
     def write(
-        self, messages: Sequence[Sequence[Reading]], dead_letters: Sequence[DeadLetter]
+        self,
+        messages: Sequence[Sequence[Reading]],
+        dead_letters: Sequence[DeadLetter],
+        *,
+        origin: Origin = Origin.DEVICE,
     ) -> BatchResult:
         """Store the readings of a batch of messages and its dead letters in one transaction."""
         conn = self._conn
@@ -71,7 +87,10 @@ class ReadingWriter:
                         staged += len(readings)
                 stored = self._insert_staged(cur, messages, staged)
                 # The rules worker evaluates these patients once this transaction commits.
-                enqueue_staged_patients(cur)
+                if origin is Origin.DEVICE:
+                    enqueue_staged_patients(cur)
+                else:
+                    enqueue_staged_quietly(cur)
             if dead_letters:
                 insert_dead_letters(cur, dead_letters)
         return BatchResult(tuple(stored))

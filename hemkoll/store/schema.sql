@@ -227,6 +227,12 @@ CREATE TABLE public.health_centres (
     CONSTRAINT health_centres_signing_secret_check CHECK ((signing_secret ~ '^whsec_'::text))
 );
 
+CREATE TABLE public.imported_history (
+    patient_id uuid NOT NULL,
+    until timestamp with time zone NOT NULL,
+    imported_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
 CREATE TABLE public.metrics (
     metric text NOT NULL,
     canonical_unit text NOT NULL,
@@ -398,6 +404,9 @@ ALTER TABLE ONLY public.health_centres
 ALTER TABLE ONLY public.health_centres
     ADD CONSTRAINT health_centres_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.imported_history
+    ADD CONSTRAINT imported_history_pkey PRIMARY KEY (patient_id);
+
 ALTER TABLE ONLY public.metrics
     ADD CONSTRAINT metrics_pkey PRIMARY KEY (metric);
 
@@ -514,6 +523,9 @@ ALTER TABLE ONLY public.endpoint_health
 
 ALTER TABLE ONLY public.evaluation_queue
     ADD CONSTRAINT evaluation_queue_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.imported_history
+    ADD CONSTRAINT imported_history_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
 
 ALTER TABLE ONLY public.notification_attempts
     ADD CONSTRAINT notification_attempts_notification_id_fkey FOREIGN KEY (notification_id) REFERENCES public.notifications(id);

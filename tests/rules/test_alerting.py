@@ -119,3 +119,21 @@ def test_live_an_alert_its_findings_no_longer_bear_out_is_resolved() -> None:
         Resolve("weight_missing_48h", now, "readings_inside_window"),
         Open(later),
     ]
+
+
+def test_live_findings_inside_the_imported_history_open_raise_and_touch_nothing() -> None:
+    live = Live(
+        now=T0 + timedelta(days=3),
+        judged_from=T0 - timedelta(days=60),
+        missing={"weight_missing_48h": None},
+        history_until=T0 + timedelta(hours=10),
+    )
+    past = [finding("spo2", "yellow", 1), finding("spo2", "red", 10), missing(2)]
+    assert decide(past, {}, live) == []
+    open_alert = {"spo2": RuleAlert(AlertState.OPEN, "yellow", T0)}
+    assert decide(past, open_alert, live) == []
+    # After the history: news again; without the mark (a backtest, --alerts): all of it.
+    assert decide([*past, finding("spo2", "red", 11)], {}, live) == [
+        Open(finding("spo2", "red", 11))
+    ]
+    assert decide(past, {}, replace(live, history_until=None))[0] == Open(past[0])

@@ -5,11 +5,6 @@ SELECT pg_advisory_xact_lock(hashtextextended('hemkoll bulk enrolment ' || %(hea
 -- name: transaction_now
 SELECT now();
 
--- name: patients_by_reference
-SELECT id, reference, enrolled_at, discharged_at
-FROM patients
-WHERE health_centre_id = %(health_centre_id)s AND reference = ANY(%(references)s::text[]);
-
 -- name: active_device_kinds
 SELECT patient_id, kind, count(*)::int AS n
 FROM devices

@@ -77,3 +77,9 @@ WHERE id = %(patient_id)s RETURNING id;
 
 -- name: resume_monitoring
 UPDATE patients SET monitoring_paused_since = NULL WHERE id = %(patient_id)s RETURNING id;
+
+-- name: patients_by_reference
+-- The centre's patients among some references (bulk enrolment, history import).
+SELECT id, reference, enrolled_at, discharged_at
+FROM patients
+WHERE health_centre_id = %(health_centre_id)s AND reference = ANY(%(references)s::text[]);

@@ -1,0 +1,22 @@
+-- name: mark_history
+-- The patients an import has touched so far: their history reaches at least the import's
+-- newest reading so far (a gap at the end of one patient's history is inside the import's).
+INSERT INTO imported_history AS h (patient_id, until)
+SELECT patient_id, %(until)s FROM unnest(%(patient_ids)s::uuid[]) AS t (patient_id)
+ORDER BY patient_id
+ON CONFLICT (patient_id) DO UPDATE
+SET until = GREATEST(h.until, EXCLUDED.until), imported_at = now();
+
+-- name: enqueue_staged_patients_quietly
+-- An import batch's patients are evaluated after the commit (as ingest's are), but no device
+-- is told about readings it did not just send: no feedback devices.
+INSERT INTO evaluation_queue AS q (patient_id, requested_at)
+SELECT patient_id, clock_timestamp()
+FROM (SELECT DISTINCT patient_id FROM readings_staging) AS staged
+ORDER BY patient_id
+ON CONFLICT (patient_id) DO UPDATE SET generation = q.generation + 1;
+
+-- name: imported_history_of
+SELECT patient_id, until
+FROM imported_history
+WHERE patient_id = ANY(%(patient_ids)s::uuid[]);
