@@ -14,6 +14,7 @@ from hemkoll.protocol.measurements import METRICS, METRICS_BY_DEVICE_KIND
 from hemkoll.store import migrate as migrate_module
 from hemkoll.store import schema
 from hemkoll.store.contact_log import ContactEntry
+from hemkoll.store.hospital_stays import HospitalStay
 from hemkoll.store.migrate import Migration, MigrationError, available_migrations, migrate
 from hemkoll.store.patient_list import PatientListRow
 from hemkoll.store.sql import parse_blocks, query, query_names
@@ -34,6 +35,11 @@ ROW_TYPES = {
     "worklist_rules": RuleCount,
     "contact_entries": ContactEntry,
     "contact_entry": ContactEntry,
+    "insert_hospital_stay": HospitalStay,
+    "hospital_stay_clash": HospitalStay,
+    "discharge_hospital_stay": HospitalStay,
+    "hospital_stays_of_patient": HospitalStay,
+    "hospital_stay": HospitalStay,
 }
 
 
