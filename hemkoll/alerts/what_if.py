@@ -3,8 +3,8 @@
 The clinician's question before saving a change: over a period (``since``/``until``, or the
 last ``days``; ``backtest_period``), which alerts do the current rules raise, and which would
 the proposed ones have raised? Both run through the same pure ``backtest`` (the live worker's
-steps, with a nurse resolving each alert as ``backtest`` says) on the same readings, with the
-history each rule needs before the period starts.
+steps, with a nurse resolving each alert as ``backtest`` says) on the same readings and the
+patient's hospital stays, with the history each rule needs before the period starts.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from hemkoll.rules.config import RuleSet
 from hemkoll.rules.engine import required_history
 from hemkoll.rules.overrides import OverrideLayer, effective_rules
 from hemkoll.rules.series import series_from_rows
-from hemkoll.store import patients, rule_overrides
+from hemkoll.rules.stays import DISCHARGE_GRACE
+from hemkoll.store import hospital_stays, patients, rule_overrides
 from hemkoll.store.connect import Conn
 from hemkoll.store.readings import readings_between
 
@@ -81,11 +82,15 @@ def what_if(
     history = max(required_history(r) for r in (current, proposed) if r is not None)
     rows = readings_between(conn, patient_id, period.since - history, period.until)
     series = series_from_rows(rows)
+    # Her hospital stays, as the live worker reads them: the backtest is silent where it was.
+    stays = hospital_stays.stays_of_patients(
+        conn, [patient_id], period.since - history, period.until, grace=DISCHARGE_GRACE
+    ).get(patient_id, [])
 
     def shown(rule_set: RuleSet) -> tuple[BacktestAlert, ...]:
         return tuple(
             a
-            for a in backtest(rule_set, series, tz=tz, until=period.until)
+            for a in backtest(rule_set, series, tz=tz, until=period.until, stays=stays)
             if a.opened_at >= period.since
         )
 

@@ -52,7 +52,14 @@ from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate, required_history
 from hemkoll.rules.findings import Finding, utc
 from hemkoll.rules.judged import verdict
 from hemkoll.rules.series import Series, as_epoch_us, series_from_rows
-from hemkoll.store import alert_actions, evaluation_queue, notifications, rule_overrides
+from hemkoll.rules.stays import DISCHARGE_GRACE, silent_at
+from hemkoll.store import (
+    alert_actions,
+    evaluation_queue,
+    hospital_stays,
+    notifications,
+    rule_overrides,
+)
 from hemkoll.store.alerts import (
     AlertContent,
     AlertRow,
@@ -164,7 +171,8 @@ def evaluate_patients(
     transaction, which holds the patients' row locks.
 
     Each patient's rules are the programme with their stored overrides (``configuration``).
-    The batch is read in a few statements (patients, overrides, readings, alerts) rather than
+    The batch is read in a few statements (patients, overrides, readings, hospital stays,
+    alerts) rather than
     a few per patient: round trips and commits, not the engine, are what an evaluation costs.
     Every new alert and raised severity is logged and queued for the centre's webhook and the
     patient is told, in this same transaction (the outbox): of the most pressing alert, on all
@@ -180,6 +188,9 @@ def evaluate_patients(
     rule_sets = {pid: effective_for(programme, versions.get(pid, [])) for pid in patients}
     since = now - max(required_history(rule_set) for rule_set in rule_sets.values())
     readings = readings_of_patients_between(conn, list(patients), since, now)
+    stays = hospital_stays.stays_of_patients(
+        conn, list(patients), since, now, grace=DISCHARGE_GRACE
+    )
     prompts = [r.prompt for r in requests if r.prompt is not None and r.patient_id in patients]
     prompted = readings_received_since(conn, prompts, list(METRICS))
     newest = newest_alerts(conn, list(patients))
@@ -193,10 +204,20 @@ def evaluate_patients(
         start = now - required_history(rule_set)
         rows = [row for row in readings.get(patient.id, []) if row[1] >= start]
         series = series_from_rows(rows)
+        in_hospital = stays.get(patient.id, [])
         findings = evaluate(
-            rule_set, series, tz=ZoneInfo(patient.timezone), now=now, paused=patient.paused
+            rule_set,
+            series,
+            tz=ZoneInfo(patient.timezone),
+            now=now,
+            paused=patient.paused,
+            stays=in_hospital,
         )
-        live = _live(rule_set, series, now=now, start=start, paused=patient.paused)
+        # In hospital now, or within the grace after: the missing rules have no findings, so
+        # an open reminder (a silence before the stay was recorded) is not "borne out" any
+        # more; a reading did not end it, so it is left as it is, as while paused.
+        paused = patient.paused or silent_at(in_hospital, now)
+        live = _live(rule_set, series, now=now, start=start, paused=paused)
         changes, unresolved = _apply(
             conn, patient.id, rule_set, findings, newest.get(patient.id, []), live=live
         )

@@ -57,3 +57,10 @@ def pushed_past(intervals: Intervals, t: IntArray) -> IntArray:
         inside = (t >= start) & (t < end)
         out[inside] = end
     return out
+
+
+def silent_at(stays: Sequence[Stay], at: datetime) -> bool:
+    """Whether ``at`` falls in one of the stays or its ``DISCHARGE_GRACE`` (the time the
+    missing-measurement rules are silent)."""
+    t = epoch_us(at)
+    return any(start <= t < end for start, end in as_intervals(stays, grace=DISCHARGE_GRACE))
