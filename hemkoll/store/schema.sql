@@ -483,6 +483,8 @@ CREATE INDEX evaluation_queue_due_idx ON public.evaluation_queue USING btree (re
 
 CREATE UNIQUE INDEX hospital_stays_one_open ON public.hospital_stays USING btree (patient_id) WHERE (discharged_at IS NULL);
 
+CREATE INDEX hospital_stays_patient_idx ON public.hospital_stays USING btree (patient_id, admitted_at DESC);
+
 CREATE INDEX notification_attempts_notification_idx ON public.notification_attempts USING btree (notification_id, attempt);
 
 CREATE INDEX notifications_alert_idx ON public.notifications USING btree (alert_id, created_at);

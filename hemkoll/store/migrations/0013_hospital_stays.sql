@@ -30,3 +30,6 @@ CREATE TABLE hospital_stays (
 );
 CREATE UNIQUE INDEX hospital_stays_one_open ON hospital_stays (patient_id)
     WHERE discharged_at IS NULL;
+-- A patient's stays newest first (the API's list), and the rules worker's batch
+-- (patient_id = ANY(...), which the GiST index above does not serve as well).
+CREATE INDEX hospital_stays_patient_idx ON hospital_stays (patient_id, admitted_at DESC);
