@@ -97,6 +97,22 @@ class Settings(BaseSettings):
         default="127.0.0.1", description="Address the workers' metrics endpoint listens on."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The API's limits per caller (docs/api.md, "Limits"); defaults in hemkoll.api.guards.
+    api_rate_per_second: int = Field(
+        default=50,
+        ge=1,
+        description="Requests one caller (token or address) may make to the API per second.",
+    )
+    api_rate_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="Requests one caller may make to the API per minute.",
+    )
+    api_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="The largest request body the API reads (413 past it).",
+    )
 
     @field_validator("mqtt_url")
     @classmethod

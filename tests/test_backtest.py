@@ -14,8 +14,8 @@ import numpy as np
 import orjson
 import psycopg
 
+from hemkoll.alerts.evaluation import evaluate_patient
 from hemkoll.alerts.nurse_actions import resolve
-from hemkoll.alerts.worker import evaluate_patient
 from hemkoll.rules.backtest import BACKTEST_OUTCOME, RESOLVED_AFTER, backtest
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.overrides import OverrideLayer, RuleOverride, effective_rules
@@ -157,3 +157,32 @@ def test_backtest_command_shows_current_and_proposed(db_url: str, tmp_path: Path
     )
     assert refused.returncode == 2
     assert b"needs a yellow or a red band" in refused.stderr
+
+
+def test_backtest_command_over_a_chosen_period(db_url: str) -> None:
+    e = enrol(db_url, kind="gateway", enrolled_days_ago=DAYS + 5)
+    with connect(db_url) as conn:
+        ReadingWriter(conn).write([_history(e.patient.id, e.device.id, seed=5)], [])
+    until = datetime.now(UTC) - timedelta(days=10)
+    since = until - timedelta(days=20)
+
+    def run(*period: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
+            [sys.executable, "-m", "hemkoll", "backtest", "--patient", str(e.patient.id), *period],
+            env={**os.environ, "HEMKOLL_DATABASE_URL": db_url},
+            capture_output=True,
+            check=False,
+        )
+
+    shown = run("--since", since.isoformat(), "--until", until.isoformat(), "--json")
+    assert shown.returncode == 0, shown.stderr
+    report = orjson.loads(shown.stdout)
+    assert datetime.fromisoformat(report["from"]) == since
+    assert datetime.fromisoformat(report["until"]) == until
+    future = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    refused = run("--until", future)
+    assert refused.returncode == 2
+    assert b"--until: is in the future" in refused.stderr
+    both = run("--since", since.date().isoformat(), "--days", "5")
+    assert both.returncode == 2
+    assert b"--days: give since or days, not both" in both.stderr

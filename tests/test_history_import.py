@@ -137,7 +137,7 @@ def test_a_year_is_imported_once_and_opens_no_alert_but_backtests_show_findings(
     with connect(db_url) as conn:
         patient_ids = [row[0] for row in conn.execute("SELECT id FROM patients ORDER BY id")]
         shown = [
-            what_if(conn, HEART_FAILURE, patient_id, proposed=None, days=DAYS + 1, until=now)
+            what_if(conn, HEART_FAILURE, patient_id, proposed=None, now=now, days=DAYS + 1)
             for patient_id in patient_ids
         ]
     assert sum(w.readings for w in shown) == sent

@@ -17,7 +17,7 @@ from hemkoll.alerts.configuration import (
     change_patient_overrides,
     effective_for,
 )
-from hemkoll.alerts.worker import evaluate_patient
+from hemkoll.alerts.evaluation import evaluate_patient
 from hemkoll.rules.overrides import OverrideLayer, RuleOverride
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.store import rule_overrides

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from hemkoll.alerts.evaluation import evaluate_patient
 from hemkoll.alerts.nurse_actions import TransitionRefused, acknowledge, resolve
-from hemkoll.alerts.worker import IDLE_WAIT_S, RulesConfig, RulesWorker, evaluate_patient
+from hemkoll.alerts.worker import IDLE_WAIT_S, RulesConfig, RulesWorker
 from hemkoll.rules.alerting import RESOLUTION_COOLDOWN, Outcome
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.preset import HEART_FAILURE

@@ -14,6 +14,7 @@ from hemkoll.protocol.measurements import METRICS, METRICS_BY_DEVICE_KIND
 from hemkoll.store import migrate as migrate_module
 from hemkoll.store import schema
 from hemkoll.store.contact_log import ContactEntry
+from hemkoll.store.hospital_stays import HospitalStay
 from hemkoll.store.migrate import Migration, MigrationError, available_migrations, migrate
 from hemkoll.store.patient_list import PatientListRow
 from hemkoll.store.patients import PatientByReference
@@ -36,6 +37,11 @@ ROW_TYPES = {
     "contact_entries": ContactEntry,
     "patients_by_reference": PatientByReference,
     "contact_entry": ContactEntry,
+    "insert_hospital_stay": HospitalStay,
+    "hospital_stay_clash": HospitalStay,
+    "discharge_hospital_stay": HospitalStay,
+    "hospital_stays_of_patient": HospitalStay,
+    "hospital_stay": HospitalStay,
 }
 
 

@@ -125,7 +125,7 @@ GRANT SELECT (patient_id, generation, feedback_devices, feedback_since, feedback
       ON evaluation_queue TO hemkoll_ingest;
 
 -- 6. hemkoll_rules (store/queries/evaluation_queue.sql, patients.sql, readings.sql, alerts.sql,
--- alert_actions.sql, notifications.sql, rule_overrides.sql). ----------------------------------
+-- alert_actions.sql, notifications.sql, rule_overrides.sql, hospital_stays.sql). ----------
 GRANT SELECT, INSERT, UPDATE, DELETE ON evaluation_queue TO hemkoll_rules;
 GRANT SELECT (id, health_centre_id, reference, timezone, language, monitoring_paused_since,
               discharged_at) ON patients TO hemkoll_rules;
@@ -139,6 +139,8 @@ GRANT SELECT (id, patient_id, active) ON devices TO hemkoll_rules;
 GRANT SELECT ON rule_overrides TO hemkoll_rules;
 -- Findings inside a patient's imported history open no alert (imported_history.sql).
 GRANT SELECT ON imported_history TO hemkoll_rules;
+-- Hospital stays silence the missing-measurement rules (hospital_stays_of_patients).
+GRANT SELECT (patient_id, admitted_at, discharged_at) ON hospital_stays TO hemkoll_rules;
 -- device_id and received_at: which readings prompted an evaluation (readings_received_since).
 GRANT SELECT (patient_id, device_id, metric, value, measured_at, received_at)
       ON readings TO hemkoll_rules;
@@ -195,6 +197,10 @@ GRANT SELECT, INSERT ON audit_log TO hemkoll_api;
 -- The patients' contact log, append-only too: a correction is a new entry (a resolve note
 -- goes in with the alert's resolution).
 GRANT SELECT, INSERT ON contact_log TO hemkoll_api;
+-- Hospital stays: recorded, read, and an open stay's discharge recorded; nothing else of a
+-- stay changes, and none is removed.
+GRANT SELECT, INSERT ON hospital_stays TO hemkoll_api;
+GRANT UPDATE (discharged_at) ON hospital_stays TO hemkoll_api;
 
 -- 9. hemkoll_broker_auth (devices.sql: active_device_credentials). ------------------------
 GRANT SELECT (id, credential_hash, active) ON devices TO hemkoll_broker_auth;

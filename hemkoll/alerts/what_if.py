@@ -1,28 +1,31 @@
 """What a rule change would have flagged: a backtest over one patient's stored readings.
 
-The clinician's question before saving a change: over the last ``days``, which alerts do the
-current rules raise, and which would the proposed ones have raised? Both run through the same
-pure ``backtest`` (the live worker's steps, with a nurse resolving each alert as ``backtest``
-says) on the same readings, with the history each rule needs before the period starts.
+The clinician's question before saving a change: over a period (``since``/``until``, or the
+last ``days``; ``backtest_period``), which alerts do the current rules raise, and which would
+the proposed ones have raised? Both run through the same pure ``backtest`` (the live worker's
+steps, with a nurse resolving each alert as ``backtest`` says) on the same readings and the
+patient's hospital stays, with the history each rule needs before the period starts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
+from hemkoll.alerts.backtest_period import Bound, resolve_period
 from hemkoll.alerts.configuration import RuleConfigError, effective_for
 from hemkoll.rules.backtest import BacktestAlert, backtest
 from hemkoll.rules.config import RuleSet
 from hemkoll.rules.engine import required_history
 from hemkoll.rules.overrides import OverrideLayer, effective_rules
 from hemkoll.rules.series import series_from_rows
-from hemkoll.store import patients, rule_overrides
+from hemkoll.rules.stays import DISCHARGE_GRACE
+from hemkoll.store import hospital_stays, patients, rule_overrides
 from hemkoll.store.connect import Conn
 from hemkoll.store.readings import readings_between
 
@@ -64,27 +67,36 @@ def what_if(
     patient_id: UUID,
     *,
     proposed: RuleSet | None,
-    days: int,
-    until: datetime,
+    now: datetime,
+    since: Bound | None = None,
+    until: Bound | None = None,
+    days: int | None = None,
 ) -> WhatIf:
+    """Raises ``PeriodError`` (naming the field) for a period that cannot be used."""
     patient = patients.patient(conn, patient_id)
     if patient is None:
         raise RuleConfigError(f"no patient {patient_id}")
+    tz = ZoneInfo(patient.timezone)
+    period = resolve_period(since=since, until=until, days=days, now=now, tz=tz)
     current = effective_for(programme, rule_overrides.current_overrides(conn, patient_id))
     history = max(required_history(r) for r in (current, proposed) if r is not None)
-    since = until - timedelta(days=days)
-    rows = readings_between(conn, patient_id, since - history, until)
+    rows = readings_between(conn, patient_id, period.since - history, period.until)
     series = series_from_rows(rows)
-    tz = ZoneInfo(patient.timezone)
+    # Her hospital stays, as the live worker reads them: the backtest is silent where it was.
+    stays = hospital_stays.stays_of_patients(
+        conn, [patient_id], period.since - history, period.until, grace=DISCHARGE_GRACE
+    ).get(patient_id, [])
 
     def shown(rule_set: RuleSet) -> tuple[BacktestAlert, ...]:
         return tuple(
-            a for a in backtest(rule_set, series, tz=tz, until=until) if a.opened_at >= since
+            a
+            for a in backtest(rule_set, series, tz=tz, until=period.until, stays=stays)
+            if a.opened_at >= period.since
         )
 
     return WhatIf(
-        since=since,
-        until=until,
+        since=period.since,
+        until=period.until,
         readings=len(rows),
         current=current,
         current_alerts=shown(current),

@@ -12,7 +12,7 @@ from psycopg_pool import ConnectionPool
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from hemkoll.api import console, observe, problems
-from hemkoll.api.guards import MAX_BODY_BYTES, RATE_LIMIT, Guards
+from hemkoll.api.guards import ApiLimits, Guards
 from hemkoll.api.routes import (
     alerts,
     audit_log,
@@ -21,6 +21,7 @@ from hemkoll.api.routes import (
     devices,
     enrolments,
     health,
+    hospital_stays,
     notifications,
     patients,
     readings,
@@ -49,8 +50,8 @@ class ApiConfig:
     public_url: str = "http://127.0.0.1:8000"
     topic_prefix: str = "hemkoll"
     clock: Callable[[], datetime] = field(default=_utc_now)
-    # Requests per caller (the ``limits`` notation); see guards.RATE_LIMIT.
-    rate_limit: str = RATE_LIMIT
+    # Requests per caller and the largest body (settings HEMKOLL_API_*); see guards.ApiLimits.
+    limits: ApiLimits = field(default_factory=ApiLimits)
 
 
 def _configure(conn: Conn) -> None:
@@ -91,8 +92,8 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.state.topic_prefix = config.topic_prefix
     problems.install(app)
     observe.install(app)
-    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY_BYTES)
-    app.add_middleware(Guards, rate_limit=config.rate_limit)  # the last added runs first
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=config.limits.max_body_bytes)
+    app.add_middleware(Guards, limits=config.limits)  # the last added runs first
     app.include_router(health.router)
     for module in (
         centres,
@@ -103,6 +104,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         readings,
         alerts,
         contacts,
+        hospital_stays,
         thresholds,
         notifications,
         audit_log,

@@ -1,10 +1,15 @@
 """Limits every request meets before any route: body size, and a rate per caller.
 
-* A body larger than ``MAX_BODY_BYTES`` is refused with 413 before it is read into memory
+The limits are settings (``ApiLimits``, built from ``HEMKOLL_API_*`` in the entry point):
+
+* A body larger than ``max_body_bytes`` is refused with 413 before it is read into memory
   (announced by Content-Length, or counted as it streams in): Starlette's
   ``RequestBodyLimitMiddleware``, answered as problem details by our handlers.
-* Each caller (its bearer token, or its address when it has none) may make ``RATE_LIMIT``
-  requests; past it, 429 with Retry-After. The ``limits`` library keeps the moving windows (in
+* Each caller (its bearer token, or its address when it has none) may make ``per_second``
+  requests a second ("burst") and ``per_minute`` a minute ("minute"); past either, 429 with
+  Retry-After. Every limited answer carries ``RateLimit-Policy`` and ``RateLimit`` in the
+  structured-field form of draft-ietf-httpapi-ratelimit-headers-09 (``ratelimit_header``).
+  The ``limits`` library keeps the moving windows (in
   this process's memory: with several API replicas each enforces its own share; a shared store
   such as Redis is a one-line change in ``limits`` should a region want one limit across
   replicas).
@@ -15,13 +20,18 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import orjson
-from limits import parse, strategies
+from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond, strategies
 from limits.storage import MemoryStorage
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hemkoll.api.problems import MEDIA_TYPE, TYPE_BASE
+
+if TYPE_CHECKING:
+    from hemkoll.settings import Settings
 
 # The largest request the API takes: a threshold layer or a backtest proposal is a few KiB; a
 # megabyte leaves room for any legitimate body and refuses a memory-filling one early.
@@ -29,7 +39,48 @@ MAX_BODY_BYTES = 1024 * 1024
 # Per caller: a console refreshing its worklist and a nurse clicking through patients make a
 # few requests a second at most; scripts and schemathesis runs stay far below this too. A
 # password-guessing or scraping client is slowed to it.
-RATE_LIMIT = "50/second;600/minute"
+RATE_PER_SECOND = 50
+RATE_PER_MINUTE = 600
+
+
+@dataclass(frozen=True)
+class ApiLimits:
+    """What one caller may send: the defaults are the documented ones (docs/api.md)."""
+
+    per_second: int = RATE_PER_SECOND
+    per_minute: int = RATE_PER_MINUTE
+    max_body_bytes: int = MAX_BODY_BYTES
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ApiLimits:
+        return cls(
+            per_second=settings.api_rate_per_second,
+            per_minute=settings.api_rate_per_minute,
+            max_body_bytes=settings.api_max_body_bytes,
+        )
+
+
+# The policies' names in RateLimit-Policy / RateLimit, with their windows in seconds.
+_POLICIES = (("burst", 1), ("minute", 60))
+
+
+def policy_header(limits: ApiLimits) -> bytes:
+    """``RateLimit-Policy``: each policy's quota ``q`` over its window ``w`` (seconds)."""
+    quotas = (limits.per_second, limits.per_minute)
+    return ", ".join(
+        f'"{name}";q={quota};w={window}'
+        for (name, window), quota in zip(_POLICIES, quotas, strict=True)
+    ).encode()
+
+
+def ratelimit_header(stats: list[tuple[int, int]]) -> bytes:
+    """``RateLimit``: the policy with the fewest requests left (the draft asks for the lower
+    remaining value when several windows apply), its remaining quota ``r`` and the seconds
+    ``t`` until it resets; on a tie the later reset, the one a client must wait for."""
+    (name, _), (remaining, reset) = min(
+        zip(_POLICIES, stats, strict=True), key=lambda pair: (pair[1][0], -pair[1][1])
+    )
+    return f'"{name}";r={remaining};t={reset}'.encode()
 
 
 async def _problem(
@@ -72,10 +123,23 @@ _SESSION = b"hemkoll_console="
 class Guards:
     """Pure ASGI middleware: refuses before any route runs or any body is read."""
 
-    def __init__(self, app: ASGIApp, *, rate_limit: str = RATE_LIMIT) -> None:
+    def __init__(self, app: ASGIApp, *, limits: ApiLimits) -> None:
         self._app = app
-        self._limits = [parse(item) for item in rate_limit.split(";")]
+        self._max_body = limits.max_body_bytes
+        self._items: list[RateLimitItem] = [
+            RateLimitItemPerSecond(limits.per_second),
+            RateLimitItemPerMinute(limits.per_minute),
+        ]
+        self._policy = policy_header(limits)
         self._limiter = strategies.MovingWindowRateLimiter(MemoryStorage())
+
+    def _stats(self, caller: str) -> list[tuple[int, int]]:
+        now = time.time()
+        out = []
+        for item in self._items:
+            stats = self._limiter.get_window_stats(item, caller)
+            out.append((max(0, stats.remaining), max(0, math.ceil(stats.reset_time - now))))
+        return out
 
     def _caller(self, scope: Scope) -> str:
         for name, value in scope.get("headers", []):
@@ -96,31 +160,46 @@ class Guards:
             return
         path = str(scope.get("path", ""))
         caller = self._caller(scope)
-        for item in self._limits:
+        for (policy, _), item in zip(_POLICIES, self._items, strict=True):
             if not self._limiter.hit(item, caller):
-                reset = self._limiter.get_window_stats(item, caller).reset_time
-                wait = max(1, math.ceil(reset - time.time()))
+                stats = self._stats(caller)
+                wait = max([1, *(reset for remaining, reset in stats if remaining == 0)])
                 await _problem(
                     send,
                     status=429,
                     kind="rate-limited",
                     title="Too many requests",
-                    detail=f"more than {item} requests; retry in {wait} s",
+                    detail=f"more than {item.amount} requests in the {policy} window; "
+                    f"retry in {wait} s",
                     instance=path,
-                    headers=[(b"retry-after", str(wait).encode())],
+                    headers=[
+                        (b"retry-after", str(wait).encode()),
+                        *self._headers(stats),
+                    ],
                 )
                 return
+        limit_headers = self._headers(self._stats(caller))
         # An announced oversized body is refused here as problem details; Starlette's body
         # limit (inside) counts a streamed one and answers our handlers' 413.
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
+            if name == b"content-length" and value.isdigit() and int(value) > self._max_body:
                 await _problem(
                     send,
                     status=413,
                     kind="too-large",
                     title="Content too large",
-                    detail=f"the body is {int(value)} bytes; at most {MAX_BODY_BYTES}",
+                    detail=f"the body is {int(value)} bytes; at most {self._max_body}",
                     instance=path,
+                    headers=limit_headers,
                 )
                 return
-        await self._app(scope, receive, send)
+
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *limit_headers]}
+            await send(message)
+
+        await self._app(scope, receive, send_with_limits)
+
+    def _headers(self, stats: list[tuple[int, int]]) -> list[tuple[bytes, bytes]]:
+        return [(b"ratelimit-policy", self._policy), (b"ratelimit", ratelimit_header(stats))]

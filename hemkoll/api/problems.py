@@ -65,8 +65,8 @@ def forbidden(detail: str) -> Problem:
     return Problem(403, "forbidden", "Forbidden", detail)
 
 
-def conflict(detail: str) -> Problem:
-    return Problem(409, "conflict", "Conflict", detail)
+def conflict(detail: str, **extensions: Any) -> Problem:
+    return Problem(409, "conflict", "Conflict", detail, **extensions)
 
 
 def invalid(detail: str, **extensions: Any) -> Problem:

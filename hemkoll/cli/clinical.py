@@ -11,6 +11,7 @@ from typing import TypeVar
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from hemkoll.alerts.backtest_period import PeriodError, parse_bound
 from hemkoll.alerts.configuration import change_patient_overrides, effective_for
 from hemkoll.alerts.what_if import alert_as_json, what_if
 from hemkoll.cli.errors import CommandError, InputFileError, NotFound
@@ -33,15 +34,23 @@ def _read(path: Path, document: type[Document]) -> Document:
 
 def backtest_command(args: argparse.Namespace, settings: Settings) -> int:
     proposed = None if args.rules is None else _read(args.rules, RuleSet)
-    with connect(settings.database_url) as conn:
-        report = what_if(
-            conn,
-            HEART_FAILURE,
-            args.patient,
-            proposed=proposed,
-            days=args.days,
-            until=datetime.now(UTC),
-        )
+    try:
+        since = None if args.since is None else parse_bound("--since", args.since)
+        until = None if args.until is None else parse_bound("--until", args.until)
+        with connect(settings.database_url) as conn:
+            report = what_if(
+                conn,
+                HEART_FAILURE,
+                args.patient,
+                proposed=proposed,
+                now=datetime.now(UTC),
+                since=since,
+                until=until,
+                days=args.days,
+            )
+    except PeriodError as exc:
+        field = exc.field if exc.field.startswith("--") else f"--{exc.field}"
+        raise CommandError(f"{field}: {exc.message}") from exc
     results = {report.current.name: report.current_alerts}
     if report.proposed is not None:
         results[report.proposed.name] = report.proposed_alerts
@@ -61,7 +70,10 @@ def backtest_command(args: argparse.Namespace, settings: Settings) -> int:
             ).decode()
         )
         return 0
-    print(f"{report.readings} readings; alerts opened in the last {args.days} days:")
+    print(
+        f"{report.readings} readings; alerts opened from {report.since:%Y-%m-%d %H:%M} "
+        f"until {report.until:%Y-%m-%d %H:%M} UTC:"
+    )
     for name, alerts in results.items():
         print(f"\n{name}: {len(alerts)} alerts")
         for a in alerts:

@@ -111,7 +111,17 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a block per com
     replay.add_argument(
         "--rules", type=Path, help="proposed rule set (JSON, as RuleSet.model_dump_json writes)"
     )
-    replay.add_argument("--days", type=int, default=90, help="period shown (default 90)")
+    replay.add_argument(
+        "--since",
+        help="start of the period: a date (the patient's local day) or a time with its UTC "
+        "offset; default --days before --until",
+    )
+    replay.add_argument(
+        "--until", help="end of the period (a date: to the end of that day), not in the future"
+    )
+    replay.add_argument(
+        "--days", type=int, help="shorthand for --since: the last days before --until (90)"
+    )
     replay.add_argument("--json", action="store_true", help="print JSON")
     replay.set_defaults(run=backtest_command)
 

@@ -133,6 +133,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn  # noqa: PLC0415 (only this command needs the ASGI server)
 
     from hemkoll.api.app import ApiConfig, create_app  # noqa: PLC0415
+    from hemkoll.api.guards import ApiLimits  # noqa: PLC0415
 
     app = create_app(
         ApiConfig(
@@ -140,6 +141,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
             programme=HEART_FAILURE,
             public_url=settings.public_url,
             topic_prefix=settings.mqtt_topic_prefix,
+            limits=ApiLimits.from_settings(settings),
         )
     )
     # uvicorn handles SIGINT/SIGTERM itself: it stops accepting, finishes requests, closes

@@ -93,9 +93,12 @@ class Live:
     ``missing``: for each enabled missing-measurement rule, the measured_at of the patient's
     newest reading of its metric up to ``now`` (None: none in the history). ``judged_from``:
     findings fired before it may lie outside the history the evaluation was given, so alerts
-    that old are never resolved for want of them. ``paused``: monitoring is paused, so missing
-    rules have no findings and no alert of theirs is judged. ``history_until``: the newest
-    reading of the patient's imported history (None: none imported, or imported to alert).
+    that old are never resolved for want of them. ``paused``: monitoring is paused, or the
+    patient is in hospital or within ``stays.DISCHARGE_GRACE`` after (the worker passes both
+    as paused), so missing rules have no findings and no alert of theirs is judged: an open
+    reminder is not resolved as ``READING_ARRIVED`` when no reading arrived.
+    ``history_until``: the newest reading of the patient's imported history (None: none
+    imported, or imported to alert).
     """
 
     now: datetime

@@ -1,6 +1,6 @@
 """Backtest: the alerts a rule set would have given a nurse over a stored history. Pure.
 
-The same two steps as the live worker (``worker.evaluate_patient``): ``evaluate`` for the
+The same two steps as the live worker (``evaluation.evaluate_patient``): ``evaluate`` for the
 findings, ``alerting.decide`` for what they do to alerts, here over the whole period at once
 and starting from no alerts. A nurse is in the loop, as she is live: each alert is resolved
 ``RESOLVED_AFTER`` after it opened (a nurse who acts on alerts the day they come), so a
@@ -12,6 +12,7 @@ kept open for a whole period.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from hemkoll.rules.config import RuleSet, Severity
 from hemkoll.rules.engine import evaluate
 from hemkoll.rules.findings import Finding
 from hemkoll.rules.series import Series
+from hemkoll.rules.stays import Stay
 
 # The backtest's nurse resolves each alert this long after it opened: within the working day
 # of a morning reading's alert, as a centre that acts on alerts the day they come does. With
@@ -49,10 +51,16 @@ class BacktestAlert:
 
 
 def backtest(
-    rule_set: RuleSet, series: Series, *, tz: ZoneInfo, until: datetime
+    rule_set: RuleSet,
+    series: Series,
+    *,
+    tz: ZoneInfo,
+    until: datetime,
+    stays: Sequence[Stay] = (),
 ) -> list[BacktestAlert]:
-    """The alerts ``rule_set`` would have given on ``series`` up to ``until``, oldest first."""
-    findings = evaluate(rule_set, series, tz=tz, now=until)
+    """The alerts ``rule_set`` would have given on ``series`` up to ``until``, oldest first;
+    ``stays``: the patient's hospital stays, as the live worker passes them (``evaluate``)."""
+    findings = evaluate(rule_set, series, tz=tz, now=until, stays=stays)
     alerts: list[BacktestAlert] = []
     latest: dict[str, int] = {}  # rule id -> index in alerts of its newest alert
     state: dict[str, RuleAlert] = {}  # rule id -> its newest alert, as decide() sees it

@@ -18,7 +18,7 @@ set); ``evaluate`` is a cohort of one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -47,6 +47,7 @@ from hemkoll.rules.kinds import (
 )
 from hemkoll.rules.kinds.context import Context, Hits
 from hemkoll.rules.series import NO_TIME, MetricBatch, Series, build_batch
+from hemkoll.rules.stays import DISCHARGE_GRACE, Stay, as_intervals
 
 # Live evaluation passes at least this much history beyond what the rules' windows need, so
 # that the state on the previous day with a value (episode edges) is known across a few
@@ -96,15 +97,20 @@ def evaluate(
     tz: ZoneInfo,
     now: datetime | None = None,
     paused: bool = False,
+    stays: Sequence[Stay] = (),
 ) -> list[Finding]:
     """Every finding of the enabled rules over one patient's history, ordered by fired_at.
 
     ``series`` maps metric name to (measured_at, value) arrays (see hemkoll.rules.series).
     ``now`` bounds the evaluation: readings after it are ignored and missing-measurement
     deadlines up to it count; without it, missing measurements are judged up to the patient's
-    newest reading. ``paused`` silences missing-measurement rules.
+    newest reading. ``paused`` silences missing-measurement rules. ``stays`` (admitted,
+    discharged or None while open) silence them too, for the stay and ``DISCHARGE_GRACE``
+    after it, and their readings are left out of baseline and trend reference windows.
     """
-    return evaluate_cohort(rule_set, [series], tz=tz, now=now, paused=[paused]).findings(0)
+    return evaluate_cohort(
+        rule_set, [series], tz=tz, now=now, paused=[paused], stays=[stays]
+    ).findings(0)
 
 
 def evaluate_cohort(
@@ -114,10 +120,19 @@ def evaluate_cohort(
     tz: ZoneInfo,
     now: datetime | None = None,
     paused: Sequence[bool] | None = None,
+    stays: Sequence[Sequence[Stay]] | None = None,
 ) -> CohortFindings:
     """``evaluate`` for many patients sharing a time zone and a rule set, vectorised."""
     now_us = epoch_us(now) if now is not None else None
     ctx = _context(cohort, tz, now_us, paused)
+    if stays is not None:
+        if len(stays) != len(cohort):
+            raise ValueError(f"stays has {len(stays)} entries for {len(cohort)} patients")
+        ctx = replace(
+            ctx,
+            stays=tuple(as_intervals(s) for s in stays),
+            silent=tuple(as_intervals(s, grace=DISCHARGE_GRACE) for s in stays),
+        )
     found: dict[str, Hits] = {}
     for rule in rule_set.enabled():
         if not isinstance(rule, CombinationRule):

@@ -13,7 +13,7 @@ message got the verdict ``usual``; a rule that is off never makes a message soun
 - ``usual``: an enabled threshold, change, baseline, trend or symptom rule reads the metric and
   the value is inside every enabled band.
 
-Whether a rule *fired* is not decided here: the alerts it opens are (hemkoll.alerts.worker).
+Whether a rule *fired* is not decided here: the alerts it opens are (hemkoll.alerts.evaluation).
 """
 
 from __future__ import annotations

@@ -1,3 +1,7 @@
+CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public;
+
+COMMENT ON EXTENSION btree_gist IS 'support for indexing common datatypes in GiST';
+
 CREATE FUNCTION public.audit_log_refuse_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -227,6 +231,19 @@ CREATE TABLE public.health_centres (
     CONSTRAINT health_centres_signing_secret_check CHECK ((signing_secret ~ '^whsec_'::text))
 );
 
+CREATE TABLE public.hospital_stays (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    admitted_at timestamp with time zone NOT NULL,
+    discharged_at timestamp with time zone,
+    note text,
+    recorded_by uuid NOT NULL,
+    recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT hospital_stays_check CHECK (((discharged_at IS NULL) OR (discharged_at > admitted_at))),
+    CONSTRAINT hospital_stays_check1 CHECK ((admitted_at <= (recorded_at + '00:05:00'::interval))),
+    CONSTRAINT hospital_stays_note_check CHECK (((note IS NULL) OR (length(note) <= 500)))
+);
+
 CREATE TABLE public.imported_history (
     patient_id uuid NOT NULL,
     until timestamp with time zone NOT NULL,
@@ -404,6 +421,12 @@ ALTER TABLE ONLY public.health_centres
 ALTER TABLE ONLY public.health_centres
     ADD CONSTRAINT health_centres_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.hospital_stays
+    ADD CONSTRAINT hospital_stays_no_overlap EXCLUDE USING gist (patient_id WITH =, tstzrange(admitted_at, discharged_at, '[)'::text) WITH &&);
+
+ALTER TABLE ONLY public.hospital_stays
+    ADD CONSTRAINT hospital_stays_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.imported_history
     ADD CONSTRAINT imported_history_pkey PRIMARY KEY (patient_id);
 
@@ -469,6 +492,10 @@ CREATE INDEX devices_patient_id_idx ON public.devices USING btree (patient_id);
 
 CREATE INDEX evaluation_queue_due_idx ON public.evaluation_queue USING btree (requested_at);
 
+CREATE UNIQUE INDEX hospital_stays_one_open ON public.hospital_stays USING btree (patient_id) WHERE (discharged_at IS NULL);
+
+CREATE INDEX hospital_stays_patient_idx ON public.hospital_stays USING btree (patient_id, admitted_at DESC);
+
 CREATE INDEX notification_attempts_notification_idx ON public.notification_attempts USING btree (notification_id, attempt);
 
 CREATE INDEX notifications_alert_idx ON public.notifications USING btree (alert_id, created_at);
@@ -523,6 +550,12 @@ ALTER TABLE ONLY public.endpoint_health
 
 ALTER TABLE ONLY public.evaluation_queue
     ADD CONSTRAINT evaluation_queue_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.hospital_stays
+    ADD CONSTRAINT hospital_stays_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.hospital_stays
+    ADD CONSTRAINT hospital_stays_recorded_by_fkey FOREIGN KEY (recorded_by) REFERENCES public.staff(id);
 
 ALTER TABLE ONLY public.imported_history
     ADD CONSTRAINT imported_history_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);

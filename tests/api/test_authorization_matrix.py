@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -20,7 +20,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from hemkoll.store import devices, notifications, patients, staff
+from hemkoll.store import devices, hospital_stays, notifications, patients, staff
 from hemkoll.store.connect import Conn, connect
 from tests.api.conftest import Centre, World, bearer, make_alert
 
@@ -61,6 +61,19 @@ def fresh_patient(conn: Conn, centre: Centre) -> dict[str, Any]:
         timezone="Europe/Stockholm",
     )
     return {**_existing(centre), "patient": patient.id}
+
+
+def open_stay(conn: Conn, centre: Centre) -> dict[str, Any]:
+    target = fresh_patient(conn, centre)
+    stay = hospital_stays.record(
+        conn,
+        target["patient"],
+        admitted_at=datetime.now(UTC) - timedelta(days=2),
+        discharged_at=None,
+        note=None,
+        recorded_by=centre.staff_ids["nurse"],
+    )
+    return {**target, "stay": stay.id}
 
 
 def fresh_device(conn: Conn, centre: Centre) -> dict[str, Any]:
@@ -165,6 +178,22 @@ CASES = [
         201,
         body=lambda t: {"kind": "call_out", "text": "Ringde, mår bra."},
     ),
+    Case("GET", "/api/v1/patients/{patient}/hospital-stays", CARE),
+    Case(
+        "POST",
+        "/api/v1/patients/{patient}/hospital-stays",
+        CARE,
+        201,
+        target=fresh_patient,
+        body=lambda t: {"admitted_at": (datetime.now(UTC) - timedelta(hours=3)).isoformat()},
+    ),
+    Case(
+        "PATCH",
+        "/api/v1/patients/{patient}/hospital-stays/{stay}",
+        CARE,
+        target=open_stay,
+        body=lambda t: {},
+    ),
     Case("GET", "/api/v1/alerts", CARE, scoped=False),
     Case("GET", "/api/v1/alerts/{alert}", CARE),
     Case(
@@ -242,6 +271,7 @@ def test_the_matrix_covers_every_route(client: TestClient) -> None:
         .replace("{staff}", "{staff_id}")
         .replace("{device}", "{device_id}")
         .replace("{notification}", "{notification_id}")
+        .replace("{stay}", "{stay_id}")
         for c in CASES
     }
     # Without a token by design: health and metrics carry no patient data.

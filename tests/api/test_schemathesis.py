@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from hemkoll.api.app import ApiConfig, create_app
+from hemkoll.api.guards import ApiLimits
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.simulator.receiver.server import ThreadedServer
 from tests.api.conftest import World
@@ -29,7 +30,11 @@ EXAMPLES_PER_OPERATION = 12
 def served_api(db_url: str, world: World) -> Iterator[tuple[str, World]]:
     # Generated requests come faster than any person's: the rate limit is not under test here.
     app = create_app(
-        ApiConfig(database_url=db_url, programme=HEART_FAILURE, rate_limit="100000/second")
+        ApiConfig(
+            database_url=db_url,
+            programme=HEART_FAILURE,
+            limits=ApiLimits(per_second=100000, per_minute=10**7),
+        )
     )
     with ThreadedServer(app, name="api", lifespan="on") as server:
         yield server.base_url, world

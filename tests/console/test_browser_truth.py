@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from hemkoll.alerts.worker import evaluate_patient
+from hemkoll.alerts.evaluation import evaluate_patient
 from hemkoll.api.console.catalogue import MONTHS
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.simulator.receiver.server import ThreadedServer

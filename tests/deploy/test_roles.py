@@ -23,7 +23,15 @@ import pytest
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.notify.dispatcher import Dispatcher
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
-from hemkoll.store import audit_log, contact_log, evaluation_queue, notifications, staff
+from hemkoll.rules.stays import DISCHARGE_GRACE
+from hemkoll.store import (
+    audit_log,
+    contact_log,
+    evaluation_queue,
+    hospital_stays,
+    notifications,
+    staff,
+)
 from hemkoll.store.connect import connect
 from hemkoll.store.devices import devices_by_id
 from hemkoll.store.readings import ReadingWriter
@@ -322,6 +330,46 @@ def test_the_contact_log_is_the_api_roles_to_append_and_read_and_nobodys_to_chan
             pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"),
         ):
             conn.execute(statement)  # type: ignore[arg-type]
+
+
+def test_hospital_stays_are_the_apis_to_record_and_discharge_and_the_rules_to_read(
+    deployed_db: DeployedDb,
+) -> None:
+    e = enrol(deployed_db.url(OWNER), kind="scale")
+    api, rules = deployed_db.url(API), deployed_db.url(RULES)
+    with connect(deployed_db.url(OWNER)) as conn, conn.transaction():
+        nurse = staff.create_staff(
+            conn, name="nurse", role="nurse", health_centre_id=e.patient.health_centre_id
+        ).id
+    now = datetime.now(UTC)
+    with connect(api) as conn, conn.transaction():
+        stay = hospital_stays.record(
+            conn,
+            e.patient.id,
+            admitted_at=now - timedelta(days=3),
+            discharged_at=None,
+            note="Avd 12",
+            recorded_by=nurse,
+        )
+        assert hospital_stays.discharge(
+            conn, e.patient.id, stay.id, discharged_at=now - timedelta(days=1)
+        )
+        assert [s.id for s in hospital_stays.stays_of(conn, e.patient.id)] == [stay.id]
+    with connect(rules) as conn:
+        found = hospital_stays.stays_of_patients(
+            conn, [e.patient.id], now - timedelta(days=10), now, grace=DISCHARGE_GRACE
+        )
+    assert found == {e.patient.id: [(stay.admitted_at, now - timedelta(days=1))]}
+    # The discharge is the one thing of a stay the API changes; nobody removes one.
+    refused(api, "UPDATE hospital_stays SET admitted_at = admitted_at - interval '1 day'")
+    refused(api, "UPDATE hospital_stays SET note = 'changed'")
+    refused(api, "DELETE FROM hospital_stays")
+    refused(api, "TRUNCATE hospital_stays")
+    # The rules read when, never the note, and change nothing.
+    refused(rules, "SELECT note FROM hospital_stays")
+    refused(rules, "UPDATE hospital_stays SET discharged_at = NULL")
+    for role in (INGEST, DISPATCH, BROKER_AUTH):
+        refused(deployed_db.url(role), "SELECT count(*) FROM hospital_stays")
 
 
 def test_the_api_suite_passes_with_the_api_connecting_as_its_role() -> None:

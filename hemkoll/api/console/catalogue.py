@@ -921,6 +921,31 @@ _PLURALS.update(
         ),
     }
 )
+# backtest period (issue 20)
+_ENTRIES.update(
+    {
+        "backtest_period": ("Period för förhandsgranskningen", "Period of the preview"),
+        "backtest_between": ("{first} \u2013 {last}", "{first} \u2013 {last}"),
+        "error_period_future": (
+            "Välj dagens datum eller ett tidigare.",
+            "Choose today's date or an earlier one.",
+        ),
+    }
+)
+_PLURALS.update(
+    {
+        "backtest_period_hint": (
+            (
+                "Datum skrivs år-månad-dag. Tomma fält: den senaste dagen.",
+                "Datum skrivs år-månad-dag. Tomma fält: de senaste {n} dagarna.",
+            ),
+            (
+                "Dates are written year-month-day. Empty fields: the last day.",
+                "Dates are written year-month-day. Empty fields: the last {n} days.",
+            ),
+        ),
+    }
+)
 for _key, ((_sv_one, _sv_other), (_en_one, _en_other)) in _PLURALS.items():
     if _key in _ENTRIES or _key + ONE in _ENTRIES:
         raise ValueError(f"catalogue: {_key} is both a string and a count")

@@ -1,6 +1,7 @@
 """Threshold tuning: a patient's effective rules and their history (nurses and clinicians), and,
-for clinicians, editing one rule, its backtest over the last ``BACKTEST_DAYS`` days on the
-chart before saving, and saving it with a reason (a new version of the patient's overrides).
+for clinicians, editing one rule, its backtest over the last ``BACKTEST_DAYS`` days (or the
+period of the optional from/to dates) on the chart before saving, and saving it with a reason
+(a new version of the patient's overrides).
 
 The same rules as the API's threshold routes: validation by ``change_patient_overrides`` and
 ``proposed_rules``, the backtest by ``what_if``, one "thresholds" audit row per request. Before
@@ -13,7 +14,7 @@ logged by its codes and shown as one message beside the form, never in a library
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from hemkoll.alerts.backtest_period import MAX_SPAN, PeriodError, resolve_period
 from hemkoll.alerts.configuration import RuleConfigError, change_patient_overrides, effective_for
 from hemkoll.alerts.what_if import proposed_rules, what_if
 from hemkoll.api.access import CLINICIANS, NURSES, Caller, Session
@@ -61,6 +63,9 @@ Clinician = Annotated[Caller, Depends(signed_in(*CLINICIANS))]
 # The issue's question: what would have fired over the last 90 days.
 BACKTEST_DAYS = 90
 MAX_REASON = 2000
+# The optional period of the preview (dates of the patient's zone), beside the rule's fields.
+PERIOD_FIELDS = ("backtest_from", "backtest_until")
+_PERIOD_CODES = {"until": "period_future", "since": "period_order", "days": "period_order"}
 
 
 def _record(s: Session, patient: PatientRecord) -> None:
@@ -239,16 +244,62 @@ def _layer(e: _Edit) -> OverrideLayer:
     return proposal.layer_with(e.current, e.base.id, override, source=source, note=note)
 
 
+def period_errors(form: dict[str, str], tz: ZoneInfo, now: datetime) -> list[FieldError]:
+    """What is wrong with the preview's from/to dates, beside the field at fault."""
+    errors: list[FieldError] = []
+    typed: dict[str, date] = {}
+    example = now.astimezone(tz).date().isoformat()
+    for name in PERIOD_FIELDS:
+        text = form.get(name, "").strip()
+        if text:
+            try:
+                typed[name] = date.fromisoformat(text)
+            except ValueError:
+                errors.append(FieldError(name, "date", values={"example": example}))
+    if errors:
+        return errors
+    since, until = typed.get("backtest_from"), typed.get("backtest_until")
+    try:
+        resolve_period(since=since, until=until, days=None, now=now, tz=tz)
+    except PeriodError as exc:
+        name = "backtest_until" if exc.field == "until" else "backtest_from"
+        if "at most" in exc.message:
+            return [FieldError(name, "period_too_long", values={"n": MAX_SPAN.days})]
+        return [FieldError(name, _PERIOD_CODES[exc.field])]
+    return []
+
+
+def _period(form: dict[str, str]) -> tuple[date | None, date | None]:
+    """The from/to dates of a form ``period_errors`` accepted (empty: the default)."""
+    since, until = (form.get(name, "").strip() for name in PERIOD_FIELDS)
+    return (
+        date.fromisoformat(since) if since else None,
+        date.fromisoformat(until) if until else None,
+    )
+
+
 def _backtest(e: _Edit, layer: OverrideLayer, now: datetime) -> dict[str, Any]:
     """The proposal's backtest and its save form; RuleConfigError if the layer is refused."""
     programme: RuleSet = e.request.app.state.programme
     patient, conn = e.patient, e.s.conn
     proposed = proposed_rules(conn, programme, patient.id, layer)
-    report = what_if(conn, programme, patient.id, proposed=proposed, days=BACKTEST_DAYS, until=now)
+    since, until = _period(e.form)
+    report = what_if(
+        conn,
+        programme,
+        patient.id,
+        proposed=proposed,
+        now=now,
+        since=since,
+        until=until,
+        days=None if since else BACKTEST_DAYS,
+    )
     tz = ZoneInfo(patient.timezone)
-    days = local_days(now.astimezone(tz).date(), BACKTEST_DAYS)
+    first = report.since.astimezone(tz).date()
+    last = (report.until - timedelta(microseconds=1)).astimezone(tz).date()
+    days = local_days(last, (last - first).days + 1)
     fired = alerts.patient_alerts(
-        conn, patient.id, since=report.since, until=now + timedelta(days=1)
+        conn, patient.id, since=report.since, until=report.until + timedelta(days=1)
     )
     try:
         rows = readings_query.daily_readings(
@@ -265,17 +316,31 @@ def _backtest(e: _Edit, layer: OverrideLayer, now: datetime) -> dict[str, Any]:
     t = CATALOGUE[lang]
     fmt = Formatter(lang, ZoneInfo(e.centre_tz), now)
     view = backtest_view.build(report, e.base.id, fired, by_metric(rows), days, tz=tz, fmt=fmt, t=t)
+    period_text = (
+        fmt.count("last_n_days", BACKTEST_DAYS)
+        if since is None and until is None
+        else t["backtest_between"].format(first=fmt.short_date(first), last=fmt.short_date(last))
+    )
     return {
         "preview": view,
-        "carried": proposal.proposal_fields(e.base, e.form),
+        "period_text": period_text,
+        "carried": proposal.proposal_fields(e.base, e.form) | _period_typed(e),
         "proposal_label": rule_label(e.base, e.base.id, t),
         "now": now,
     }
 
 
+def _period_typed(e: _Edit) -> dict[str, str]:
+    return {name: e.form.get(name, "").strip() for name in PERIOD_FIELDS}
+
+
 def _typed(e: _Edit) -> dict[str, str]:
     """The form's values as typed, to show again (an unticked box is absent from a form)."""
-    return {**proposal.proposal_fields(e.base, e.form), "reason": e.form.get("reason", "")}
+    return {
+        **proposal.proposal_fields(e.base, e.form),
+        **_period_typed(e),
+        "reason": e.form.get("reason", ""),
+    }
 
 
 def _rejected(
@@ -287,7 +352,7 @@ def _rejected(
     t = CATALOGUE[lang]
     fmt = Formatter(lang, ZoneInfo(e.centre_tz), e.caller.now())
     shown = form_errors.messages(errors, _units(e.base, t), fmt, t)
-    order = [FORM, *(spec.name for spec in proposal.fields_for(e.base)), "reason"]
+    order = [FORM, *(spec.name for spec in proposal.fields_for(e.base)), *PERIOD_FIELDS, "reason"]
     context = _page(e.request, e.caller, e.s, e.patient, e.base.id) | (backtest or {})
     context |= {"values": _typed(e), "error_focus": next((n for n in order if n in shown), None)}
     _record(e.s, e.patient)
@@ -309,6 +374,7 @@ def preview(request: Request, patient_id: UUID, caller: Clinician, form: Form) -
     with caller.session() as s:
         e = _edit(request, caller, s, patient_id, form)
         errors = proposal.check(e.base, form)
+        errors += period_errors(form, ZoneInfo(e.patient.timezone), now)
         if errors:
             raise _rejected(e, errors)
         try:
@@ -346,6 +412,7 @@ def save(request: Request, patient_id: UUID, caller: Clinician, form: Form) -> R
     with caller.session() as s:
         e = _edit(request, caller, s, patient_id, form)
         errors = proposal.check(e.base, form)
+        errors += period_errors(form, ZoneInfo(e.patient.timezone), caller.now())
         if errors:  # values changed since the preview (or never previewed)
             raise _rejected(e, errors)
         layer = _layer(e)

@@ -3,13 +3,14 @@ and what a proposed change would have flagged (backtest) before it is saved."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
+from hemkoll.alerts.backtest_period import DEFAULT_DAYS, MAX_SPAN, PeriodError
 from hemkoll.alerts.configuration import RuleConfigError, change_patient_overrides, effective_for
 from hemkoll.alerts.what_if import alert_as_json, proposed_rules, what_if
 from hemkoll.api.access import CLINICIANS, NURSES, Caller, allow
@@ -58,7 +59,23 @@ class HistoryEntry(BaseModel):
 
 class Proposal(Model):
     overrides: OverrideLayer
-    days: int = Field(90, ge=1, le=730)
+    since: AwareDatetime | date | None = Field(
+        None,
+        description="Start of the period: a time with its UTC offset, or a date (the start of "
+        "that day in the patient's time zone). Default: `days` before `until`.",
+    )
+    until: AwareDatetime | date | None = Field(
+        None,
+        description="End of the period, not in the future: a time with its UTC offset, or a "
+        "date (the end of that local day). Default: now.",
+    )
+    days: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_SPAN.days,
+        description=f"Shorthand for `since`: the last days before `until` "
+        f"(default {DEFAULT_DAYS}).",
+    )
 
 
 class BacktestOut(BaseModel):
@@ -163,8 +180,8 @@ def history(patient_id: UUID, caller: Nurse) -> list[HistoryEntry]:
 
 @router.post(
     "/patients/{patient_id}/thresholds/backtest",
-    summary="What a proposed change would have flagged over the last days, beside what the "
-    "current rules flag",
+    summary="What a proposed change would have flagged over a period (since/until, or the last "
+    "days), beside what the current rules flag",
 )
 def backtest(patient_id: UUID, body: Proposal, caller: Clinician, request: Request) -> BacktestOut:
     programme = _programme(request)
@@ -177,11 +194,18 @@ def backtest(patient_id: UUID, body: Proposal, caller: Clinician, request: Reque
                 programme,
                 patient_id,
                 proposed=proposed,
+                now=caller.now(),
+                since=body.since,
+                until=body.until,
                 days=body.days,
-                until=caller.now(),
             )
         except RuleConfigError as exc:
             raise invalid(f"overrides: {exc}") from exc
+        except PeriodError as exc:
+            raise invalid(
+                f"body.{exc.field}: {exc.message}",
+                errors=[{"location": ["body", exc.field], "message": exc.message}],
+            ) from exc
         s.record(
             "thresholds",
             patient_id,

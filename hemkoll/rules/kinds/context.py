@@ -19,6 +19,7 @@ from hemkoll.rules.series import (
     build_batch,
     first_of_day,
 )
+from hemkoll.rules.stays import Intervals, covered
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,10 @@ class Context:
     # ``now`` the patient's newest reading of any metric; NO_TIME if it has none).
     horizon: IntArray
     paused: BoolArray
+    # Per patient: hospital stays as merged µs intervals (hemkoll.rules.stays); the stays
+    # themselves, and extended by DISCHARGE_GRACE for missing-measurement rules.
+    stays: tuple[Intervals, ...] = ()
+    silent: tuple[Intervals, ...] = ()
     _daily: dict[str, DailyGrid] = field(default_factory=dict)
     _days: dict[str, IntArray] = field(default_factory=dict)
 
@@ -127,6 +132,14 @@ class Context:
             days = np.asarray(local_days(self.batch(metric).t, self.tz), dtype=np.int64)
             self._days[metric] = days
         return days
+
+    def in_stay(self, grid: DailyGrid) -> BoolArray:
+        """Which cells of a daily grid hold a reading taken during a hospital stay."""
+        inside = np.zeros(grid.t.shape, dtype=bool)
+        for p, intervals in enumerate(self.stays):
+            if intervals:
+                inside[p] = covered(intervals, grid.t[p])
+        return inside
 
     def horizon_days(self) -> IntArray:
         days = local_days(np.where(self.horizon == NO_TIME, 0, self.horizon), self.tz)

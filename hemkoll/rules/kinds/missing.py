@@ -2,7 +2,9 @@
 
 Both start with the patient's first reading of the metric (before it, monitoring of the metric
 had not begun) and end at the patient's horizon (``now``, or its newest reading of any metric
-when no ``now`` is given). They are silent for paused patients (hospital stay, holiday).
+when no ``now`` is given). They are silent for paused patients (holiday), and during a
+hospital stay and ``stays.DISCHARGE_GRACE`` after it: a silence whose deadline falls there is
+due at the end of the grace instead (still silent then: it fires there; open stay: never).
 
 - ``after_hours``: after each reading, if the next one (or the horizon) comes later than
   reading + after_hours, the rule fires at that deadline. One finding per silence.
@@ -37,6 +39,7 @@ from hemkoll.rules.kinds.context import (
 )
 from hemkoll.rules.localtime import US_PER_DAY, US_PER_HOUR, wall_to_utc
 from hemkoll.rules.series import NO_TIME, first_of_day
+from hemkoll.rules.stays import covered, pushed_past
 
 US_PER_MINUTE = 60_000_000
 
@@ -58,6 +61,10 @@ def _after_hours(rule: MissingRule, hours: float, ctx: Context) -> Hits:
     last[batch.offsets[1:][batch.has_readings()] - 1] = True
     nxt[last] = ctx.horizon[batch.patient[last]]
     deadline = batch.t + silence
+    for p, intervals in enumerate(ctx.silent):
+        if intervals:
+            rows = slice(int(batch.offsets[p]), int(batch.offsets[p + 1]))
+            deadline[rows] = pushed_past(intervals, deadline[rows])
     fire = (nxt > deadline) & ~ctx.paused[batch.patient]
     at = np.flatnonzero(fire)
 
@@ -68,6 +75,7 @@ def _after_hours(rule: MissingRule, hours: float, ctx: Context) -> Hits:
             tz=ctx.tz,
             last=(int(batch.t[i]), float(batch.v[i])),
             next_at=None if last[i] else int(nxt[i]),
+            due=int(deadline[i]),
         )
 
     red = np.full(at.size, rule.severity == "red")
@@ -75,12 +83,19 @@ def _after_hours(rule: MissingRule, hours: float, ctx: Context) -> Hits:
 
 
 def finding_after(
-    rule: MissingRule, *, tz: ZoneInfo, last: tuple[int, float], next_at: int | None
+    rule: MissingRule,
+    *,
+    tz: ZoneInfo,
+    last: tuple[int, float],
+    next_at: int | None,
+    due: int | None = None,
 ) -> Finding:
-    """Silence after the ``last`` reading (measured_at µs, value); next_at None: still silent."""
+    """Silence after the ``last`` reading (measured_at µs, value); next_at None: still silent.
+    ``due``: the deadline when a hospital stay moved it (default: after_hours after ``last``)."""
     hours = rule.after_hours or 0.0
     t, value = last
-    due = t + round(hours * US_PER_HOUR)
+    if due is None:
+        due = t + round(hours * US_PER_HOUR)
     en, sv = explain.missing_for(rule.metric, hours, local_text(t, tz))
     evidence: dict[str, JsonValue] = {
         "metric": rule.metric,
@@ -112,8 +127,13 @@ def _by_local_time(rule: MissingRule, ctx: Context) -> Hits:
     day_abs = grid.day0[:, None] + np.arange(width, dtype=np.int64)[None, :]
     deadline = deadlines_by_day[np.clip(day_abs - first_day, 0, days.size - 1)]
     first_t = np.where(has, batch.t[np.minimum(batch.offsets[:-1], batch.t.size - 1)], NO_TIME)
+    silent = np.zeros(deadline.shape, dtype=bool)
+    for p, intervals in enumerate(ctx.silent):
+        if intervals:
+            silent[p] = covered(intervals, deadline[p])
     fire = (
-        has[:, None]
+        ~silent
+        & has[:, None]
         & (deadline > first_t[:, None])
         & (deadline < ctx.horizon[:, None])
         & ((grid.t == NO_TIME) | (grid.t > deadline))

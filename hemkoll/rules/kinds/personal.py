@@ -38,12 +38,16 @@ def evaluate(rule: BaselineRule, ctx: Context) -> Hits:
     if grid.value.size == 0:
         return NO_HITS
     valid = grid.valid
+    # Readings taken during a hospital stay are not the patient's home baseline: left out of
+    # the windows (today's reading is still judged against the days at home).
+    home = valid & ~ctx.in_stay(grid)
     # Centre each row on its first value so the running sums stay small and exact enough.
     centre = np.where(valid[:, 0], grid.value[:, 0], 0.0)[:, None]
     c = np.where(valid, grid.value - centre, 0.0)
-    n = _window_sums(valid.astype(np.float64), rule.baseline_days)
-    s1 = _window_sums(c, rule.baseline_days)
-    s2 = _window_sums(c * c, rule.baseline_days)
+    c_home = np.where(home, c, 0.0)
+    n = _window_sums(home.astype(np.float64), rule.baseline_days)
+    s1 = _window_sums(c_home, rule.baseline_days)
+    s2 = _window_sums(c_home * c_home, rule.baseline_days)
     enough = valid & (n >= rule.min_days)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_c = s1 / n

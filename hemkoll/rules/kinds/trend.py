@@ -83,7 +83,8 @@ def evaluate(rule: TrendRule, ctx: Context) -> Hits:
     grid = ctx.daily(rule.metric)
     if grid.value.size == 0:
         return NO_HITS
-    valid = grid.valid
+    # Days in hospital are left out as days without a value: not averaged, not judged.
+    valid = grid.valid & ~ctx.in_stay(grid)
     # Centre each row on its first value so the running sums stay small.
     centre = np.where(valid[:, 0], grid.value[:, 0], 0.0)[:, None]
     c = np.where(valid, grid.value - centre, 0.0)

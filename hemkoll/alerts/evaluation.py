@@ -1,0 +1,340 @@
+"""One evaluation: a batch of patients' recent readings through the rules, and what the
+findings do to their alerts, in the caller's transaction (which holds the patients' row locks).
+
+It reads the patients, their rule overrides, readings, hospital stays, imported history and
+newest alerts in a few statements; runs the engine (``evaluate``, the same code path as a
+backtest); applies ``alerting.decide``; writes each opened or raised alert with its event and
+its webhook to the outbox; and tells the patient what came of it (``patient_messages``). The
+queue, the claims and the retries are the worker's (``hemkoll.alerts.worker``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from hemkoll.alerts.configuration import effective_for
+from hemkoll.alerts.patient_messages import (
+    AlertChange,
+    AlertNews,
+    PatientMessage,
+    after_evaluation,
+    tell,
+    tell_each,
+)
+from hemkoll.protocol.measurements import METRICS
+from hemkoll.rules.alerting import (
+    READING_ARRIVED,
+    AlertState,
+    Live,
+    Open,
+    Raise,
+    Resolve,
+    RuleAlert,
+    Touch,
+    decide,
+)
+from hemkoll.rules.config import MissingRule, RuleSet, Severity
+from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate, required_history
+from hemkoll.rules.findings import Finding, utc
+from hemkoll.rules.judged import verdict
+from hemkoll.rules.series import Series, as_epoch_us, series_from_rows
+from hemkoll.rules.stays import DISCHARGE_GRACE, silent_at
+from hemkoll.store import (
+    alert_actions,
+    evaluation_queue,
+    hospital_stays,
+    notifications,
+    rule_overrides,
+)
+from hemkoll.store.alerts import (
+    AlertContent,
+    AlertRow,
+    insert_alert,
+    newest_alerts,
+    raise_alert,
+    resolve_by_rules,
+    touch_alert,
+)
+from hemkoll.store.connect import Conn
+from hemkoll.store.imported_history import imported_until
+from hemkoll.store.notifications import AlertEvent
+from hemkoll.store.patients import lock_patients
+from hemkoll.store.readings import (
+    Prompted,
+    readings_of_patients_between,
+    readings_received_since,
+)
+
+# The actor of the rules' own entries in an alert's history.
+ACTOR = "rules"
+
+
+def _severity(stored: str) -> Severity:
+    if stored == "red":
+        return "red"
+    if stored == "yellow":
+        return "yellow"
+    raise ValueError(f"unknown severity {stored!r} in the alerts table")
+
+
+def _content(finding: Finding) -> AlertContent:
+    return AlertContent(
+        rule_id=finding.rule_id,
+        rule_kind=finding.kind,
+        severity=finding.severity,
+        fired_at=finding.fired_at,
+        evidence=dict(finding.evidence),
+        explanation_en=finding.explanation_en,
+        explanation_sv=finding.explanation_sv,
+    )
+
+
+@dataclass
+class Changes:
+    """What one evaluation did to the patient's alerts: severities opened and raised to, and
+    the most pressing of those alerts (what the patient is told about)."""
+
+    opened: list[Severity] = field(default_factory=list)
+    raised: list[Severity] = field(default_factory=list)
+    news: tuple[UUID, AlertNews] | None = None
+
+    def add_news(self, alert_id: UUID, news: AlertNews) -> None:
+        """Keep the most pressing alert: red over yellow, the first of a severity."""
+        if self.news is None or (news.severity == "red" and self.news[1].severity != "red"):
+            self.news = (alert_id, news)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A patient to evaluate, and the readings that prompted it (their devices get feedback)."""
+
+    patient_id: UUID
+    prompt: Prompted | None = None
+
+
+def request_of(claimed: evaluation_queue.Claim) -> Request:
+    since, oldest = claimed.feedback_since, claimed.feedback_oldest
+    if not claimed.feedback_devices or since is None or oldest is None:
+        return Request(claimed.patient_id)
+    return Request(
+        claimed.patient_id, Prompted(claimed.patient_id, claimed.feedback_devices, since, oldest)
+    )
+
+
+def evaluate_patients(
+    conn: Conn, programme: RuleSet, requests: Sequence[Request], *, now: datetime
+) -> dict[UUID, Changes]:
+    """Evaluate a batch of patients and apply the findings to their alerts; the caller's
+    transaction, which holds the patients' row locks.
+
+    Each patient's rules are the programme with their stored overrides (``configuration``).
+    The batch is read in a few statements (patients, overrides, readings, hospital stays,
+    alerts) rather than
+    a few per patient: round trips and commits, not the engine, are what an evaluation costs.
+    Every new alert and raised severity is logged and queued for the centre's webhook and the
+    patient is told, in this same transaction (the outbox): of the most pressing alert, on all
+    her devices; or, when nothing opened, on the devices whose readings prompted the
+    evaluation, what the enabled rules made of those readings (``patient_messages``). Returns,
+    per patient, the alerts opened and raised.
+    """
+    ids = sorted({r.patient_id for r in requests})
+    patients = {p.id: p for p in lock_patients(conn, ids)}
+    if not patients:
+        return {}
+    versions = rule_overrides.current_overrides_of(conn, list(patients))
+    rule_sets = {pid: effective_for(programme, versions.get(pid, [])) for pid in patients}
+    since = now - max(required_history(rule_set) for rule_set in rule_sets.values())
+    readings = readings_of_patients_between(conn, list(patients), since, now)
+    stays = hospital_stays.stays_of_patients(
+        conn, list(patients), since, now, grace=DISCHARGE_GRACE
+    )
+    prompts = [r.prompt for r in requests if r.prompt is not None and r.patient_id in patients]
+    prompted = readings_received_since(conn, prompts, list(METRICS))
+    newest = newest_alerts(conn, list(patients))
+    history = imported_until(conn, list(patients))
+    results: dict[UUID, Changes] = {}
+    told: list[tuple[UUID, Sequence[UUID], PatientMessage]] = []
+    for request in requests:
+        patient = patients.get(request.patient_id)
+        if patient is None or patient.id in results:
+            continue
+        rule_set = rule_sets[patient.id]
+        start = now - required_history(rule_set)
+        rows = [row for row in readings.get(patient.id, []) if row[1] >= start]
+        series = series_from_rows(rows)
+        in_hospital = stays.get(patient.id, [])
+        findings = evaluate(
+            rule_set,
+            series,
+            tz=ZoneInfo(patient.timezone),
+            now=now,
+            paused=patient.paused,
+            stays=in_hospital,
+        )
+        # In hospital now, or within the grace after: the missing rules have no findings, so
+        # an open reminder (a silence before the stay was recorded) is not "borne out" any
+        # more; a reading did not end it, so it is left as it is, as while paused.
+        paused = patient.paused or silent_at(in_hospital, now)
+        live = _live(
+            rule_set,
+            series,
+            now=now,
+            start=start,
+            paused=paused,
+            history_until=history.get(patient.id),
+        )
+        changes, unresolved = _apply(
+            conn, patient.id, rule_set, findings, newest.get(patient.id, []), live=live
+        )
+        results[patient.id] = changes
+        judged = [
+            (metric, verdict(rule_set, metric, value))
+            for metric, value in prompted.get(patient.id, [])
+        ]
+        if changes.news is None and request.prompt is None:
+            continue  # a scheduled pass that changed nothing: nothing to tell
+        message = after_evaluation(
+            changes.news[1] if changes.news is not None else None,
+            judged,
+            rule_set.advice,
+            phone=patient.centre_phone,
+            all_judged_live=request.prompt is None or request.prompt.oldest >= start,
+            followed_up=bool(unresolved),
+        )
+        if changes.news is not None:
+            tell(conn, patient.id, message, alert_id=changes.news[0])
+        elif request.prompt is not None:
+            told.append((patient.id, request.prompt.device_ids, message))
+    tell_each(conn, told)
+    return results
+
+
+def evaluate_patient(
+    conn: Conn,
+    programme: RuleSet,
+    patient_id: UUID,
+    *,
+    now: datetime,
+    prompt: Prompted | None = None,
+) -> Changes:
+    """``evaluate_patients`` for one patient (nothing if there is none, or discharged)."""
+    results = evaluate_patients(conn, programme, [Request(patient_id, prompt)], now=now)
+    return results.get(patient_id, Changes())
+
+
+def _news(rule_set: RuleSet, finding: Finding, change: AlertChange) -> AlertNews:
+    rule = rule_set.rule(finding.rule_id) if finding.kind == "missing" else None
+    metric = rule.metric if isinstance(rule, MissingRule) else None
+    return AlertNews(finding.severity, change, missing_metric=metric)
+
+
+def _live(
+    rule_set: RuleSet,
+    series: Series,
+    *,
+    now: datetime,
+    start: datetime,
+    paused: bool,
+    history_until: datetime | None = None,
+) -> Live:
+    """What the decisions need beyond the findings: per enabled missing-measurement rule, the
+    newest reading of its metric; and where the patient's imported history ends
+    (``alerting.Live``)."""
+    newest: dict[str, datetime | None] = {}
+    for rule in rule_set.enabled():
+        if isinstance(rule, MissingRule):
+            got = series.get(rule.metric)
+            times = as_epoch_us(got[0]) if got is not None else None
+            newest[rule.id] = utc(int(times.max())) if times is not None and times.size else None
+    # Alerts whose findings may lie before the history given are not judged: the margin is
+    # longer than any silence a missing rule waits for.
+    return Live(
+        now=now,
+        judged_from=start + LIVE_HISTORY_MARGIN,
+        missing=newest,
+        paused=paused,
+        history_until=history_until,
+    )
+
+
+def _apply(
+    conn: Conn,
+    patient_id: UUID,
+    rule_set: RuleSet,
+    findings: Sequence[Finding],
+    newest: Sequence[AlertRow],
+    *,
+    live: Live | None = None,
+) -> tuple[Changes, dict[str, UUID]]:
+    """Apply one patient's findings to its alerts; the changes and its unresolved alerts."""
+    alerts = {
+        row.rule_id: RuleAlert(
+            AlertState(row.state),
+            _severity(row.severity),
+            row.last_fired_at,
+            row.resolved_at,
+            first_fired_at=row.first_fired_at,
+            outcome=row.outcome,
+        )
+        for row in newest
+    }
+    unresolved = {row.rule_id: row.id for row in newest if row.state != "resolved"}
+    resolved = {row.rule_id: row.id for row in newest if row.state == "resolved"}
+    changes = Changes()
+    for decision in decide(findings, alerts, live):
+        if isinstance(decision, Resolve):
+            alert_id = unresolved.pop(decision.rule_id)
+            resolve_by_rules(conn, alert_id, READING_ARRIVED)
+            resolved[decision.rule_id] = alert_id
+            row = next(r for r in newest if r.id == alert_id)
+            alert_actions.insert_event(
+                conn,
+                alert_id,
+                kind="resolved",
+                severity=row.severity,
+                actor=ACTOR,
+                details={
+                    "outcome": READING_ARRIVED,
+                    "reason": decision.reason,
+                    "fired_at": row.last_fired_at.isoformat(),
+                },
+            )
+        elif isinstance(decision, Open):
+            finding = decision.finding
+            alert_id = insert_alert(conn, patient_id, rule_set.name, _content(finding))
+            unresolved[finding.rule_id] = alert_id
+            _announce(conn, alert_id, finding, kind="opened", event="alert.opened")
+            changes.add_news(alert_id, _news(rule_set, finding, "opened"))
+            changes.opened.append(finding.severity)
+        elif isinstance(decision, Raise):
+            finding = decision.finding
+            alert_id = unresolved[finding.rule_id]
+            raise_alert(conn, alert_id, _content(finding))
+            _announce(
+                conn, alert_id, finding, kind="severity_raised", event="alert.severity_raised"
+            )
+            changes.add_news(alert_id, _news(rule_set, finding, "severity_raised"))
+            changes.raised.append(finding.severity)
+        elif isinstance(decision, Touch):
+            target = unresolved.get(decision.rule_id) or resolved[decision.rule_id]
+            touch_alert(conn, target, decision.fired_at)
+    return changes, unresolved
+
+
+def _announce(
+    conn: Conn, alert_id: UUID, finding: Finding, *, kind: str, event: AlertEvent
+) -> None:
+    """The alert's event in its log, and its webhook to the health centre in the outbox."""
+    alert_actions.insert_event(
+        conn,
+        alert_id,
+        kind=kind,
+        severity=finding.severity,
+        actor=ACTOR,
+        details={"fired_at": finding.fired_at.isoformat()},
+    )
+    notifications.enqueue_alert_webhook(conn, alert_id, event=event)
