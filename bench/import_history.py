@@ -22,10 +22,12 @@ from pathlib import Path
 
 from common import drop_database, fresh_database
 
+from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.demo.cohort import enrolment_time
 from hemkoll.ingest.history import HistoryImport
 from hemkoll.ingest.history_report import Progress, Report
 from hemkoll.ingest.service import BATCH_MAX_READINGS
+from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.simulator.history import write_history
 from hemkoll.simulator.simulation import simulate
 from hemkoll.store.connect import connect
@@ -109,8 +111,20 @@ def main() -> None:
                 reports.append((run, report))
         with connect(url) as conn:
             row = conn.execute("SELECT count(*) FROM readings").fetchone()
-        stored = row[0] if row else 0
-        assert stored == sent, (stored, sent)
+            stored = row[0] if row else 0
+            assert stored == sent, (stored, sent)
+            # The rules evaluate the imported patients, as the worker would: no alert for a
+            # finding inside the history (the default, without --alerts).
+            worker = RulesWorker(RulesConfig(database_url=url, rule_set=HEART_FAILURE))
+            began = time.monotonic()
+            evaluated = worker.process_due(conn)
+            rules_s = time.monotonic() - began
+            counted = conn.execute(
+                "SELECT count(*) FILTER (WHERE a.first_fired_at <= h.until), count(*)"
+                " FROM alerts a JOIN imported_history h USING (patient_id)"
+            ).fetchone()
+        inside, alerts = counted if counted else (0, 0)
+        assert inside == 0, f"{inside} alerts opened for findings inside the imported history"
         store_s = _store_alone(url)
         assert reports[0][1].stored == sent
         assert reports[1][1].stored == 0
@@ -130,6 +144,10 @@ def main() -> None:
     for what, rate in DEVICE_PATH.items():
         print(f"  {what:<46}{'':>9}{rate:>13,}")
     print(f"stored {stored:,} = sent {sent:,}; the rerun stored 0")
+    print(
+        f"rules: {evaluated} patients evaluated in {rules_s:.1f} s; alerts for findings inside "
+        f"the imported history: {inside} (after its end, present news: {alerts - inside})"
+    )
 
 
 if __name__ == "__main__":

@@ -222,7 +222,7 @@ def test_a_clinician_finds_a_threshold_error_beside_the_field(
     tab.axe()
     tab.shot("10-thresholds-rules")
     page.locator("#edit-heart_rate").click()
-    assert page.locator("#edit legend").inner_text() == "Puls: gränsvärden"
+    assert page.locator("#edit legend").first.inner_text() == "Puls: gränsvärden"
     page.get_by_label("Regeln är på").check()
 
     # Out of range: the message is beside the field, in Swedish, with the allowed range.
