@@ -99,7 +99,13 @@ def test_a_year_is_imported_once_and_opens_no_alert_but_backtests_show_findings(
     assert (report["lines"], report["stored"], report["duplicates"]) == (sent, sent, 0)
     assert (report["dead_lettered"], report["patients"], report["alerts"]) == (0, PATIENTS, False)
     assert scalar(db_url, "SELECT count(*) FROM readings") == sent
-    assert scalar(db_url, "SELECT count(*) FROM audit_log WHERE action = 'history.import'") == 5
+    assert (
+        scalar(
+            db_url,
+            "SELECT count(DISTINCT patient_id) FROM audit_log WHERE action = 'history.import'",
+        )
+        == 5
+    )
 
     again = _import(db_url, path, capsys, monkeypatch)
     assert (again["stored"], again["duplicates"], again["patients_with_new_readings"]) == (
@@ -120,15 +126,26 @@ def test_a_year_is_imported_once_and_opens_no_alert_but_backtests_show_findings(
     # No alert for a finding in the history. What may open is the present: a missing-measurement
     # rule whose silence began in the history and still lasts after the import's newest reading
     # (the simulated devices stop when the file does; a live patient's would not).
+    # Each patient's mark is her own newest imported reading.
+    assert (
+        scalar(
+            db_url,
+            "SELECT count(*) FROM imported_history h WHERE h.until IS DISTINCT FROM"
+            " (SELECT max(measured_at) FROM readings r WHERE r.patient_id = h.patient_id)",
+        )
+        == 0
+    )
+    assert scalar(db_url, "SELECT count(*) FROM imported_history") == PATIENTS
     end = scalar(db_url, "SELECT max(measured_at) FROM readings")
-    assert scalar(db_url, "SELECT array_agg(DISTINCT until) FROM imported_history") == [end]
     opened = scalar(
         db_url,
-        "SELECT coalesce(json_agg(json_build_array(rule_id, first_fired_at)), '[]') FROM alerts",
+        "SELECT coalesce(json_agg(json_build_array(a.rule_id, a.first_fired_at > h.until)), '[]')"
+        " FROM alerts a JOIN imported_history h USING (patient_id)",
     )
-    for rule_id, first_fired_at in opened:
+    assert scalar(db_url, "SELECT count(*) FROM alerts") == len(opened)
+    for rule_id, after_her_history in opened:
         assert "missing" in rule_id, rule_id
-        assert datetime.fromisoformat(first_fired_at) > end
+        assert after_her_history, rule_id
     # Nor is any device told about readings it did not just send.
     assert scalar(db_url, "SELECT count(*) FROM notifications WHERE event LIKE 'readings.%%'") == 0
 
@@ -271,6 +288,10 @@ def test_a_batch_per_transaction_so_a_rerun_after_a_crash_completes_the_file(
             importer.run(crashing())
         conn.rollback()
     assert scalar(db_url, "SELECT count(*) FROM readings") == 2000
+    # The stored batches' patients are in the audit log, crash or not.
+    stored_patients = "SELECT count(DISTINCT patient_id) FROM readings"
+    audited = "SELECT count(DISTINCT patient_id) FROM audit_log WHERE action = 'history.import'"
+    assert scalar(db_url, audited) == scalar(db_url, stored_patients) > 0
     with connect(db_url) as conn:
         tally = HistoryImport(conn, centre).run(lines)
     assert (tally.stored, tally.duplicates) == (sent - 2000, 2000)

@@ -42,7 +42,7 @@ from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate, required_history
 from hemkoll.rules.findings import Finding, utc
 from hemkoll.rules.judged import verdict
 from hemkoll.rules.series import Series, as_epoch_us, series_from_rows
-from hemkoll.rules.stays import DISCHARGE_GRACE, silent_at
+from hemkoll.rules.stays import DISCHARGE_GRACE, Stay, silent_at
 from hemkoll.store import (
     alert_actions,
     evaluation_queue,
@@ -186,6 +186,7 @@ def evaluate_patients(
             start=start,
             paused=paused,
             history_until=history.get(patient.id),
+            stays=in_hospital,
         )
         changes, unresolved = _apply(
             conn, patient.id, rule_set, findings, newest.get(patient.id, []), live=live
@@ -240,6 +241,7 @@ def _live(
     start: datetime,
     paused: bool,
     history_until: datetime | None = None,
+    stays: Sequence[Stay] = (),
 ) -> Live:
     """What the decisions need beyond the findings: per enabled missing-measurement rule, the
     newest reading of its metric; and where the patient's imported history ends
@@ -258,6 +260,7 @@ def _live(
         missing=newest,
         paused=paused,
         history_until=history_until,
+        stays=stays,
     )
 
 

@@ -8,7 +8,7 @@ The limits are settings (``ApiLimits``, built from ``HEMKOLL_API_*`` in the entr
 * Each caller (its bearer token, or its address when it has none) may make ``per_second``
   requests a second ("burst") and ``per_minute`` a minute ("minute"); past either, 429 with
   Retry-After. Every limited answer carries ``RateLimit-Policy`` and ``RateLimit`` in the
-  structured-field form of draft-ietf-httpapi-ratelimit-headers-09 (``ratelimit_header``).
+  structured-field form of draft-ietf-httpapi-ratelimit-headers-11 (``ratelimit_header``).
   The ``limits`` library keeps the moving windows (in
   this process's memory: with several API replicas each enforces its own share; a shared store
   such as Redis is a one-line change in ``limits`` should a region want one limit across

@@ -46,7 +46,7 @@ def _audit(rows: list[BulkPatient], centre_id: UUID) -> list[audit_log.AuditEntr
     for p in rows:
         for object_type, object_id, reason in [
             ("patient", p.patient_id, p.reason),
-            *(("device", d.id, None) for d in p.devices),
+            *(("device", d.id, p.reason) for d in p.devices),
         ]:
             entries.append(
                 audit_log.AuditEntry(

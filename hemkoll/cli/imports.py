@@ -15,13 +15,8 @@ from hemkoll.cli.errors import CommandError
 from hemkoll.ingest.history import HistoryImport
 from hemkoll.ingest.history_report import Progress, Report
 from hemkoll.settings import Settings
-from hemkoll.store import audit_log
 from hemkoll.store.connect import Conn, connect
 from hemkoll.store.health_centres import list_centres
-
-# The audit log's entry for each patient an import touched (who: the operator at the shell).
-AUDIT_ACTION = "history.import"
-AUDIT_ROLE = "operator"
 
 
 def _centre(conn: Conn, name: str) -> UUID:
@@ -59,24 +54,6 @@ def import_history_command(args: argparse.Namespace, settings: Settings) -> int:
             every_s=args.progress_every,
         )
         tally = importer.run(_lines(handle), progress=progress)
-        with conn.transaction():
-            audit_log.append(
-                conn,
-                [
-                    audit_log.AuditEntry(
-                        staff_id=None,
-                        role=AUDIT_ROLE,
-                        action=AUDIT_ACTION,
-                        status=200,
-                        health_centre_id=centre,
-                        patient_id=patient_id,
-                        object_type="readings",
-                        object_id=None,
-                        client_address=None,
-                    )
-                    for patient_id in sorted(tally.patients)
-                ],
-            )
     report = Report.of(tally, alerts=args.alerts)
     if args.json:
         print(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode())

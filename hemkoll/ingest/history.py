@@ -24,6 +24,7 @@ import msgspec
 
 from hemkoll.protocol.feedback import Rejection
 from hemkoll.protocol.payload import MAX_PAYLOAD_BYTES, ReadingIn, check_reading, decode_reading
+from hemkoll.store import audit_log
 from hemkoll.store.connect import Conn
 from hemkoll.store.devices import devices_by_id
 from hemkoll.store.imported_history import mark_history
@@ -59,6 +60,11 @@ _LINE = msgspec.json.Decoder(HistoryLine)
 _WHOSE = msgspec.json.Decoder(_Whose)
 
 
+# The audit log's entry of each patient an import batch touched (an operator's command).
+AUDIT_ACTION = "history.import"
+AUDIT_ROLE = "operator"
+
+
 @dataclass
 class Tally:
     """What an import has done so far (``history_report`` shows it)."""
@@ -71,6 +77,8 @@ class Tally:
     patients: set[UUID] = field(default_factory=set)
     patients_with_new: set[UUID] = field(default_factory=set)
     newest: datetime | None = None
+    # Per patient, her newest imported reading: where her history (no alerts) ends.
+    newest_of: dict[UUID, datetime] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -168,6 +176,7 @@ class HistoryImport:
         self, conn: Conn, health_centre_id: UUID, *, alerts: bool = False, batch: int = BATCH_LINES
     ) -> None:
         self._conn = conn
+        self._centre = health_centre_id
         self._registry = _Registry(conn, health_centre_id)
         self._writer = ReadingWriter(conn)
         self._alerts = alerts
@@ -208,9 +217,28 @@ class HistoryImport:
         messages = [by_patient[p] for p in patients]
         result = self._writer.write(messages, letters, origin=Origin.IMPORT)
         self._count(patients, messages, result.stored, letters)
-        if not self._alerts and self.tally.newest is not None:
+        if not self._alerts and patients:
             # In the batch's transaction: no evaluation sees its readings without the mark.
-            mark_history(self._conn, list(self.tally.patients), self.tally.newest)
+            # Each patient's own newest reading: a live finding of hers after it is news.
+            mark_history(self._conn, {p: self.tally.newest_of[p] for p in patients})
+        # Each patient the batch touched is in the audit log with the batch's readings.
+        audit_log.append(
+            self._conn,
+            [
+                audit_log.AuditEntry(
+                    staff_id=None,
+                    role=AUDIT_ROLE,
+                    action=AUDIT_ACTION,
+                    status=200,
+                    health_centre_id=self._centre,
+                    patient_id=patient_id,
+                    object_type="readings",
+                    object_id=None,
+                    client_address=None,
+                )
+                for patient_id in patients
+            ],
+        )
 
     def _check(self, number: int, line: HistoryLine, now: datetime) -> Reading | Rejection:
         patient_id = self._registry.patients.get(line.patient)
@@ -249,6 +277,8 @@ class HistoryImport:
             t.duplicates += len(readings) - new
             newest = max(r.measured_at for r in readings)
             t.newest = newest if t.newest is None else max(t.newest, newest)
+            known = t.newest_of.get(patient_id)
+            t.newest_of[patient_id] = newest if known is None else max(known, newest)
         for letter in letters:
             t.dead_lettered[letter.reason_code] = t.dead_lettered.get(letter.reason_code, 0) + 1
 

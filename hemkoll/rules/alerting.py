@@ -38,6 +38,7 @@ from enum import StrEnum
 
 from hemkoll.rules.config import Severity
 from hemkoll.rules.findings import Finding
+from hemkoll.rules.stays import Stay, silent_at
 
 # After a nurse resolves an alert, a new firing of the same rule within this time opens nothing
 # unless it is more severe: the nurse has just spoken with the patient about it. Twelve hours
@@ -106,6 +107,10 @@ class Live:
     missing: Mapping[str, datetime | None]
     paused: bool = False
     history_until: datetime | None = None
+    # The patient's hospital stays: a missing alert that fired inside one (and its grace) was
+    # not ended by a reading when a stay recorded later moved its deadline, so it is not
+    # resolved as READING_ARRIVED; the nurse resolves it.
+    stays: Sequence[Stay] = ()
 
 
 @dataclass(frozen=True)
@@ -148,7 +153,7 @@ def _unfounded(
         if alert is None or alert.state is AlertState.RESOLVED:
             continue
         first = alert.first_fired_at or alert.last_fired_at
-        if first < live.judged_from:
+        if first < live.judged_from or silent_at(live.stays, first):
             continue
         if not any(
             f.rule_id == rule_id and first <= f.fired_at <= alert.last_fired_at for f in findings

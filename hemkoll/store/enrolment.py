@@ -146,7 +146,11 @@ def enrol_bulk(
         outcome: Outcome = (
             "created" if known is None else ("devices_added" if devices else "unchanged")
         )
-        reason = p.reason if known is None else None
+        # The file's reason goes with what its monitoring start backdated: a new patient, and
+        # the devices added to a known patient (her own start, _problems); a patient left
+        # unchanged backdated nothing.
+        backdated = p.monitoring_started_at is not None and (known is None or bool(devices))
+        reason = p.reason if backdated else None
         report.append(
             BulkPatient(
                 p.row, p.reference, patient_id, outcome, enrolled_at, reason, tuple(devices)

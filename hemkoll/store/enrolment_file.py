@@ -256,6 +256,12 @@ def read_file(data: bytes, fmt: Format, *, now: datetime) -> list[FilePatient]:
         if earlier is None:
             by_reference[patient.reference] = patient
         elif fmt == "csv" and _same_patient(earlier, patient):
+            if len(earlier.devices) + len(patient.devices) > MAX_DEVICES_PER_PATIENT:
+                # One device a CSV line: the limit counts the patient's lines together.
+                problems.append(
+                    RowProblem(row, "device_kind", f"at most {MAX_DEVICES_PER_PATIENT} a patient")
+                )
+                continue
             by_reference[patient.reference] = FilePatient(
                 earlier.row,
                 earlier.reference,

@@ -1,14 +1,14 @@
 """History imports' marks: per patient, how far her imported history reaches.
 
 The importer (``ingest.history``) marks the patients it has touched in each batch's
-transaction, up to the import's newest reading so far; the rules worker reads the marks of the
+transaction, up to her own newest imported reading; the rules worker reads the marks of the
 patients it evaluates (``imported_until``) and treats findings at or before them as history
 (``alerting.Live``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -19,10 +19,15 @@ from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
 
-def mark_history(conn: Conn, patient_ids: Sequence[UUID], until: datetime) -> None:
-    """These patients' imported history reaches at least ``until``; the caller's transaction
-    (the import batch's, so that no evaluation sees its readings without the mark)."""
-    conn.execute(query("mark_history"), {"patient_ids": sorted(patient_ids), "until": until})
+def mark_history(conn: Conn, until: Mapping[UUID, datetime]) -> None:
+    """Each patient's imported history reaches at least her ``until`` (her newest imported
+    reading); the caller's transaction (the import batch's, so that no evaluation sees its
+    readings without the mark)."""
+    patient_ids = sorted(until)
+    conn.execute(
+        query("mark_history"),
+        {"patient_ids": patient_ids, "untils": [until[p] for p in patient_ids]},
+    )
 
 
 def enqueue_staged_quietly(cur: psycopg.Cursor[TupleRow]) -> None:

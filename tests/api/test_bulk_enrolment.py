@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from hemkoll.api.guards import MAX_BODY_BYTES
 from hemkoll.store.credentials import verify_secret
+from hemkoll.store.enrolment_file import MAX_DEVICES_PER_PATIENT
 from tests.api.conftest import World, bearer
 
 KINDS = ["scale", "blood_pressure_monitor", "pulse_oximeter", "thermometer"]
@@ -128,6 +129,13 @@ def test_csv_one_line_per_device_and_a_rerun_with_more_devices_adds_only_those(
     refused = _post(client, world, clash.encode(), "text/csv")
     assert refused.status_code == 422
     assert [(e["row"], e["field"]) for e in refused.json()["errors"]] == [(3, "reference")]
+    # One device a line: the per-patient limit counts a patient's lines together.
+    many = "reference,language,device_kind\n" + "C-4,sv,scale\n" * (MAX_DEVICES_PER_PATIENT + 1)
+    too_many = _post(client, world, many.encode(), "text/csv")
+    assert too_many.status_code == 422
+    assert [(e["row"], e["field"]) for e in too_many.json()["errors"]] == [
+        (MAX_DEVICES_PER_PATIENT + 2, "device_kind")
+    ]
 
 
 def test_a_json_array_is_a_file_too_and_other_media_types_are_refused(

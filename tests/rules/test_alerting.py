@@ -112,6 +112,10 @@ def test_live_an_alert_its_findings_no_longer_bear_out_is_resolved() -> None:
     # Paused, or older than the history given: not judged.
     assert decide([], {"weight_missing_48h": alert}, replace(live, paused=True)) == []
     assert decide([], {"weight_missing_48h": alert}, replace(live, judged_from=now)) == []
+    # A hospital stay recorded after the alert opened, covering when it fired: its deadline
+    # moved to the end of the grace, but no reading ended the silence; the nurse resolves it.
+    admitted = [(T0 - timedelta(days=1), T0 + timedelta(days=1))]
+    assert decide([], {"weight_missing_48h": alert}, replace(live, stays=admitted)) == []
     # Resolved by the rules, a later silence opens at once (no cooldown).
     later = missing(30)
     ongoing = replace(live, missing={"weight_missing_48h": T0 - timedelta(hours=18)})

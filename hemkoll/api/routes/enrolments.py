@@ -165,7 +165,13 @@ def _enrol(caller: Caller, centre_id: UUID, data: bytes, media: str | None) -> l
                 reason=p.reason,
             )
             for d in p.devices:
-                s.record("device", d.id, patient_id=p.patient_id, health_centre_id=centre_id)
+                s.record(
+                    "device",
+                    d.id,
+                    patient_id=p.patient_id,
+                    health_centre_id=centre_id,
+                    reason=p.reason,
+                )
     return rows
 
 

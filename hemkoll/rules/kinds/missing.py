@@ -3,8 +3,9 @@
 Both start with the patient's first reading of the metric (before it, monitoring of the metric
 had not begun) and end at the patient's horizon (``now``, or its newest reading of any metric
 when no ``now`` is given). They are silent for paused patients (holiday), and during a
-hospital stay and ``stays.DISCHARGE_GRACE`` after it: a silence whose deadline falls there is
-due at the end of the grace instead (still silent then: it fires there; open stay: never).
+hospital stay and ``stays.DISCHARGE_GRACE`` after it: for ``after_hours``, a silence whose
+deadline falls there is due at the end of the grace instead (still silent then: it fires
+there; open stay: never); for ``by_local_time``, a day whose deadline falls there is not judged.
 
 - ``after_hours``: after each reading, if the next one (or the horizon) comes later than
   reading + after_hours, the rule fires at that deadline. One finding per silence.

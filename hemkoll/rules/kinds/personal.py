@@ -5,7 +5,8 @@ d - 1 and the variability their sample standard deviation (at least ``sd_floor``
 the deviation from the baseline in those standard deviations: "weight 1.8 kg above the
 patient's 14-day baseline, 3.1 times the usual variation". A level fires when at least
 ``min_days`` baseline days exist, the deviation is at least ``min_deviation`` and the score at
-least the level's, on the first such day after a day (with a value) on which it was not.
+least the level's: on each such day (``context.daily_level_cells``: where it starts, and again
+each day it lasts).
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ a = 2 / (span + 1), over the last ``memory_days`` days (today included); days wi
 are left out and the weights of the days with one are normalised (pandas' ``ewm(adjust=True)``
 over calendar days, cut off where the weights have faded), so a gap neither counts as a value
 nor makes old readings look recent. The trend is ``short - long`` (``long - short`` for
-``fall``). A level fires on a day with a value when the trend reaches its amount, at least
-``min_days`` of the last ``long_days`` days have a value, and it did not on the patient's
-previous day with a value.
+``fall``). A level fires on each day with a value on which the trend reaches its amount and
+at least ``min_days`` of the last ``long_days`` days have a value (``context.daily_level_cells``:
+where it starts, and again each day it lasts).
 """
 
 from __future__ import annotations

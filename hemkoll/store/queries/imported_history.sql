@@ -1,8 +1,8 @@
 -- name: mark_history
--- The patients an import has touched so far: their history reaches at least the import's
--- newest reading so far (a gap at the end of one patient's history is inside the import's).
+-- Each patient's imported history reaches at least her newest imported reading.
 INSERT INTO imported_history AS h (patient_id, until)
-SELECT patient_id, %(until)s FROM unnest(%(patient_ids)s::uuid[]) AS t (patient_id)
+SELECT patient_id, until
+FROM unnest(%(patient_ids)s::uuid[], %(untils)s::timestamptz[]) AS t (patient_id, until)
 ORDER BY patient_id
 ON CONFLICT (patient_id) DO UPDATE
 SET until = GREATEST(h.until, EXCLUDED.until), imported_at = now();
