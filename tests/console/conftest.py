@@ -16,8 +16,22 @@ from hemkoll.store import alerts
 from hemkoll.store.alerts import AlertContent
 from hemkoll.store.connect import Conn, connect
 from tests.api.conftest import CLIENT, Centre, World, client, world
+from tests.console.browser import browser, server, shots
 
-__all__ = ["CLIENT", "Centre", "Seeded", "World", "client", "seeded", "world"]
+# The browser fixtures are defined once, here, for every browser test module: screenshots
+# are kept side by side for the whole session.
+__all__ = [
+    "CLIENT",
+    "Centre",
+    "Seeded",
+    "World",
+    "browser",
+    "client",
+    "seeded",
+    "server",
+    "shots",
+    "world",
+]
 
 TZ = ZoneInfo("Europe/Stockholm")
 SEED_DAYS = 95

@@ -23,19 +23,8 @@ from typing import Any
 
 from hemkoll.simulator.receiver.server import ThreadedServer
 from hemkoll.store.connect import connect
-from tests.console.browser import (
-    LANDSCAPE,
-    PORTRAIT,
-    Tab,
-    browser,
-    scalar,
-    server,
-    shots,
-    sign_in,
-)
+from tests.console.browser import LANDSCAPE, PORTRAIT, Tab, scalar, sign_in
 from tests.console.conftest import TZ, Seeded, add_late_systolic
-
-__all__ = ["browser", "server", "shots"]
 
 
 def test_nurse_and_clinician_walk_through_the_console(

@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from hemkoll.simulator.receiver.server import ThreadedServer
-from tests.console.browser import LANDSCAPE, PORTRAIT, Tab, browser, scalar, server, shots, sign_in
+from tests.console.browser import LANDSCAPE, PORTRAIT, Tab, scalar, sign_in
 from tests.console.conftest import Seeded
-
-__all__ = ["browser", "server", "shots"]
 
 # A4 at 96 dpi (210 x 297 mm), less the print style sheet's 12 mm margins on each side.
 MM = 96 / 25.4

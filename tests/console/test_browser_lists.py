@@ -15,10 +15,8 @@ from hemkoll.simulator.receiver.server import ThreadedServer
 from hemkoll.store import patients
 from hemkoll.store.connect import connect
 from tests.api.conftest import make_alert
-from tests.console.browser import LANDSCAPE, PORTRAIT, Tab, browser, scalar, server, shots, sign_in
+from tests.console.browser import LANDSCAPE, PORTRAIT, Tab, scalar, sign_in
 from tests.console.conftest import Seeded, add_reminders
-
-__all__ = ["browser", "server", "shots"]
 
 MAX_TABS = 200
 

@@ -18,19 +18,8 @@ from hemkoll.api.console.catalogue import MONTHS
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.simulator.receiver.server import ThreadedServer
 from hemkoll.store.connect import connect
-from tests.console.browser import (
-    LANDSCAPE,
-    PORTRAIT,
-    Tab,
-    browser,
-    scalar,
-    server,
-    shots,
-    sign_in,
-)
+from tests.console.browser import LANDSCAPE, PORTRAIT, Tab, scalar, sign_in
 from tests.console.conftest import MISSING_DAYS, TZ, Seeded, add_alert, add_late_systolic
-
-__all__ = ["browser", "server", "shots"]
 
 
 def _tab(browser: Any, shots: Path, viewport: dict[str, int] = LANDSCAPE) -> tuple[Any, Tab]:
