@@ -23,7 +23,7 @@ from pathlib import Path
 from common import drop_database, fresh_database
 
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
-from hemkoll.demo.cohort import enrolment_time
+from hemkoll.demo.cohort import enrol_cohort, enrolment_time
 from hemkoll.ingest.history import HistoryImport
 from hemkoll.ingest.history_report import Progress, Report
 from hemkoll.ingest.service import BATCH_MAX_READINGS
@@ -31,7 +31,6 @@ from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.simulator.history import write_history
 from hemkoll.simulator.simulation import simulate
 from hemkoll.store.connect import connect
-from hemkoll.store.devices import enrol_device
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.types import Reading
 
@@ -75,18 +74,9 @@ def main() -> None:
     try:
         at = enrolment_time(start, sim.parameters.timezone)
         began = time.monotonic()
-        ids = {}
         with connect(url) as conn:
-            for key in sim.plan.device_keys():
-                reference, kind = key.split("/", 1)
-                e = enrol_device(
-                    conn,
-                    health_centre_name=CENTRE,
-                    patient_reference=reference,
-                    device_kind=kind,
-                    enrolled_at=at,
-                )
-                ids[key] = str(e.device.id)
+            enrolled = enrol_cohort(conn, CENTRE, sim.plan.device_keys(), at)
+            ids = {key: device_id for key, (device_id, _) in enrolled.items()}
             centre = conn.execute("SELECT id FROM health_centres").fetchone()
             conn.commit()
         assert centre is not None

@@ -15,7 +15,7 @@ import pytest
 from hemkoll.alerts.what_if import what_if
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.cli import main
-from hemkoll.demo.cohort import enrolment_time
+from hemkoll.demo.cohort import enrol_cohort, enrolment_time
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.simulator.history import write_history
 from hemkoll.simulator.plan import device_key
@@ -40,19 +40,9 @@ def _year() -> Simulation:
 def _enrol(db_url: str, sim: Simulation, start: date) -> dict[str, str]:
     """Every simulated device, enrolled (and its patient) from before the history starts."""
     at = enrolment_time(start, sim.parameters.timezone)
-    ids = {}
     with connect(db_url) as conn:
-        for key in sim.plan.device_keys():
-            reference, kind = key.split("/", 1)
-            e = enrol_device(
-                conn,
-                health_centre_name=CENTRE,
-                patient_reference=reference,
-                device_kind=kind,
-                enrolled_at=at,
-            )
-            ids[key] = str(e.device.id)
-    return ids
+        enrolled = enrol_cohort(conn, CENTRE, sim.plan.device_keys(), at)
+    return {key: device_id for key, (device_id, _) in enrolled.items()}
 
 
 def _import(

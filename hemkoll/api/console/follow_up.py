@@ -14,7 +14,6 @@ an English browser), whatever the page's language.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -42,34 +41,6 @@ DEFAULT_DAYS = 90
 MAX_DAYS = 3 * 366
 
 
-def _day(value: str | None, name: str, example: date, errors: list[FieldError]) -> date | None:
-    """A date typed in the period form (an empty field: the default)."""
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        errors.append(FieldError(name, "date", values={"example": example.isoformat()}))
-        return None
-
-
-def _period(
-    since: date | None, until: date | None, today: date, errors: list[FieldError]
-) -> tuple[date, date]:
-    """The period's first and last day, or errors beside the field at fault."""
-    last = until or today
-    try:
-        first = since or last - timedelta(days=DEFAULT_DAYS - 1)
-    except OverflowError:  # "until" at the very start of the calendar
-        errors.append(FieldError("until", "period_too_early"))
-        return last, last
-    if first > last:
-        errors.append(FieldError("from", "period_order"))
-    elif (last - first).days >= MAX_DAYS:
-        errors.append(FieldError("from", "period_too_long", values={"n": MAX_DAYS}))
-    return first, last
-
-
 @router.get("/follow-up")
 def follow_up_page(
     request: Request,
@@ -84,8 +55,8 @@ def follow_up_page(
     t = CATALOGUE[lang]
     errors: list[FieldError] = []
     example = now.date()
-    first_typed = _day(since, "from", example, errors)
-    last_typed = _day(until, "until", example, errors)
+    first_typed = form_errors.typed_day(since, "from", example, errors)
+    last_typed = form_errors.typed_day(until, "until", example, errors)
     with caller.session() as s:
         visible = health_centres.list_centres(s.conn, health_centre_id=caller.scope)
         chosen = centre or caller.scope or (visible[0].id if visible else None)
@@ -103,7 +74,15 @@ def follow_up_page(
         }
         if shown is not None and not errors:
             today = now.astimezone(ZoneInfo(shown.timezone)).date()
-            first, last = _period(first_typed, last_typed, today, errors)
+            first, last = form_errors.day_period(
+                first_typed,
+                last_typed,
+                today,
+                errors,
+                default_days=DEFAULT_DAYS,
+                max_days=MAX_DAYS,
+                last_field="until",
+            )
         if errors:
             fmt = Formatter(lang, ZoneInfo(tz), now)
             context |= {"figures": None, "endpoints": None, "first": None, "last": None}

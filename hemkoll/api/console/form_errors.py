@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from hemkoll.api.console.catalogue import PLURALS
 from hemkoll.api.console.i18n import Formatter
@@ -87,3 +88,39 @@ def messages(
     for error in errors:
         found.setdefault(error.field, message(error, units.get(error.field, ""), fmt, t))
     return found
+
+
+def typed_day(value: str | None, name: str, example: date, errors: list[FieldError]) -> date | None:
+    """A date typed in a period form, ISO (an empty field: None, the default)."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        errors.append(FieldError(name, "date", values={"example": example.isoformat()}))
+        return None
+
+
+def day_period(
+    first: date | None,
+    last: date | None,
+    today: date,
+    errors: list[FieldError],
+    *,
+    default_days: int,
+    max_days: int,
+    last_field: str,
+) -> tuple[date, date]:
+    """A period's first and last day (by default the ``default_days`` up to today), or errors
+    beside the field at fault (``from``, or ``last_field``)."""
+    end = last or today
+    try:
+        start = first or end - timedelta(days=default_days - 1)
+    except OverflowError:  # the last day at the very start of the calendar
+        errors.append(FieldError(last_field, "period_too_early"))
+        return end, end
+    if start > end:
+        errors.append(FieldError("from", "period_order"))
+    elif (end - start).days >= max_days:
+        errors.append(FieldError("from", "period_too_long", values={"n": max_days}))
+    return start, end

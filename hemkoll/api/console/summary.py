@@ -15,7 +15,7 @@ the page records what it shows, as the patient page does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -63,33 +63,6 @@ class OwnThreshold:
     rule: str
     now: str
     programme: str
-
-
-def _day(value: str | None, name: str, example: date, errors: list[FieldError]) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        errors.append(FieldError(name, "date", values={"example": example.isoformat()}))
-        return None
-
-
-def period(
-    first: date | None, last: date | None, today: date, errors: list[FieldError]
-) -> tuple[date, date]:
-    """The period's first and last day (by default the last 30 days with today), or errors."""
-    end = last or today
-    try:
-        start = first or end - timedelta(days=DEFAULT_DAYS - 1)
-    except OverflowError:
-        errors.append(FieldError("to", "period_too_early"))
-        return end, end
-    if start > end:
-        errors.append(FieldError("from", "period_order"))
-    elif (end - start).days >= MAX_DAYS:
-        errors.append(FieldError("from", "period_too_long", values={"n": MAX_DAYS}))
-    return start, end
 
 
 def _metric_rows(
@@ -158,8 +131,14 @@ def summary_page(
         tz = ZoneInfo(patient.timezone)
         fmt = Formatter(lang, tz, now)
         today = now.astimezone(tz).date()
-        first, last = period(
-            _day(since, "from", today, errors), _day(until, "to", today, errors), today, errors
+        first, last = form_errors.day_period(
+            form_errors.typed_day(since, "from", today, errors),
+            form_errors.typed_day(until, "to", today, errors),
+            today,
+            errors,
+            default_days=DEFAULT_DAYS,
+            max_days=MAX_DAYS,
+            last_field="to",
         )
         context: dict[str, Any] = {
             "patient": patient,
