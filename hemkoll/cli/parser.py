@@ -139,8 +139,8 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a block per com
 
     monitoring = commands.add_parser(
         "monitoring",
-        help="pause a patient's monitoring (missing-measurement alerts go silent, e.g. during "
-        "a hospital stay) or resume it",
+        help="pause a patient's monitoring (missing-measurement alerts go silent, e.g. on "
+        "holiday; a hospital stay is recorded as one: docs/api.md, Hospital stays) or resume it",
     )
     monitoring.add_argument("action", choices=("pause", "resume"))
     monitoring.add_argument("--patient", type=UUID, required=True, help="patient id")
