@@ -1,7 +1,8 @@
 """Missing-measurement alerts tell the truth about the stored readings (issue 19).
 
 Against the real database and the rules worker: readings stored as a replay or a device's
-backlog, in the order the demo and a device send them, then the scheduled pass. A
+backlog, in the order the demo and a device send them, then the scheduler's look for passed
+deadlines. A
 missing-measurement alert never opens while a later reading of its metric is stored, and one
 that opened before a backlog brought readings inside its window is resolved by the rules, with
 the reason in its history.
@@ -36,7 +37,7 @@ def _weights(patient, device, days: list[int], now: datetime) -> list[Reading]: 
 
 
 def _scheduled_pass(worker: RulesWorker, db_url: str) -> None:
-    worker.schedule_all()
+    worker.queue_due()
     with connect(db_url) as conn:
         worker.process_due(conn)
 

@@ -127,6 +127,8 @@ GRANT SELECT (patient_id, generation, feedback_devices, feedback_since, feedback
 -- 6. hemkoll_rules (store/queries/evaluation_queue.sql, patients.sql, readings.sql, alerts.sql,
 -- alert_actions.sql, notifications.sql, rule_overrides.sql, hospital_stays.sql). ----------
 GRANT SELECT, INSERT, UPDATE, DELETE ON evaluation_queue TO hemkoll_rules;
+-- Each evaluation stores the patient's next deadline; the scheduler queues passed ones.
+GRANT SELECT, INSERT, UPDATE ON evaluation_deadlines TO hemkoll_rules;
 GRANT SELECT (id, health_centre_id, reference, timezone, language, monitoring_paused_since,
               discharged_at) ON patients TO hemkoll_rules;
 -- The evaluation holds the patient's row lock (patient_for_evaluation: FOR UPDATE), which
@@ -190,8 +192,10 @@ GRANT SELECT, INSERT, UPDATE ON notifications TO hemkoll_api;
 GRANT SELECT ON notification_attempts TO hemkoll_api;
 -- The console's follow-up page shows how the centre's endpoints fare.
 GRANT SELECT ON endpoint_health TO hemkoll_api;
--- Discharging a patient takes them off the evaluation queue.
-GRANT SELECT (patient_id), DELETE ON evaluation_queue TO hemkoll_api;
+-- Discharging a patient takes them off the evaluation queue; changing her rules, pausing her
+-- monitoring or recording a hospital stay queues her (an upsert that bumps the generation).
+GRANT SELECT (patient_id, generation), INSERT, UPDATE (generation), DELETE ON evaluation_queue
+    TO hemkoll_api;
 -- The audit log: append and read, never change (docs/api.md).
 GRANT SELECT, INSERT ON audit_log TO hemkoll_api;
 -- The patients' contact log, append-only too: a correction is a new entry (a resolve note

@@ -4,8 +4,10 @@ findings do to their alerts, in the caller's transaction (which holds the patien
 It reads the patients, their rule overrides, readings, hospital stays, imported history and
 newest alerts in a few statements; runs the engine (``evaluate``, the same code path as a
 backtest); applies ``alerting.decide``; writes each opened or raised alert with its event and
-its webhook to the outbox; and tells the patient what came of it (``patient_messages``). The
-queue, the claims and the retries are the worker's (``hemkoll.alerts.worker``).
+its webhook to the outbox; tells the patient what came of it (``patient_messages``); and stores
+each patient's next deadline (``rules.deadlines``: when her missing-measurement rules could next
+fire), at which the scheduler queues her again. The queue, the claims and the retries are the
+worker's (``hemkoll.alerts.worker``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from hemkoll.rules.alerting import (
     decide,
 )
 from hemkoll.rules.config import MissingRule, RuleSet, Severity
+from hemkoll.rules.deadlines import next_deadline
 from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate, required_history
 from hemkoll.rules.findings import Finding, utc
 from hemkoll.rules.judged import verdict
@@ -157,6 +160,7 @@ def evaluate_patients(
     newest = newest_alerts(conn, list(patients))
     history = imported_until(conn, list(patients))
     results: dict[UUID, Changes] = {}
+    deadlines: dict[UUID, datetime | None] = {}
     told: list[tuple[UUID, Sequence[UUID], PatientMessage]] = []
     for request in requests:
         patient = patients.get(request.patient_id)
@@ -167,13 +171,12 @@ def evaluate_patients(
         rows = [row for row in readings.get(patient.id, []) if row[1] >= start]
         series = series_from_rows(rows)
         in_hospital = stays.get(patient.id, [])
+        tz = ZoneInfo(patient.timezone)
         findings = evaluate(
-            rule_set,
-            series,
-            tz=ZoneInfo(patient.timezone),
-            now=now,
-            paused=patient.paused,
-            stays=in_hospital,
+            rule_set, series, tz=tz, now=now, paused=patient.paused, stays=in_hospital
+        )
+        deadlines[patient.id] = next_deadline(
+            rule_set, series, tz=tz, now=now, paused=patient.paused, stays=in_hospital
         )
         # In hospital now, or within the grace after: the missing rules have no findings, so
         # an open reminder (a silence before the stay was recorded) is not "borne out" any
@@ -211,6 +214,7 @@ def evaluate_patients(
         elif request.prompt is not None:
             told.append((patient.id, request.prompt.device_ids, message))
     tell_each(conn, told)
+    evaluation_queue.store_deadlines(conn, programme.fingerprint, deadlines)
     return results
 
 

@@ -2,8 +2,13 @@
 (``hemkoll.alerts.evaluation``).
 
 The ingest service queues every patient whose readings it commits (in the same transaction)
-and NOTIFYs ``hemkoll_evaluate``; a scheduled pass (APScheduler) queues every patient for the
-time-based rules. The worker claims due patients with a lease (several workers may run), and
+and NOTIFYs ``hemkoll_evaluate``; a change of a patient's rules, pause or stays queues her too.
+Each evaluation stores the patient's next deadline (when her time-based rules could next fire
+without a reading, ``rules.deadlines``), and a scheduled job (APScheduler) queues the patients
+whose deadline has passed: deadlines, not sweeps, so the time-based rules cost per deadline,
+not per patient enrolled. A worker started with another programme than the stored deadlines
+were computed under queues those patients once. The worker claims due patients with a lease
+(several workers may run), and
 evaluates each in one transaction that holds the patient's row lock: it reads the recent
 readings, runs the engine (``evaluate``, the same code path as a backtest), applies
 ``alerting.decide`` and removes the patient from the queue. A failure rolls all of that back,
@@ -15,7 +20,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -43,10 +48,14 @@ LEASE_S = 60.0
 # With nothing queued, the worker waits this long for a NOTIFY before it looks again (the
 # queue is the truth; a NOTIFY only shortens the wait).
 IDLE_WAIT_S = 5.0
-# Missing-measurement rules are measured in hours (48 h without a weight, by noon); queueing
-# every patient every 15 minutes finds a passed deadline within a quarter of an hour.
-SCHEDULE_INTERVAL_S = 15 * 60
-# The scheduled pass's name in /healthz, the logs and hemkoll_periodic_job_* metrics.
+# How often the scheduler looks for passed deadlines: a missing-measurement alert (48 h without
+# a weight) is then at most this late. The look is an index range scan of the deadlines that
+# have passed, so a short interval costs nothing per patient enrolled.
+DEADLINE_POLL_S = 30.0
+# Passed deadlines queued per statement: a morning deadline shared by a whole region is queued
+# in a few short transactions rather than one long one.
+DEADLINE_BATCH = 5_000
+# The deadline job's name in /healthz, the logs and hemkoll_periodic_job_* metrics.
 SCHEDULED_EVALUATION_JOB = "scheduled_evaluation"
 # Retry of a failed evaluation: 5 s doubling per attempt up to an hour, jittered so that the
 # patients that failed together (a bad deployment, say) spread out again.
@@ -61,17 +70,28 @@ class RulesConfig:
     rule_set: RuleSet
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def retry_delay_s(attempts: int) -> float:
     return EVALUATION_RETRY.delay(attempts, random.random())  # noqa: S311 (jitter, not a secret)
 
 
 class RulesWorker:
-    def __init__(self, config: RulesConfig, heartbeat: Heartbeat | None = None) -> None:
+    def __init__(
+        self,
+        config: RulesConfig,
+        heartbeat: Heartbeat | None = None,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        """``clock``: the time evaluations and deadlines are judged at (a replay's simulated
+        clock; leases and retries keep the database's own)."""
         self._config = config
+        self._clock = clock
         self.heartbeat = heartbeat or Heartbeat()
-        self.scheduled_pass = PeriodicJob(
-            SCHEDULED_EVALUATION_JOB, self.schedule_all, SCHEDULE_INTERVAL_S
-        )
+        self.scheduled_pass = PeriodicJob(SCHEDULED_EVALUATION_JOB, self.queue_due, DEADLINE_POLL_S)
         self._stopping = threading.Event()
         self.evaluated = 0
         self.failed = 0
@@ -100,7 +120,7 @@ class RulesWorker:
                     conn,
                     self._config.rule_set,
                     [request_of(c) for c in claims],
-                    now=datetime.now(UTC),
+                    now=self._clock(),
                 )
                 evaluation_queue.finish(conn, claims)
         except Exception as exc:
@@ -135,7 +155,7 @@ class RulesWorker:
                     conn,
                     self._config.rule_set,
                     claimed.patient_id,
-                    now=datetime.now(UTC),
+                    now=self._clock(),
                     prompt=request_of(claimed).prompt,
                 )
                 evaluation_queue.finish(conn, [claimed])
@@ -171,16 +191,32 @@ class RulesWorker:
             connect(self._config.database_url) as conn,
             listening(self._config.database_url, evaluation_queue.EVALUATE_CHANNEL) as listener,
         ):
+            self.queue_other_programme(conn)
             log.info("rules worker ready (rule set %s)", self._config.rule_set.name)
             while not self._stopping.is_set():
                 self.heartbeat.beat()
                 self.process_due(conn)
                 listener.wait(IDLE_WAIT_S)
 
-    def schedule_all(self) -> None:
-        """Queue every patient for the time-based rules (idempotent: any replica may run it)."""
-        with connect(self._config.database_url) as conn:
-            queued = evaluation_queue.enqueue_all(conn)
+    def queue_other_programme(self, conn: Conn) -> int:
+        """Queue the patients whose deadlines were computed under another programme."""
+        queued = evaluation_queue.queue_other_programme(conn, self._config.rule_set.fingerprint)
+        if queued:
             evaluation_queue.notify_workers(conn)
             conn.commit()
-        log.info("scheduled evaluation of %d patients", queued)
+            log.info("programme changed: queued %d patients to recompute deadlines", queued)
+        return queued
+
+    def queue_due(self) -> None:
+        """Queue the patients whose deadline has passed (idempotent: any replica may run it)."""
+        queued = 0
+        with connect(self._config.database_url) as conn:
+            while not self._stopping.is_set():
+                batch = evaluation_queue.queue_due(conn, now=self._clock(), limit=DEADLINE_BATCH)
+                queued += batch
+                if batch < DEADLINE_BATCH:
+                    break
+            if queued:
+                evaluation_queue.notify_workers(conn)
+                conn.commit()
+                log.info("queued %d patients whose deadline passed", queued)

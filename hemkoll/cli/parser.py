@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a block per com
 
     rules = commands.add_parser(
         "rules",
-        help="evaluate patients as readings arrive (and every 15 min) and raise alerts "
+        help="evaluate patients as readings arrive (and at their deadlines) and raise alerts "
         "(runs until stopped; several may run)",
     )
     rules.set_defaults(run=rules_command)

@@ -165,9 +165,7 @@ def set_paused(conn: Conn, centre: UUID, *, paused: bool) -> None:
 
 
 def queue_evaluation(conn: Conn, centre: UUID) -> None:
-    """Have the rules worker evaluate every patient of the centre now (as its scheduled pass
-    does: a patient being evaluated at this moment is evaluated again)."""
-    patient_ids = _patients(conn, centre)
+    """Have the rules worker evaluate every patient of the centre now (a patient being
+    evaluated at this moment is evaluated again)."""
     with conn.transaction():
-        evaluation_queue.enqueue_patients(conn, patient_ids)
-        evaluation_queue.notify_workers(conn)
+        evaluation_queue.reevaluate_centre(conn, centre)

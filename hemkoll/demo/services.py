@@ -3,7 +3,7 @@
 The care-team API (uvicorn via ``ThreadedServer``, with its lifespan), the simulated health
 centre (webhook receiver and, unless ``--nurse off``, the simulated nurse), the dispatcher
 (webhooks, device messages, and its escalation scheduler), the rules worker (with its
-15-minute scheduled pass) and ingest. Each start pushes its stop onto the caller's
+look for passed deadlines) and ingest. Each start pushes its stop onto the caller's
 ``ExitStack``, so they stop in the reverse order: ingest first (finishing the batch in
 hand), the API last.
 """

@@ -21,7 +21,8 @@ from hemkoll.observability import metrics
 STALE_AFTER_S = 60.0
 # A periodic job that failed this many times in a row is broken, not unlucky: a database
 # restart costs it one run (sometimes two) and the next one catches up; three in a row (1.5 min
-# of the 30 s escalation pass, 45 min of the 15 min scheduled pass) needs someone to look.
+# of the 30 s escalation pass or of the rules worker's 30 s look for passed deadlines) needs
+# someone to look.
 FAILURES_UNHEALTHY = 3
 
 

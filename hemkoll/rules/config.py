@@ -38,8 +38,10 @@ field; the English message stays the same for the API and the command line:
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import time
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 import annotated_types
@@ -471,3 +473,9 @@ class RuleSet(FrozenModel):
 
     def enabled(self) -> tuple[PlainRule, ...]:
         return tuple(rule for rule in self.rules if rule.enabled)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Identifies the rule set's content (its JSON): stored deadlines name the programme
+        they were computed under."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]

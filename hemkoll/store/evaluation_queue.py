@@ -1,13 +1,15 @@
 """The evaluation queue: patients waiting for the rules worker, claimed with a lease.
 
-Ingest queues the patients of a batch in the batch's transaction; the scheduled pass queues
-every patient under monitoring (time-based rules); the rules worker claims due patients (SKIP
-LOCKED: several workers may run), evaluates them and finishes or postpones each claim.
+Ingest queues the patients of a batch in the batch's transaction; a change of a patient's rules,
+pause or hospital stays queues her (``reevaluate``); the scheduler queues the patients whose
+deadline has passed (``evaluation_deadlines``: the time-based rules, ``rules.deadlines``); the
+rules worker claims due patients (SKIP LOCKED: several workers may run), evaluates them, stores
+their next deadlines and finishes or postpones each claim.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -68,14 +70,43 @@ def postpone(conn: Conn, patient_id: UUID, *, delay_s: float, error: str) -> Non
         )
 
 
-def enqueue_all(conn: Conn) -> int:
+def queue_due(conn: Conn, *, now: datetime, limit: int) -> int:
+    """Queue up to ``limit`` patients whose deadline has passed by ``now``; how many."""
     with conn.transaction():
-        return conn.execute(query("enqueue_all_monitored_patients")).rowcount
+        return conn.execute(query("queue_due_deadlines"), {"now": now, "limit": limit}).rowcount
+
+
+def queue_other_programme(conn: Conn, programme: str) -> int:
+    """Queue the patients whose deadline was computed under another programme; how many."""
+    with conn.transaction():
+        return conn.execute(query("queue_other_programme"), {"programme": programme}).rowcount
+
+
+def store_deadlines(conn: Conn, programme: str, due: Mapping[UUID, datetime | None]) -> None:
+    """Each evaluated patient's next deadline (None: nothing due) under ``programme``."""
+    if due:
+        conn.execute(
+            query("store_deadlines"),
+            {"programme": programme, "patient_ids": list(due), "due_at": list(due.values())},
+        )
 
 
 def enqueue_patients(conn: Conn, patient_ids: Sequence[UUID]) -> None:
     """Queue these patients for evaluation now (one being evaluated is evaluated again)."""
     conn.execute(query("enqueue_patients"), {"patient_ids": list(patient_ids)})
+
+
+def reevaluate(conn: Conn, patient_ids: Sequence[UUID]) -> None:
+    """Something the rules judge by changed for these patients (their rules, pause, hospital
+    stays): queue them, which recomputes their deadlines, and wake the workers on commit."""
+    enqueue_patients(conn, patient_ids)
+    notify_workers(conn)
+
+
+def reevaluate_centre(conn: Conn, health_centre_id: UUID) -> None:
+    """``reevaluate`` every patient of a health centre (its rule overrides changed)."""
+    conn.execute(query("enqueue_centre_patients"), {"health_centre_id": health_centre_id})
+    notify_workers(conn)
 
 
 def notify_workers(conn: Conn) -> None:

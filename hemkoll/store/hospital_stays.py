@@ -17,6 +17,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import class_row
 
+from hemkoll.store import evaluation_queue
 from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
@@ -81,6 +82,7 @@ def record(
             raise StayClash(None) from exc
     if row is None:  # INSERT ... RETURNING always returns the row
         raise RuntimeError("the hospital stay was not written")
+    evaluation_queue.reevaluate(conn, [patient_id])  # a stay silences the missing rules
     return row
 
 
@@ -90,10 +92,13 @@ def discharge(
     """Record the discharge of the patient's open stay; None if it is not an open stay of hers.
     (Discharging only shortens an open stay, which no other stay can follow: no clash.)"""
     with conn.cursor(row_factory=class_row(HospitalStay)) as cur:
-        return cur.execute(
+        row = cur.execute(
             query("discharge_hospital_stay"),
             {"id": stay_id, "patient_id": patient_id, "discharged_at": discharged_at},
         ).fetchone()
+    if row is not None:  # the grace after it ends: the missing rules have a deadline again
+        evaluation_queue.reevaluate(conn, [patient_id])
+    return row
 
 
 def stays_of(conn: Conn, patient_id: UUID, *, limit: int = 100) -> list[HospitalStay]:

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from psycopg.rows import class_row
 
+from hemkoll.store import evaluation_queue
 from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 from hemkoll.store.types import Patient
@@ -211,7 +212,11 @@ def set_monitoring_paused(conn: Conn, patient_id: UUID, *, paused: bool) -> bool
     """Pause or resume a patient's monitoring; False if there is no such patient."""
     with conn.transaction():
         name = "pause_monitoring" if paused else "resume_monitoring"
-        return conn.execute(query(name), {"patient_id": patient_id}).fetchone() is not None
+        if conn.execute(query(name), {"patient_id": patient_id}).fetchone() is None:
+            return False
+        # Paused, the missing-measurement rules have no deadline; resumed, they have again.
+        evaluation_queue.reevaluate(conn, [patient_id])
+        return True
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from uuid import UUID
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from hemkoll.store import evaluation_queue
 from hemkoll.store.connect import Conn
 from hemkoll.store.sql import query
 
@@ -64,6 +65,7 @@ def insert_patient_overrides(
     ).fetchone()
     if row is None:
         raise RuntimeError("insert_patient_overrides returned no row")
+    evaluation_queue.reevaluate(conn, [patient_id])  # her rules changed: so may her deadline
     return int(row[1])
 
 
@@ -131,4 +133,5 @@ def insert_centre_overrides(
     ).fetchone()
     if row is None:
         raise RuntimeError("insert_centre_overrides returned no row")
+    evaluation_queue.reevaluate_centre(conn, health_centre_id)
     return int(row[1])

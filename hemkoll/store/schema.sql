@@ -194,6 +194,13 @@ CREATE TABLE public.endpoint_health (
     CONSTRAINT endpoint_health_failures_check CHECK ((failures >= 0))
 );
 
+CREATE TABLE public.evaluation_deadlines (
+    patient_id uuid NOT NULL,
+    due_at timestamp with time zone,
+    programme text NOT NULL,
+    computed_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
+
 CREATE TABLE public.evaluation_queue (
     patient_id uuid NOT NULL,
     requested_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
@@ -412,6 +419,9 @@ ALTER TABLE ONLY public.devices
 ALTER TABLE ONLY public.endpoint_health
     ADD CONSTRAINT endpoint_health_pkey PRIMARY KEY (health_centre_id, channel);
 
+ALTER TABLE ONLY public.evaluation_deadlines
+    ADD CONSTRAINT evaluation_deadlines_pkey PRIMARY KEY (patient_id);
+
 ALTER TABLE ONLY public.evaluation_queue
     ADD CONSTRAINT evaluation_queue_pkey PRIMARY KEY (patient_id);
 
@@ -490,6 +500,10 @@ CREATE INDEX dead_letters_received_at_idx ON public.dead_letters USING btree (re
 
 CREATE INDEX devices_patient_id_idx ON public.devices USING btree (patient_id);
 
+CREATE INDEX evaluation_deadlines_due_idx ON public.evaluation_deadlines USING btree (due_at) WHERE (due_at IS NOT NULL);
+
+CREATE INDEX evaluation_deadlines_programme_idx ON public.evaluation_deadlines USING btree (programme);
+
 CREATE INDEX evaluation_queue_due_idx ON public.evaluation_queue USING btree (requested_at);
 
 CREATE UNIQUE INDEX hospital_stays_one_open ON public.hospital_stays USING btree (patient_id) WHERE (discharged_at IS NULL);
@@ -547,6 +561,9 @@ ALTER TABLE ONLY public.devices
 
 ALTER TABLE ONLY public.endpoint_health
     ADD CONSTRAINT endpoint_health_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
+
+ALTER TABLE ONLY public.evaluation_deadlines
+    ADD CONSTRAINT evaluation_deadlines_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
 
 ALTER TABLE ONLY public.evaluation_queue
     ADD CONSTRAINT evaluation_queue_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);

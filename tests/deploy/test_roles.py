@@ -192,13 +192,15 @@ def test_the_rules_role_evaluates_opens_and_raises_alerts(deployed_db: DeployedD
     assert (worker.evaluated, worker.failed) == (1, 0)
     assert scalar(owner, "SELECT severity FROM alerts") == "yellow"
 
-    # A worse reading raises the open alert; the scheduled pass queues every patient again.
+    # A worse reading raises the open alert; a new programme queues the patient again.
     with connect(ingest) as conn:
         later = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
         ReadingWriter(conn).write([[Reading(e.patient.id, e.device.id, "spo2", 87, later)]], [])
     with connect(rules) as conn:
         worker.process_due(conn)
-        assert evaluation_queue.enqueue_all(conn) == 1
+        # Only SpO2 is measured: no missing-measurement rule has a deadline.
+        assert evaluation_queue.queue_due(conn, now=datetime.now(UTC), limit=10) == 0
+        assert evaluation_queue.queue_other_programme(conn, "another programme") == 1
         worker.process_due(conn)
     assert (worker.evaluated, worker.failed) == (3, 0)
     assert scalar(owner, "SELECT severity FROM alerts") == "red"

@@ -2,8 +2,8 @@
 
 While a patient is in hospital, and ``hemkoll.rules.stays.DISCHARGE_GRACE`` after she is out,
 the missing-measurement rules are silent for her, and readings taken during the stay are left
-out of her baselines and trends (the rules worker reads the stays at each evaluation, so a
-stay counts from the next one: a scheduled pass comes within the quarter of an hour).
+out of her baselines and trends (recording a stay or a discharge queues her for the rules
+worker, which reads the stays at each evaluation and recomputes her deadlines).
 """
 
 from __future__ import annotations

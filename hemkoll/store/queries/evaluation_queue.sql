@@ -43,15 +43,52 @@ SET lease_until = NULL,
     last_error = %(error)s
 WHERE patient_id = %(patient_id)s;
 
--- name: enqueue_all_monitored_patients
--- The scheduled pass for time-based rules (missing measurements): idempotent, so every
--- replica may run it.
+-- name: queue_due_deadlines
+-- The scheduler: patients whose deadline (evaluation_deadlines, hemkoll.rules.deadlines) has
+-- passed, queued for evaluation (which stores their next one). Idempotent and safe with
+-- several replicas: each deadline is taken once (SKIP LOCKED) and cleared as it is queued.
+WITH due AS (
+    UPDATE evaluation_deadlines AS d SET due_at = NULL
+    FROM (
+        SELECT patient_id FROM evaluation_deadlines
+        WHERE due_at < %(now)s  -- a missing rule fires strictly after its deadline
+        ORDER BY due_at
+        LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED
+    ) AS passed
+    WHERE d.patient_id = passed.patient_id
+    RETURNING d.patient_id
+)
 INSERT INTO evaluation_queue AS q (patient_id, requested_at)
-SELECT id, clock_timestamp() FROM patients WHERE discharged_at IS NULL
+SELECT due.patient_id, clock_timestamp()
+FROM due JOIN patients AS p ON p.id = due.patient_id
+WHERE p.discharged_at IS NULL
+ORDER BY 1
 ON CONFLICT (patient_id) DO UPDATE SET generation = q.generation + 1;
 
+-- name: queue_other_programme
+-- A worker started with another programme than the deadlines were computed under queues
+-- those patients once (their evaluation stores the new programme with the new deadline).
+INSERT INTO evaluation_queue AS q (patient_id, requested_at)
+SELECT d.patient_id, clock_timestamp()
+FROM evaluation_deadlines AS d JOIN patients AS p ON p.id = d.patient_id
+WHERE d.programme <> %(programme)s AND p.discharged_at IS NULL
+ORDER BY 1
+ON CONFLICT (patient_id) DO UPDATE SET generation = q.generation + 1;
+
+-- name: store_deadlines
+-- After an evaluation: each patient's next deadline (NULL: none) under this programme.
+INSERT INTO evaluation_deadlines AS d (patient_id, due_at, programme, computed_at)
+SELECT patient_id, due_at, %(programme)s, clock_timestamp()
+FROM unnest(%(patient_ids)s::uuid[], %(due_at)s::timestamptz[]) AS n (patient_id, due_at)
+ORDER BY patient_id
+ON CONFLICT (patient_id) DO UPDATE
+SET due_at = EXCLUDED.due_at, programme = EXCLUDED.programme,
+    computed_at = EXCLUDED.computed_at;
+
 -- name: enqueue_patients
--- Chosen patients, evaluated now (the demo's "evaluate the centre again").
+-- Chosen patients, evaluated now: their rules, pause or hospital stays changed (which moves
+-- their deadlines), or the demo's "evaluate the centre again".
 INSERT INTO evaluation_queue AS q (patient_id, requested_at)
 SELECT unnest(%(patient_ids)s::uuid[]), clock_timestamp()
 ORDER BY 1
@@ -75,6 +112,14 @@ SET generation = q.generation + 1,
                              UNION SELECT unnest(EXCLUDED.feedback_devices)),
     feedback_since = LEAST(q.feedback_since, EXCLUDED.feedback_since),
     feedback_oldest = LEAST(q.feedback_oldest, EXCLUDED.feedback_oldest);
+
+-- name: enqueue_centre_patients
+-- Every patient of a health centre under monitoring: the centre's rule overrides changed.
+INSERT INTO evaluation_queue AS q (patient_id, requested_at)
+SELECT id, clock_timestamp() FROM patients
+WHERE health_centre_id = %(health_centre_id)s AND discharged_at IS NULL
+ORDER BY 1
+ON CONFLICT (patient_id) DO UPDATE SET generation = q.generation + 1;
 
 -- name: notify_evaluation
 SELECT pg_notify('hemkoll_evaluate', '');
