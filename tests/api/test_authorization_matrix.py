@@ -171,6 +171,7 @@ CASES = [
     Case("POST", "/api/v1/devices/{device}/deactivate", ADMINS, target=fresh_device),
     Case("GET", "/api/v1/patients/{patient}/readings", CARE),
     Case("GET", "/fhir/R4/Patient/{patient}", CARE),
+    Case("GET", "/fhir/R4/Device/{device}", CARE),
     Case("GET", "/fhir/R4/Observation?patient={patient}", CARE),
     Case("GET", "/api/v1/patients/{patient}/contacts", CARE),
     Case(

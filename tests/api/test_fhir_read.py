@@ -10,6 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.device import Device as FhirDevice
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.patient import Patient
@@ -131,6 +132,13 @@ def test_metadata_patient_and_errors(client: TestClient, world: World, db_url: s
     assert patient.name is None
     assert patient.birthDate is None
     assert patient.telecom is None
+    device = FhirDevice.model_validate(
+        client.get(f"{BASE}/Device/{a.device_id}", headers=nurse).json()
+    )
+    assert device.status == "active"
+    assert device.patient is not None
+    assert device.patient.reference == f"Patient/{a.patient_id}"
+    _outcome(client.get(f"{BASE}/Device/{b.device_id}", headers=nurse), 404)
     _outcome(client.get(f"{BASE}/Patient/{a.patient_id}"), 401)
     _outcome(client.get(f"{BASE}/Patient/{a.patient_id}", headers=bearer(a.tokens["admin"])), 403)
     _outcome(client.get(f"{BASE}/Patient/{b.patient_id}", headers=nurse), 404)

@@ -11,12 +11,14 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from fhir.resources.R4B.device import Device as FhirDevice
 from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 
 from hemkoll.protocol.measurements import METRICS
 from hemkoll.store.patients import PatientRecord
 from hemkoll.store.readings_query import RawReading
+from hemkoll.store.types import Device
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -118,3 +120,16 @@ def observation_resource(reading: RawReading, patient_id: object) -> Observation
     if category == "vital-signs":
         body["meta"]["profile"] = [VITAL_SIGNS_PROFILE]
     return Observation.model_validate(body)
+
+
+def device_resource(device: Device) -> FhirDevice:
+    """A patient's device: its id, kind and whether it is active (no serial numbers held)."""
+    return FhirDevice.model_validate(
+        {
+            "resourceType": "Device",
+            "id": str(device.id),
+            "status": "active" if device.active else "inactive",
+            "type": {"coding": [{"system": "urn:hemkoll:device-kind", "code": device.kind}]},
+            "patient": {"reference": f"Patient/{device.patient_id}"},
+        }
+    )

@@ -17,7 +17,7 @@ from hemkoll.api.fhir import MEDIA_TYPE, PREFIX, mapping
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.api.routes.patients import patient_or_404
 from hemkoll.api.routes.readings import decode_cursor, encode_cursor
-from hemkoll.store import readings_query
+from hemkoll.store import devices, readings_query
 
 router = APIRouter(prefix=PREFIX, tags=["fhir"])
 Nurse = Annotated[Caller, Depends(allow(*NURSES))]
@@ -79,6 +79,7 @@ def metadata() -> Response:
                     "security": {"description": "Bearer token (hemkoll token create)"},
                     "resource": [
                         {"type": "Patient", "interaction": [{"code": "read"}]},
+                        {"type": "Device", "interaction": [{"code": "read"}]},
                         {
                             "type": "Observation",
                             "interaction": [{"code": "search-type"}],
@@ -105,6 +106,17 @@ def read_patient(patient_id: str, caller: Nurse) -> Response:
         patient = patient_or_404(caller, s.conn, pid)
         s.record("patient", pid, patient_id=pid, health_centre_id=patient.health_centre_id)
     return _fhir(mapping.patient_resource(patient))
+
+
+@router.get("/Device/{device_id}", summary="A patient's device")
+def read_device(device_id: str, caller: Nurse) -> Response:
+    did = _uuid(device_id, "Device")
+    with caller.session() as s:
+        device = devices.device_in_scope(s.conn, did, health_centre_id=caller.scope)
+        if device is None:
+            raise not_found("Device", device_id)
+        s.record("device", did, patient_id=device.patient_id)
+    return _fhir(mapping.device_resource(device))
 
 
 @router.get("/Observation", summary="Search a patient's Observations (searchset Bundle)")
