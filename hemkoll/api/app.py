@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from hemkoll.api import console, observe, problems
+from hemkoll.api.fhir import routes as fhir_routes
 from hemkoll.api.guards import ApiLimits, Guards
 from hemkoll.api.routes import (
     alerts,
@@ -108,6 +109,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         thresholds,
         notifications,
         audit_log,
+        fhir_routes,
     ):
         app.include_router(module.router)
     console.install(app)

@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hemkoll.api.fhir import outcome as fhir_outcome
+
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
@@ -84,6 +86,13 @@ def unauthenticated(detail: str) -> Problem:
 
 
 def problem_response(problem: Problem, request: Request) -> JSONResponse:
+    if fhir_outcome.is_fhir_path(request.url.path):  # FHIR clients read OperationOutcome
+        return JSONResponse(
+            fhir_outcome.operation_outcome(problem.status, problem.detail),
+            status_code=problem.status,
+            media_type=fhir_outcome.MEDIA_TYPE,
+            headers=problem.headers,
+        )
     return JSONResponse(
         problem.body(request.url.path),
         status_code=problem.status,

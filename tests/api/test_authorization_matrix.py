@@ -170,6 +170,9 @@ CASES = [
     Case("GET", "/api/v1/patients/{patient}/devices", ALL),
     Case("POST", "/api/v1/devices/{device}/deactivate", ADMINS, target=fresh_device),
     Case("GET", "/api/v1/patients/{patient}/readings", CARE),
+    Case("GET", "/fhir/R4/Patient/{patient}", CARE),
+    Case("GET", "/fhir/R4/Device/{device}", CARE),
+    Case("GET", "/fhir/R4/Observation?patient={patient}", CARE),
     Case("GET", "/api/v1/patients/{patient}/contacts", CARE),
     Case(
         "POST",
@@ -272,10 +275,12 @@ def test_the_matrix_covers_every_route(client: TestClient) -> None:
         .replace("{device}", "{device_id}")
         .replace("{notification}", "{notification_id}")
         .replace("{stay}", "{stay_id}")
+        .split("?")[0]
         for c in CASES
     }
-    # Without a token by design: health and metrics carry no patient data.
-    assert routes - {"GET /healthz", "GET /metrics"} == expected_routes
+    # Without a token by design: health, metrics and the FHIR CapabilityStatement carry no
+    # patient data.
+    assert routes - {"GET /healthz", "GET /metrics", "GET /fhir/R4/metadata"} == expected_routes
 
 
 def _included_routes(client: TestClient) -> set[str]:
@@ -302,8 +307,17 @@ def test_route_by_role_and_centre(
             want = expected(case, role, other)
             outcomes[(role, "other" if other else "own")] = (response.status_code, want)
             if response.status_code >= 400:
-                assert response.headers["content-type"] == "application/problem+json"
-                assert response.json()["status"] == response.status_code
+                # FHIR routes answer errors as OperationOutcome (docs/fhir.md).
+                assert response.headers["content-type"] == (
+                    "application/fhir+json"
+                    if case.path.startswith("/fhir/")
+                    else "application/problem+json"
+                )
+                body = response.json()
+                if case.path.startswith("/fhir/"):
+                    assert body["resourceType"] == "OperationOutcome"
+                else:
+                    assert body["status"] == response.status_code
     wrong = {k: v for k, v in outcomes.items() if v[0] != v[1]}
     assert not wrong, f"(got, expected) per (role, centre): {wrong}"
 

@@ -60,13 +60,13 @@ class Readings(Page):
     days: list[DayOut] = Field(default_factory=list, description="resolution=day")
 
 
-def _encode(cursor: RawCursor) -> str:
+def encode_cursor(cursor: RawCursor) -> str:
     at, metric, device_id = cursor
     raw = orjson.dumps([at.isoformat(), metric, str(device_id)])
     return base64.urlsafe_b64encode(raw).decode("ascii")
 
 
-def _decode(cursor: str) -> RawCursor:
+def decode_cursor(cursor: str) -> RawCursor:
     try:
         at, metric, device_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
         parsed = datetime.fromisoformat(at)
@@ -162,7 +162,7 @@ def get_readings(
             since=start,
             until=end,
             limit=limit,
-            after=None if cursor is None else _decode(cursor),
+            after=None if cursor is None else decode_cursor(cursor),
         )
     out.readings.extend(
         RawOut(
@@ -175,5 +175,5 @@ def get_readings(
         for r in rows
     )
     if len(rows) == limit:
-        out.next_cursor = _encode(rows[-1].cursor)
+        out.next_cursor = encode_cursor(rows[-1].cursor)
     return out
