@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
-from hemkoll.api import console, observe, problems
+from hemkoll.api import console, mitt, observe, problems
 from hemkoll.api.guards import ApiLimits, Guards
 from hemkoll.api.routes import (
     alerts,
@@ -23,6 +23,7 @@ from hemkoll.api.routes import (
     health,
     hospital_stays,
     notifications,
+    patient_app,
     patients,
     readings,
     staff,
@@ -105,10 +106,12 @@ def create_app(config: ApiConfig) -> FastAPI:
         alerts,
         contacts,
         hospital_stays,
+        patient_app,
         thresholds,
         notifications,
         audit_log,
     ):
         app.include_router(module.router)
     console.install(app)
+    mitt.install(app)
     return app

@@ -21,6 +21,7 @@ from hemkoll.api.console.auth import signed_in
 from hemkoll.api.console.contact_log import log_context
 from hemkoll.api.console.evidence import Evidence, evidence_view
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
+from hemkoll.api.console.patient_side import patient_side_context
 from hemkoll.api.console.patient_charts import (
     GROUPS,
     METRICS,
@@ -99,6 +100,7 @@ def patient_page(
                 raise not_found("alert", alert)
         names = {m.id: m.name for m in staff.list_staff(s.conn, health_centre_id=caller.scope)}
         contacts = log_context(s.conn, patient, lang=language(request), now=now)
+        own_side = patient_side_context(s, patient, by=caller.principal.staff_id)
         centre_id = patient.health_centre_id
         s.record("contact_log", patient_id, patient_id=patient_id, health_centre_id=centre_id)
         s.record("readings", patient_id, patient_id=patient_id, health_centre_id=centre_id)
@@ -166,5 +168,6 @@ def patient_page(
         "section": "patients",
         "now": now,
         **contacts,
+        **own_side,
     }
     return render(request, "patient.html", context, me=caller.principal, tz=centre_tz, now=now)
