@@ -8,9 +8,9 @@ from uuid import UUID
 
 from hemkoll.cli.admin import broker_auth_command, enrol_command, migrate_command, token_command
 from hemkoll.cli.clinical import backtest_command, monitoring_command, thresholds_command
-from hemkoll.cli.patient_code import patient_code_command
 from hemkoll.cli.enrol_bulk import enrol_bulk_command
 from hemkoll.cli.imports import import_history_command
+from hemkoll.cli.patient_code import patient_code_command
 from hemkoll.cli.services import (
     demo_command,
     dispatch_command,
@@ -149,8 +149,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a block per com
 
     code = commands.add_parser(
         "patient-code",
-        help="print a one-time enrolment code for the patient app (docs/patient.md), valid a "
-        "week",
+        help="print a one-time enrolment code for the patient app (docs/patient.md), valid a week",
     )
     code.add_argument("--patient", type=UUID, required=True, help="patient id")
     code.add_argument(

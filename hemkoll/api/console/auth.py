@@ -160,7 +160,9 @@ def language_choice(request: Request, form: dict[str, str], prefix: str) -> Resp
     """The language cookie of the app at ``prefix`` set from the toggle's form; back to the
     page the toggle was on."""
     lang = "en" if form.get("lang") == "en" else "sv"
-    response = RedirectResponse(safe_next(form.get("next"), prefix) or f"{prefix}/", status_code=303)
+    response = RedirectResponse(
+        safe_next(form.get("next"), prefix) or f"{prefix}/", status_code=303
+    )
     response.set_cookie(
         LANG_COOKIE,
         lang,

@@ -114,7 +114,10 @@ PATIENT_ENTRIES: dict[str, tuple[str, str]] = {
         "Thank you. Your health centre has your request.",
     ),
     "mitt_requests_title": ("Dina begäranden", "Your requests"),
-    "mitt_no_requests": ("Du har inte bett om kontakt ännu.", "You have not asked for contact yet."),
+    "mitt_no_requests": (
+        "Du har inte bett om kontakt ännu.",
+        "You have not asked for contact yet.",
+    ),
     "mitt_request_received": (
         "Mottagen: din vårdcentral har fått den.",
         "Received: your health centre has it.",
@@ -176,7 +179,10 @@ PATIENT_ENTRIES: dict[str, tuple[str, str]] = {
     "mitt_access_unit": ("Vårdenhet", "Care unit"),
     "mitt_access_role": ("Roll", "Role"),
     "mitt_access_what": ("Vad", "What"),
-    "mitt_no_access": ("Ingen har läst dina uppgifter ännu.", "No one has looked at your data yet."),
+    "mitt_no_access": (
+        "Ingen har läst dina uppgifter ännu.",
+        "No one has looked at your data yet.",
+    ),
     "mitt_object_readings": ("Mätvärden", "Readings"),
     "mitt_object_alert": ("Larm", "Alert"),
     "mitt_object_thresholds": ("Gränsvärden", "Thresholds"),

@@ -21,7 +21,6 @@ from hemkoll.api.console.auth import signed_in
 from hemkoll.api.console.contact_log import log_context
 from hemkoll.api.console.evidence import Evidence, evidence_view
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
-from hemkoll.api.console.patient_side import patient_side_context
 from hemkoll.api.console.patient_charts import (
     GROUPS,
     METRICS,
@@ -35,6 +34,7 @@ from hemkoll.api.console.patient_charts import (
     limit_lines,
     local_days,
 )
+from hemkoll.api.console.patient_side import patient_side_context
 from hemkoll.api.console.rules_view import find, limits_for, rule_label, rule_metrics
 from hemkoll.api.console.web import PREFIX, ConsoleRoute, language, render
 from hemkoll.api.console.worklist import centre_of

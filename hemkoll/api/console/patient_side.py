@@ -95,7 +95,9 @@ def patient_code(request: Request, patient_id: UUID, caller: Nurse) -> Response:
             s.conn, patient_id, created_by=caller.principal.staff_id, now=caller.now()
         )
         s.record(
-            "patient_code", issued.id, patient_id=patient_id,
+            "patient_code",
+            issued.id,
+            patient_id=patient_id,
             health_centre_id=patient.health_centre_id,
         )
     public: str = request.app.state.public_url
@@ -115,13 +117,18 @@ def mark_request(patient_id: UUID, request_id: UUID, state: str, caller: Nurse) 
     with caller.session() as s:
         patient = _patient(caller, s, patient_id)
         moved = contact_requests.mark(
-            s.conn, request_id, patient_id, "seen" if state == "seen" else "handled",
+            s.conn,
+            request_id,
+            patient_id,
+            "seen" if state == "seen" else "handled",
             by=caller.principal.staff_id,
         )
         if not moved:
             raise not_found("open contact request", request_id)
         s.record(
-            "contact_request", request_id, patient_id=patient_id,
+            "contact_request",
+            request_id,
+            patient_id=patient_id,
             health_centre_id=patient.health_centre_id,
         )
     return RedirectResponse(f"{PREFIX}/patients/{patient_id}#patient-side", status_code=303)

@@ -60,7 +60,13 @@ def questionnaire_page(request: Request, questionnaire_id: str, caller: Patient)
     q = _questionnaire(questionnaire_id)
     with caller.session():
         pass  # nothing of hers is read; the visit is recorded
-    context = {"q": q, "qlang": language(request), "form": {}, "errors": {}, "section": "questionnaires"}
+    context: dict[str, object] = {
+        "q": q,
+        "qlang": language(request),
+        "form": {},
+        "errors": {},
+        "section": "questionnaires",
+    }
     return render(request, "mitt_questionnaire.html", context)
 
 
@@ -77,9 +83,17 @@ def answer(request: Request, questionnaire_id: str, caller: Patient, form: Form)
         try:
             answers, total = scored(q, form)
         except AnswerError as exc:
-            context = {"q": q, "qlang": language(request), "form": form, "section": "questionnaires"}
+            context = {
+                "q": q,
+                "qlang": language(request),
+                "form": form,
+                "section": "questionnaires",
+            }
             raise rejected(
-                request, "mitt_questionnaire.html", context, errors={exc.link_id: "mitt_error_answer"}
+                request,
+                "mitt_questionnaire.html",
+                context,
+                errors={exc.link_id: "mitt_error_answer"},
             ) from None
         response_id = questionnaire_responses.add(
             s.conn, caller.patient_id, q.id, answers, score=float(total)

@@ -62,7 +62,10 @@ def sign_in(request: Request, form: Form) -> Response:
     if failed >= MAX_FAILED_SIGN_INS:
         retry = str(int(SIGN_IN_WINDOW.total_seconds()))
         problem = Problem(
-            429, "too-many-requests", "Too many requests", "too many refused codes",
+            429,
+            "too-many-requests",
+            "Too many requests",
+            "too many refused codes",
             headers={"Retry-After": retry},
         )
         refuse(request, None, problem)

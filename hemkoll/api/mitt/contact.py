@@ -23,9 +23,9 @@ router = APIRouter(prefix=MITT, route_class=ConsoleRoute, include_in_schema=Fals
 Form = Annotated[dict[str, str], Depends(form_fields)]
 
 
-def _contact_context(caller: Patient, requests: list[contact_requests.ContactRequest]) -> dict[
-    str, object
-]:
+def _contact_context(
+    caller: Patient, requests: list[contact_requests.ContactRequest]
+) -> dict[str, object]:
     return {"requests": requests, "section": "contact", "form": {}, "errors": {}}
 
 

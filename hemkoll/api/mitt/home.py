@@ -61,9 +61,7 @@ def alert_words(a: AlertDetail, t: Mapping[str, str]) -> str:
 
 
 @router.get("/")
-def home(
-    request: Request, caller: Patient, days: Annotated[int, Query()] = 30
-) -> Response:
+def home(request: Request, caller: Patient, days: Annotated[int, Query()] = 30) -> Response:
     if days not in PERIODS:
         raise invalid(f"days: one of {', '.join(map(str, PERIODS))}")
     programme: RuleSet = request.app.state.programme

@@ -58,8 +58,12 @@ def _scale(*pairs: tuple[str, str], start: int = 0) -> tuple[Option, ...]:
     return tuple(Option(start + i, sv, en) for i, (sv, en) in enumerate(pairs))
 
 
-_SYMPTOM = _scale(("Inte alls", "Not at all"), ("Lite", "A little"), ("Måttligt", "Moderately"),
-                  ("Mycket", "Severely"))
+_SYMPTOM = _scale(
+    ("Inte alls", "Not at all"),
+    ("Lite", "A little"),
+    ("Måttligt", "Moderately"),
+    ("Mycket", "Severely"),
+)
 _PHQ = _scale(
     ("Inte alls", "Not at all"),
     ("Flera dagar", "Several days"),
@@ -79,8 +83,9 @@ QUESTIONNAIRES: Mapping[str, Questionnaire] = {
             timedelta(days=1),
             (
                 Item("symptom_breathlessness", "Andfåddhet", "Breathlessness", _SYMPTOM),
-                Item("symptom_ankle_swelling", "Svullna fötter eller ben", "Ankle swelling",
-                     _SYMPTOM),
+                Item(
+                    "symptom_ankle_swelling", "Svullna fötter eller ben", "Ankle swelling", _SYMPTOM
+                ),
                 Item("symptom_fatigue", "Trötthet", "Tiredness", _SYMPTOM),
             ),
             in_app=False,
@@ -116,10 +121,18 @@ QUESTIONNAIRES: Mapping[str, Questionnaire] = {
             "Over the last 2 weeks, how often have you been bothered by the following?",
             timedelta(days=30),
             (
-                Item("phq2_interest", "Lite intresse eller glädje i att göra saker",
-                     "Little interest or pleasure in doing things", _PHQ),
-                Item("phq2_mood", "Nedstämdhet, depression eller känsla av hopplöshet",
-                     "Feeling down, depressed, or hopeless", _PHQ),
+                Item(
+                    "phq2_interest",
+                    "Lite intresse eller glädje i att göra saker",
+                    "Little interest or pleasure in doing things",
+                    _PHQ,
+                ),
+                Item(
+                    "phq2_mood",
+                    "Nedstämdhet, depression eller känsla av hopplöshet",
+                    "Feeling down, depressed, or hopeless",
+                    _PHQ,
+                ),
             ),
         ),
     )

@@ -46,7 +46,8 @@ def _threshold(rule: ThresholdRule, t: Mapping[str, str], fmt: Formatter) -> str
         )
     if band.low is not None:
         return t["mitt_target_above"].format(metric=name, value=fmt.figure(band.low), unit=u)
-    assert band.high is not None  # a band has low, high or both
+    if band.high is None:  # a band has low, high or both
+        return None
     return t["mitt_target_below"].format(metric=name, value=fmt.figure(band.high), unit=u)
 
 
