@@ -239,3 +239,22 @@ def test_her_session_opens_no_staff_route_and_never_another_patients_data(
     r = client.get("/console/worklist", follow_redirects=False)
     assert r.status_code == 303
     assert "/console/sign-in" in r.headers["location"]
+
+
+def test_targets_in_words_from_her_rules_and_usual_weight() -> None:
+    from datetime import UTC, datetime  # noqa: PLC0415
+    from zoneinfo import ZoneInfo  # noqa: PLC0415
+
+    from hemkoll.api.console.i18n import CATALOGUE, Formatter  # noqa: PLC0415
+    from hemkoll.api.mitt.targets import targets, usual  # noqa: PLC0415
+    from hemkoll.rules.preset import HEART_FAILURE  # noqa: PLC0415
+
+    fmt = Formatter("en", ZoneInfo("Europe/Stockholm"), datetime.now(UTC))
+    weight = usual([80.6, 81.0, 81.2, 80.9, 81.1, 80.8, 81.0])
+    assert weight == 81.0
+    assert usual([81.0] * 6) is None  # under a week of days: no usual value said
+    said = [t.text for t in targets(HEART_FAILURE, {"body_weight": 81.0}, CATALOGUE["en"], fmt)]
+    rise = "Call if your weight rises more than 2 kg in 3 days."
+    assert said.index("Your usual weight is about 81.0 kg.") < said.index(rise)
+    assert len(said) == len(set(said))
+    assert sum("systolic" in text and "between" in text for text in said) == 1

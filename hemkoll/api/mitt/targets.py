@@ -61,8 +61,18 @@ def targets(
     for each metric that has one."""
     found: list[Target] = []
     said_usual: set[str] = set()
+    # One range per metric: its first threshold rule with a yellow level (an urgent, red-only
+    # rule's wider range would only repeat it less usefully), else its first.
+    ranges: dict[str, ThresholdRule] = {}
+    for rule in rule_set.rules:
+        if isinstance(rule, ThresholdRule):
+            kept = ranges.get(rule.metric)
+            if kept is None or (kept.yellow is None and rule.yellow is not None):
+                ranges[rule.metric] = rule
     for rule in rule_set.rules:
         if not isinstance(rule, (ChangeRule, ThresholdRule, SymptomRule)):
+            continue
+        if isinstance(rule, ThresholdRule) and ranges[rule.metric] is not rule:
             continue
         metric = rule.metric
         if metric in usual_values and metric not in said_usual:
