@@ -205,6 +205,19 @@ GRANT SELECT, INSERT ON contact_log TO hemkoll_api;
 -- stay changes, and none is removed.
 GRANT SELECT, INSERT ON hospital_stays TO hemkoll_api;
 GRANT UPDATE (discharged_at) ON hospital_stays TO hemkoll_api;
+-- The patient app (docs/patient.md): codes used once, sessions ended, requests moved on,
+-- messages marked read, goals removed; nothing else of them changes and none is deleted.
+GRANT SELECT, INSERT ON patient_codes TO hemkoll_api;
+GRANT UPDATE (used_at) ON patient_codes TO hemkoll_api;
+GRANT SELECT, INSERT ON patient_sessions TO hemkoll_api;
+GRANT UPDATE (revoked_at) ON patient_sessions TO hemkoll_api;
+GRANT SELECT, INSERT ON contact_requests TO hemkoll_api;
+GRANT UPDATE (state, seen_at, seen_by, handled_at, handled_by) ON contact_requests TO hemkoll_api;
+GRANT SELECT, INSERT ON care_messages TO hemkoll_api;
+GRANT UPDATE (read_at) ON care_messages TO hemkoll_api;
+GRANT SELECT, INSERT ON questionnaire_responses TO hemkoll_api;
+GRANT SELECT, INSERT ON patient_goals TO hemkoll_api;
+GRANT UPDATE (removed_at) ON patient_goals TO hemkoll_api;
 
 -- 9. hemkoll_broker_auth (devices.sql: active_device_credentials). ------------------------
 GRANT SELECT (id, credential_hash, active) ON devices TO hemkoll_broker_auth;

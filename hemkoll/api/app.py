@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
-from hemkoll.api import console, observe, problems
+from hemkoll.api import console, mitt, observe, problems
 from hemkoll.api.fhir import routes as fhir_routes
 from hemkoll.api.guards import ApiLimits, Guards
 from hemkoll.api.routes import (
@@ -24,6 +24,7 @@ from hemkoll.api.routes import (
     health,
     hospital_stays,
     notifications,
+    patient_app,
     patients,
     readings,
     staff,
@@ -106,6 +107,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         alerts,
         contacts,
         hospital_stays,
+        patient_app,
         thresholds,
         notifications,
         audit_log,
@@ -113,4 +115,5 @@ def create_app(config: ApiConfig) -> FastAPI:
     ):
         app.include_router(module.router)
     console.install(app)
+    mitt.install(app)
     return app

@@ -10,6 +10,7 @@ from hemkoll.cli.admin import broker_auth_command, enrol_command, migrate_comman
 from hemkoll.cli.clinical import backtest_command, monitoring_command, thresholds_command
 from hemkoll.cli.enrol_bulk import enrol_bulk_command
 from hemkoll.cli.imports import import_history_command
+from hemkoll.cli.patient_code import patient_code_command
 from hemkoll.cli.services import (
     demo_command,
     dispatch_command,
@@ -145,6 +146,17 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a block per com
     monitoring.add_argument("action", choices=("pause", "resume"))
     monitoring.add_argument("--patient", type=UUID, required=True, help="patient id")
     monitoring.set_defaults(run=monitoring_command)
+
+    code = commands.add_parser(
+        "patient-code",
+        help="print a one-time enrolment code for the patient app (docs/patient.md), valid a week",
+    )
+    code.add_argument("--patient", type=UUID, required=True, help="patient id")
+    code.add_argument(
+        "--staff", type=UUID, required=True, help="id of the member of staff handing it out"
+    )
+    code.add_argument("--json", action="store_true", help="print JSON")
+    code.set_defaults(run=patient_code_command)
 
     enrol = commands.add_parser(
         "enrol", help="enrol a device for a patient and print its one-time MQTT password"

@@ -22,7 +22,13 @@ import httpx
 
 from hemkoll.notify.device import DevicePublisher
 from hemkoll.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, AttemptOutcome, RetrySchedule
-from hemkoll.notify.webhook import alert_link, send_webhook, sign_webhook, webhook_body
+from hemkoll.notify.webhook import (
+    alert_link,
+    patient_link,
+    send_webhook,
+    sign_webhook,
+    webhook_body,
+)
 from hemkoll.store.notifications import ClaimedNotification
 
 log = logging.getLogger(__name__)
@@ -83,9 +89,15 @@ class WebhookChannel:
                 self.name,
             )
             return AttemptOutcome("failed", error=NO_ENDPOINT[self.name])
-        if claimed.alert_id is None:
-            raise DeliveryBug("a webhook notification without an alert")
-        link = alert_link(self.public_url, claimed.alert_id)
+        if claimed.alert_id is not None:
+            link = alert_link(self.public_url, claimed.alert_id)
+        elif claimed.contact_request_id is not None:
+            data = claimed.payload.get("data")
+            if not isinstance(data, dict) or not isinstance(data.get("patient_id"), str):
+                raise DeliveryBug("a contact request's notification without its patient")
+            link = patient_link(self.public_url, data["patient_id"])
+        else:
+            raise DeliveryBug("a webhook notification without an alert or contact request")
         body = webhook_body(claimed.payload, link=link)
         signed = sign_webhook(
             claimed.url, claimed.signing_secret, claimed.id, body, at=datetime.now(UTC)

@@ -43,6 +43,11 @@ def alert_link(public_url: str, alert_id: UUID) -> str:
     return f"{public_url.rstrip('/')}/api/v1/alerts/{alert_id}"
 
 
+def patient_link(public_url: str, patient_id: str) -> str:
+    """Where the console shows a patient (a contact request is read on her page)."""
+    return f"{public_url.rstrip('/')}/console/patients/{patient_id}"
+
+
 def webhook_body(payload: Mapping[str, Any], *, link: str) -> bytes:
     """The stored payload, with ``data.link`` added and nothing else."""
     data = payload.get("data")

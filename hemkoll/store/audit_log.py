@@ -28,6 +28,8 @@ class AuditEntry:
     client_address: str | None
     # Why (an administrator's stated reason, e.g. for a backdated enrolment); usually None.
     reason: str | None = None
+    # The actor when it is a patient in her own app (staff_id then None; see 0017).
+    patient_session_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,19 @@ class AuditRow:
     object_id: str | None
     client_address: str | None
     reason: str | None
+    patient_session_id: UUID | None
+
+
+@dataclass(frozen=True)
+class StaffAccess:
+    """One access by the care team to a patient's data, as the patient's own log shows it:
+    when, which care unit, which role, what kind of data."""
+
+    at: datetime
+    health_centre_name: str | None
+    role: str | None
+    object_type: str | None
+    action: str
 
 
 def append(conn: Conn, entries: Sequence[AuditEntry]) -> None:
@@ -76,4 +91,12 @@ def read(
                 "before_id": before_id,
                 "limit": limit,
             },
+        ).fetchall()
+
+
+def staff_accesses(conn: Conn, patient_id: UUID, *, limit: int = 200) -> list[StaffAccess]:
+    """Successful accesses by staff to the patient's data, newest first (her access log)."""
+    with conn.cursor(row_factory=class_row(StaffAccess)) as cur:
+        return cur.execute(
+            query("patient_staff_accesses"), {"patient_id": patient_id, "limit": limit}
         ).fetchall()

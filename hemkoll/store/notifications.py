@@ -31,6 +31,7 @@ Result = Literal["delivered", "retry", "expired", "gone"]
 RedeliverOutcome = Literal["queued", "already_pending", "not_found"]
 WebhookChannel = Literal["care_team", "escalation"]
 AlertEvent = Literal["alert.opened", "alert.severity_raised", "alert.escalated"]
+CONTACT_REQUESTED = "patient.contact_requested"
 DeviceEvent = Literal[
     "alert.opened",
     "alert.severity_raised",
@@ -53,6 +54,19 @@ def enqueue_alert_webhook(
     ).fetchone()
     if row is None:
         raise LookupError(f"no alert {alert_id} to notify about")
+    conn.execute(query("notify_dispatch"))
+    return UUID(str(row[0]))
+
+
+def enqueue_contact_webhook(conn: Conn, contact_request_id: UUID) -> UUID:
+    """Queue a signed webhook to the health centre about a patient's "please contact me";
+    the caller's transaction (the one that stores the request). Returns its id."""
+    row = conn.execute(
+        query("enqueue_contact_webhook"),
+        {"contact_request_id": contact_request_id, "event": CONTACT_REQUESTED},
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no contact request {contact_request_id} to notify about")
     conn.execute(query("notify_dispatch"))
     return UUID(str(row[0]))
 
@@ -138,6 +152,7 @@ class ClaimedNotification:
     id: UUID
     health_centre_id: UUID
     alert_id: UUID | None
+    contact_request_id: UUID | None
     channel: str
     device_id: UUID | None
     event: str

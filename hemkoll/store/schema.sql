@@ -118,6 +118,7 @@ CREATE TABLE public.audit_log (
     object_id text,
     client_address inet,
     reason text,
+    patient_session_id uuid,
     CONSTRAINT audit_log_reason_check CHECK (((reason IS NULL) OR ((length(btrim(reason)) >= 1) AND (length(btrim(reason)) <= 500))))
 );
 
@@ -128,6 +129,17 @@ ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE public.care_messages (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    thread_id uuid NOT NULL,
+    author_staff uuid,
+    body text NOT NULL,
+    sent_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    read_at timestamp with time zone,
+    CONSTRAINT care_messages_body_check CHECK (((length(btrim(body)) >= 1) AND (length(btrim(body)) <= 2000)))
 );
 
 CREATE TABLE public.contact_log (
@@ -144,6 +156,24 @@ CREATE TABLE public.contact_log (
     CONSTRAINT contact_log_check1 CHECK (((corrects IS NULL) OR (corrects <> id))),
     CONSTRAINT contact_log_kind_check CHECK ((kind = ANY (ARRAY['call_out'::text, 'call_in'::text, 'visit'::text, 'note'::text, 'hand_over'::text]))),
     CONSTRAINT contact_log_text_check CHECK (((length(btrim(text)) >= 1) AND (length(text) <= 2000)))
+);
+
+CREATE TABLE public.contact_requests (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    reason text,
+    worry smallint NOT NULL,
+    state text DEFAULT 'received'::text NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    seen_at timestamp with time zone,
+    seen_by uuid,
+    handled_at timestamp with time zone,
+    handled_by uuid,
+    CONSTRAINT contact_requests_check CHECK (((state = 'received'::text) = (seen_at IS NULL))),
+    CONSTRAINT contact_requests_check1 CHECK (((state = 'handled'::text) = (handled_at IS NOT NULL))),
+    CONSTRAINT contact_requests_reason_check CHECK (((reason IS NULL) OR ((length(btrim(reason)) >= 1) AND (length(btrim(reason)) <= 1000)))),
+    CONSTRAINT contact_requests_state_check CHECK ((state = ANY (ARRAY['received'::text, 'seen'::text, 'handled'::text]))),
+    CONSTRAINT contact_requests_worry_check CHECK (((worry >= 1) AND (worry <= 3)))
 );
 
 CREATE TABLE public.dead_letters (
@@ -301,12 +331,46 @@ CREATE TABLE public.notifications (
     lease_until timestamp with time zone,
     delivered_at timestamp with time zone,
     last_error text,
+    contact_request_id uuid,
     CONSTRAINT notifications_channel_check CHECK ((channel = ANY (ARRAY['care_team'::text, 'escalation'::text, 'device'::text]))),
     CONSTRAINT notifications_check CHECK (((channel = 'device'::text) = (device_id IS NOT NULL))),
-    CONSTRAINT notifications_check1 CHECK (((channel = 'device'::text) OR (alert_id IS NOT NULL))),
     CONSTRAINT notifications_check2 CHECK (((state = 'delivered'::text) = (delivered_at IS NOT NULL))),
-    CONSTRAINT notifications_event_check CHECK ((event = ANY (ARRAY['alert.opened'::text, 'alert.severity_raised'::text, 'alert.escalated'::text, 'alert.acknowledged'::text, 'readings.in_range'::text, 'readings.received'::text, 'readings.measure_again'::text, 'readings.severe_symptom'::text]))),
-    CONSTRAINT notifications_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'delivered'::text, 'expired'::text, 'gone'::text])))
+    CONSTRAINT notifications_event_check CHECK ((event = ANY (ARRAY['alert.opened'::text, 'alert.severity_raised'::text, 'alert.escalated'::text, 'alert.acknowledged'::text, 'readings.in_range'::text, 'readings.received'::text, 'readings.measure_again'::text, 'readings.severe_symptom'::text, 'patient.contact_requested'::text]))),
+    CONSTRAINT notifications_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'delivered'::text, 'expired'::text, 'gone'::text]))),
+    CONSTRAINT notifications_subject_check CHECK (((channel = 'device'::text) OR ((alert_id IS NULL) <> (contact_request_id IS NULL))))
+);
+
+CREATE TABLE public.patient_codes (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    code_hash bytea NOT NULL,
+    created_by uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    used_at timestamp with time zone,
+    CONSTRAINT patient_codes_check CHECK ((expires_at > created_at))
+);
+
+CREATE TABLE public.patient_goals (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    kind text NOT NULL,
+    text text NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    removed_at timestamp with time zone,
+    CONSTRAINT patient_goals_kind_check CHECK ((kind = ANY (ARRAY['goal'::text, 'preference'::text]))),
+    CONSTRAINT patient_goals_text_check CHECK (((length(btrim(text)) >= 1) AND (length(btrim(text)) <= 300)))
+);
+
+CREATE TABLE public.patient_sessions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    token_hash bytea NOT NULL,
+    code_id uuid,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    CONSTRAINT patient_sessions_check CHECK ((expires_at > created_at))
 );
 
 CREATE TABLE public.patients (
@@ -320,6 +384,15 @@ CREATE TABLE public.patients (
     discharged_at timestamp with time zone,
     CONSTRAINT patients_language_check CHECK ((language = ANY (ARRAY['sv'::text, 'en'::text]))),
     CONSTRAINT patients_reference_check CHECK (((length(reference) >= 1) AND (length(reference) <= 64)))
+);
+
+CREATE TABLE public.questionnaire_responses (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    questionnaire text NOT NULL,
+    answers jsonb NOT NULL,
+    score double precision,
+    authored_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
 );
 
 CREATE TABLE public.readings (
@@ -404,11 +477,20 @@ ALTER TABLE ONLY public.api_tokens
 ALTER TABLE ONLY public.audit_log
     ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.care_messages
+    ADD CONSTRAINT care_messages_patient_id_id_key UNIQUE (patient_id, id);
+
+ALTER TABLE ONLY public.care_messages
+    ADD CONSTRAINT care_messages_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.contact_log
     ADD CONSTRAINT contact_log_patient_id_id_key UNIQUE (patient_id, id);
 
 ALTER TABLE ONLY public.contact_log
     ADD CONSTRAINT contact_log_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.contact_requests
+    ADD CONSTRAINT contact_requests_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.dead_letters
     ADD CONSTRAINT dead_letters_pkey PRIMARY KEY (id);
@@ -449,11 +531,29 @@ ALTER TABLE ONLY public.notification_attempts
 ALTER TABLE ONLY public.notifications
     ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.patient_codes
+    ADD CONSTRAINT patient_codes_code_hash_key UNIQUE (code_hash);
+
+ALTER TABLE ONLY public.patient_codes
+    ADD CONSTRAINT patient_codes_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.patient_goals
+    ADD CONSTRAINT patient_goals_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.patient_sessions
+    ADD CONSTRAINT patient_sessions_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.patient_sessions
+    ADD CONSTRAINT patient_sessions_token_hash_key UNIQUE (token_hash);
+
 ALTER TABLE ONLY public.patients
     ADD CONSTRAINT patients_health_centre_id_reference_key UNIQUE (health_centre_id, reference);
 
 ALTER TABLE ONLY public.patients
     ADD CONSTRAINT patients_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.questionnaire_responses
+    ADD CONSTRAINT questionnaire_responses_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.readings_hourly
     ADD CONSTRAINT readings_hourly_pkey PRIMARY KEY (patient_id, metric, hour);
@@ -488,9 +588,13 @@ CREATE INDEX audit_log_patient_idx ON public.audit_log USING btree (patient_id, 
 
 CREATE INDEX audit_log_staff_idx ON public.audit_log USING btree (staff_id, at DESC);
 
+CREATE INDEX care_messages_patient_idx ON public.care_messages USING btree (patient_id, sent_at DESC);
+
 CREATE INDEX contact_log_alert_idx ON public.contact_log USING btree (alert_id) WHERE (alert_id IS NOT NULL);
 
 CREATE INDEX contact_log_patient_idx ON public.contact_log USING btree (patient_id, occurred_at DESC, id DESC);
+
+CREATE INDEX contact_requests_open_idx ON public.contact_requests USING btree (patient_id, created_at DESC);
 
 CREATE UNIQUE INDEX dead_letters_once_idx ON public.dead_letters USING btree (payload_sha256, topic, COALESCE(reading_index, '-1'::integer));
 
@@ -515,6 +619,14 @@ CREATE INDEX notification_attempts_notification_idx ON public.notification_attem
 CREATE INDEX notifications_alert_idx ON public.notifications USING btree (alert_id, created_at);
 
 CREATE INDEX notifications_due_idx ON public.notifications USING btree (next_attempt_at) WHERE (state = 'pending'::text);
+
+CREATE INDEX patient_codes_patient_idx ON public.patient_codes USING btree (patient_id);
+
+CREATE INDEX patient_goals_patient_idx ON public.patient_goals USING btree (patient_id) WHERE (removed_at IS NULL);
+
+CREATE INDEX patient_sessions_patient_idx ON public.patient_sessions USING btree (patient_id);
+
+CREATE INDEX questionnaire_responses_patient_idx ON public.questionnaire_responses USING btree (patient_id, questionnaire, authored_at DESC);
 
 CREATE UNIQUE INDEX rule_overrides_centre_version_idx ON public.rule_overrides USING btree (health_centre_id, version) WHERE (health_centre_id IS NOT NULL);
 
@@ -544,6 +656,15 @@ ALTER TABLE ONLY public.alerts
 ALTER TABLE ONLY public.api_tokens
     ADD CONSTRAINT api_tokens_staff_id_fkey FOREIGN KEY (staff_id) REFERENCES public.staff(id);
 
+ALTER TABLE ONLY public.care_messages
+    ADD CONSTRAINT care_messages_author_staff_fkey FOREIGN KEY (author_staff) REFERENCES public.staff(id);
+
+ALTER TABLE ONLY public.care_messages
+    ADD CONSTRAINT care_messages_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.care_messages
+    ADD CONSTRAINT care_messages_patient_id_thread_id_fkey FOREIGN KEY (patient_id, thread_id) REFERENCES public.care_messages(patient_id, id);
+
 ALTER TABLE ONLY public.contact_log
     ADD CONSTRAINT contact_log_author_fkey FOREIGN KEY (author) REFERENCES public.staff(id);
 
@@ -555,6 +676,15 @@ ALTER TABLE ONLY public.contact_log
 
 ALTER TABLE ONLY public.contact_log
     ADD CONSTRAINT contact_log_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.contact_requests
+    ADD CONSTRAINT contact_requests_handled_by_fkey FOREIGN KEY (handled_by) REFERENCES public.staff(id);
+
+ALTER TABLE ONLY public.contact_requests
+    ADD CONSTRAINT contact_requests_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.contact_requests
+    ADD CONSTRAINT contact_requests_seen_by_fkey FOREIGN KEY (seen_by) REFERENCES public.staff(id);
 
 ALTER TABLE ONLY public.devices
     ADD CONSTRAINT devices_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
@@ -584,6 +714,9 @@ ALTER TABLE ONLY public.notifications
     ADD CONSTRAINT notifications_alert_id_fkey FOREIGN KEY (alert_id) REFERENCES public.alerts(id);
 
 ALTER TABLE ONLY public.notifications
+    ADD CONSTRAINT notifications_contact_request_id_fkey FOREIGN KEY (contact_request_id) REFERENCES public.contact_requests(id);
+
+ALTER TABLE ONLY public.notifications
     ADD CONSTRAINT notifications_device_id_fkey FOREIGN KEY (device_id) REFERENCES public.devices(id);
 
 ALTER TABLE ONLY public.notifications
@@ -592,8 +725,26 @@ ALTER TABLE ONLY public.notifications
 ALTER TABLE ONLY public.notifications
     ADD CONSTRAINT notifications_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
 
+ALTER TABLE ONLY public.patient_codes
+    ADD CONSTRAINT patient_codes_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.staff(id);
+
+ALTER TABLE ONLY public.patient_codes
+    ADD CONSTRAINT patient_codes_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.patient_goals
+    ADD CONSTRAINT patient_goals_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.patient_sessions
+    ADD CONSTRAINT patient_sessions_code_id_fkey FOREIGN KEY (code_id) REFERENCES public.patient_codes(id);
+
+ALTER TABLE ONLY public.patient_sessions
+    ADD CONSTRAINT patient_sessions_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
 ALTER TABLE ONLY public.patients
     ADD CONSTRAINT patients_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
+
+ALTER TABLE ONLY public.questionnaire_responses
+    ADD CONSTRAINT questionnaire_responses_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
 
 ALTER TABLE ONLY public.rule_overrides
     ADD CONSTRAINT rule_overrides_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);

@@ -239,6 +239,8 @@ CASES = [
         frozenset({"clinician"}),
         body=lambda t: {"overrides": {"source": "test"}, "days": 30},
     ),
+    Case("POST", "/api/v1/patients/{patient}/patient-codes", ALL, 201),
+    Case("POST", "/api/v1/patients/{patient}/patient-sessions/revoke", ALL),
     Case("GET", "/api/v1/audit", ADMINS, scoped=False),
 ]
 

@@ -87,11 +87,12 @@ def secure(request: Request) -> bool:
     return request.url.scheme == "https" or public.startswith("https://")
 
 
-def safe_next(value: str | None) -> str | None:
-    """A console path to go on to after a form, or None: never another site."""
-    if value is None or not value.startswith(f"{PREFIX}/") or "\\" in value:
+def safe_next(value: str | None, prefix: str = PREFIX) -> str | None:
+    """A path of the app at ``prefix`` (the console's, or the patient app's) to go on to after
+    a form, or None: never another site."""
+    if value is None or not value.startswith(f"{prefix}/") or "\\" in value:
         return None
-    if ".." in value or "%2e" in value.lower():  # no way out of /console by dot segments
+    if ".." in value or "%2e" in value.lower():  # no way out of the app by dot segments
         return None
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or value.startswith("//"):
@@ -155,17 +156,25 @@ def sign_out(request: Request) -> Response:
     return response
 
 
-@router.post("/language", status_code=303, dependencies=[Depends(check_origin)])
-def set_language(request: Request, form: Form) -> Response:
+def language_choice(request: Request, form: dict[str, str], prefix: str) -> Response:
+    """The language cookie of the app at ``prefix`` set from the toggle's form; back to the
+    page the toggle was on."""
     lang = "en" if form.get("lang") == "en" else "sv"
-    response = RedirectResponse(safe_next(form.get("next")) or f"{PREFIX}/", status_code=303)
+    response = RedirectResponse(
+        safe_next(form.get("next"), prefix) or f"{prefix}/", status_code=303
+    )
     response.set_cookie(
         LANG_COOKIE,
         lang,
         max_age=LANG_COOKIE_MAX_AGE,
-        path=PREFIX,
+        path=prefix,
         httponly=True,
         samesite="strict",
         secure=secure(request),
     )
     return response
+
+
+@router.post("/language", status_code=303, dependencies=[Depends(check_origin)])
+def set_language(request: Request, form: Form) -> Response:
+    return language_choice(request, form, PREFIX)

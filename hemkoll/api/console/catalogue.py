@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from hemkoll.api.console.catalogue_patient import PATIENT_ENTRIES, PATIENT_PLURALS
+
 MONTHS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "sv": ("jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"),
@@ -946,6 +948,12 @@ _PLURALS.update(
         ),
     }
 )
+# The patient app's strings (catalogue_patient.py), each key in one place only.
+for _key, _entry in PATIENT_ENTRIES.items():
+    if _key in _ENTRIES:
+        raise ValueError(f"catalogue: {_key} is both the console's and the patient app's")
+    _ENTRIES[_key] = _entry
+_PLURALS.update(PATIENT_PLURALS)
 for _key, ((_sv_one, _sv_other), (_en_one, _en_other)) in _PLURALS.items():
     if _key in _ENTRIES or _key + ONE in _ENTRIES:
         raise ValueError(f"catalogue: {_key} is both a string and a count")

@@ -34,6 +34,7 @@ from hemkoll.api.console.patient_charts import (
     limit_lines,
     local_days,
 )
+from hemkoll.api.console.patient_side import patient_side_context
 from hemkoll.api.console.rules_view import find, limits_for, rule_label, rule_metrics
 from hemkoll.api.console.web import PREFIX, ConsoleRoute, language, render
 from hemkoll.api.console.worklist import centre_of
@@ -99,6 +100,7 @@ def patient_page(
                 raise not_found("alert", alert)
         names = {m.id: m.name for m in staff.list_staff(s.conn, health_centre_id=caller.scope)}
         contacts = log_context(s.conn, patient, lang=language(request), now=now)
+        own_side = patient_side_context(s, patient, by=caller.principal.staff_id)
         centre_id = patient.health_centre_id
         s.record("contact_log", patient_id, patient_id=patient_id, health_centre_id=centre_id)
         s.record("readings", patient_id, patient_id=patient_id, health_centre_id=centre_id)
@@ -166,5 +168,6 @@ def patient_page(
         "section": "patients",
         "now": now,
         **contacts,
+        **own_side,
     }
     return render(request, "patient.html", context, me=caller.principal, tz=centre_tz, now=now)

@@ -38,6 +38,8 @@ from hemkoll.api.problems import Problem, invalid
 log = logging.getLogger(__name__)
 
 PREFIX = "/console"
+# The patient app (hemkoll.api.mitt) is rendered by the same machinery under its own prefix.
+PATIENT_PREFIX = "/mitt"
 STATIC = f"{PREFIX}/static"
 LANG_COOKIE = "hemkoll_lang"
 DEFAULT_TZ = "Europe/Stockholm"
@@ -72,7 +74,7 @@ _ENV.globals["arrived_late"] = arrived_late
 def _static_version() -> str:
     folder = resources.files("hemkoll.api.console") / "static"
     digest = hashlib.sha256()
-    for name in ("console.css", "console.js", "htmx.min.js"):
+    for name in ("console.css", "console.js", "htmx.min.js", "mitt.css"):
         digest.update((folder / name).read_bytes())
     return digest.hexdigest()[:10]
 
@@ -93,14 +95,23 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def app_prefix(request: Request) -> str:
+    """Which of the two server-rendered apps a request is for: the console or the patient's."""
+    path = request.url.path
+    if path == PATIENT_PREFIX or path.startswith(f"{PATIENT_PREFIX}/"):
+        return PATIENT_PREFIX
+    return PREFIX
+
+
 def here(request: Request) -> str:
     """The page to come back to (after signing in, or switching language): the page's own path
-    and query; for a page that answered a form, the console page the form was on."""
+    and query; for a page that answered a form, the app's page the form was on."""
+    prefix = app_prefix(request)
     if request.method != "GET":
         referer = urlsplit(request.headers.get("referer", ""))
-        if referer.path.startswith(f"{PREFIX}/"):
+        if referer.path.startswith(f"{prefix}/"):
             return referer.path + (f"?{referer.query}" if referer.query else "")
-        return f"{PREFIX}/"
+        return f"{prefix}/"
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
 
@@ -173,7 +184,7 @@ def rejected(
 
 
 def sign_in_url(request: Request) -> str:
-    return f"{PREFIX}/sign-in?next={quote(here(request), safe='/')}"
+    return f"{app_prefix(request)}/sign-in?next={quote(here(request), safe='/')}"
 
 
 def problem_page(request: Request, problem: Problem) -> Response:

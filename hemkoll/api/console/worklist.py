@@ -24,6 +24,7 @@ from hemkoll.api.console import form_errors
 from hemkoll.api.console.auth import Form, signed_in
 from hemkoll.api.console.form_errors import FieldError
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
+from hemkoll.api.console.patient_side import worklist_items
 from hemkoll.api.console.rules_view import find, rule_label
 from hemkoll.api.console.web import (
     PREFIX,
@@ -104,6 +105,7 @@ def worklist_context(
         "centre": centre,
         "refresh_s": REFRESH_SECONDS,
         "section": "worklist",
+        **worklist_items(s, centre.id),
     }, centre.timezone
 
 

@@ -1,15 +1,15 @@
 -- name: append_audit
 INSERT INTO audit_log
     (staff_id, role, action, status, health_centre_id, patient_id, object_type, object_id,
-     client_address, reason)
+     client_address, reason, patient_session_id)
 VALUES
     (%(staff_id)s, %(role)s, %(action)s, %(status)s, %(health_centre_id)s, %(patient_id)s,
-     %(object_type)s, %(object_id)s, %(client_address)s, %(reason)s);
+     %(object_type)s, %(object_id)s, %(client_address)s, %(reason)s, %(patient_session_id)s);
 
 -- name: read_audit
 -- Newest first, keyset-paged by id; a health centre's administrator sees the centre's rows.
 SELECT id, at, staff_id, role, action, status, health_centre_id, patient_id, object_type,
-       object_id, host(client_address) AS client_address, reason
+       object_id, host(client_address) AS client_address, reason, patient_session_id
 FROM audit_log
 WHERE (%(health_centre_id)s::uuid IS NULL OR health_centre_id = %(health_centre_id)s)
   AND (%(patient_id)s::uuid IS NULL OR patient_id = %(patient_id)s)
@@ -18,4 +18,14 @@ WHERE (%(health_centre_id)s::uuid IS NULL OR health_centre_id = %(health_centre_
   AND (%(until)s::timestamptz IS NULL OR at < %(until)s)
   AND (%(before_id)s::bigint IS NULL OR id < %(before_id)s)
 ORDER BY id DESC
+LIMIT %(limit)s;
+
+-- name: patient_staff_accesses
+-- What the patient's own access log shows: staff's successful accesses to her data (her own
+-- in the app are hers and not listed), with the care unit's name; no staff names.
+SELECT a.at, hc.name AS health_centre_name, a.role, a.object_type, a.action
+FROM audit_log AS a
+LEFT JOIN health_centres AS hc ON hc.id = a.health_centre_id
+WHERE a.patient_id = %(patient_id)s AND a.staff_id IS NOT NULL AND a.status < 400
+ORDER BY a.id DESC
 LIMIT %(limit)s;

@@ -30,6 +30,30 @@ JOIN health_centres AS hc ON hc.id = p.health_centre_id
 WHERE a.id = %(alert_id)s
 RETURNING id;
 
+-- name: enqueue_contact_webhook
+-- A patient's "please contact me" for the health centre (channel care_team), as an alert's:
+-- her pseudonymous reference, how worried she is, and nothing she wrote (the reason is read
+-- in the console, behind sign-in and the audit log). The dispatcher adds the link.
+INSERT INTO notifications
+    (health_centre_id, patient_id, contact_request_id, channel, event, payload)
+SELECT p.health_centre_id, p.id, r.id, 'care_team', %(event)s,
+       jsonb_build_object(
+           'type', %(event)s::text,
+           'timestamp', to_char(clock_timestamp() AT TIME ZONE 'UTC',
+                                'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           'data', jsonb_build_object(
+               'contact_request_id', r.id,
+               'health_centre_id', p.health_centre_id,
+               'patient_id', p.id,
+               'patient_reference', p.reference,
+               'worry', r.worry,
+               'state', r.state,
+               'created_at', r.created_at))
+FROM contact_requests AS r
+JOIN patients AS p ON p.id = r.patient_id
+WHERE r.id = %(contact_request_id)s
+RETURNING id;
+
 -- name: enqueue_device_messages
 -- A short message for the patient on the feedback topic of each of the patient's active
 -- devices (or of the given ones), in the patient's language.
@@ -95,10 +119,10 @@ WITH candidates AS (
         attempts = n.attempts + 1
     FROM due
     WHERE n.id = due.id
-    RETURNING n.id, n.health_centre_id, n.alert_id, n.channel, n.device_id, n.event,
-              n.payload, n.attempts, n.lease_until
+    RETURNING n.id, n.health_centre_id, n.alert_id, n.contact_request_id, n.channel,
+              n.device_id, n.event, n.payload, n.attempts, n.lease_until
 )
-SELECT c.id, c.health_centre_id, c.alert_id, c.channel, c.device_id, c.event, c.payload,
+SELECT c.id, c.health_centre_id, c.alert_id, c.contact_request_id, c.channel, c.device_id, c.event, c.payload,
        c.attempts AS attempt, c.lease_until,
        CASE c.channel WHEN 'care_team' THEN hc.notification_url
                       WHEN 'escalation' THEN hc.escalation_url END AS url,

@@ -1,0 +1,213 @@
+"""Questionnaires as data, in the shape of a FHIR R4 ``Questionnaire`` (items with a linkId,
+answer options with a code and a value, texts in Swedish and English as the
+``translation`` extension carries them), each with a schedule (docs/patient.md).
+
+* ``daily-symptoms``: the three symptom scores a questionnaire device already asks each
+  morning (readings ``symptom_*``, 0-3); defined here so that the app and a device share one
+  definition; in the app they are not asked (the device does).
+* ``weekly-health``: self-rated health 1-5, asked weekly, as the TIM-HF2 programme did.
+* ``phq-2``: the Patient Health Questionnaire-2 (depression screen, two items 0-3, score
+  0-6; 3 or more is the usual cut-off for a closer look), monthly. The PHQ screeners may be
+  reproduced, translated and used without permission or fee; KCCQ-12 (the heart-failure
+  instrument) needs a licence from its copyright holder, so it is not shipped.
+
+Answers are validated against the definition (``score``) and stored as questionnaire
+responses; they are not readings, so the rules engine does not read them yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Option:
+    value: int
+    sv: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Item:
+    link_id: str
+    sv: str
+    en: str
+    options: tuple[Option, ...]
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    id: str
+    title_sv: str
+    title_en: str
+    intro_sv: str
+    intro_en: str
+    every: timedelta
+    items: tuple[Item, ...]
+    in_app: bool = True
+
+    def text(self, lang: str, field: str) -> str:
+        value: str = getattr(self, f"{field}_{lang}")
+        return value
+
+
+def _scale(*pairs: tuple[str, str], start: int = 0) -> tuple[Option, ...]:
+    return tuple(Option(start + i, sv, en) for i, (sv, en) in enumerate(pairs))
+
+
+_SYMPTOM = _scale(
+    ("Inte alls", "Not at all"),
+    ("Lite", "A little"),
+    ("Måttligt", "Moderately"),
+    ("Mycket", "Severely"),
+)
+_PHQ = _scale(
+    ("Inte alls", "Not at all"),
+    ("Flera dagar", "Several days"),
+    ("Mer än hälften av dagarna", "More than half the days"),
+    ("Nästan varje dag", "Nearly every day"),
+)
+
+QUESTIONNAIRES: Mapping[str, Questionnaire] = {
+    q.id: q
+    for q in (
+        Questionnaire(
+            "daily-symptoms",
+            "Dagens symtom",
+            "Today's symptoms",
+            "Hur har du mått i dag?",
+            "How have you felt today?",
+            timedelta(days=1),
+            (
+                Item("symptom_breathlessness", "Andfåddhet", "Breathlessness", _SYMPTOM),
+                Item(
+                    "symptom_ankle_swelling", "Svullna fötter eller ben", "Ankle swelling", _SYMPTOM
+                ),
+                Item("symptom_fatigue", "Trötthet", "Tiredness", _SYMPTOM),
+            ),
+            in_app=False,
+        ),
+        Questionnaire(
+            "weekly-health",
+            "Veckans hälsa",
+            "Your health this week",
+            "En fråga i veckan om hur du mår.",
+            "One question a week about how you are.",
+            timedelta(days=7),
+            (
+                Item(
+                    "self_rated_health",
+                    "Hur skulle du bedöma din hälsa i dag?",
+                    "How would you rate your health today?",
+                    _scale(
+                        ("Mycket dålig", "Very poor"),
+                        ("Dålig", "Poor"),
+                        ("Varken bra eller dålig", "Fair"),
+                        ("Bra", "Good"),
+                        ("Mycket bra", "Very good"),
+                        start=1,
+                    ),
+                ),
+            ),
+        ),
+        Questionnaire(
+            "phq-2",
+            "Månadens frågor om stämningsläge",
+            "This month's questions about your mood",
+            "Hur ofta har du under de senaste två veckorna besvärats av något av följande?",
+            "Over the last 2 weeks, how often have you been bothered by the following?",
+            timedelta(days=30),
+            (
+                Item(
+                    "phq2_interest",
+                    "Lite intresse eller glädje i att göra saker",
+                    "Little interest or pleasure in doing things",
+                    _PHQ,
+                ),
+                Item(
+                    "phq2_mood",
+                    "Nedstämdhet, depression eller känsla av hopplöshet",
+                    "Feeling down, depressed, or hopeless",
+                    _PHQ,
+                ),
+            ),
+        ),
+    )
+}
+
+
+class AnswerError(ValueError):
+    """Answers that do not fit the questionnaire: which item, and why."""
+
+    def __init__(self, link_id: str, why: str) -> None:
+        super().__init__(f"{link_id}: {why}")
+        self.link_id = link_id
+
+
+def score(questionnaire: Questionnaire, form: Mapping[str, str]) -> tuple[dict[str, int], int]:
+    """The answers (every item answered with one of its options) and their sum."""
+    answers: dict[str, int] = {}
+    for item in questionnaire.items:
+        typed = form.get(item.link_id, "").strip()
+        if not typed:
+            raise AnswerError(item.link_id, "not answered")
+        allowed = {str(option.value): option.value for option in item.options}
+        if typed not in allowed:
+            raise AnswerError(item.link_id, "not one of the answers offered")
+        answers[item.link_id] = allowed[typed]
+    return answers, sum(answers.values())
+
+
+def _translated(sv: str, en: str) -> dict[str, Any]:
+    return {
+        "text": sv,
+        "_text": {
+            "extension": [
+                {
+                    "url": "http://hl7.org/fhir/StructureDefinition/translation",
+                    "extension": [
+                        {"url": "lang", "valueCode": "en"},
+                        {"url": "content", "valueString": en},
+                    ],
+                }
+            ]
+        },
+    }
+
+
+def as_fhir(questionnaire: Questionnaire) -> dict[str, Any]:
+    """The definition as a FHIR R4 Questionnaire resource (Swedish text, English translation)."""
+    return {
+        "resourceType": "Questionnaire",
+        "id": questionnaire.id,
+        "status": "active",
+        "language": "sv",
+        "title": questionnaire.title_sv,
+        "item": [
+            {
+                "linkId": item.link_id,
+                "type": "choice",
+                "required": True,
+                **_translated(item.sv, item.en),
+                "answerOption": [
+                    {
+                        "valueCoding": {
+                            "code": str(option.value),
+                            "display": option.sv,
+                        },
+                        "extension": [
+                            {
+                                "url": "http://hl7.org/fhir/StructureDefinition/ordinalValue",
+                                "valueDecimal": option.value,
+                            }
+                        ],
+                    }
+                    for option in item.options
+                ],
+            }
+            for item in questionnaire.items
+        ],
+    }
