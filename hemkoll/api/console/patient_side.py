@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse
 from hemkoll.api.access import NURSES, Caller, Session
 from hemkoll.api.console.auth import signed_in
 from hemkoll.api.console.web import PREFIX, ConsoleRoute, form_fields, render
-from hemkoll.api.mitt.access import MITT, issue_code
+from hemkoll.api.mitt.access import MITT, issue_recorded_code
 from hemkoll.api.mitt.questionnaires import QUESTIONNAIRES
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.store import care_messages, contact_requests, patient_goals, patients
@@ -91,14 +91,12 @@ def patient_code(request: Request, patient_id: UUID, caller: Nurse) -> Response:
     """A printable page with a new enrolment code (shown this once)."""
     with caller.session() as s:
         patient = _patient(caller, s, patient_id)
-        issued = issue_code(
-            s.conn, patient_id, created_by=caller.principal.staff_id, now=caller.now()
-        )
-        s.record(
-            "patient_code",
-            issued.id,
-            patient_id=patient_id,
-            health_centre_id=patient.health_centre_id,
+        issued = issue_recorded_code(
+            s,
+            patient_id,
+            patient.health_centre_id,
+            created_by=caller.principal.staff_id,
+            now=caller.now(),
         )
     public: str = request.app.state.public_url
     context = {

@@ -178,3 +178,12 @@ def issue_code(conn: Conn, patient_id: UUID, *, created_by: UUID, now: datetime)
         conn, patient_id, code, created_by=created_by, expires_at=expires_at
     )
     return IssuedCode(code_id, shown_code(code), expires_at)
+
+
+def issue_recorded_code(
+    s: Session, patient_id: UUID, health_centre_id: UUID, *, created_by: UUID, now: datetime
+) -> IssuedCode:
+    """``issue_code`` by a member of staff in a route's session, with its audit record."""
+    issued = issue_code(s.conn, patient_id, created_by=created_by, now=now)
+    s.record("patient_code", issued.id, patient_id=patient_id, health_centre_id=health_centre_id)
+    return issued

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from hemkoll.api.access import CARE_AND_ADMIN, Caller, allow
-from hemkoll.api.mitt.access import MITT, issue_code
+from hemkoll.api.mitt.access import MITT, issue_recorded_code
 from hemkoll.api.routes import PREFIX
 from hemkoll.api.routes.patients import patient_or_404
 from hemkoll.store import patient_access
@@ -38,14 +38,12 @@ class Revoked(BaseModel):
 def create_code(request: Request, patient_id: UUID, caller: Staff) -> PatientCode:
     with caller.session() as s:
         patient = patient_or_404(caller, s.conn, patient_id)
-        issued = issue_code(
-            s.conn, patient_id, created_by=caller.principal.staff_id, now=caller.now()
-        )
-        s.record(
-            "patient_code",
-            issued.id,
-            patient_id=patient_id,
-            health_centre_id=patient.health_centre_id,
+        issued = issue_recorded_code(
+            s,
+            patient_id,
+            patient.health_centre_id,
+            created_by=caller.principal.staff_id,
+            now=caller.now(),
         )
     public: str = request.app.state.public_url
     return PatientCode(
