@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from hemkoll.api import console
 from hemkoll.api.console.auth import SESSION_COOKIE
+from hemkoll.store import contact_requests
 from hemkoll.store.connect import Conn, connect
 from tests.api.conftest import Centre, World, make_alert
 from tests.console.conftest import ORIGIN, Seeded, add_reminders, sign_in
@@ -37,6 +38,11 @@ def fresh_reminders(conn: Conn, centre: Centre) -> dict[str, Any]:
 def fresh_alert(conn: Conn, centre: Centre) -> dict[str, Any]:
     alert = make_alert(conn, centre.patient_id, "yellow", rule_id=f"r_{uuid4().hex[:8]}")
     return {**existing(conn, centre), "alert": alert}
+
+
+def fresh_request(conn: Conn, centre: Centre) -> dict[str, Any]:
+    request = contact_requests.add(conn, centre.patient_id, reason=None, worry=2)
+    return {**existing(conn, centre), "request": request}
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,16 @@ CASES = [
         target=fresh_reminders,
         form={},
     ),
+    Case("POST", "/console/patients/{patient}/patient-code", CARE, form={}),
+    Case("POST", "/console/patients/{patient}/messages", CARE, 303, form={"body": "Hej Monika"}),
+    Case(
+        "POST",
+        "/console/patients/{patient}/contact-requests/{request}/seen",
+        CARE,
+        303,
+        target=fresh_request,
+        form={},
+    ),
 ]
 # Routes anyone may call (signing in and out, the language): tested on their own below.
 OPEN_ROUTES = {
@@ -131,7 +147,10 @@ def test_the_matrix_covers_every_console_route() -> None:
     }
     cases = {
         f"{c.method} "
-        + c.path.split("?")[0].replace("{patient}", "{patient_id}").replace("{alert}", "{alert_id}")
+        + c.path.split("?")[0]
+        .replace("{patient}", "{patient_id}")
+        .replace("{alert}", "{alert_id}")
+        .replace("{request}/seen", "{request_id}/{state}")
         for c in CASES
     }
     assert routes == cases | OPEN_ROUTES
@@ -178,7 +197,14 @@ def test_the_patient_page_records_what_it_shows(
     assert page.status_code == 200
     rows = _audit(db_url, "GET /console/patients/{patient_id}")
     assert {(r[0], r[1], r[4]) for r in rows} == {(200, "nurse", a.patient_id)}
-    assert {r[2] for r in rows} == {"readings", "thresholds", "alert", "contact_log"}
+    # What matters to her (issue 15) is shown beside the alert, and recorded.
+    assert {r[2] for r in rows} == {
+        "readings",
+        "thresholds",
+        "alert",
+        "contact_log",
+        "patient_goals",
+    }
     shown_alerts = {r[3] for r in rows if r[2] == "alert"}
     assert {str(a.alert_id), str(seeded.trend_alert)} <= shown_alerts
     assert rows[0][5] == "203.0.113.7"

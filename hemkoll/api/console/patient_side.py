@@ -152,4 +152,4 @@ def send_message(patient_id: UUID, caller: Nurse, form: Form) -> Response:
         s.record(
             "care_message", sent, patient_id=patient_id, health_centre_id=patient.health_centre_id
         )
-    return RedirectResponse(f"{PREFIX}/patients/{patient_id}#messages", status_code=303)
+    return RedirectResponse(f"{PREFIX}/patients/{patient_id}#care-messages", status_code=303)
