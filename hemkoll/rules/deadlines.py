@@ -29,7 +29,7 @@ import numpy as np
 from hemkoll.rules.arrays import IntArray
 from hemkoll.rules.config import MissingRule, RuleSet
 from hemkoll.rules.findings import epoch_us, utc
-from hemkoll.rules.kinds.missing import US_PER_MINUTE
+from hemkoll.rules.kinds.missing import day_deadlines
 from hemkoll.rules.localtime import US_PER_DAY, US_PER_HOUR, local_days, wall_to_utc
 from hemkoll.rules.series import Series, as_epoch_us
 from hemkoll.rules.stays import DISCHARGE_GRACE, OPEN_END, Intervals, Stay, as_intervals
@@ -96,8 +96,7 @@ def _by_local_time(
         raise ValueError(f"missing rule {rule.id} has neither after_hours nor by_local_time")
     today = int(local_days(np.array([now_us], dtype=np.int64), tz)[0])
     days = np.arange(today, today + _DAYS_AHEAD, dtype=np.int64)
-    tod = at.hour * US_PER_HOUR + at.minute * US_PER_MINUTE
-    deadlines = wall_to_utc(days * US_PER_DAY + tod, tz)
+    deadlines = day_deadlines(days, at, tz)
     midnights = wall_to_utc(days * US_PER_DAY, tz)
     judged = deadlines >= now_us  # one at now has not fired yet (it fires strictly after)
     for start, end in silent:

@@ -28,6 +28,7 @@ import numpy as np
 from pydantic import JsonValue
 
 from hemkoll.rules import explain
+from hemkoll.rules.arrays import IntArray
 from hemkoll.rules.config import MissingRule
 from hemkoll.rules.findings import Finding, iso, utc
 from hemkoll.rules.kinds.context import (
@@ -123,8 +124,7 @@ def _by_local_time(rule: MissingRule, ctx: Context) -> Hits:
         return NO_HITS
     first_day, last_day = int(grid.day0[has].min()), int(grid.day0[has].max()) + width
     days = np.arange(first_day, last_day, dtype=np.int64)
-    tod = at.hour * US_PER_HOUR + at.minute * US_PER_MINUTE
-    deadlines_by_day = wall_to_utc(days * US_PER_DAY + tod, ctx.tz)
+    deadlines_by_day = day_deadlines(days, at, ctx.tz)
     day_abs = grid.day0[:, None] + np.arange(width, dtype=np.int64)[None, :]
     deadline = deadlines_by_day[np.clip(day_abs - first_day, 0, days.size - 1)]
     first_t = np.where(has, batch.t[np.minimum(batch.offsets[:-1], batch.t.size - 1)], NO_TIME)
@@ -153,6 +153,11 @@ def _by_local_time(rule: MissingRule, ctx: Context) -> Hits:
 
     red = np.full(rows.size, rule.severity == "red")
     return Hits(patient=rows, t=deadline[rows, cols], red=red, render=render)
+
+
+def day_deadlines(days: IntArray, at: time, tz: ZoneInfo) -> IntArray:
+    """The UTC instant (µs) of wall time ``at`` on each local day (days since 1970-01-01)."""
+    return wall_to_utc(days * US_PER_DAY + at.hour * US_PER_HOUR + at.minute * US_PER_MINUTE, tz)
 
 
 def finding_by_time(
