@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
+from hemkoll.alerts.evaluation import ARRIVAL_GRACE
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.rules.config import RuleSet
 from hemkoll.rules.preset import HEART_FAILURE
@@ -61,14 +62,16 @@ def test_a_silence_is_found_at_its_deadline_and_not_by_looking_at_everyone(db_ur
             [[Reading(e.patient.id, e.device.id, "body_weight", 81.0, weighed)]], []
         )
         assert worker.process_due(conn) == 1
-    # The evaluation stored her deadline: 48 h after the weight (weight_missing_48h).
-    assert _deadline(db_url) == (weighed + timedelta(hours=48), PRESET.fingerprint)
+    # The evaluation stored her deadline: 48 h after the weight (weight_missing_48h), judged
+    # once a reading measured before it has had time to arrive.
+    due = weighed + timedelta(hours=48) + ARRIVAL_GRACE
+    assert _deadline(db_url) == (due, PRESET.fingerprint)
 
-    clock.now = weighed + timedelta(hours=47, minutes=59)
+    clock.now = due - timedelta(seconds=1)
     worker.queue_due()
     assert _queued(db_url) == 0  # not yet: the scheduler does not touch her
 
-    clock.now = weighed + timedelta(hours=48, seconds=1)
+    clock.now = due + timedelta(seconds=1)
     worker.queue_due()
     assert _queued(db_url) == 1
     with connect(db_url) as conn:
@@ -101,7 +104,7 @@ def test_pausing_changing_rules_and_a_new_programme_queue_the_patient(db_url: st
         assert set_monitoring_paused(conn, e.patient.id, paused=False)
         conn.commit()
         worker.process_due(conn)
-    assert _deadline(db_url) == (weighed + timedelta(hours=48), PRESET.fingerprint)
+    assert _deadline(db_url) == (weighed + timedelta(hours=48) + ARRIVAL_GRACE, PRESET.fingerprint)
 
     # Her weight-silence rule lengthened to 72 h: she is queued and her deadline moves.
     with connect(db_url) as conn:
@@ -118,7 +121,7 @@ def test_pausing_changing_rules_and_a_new_programme_queue_the_patient(db_url: st
         conn.commit()
         assert _queued(db_url) == 1
         worker.process_due(conn)
-    assert _deadline(db_url) == (weighed + timedelta(hours=72), PRESET.fingerprint)
+    assert _deadline(db_url) == (weighed + timedelta(hours=72) + ARRIVAL_GRACE, PRESET.fingerprint)
 
     # A worker with another programme queues her once and stores its own fingerprint.
     other = RuleSet(name="other", rules=HEART_FAILURE.rules[:-1])

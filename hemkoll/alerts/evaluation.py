@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -74,6 +74,11 @@ from hemkoll.store.readings import (
 
 # The actor of the rules' own entries in an alert's history.
 ACTOR = "rules"
+# A silence is judged this long after its deadline: a reading measured just before it may still
+# be on its way (a gateway uploads in batches, a scale retries on a weak connection), and a
+# reminder its arrival would resolve a minute later is noise on the worklist. (The 15-minute
+# sweep that deadlines replaced judged 0-15 minutes after.)
+ARRIVAL_GRACE = timedelta(minutes=10)
 
 
 def _severity(stored: str) -> Severity:
@@ -175,9 +180,10 @@ def evaluate_patients(
         findings = evaluate(
             rule_set, series, tz=tz, now=now, paused=patient.paused, stays=in_hospital
         )
-        deadlines[patient.id] = next_deadline(
+        due = next_deadline(
             rule_set, series, tz=tz, now=now, paused=patient.paused, stays=in_hospital
         )
+        deadlines[patient.id] = None if due is None else due + ARRIVAL_GRACE
         # In hospital now, or within the grace after: the missing rules have no findings, so
         # an open reminder (a silence before the stay was recorded) is not "borne out" any
         # more; a reading did not end it, so it is left as it is, as while paused.

@@ -49,7 +49,8 @@ LEASE_S = 60.0
 # queue is the truth; a NOTIFY only shortens the wait).
 IDLE_WAIT_S = 5.0
 # How often the scheduler looks for passed deadlines: a missing-measurement alert (48 h without
-# a weight) is then at most this late. The look is an index range scan of the deadlines that
+# a weight) is then at most this much later than its stored deadline (evaluation.ARRIVAL_GRACE
+# after the silence's own). The look is an index range scan of the deadlines that
 # have passed, so a short interval costs nothing per patient enrolled.
 DEADLINE_POLL_S = 30.0
 # Passed deadlines queued per statement: a morning deadline shared by a whole region is queued

@@ -20,7 +20,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from hemkoll.demo.errors import DemoError
-from hemkoll.store import evaluation_queue, staff
+from hemkoll.store import staff
 from hemkoll.store.connect import Conn
 from hemkoll.store.devices import enrol_device
 from hemkoll.store.health_centres import (
@@ -147,7 +147,7 @@ def unresolved_alerts(conn: Conn, centre: UUID) -> list[UUID]:
     return [alert_id for (alert_id,) in rows]
 
 
-# One patient per transaction, here and in ``queue_evaluation``: the rules worker locks a batch
+# One patient per transaction: the rules worker locks a batch
 # of patients (and their queue rows) in one transaction, so a demo transaction that held
 # several of them while waiting for another could deadlock with it.
 def _patients(conn: Conn, centre: UUID) -> list[UUID]:
@@ -159,13 +159,7 @@ def _patients(conn: Conn, centre: UUID) -> list[UUID]:
 
 
 def set_paused(conn: Conn, centre: UUID, *, paused: bool) -> None:
-    """Pause (or resume) the monitoring of every patient of the centre."""
+    """Pause (or resume) the monitoring of every patient of the centre; each is queued for the
+    rules worker as her pause changes (``set_monitoring_paused``), so a resume evaluates her."""
     for patient_id in _patients(conn, centre):
         set_monitoring_paused(conn, patient_id, paused=paused)  # its own transaction
-
-
-def queue_evaluation(conn: Conn, centre: UUID) -> None:
-    """Have the rules worker evaluate every patient of the centre now (a patient being
-    evaluated at this moment is evaluated again)."""
-    with conn.transaction():
-        evaluation_queue.reevaluate_centre(conn, centre)

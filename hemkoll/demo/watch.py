@@ -87,8 +87,7 @@ class Watcher:
 
     def resume(self) -> None:
         if self.paused:
-            cohort.set_paused(self._conn, self.centre, paused=False)
-            cohort.queue_evaluation(self._conn, self.centre)
+            cohort.set_paused(self._conn, self.centre, paused=False)  # queues each patient
             self.paused = False
 
     def final(self) -> None:

@@ -111,8 +111,7 @@ def test_cohort_set_up_is_repeatable(db_url: str) -> None:
         assert conn.execute(
             "SELECT count(*) FROM patients WHERE monitoring_paused_since IS NOT NULL"
         ).fetchone() == (2,)
-        cohort.set_paused(conn, centre, paused=False)
-        cohort.queue_evaluation(conn, centre)
+        cohort.set_paused(conn, centre, paused=False)  # each resumed patient is queued
         counts = read_counts(conn, centre)
     assert counts.evaluations_queued == 2
     assert counts.readings == counts.alerts_open == counts.webhooks_delivered == 0
