@@ -301,7 +301,8 @@ def test_a_late_arriving_finding_shows_when_it_was_measured_and_is_marked_late(
     late, just_now = LATE_WORDS[lang]
     a = seeded.world.a
     now = datetime.now(UTC)
-    measured = datetime.combine(seeded.today - timedelta(days=10), time(7, 35), TZ)
+    # Ten days and five minutes ago, whatever the hour the test runs at: "10 d".
+    measured = (now - timedelta(days=10, minutes=5)).astimezone(TZ).replace(second=0, microsecond=0)
     with connect(db_url) as conn, conn.transaction():
         alert_id = add_late_systolic(
             conn, a.patient_id, measured_at=measured, opened_at=now - timedelta(seconds=5)

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import numpy as np
 import orjson
 import psycopg
 import pytest
@@ -23,6 +24,7 @@ from hemkoll.local_services.postgres import EmbeddedPostgres
 from hemkoll.protocol.payload import MAX_CLOCK_AHEAD_S
 from hemkoll.rules.preset import BP_SILENCE_HOURS, WEIGHT_SILENCE_HOURS
 from hemkoll.simulator import simulate
+from hemkoll.simulator.encoding import FAULT_NONE
 from tests.demo.support import READY_TIMEOUT_S, SETTLE_TIMEOUT_S, Demo
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
@@ -41,24 +43,34 @@ def _published(line: str) -> int:
 
 
 def _silent_in_simulation(state: dict[str, object], at: datetime) -> dict[str, set[str]]:
-    """Per missing rule, the patients the simulation has measuring nothing in its window."""
+    """Per missing rule, the patients from whom nothing measured in its window had arrived by
+    ``at``: the simulation measured nothing then, or its device still held the readings (a
+    backlog sent later) or sent them in a malformed message (dead-lettered, never stored)."""
     start = date.fromisoformat(str(state["start"]))
     days = int(str(state["days"]))
     sim = simulate(
         int(str(state["patients"])), days + LIVE_DAYS, seed=int(str(state["seed"])), start=start
     )
-    r = sim.plan.readings
+    plan = sim.plan
+    arrived = np.flatnonzero((plan.publish_at <= int(at.timestamp())) & (plan.fault == FAULT_NONE))
+    counts = plan.reading_count[arrived].astype(np.int64)
+    offsets = np.concatenate(([0], np.cumsum(counts)))
+    delivered = np.repeat(plan.reading_start[arrived] - offsets[:-1], counts) + np.arange(
+        offsets[-1]
+    )
+    r = plan.readings
     out: dict[str, set[str]] = {}
     for rule_id, (metric, hours) in MISSING.items():
         since = int((at - timedelta(hours=hours)).timestamp())
+        measured = r.measured_at[delivered]
         seen = set(
-            r.patient[
-                (r.metric == metric)
-                & (r.measured_at >= since)
-                & (r.measured_at <= int(at.timestamp()))
+            r.patient[delivered][
+                (r.metric[delivered] == metric)
+                & (measured >= since)
+                & (measured <= int(at.timestamp()))
             ].tolist()
         )
-        out[rule_id] = {ref for i, ref in enumerate(sim.plan.references) if i not in seen}
+        out[rule_id] = {ref for i, ref in enumerate(plan.references) if i not in seen}
     return out
 
 
