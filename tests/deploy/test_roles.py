@@ -2,8 +2,9 @@
 
 The database is set up as deployed: created for hemkoll_owner, migrated by it, then roles.sql.
 Every service path below is the service's real code (ReadingWriter, RulesWorker, Dispatcher,
-``hemkoll broker-auth``, the API's whole test suite), connected as the service's role; what a
-role must not do is refused by PostgreSQL's privileges ("permission denied"), not by luck.
+``hemkoll broker-auth``), connected as the service's role; what a role must not do is refused
+by PostgreSQL's privileges ("permission denied"), not by luck. The API's own suite (tests/api)
+runs every app as hemkoll_api on databases with these grants (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from hemkoll.store.connect import connect
 from hemkoll.store.devices import devices_by_id
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.types import DeadLetter, Reading
-from tests.deploy.conftest import OWNER, ROLES_SQL, ROOT, SERVICE_ROLES, DeployedDb, apply_roles
+from tests.conftest import ROLES_SQL, apply_roles
+from tests.deploy.conftest import OWNER, ROOT, SERVICE_ROLES, DeployedDb
 from tests.helpers import enrol, scalar
 from tests.notify.receiver import Receiver
 from tests.notify.support import (
@@ -372,34 +374,6 @@ def test_hospital_stays_are_the_apis_to_record_and_discharge_and_the_rules_to_re
     refused(rules, "UPDATE hospital_stays SET discharged_at = NULL")
     for role in (INGEST, DISPATCH, BROKER_AUTH):
         refused(deployed_db.url(role), "SELECT count(*) FROM hospital_stays")
-
-
-def test_the_api_suite_passes_with_the_api_connecting_as_its_role() -> None:
-    """Every route, role and health centre of tests/api, served as hemkoll_api."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "tests.deploy.api_role_plugin",
-            "tests/api",
-            "-q",
-            "--deselect",
-            "tests/api/test_schemathesis.py",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    tail = result.stdout[-3000:]
-    assert result.returncode == 0, tail
-    assert re.search(r"api_role_plugin: \d+ apps ran as hemkoll_api", result.stdout), tail
 
 
 def test_broker_auth_reads_the_hashes_as_its_role(deployed_db: DeployedDb, tmp_path: Path) -> None:
