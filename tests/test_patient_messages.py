@@ -29,7 +29,7 @@ from hemkoll.protocol.measurements import METRICS
 from hemkoll.rules.config import Band, PatientAdvice, RuleSet, SymptomRule, ThresholdRule
 from hemkoll.rules.engine import evaluate
 from hemkoll.rules.findings import epoch_us
-from hemkoll.rules.judged import Verdict, is_symptom, off_rule_metrics, verdict
+from hemkoll.rules.judged import Verdict, can_judge, is_symptom, off_rule_metrics, verdict
 from hemkoll.rules.preset import HEART_FAILURE
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
@@ -278,3 +278,37 @@ def test_the_esc_weight_gain_that_is_off_keeps_a_new_patients_weight_from_soundi
     before = {"body_weight": (series["body_weight"][0][:3], series["body_weight"][1][:3])}
     since = (times[2].astimezone(TZ)).replace(hour=0, minute=0)
     assert off_rule_metrics(HEART_FAILURE, before, tz=TZ, now=times[2], since=since) == set()
+
+
+def _weights(*days_ago: float, at: datetime = NOW) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    times = [epoch_us(at - timedelta(days=d)) for d in sorted(days_ago, reverse=True)]
+    return {"body_weight": (np.array(times, np.int64), np.full(len(times), 80.0))}
+
+
+def test_a_reading_counts_as_judged_only_where_a_rule_had_what_it_needs() -> None:
+    at = NOW
+    trend_only = HEART_FAILURE  # weight: only the trend (7 weighed days) is on
+    assert not can_judge(trend_only, _weights(0), "body_weight", at, tz=TZ)
+    assert not can_judge(trend_only, _weights(5, 4, 3, 2, 1, 0), "body_weight", at, tz=TZ)
+    week = _weights(6, 5, 4, 3, 2, 1, 0)
+    assert can_judge(trend_only, week, "body_weight", at, tz=TZ)
+    # A second weighing on the day: the daily rules read only its first.
+    twice = _weights(6, 5, 4, 3, 2, 1, 0, 1 / 24, at=at + timedelta(hours=1))
+    assert not can_judge(trend_only, twice, "body_weight", at + timedelta(hours=1), tz=TZ)
+    # The ESC's 3-day change, switched on: a weight two days before is enough.
+    esc = RuleSet(
+        name="esc",
+        rules=(HEART_FAILURE.rule("weight_gain_3d").model_copy(update={"enabled": True}),),
+    )
+    assert can_judge(esc, _weights(2, 0), "body_weight", at, tz=TZ)
+    assert not can_judge(esc, _weights(4, 0), "body_weight", at, tz=TZ)
+    # A threshold and a symptom score judge every value; worsening needs an earlier answer.
+    assert can_judge(trend_only, {}, "heart_rate", at, tz=TZ)
+    assert can_judge(trend_only, {}, "symptom_breathlessness", at, tz=TZ)
+    worse = RuleSet(
+        name="worse",
+        rules=(HEART_FAILURE.rule("breathlessness_worse").model_copy(update={"enabled": True}),),
+    )
+    answers = {"symptom_breathlessness": (np.array([epoch_us(at)], np.int64), np.zeros(1))}
+    assert not can_judge(worse, answers, "symptom_breathlessness", at, tz=TZ)
+    assert not can_judge(trend_only, {}, "symptom_fatigue", at, tz=TZ)  # all fatigue rules off

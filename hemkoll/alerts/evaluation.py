@@ -43,7 +43,7 @@ from hemkoll.rules.config import MissingRule, RuleSet, Severity
 from hemkoll.rules.deadlines import next_deadline
 from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate, required_history
 from hemkoll.rules.findings import Finding, utc
-from hemkoll.rules.judged import Verdict, off_rule_metrics, off_rules, verdict
+from hemkoll.rules.judged import Verdict, can_judge, off_rule_metrics, off_rules, verdict
 from hemkoll.rules.series import Series, as_epoch_us, series_from_rows
 from hemkoll.rules.stays import DISCHARGE_GRACE, Stay, silent_at
 from hemkoll.store import (
@@ -201,10 +201,7 @@ def evaluate_patients(
             conn, patient.id, rule_set, findings, newest.get(patient.id, []), live=live
         )
         results[patient.id] = changes
-        judged = [
-            (metric, verdict(rule_set, metric, value))
-            for metric, value in prompted.get(patient.id, [])
-        ]
+        judged = _judged(rule_set, prompted.get(patient.id, []), series, tz=tz)
         if changes.news is None and request.prompt is None:
             continue  # a scheduled pass that changed nothing: nothing to tell
         if changes.news is None and request.prompt is not None:
@@ -232,6 +229,24 @@ def evaluate_patients(
     tell_each(conn, told)
     evaluation_queue.store_deadlines(conn, programme.fingerprint, deadlines)
     return results
+
+
+def _judged(
+    rule_set: RuleSet,
+    readings: Sequence[tuple[str, datetime, float]],
+    series: Series,
+    *,
+    tz: ZoneInfo,
+) -> list[tuple[str, Verdict]]:
+    """What the enabled rules say of each new reading: "usual" only where one of them had
+    what it needs to judge that reading (``judged.can_judge``), else "unjudged"."""
+    out: list[tuple[str, Verdict]] = []
+    for metric, at, value in readings:
+        said = verdict(rule_set, metric, value)
+        if said == "usual" and not can_judge(rule_set, series, metric, at, tz=tz):
+            said = "unjudged"
+        out.append((metric, said))
+    return out
 
 
 def _history(rule_set: RuleSet) -> timedelta:
