@@ -204,14 +204,21 @@ def evaluate_patients(
         judged = _judged(rule_set, prompted.get(patient.id, []), series, tz=tz)
         if changes.news is None and request.prompt is None:
             continue  # a scheduled pass that changed nothing: nothing to tell
-        if changes.news is None and request.prompt is not None:
+        prompt = request.prompt
+        # Only where "as usual" could be said: no alert news, none unresolved, all live.
+        if (
+            changes.news is None
+            and prompt is not None
+            and not unresolved
+            and prompt.oldest >= start
+        ):
             judged = _with_off_rules(
                 rule_set,
                 judged,
                 readings.get(patient.id, []),
                 tz=tz,
                 now=now,
-                oldest=request.prompt.oldest,
+                oldest=prompt.oldest,
                 stays=in_hospital,
             )
         message = after_evaluation(
