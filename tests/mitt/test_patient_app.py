@@ -258,3 +258,53 @@ def test_targets_in_words_from_her_rules_and_usual_weight() -> None:
     assert said.index("Your usual weight is about 81.0 kg.") < said.index(rise)
     assert len(said) == len(set(said))
     assert sum("systolic" in text and "between" in text for text in said) == 1
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_an_open_alert_says_what_its_severity_promises(lang: str) -> None:
+    """Red: the centre is to contact her now, and she calls if it has not; yellow: the same
+    day. Not "will look at it", which promised nothing."""
+    from dataclasses import replace  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+    from uuid import uuid4  # noqa: PLC0415
+
+    from hemkoll.api.console.i18n import CATALOGUE  # noqa: PLC0415
+    from hemkoll.api.mitt.home import alert_words  # noqa: PLC0415
+    from hemkoll.store.alerts import AlertDetail  # noqa: PLC0415
+
+    at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    red = AlertDetail(
+        id=uuid4(),
+        patient_id=uuid4(),
+        patient_reference="TUNA-0042",
+        health_centre_id=uuid4(),
+        rule_id="spo2_urgent",
+        rule_kind="threshold",
+        rule_set="heart-failure programme v2",
+        state="open",
+        severity="red",
+        opened_at=at,
+        severity_since=at,
+        first_fired_at=at,
+        last_fired_at=at,
+        acknowledged_at=None,
+        resolved_at=None,
+        outcome=None,
+        assigned_to=None,
+        escalated_at=None,
+        evidence={},
+        explanation_en="",
+        explanation_sv="",
+    )
+    t = CATALOGUE[lang]
+    now_word, today_word, call = {
+        "sv": ("nu", "samma dag", "ring dem"),
+        "en": ("now", "the same day", "call them"),
+    }[lang]
+    said_red = alert_words(red, t)
+    assert f" {now_word}." in said_red
+    assert call in said_red
+    said_yellow = alert_words(replace(red, severity="yellow"), t)
+    assert today_word in said_yellow
+    assert f" {now_word}." not in said_yellow
+    assert alert_words(replace(red, state="acknowledged"), t) == t["mitt_alert_acknowledged"]

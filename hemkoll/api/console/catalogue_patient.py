@@ -75,9 +75,17 @@ PATIENT_ENTRIES: dict[str, tuple[str, str]] = {
         "Dina värden har inte gett några larm de senaste 90 dagarna.",
         "Your values have not raised any alerts in the last 90 days.",
     ),
-    "mitt_alert_open": (
-        "Din vårdcentral har fått larmet och kommer att titta på det.",
-        "Your health centre has the alert and will look at it.",
+    # What an open alert's severity promises (docs/patient-messages.md): red, contact now;
+    # yellow, the same day it opened.
+    "mitt_alert_open_red": (
+        "Brådskande: din vårdcentral har fått larmet och ska kontakta dig nu. Om de inte har "
+        "hört av sig, ring dem.",
+        "Urgent: your health centre has the alert and is to contact you now. If they have not "
+        "been in touch, call them.",
+    ),
+    "mitt_alert_open_yellow": (
+        "Din vårdcentral har fått larmet och ska kontakta dig samma dag.",
+        "Your health centre has the alert and is to contact you the same day.",
     ),
     "mitt_alert_acknowledged": (
         "Din sjuksköterska har sett det och hör av sig till dig.",

@@ -52,12 +52,13 @@ def her_record(caller: PatientCaller, conn: Conn) -> PatientRecord:
 
 
 def alert_words(a: AlertDetail, t: Mapping[str, str]) -> str:
-    """What happened to the alert, as the patient reads it."""
+    """What happened to the alert, as the patient reads it; an open one says what its
+    severity promises (red: contact now, else she calls; yellow: the same day)."""
     if a.state == "resolved":
         return t["mitt_alert_resolved"].format(outcome=t[f"mitt_outcome_{a.outcome}"])
     if a.state == "acknowledged":
         return t["mitt_alert_acknowledged"]
-    return t["mitt_alert_open"]
+    return t["mitt_alert_open_red" if a.severity == "red" else "mitt_alert_open_yellow"]
 
 
 @router.get("/")
