@@ -110,7 +110,10 @@ def test_contact_request_reaches_worklist_and_receiver_and_reply_reaches_her(
         follow_redirects=False,
     )
     assert r.status_code == 303
-    assert "Mottagen" in client.get("/mitt/contact").text
+    contact = client.get("/mitt/contact").text
+    assert "Mottagen" in contact
+    assert "Är det bråttom? Ring 1177, eller 112 vid fara för livet." in contact
+    assert "Är det bråttom?" in client.get("/mitt/messages").text
     assert (
         client.post(
             "/mitt/messages", data={"body": "Ska jag ta en extra tablett?"}, headers=ORIGIN
@@ -308,3 +311,23 @@ def test_an_open_alert_says_what_its_severity_promises(lang: str) -> None:
     assert today_word in said_yellow
     assert f" {now_word}." not in said_yellow
     assert alert_words(replace(red, state="acknowledged"), t) == t["mitt_alert_acknowledged"]
+
+
+def test_the_urgent_hint_names_the_programme_s_numbers() -> None:
+    from hemkoll.api.console.i18n import CATALOGUE  # noqa: PLC0415
+    from hemkoll.api.mitt.contact import urgent_hint  # noqa: PLC0415
+    from hemkoll.rules.config import PatientAdvice  # noqa: PLC0415
+    from hemkoll.rules.preset import HEART_FAILURE  # noqa: PLC0415
+
+    sv, en = CATALOGUE["sv"], CATALOGUE["en"]
+    assert urgent_hint(HEART_FAILURE.advice, sv) == (
+        "Är det bråttom? Ring 1177, eller 112 vid fara för livet."
+    )
+    other = PatientAdvice(advice_line="0771-11 22 33", emergency_number=None)
+    assert urgent_hint(other, en) == "Is it urgent? Call 0771-11 22 33."
+    assert "112" not in urgent_hint(other, sv)
+    none = PatientAdvice(advice_line=None, emergency_number=None)
+    assert urgent_hint(none, sv) == "Är det bråttom? Ring din vårdcentral."
+    only = PatientAdvice(advice_line=None, emergency_number="112")
+    assert "1177" not in urgent_hint(only, en)
+    assert "112" in urgent_hint(only, en)

@@ -107,9 +107,19 @@ PATIENT_ENTRIES: dict[str, tuple[str, str]] = {
         "Be din vårdcentral att höra av sig. De ser din begäran under dagtid.",
         "Ask your health centre to get in touch. They see your request during the day.",
     ),
+    # The numbers are the programme's (PatientAdvice: advice_line, emergency_number).
     "mitt_urgent_hint": (
-        "Är det bråttom? Ring 1177, eller 112 vid fara för livet.",
-        "Is it urgent? Call 1177, or 112 if a life is in danger.",
+        "Är det bråttom? Ring {line}, eller {emergency} vid fara för livet.",
+        "Is it urgent? Call {line}, or {emergency} if a life is in danger.",
+    ),
+    "mitt_urgent_line": ("Är det bråttom? Ring {line}.", "Is it urgent? Call {line}."),
+    "mitt_urgent_emergency": (
+        "Är det bråttom? Ring din vårdcentral, eller {emergency} vid fara för livet.",
+        "Is it urgent? Call your health centre, or {emergency} if a life is in danger.",
+    ),
+    "mitt_urgent_centre": (
+        "Är det bråttom? Ring din vårdcentral.",
+        "Is it urgent? Call your health centre.",
     ),
     "mitt_worry_label": ("Hur orolig är du?", "How worried are you?"),
     "mitt_worry_1": ("Lite orolig", "A little worried"),
