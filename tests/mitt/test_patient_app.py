@@ -307,7 +307,11 @@ def test_an_open_alert_says_what_its_severity_promises(lang: str) -> None:
     said_red = alert_words(red, t)
     assert f" {now_word}." in said_red
     assert call in said_red
-    said_yellow = alert_words(replace(red, severity="yellow"), t)
+    phone = "070-174 06 05"  # reserved for fiction by PTS
+    assert alert_words(red, t, phone=phone).endswith(
+        f"{call} {'på' if lang == 'sv' else 'on'} {phone}."
+    )
+    said_yellow = alert_words(replace(red, severity="yellow"), t, phone=phone)
     assert today_word in said_yellow
     assert f" {now_word}." not in said_yellow
     assert alert_words(replace(red, state="acknowledged"), t) == t["mitt_alert_acknowledged"]

@@ -83,6 +83,12 @@ PATIENT_ENTRIES: dict[str, tuple[str, str]] = {
         "Urgent: your health centre has the alert and is to contact you now. If they have not "
         "been in touch, call them.",
     ),
+    "mitt_alert_open_red_phone": (
+        "Brådskande: din vårdcentral har fått larmet och ska kontakta dig nu. Om de inte har "
+        "hört av sig, ring dem på {phone}.",
+        "Urgent: your health centre has the alert and is to contact you now. If they have not "
+        "been in touch, call them on {phone}.",
+    ),
     "mitt_alert_open_yellow": (
         "Din vårdcentral har fått larmet och ska kontakta dig samma dag.",
         "Your health centre has the alert and is to contact you the same day.",
