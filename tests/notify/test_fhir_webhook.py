@@ -53,12 +53,14 @@ def _deliver(db_url: str) -> None:
         drain(
             dispatcher,
             db_url,
-            lambda: scalar(
-                db_url,
-                "SELECT count(*) FROM notifications WHERE channel = 'care_team'"
-                " AND state <> 'delivered'",
-            )
-            == 0,
+            lambda: (
+                scalar(
+                    db_url,
+                    "SELECT count(*) FROM notifications WHERE channel = 'care_team'"
+                    " AND state <> 'delivered'",
+                )
+                == 0
+            ),
         )
     finally:
         dispatcher.close()
