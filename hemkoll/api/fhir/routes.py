@@ -35,11 +35,11 @@ _LATEST = datetime.fromisoformat("2200-01-01T00:00:00+00:00")
 _TICK = timedelta(microseconds=1)
 
 
-def _fhir(resource: Any) -> Response:
+def fhir_response(resource: Any) -> Response:
     return Response(resource.model_dump_json(exclude_none=True), media_type=MEDIA_TYPE)
 
 
-def _uuid(value: str, what: str) -> UUID:
+def resource_id(value: str, what: str) -> UUID:
     try:
         return UUID(value.removeprefix(f"{what}/"))
     except ValueError as exc:
@@ -98,6 +98,19 @@ def metadata() -> Response:
                                 {"name": "_count", "type": "number"},
                             ],
                         },
+                        *[
+                            {
+                                "type": kind,
+                                "interaction": [{"code": "read"}, {"code": "search-type"}]
+                                if kind == "QuestionnaireResponse"
+                                else [{"code": "search-type"}],
+                                "searchParam": [
+                                    {"name": "patient", "type": "reference"},
+                                    {"name": "_count", "type": "number"},
+                                ],
+                            }
+                            for kind in ("QuestionnaireResponse", "Communication")
+                        ],
                         {
                             "type": "Flag",
                             "interaction": [{"code": "read"}, {"code": "search-type"}],
@@ -113,27 +126,27 @@ def metadata() -> Response:
             ],
         }
     )
-    return _fhir(statement)
+    return fhir_response(statement)
 
 
 @router.get("/Patient/{patient_id}", summary="A patient (pseudonymous reference only)")
 def read_patient(patient_id: str, caller: Nurse) -> Response:
-    pid = _uuid(patient_id, "Patient")
+    pid = resource_id(patient_id, "Patient")
     with caller.session() as s:
         patient = patient_or_404(caller, s.conn, pid)
         s.record("patient", pid, patient_id=pid, health_centre_id=patient.health_centre_id)
-    return _fhir(mapping.patient_resource(patient))
+    return fhir_response(mapping.patient_resource(patient))
 
 
 @router.get("/Device/{device_id}", summary="A patient's device")
 def read_device(device_id: str, caller: Nurse) -> Response:
-    did = _uuid(device_id, "Device")
+    did = resource_id(device_id, "Device")
     with caller.session() as s:
         device = devices.device_in_scope(s.conn, did, health_centre_id=caller.scope)
         if device is None:
             raise not_found("Device", device_id)
         s.record("device", did, patient_id=device.patient_id)
-    return _fhir(mapping.device_resource(device))
+    return fhir_response(mapping.device_resource(device))
 
 
 @router.get("/Observation", summary="Search a patient's Observations (searchset Bundle)")
@@ -148,7 +161,7 @@ def search_observations(
     count: Annotated[int, Query(alias="_count", ge=1, le=MAX_COUNT)] = DEFAULT_COUNT,
     cursor: Annotated[str | None, Query(alias="_cursor", max_length=300)] = None,
 ) -> Response:
-    pid = _uuid(patient, "Patient")
+    pid = resource_id(patient, "Patient")
     metrics: set[str] | None = None
     if code:
         metrics = set()
@@ -175,8 +188,8 @@ def search_observations(
         )
     shown = [r for r in rows if updated_since <= r.received_at < updated_until]
     next_cursor = encode_cursor(rows[-1].cursor) if len(rows) == count else None
-    return _fhir(
-        _searchset(
+    return fhir_response(
+        searchset(
             request,
             "Observation",
             [(mapping.observation_id(r), mapping.observation_resource(r, pid)) for r in shown],
@@ -185,7 +198,7 @@ def search_observations(
     )
 
 
-def _searchset(
+def searchset(
     request: Request, kind: str, found: Sequence[tuple[str, Any]], next_cursor: str | None
 ) -> Bundle:
     """A searchset Bundle of (id, resource), with a ``next`` link carrying ``next_cursor``."""
@@ -234,7 +247,7 @@ def read_observation(observation_id: str, caller: Nurse) -> Response:
             patient_id=reading.patient_id,
             health_centre_id=reading.health_centre_id,
         )
-    return _fhir(mapping.observation_resource(reading, reading.patient_id))
+    return fhir_response(mapping.observation_resource(reading, reading.patient_id))
 
 
 def _facts(alert: alerts.FlagAlert) -> AlertFacts:
@@ -265,7 +278,7 @@ def _evidence_by_alert(rows: Sequence[alerts.EvidenceReading]) -> dict[UUID, lis
 
 @router.get("/Flag/{flag_id}", summary="An alert as a Flag, with the Observations behind it")
 def read_flag(flag_id: str, caller: Nurse) -> Response:
-    alert_id = _uuid(flag_id, "Flag")
+    alert_id = resource_id(flag_id, "Flag")
     with caller.session() as s:
         alert = alerts.flag_alert_in_scope(s.conn, alert_id, health_centre_id=caller.scope)
         if alert is None:
@@ -274,19 +287,20 @@ def read_flag(flag_id: str, caller: Nurse) -> Response:
         s.record(
             "alert", alert_id, patient_id=alert.patient_id, health_centre_id=alert.health_centre_id
         )
-    return _fhir(flag_resource(_facts(alert), evidence.get(alert_id, [])))
+    return fhir_response(flag_resource(_facts(alert), evidence.get(alert_id, [])))
 
 
 # Flag.status -> the alert states it covers (the alert state machine, migration 0002).
 FLAG_STATES = {"active": ("open", "acknowledged"), "inactive": ("resolved",)}
 
 
-def _flag_cursor(alert: alerts.FlagAlert) -> str:
-    raw = orjson.dumps([alert.opened_at.isoformat(), str(alert.id)])
+def encode_position(at: datetime, row_id: UUID) -> str:
+    """A keyset ``_cursor`` of an (instant, id) ordering (Flag, QuestionnaireResponse, ...)."""
+    raw = orjson.dumps([at.isoformat(), str(row_id)])
     return base64.urlsafe_b64encode(raw).decode("ascii")
 
 
-def _flag_position(cursor: str) -> tuple[datetime, UUID]:
+def decode_position(cursor: str) -> tuple[datetime, UUID]:
     try:
         at, alert_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
         position = (datetime.fromisoformat(at), UUID(alert_id))
@@ -308,14 +322,14 @@ def search_flags(
     count: Annotated[int, Query(alias="_count", ge=1, le=MAX_COUNT)] = DEFAULT_COUNT,
     cursor: Annotated[str | None, Query(alias="_cursor", max_length=300)] = None,
 ) -> Response:
-    pid = _uuid(patient, "Patient")
+    pid = resource_id(patient, "Patient")
     states: set[str] = set()
     for token in ",".join(status or ["active,inactive"]).split(","):
         if token not in FLAG_STATES:
             raise invalid(f"status: {token!r} is not a Flag status served here (active, inactive)")
         states.update(FLAG_STATES[token])
     updated_since, updated_until = _date_bounds(last_updated or [])
-    after = None if cursor is None else _flag_position(cursor)
+    after = None if cursor is None else decode_position(cursor)
     with caller.session() as s:
         record = patient_or_404(caller, s.conn, pid)
         s.record("alert", "search", patient_id=pid, health_centre_id=record.health_centre_id)
@@ -330,5 +344,6 @@ def search_flags(
         )
         evidence = _evidence_by_alert(alerts.evidence_readings(s.conn, [a.id for a in page]))
     found = [(str(a.id), flag_resource(_facts(a), evidence.get(a.id, []))) for a in page]
-    next_cursor = _flag_cursor(page[-1]) if len(page) == count else None
-    return _fhir(_searchset(request, "Flag", found, next_cursor))
+    last = page[-1] if len(page) == count else None
+    next_cursor = None if last is None else encode_position(last.opened_at, last.id)
+    return fhir_response(searchset(request, "Flag", found, next_cursor))
