@@ -21,7 +21,14 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from hemkoll.fhir import mapping
-from hemkoll.store import devices, hospital_stays, notifications, patients, staff
+from hemkoll.store import (
+    devices,
+    hospital_stays,
+    notifications,
+    patients,
+    questionnaire_responses,
+    staff,
+)
 from hemkoll.store.connect import Conn, connect
 from hemkoll.store.readings_query import RawReading
 from tests.api.conftest import Centre, World, bearer, make_alert
@@ -111,6 +118,13 @@ def stored_reading(conn: Conn, centre: Centre) -> dict[str, Any]:
     return {**_existing(centre), "observation": mapping.observation_id(reading)}
 
 
+def stored_response(conn: Conn, centre: Centre) -> dict[str, Any]:
+    response = questionnaire_responses.add(
+        conn, centre.patient_id, "phq-2", {"phq2_interest": 1, "phq2_mood": 0}, score=1.0
+    )
+    return {**_existing(centre), "response": response}
+
+
 @dataclass(frozen=True)
 class Case:
     method: str
@@ -191,6 +205,9 @@ CASES = [
     Case("GET", "/fhir/R4/Observation/{observation}", CARE, target=stored_reading),
     Case("GET", "/fhir/R4/Flag/{flag}", CARE),
     Case("GET", "/fhir/R4/Flag?patient={patient}", CARE),
+    Case("GET", "/fhir/R4/QuestionnaireResponse/{response}", CARE, target=stored_response),
+    Case("GET", "/fhir/R4/QuestionnaireResponse?patient={patient}", CARE),
+    Case("GET", "/fhir/R4/Communication?patient={patient}", CARE),
     Case("GET", "/api/v1/patients/{patient}/contacts", CARE),
     Case(
         "POST",
@@ -297,6 +314,7 @@ def test_the_matrix_covers_every_route(client: TestClient) -> None:
         .replace("{notification}", "{notification_id}")
         .replace("{stay}", "{stay_id}")
         .replace("{observation}", "{observation_id}")
+        .replace("{response}", "{response_id}")
         .split("?")[0]
         for c in CASES
     }
