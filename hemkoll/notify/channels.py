@@ -102,7 +102,14 @@ class WebhookChannel:
             raise DeliveryBug("a webhook notification without an alert or contact request")
         now = datetime.now(UTC)
         if claimed.webhook_format == "fhir" and claimed.alert_id is not None:
-            body = fhir_alert_body(claimed, public_url=self.public_url, at=now)
+            try:
+                body = fhir_alert_body(claimed, public_url=self.public_url, at=now)
+            except (KeyError, TypeError, ValueError) as exc:
+                # An outbox row that does not render as FHIR is ours to fix, not the
+                # receiver's to be retried at: counted, /healthz red (DeliveryBug).
+                raise DeliveryBug(
+                    f"the alert does not render as FHIR ({type(exc).__name__})"
+                ) from exc
             content_type = FHIR_JSON
         else:  # hemkoll's JSON; a contact request has no FHIR shape here (docs/fhir.md)
             body = webhook_body(claimed.payload, link=link)

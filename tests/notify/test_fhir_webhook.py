@@ -9,12 +9,14 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.flag import Flag
 from fhir.resources.R4B.observation import Observation
 from standardwebhooks import Webhook
 
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
+from hemkoll.notify.channels import DeliveryBug
 from hemkoll.notify.dispatcher import Dispatcher
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.store.connect import connect
@@ -23,7 +25,14 @@ from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.types import Reading
 from tests.helpers import scalar
 from tests.notify.receiver import Receiver
-from tests.notify.support import dispatcher_config, drain, new_secret, set_endpoint
+from tests.notify.support import (
+    attempts,
+    committed_alert,
+    dispatcher_config,
+    drain,
+    new_secret,
+    set_endpoint,
+)
 
 SPO2 = RuleSet(
     name="fhir spo2 v1",
@@ -135,3 +144,25 @@ def test_the_default_format_is_hemkolls_json_without_a_snapshot(
     assert "resourceType" not in body
     # Nothing of the readings is copied into the outbox for a centre that does not need it.
     assert scalar(db_url, "SELECT count(*) FROM notifications WHERE evidence IS NOT NULL") == 0
+
+
+def test_an_alert_that_does_not_render_as_fhir_is_a_bug_not_a_retry(
+    db_url: str, enrolment: Enrolment, receiver: Receiver
+) -> None:
+    set_endpoint(db_url, enrolment.health_centre.id, receiver.url, new_secret())
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "UPDATE health_centres SET webhook_format = 'fhir' WHERE id = %s",
+            (enrolment.health_centre.id,),
+        )
+    _, notification_id = committed_alert(db_url, enrolment.patient.id)
+    with psycopg.connect(db_url) as conn:
+        conn.execute("UPDATE notifications SET payload = payload #- '{data,opened_at}'")
+    dispatcher = Dispatcher(dispatcher_config(db_url))
+    try:
+        with connect(db_url) as conn, pytest.raises(DeliveryBug, match="render as FHIR"):
+            dispatcher.process_due(conn)
+    finally:
+        dispatcher.close()
+    assert receiver.requests == []
+    assert attempts(db_url, notification_id) == []  # no retry spent on a bug
