@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import psycopg
 import pytest
 
@@ -265,6 +266,49 @@ def test_the_dispatch_role_claims_sends_records_and_escalates(
     refused(dispatch, "SELECT credential_hash FROM devices")
     refused(dispatch, "DELETE FROM notifications")
     refused(dispatch, "SELECT count(*) FROM audit_log")
+
+
+def test_fhir_webhooks_are_rendered_by_the_dispatch_role_without_reading_readings(
+    deployed_db: DeployedDb, receiver: Receiver
+) -> None:
+    """The rules role snapshots the evidence readings into the outbox; the dispatch role, which
+    may not read readings, renders and escalates the FHIR Bundle from the outbox alone."""
+    owner, rules, dispatch = (
+        deployed_db.url(OWNER),
+        deployed_db.url(RULES),
+        deployed_db.url(DISPATCH),
+    )
+    e = enrol(owner, kind="pulse_oximeter")
+    set_endpoint(owner, e.health_centre.id, receiver.url, new_secret())
+    set_escalation(
+        owner, e.health_centre.id, receiver.url, new_secret(), after=timedelta(minutes=1)
+    )
+    with psycopg.connect(owner) as conn:
+        conn.execute(
+            "UPDATE health_centres SET webhook_format = 'fhir' WHERE id = %s",
+            (e.health_centre.id,),
+        )
+    with connect(deployed_db.url(INGEST)) as conn:
+        ReadingWriter(conn).write([_spo2(e.patient.id, e.device.id, [97, 88])], [])
+    with connect(rules) as conn:
+        RulesWorker(RulesConfig(rules, SPO2)).process_due(conn)
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    dispatcher = Dispatcher(dispatcher_config(dispatch, clock=lambda: later))
+    delivered = (
+        "SELECT count(*) FROM notifications WHERE state = 'delivered' AND channel <> 'device'"
+    )
+    try:
+        drain(dispatcher, dispatch, lambda: scalar(owner, delivered) == 1)
+        assert dispatcher.escalate() == 1
+        drain(dispatcher, dispatch, lambda: scalar(owner, delivered) == 2)
+    finally:
+        dispatcher.close()
+    bodies = [r.body for r in receiver.requests if r.headers["content-type"].endswith("fhir+json")]
+    assert len(bodies) == 2
+    for body in bodies:
+        entries = [entry["resource"]["resourceType"] for entry in orjson.loads(body)["entry"]]
+        assert entries == ["Flag", "Observation"]
+    refused(dispatch, "SELECT value FROM readings")
 
 
 def test_the_api_role_appends_and_reads_the_audit_log_but_never_changes_it(
