@@ -231,14 +231,16 @@ GRANT UPDATE (removed_at) ON patient_goals TO hemkoll_api;
 GRANT SELECT (id, credential_hash, active) ON devices TO hemkoll_broker_auth;
 
 -- 10. The rollup readings_hourly. On plain PostgreSQL it is a table kept by a trigger on
--- readings that runs as the inserting role (ingest); on TimescaleDB it is a continuous
--- aggregate, maintained by TimescaleDB's own jobs, and ingest needs nothing on it.
+-- readings that runs as the inserting role (ingest, and the API for the patient app's
+-- answers); on TimescaleDB it is a continuous aggregate, maintained by TimescaleDB's own
+-- jobs, and they need nothing on it.
 DO $rollup$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                WHERE n.nspname = 'public' AND c.relname = 'readings_hourly'
                  AND c.relkind = 'r') THEN
         GRANT SELECT, INSERT, UPDATE ON readings_hourly TO hemkoll_ingest;
+        GRANT INSERT, UPDATE ON readings_hourly TO hemkoll_api;
     END IF;
 END
 $rollup$;

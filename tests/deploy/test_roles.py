@@ -477,3 +477,26 @@ def test_apply_roles_sh_grants_and_sets_passwords_from_the_environment(
     assert rows["hemkoll_ingest"] is True
     assert rows["hemkoll_api"] is True
     assert matches == (True,)
+
+
+def test_the_api_role_stores_app_answers_as_readings_through_the_batch_writer(
+    deployed_db: DeployedDb,
+) -> None:
+    """The patient app's answers that are readings (docs/patient.md): her app device made,
+    the readings written and her queue entry upserted, all as hemkoll_api."""
+    from hemkoll.api.access import Session  # noqa: PLC0415
+    from hemkoll.api.mitt.answers import as_readings  # noqa: PLC0415
+
+    e = enrol(deployed_db.url(OWNER), kind="scale")
+    answers = {"symptom_breathlessness": 1, "symptom_ankle_swelling": 0, "symptom_fatigue": 2}
+    with connect(deployed_db.url(API)) as conn, conn.transaction():
+        assert as_readings(Session(conn), e.patient.id, answers, datetime.now(UTC)) == 3
+    with connect(deployed_db.url(API)) as conn, conn.transaction():
+        assert (
+            as_readings(Session(conn), e.patient.id, {"self_rated_health": 4}, datetime.now(UTC))
+            == 1
+        )
+    owner = deployed_db.url(OWNER)
+    assert scalar(owner, "SELECT count(*) FROM readings") == 4
+    assert scalar(owner, "SELECT count(*) FROM devices WHERE kind = 'patient_app'") == 1
+    assert scalar(owner, "SELECT count(*) FROM evaluation_queue") == 1
