@@ -19,7 +19,14 @@ from hemkoll.store.migrate import Migration, MigrationError, available_migration
 from hemkoll.store.patient_list import PatientListRow
 from hemkoll.store.patients import PatientByReference
 from hemkoll.store.sql import parse_blocks, query, query_names
-from hemkoll.store.types import DEVICE_KINDS, Device, DeviceCredential, HealthCentre, Patient
+from hemkoll.store.types import (
+    APP_DEVICE_KIND,
+    DEVICE_KINDS,
+    Device,
+    DeviceCredential,
+    HealthCentre,
+    Patient,
+)
 from hemkoll.store.worklist_filters import RuleCount
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -98,14 +105,16 @@ def test_metrics_table_matches_the_protocol(db_url: str) -> None:
 
 
 def test_device_kinds_agree_everywhere(db_url: str) -> None:
-    assert set(DEVICE_KINDS) == set(METRICS_BY_DEVICE_KIND)
+    # The patient app is a device kind hemkoll makes (her answers' device), never enrolled.
+    kinds = {*DEVICE_KINDS, APP_DEVICE_KIND}
+    assert kinds == set(METRICS_BY_DEVICE_KIND)
     with psycopg.connect(db_url) as conn:
         check = conn.execute(
             "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
             " WHERE conrelid = 'devices'::regclass AND conname = 'devices_kind_check'"
         ).fetchone()
     assert check is not None
-    assert set(re.findall(r"'(\w+)'", check[0])) == set(DEVICE_KINDS)
+    assert set(re.findall(r"'(\w+)'", check[0])) == kinds
 
 
 def test_plain_postgresql_path_without_timescaledb(db_url: str) -> None:

@@ -69,6 +69,8 @@ BEGIN
                    'hemkoll_dispatch, hemkoll_api, hemkoll_broker_auth', current_database());
     -- The ingest writer COPYs each batch into a session-local staging table.
     EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO hemkoll_ingest', current_database());
+    -- So does the patient app's, for the questionnaire answers that are readings.
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO hemkoll_api', current_database());
 END
 $database$;
 
@@ -221,6 +223,12 @@ GRANT UPDATE (state, seen_at, seen_by, handled_at, handled_by) ON contact_reques
 GRANT SELECT, INSERT ON care_messages TO hemkoll_api;
 GRANT UPDATE (read_at) ON care_messages TO hemkoll_api;
 GRANT SELECT, INSERT ON questionnaire_responses TO hemkoll_api;
+-- Her questionnaire answers that are readings go through the ingest's batch writer
+-- (store/readings.py): readings inserted, her queue entry's feedback columns upserted.
+GRANT INSERT ON readings TO hemkoll_api;
+GRANT SELECT (feedback_devices, feedback_since, feedback_oldest),
+      UPDATE (feedback_devices, feedback_since, feedback_oldest) ON evaluation_queue
+    TO hemkoll_api;
 GRANT SELECT, INSERT ON patient_goals TO hemkoll_api;
 GRANT UPDATE (removed_at) ON patient_goals TO hemkoll_api;
 
@@ -228,14 +236,16 @@ GRANT UPDATE (removed_at) ON patient_goals TO hemkoll_api;
 GRANT SELECT (id, credential_hash, active) ON devices TO hemkoll_broker_auth;
 
 -- 10. The rollup readings_hourly. On plain PostgreSQL it is a table kept by a trigger on
--- readings that runs as the inserting role (ingest); on TimescaleDB it is a continuous
--- aggregate, maintained by TimescaleDB's own jobs, and ingest needs nothing on it.
+-- readings that runs as the inserting role (ingest, and the API for the patient app's
+-- answers); on TimescaleDB it is a continuous aggregate, maintained by TimescaleDB's own
+-- jobs, and they need nothing on it.
 DO $rollup$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                WHERE n.nspname = 'public' AND c.relname = 'readings_hourly'
                  AND c.relkind = 'r') THEN
         GRANT SELECT, INSERT, UPDATE ON readings_hourly TO hemkoll_ingest;
+        GRANT INSERT, UPDATE ON readings_hourly TO hemkoll_api;
     END IF;
 END
 $rollup$;

@@ -68,6 +68,7 @@ YOUR: MappingProxyType[str, Measure] = MappingProxyType(
         "symptom_breathlessness": Measure("your breathlessness", "din andfåddhet"),
         "symptom_ankle_swelling": Measure("your ankle swelling", "svullnaden i dina anklar"),
         "symptom_fatigue": Measure("your tiredness", "din trötthet"),
+        "self_rated_health": Measure("your health", "din hälsa"),
     }
 )
 

@@ -143,6 +143,20 @@ METRICS: MappingProxyType[str, Metric] = MappingProxyType(
                 3.0,
                 integer=True,
             ),
+            # Asked weekly in the patient app, as TIM-HF2 did. No LOINC code: LOINC's
+            # general-health items (SF-36 item 1, PROMIS Global01) carry their own answer list
+            # (excellent .. poor, 1 = excellent), not this scale; hemkoll's own metric code
+            # names it (FHIR: urn:hemkoll:metric|self_rated_health, category survey).
+            Metric(
+                "self_rated_health",
+                "{score}",
+                None,
+                "Self-rated health, 1 very poor to 5 very good",
+                _SCORE,
+                1.0,
+                5.0,
+                integer=True,
+            ),
         )
     }
 )
@@ -158,6 +172,9 @@ METRICS_BY_DEVICE_KIND: MappingProxyType[str, frozenset[str]] = MappingProxyType
         "pulse_oximeter": frozenset({"spo2", "heart_rate"}),
         "thermometer": frozenset({"body_temperature"}),
         "symptom_questionnaire": _SYMPTOMS,
+        # The patient app (one per patient, made on her first answer: hemkoll.store.devices):
+        # the questionnaire answers that are readings.
+        "patient_app": _SYMPTOMS | {"self_rated_health"},
         "gateway": frozenset(METRICS),
     }
 )

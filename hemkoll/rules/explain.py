@@ -35,6 +35,9 @@ METRIC_TEXT: MappingProxyType[str, MetricText] = MappingProxyType(
         "symptom_breathlessness": MetricText("breathlessness", "andfåddhet", "of 3", "av 3", 0),
         "symptom_ankle_swelling": MetricText("ankle swelling", "svullna anklar", "of 3", "av 3", 0),
         "symptom_fatigue": MetricText("fatigue", "trötthet", "of 3", "av 3", 0),
+        "self_rated_health": MetricText(
+            "self-rated health", "självskattad hälsa", "of 5", "av 5", 0
+        ),
     }
 )
 

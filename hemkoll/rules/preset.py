@@ -103,6 +103,10 @@ SYMPTOM_SEVERE = 3
 # Worse by one step within three days, the ESC weight window, counts as "worse breathlessness".
 SYMPTOM_WORSENING_POINTS = 1
 SYMPTOM_WINDOW_HOURS = 72.0
+# Self-rated health, asked weekly: a fall of two steps (of 1-5) below her best answer of the
+# last four weeks (four answers). A starting point for a centre to try [U], not tuned.
+SELF_RATED_HEALTH_DROP_POINTS = 2.0
+SELF_RATED_HEALTH_WINDOW_DAYS = 28
 # Weight and symptoms within the ESC 3-day window make BEAT-HF's "with symptoms" case.
 COMBINATION_WINDOW_HOURS = 72.0
 # Silence: with 22-24 % of days missed (FAST, MOBITEL) one missed morning is common and not a
@@ -290,6 +294,18 @@ HEART_FAILURE = RuleSet(
             yellow_score=SYMPTOM_SEVERE,
             enabled=False,
             note=_off("", 27, 0.5),
+        ),
+        # Self-rated health (weekly, in the patient app, 1-5 as in TIM-HF2, which used it
+        # alongside the vital signs but published no alert threshold for it): two points
+        # below her best answer of the four weeks before. Off: no source for the amount.
+        ChangeRule(
+            id="self_rated_health_drop",
+            metric="self_rated_health",
+            direction="fall",
+            window_days=SELF_RATED_HEALTH_WINDOW_DAYS,
+            yellow=SELF_RATED_HEALTH_DROP_POINTS,
+            enabled=False,
+            note="off: no published threshold; 2 points below her best of 4 weeks, to try",
         ),
         MissingRule(
             id="weight_missing_48h",

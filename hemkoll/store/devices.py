@@ -3,7 +3,8 @@ the broker's and ingest's reads of them.
 
 A device is enrolled for an existing patient (``add_device``, the care-team API) or, by an
 administrator, together with its health centre and patient, created if new (``enrol_device``).
-Only the hash of its MQTT password is stored (``credentials``).
+Only the hash of its MQTT password is stored (``credentials``). The patient app is her
+device for the answers she gives in it (``app_device``): made by hemkoll, without a password.
 """
 
 from __future__ import annotations
@@ -68,6 +69,17 @@ def add_device(
     if device is None:
         raise RuntimeError("insert_device_at returned no row")
     return NewDevice(device, secret)
+
+
+def app_device(conn: Conn, patient_id: UUID) -> Device:
+    """The patient's app as the device of the answers she gives in it (``APP_DEVICE_KIND``):
+    made on first use, in the caller's transaction; no MQTT credential."""
+    conn.execute(query("insert_app_device"), {"patient_id": patient_id})
+    with conn.cursor(row_factory=class_row(Device)) as cur:
+        device = cur.execute(query("app_device_of_patient"), {"patient_id": patient_id}).fetchone()
+    if device is None:
+        raise RuntimeError(f"no patient {patient_id} to make an app device for")
+    return device
 
 
 def devices_of_patient(conn: Conn, patient_id: UUID) -> list[Device]:

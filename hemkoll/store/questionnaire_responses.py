@@ -1,5 +1,6 @@
 """A patient's questionnaire answers (``questionnaire_responses``, migration 0017): answers by
-the definition's linkId, and the instrument's score where it has one."""
+the definition's linkId, and the instrument's score where it has one; and what the rules
+told her about the answers that are readings (``latest_app_message``)."""
 
 from __future__ import annotations
 
@@ -75,4 +76,18 @@ def in_scope(
         return cur.execute(
             query("questionnaire_response_in_scope"),
             {"id": response_id, "health_centre_id": health_centre_id},
+        ).fetchone()
+
+
+@dataclass(frozen=True)
+class AppMessage:
+    text: str
+    created_at: datetime
+
+
+def latest_app_message(conn: Conn, patient_id: UUID, *, since: datetime) -> AppMessage | None:
+    """The newest message the rules queued for her app device from ``since`` on."""
+    with conn.cursor(row_factory=class_row(AppMessage)) as cur:
+        return cur.execute(
+            query("latest_app_message"), {"patient_id": patient_id, "since": since}
         ).fetchone()

@@ -224,9 +224,10 @@ CREATE TABLE public.devices (
     active boolean DEFAULT true NOT NULL,
     enrolled_at timestamp with time zone DEFAULT now() NOT NULL,
     deactivated_at timestamp with time zone,
-    credential_hash text NOT NULL,
+    credential_hash text,
     CONSTRAINT devices_check CHECK ((active OR (deactivated_at IS NOT NULL))),
-    CONSTRAINT devices_kind_check CHECK ((kind = ANY (ARRAY['scale'::text, 'blood_pressure_monitor'::text, 'pulse_oximeter'::text, 'thermometer'::text, 'symptom_questionnaire'::text, 'gateway'::text])))
+    CONSTRAINT devices_credential_check CHECK (((kind = 'patient_app'::text) = (credential_hash IS NULL))),
+    CONSTRAINT devices_kind_check CHECK ((kind = ANY (ARRAY['scale'::text, 'blood_pressure_monitor'::text, 'pulse_oximeter'::text, 'thermometer'::text, 'symptom_questionnaire'::text, 'gateway'::text, 'patient_app'::text])))
 );
 
 CREATE TABLE public.endpoint_health (
@@ -623,6 +624,8 @@ CREATE UNIQUE INDEX dead_letters_once_idx ON public.dead_letters USING btree (pa
 CREATE INDEX dead_letters_reason_idx ON public.dead_letters USING btree (reason_code, received_at DESC);
 
 CREATE INDEX dead_letters_received_at_idx ON public.dead_letters USING btree (received_at DESC);
+
+CREATE UNIQUE INDEX devices_one_patient_app_idx ON public.devices USING btree (patient_id) WHERE ((kind = 'patient_app'::text) AND active);
 
 CREATE INDEX devices_patient_id_idx ON public.devices USING btree (patient_id);
 

@@ -18,6 +18,9 @@ DeviceKind = Literal[
     "gateway",
 ]
 DEVICE_KINDS: tuple[DeviceKind, ...] = get_args(DeviceKind)
+# The patient app as the device of the answers she gives in it (docs/patient.md): made by
+# hemkoll on her first answer, never enrolled, no MQTT credential; so not a DeviceKind.
+APP_DEVICE_KIND = "patient_app"
 
 
 @dataclass(frozen=True)

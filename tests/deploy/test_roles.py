@@ -335,11 +335,10 @@ def test_the_api_role_appends_and_reads_the_audit_log_but_never_changes_it(
     refused(api, "TRUNCATE audit_log")
     refused(api, "SELECT credential_hash FROM devices")
     refused(api, "DELETE FROM alerts")
-    refused(
-        api,
-        "INSERT INTO readings (patient_id, device_id, metric, value, measured_at)"
-        " SELECT patient_id, device_id, metric, value, measured_at FROM readings",
-    )
+    # The API inserts readings (the patient app's answers, docs/patient.md) but never changes
+    # or removes one.
+    refused(api, "UPDATE readings SET value = 0")
+    refused(api, "DELETE FROM readings")
 
 
 def test_the_contact_log_is_the_api_roles_to_append_and_read_and_nobodys_to_change(
@@ -495,3 +494,26 @@ def test_apply_roles_sh_grants_and_sets_passwords_from_the_environment(
     assert rows["hemkoll_ingest"] is True
     assert rows["hemkoll_api"] is True
     assert matches == (True,)
+
+
+def test_the_api_role_stores_app_answers_as_readings_through_the_batch_writer(
+    deployed_db: DeployedDb,
+) -> None:
+    """The patient app's answers that are readings (docs/patient.md): her app device made,
+    the readings written and her queue entry upserted, all as hemkoll_api."""
+    from hemkoll.api.access import Session  # noqa: PLC0415
+    from hemkoll.api.mitt.answers import as_readings  # noqa: PLC0415
+
+    e = enrol(deployed_db.url(OWNER), kind="scale")
+    answers = {"symptom_breathlessness": 1, "symptom_ankle_swelling": 0, "symptom_fatigue": 2}
+    with connect(deployed_db.url(API)) as conn, conn.transaction():
+        assert as_readings(Session(conn), e.patient.id, answers, datetime.now(UTC)) == 3
+    with connect(deployed_db.url(API)) as conn, conn.transaction():
+        assert (
+            as_readings(Session(conn), e.patient.id, {"self_rated_health": 4}, datetime.now(UTC))
+            == 1
+        )
+    owner = deployed_db.url(OWNER)
+    assert scalar(owner, "SELECT count(*) FROM readings") == 4
+    assert scalar(owner, "SELECT count(*) FROM devices WHERE kind = 'patient_app'") == 1
+    assert scalar(owner, "SELECT count(*) FROM evaluation_queue") == 1

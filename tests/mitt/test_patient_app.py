@@ -30,6 +30,7 @@ PATIENT_GETS = (
     "/mitt/messages",
     "/mitt/questionnaires",
     "/mitt/questionnaires/weekly-health",
+    "/mitt/questionnaires/daily-symptoms",
     "/mitt/goals",
     "/mitt/access-log",
 )
@@ -37,6 +38,10 @@ PATIENT_POSTS = (
     ("/mitt/contact", {"worry": "2"}),
     ("/mitt/messages", {"body": "hej"}),
     ("/mitt/questionnaires/weekly-health", {"self_rated_health": "3"}),
+    (
+        "/mitt/questionnaires/daily-symptoms",
+        {"symptom_breathlessness": "3", "symptom_ankle_swelling": "0", "symptom_fatigue": "0"},
+    ),
     ("/mitt/goals", {"kind": "goal", "text": "x"}),
     ("/mitt/sign-out", {}),
 )
@@ -221,6 +226,7 @@ def test_matrix_posts(
     assert r.status_code == 403
     for table in ("contact_requests", "care_messages", "questionnaire_responses", "patient_goals"):
         assert rows(db_url, f"SELECT count(*) FROM {table}") == [(0,)]
+    assert rows(db_url, "SELECT count(*) FROM readings") == [(0,)]
 
 
 def test_her_session_opens_no_staff_route_and_never_another_patients_data(

@@ -328,6 +328,10 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "Ankle swelling (0 none \u2013 3 severe)",
     ),
     "chart_fatigue": ("Trötthet (0 ingen \u2013 3 svår)", "Fatigue (0 none \u2013 3 severe)"),
+    "chart_self_rated_health": (
+        "Självskattad hälsa (1 mycket dålig \u2013 5 mycket bra)",
+        "Self-rated health (1 very poor \u2013 5 very good)",
+    ),
     "symptoms_heading": ("Symtom", "Symptoms"),
     "marker_label": (
         "Mätt {measured} (larmet öppnades {opened}): {severity}, {rule}",
@@ -352,6 +356,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "metric_symptom_breathlessness": ("Andfåddhet", "Breathlessness"),
     "metric_symptom_ankle_swelling": ("Svullna anklar", "Ankle swelling"),
     "metric_symptom_fatigue": ("Trötthet", "Fatigue"),
+    "metric_self_rated_health": ("Självskattad hälsa", "Self-rated health"),
     "kind_threshold": ("{metric}: gränsvärden", "{metric}: limits"),
     "kind_change_rise": ("{metric}: ökning på {days} d", "{metric}: rise over {days} d"),
     "kind_change_fall": ("{metric}: minskning på {days} d", "{metric}: fall over {days} d"),

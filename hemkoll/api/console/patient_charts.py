@@ -38,6 +38,8 @@ GROUPS: tuple[Group, ...] = (
     Group("breathlessness", ("symptom_breathlessness",), 0, SYMPTOM_SCALE, small=True),
     Group("ankle_swelling", ("symptom_ankle_swelling",), 0, SYMPTOM_SCALE, small=True),
     Group("fatigue", ("symptom_fatigue",), 0, SYMPTOM_SCALE, small=True),
+    # Weekly, 1 (very poor) to 5 (very good), answered in the patient app.
+    Group("self_rated_health", ("self_rated_health",), 0, (1.0, 5.0)),
 )
 METRICS: tuple[str, ...] = tuple(m for g in GROUPS for m in g.metrics)
 PERIODS = (7, 30, 90)

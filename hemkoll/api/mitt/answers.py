@@ -1,20 +1,36 @@
 """Questionnaires in the patient app: which are due, one answered (validated against its
-definition, hemkoll.api.mitt.questionnaires), and her latest answers."""
+definition, hemkoll.api.mitt.questionnaires), and her latest answers.
+
+An answer is stored as a questionnaire response (the record of the whole response), and
+its items that are metrics (the daily symptom scores, self-rated health) as readings of her
+app device (``hemkoll.store.devices.app_device``): checked as a device's readings are
+(``hemkoll.protocol.payload.check_reading``) and written by the ingest's batch writer, so
+stored once and queued for the rules in the same transaction. The rules then tell her app
+what they made of them, as they tell a device (``hemkoll.alerts.patient_messages``); the
+questionnaires page shows that message.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
+from hemkoll.api.access import Session
 from hemkoll.api.console.web import ConsoleRoute, form_fields, language, rejected, render
 from hemkoll.api.mitt.access import MITT, Patient
 from hemkoll.api.mitt.questionnaires import QUESTIONNAIRES, AnswerError, Questionnaire, as_fhir
 from hemkoll.api.mitt.questionnaires import score as scored
 from hemkoll.api.problems import not_found
-from hemkoll.store import questionnaire_responses
+from hemkoll.protocol.measurements import METRICS
+from hemkoll.protocol.payload import ReadingIn, check_reading
+from hemkoll.store import devices, questionnaire_responses
+from hemkoll.store.readings import ReadingWriter
+from hemkoll.store.types import Reading
 
 router = APIRouter(prefix=MITT, route_class=ConsoleRoute, include_in_schema=False)
 Form = Annotated[dict[str, str], Depends(form_fields)]
@@ -22,7 +38,7 @@ Form = Annotated[dict[str, str], Depends(form_fields)]
 
 def _questionnaire(questionnaire_id: str) -> Questionnaire:
     found = QUESTIONNAIRES.get(questionnaire_id)
-    if found is None or not found.in_app:
+    if found is None:
         raise not_found("questionnaire", questionnaire_id)
     return found
 
@@ -34,11 +50,18 @@ def due(q: Questionnaire, last: datetime | None, now: datetime) -> bool:
 @router.get("/questionnaires")
 def questionnaires_page(request: Request, caller: Patient) -> Response:
     now = caller.now()
+    answered = request.query_params.get("answered")
+    message = None
     with caller.session() as s:
         latest = {
             r.questionnaire: r for r in questionnaire_responses.latest(s.conn, caller.patient_id)
         }
         caller.record(s, "questionnaire_responses")
+        if answered in latest:
+            # What the rules told her app about that answer, once they have evaluated it.
+            message = questionnaire_responses.latest_app_message(
+                s.conn, caller.patient_id, since=latest[answered].authored_at
+            )
     rows = [
         {
             "q": q,
@@ -46,12 +69,17 @@ def questionnaires_page(request: Request, caller: Patient) -> Response:
             "due": due(q, latest[q.id].authored_at if q.id in latest else None, now),
         }
         for q in QUESTIONNAIRES.values()
-        if q.in_app
     ]
     return render(
         request,
         "mitt_questionnaires.html",
-        {"rows": rows, "section": "questionnaires", "qlang": language(request)},
+        {
+            "rows": rows,
+            "section": "questionnaires",
+            "qlang": language(request),
+            "answered": answered in latest,
+            "message": message,
+        },
     )
 
 
@@ -99,4 +127,34 @@ def answer(request: Request, questionnaire_id: str, caller: Patient, form: Form)
             s.conn, caller.patient_id, q.id, answers, score=float(total)
         )
         caller.record(s, "questionnaire_response", response_id)
+        try:
+            as_readings(s, caller.patient_id, answers, caller.now())
+        except AnswerError as exc:
+            raise rejected(
+                request,
+                "mitt_questionnaire.html",
+                {"q": q, "qlang": language(request), "form": form, "section": "questionnaires"},
+                errors={exc.link_id: "mitt_error_answer"},
+            ) from None
     return RedirectResponse(f"{MITT}/questionnaires?answered={q.id}", status_code=303)
+
+
+def as_readings(s: Session, patient_id: UUID, answers: Mapping[str, int], now: datetime) -> int:
+    """Store the answers that are metrics as readings of her app device, queued for the rules
+    (the caller's transaction); how many were stored. An answer a device could not send
+    either (outside the metric's range) is refused as her answer."""
+    metrics = [(link_id, value) for link_id, value in answers.items() if link_id in METRICS]
+    if not metrics:
+        return 0
+    device = devices.app_device(s.conn, patient_id)
+    readings: list[Reading] = []
+    for index, (metric, value) in enumerate(metrics):
+        unit = METRICS[metric].canonical_unit
+        checked = check_reading(
+            index, ReadingIn(metric, float(value), unit, now), device=device, now=now
+        )
+        if not isinstance(checked, Reading):
+            raise AnswerError(metric, checked.reason)
+        readings.append(checked)
+    (stored,) = ReadingWriter(s.conn).write([readings], []).stored
+    return stored

@@ -2,17 +2,19 @@
 answer options with a code and a value, texts in Swedish and English as the
 ``translation`` extension carries them), each with a schedule (docs/patient.md).
 
-* ``daily-symptoms``: the three symptom scores a questionnaire device already asks each
-  morning (readings ``symptom_*``, 0-3); defined here so that the app and a device share one
-  definition; in the app they are not asked (the device does).
-* ``weekly-health``: self-rated health 1-5, asked weekly, as the TIM-HF2 programme did.
+* ``daily-symptoms``: the three symptom scores a questionnaire device asks each morning
+  (readings ``symptom_*``, 0-3): one definition for the app and the device.
+* ``weekly-health``: self-rated health 1-5 (reading ``self_rated_health``), asked weekly, as
+  the TIM-HF2 programme did.
 * ``phq-2``: the Patient Health Questionnaire-2 (depression screen, two items 0-3, score
   0-6; 3 or more is the usual cut-off for a closer look), monthly. The PHQ screeners may be
   reproduced, translated and used without permission or fee; KCCQ-12 (the heart-failure
   instrument) needs a licence from its copyright holder, so it is not shipped.
 
 Answers are validated against the definition (``score``) and stored as questionnaire
-responses; they are not readings, so the rules engine does not read them yet.
+responses; an item whose linkId is a metric of the protocol's catalogue
+(``hemkoll.protocol.measurements``) is a reading too (``hemkoll.api.mitt.answers``), which
+the rules engine reads.
 """
 
 from __future__ import annotations
@@ -47,7 +49,6 @@ class Questionnaire:
     intro_en: str
     every: timedelta
     items: tuple[Item, ...]
-    in_app: bool = True
 
     def text(self, lang: str, field: str) -> str:
         value: str = getattr(self, f"{field}_{lang}")
@@ -88,7 +89,6 @@ QUESTIONNAIRES: Mapping[str, Questionnaire] = {
                 ),
                 Item("symptom_fatigue", "Trötthet", "Tiredness", _SYMPTOM),
             ),
-            in_app=False,
         ),
         Questionnaire(
             "weekly-health",

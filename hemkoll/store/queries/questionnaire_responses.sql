@@ -25,3 +25,14 @@ FROM questionnaire_responses AS r
 JOIN patients AS p ON p.id = r.patient_id
 WHERE r.id = %(id)s
   AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s);
+
+-- name: latest_app_message
+-- What the rules last told the patient about the answers she gave in her app: the device
+-- message queued for her app device (docs/patient-messages.md), in her language.
+SELECT n.payload->>'text' AS text, n.created_at
+FROM notifications AS n
+JOIN devices AS d ON d.id = n.device_id
+WHERE d.patient_id = %(patient_id)s AND d.kind = 'patient_app' AND n.channel = 'device'
+  AND n.created_at >= %(since)s
+ORDER BY n.created_at DESC
+LIMIT 1;
