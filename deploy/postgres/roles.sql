@@ -69,6 +69,8 @@ BEGIN
                    'hemkoll_dispatch, hemkoll_api, hemkoll_broker_auth', current_database());
     -- The ingest writer COPYs each batch into a session-local staging table.
     EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO hemkoll_ingest', current_database());
+    -- So does the API's FHIR ingest route (POST /fhir/R4, hemkoll/api/fhir/ingest.py).
+    EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO hemkoll_api', current_database());
 END
 $database$;
 
@@ -183,6 +185,16 @@ GRANT UPDATE (active, deactivated_at) ON devices TO hemkoll_api;
 GRANT SELECT ON metrics TO hemkoll_api;
 GRANT SELECT ON readings TO hemkoll_api;
 GRANT SELECT ON readings_hourly TO hemkoll_api;
+-- FHIR ingest (POST /fhir/R4): the device's HTTP Basic login is checked against its hash, and
+-- its Bundle is written as ingest writes a batch (the ingest role's grants in section 5).
+GRANT SELECT (credential_hash) ON devices TO hemkoll_api;
+GRANT INSERT ON readings TO hemkoll_api;
+GRANT INSERT ON dead_letters TO hemkoll_api;
+GRANT SELECT (payload_sha256, topic, reading_index) ON dead_letters TO hemkoll_api;
+-- (It queues the patient with the readings' feedback columns; INSERT is granted below.)
+GRANT SELECT (feedback_devices, feedback_since, feedback_oldest),
+      UPDATE (feedback_devices, feedback_since, feedback_oldest)
+      ON evaluation_queue TO hemkoll_api;
 GRANT SELECT, INSERT, UPDATE ON staff TO hemkoll_api;
 GRANT SELECT, INSERT, UPDATE ON api_tokens TO hemkoll_api;
 GRANT SELECT, UPDATE ON alerts TO hemkoll_api;
