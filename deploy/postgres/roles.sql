@@ -235,7 +235,7 @@ GRANT UPDATE (removed_at) ON patient_goals TO hemkoll_api;
 GRANT SELECT (id, credential_hash, active) ON devices TO hemkoll_broker_auth;
 
 -- 10. The rollup readings_hourly. On plain PostgreSQL it is a table kept by a trigger on
--- readings that runs as the inserting role (ingest); on TimescaleDB it is a continuous
+-- readings that runs as the inserting role (ingest, and the API's FHIR ingest); on TimescaleDB it is a continuous
 -- aggregate, maintained by TimescaleDB's own jobs, and ingest needs nothing on it.
 DO $rollup$
 BEGIN
@@ -243,6 +243,7 @@ BEGIN
                WHERE n.nspname = 'public' AND c.relname = 'readings_hourly'
                  AND c.relkind = 'r') THEN
         GRANT SELECT, INSERT, UPDATE ON readings_hourly TO hemkoll_ingest;
+        GRANT INSERT, UPDATE ON readings_hourly TO hemkoll_api;
     END IF;
 END
 $rollup$;
