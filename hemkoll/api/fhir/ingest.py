@@ -97,12 +97,13 @@ def _basic_login(header: str | None) -> tuple[UUID, str] | None:
 @router.post(
     "",
     summary="Ingest a batch or transaction Bundle of Observations (device HTTP Basic login)",
+    description="Authorization: Basic with the device id and its MQTT secret (not a staff "
+    "token). A batch answers per entry; a transaction is all or nothing. See docs/fhir.md.",
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {MEDIA_TYPE: {"schema": {"type": "object"}}},
         },
-        "security": [{"deviceBasic": []}],
     },
 )
 async def post_bundle(request: Request) -> Response:
