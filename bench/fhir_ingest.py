@@ -159,9 +159,7 @@ def fhir_run(
                 raise RuntimeError("hemkoll serve did not start")
             time.sleep(0.2)
         bodies = [(index, bundle(readings)) for index, readings in messages]
-        auths = [
-            "Basic " + base64.b64encode(f"{d}:{s}".encode()).decode() for d, _, s in devices
-        ]
+        auths = ["Basic " + base64.b64encode(f"{d}:{s}".encode()).decode() for d, _, s in devices]
 
         def send(share: list[tuple[int, bytes]]) -> None:
             with httpx.Client(base_url=base, timeout=REQUEST_TIMEOUT_S) as http:
