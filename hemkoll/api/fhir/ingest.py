@@ -31,7 +31,7 @@ from hemkoll.protocol import fhir_bundle
 from hemkoll.protocol.feedback import Rejection
 from hemkoll.store import devices
 from hemkoll.store.connect import Conn
-from hemkoll.store.credentials import verify_secret
+from hemkoll.store.credentials import hash_secret, new_secret, verify_secret
 from hemkoll.store.readings import BatchResult, ReadingWriter
 from hemkoll.store.readings_query import RawReading
 from hemkoll.store.types import Device, Reading
@@ -53,6 +53,7 @@ _ISSUE_TYPES = {
     "device_inactive": "forbidden",
     "login": "login",
 }
+_UNKNOWN_DEVICE_HASH = hash_secret(new_secret())
 _STATUS_TEXT = {200: "200 OK", 201: "201 Created", 422: "422 Unprocessable Entity"}
 
 
@@ -131,7 +132,10 @@ def _ingest(
         )
     with pool.connection() as conn:
         found = devices.device_login(conn, login[0])
-        if found is None or not verify_secret(login[1], found.credential_hash):
+        # An unknown id costs the same hash as a known one: the answer's time does not say
+        # which ids exist.
+        hashed = _UNKNOWN_DEVICE_HASH if found is None else found.credential_hash
+        if not verify_secret(login[1], hashed) or found is None:
             return _refused(
                 401, "login", "the device id or its secret is wrong", headers=_CHALLENGE
             )
