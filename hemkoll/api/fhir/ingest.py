@@ -51,6 +51,7 @@ _ISSUE_TYPES = {
     "not_a_bundle": "structure",
     "too_many_entries": "too-costly",
     "device_inactive": "forbidden",
+    "media_type": "not-supported",
     "login": "login",
 }
 _UNKNOWN_DEVICE_HASH = hash_secret(new_secret())
