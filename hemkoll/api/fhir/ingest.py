@@ -24,7 +24,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from psycopg_pool import ConnectionPool
 
-from hemkoll.api.fhir import MEDIA_TYPE, PREFIX, mapping
+from hemkoll.api.fhir import MEDIA_TYPE, PREFIX
+from hemkoll.fhir import mapping
 from hemkoll.ingest.pipeline import InboundMessage, MessagePlan, dead_letters
 from hemkoll.observability import metrics
 from hemkoll.protocol import fhir_bundle

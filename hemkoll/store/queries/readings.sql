@@ -60,7 +60,7 @@ ORDER BY metric, measured_at;
 -- The readings that prompted an evaluation: per patient, those her feedback devices sent from
 -- ``since`` on, measured from ``oldest`` on (the bound lets the key's metric column be searched
 -- per metric instead of reading the patient's whole history).
-SELECT r.patient_id, r.metric, r.value
+SELECT r.patient_id, r.metric, r.measured_at, r.value
 FROM unnest(%(patient_ids)s::uuid[], %(since)s::timestamptz[], %(oldest)s::timestamptz[])
      AS q(patient_id, since, oldest)
 JOIN readings AS r
