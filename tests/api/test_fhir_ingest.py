@@ -193,6 +193,11 @@ def test_a_phd_bundle_round_trips_through_the_observation_search(
     # The location each entry was answered with is the Observation the search returns.
     locations = [e["response"].get("location") for e in response.json()["entry"]]
     assert f"Observation/{weight.id}" in locations
+    # ... and what the Observation read serves at that location.
+    read = client.get(f"{BASE}/Observation/{weight.id}", headers=bearer(world.a.tokens["nurse"]))
+    assert read.status_code == 200
+    assert read.json()["valueQuantity"]["code"] == "kg"
+    assert datetime.fromisoformat(read.json()["effectiveDateTime"]) == T1
     # Queued for the rules in the readings' transaction, the gateway to be told the outcome.
     with connect(db_url) as conn:
         queued = conn.execute(
