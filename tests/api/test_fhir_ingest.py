@@ -28,6 +28,7 @@ from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.store import devices, patients
 from hemkoll.store.connect import connect
 from tests.api.conftest import World, bearer
+from tests.conftest import as_api_role
 
 BASE = "/fhir/R4"
 LOINC = "http://loinc.org"
@@ -317,11 +318,11 @@ def test_whole_request_errors(client: TestClient, gateway: Gateway, db_url: str)
 
 @pytest.fixture
 def server(db_url: str) -> Iterator[str]:
-    """The API on a real uvicorn server on a free local port."""
+    """The API on a real uvicorn server on a free local port, as its deployed role."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    app = create_app(ApiConfig(database_url=db_url, programme=HEART_FAILURE))
+    app = create_app(ApiConfig(database_url=as_api_role(db_url), programme=HEART_FAILURE))
     instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
