@@ -22,7 +22,8 @@
 --   hemkoll_broker_auth  `hemkoll broker-auth`: reads the active devices' password hashes
 --   hemkoll_metrics      (no login) the queue sizes every worker's /metrics samples
 --
--- Only hemkoll_broker_auth reads devices.credential_hash. Nobody but the owner may UPDATE,
+-- Only hemkoll_broker_auth and hemkoll_api (the FHIR ingest's device login) read
+-- devices.credential_hash. Nobody but the owner may UPDATE,
 -- DELETE or TRUNCATE audit_log or contact_log (and the tables' triggers refuse even the owner).
 -- Where a service needs a row lock (SELECT ... FOR UPDATE) PostgreSQL requires UPDATE on some
 -- column of the table: the column granted for that is named below with the reason.
@@ -69,7 +70,8 @@ BEGIN
                    'hemkoll_dispatch, hemkoll_api, hemkoll_broker_auth', current_database());
     -- The ingest writer COPYs each batch into a session-local staging table.
     EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO hemkoll_ingest', current_database());
-    -- So does the patient app's, for the questionnaire answers that are readings.
+    -- So does the API's: the FHIR ingest route (POST /fhir/R4, hemkoll/api/fhir/ingest.py)
+    -- and the patient app's questionnaire answers that are readings.
     EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO hemkoll_api', current_database());
 END
 $database$;
@@ -190,6 +192,17 @@ GRANT UPDATE (active, deactivated_at) ON devices TO hemkoll_api;
 GRANT SELECT ON metrics TO hemkoll_api;
 GRANT SELECT ON readings TO hemkoll_api;
 GRANT SELECT ON readings_hourly TO hemkoll_api;
+-- FHIR ingest (POST /fhir/R4): the device's HTTP Basic login is checked against its hash, and
+-- its Bundle is written as ingest writes a batch (the ingest role's grants in section 5); the
+-- patient app's questionnaire answers that are readings are written the same way.
+GRANT SELECT (credential_hash) ON devices TO hemkoll_api;
+GRANT INSERT ON readings TO hemkoll_api;
+GRANT INSERT ON dead_letters TO hemkoll_api;
+GRANT SELECT (payload_sha256, topic, reading_index) ON dead_letters TO hemkoll_api;
+-- (It queues the patient with the readings' feedback columns; INSERT is granted below.)
+GRANT SELECT (feedback_devices, feedback_since, feedback_oldest),
+      UPDATE (feedback_devices, feedback_since, feedback_oldest)
+      ON evaluation_queue TO hemkoll_api;
 GRANT SELECT, INSERT, UPDATE ON staff TO hemkoll_api;
 GRANT SELECT, INSERT, UPDATE ON api_tokens TO hemkoll_api;
 GRANT SELECT, UPDATE ON alerts TO hemkoll_api;
@@ -224,11 +237,7 @@ GRANT SELECT, INSERT ON care_messages TO hemkoll_api;
 GRANT UPDATE (read_at) ON care_messages TO hemkoll_api;
 GRANT SELECT, INSERT ON questionnaire_responses TO hemkoll_api;
 -- Her questionnaire answers that are readings go through the ingest's batch writer
--- (store/readings.py): readings inserted, her queue entry's feedback columns upserted.
-GRANT INSERT ON readings TO hemkoll_api;
-GRANT SELECT (feedback_devices, feedback_since, feedback_oldest),
-      UPDATE (feedback_devices, feedback_since, feedback_oldest) ON evaluation_queue
-    TO hemkoll_api;
+-- (store/readings.py) with the FHIR ingest's grants above.
 GRANT SELECT, INSERT ON patient_goals TO hemkoll_api;
 GRANT UPDATE (removed_at) ON patient_goals TO hemkoll_api;
 
@@ -236,9 +245,9 @@ GRANT UPDATE (removed_at) ON patient_goals TO hemkoll_api;
 GRANT SELECT (id, credential_hash, active) ON devices TO hemkoll_broker_auth;
 
 -- 10. The rollup readings_hourly. On plain PostgreSQL it is a table kept by a trigger on
--- readings that runs as the inserting role (ingest, and the API for the patient app's
--- answers); on TimescaleDB it is a continuous aggregate, maintained by TimescaleDB's own
--- jobs, and they need nothing on it.
+-- readings that runs as the inserting role (ingest, and the API for its FHIR ingest and the
+-- patient app's answers); on TimescaleDB it is a continuous aggregate, maintained by
+-- TimescaleDB's own jobs, and they need nothing on it.
 DO $rollup$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

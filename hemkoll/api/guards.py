@@ -28,6 +28,7 @@ from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hemkoll.api.fhir import outcome as fhir_outcome
 from hemkoll.api.problems import MEDIA_TYPE, TYPE_BASE
 
 if TYPE_CHECKING:
@@ -93,21 +94,21 @@ async def _problem(
     instance: str,
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    body = orjson.dumps(
-        {
-            "type": TYPE_BASE + kind,
-            "title": title,
-            "status": status,
-            "detail": detail,
-            "instance": instance,
-        }
-    )
+    problem = {
+        "type": TYPE_BASE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    fhir = fhir_outcome.is_fhir_path(instance)  # FHIR clients read OperationOutcome
+    body = orjson.dumps(fhir_outcome.operation_outcome(status, detail) if fhir else problem)
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", MEDIA_TYPE.encode()),
+                (b"content-type", (fhir_outcome.MEDIA_TYPE if fhir else MEDIA_TYPE).encode()),
                 (b"content-length", str(len(body)).encode()),
                 *(headers or []),
             ],

@@ -130,11 +130,17 @@ def parse_envelope(payload: bytes) -> Envelope | Rejection:
 
 
 def check_reading(
-    index: int, raw: ReadingIn | msgspec.Raw | bytes, *, device: Device, now: datetime
+    index: int,
+    raw: ReadingIn | msgspec.Raw | bytes,
+    *,
+    device: Device,
+    now: datetime,
+    at: str | None = None,
 ) -> Reading | Rejection:
     """Check one reading (decoded, or raw JSON) of a message from ``device`` received at
-    ``now``."""
-    return _check(index, raw, device, now + _CLOCK_AHEAD)
+    ``now``. ``at`` names where it came from in reasons (default ``readings[<index>]``; a FHIR
+    Bundle's entry says ``entry[<index>]``)."""
+    return _check(index, raw, device, now + _CLOCK_AHEAD, at)
 
 
 _CLOCK_AHEAD = timedelta(seconds=MAX_CLOCK_AHEAD_S)
@@ -157,41 +163,46 @@ def decode_reading(index: int, raw: msgspec.Raw | bytes) -> ReadingIn | Rejectio
 
 
 def _check(
-    index: int, raw: ReadingIn | msgspec.Raw | bytes, device: Device, latest: datetime
+    index: int,
+    raw: ReadingIn | msgspec.Raw | bytes,
+    device: Device,
+    latest: datetime,
+    at: str | None = None,
 ) -> Reading | Rejection:
     """check_reading, with the latest acceptable measured_at worked out once per message."""
     reading = raw if isinstance(raw, ReadingIn) else decode_reading(index, raw)
     if isinstance(reading, Rejection):
         return reading
+    where = f"readings[{index}]" if at is None else at
     if reading.metric in METRICS and reading.metric not in METRICS_BY_DEVICE_KIND[device.kind]:
         return Rejection(
             "metric_not_for_device",
-            f"readings[{index}]: a {device.kind} device does not report {reading.metric}",
+            f"{where}: a {device.kind} device does not report {reading.metric}",
             index,
         )
     try:
         value = canonical_value(reading.metric, reading.value, reading.unit)
     except ReadingRejected as exc:
-        return Rejection(exc.code, f"readings[{index}]: {exc.reason}", index)
+        return Rejection(exc.code, f"{where}: {exc.reason}", index)
     try:
         measured_at = reading.measured_at.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before the year 1 in UTC
         return Rejection(
             "field_invalid",
-            f"readings[{index}]: measured_at is outside the years 1-9999 in UTC",
+            f"{where}: measured_at is outside the years 1-9999 in UTC",
             index,
         )
     if measured_at > latest:
         return Rejection(
             "measured_at_future",
-            f"readings[{index}]: measured_at is more than {MAX_CLOCK_AHEAD_S // 60} minutes "
+            f"{where}: measured_at is more than {MAX_CLOCK_AHEAD_S // 60} minutes "
             "ahead of the server clock",
             index,
         )
     if measured_at < device.enrolled_at:
         return Rejection(
             "measured_at_before_enrolment",
-            f"readings[{index}]: measured_at is before the device was enrolled",
+            f"{where}: measured_at is before the device was enrolled",
             index,
         )
     return Reading(device.patient_id, device.id, reading.metric, value, measured_at)

@@ -158,6 +158,27 @@ def active_device_credentials(conn: Conn) -> list[DeviceCredential]:
         return cur.execute(query("active_device_credentials")).fetchall()
 
 
+@dataclass(frozen=True)
+class DeviceLogin:
+    """A device with its password hash: what an HTTP Basic login is checked against."""
+
+    id: UUID
+    patient_id: UUID
+    kind: str
+    active: bool
+    enrolled_at: datetime
+    credential_hash: str
+
+    @property
+    def device(self) -> Device:
+        return Device(self.id, self.patient_id, self.kind, self.active, self.enrolled_at)
+
+
+def device_login(conn: Conn, device_id: UUID) -> DeviceLogin | None:
+    with conn.cursor(row_factory=class_row(DeviceLogin)) as cur:
+        return cur.execute(query("device_login"), {"device_id": device_id}).fetchone()
+
+
 def devices_by_id(conn: Conn, device_ids: list[UUID]) -> dict[UUID, Device]:
     with conn.cursor(row_factory=class_row(Device)) as cur:
         rows = cur.execute(query("devices_by_id"), {"device_ids": device_ids}).fetchall()

@@ -1,13 +1,15 @@
 """Schemathesis against the API's own OpenAPI document: generated requests, no server error.
 
 The API runs under uvicorn (the real lifespan and pool) on a fresh database with two centres;
-each generated request is sent with a clinician's and with a region administrator's token, so
+each generated request is sent with a clinician's and with a region administrator's token (and
+a device's HTTP Basic login, which POST /fhir/R4 takes), so
 requests get past authentication into each route's own validation and logic. The number of
 examples per operation is bounded so that this runs in CI in well under a minute.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +21,8 @@ from hemkoll.api.app import ApiConfig, create_app
 from hemkoll.api.guards import ApiLimits
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.simulator.receiver.server import ThreadedServer
+from hemkoll.store import devices
+from hemkoll.store.connect import connect
 from tests.api.conftest import World
 from tests.conftest import as_api_role
 
@@ -41,10 +45,19 @@ def served_api(db_url: str, world: World) -> Iterator[tuple[str, World]]:
         yield server.base_url, world
 
 
-def test_no_generated_request_gets_a_server_error(served_api: tuple[str, World]) -> None:
+def test_no_generated_request_gets_a_server_error(
+    served_api: tuple[str, World], db_url: str
+) -> None:
     base_url, world = served_api
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
-    tokens = (world.a.tokens["clinician"], world.region_admin)
+    with connect(db_url) as conn, conn.transaction():
+        gateway = devices.add_device(conn, world.a.patient_id, "gateway")
+    login = f"{gateway.device.id}:{gateway.mqtt_password}".encode()
+    # POST /fhir/R4 takes a device's login: its generated bodies reach the Bundle parser.
+    authorizations = (
+        *(f"Bearer {token}" for token in (world.a.tokens["clinician"], world.region_admin)),
+        "Basic " + base64.b64encode(login).decode(),
+    )
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
@@ -59,9 +72,9 @@ def test_no_generated_request_gets_a_server_error(served_api: tuple[str, World])
             database=None,
         )
         def exercise(case: schemathesis.Case) -> None:
-            for token in tokens:
+            for authorization in authorizations:
                 case.call_and_validate(
-                    headers={"Authorization": f"Bearer {token}"}, checks=[not_a_server_error]
+                    headers={"Authorization": authorization}, checks=[not_a_server_error]
                 )
 
         try:

@@ -111,7 +111,7 @@ def test_roles_sql_is_idempotent_and_takes_back_what_it_does_not_grant(
     granted = _privileges(deployed_db.url())
     with psycopg.connect(deployed_db.url(), autocommit=True) as conn:
         conn.execute("GRANT DELETE ON readings TO hemkoll_ingest")
-        conn.execute("GRANT SELECT (credential_hash) ON devices TO hemkoll_api")
+        conn.execute("GRANT UPDATE (credential_hash) ON devices TO hemkoll_api")
         conn.execute("GRANT UPDATE ON audit_log TO hemkoll_api")
     assert _privileges(deployed_db.url()) != granted
     apply_roles(deployed_db.url())
@@ -333,12 +333,14 @@ def test_the_api_role_appends_and_reads_the_audit_log_but_never_changes_it(
     refused(api, "UPDATE audit_log SET status = 500")
     refused(api, "DELETE FROM audit_log")
     refused(api, "TRUNCATE audit_log")
-    refused(api, "SELECT credential_hash FROM devices")
     refused(api, "DELETE FROM alerts")
-    # The API inserts readings (the patient app's answers, docs/patient.md) but never changes
-    # or removes one.
+    # FHIR ingest (POST /fhir/R4) reads a device's hash to check its login and appends
+    # readings as ingest does, as the patient app does for her answers; it never changes
+    # either.
+    refused(api, "UPDATE devices SET credential_hash = ''")
     refused(api, "UPDATE readings SET value = 0")
     refused(api, "DELETE FROM readings")
+    refused(api, "DELETE FROM dead_letters")
 
 
 def test_the_contact_log_is_the_api_roles_to_append_and_read_and_nobodys_to_change(

@@ -84,6 +84,8 @@ def metadata() -> Response:
                 {
                     "mode": "server",
                     "security": {"description": "Bearer token (hemkoll token create)"},
+                    # POST /fhir/R4 (ingest.py): a device's Bundle, with its HTTP Basic login.
+                    "interaction": [{"code": "batch"}, {"code": "transaction"}],
                     "resource": [
                         {"type": "Patient", "interaction": [{"code": "read"}]},
                         {"type": "Device", "interaction": [{"code": "read"}]},

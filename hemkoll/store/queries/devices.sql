@@ -17,6 +17,12 @@ FROM devices
 WHERE active AND credential_hash IS NOT NULL  -- the patient app has none: not a broker client
 ORDER BY id;
 
+-- name: device_login
+-- A device and its password hash, for the FHIR ingest route's HTTP Basic check.
+SELECT id, patient_id, kind, active, enrolled_at, credential_hash
+FROM devices
+WHERE id = %(device_id)s;
+
 -- name: devices_by_id
 SELECT id, patient_id, kind, active, enrolled_at
 FROM devices
