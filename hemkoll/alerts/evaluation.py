@@ -12,7 +12,7 @@ worker's (``hemkoll.alerts.worker``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -41,10 +41,10 @@ from hemkoll.rules.alerting import (
 )
 from hemkoll.rules.config import MissingRule, RuleSet, Severity
 from hemkoll.rules.deadlines import next_deadline
-from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate, required_history
-from hemkoll.rules.findings import Finding, utc
+from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate_cohort, required_history
+from hemkoll.rules.findings import Finding, epoch_us, utc
 from hemkoll.rules.judged import verdict
-from hemkoll.rules.series import Series, as_epoch_us, series_from_rows
+from hemkoll.rules.series import Series, as_epoch_us
 from hemkoll.rules.stays import DISCHARGE_GRACE, Stay, silent_at
 from hemkoll.store import (
     alert_actions,
@@ -65,12 +65,14 @@ from hemkoll.store.alerts import (
 from hemkoll.store.connect import Conn
 from hemkoll.store.imported_history import imported_until
 from hemkoll.store.notifications import AlertEvent
-from hemkoll.store.patients import lock_patients
+from hemkoll.store.patients import PatientToEvaluate, lock_patients
 from hemkoll.store.readings import (
     Prompted,
-    readings_of_patients_between,
+    SeriesArrays,
     readings_received_since,
+    series_of_patients_between,
 )
+from hemkoll.store.rule_overrides import OverridesVersion
 
 # The actor of the rules' own entries in an alert's history.
 ACTOR = "rules"
@@ -139,24 +141,26 @@ def evaluate_patients(
     """Evaluate a batch of patients and apply the findings to their alerts; the caller's
     transaction, which holds the patients' row locks.
 
-    Each patient's rules are the programme with their stored overrides (``configuration``).
-    The batch is read in a few statements (patients, overrides, readings, hospital stays,
-    alerts) rather than
-    a few per patient: round trips and commits, not the engine, are what an evaluation costs.
-    Every new alert and raised severity is logged and queued for the centre's webhook and the
-    patient is told, in this same transaction (the outbox): of the most pressing alert, on all
-    her devices; or, when nothing opened, on the devices whose readings prompted the
-    evaluation, what the enabled rules made of those readings (``patient_messages``). Returns,
-    per patient, the alerts opened and raised.
+    Each patient's rules are the programme with their stored overrides (``configuration``),
+    made once per distinct set of override versions in the batch. The batch is read in a few
+    statements (patients, overrides, readings as arrays, hospital stays, alerts) rather than
+    a few per patient, and the patients who share a rule set and a time zone go through the
+    engine together (``evaluate_cohort``: the same kernels as ``evaluate`` and a backtest, one
+    call for the group); the alerts' writes are pipelined. Every new alert and raised severity
+    is logged and queued for the centre's webhook and the patient is told, in this same
+    transaction (the outbox): of the most pressing alert, on all her devices; or, when nothing
+    opened, on the devices whose readings prompted the evaluation, what the enabled rules made
+    of those readings (``patient_messages``). Returns, per patient, the alerts opened and
+    raised.
     """
     ids = sorted({r.patient_id for r in requests})
     patients = {p.id: p for p in lock_patients(conn, ids)}
     if not patients:
         return {}
     versions = rule_overrides.current_overrides_of(conn, list(patients))
-    rule_sets = {pid: effective_for(programme, versions.get(pid, [])) for pid in patients}
-    since = now - max(required_history(rule_set) for rule_set in rule_sets.values())
-    readings = readings_of_patients_between(conn, list(patients), since, now)
+    rule_sets = _rule_sets(programme, patients, versions)
+    since = now - max(required_history(rule_set) for rule_set, _ in rule_sets.values())
+    readings = series_of_patients_between(conn, list(patients), since, now)
     stays = hospital_stays.stays_of_patients(
         conn, list(patients), since, now, grace=DISCHARGE_GRACE
     )
@@ -164,64 +168,121 @@ def evaluate_patients(
     prompted = readings_received_since(conn, prompts, list(METRICS))
     newest = newest_alerts(conn, list(patients))
     history = imported_until(conn, list(patients))
+    evaluated = _evaluate_groups(patients, rule_sets, readings, stays, now=now)
     results: dict[UUID, Changes] = {}
     deadlines: dict[UUID, datetime | None] = {}
     told: list[tuple[UUID, Sequence[UUID], PatientMessage]] = []
-    for request in requests:
-        patient = patients.get(request.patient_id)
-        if patient is None or patient.id in results:
-            continue
-        rule_set = rule_sets[patient.id]
-        start = now - required_history(rule_set)
-        rows = [row for row in readings.get(patient.id, []) if row[1] >= start]
-        series = series_from_rows(rows)
-        in_hospital = stays.get(patient.id, [])
-        tz = ZoneInfo(patient.timezone)
-        findings = evaluate(
-            rule_set, series, tz=tz, now=now, paused=patient.paused, stays=in_hospital
-        )
-        due = next_deadline(
-            rule_set, series, tz=tz, now=now, paused=patient.paused, stays=in_hospital
-        )
-        deadlines[patient.id] = None if due is None else due + ARRIVAL_GRACE
-        # In hospital now, or within the grace after: the missing rules have no findings, so
-        # an open reminder (a silence before the stay was recorded) is not "borne out" any
-        # more; a reading did not end it, so it is left as it is, as while paused.
-        paused = patient.paused or silent_at(in_hospital, now)
-        live = _live(
-            rule_set,
-            series,
-            now=now,
-            start=start,
-            paused=paused,
-            history_until=history.get(patient.id),
-            stays=in_hospital,
-        )
-        changes, unresolved = _apply(
-            conn, patient.id, rule_set, findings, newest.get(patient.id, []), live=live
-        )
-        results[patient.id] = changes
-        judged = [
-            (metric, verdict(rule_set, metric, value))
-            for metric, value in prompted.get(patient.id, [])
-        ]
-        if changes.news is None and request.prompt is None:
-            continue  # a scheduled pass that changed nothing: nothing to tell
-        message = after_evaluation(
-            changes.news[1] if changes.news is not None else None,
-            judged,
-            rule_set.advice,
-            phone=patient.centre_phone,
-            all_judged_live=request.prompt is None or request.prompt.oldest >= start,
-            followed_up=bool(unresolved),
-        )
-        if changes.news is not None:
-            tell(conn, patient.id, message, alert_id=changes.news[0])
-        elif request.prompt is not None:
-            told.append((patient.id, request.prompt.device_ids, message))
-    tell_each(conn, told)
-    evaluation_queue.store_deadlines(conn, programme.fingerprint, deadlines)
+    with conn.pipeline():
+        for request in requests:
+            patient = patients.get(request.patient_id)
+            if patient is None or patient.id in results:
+                continue
+            rule_set = rule_sets[patient.id][0]
+            start = now - required_history(rule_set)
+            series, findings = evaluated[patient.id]
+            in_hospital = stays.get(patient.id, [])
+            tz = ZoneInfo(patient.timezone)
+            due = next_deadline(
+                rule_set, series, tz=tz, now=now, paused=patient.paused, stays=in_hospital
+            )
+            deadlines[patient.id] = None if due is None else due + ARRIVAL_GRACE
+            # In hospital now, or within the grace after: the missing rules have no findings,
+            # so an open reminder (a silence before the stay was recorded) is not "borne out"
+            # any more; a reading did not end it, so it is left as it is, as while paused.
+            paused = patient.paused or silent_at(in_hospital, now)
+            live = _live(
+                rule_set,
+                series,
+                now=now,
+                start=start,
+                paused=paused,
+                history_until=history.get(patient.id),
+                stays=in_hospital,
+            )
+            changes, unresolved = _apply(
+                conn, patient.id, rule_set, findings, newest.get(patient.id, []), live=live
+            )
+            results[patient.id] = changes
+            judged = [
+                (metric, verdict(rule_set, metric, value))
+                for metric, value in prompted.get(patient.id, [])
+            ]
+            if changes.news is None and request.prompt is None:
+                continue  # a scheduled pass that changed nothing: nothing to tell
+            message = after_evaluation(
+                changes.news[1] if changes.news is not None else None,
+                judged,
+                rule_set.advice,
+                phone=patient.centre_phone,
+                all_judged_live=request.prompt is None or request.prompt.oldest >= start,
+                followed_up=bool(unresolved),
+            )
+            if changes.news is not None:
+                tell(conn, patient.id, message, alert_id=changes.news[0])
+            elif request.prompt is not None:
+                told.append((patient.id, request.prompt.device_ids, message))
+        tell_each(conn, told)
+        evaluation_queue.store_deadlines(conn, programme.fingerprint, deadlines)
     return results
+
+
+def _rule_sets(
+    programme: RuleSet,
+    patients: Mapping[UUID, PatientToEvaluate],
+    versions: Mapping[UUID, Sequence[OverridesVersion]],
+) -> dict[UUID, tuple[RuleSet, tuple[int, ...]]]:
+    """Each patient's effective rule set with the override versions it is made of; made once
+    per distinct combination (a centre's patients without overrides of their own share one)."""
+    made: dict[tuple[int, ...], RuleSet] = {}
+    out: dict[UUID, tuple[RuleSet, tuple[int, ...]]] = {}
+    for pid in patients:
+        layers = versions.get(pid, [])
+        key = tuple(version.id for version in layers)
+        if key not in made:
+            made[key] = effective_for(programme, layers)
+        out[pid] = (made[key], key)
+    return out
+
+
+def _evaluate_groups(
+    patients: Mapping[UUID, PatientToEvaluate],
+    rule_sets: Mapping[UUID, tuple[RuleSet, tuple[int, ...]]],
+    readings: Mapping[UUID, SeriesArrays],
+    stays: Mapping[UUID, Sequence[Stay]],
+    *,
+    now: datetime,
+) -> dict[UUID, tuple[Series, list[Finding]]]:
+    """Per patient, her series (from her rule set's required history on) and its findings:
+    ``evaluate`` of each, run as one ``evaluate_cohort`` per group of patients sharing a rule
+    set and a time zone."""
+    groups: dict[tuple[tuple[int, ...], str], list[UUID]] = {}
+    for pid, patient in patients.items():
+        groups.setdefault((rule_sets[pid][1], patient.timezone), []).append(pid)
+    out: dict[UUID, tuple[Series, list[Finding]]] = {}
+    for (_, timezone), members in groups.items():
+        rule_set = rule_sets[members[0]][0]
+        start_us = epoch_us(now - required_history(rule_set))
+        cohort = [_since(readings.get(pid, {}), start_us) for pid in members]
+        found = evaluate_cohort(
+            rule_set,
+            cohort,
+            tz=ZoneInfo(timezone),
+            now=now,
+            paused=[patients[pid].paused for pid in members],
+            stays=[stays.get(pid, []) for pid in members],
+        ).all()
+        for pid, series, findings in zip(members, cohort, found, strict=True):
+            out[pid] = (series, findings)
+    return out
+
+
+def _since(series: SeriesArrays, start_us: int) -> SeriesArrays:
+    """The readings measured from ``start_us`` on (a batch is read from its longest need)."""
+    out: SeriesArrays = {}
+    for metric, (t, v) in series.items():
+        keep = t >= start_us
+        out[metric] = (t, v) if keep.all() else (t[keep], v[keep])
+    return out
 
 
 def evaluate_patient(

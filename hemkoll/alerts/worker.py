@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 # Patients claimed per round: enough to amortise the claim, few enough that a lease (below)
 # is never near running out while the round is evaluated (about 2 ms a patient).
-CLAIM_BATCH = 50
+CLAIM_BATCH = 200
 # A claim's lease. Should its worker die, another claims the patient after this long.
 LEASE_S = 60.0
 # With nothing queued, the worker waits this long for a NOTIFY before it looks again (the
