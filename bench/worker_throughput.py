@@ -62,12 +62,18 @@ ORDER BY d.patient_id
 """
 
 # What the rounds made, to compare runs of different code: each alert's patient, rule, state,
-# severity, times and evidence, and the patients' deadlines.
+# severity, times and evidence, the notifications (webhooks and device messages) and the
+# patients' deadlines.
 _DIGEST = """
 SELECT md5(coalesce(string_agg(x, '|' ORDER BY x), '')) FROM (
     SELECT concat_ws(',', p.reference, a.rule_id, a.state, a.severity, a.first_fired_at,
                      a.last_fired_at, a.evidence::text, a.explanation_en) AS x
     FROM alerts AS a JOIN patients AS p ON p.id = a.patient_id
+    UNION ALL
+    SELECT concat_ws(',', p.reference, n.channel, n.event, n.device_id IS NULL,
+                     n.payload->>'text', n.payload->'data'->>'rule_id',
+                     n.payload->'data'->>'severity')
+    FROM notifications AS n JOIN patients AS p ON p.id = n.patient_id
     UNION ALL
     SELECT concat_ws(',', p.reference, d.due_at)
     FROM evaluation_deadlines AS d JOIN patients AS p ON p.id = d.patient_id

@@ -24,7 +24,6 @@ from hemkoll.alerts.patient_messages import (
     AlertNews,
     PatientMessage,
     after_evaluation,
-    tell,
     tell_each,
 )
 from hemkoll.protocol.measurements import METRICS
@@ -171,7 +170,7 @@ def evaluate_patients(
     evaluated = _evaluate_groups(patients, rule_sets, readings, stays, now=now)
     results: dict[UUID, Changes] = {}
     deadlines: dict[UUID, datetime | None] = {}
-    told: list[tuple[UUID, Sequence[UUID], PatientMessage]] = []
+    told: list[tuple[UUID, Sequence[UUID] | None, PatientMessage, UUID | None]] = []
     with conn.pipeline():
         for request in requests:
             patient = patients.get(request.patient_id)
@@ -217,10 +216,10 @@ def evaluate_patients(
                 all_judged_live=request.prompt is None or request.prompt.oldest >= start,
                 followed_up=bool(unresolved),
             )
-            if changes.news is not None:
-                tell(conn, patient.id, message, alert_id=changes.news[0])
+            if changes.news is not None:  # every device of hers hears of the alert
+                told.append((patient.id, None, message, changes.news[0]))
             elif request.prompt is not None:
-                told.append((patient.id, request.prompt.device_ids, message))
+                told.append((patient.id, request.prompt.device_ids, message, None))
         tell_each(conn, told)
         evaluation_queue.store_deadlines(conn, programme.fingerprint, deadlines)
     return results
@@ -411,4 +410,4 @@ def _announce(
         actor=ACTOR,
         details={"fired_at": finding.fired_at.isoformat()},
     )
-    notifications.enqueue_alert_webhook(conn, alert_id, event=event)
+    notifications.queue_alert_webhook(conn, alert_id, event=event)
