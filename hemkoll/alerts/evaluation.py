@@ -37,6 +37,7 @@ from hemkoll.rules.alerting import (
     RuleAlert,
     Touch,
     decide,
+    seen_until,
 )
 from hemkoll.rules.config import MissingRule, RuleSet, Severity
 from hemkoll.rules.deadlines import next_deadline
@@ -70,6 +71,7 @@ from hemkoll.store.readings import (
     SeriesArrays,
     readings_received_since,
     series_of_patients_between,
+    without_jit,
 )
 from hemkoll.store.rule_overrides import OverridesVersion
 
@@ -153,6 +155,7 @@ def evaluate_patients(
     raised.
     """
     ids = sorted({r.patient_id for r in requests})
+    without_jit(conn)
     patients = {p.id: p for p in lock_patients(conn, ids)}
     if not patients:
         return {}
@@ -167,7 +170,8 @@ def evaluate_patients(
     prompted = readings_received_since(conn, prompts, list(METRICS))
     newest = newest_alerts(conn, list(patients))
     history = imported_until(conn, list(patients))
-    evaluated = _evaluate_groups(patients, rule_sets, readings, stays, now=now)
+    known = {pid: _rule_alerts(newest.get(pid, [])) for pid in patients}
+    evaluated = _evaluate_groups(patients, rule_sets, readings, stays, known, now=now)
     results: dict[UUID, Changes] = {}
     deadlines: dict[UUID, datetime | None] = {}
     told: list[tuple[UUID, Sequence[UUID] | None, PatientMessage, UUID | None]] = []
@@ -199,7 +203,13 @@ def evaluate_patients(
                 stays=in_hospital,
             )
             changes, unresolved = _apply(
-                conn, patient.id, rule_set, findings, newest.get(patient.id, []), live=live
+                conn,
+                patient.id,
+                rule_set,
+                findings,
+                newest.get(patient.id, []),
+                alerts=known[patient.id],
+                live=live,
             )
             results[patient.id] = changes
             judged = [
@@ -248,12 +258,14 @@ def _evaluate_groups(
     rule_sets: Mapping[UUID, tuple[RuleSet, tuple[int, ...]]],
     readings: Mapping[UUID, SeriesArrays],
     stays: Mapping[UUID, Sequence[Stay]],
+    known: Mapping[UUID, Mapping[str, RuleAlert]],
     *,
     now: datetime,
 ) -> dict[UUID, tuple[Series, list[Finding]]]:
     """Per patient, her series (from her rule set's required history on) and its findings:
     ``evaluate`` of each, run as one ``evaluate_cohort`` per group of patients sharing a rule
-    set and a time zone."""
+    set and a time zone. Only the findings ``decide`` reads are built: those its alerts
+    (``known``) have not seen (``alerting.seen_until``)."""
     groups: dict[tuple[tuple[int, ...], str], list[UUID]] = {}
     for pid, patient in patients.items():
         groups.setdefault((rule_sets[pid][1], patient.timezone), []).append(pid)
@@ -269,9 +281,22 @@ def _evaluate_groups(
             now=now,
             paused=[patients[pid].paused for pid in members],
             stays=[stays.get(pid, []) for pid in members],
-        ).all()
+        ).after([_cutoffs(rule_set, known[pid]) for pid in members])
         for pid, series, findings in zip(members, cohort, found, strict=True):
             out[pid] = (series, findings)
+    return out
+
+
+def _cutoffs(rule_set: RuleSet, alerts: Mapping[str, RuleAlert]) -> dict[str, int]:
+    """Per rule with an alert, the fired_at (epoch µs) up to which ``decide`` passes over its
+    findings."""
+    enabled = {rule.id: rule for rule in rule_set.enabled()}
+    out: dict[str, int] = {}
+    for rule_id, alert in alerts.items():
+        rule = enabled.get(rule_id)
+        seen = None if rule is None else seen_until(alert, missing=isinstance(rule, MissingRule))
+        if seen is not None:
+            out[rule_id] = epoch_us(seen)
     return out
 
 
@@ -334,17 +359,9 @@ def _live(
     )
 
 
-def _apply(
-    conn: Conn,
-    patient_id: UUID,
-    rule_set: RuleSet,
-    findings: Sequence[Finding],
-    newest: Sequence[AlertRow],
-    *,
-    live: Live | None = None,
-) -> tuple[Changes, dict[str, UUID]]:
-    """Apply one patient's findings to its alerts; the changes and its unresolved alerts."""
-    alerts = {
+def _rule_alerts(newest: Sequence[AlertRow]) -> dict[str, RuleAlert]:
+    """A patient's newest alert of each rule, as ``decide`` sees it."""
+    return {
         row.rule_id: RuleAlert(
             AlertState(row.state),
             _severity(row.severity),
@@ -355,6 +372,20 @@ def _apply(
         )
         for row in newest
     }
+
+
+def _apply(
+    conn: Conn,
+    patient_id: UUID,
+    rule_set: RuleSet,
+    findings: Sequence[Finding],
+    newest: Sequence[AlertRow],
+    *,
+    alerts: Mapping[str, RuleAlert],
+    live: Live | None = None,
+) -> tuple[Changes, dict[str, UUID]]:
+    """Apply one patient's findings to its alerts (``newest``, and ``alerts`` as ``decide``
+    sees them); the changes and its unresolved alerts."""
     unresolved = {row.rule_id: row.id for row in newest if row.state != "resolved"}
     resolved = {row.rule_id: row.id for row in newest if row.state == "resolved"}
     changes = Changes()

@@ -133,6 +133,12 @@ _PG_EPOCH_US = 946_684_800_000_000
 SeriesArrays = dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]
 
 
+def without_jit(conn: Conn) -> None:
+    """No JIT compilation for the rest of the caller's transaction (the rules worker's batch:
+    its reads are quicker than compiling them)."""
+    conn.execute(query("without_jit"))
+
+
 def series_of_patients_between(
     conn: Conn, patient_ids: Sequence[UUID], since: datetime, until: datetime
 ) -> dict[UUID, SeriesArrays]:

@@ -91,3 +91,9 @@ CROSS JOIN LATERAL (
 ) AS r
 WHERE r.device_id = ANY(%(device_ids)s::uuid[])
 ORDER BY q.patient_id, r.metric, r.measured_at;
+
+-- name: without_jit
+-- For the rest of the caller's transaction: the rules worker's reads, estimated dear because
+-- they search the index once per patient of a batch, run in tens of milliseconds, of which
+-- PostgreSQL's JIT compilation took 10-15 (measured on series_of_patients_between).
+SET LOCAL jit = off;
