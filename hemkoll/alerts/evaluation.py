@@ -1,10 +1,12 @@
 """One evaluation: a batch of patients' recent readings through the rules, and what the
 findings do to their alerts, in the caller's transaction (which holds the patients' row locks).
 
-It reads the patients, their rule overrides, readings, hospital stays, imported history and
-newest alerts in a few statements; runs the engine (``evaluate``, the same code path as a
-backtest); applies ``alerting.decide``; writes each opened or raised alert with its event and
-its webhook to the outbox; tells the patient what came of it (``patient_messages``); and stores
+It reads the patients, their rule overrides, readings (as numpy arrays), hospital stays,
+imported history and newest alerts in a few statements; runs the engine once per group of
+patients sharing a rule set and a time zone (``evaluate_cohort``: the kernels of ``evaluate``
+and of a backtest, each patient's findings as if evaluated alone); applies
+``alerting.decide``; writes each opened or raised alert with its event and its webhook to the
+outbox, pipelined; tells the patient what came of it (``patient_messages``); and stores
 each patient's next deadline (``rules.deadlines``: when her missing-measurement rules could next
 fire), at which the scheduler queues her again. The queue, the claims and the retries are the
 worker's (``hemkoll.alerts.worker``).
