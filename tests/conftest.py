@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from hemkoll.local_services.mosquitto import LocalMosquitto
 from hemkoll.local_services.ports import wait_for_port
@@ -31,6 +33,35 @@ ADMIN_URL = os.environ.get(
 MACHINE_BROKER = ("127.0.0.1", 1883)
 SESSION = uuid.uuid4().hex[:8]
 _counter = itertools.count(1)
+ROLES_SQL = Path(__file__).resolve().parents[1] / "deploy" / "postgres" / "roles.sql"
+# The API's deployed role: tests/api serve every app as it, so a privilege the API needs and
+# roles.sql does not grant fails the test that needs it.
+API_ROLE = "hemkoll_api"
+# Roles are the cluster's, not one database's: two test sessions on one cluster applying
+# roles.sql at the same moment can collide on a role's catalogue row ("tuple concurrently
+# updated"). The script is idempotent, so it is applied again, a few times at most.
+ROLES_ATTEMPTS = 5
+ROLES_RETRY_S = 0.5
+
+
+def apply_roles(admin_url: str) -> None:
+    """deploy/postgres/roles.sql as deployed: one script, as a superuser, in the database."""
+    for attempt in range(1, ROLES_ATTEMPTS + 1):
+        try:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(ROLES_SQL.read_bytes())
+        except psycopg.errors.InternalError_ as exc:
+            if "concurrently updated" not in str(exc) or attempt == ROLES_ATTEMPTS:
+                raise
+            time.sleep(ROLES_RETRY_S * attempt)
+        else:
+            return
+
+
+def as_api_role(db_url: str) -> str:
+    """The same database, connecting as the API's deployed role (the tests' own set-up keeps
+    the superuser, as an operator or another service would)."""
+    return make_conninfo(db_url, user=API_ROLE)
 
 
 def _url_for(dbname: str) -> str:
@@ -50,6 +81,7 @@ def template_db() -> Iterator[str]:
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     migrate(_url_for(name))
+    apply_roles(_url_for(name))  # every test database has the deployed roles' grants
     yield name
     _drop(name)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg.rows import dict_row
@@ -147,3 +148,69 @@ def test_a_reading_outside_a_band_that_waits_for_a_second_asks_to_measure_again(
     assert red["alert_id"] is not None
     assert TOLD_NOW.sv in red["payload"]["text"]
     assert f"ring dem på {PHONE}" in red["payload"]["text"]
+
+
+def test_a_weight_gain_only_the_esc_rule_that_is_off_finds_is_saved_not_usual(
+    db_url: str,
+) -> None:
+    """A new patient, four mornings, +2.3 kg in three days: the weight trend (on) has too few
+    days to judge and ESC's 2 kg/3 days is off in v2, so nothing is opened; she is not told her
+    measurements look as usual."""
+    e = _enrol(db_url, "scale", enrolled_days_ago=5)
+    today = datetime.now(UTC) - timedelta(minutes=5)
+    for days_ago, kg in ((3, 80.0), (2, 80.5), (1, 81.2)):
+        at = today - timedelta(days=days_ago)
+        _store(db_url, [Reading(e.patient.id, e.device.id, "body_weight", kg, at)])
+    before = len(_device_messages(db_url))
+    _store(db_url, [Reading(e.patient.id, e.device.id, "body_weight", 82.3, today)])
+    told = _device_messages(db_url)[before:]
+    assert [m["event"] for m in told] == ["readings.received"]
+    assert "Dina mätvärden har sparats." in told[0]["payload"]["text"]
+    assert AS_USUAL.sv not in told[0]["payload"]["text"]
+    with psycopg.connect(db_url) as conn:
+        # (Storing the mornings one by one opened reminders, each ended by the next reading:
+        # none is unresolved, so "saved" is not the "followed up" case.)
+        unresolved = "SELECT count(*) FROM alerts WHERE state <> 'resolved'"
+        assert conn.execute(unresolved).fetchone() == (0,)
+
+
+def test_a_systolic_pressure_outside_only_the_guideline_band_that_is_off_is_saved(
+    db_url: str,
+) -> None:
+    e = _enrol(db_url, "blood_pressure_monitor")
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    # 165 mmHg: outside TELBIL's 100-160 (off in v2), inside the urgent 80-170 (on).
+    _store(db_url, [Reading(e.patient.id, e.device.id, "systolic_bp", 165.0, at)])
+    [told] = _device_messages(db_url)
+    assert told["event"] == "readings.received"
+    assert AS_USUAL.sv not in told["payload"]["text"]
+
+
+def test_a_new_patient_s_first_weight_is_saved_not_called_usual(db_url: str) -> None:
+    """Programme v2 judges weight by its trend alone, which needs 7 weighed days."""
+    e = _enrol(db_url, "scale", enrolled_days_ago=0.5)
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    _store(db_url, [Reading(e.patient.id, e.device.id, "body_weight", 80.0, at)])
+    [told] = _device_messages(db_url)
+    assert told["event"] == "readings.received"
+    assert AS_USUAL.sv not in told["payload"]["text"]
+
+
+def test_the_eighth_morning_looks_as_usual_and_a_second_weighing_is_saved(db_url: str) -> None:
+    e = _enrol(db_url, "scale", enrolled_days_ago=7.1)
+    # The first second of the patient's local day (the default, Stockholm), so that a
+    # weighing a second later is on the same day whenever the test runs.
+    local = datetime.now(UTC).astimezone(ZoneInfo("Europe/Stockholm"))
+    today = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+    def weigh(at: datetime, kg: float = 80.0) -> Reading:
+        return Reading(e.patient.id, e.device.id, "body_weight", kg, at)
+
+    # Seven mornings in one evaluation, then this morning's weight.
+    _store(db_url, *[[weigh(today - timedelta(days=d), 80.1)] for d in range(7, 0, -1)])
+    _store(db_url, [weigh(today)])
+    events = [m["event"] for m in _device_messages(db_url)]
+    assert events[-1] == "readings.in_range", events
+    # The same morning again: the daily rules read only a day's first weight.
+    _store(db_url, [weigh(today + timedelta(seconds=1), 80.2)])
+    assert [m["event"] for m in _device_messages(db_url)][-1] == "readings.received"

@@ -29,7 +29,7 @@ from hemkoll.protocol.measurements import METRICS
 from hemkoll.rules.config import Band, PatientAdvice, RuleSet, SymptomRule, ThresholdRule
 from hemkoll.rules.engine import evaluate
 from hemkoll.rules.findings import epoch_us
-from hemkoll.rules.judged import Verdict, is_symptom, verdict
+from hemkoll.rules.judged import Verdict, can_judge, is_symptom, off_rule_metrics, verdict
 from hemkoll.rules.preset import HEART_FAILURE
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
@@ -231,3 +231,84 @@ def test_the_advice_names_only_the_numbers_the_programme_gives() -> None:
     assert "112" not in if_worse(PatientAdvice(emergency_number=None)).sv
     plain = if_worse(PatientAdvice(advice_line=None, emergency_number=None))
     assert plain.en == "If you feel much worse, contact your health centre."
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "off_rule"),
+    [
+        ("systolic_bp", 165.0, "systolic_bp"),  # TELBIL's yellow 100-160; the red 80-170 is on
+        ("heart_rate", 105.0, "heart_rate"),  # TELBIL's 50-100; the urgent 40-110 is on
+        ("spo2", 92.0, "spo2"),  # TELBIL's 95 %; the urgent 90 % is on
+    ],
+)
+def test_a_value_only_a_rule_that_is_off_flags_is_not_called_usual(
+    metric: str, value: float, off_rule: str
+) -> None:
+    """Programme v2 judges these metrics by its urgent bands and leaves the guideline's bands
+    off: a value outside only the latter is saved, with advice, never "as usual"."""
+    assert not HEART_FAILURE.rule(off_rule).enabled
+    message = _told(HEART_FAILURE, metric, value, phone=PHONE)
+    assert verdict(HEART_FAILURE, metric, value) == "off_rule"
+    assert message.event == "readings.received"
+    assert AS_USUAL.en not in message.text_en
+    assert AS_USUAL.sv not in message.text_sv
+    assert if_worse(ADVICE).sv in message.text_sv
+    assert "has been told" not in message.text_en  # nobody was
+
+
+def test_the_esc_weight_gain_that_is_off_keeps_a_new_patients_weight_from_sounding_usual() -> None:
+    """Four mornings, +2.3 kg in three days: ESC's 2 kg/3 days (off in v2) finds it; the weight
+    trend (on) has too few days to judge. The engine's view of the rules that are off says so."""
+    mornings = [80.0, 80.5, 81.2, 82.3]
+    start = datetime(2026, 11, 27, 6, 30, tzinfo=UTC)
+    times = [start + timedelta(days=d) for d in range(len(mornings))]
+    series = {
+        "body_weight": (
+            np.array([epoch_us(t) for t in times], np.int64),
+            np.array(mornings, np.float64),
+        )
+    }
+    now = times[-1] + timedelta(minutes=5)
+    assert evaluate(HEART_FAILURE, series, tz=TZ, now=now) == []  # nothing on fires
+    assert verdict(HEART_FAILURE, "body_weight", 82.3) == "usual"  # by value alone
+    day = times[-1].astimezone(TZ).replace(hour=0, minute=0)
+    flagged = off_rule_metrics(HEART_FAILURE, series, tz=TZ, now=now, since=day)
+    assert flagged == {"body_weight"}
+    # The day before, +1.2 kg: no rule that is off finds anything on it.
+    before = {"body_weight": (series["body_weight"][0][:3], series["body_weight"][1][:3])}
+    since = (times[2].astimezone(TZ)).replace(hour=0, minute=0)
+    assert off_rule_metrics(HEART_FAILURE, before, tz=TZ, now=times[2], since=since) == set()
+
+
+def _weights(*days_ago: float, at: datetime = NOW) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    times = [epoch_us(at - timedelta(days=d)) for d in sorted(days_ago, reverse=True)]
+    return {"body_weight": (np.array(times, np.int64), np.full(len(times), 80.0))}
+
+
+def test_a_reading_counts_as_judged_only_where_a_rule_had_what_it_needs() -> None:
+    at = NOW
+    trend_only = HEART_FAILURE  # weight: only the trend (7 weighed days) is on
+    assert not can_judge(trend_only, _weights(0), "body_weight", at, tz=TZ)
+    assert not can_judge(trend_only, _weights(5, 4, 3, 2, 1, 0), "body_weight", at, tz=TZ)
+    week = _weights(6, 5, 4, 3, 2, 1, 0)
+    assert can_judge(trend_only, week, "body_weight", at, tz=TZ)
+    # A second weighing on the day: the daily rules read only its first.
+    twice = _weights(6, 5, 4, 3, 2, 1, 0, 1 / 24, at=at + timedelta(hours=1))
+    assert not can_judge(trend_only, twice, "body_weight", at + timedelta(hours=1), tz=TZ)
+    # The ESC's 3-day change, switched on: a weight two days before is enough.
+    esc = RuleSet(
+        name="esc",
+        rules=(HEART_FAILURE.rule("weight_gain_3d").model_copy(update={"enabled": True}),),
+    )
+    assert can_judge(esc, _weights(2, 0), "body_weight", at, tz=TZ)
+    assert not can_judge(esc, _weights(4, 0), "body_weight", at, tz=TZ)
+    # A threshold and a symptom score judge every value; worsening needs an earlier answer.
+    assert can_judge(trend_only, {}, "heart_rate", at, tz=TZ)
+    assert can_judge(trend_only, {}, "symptom_breathlessness", at, tz=TZ)
+    worse = RuleSet(
+        name="worse",
+        rules=(HEART_FAILURE.rule("breathlessness_worse").model_copy(update={"enabled": True}),),
+    )
+    answers = {"symptom_breathlessness": (np.array([epoch_us(at)], np.int64), np.zeros(1))}
+    assert not can_judge(worse, answers, "symptom_breathlessness", at, tz=TZ)
+    assert not can_judge(trend_only, {}, "symptom_fatigue", at, tz=TZ)  # all fatigue rules off

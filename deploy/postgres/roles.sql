@@ -136,7 +136,7 @@ GRANT SELECT (id, health_centre_id, reference, timezone, language, monitoring_pa
 -- patient's devices, alerts and queue entry refuse to change anyway.
 GRANT UPDATE (id) ON patients TO hemkoll_rules;
 -- The centre's phone number goes into the patient's messages.
-GRANT SELECT (id, escalation_contact, phone) ON health_centres TO hemkoll_rules;
+GRANT SELECT (id, escalation_contact, phone, webhook_format) ON health_centres TO hemkoll_rules;
 GRANT SELECT (id, patient_id, active) ON devices TO hemkoll_rules;
 GRANT SELECT ON rule_overrides TO hemkoll_rules;
 -- Findings inside a patient's imported history open no alert (imported_history.sql).
@@ -154,17 +154,22 @@ GRANT UPDATE (severity, severity_since, last_fired_at, evidence, explanation_en,
               explanation_sv, state, resolved_at, outcome) ON alerts TO hemkoll_rules;
 GRANT INSERT ON alert_events TO hemkoll_rules;
 GRANT INSERT ON notifications TO hemkoll_rules;
-GRANT SELECT (id) ON notifications TO hemkoll_rules;
+GRANT SELECT (id, health_centre_id, alert_id) ON notifications TO hemkoll_rules;
+-- A FHIR-format centre's notification gets the alert's evidence readings (snapshot_alert_evidence).
+GRANT UPDATE (evidence) ON notifications TO hemkoll_rules;
 
 -- 7. hemkoll_dispatch (store/queries/notifications.sql, alert_actions.sql). ----------------
 GRANT SELECT, INSERT ON notifications TO hemkoll_dispatch;
-GRANT UPDATE (lease_until, attempts, state, next_attempt_at, delivered_at, last_error)
+-- evidence: an escalation copies the alert's earlier snapshot (copy_alert_evidence); the
+-- dispatcher renders FHIR bodies from the outbox row and is never granted readings.
+GRANT UPDATE (lease_until, attempts, state, next_attempt_at, delivered_at, last_error, evidence)
     ON notifications TO hemkoll_dispatch;
 GRANT INSERT ON notification_attempts TO hemkoll_dispatch;
 -- Each attempt on a centre's endpoint is kept in its health (an upsert: endpoint_health.sql).
 GRANT SELECT, INSERT, UPDATE ON endpoint_health TO hemkoll_dispatch;
-GRANT SELECT (id, notification_url, signing_secret, escalation_contact, escalation_url,
-              escalation_signing_secret, escalate_after) ON health_centres TO hemkoll_dispatch;
+GRANT SELECT (id, name, notification_url, signing_secret, escalation_contact, escalation_url,
+              escalation_signing_secret, escalate_after, webhook_format)
+      ON health_centres TO hemkoll_dispatch;
 GRANT SELECT (id, health_centre_id, reference) ON patients TO hemkoll_dispatch;
 GRANT SELECT (id, patient_id, active) ON devices TO hemkoll_dispatch;
 -- Escalation locks due alerts (FOR UPDATE OF a) and marks them escalated: that one column.

@@ -45,7 +45,7 @@ from hemkoll.rules.config import MissingRule, RuleSet, Severity
 from hemkoll.rules.deadlines import next_deadline
 from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate_cohort, required_history
 from hemkoll.rules.findings import Finding, epoch_us, utc
-from hemkoll.rules.judged import verdict
+from hemkoll.rules.judged import Verdict, can_judge, off_rule_metrics, off_rules, verdict
 from hemkoll.rules.series import Series, as_epoch_us
 from hemkoll.rules.stays import DISCHARGE_GRACE, Stay, silent_at
 from hemkoll.store import (
@@ -163,7 +163,7 @@ def evaluate_patients(
         return {}
     versions = rule_overrides.current_overrides_of(conn, list(patients))
     rule_sets = _rule_sets(programme, patients, versions)
-    since = now - max(required_history(rule_set) for rule_set, _ in rule_sets.values())
+    since = now - max(_history(rule_set) for rule_set, _ in rule_sets.values())
     readings = series_of_patients_between(conn, list(patients), since, now)
     stays = hospital_stays.stays_of_patients(
         conn, list(patients), since, now, grace=DISCHARGE_GRACE
@@ -214,12 +214,26 @@ def evaluate_patients(
                 live=live,
             )
             results[patient.id] = changes
-            judged = [
-                (metric, verdict(rule_set, metric, value))
-                for metric, value in prompted.get(patient.id, [])
-            ]
+            judged = _judged(rule_set, prompted.get(patient.id, []), series, tz=tz)
             if changes.news is None and request.prompt is None:
                 continue  # a scheduled pass that changed nothing: nothing to tell
+            prompt = request.prompt
+            # Only where "as usual" could be said: no alert news, none unresolved, all live.
+            if (
+                changes.news is None
+                and prompt is not None
+                and not unresolved
+                and prompt.oldest >= start
+            ):
+                judged = _with_off_rules(
+                    rule_set,
+                    judged,
+                    readings.get(patient.id, {}),
+                    tz=tz,
+                    now=now,
+                    oldest=prompt.oldest,
+                    stays=in_hospital,
+                )
             message = after_evaluation(
                 changes.news[1] if changes.news is not None else None,
                 judged,
@@ -309,6 +323,56 @@ def _since(series: SeriesArrays, start_us: int) -> SeriesArrays:
         keep = t >= start_us
         out[metric] = (t, v) if keep.all() else (t[keep], v[keep])
     return out
+
+
+def _judged(
+    rule_set: RuleSet,
+    readings: Sequence[tuple[str, datetime, float]],
+    series: Series,
+    *,
+    tz: ZoneInfo,
+) -> list[tuple[str, Verdict]]:
+    """What the enabled rules say of each new reading: "usual" only where one of them had
+    what it needs to judge that reading (``judged.can_judge``), else "unjudged"."""
+    out: list[tuple[str, Verdict]] = []
+    for metric, at, value in readings:
+        said = verdict(rule_set, metric, value)
+        if said == "usual" and not can_judge(rule_set, series, metric, at, tz=tz):
+            said = "unjudged"
+        out.append((metric, said))
+    return out
+
+
+def _history(rule_set: RuleSet) -> timedelta:
+    """The history an evaluation reads: its enabled rules', and the rules that are off, which
+    may still keep the patient from being told her readings look as usual."""
+    off = off_rules(rule_set)
+    return max(required_history(rule_set), required_history(off) if off else timedelta(0))
+
+
+def _with_off_rules(
+    rule_set: RuleSet,
+    judged: list[tuple[str, Verdict]],
+    readings: SeriesArrays,
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    oldest: datetime,
+    stays: Sequence[Stay],
+) -> list[tuple[str, Verdict]]:
+    """``judged`` with "usual" turned "off_rule" where a rule that is off finds something on
+    the local day of the new readings (from the day's start: the daily rules fire at its first
+    value). Only asked when "as usual" could be said."""
+    if not any(said == "usual" for _, said in judged):
+        return judged
+    off = off_rules(rule_set)
+    if off is None:
+        return judged
+    start = now - required_history(off)
+    series = _since(readings, epoch_us(start))
+    day = oldest.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    flagged = off_rule_metrics(rule_set, series, tz=tz, now=now, since=day, stays=stays)
+    return [(m, "off_rule" if said == "usual" and m in flagged else said) for m, said in judged]
 
 
 def evaluate_patient(
@@ -443,4 +507,4 @@ def _announce(
         actor=ACTOR,
         details={"fired_at": finding.fired_at.isoformat()},
     )
-    notifications.queue_alert_webhook(conn, alert_id, event=event)
+    notifications.enqueue_alert_webhook(conn, alert_id, event=event)

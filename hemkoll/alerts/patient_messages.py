@@ -4,11 +4,12 @@ evaluated; and ``tell``/``tell_each``, which queue a message in the caller's tra
 Short, calm and concrete: the patient should know whether someone has been told and what she
 should do, without being told a diagnosis. Never reassuring from silence: "your measurements
 look as usual" only when every reading of her message was judged by an enabled rule and none
-fired (``hemkoll.rules.judged``); a severe symptom answer is always acknowledged, with advice;
-and each severity says what it promises (red: the centre contacts her now, and she calls it if
-it has not within the programme's time; yellow: today). docs/patient-messages.md lists every
-message. The texts were written for hemkoll; a region adapts them with its patient-information
-team, and sets the numbers they name in the programme's ``PatientAdvice``.
+fired, and no rule that is off would have (``hemkoll.rules.judged``); a severe symptom answer
+is always acknowledged, with advice; and each severity says what it promises (red: the centre
+contacts her now, and she calls it if it has not within the programme's time; yellow: today).
+docs/patient-messages.md lists every message. The texts were written for hemkoll; a region
+adapts them with its patient-information team, and sets the numbers they name in the
+programme's ``PatientAdvice``.
 """
 
 from __future__ import annotations

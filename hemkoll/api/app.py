@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from hemkoll.api import console, mitt, observe, problems
+from hemkoll.api.fhir import patient_side as fhir_patient_side
 from hemkoll.api.fhir import routes as fhir_routes
 from hemkoll.api.guards import ApiLimits, Guards
 from hemkoll.api.routes import (
@@ -112,6 +113,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         notifications,
         audit_log,
         fhir_routes,
+        fhir_patient_side,
     ):
         app.include_router(module.router)
     console.install(app)

@@ -23,7 +23,9 @@ import httpx
 from hemkoll.notify.device import DevicePublisher
 from hemkoll.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, AttemptOutcome, RetrySchedule
 from hemkoll.notify.webhook import (
+    FHIR_JSON,
     alert_link,
+    fhir_alert_body,
     patient_link,
     send_webhook,
     sign_webhook,
@@ -98,9 +100,22 @@ class WebhookChannel:
             link = patient_link(self.public_url, data["patient_id"])
         else:
             raise DeliveryBug("a webhook notification without an alert or contact request")
-        body = webhook_body(claimed.payload, link=link)
+        now = datetime.now(UTC)
+        if claimed.webhook_format == "fhir" and claimed.alert_id is not None:
+            try:
+                body = fhir_alert_body(claimed, public_url=self.public_url, at=now)
+            except (KeyError, TypeError, ValueError) as exc:
+                # An outbox row that does not render as FHIR is ours to fix, not the
+                # receiver's to be retried at: counted, /healthz red (DeliveryBug).
+                raise DeliveryBug(
+                    f"the alert does not render as FHIR ({type(exc).__name__})"
+                ) from exc
+            content_type = FHIR_JSON
+        else:  # hemkoll's JSON; a contact request has no FHIR shape here (docs/fhir.md)
+            body = webhook_body(claimed.payload, link=link)
+            content_type = "application/json"
         signed = sign_webhook(
-            claimed.url, claimed.signing_secret, claimed.id, body, at=datetime.now(UTC)
+            claimed.url, claimed.signing_secret, claimed.id, body, at=now, content_type=content_type
         )
         return send_webhook(self.http, signed)
 

@@ -35,7 +35,11 @@ def escalate_due(conn: Conn, now: datetime) -> int:
             if not alert_actions.mark_escalated(conn, due.alert_id, now):
                 continue
             notification_id = notifications.enqueue_alert_webhook(
-                conn, due.alert_id, event="alert.escalated", channel="escalation"
+                conn,
+                due.alert_id,
+                event="alert.escalated",
+                channel="escalation",
+                evidence_from="earlier",
             )
             alert_actions.insert_event(
                 conn,

@@ -1,6 +1,8 @@
 """A notification as a signed Standard Webhooks request, sent once and classified.
 
-The body is the stored payload with ``data.link``, the alert's address in the API, added. The
+The body is the stored payload with ``data.link``, the alert's address in the API, added; for a
+centre that chose the ``fhir`` format (migration 0018), an alert's is a FHIR Bundle instead
+(``fhir_alert_body``), ``application/fhir+json``, signed the same way. The
 headers are ``webhook-id`` (the notification's id: the same on every attempt, so that the
 receiver drops a copy), ``webhook-timestamp`` (this attempt's time: receivers refuse old
 ones) and ``webhook-signature`` (``standardwebhooks``, HMAC-SHA256 over
@@ -21,7 +23,10 @@ import httpx
 import orjson
 from standardwebhooks import Webhook
 
+from hemkoll.fhir.flag import AlertFacts, webhook_bundle
+from hemkoll.fhir.mapping import reading_from_snapshot
 from hemkoll.notify.schedule import AttemptOutcome, parse_retry_after
+from hemkoll.store.notifications import ClaimedNotification
 
 # Per-operation HTTP limits. A receiver is expected to verify, store and answer at once and do
 # its work afterwards (Standard Webhooks); 5 s covers a TCP and TLS handshake over a poor
@@ -37,6 +42,7 @@ MAX_RESPONSE_BYTES = 64 * 1024
 # The longest error text kept in the delivery log.
 MAX_ERROR_CHARS = 200
 USER_AGENT = "hemkoll-dispatch/1 (Standard Webhooks)"
+FHIR_JSON = "application/fhir+json"
 
 
 def alert_link(public_url: str, alert_id: UUID) -> str:
@@ -63,8 +69,33 @@ class SignedWebhook:
     headers: dict[str, str] = field(repr=False)
 
 
+def fhir_alert_body(claimed: ClaimedNotification, *, public_url: str, at: datetime) -> bytes:
+    """A FHIR-format centre's alert webhook: a Bundle of the Flag and its evidence
+    Observations (hemkoll.fhir.flag), from the outbox row alone (its payload and snapshot)."""
+    data = claimed.payload.get("data")
+    if not isinstance(data, dict):
+        raise TypeError("a webhook payload has a 'data' object")
+    alert = AlertFacts.from_payload(data, centre_name=claimed.centre_name)
+    evidence = [reading_from_snapshot(item) for item in claimed.evidence or []]
+    bundle = webhook_bundle(
+        alert,
+        evidence,
+        public_url=public_url,
+        notification_id=claimed.id,
+        event=claimed.event,
+        at=at,
+    )
+    return bundle.model_dump_json(exclude_none=True).encode("utf-8")
+
+
 def sign_webhook(
-    url: str, secret: str, msg_id: UUID, body: bytes, *, at: datetime
+    url: str,
+    secret: str,
+    msg_id: UUID,
+    body: bytes,
+    *,
+    at: datetime,
+    content_type: str = "application/json",
 ) -> SignedWebhook:
     """Sign ``body`` as message ``msg_id`` sent at ``at`` (an aware time)."""
     if at.tzinfo is None:
@@ -79,7 +110,7 @@ def sign_webhook(
             "webhook-id": str(msg_id),
             "webhook-timestamp": str(int(at.timestamp())),
             "webhook-signature": signature,
-            "content-type": "application/json",
+            "content-type": content_type,
             "user-agent": USER_AGENT,
         },
     )

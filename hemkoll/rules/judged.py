@@ -9,16 +9,26 @@ message got the verdict ``usual``; a rule that is off never makes a message soun
 - ``outside``: outside a band of an enabled threshold rule. A band that waits for a second
   reading (``consecutive``) has not fired yet, so the patient is asked to measure again.
 - ``notable``: a symptom answer at or above the programme's notable score: never "as usual".
+- ``off_rule``: only a rule that is off finds it outside its limits (a disabled threshold band,
+  by value; a disabled change, baseline or trend rule on the reading's local day, by
+  ``off_rule_metrics``): nobody is told, and the patient is not told it looks as usual either.
 - ``unjudged``: no enabled rule reads the metric (missing-measurement rules judge no value).
 - ``usual``: an enabled threshold, change, baseline, trend or symptom rule reads the metric and
-  the value is inside every enabled band.
+  the value is inside every enabled band. The caller then asks ``can_judge`` whether one of
+  those rules had what it needs to judge this very reading (a new patient's first weight is
+  judged by no trend), and makes it ``unjudged`` if none had.
 
 Whether a rule *fired* is not decided here: the alerts it opens are (hemkoll.alerts.evaluation).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from hemkoll.rules.config import (
     Band,
@@ -29,10 +39,15 @@ from hemkoll.rules.config import (
     ThresholdRule,
     TrendRule,
 )
+from hemkoll.rules.engine import evaluate
+from hemkoll.rules.findings import epoch_us
+from hemkoll.rules.localtime import local_days
+from hemkoll.rules.series import Series, as_epoch_us
+from hemkoll.rules.stays import Stay
 
-Verdict = Literal["severe", "outside", "notable", "unjudged", "usual"]
+Verdict = Literal["severe", "outside", "notable", "off_rule", "unjudged", "usual"]
 # Most pressing first, as the patient's message weighs them (alerts.patient_messages).
-VERDICTS: tuple[Verdict, ...] = ("severe", "outside", "notable", "unjudged", "usual")
+VERDICTS: tuple[Verdict, ...] = ("severe", "outside", "notable", "off_rule", "unjudged", "usual")
 
 # The kinds that judge a metric's values (a combination judges its components' findings, a
 # missing-measurement rule the absence of values).
@@ -64,11 +79,93 @@ def verdict(rule_set: RuleSet, metric: str, value: float) -> Verdict:
             return "severe"
         if value >= advice.notable_score:
             return "notable"
-    for rule in rule_set.enabled():
+    off_outside = False
+    for rule in rule_set.rules:
         if (
             isinstance(rule, ThresholdRule)
             and rule.metric == metric
             and (_outside(rule.yellow, value) or _outside(rule.red, value))
         ):
-            return "outside"
+            if rule.enabled:
+                return "outside"
+            off_outside = True
+    if off_outside:
+        return "off_rule"
     return "usual" if metric in judging_metrics(rule_set) else "unjudged"
+
+
+US_PER_HOUR = 3_600_000_000
+
+
+def can_judge(
+    rule_set: RuleSet, series: Series, metric: str, at: datetime, *, tz: ZoneInfo
+) -> bool:
+    """Whether an enabled rule of the set had what it needs to judge the reading of ``metric``
+    measured at ``at``, given the patient's history ``series``: a threshold rule, and a symptom
+    rule's scores, judge every value; a symptom rule's worsening needs an earlier answer within
+    its window; the daily rules (change, baseline, trend) judge only a local day's first value,
+    a change rule against a value of its window's earlier days, a baseline or trend rule with
+    ``min_days`` days with a value. (Days in hospital, which baseline and trend rules leave
+    out, are counted here: an upper bound, as the engine's findings decide alerts anyway.)"""
+    got = series.get(metric)
+    times = as_epoch_us(got[0]) if got is not None else np.zeros(0, dtype=np.int64)
+    t = epoch_us(at)
+    days = local_days(times, tz)
+    today = int(local_days(np.array([t], dtype=np.int64), tz)[0])
+    first_of_day = not bool(np.any((days == today) & (times < t)))
+    earlier = np.unique(days[days < today])
+    for rule in rule_set.enabled():
+        if not isinstance(rule, _JUDGING) or rule.metric != metric:
+            continue
+        if isinstance(rule, ThresholdRule):
+            return True
+        if isinstance(rule, SymptomRule):
+            if rule.yellow_score is not None or rule.red_score is not None:
+                return True
+            since = t - round(rule.worsening_window_hours * US_PER_HOUR)
+            if np.any((times < t) & (times >= since)):
+                return True
+            continue
+        if not first_of_day:
+            continue
+        if isinstance(rule, ChangeRule):
+            judged = bool(np.any(earlier >= today - rule.window_days))
+        elif isinstance(rule, BaselineRule):
+            judged = int(np.count_nonzero(earlier >= today - rule.baseline_days)) >= rule.min_days
+        else:  # a trend: today and the days before it within long_days
+            judged = 1 + int(np.count_nonzero(earlier > today - rule.long_days)) >= rule.min_days
+        if judged:
+            return True
+    return False
+
+
+def off_rules(rule_set: RuleSet) -> RuleSet | None:
+    """The rule set's value-judging rules that are off, switched on (None if there are none):
+    what they would find is never the ground of a reassuring message."""
+    off = tuple(
+        rule.model_copy(update={"enabled": True})
+        for rule in rule_set.rules
+        if not rule.enabled and isinstance(rule, _JUDGING)
+    )
+    return RuleSet(name=rule_set.name, rules=off, advice=rule_set.advice) if off else None
+
+
+def off_rule_metrics(
+    rule_set: RuleSet,
+    series: Series,
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    since: datetime,
+    stays: Sequence[Stay] = (),
+) -> frozenset[str]:
+    """The metrics on which a rule of ``rule_set`` that is off (``off_rules``) finds something
+    fired at or after ``since``; the caller passes the local midnight before the patient's
+    new readings, since the daily rules judge a day by its first value. ``series`` must hold
+    the history those rules need (``engine.required_history(off_rules(rule_set))``)."""
+    shadow = off_rules(rule_set)
+    if shadow is None:
+        return frozenset()
+    metric_of = {rule.id: rule.metric for rule in shadow.rules if isinstance(rule, _JUDGING)}
+    findings = evaluate(shadow, series, tz=tz, now=now, stays=stays)
+    return frozenset(metric_of[f.rule_id] for f in findings if f.fired_at >= since)

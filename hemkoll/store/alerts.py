@@ -205,3 +205,78 @@ def patient_alerts(
             query("patient_alerts"),
             {"patient_id": patient_id, "since": since, "until": until},
         ).fetchall()
+
+
+@dataclass(frozen=True)
+class FlagAlert:
+    """An alert as the FHIR API's Flag reads it (hemkoll.fhir.flag.AlertFacts)."""
+
+    id: UUID
+    patient_id: UUID
+    health_centre_id: UUID
+    centre_name: str | None
+    rule_id: str
+    rule_kind: str
+    state: str
+    severity: str
+    opened_at: datetime
+    resolved_at: datetime | None
+    explanation_en: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class EvidenceReading:
+    alert_id: UUID
+    metric: str
+    value: float
+    measured_at: datetime
+    device_id: UUID
+    received_at: datetime
+
+
+def flag_alert_in_scope(
+    conn: Conn, alert_id: UUID, *, health_centre_id: UUID | None
+) -> FlagAlert | None:
+    with conn.cursor(row_factory=class_row(FlagAlert)) as cur:
+        return cur.execute(
+            query("flag_alert_in_scope"),
+            {"alert_id": alert_id, "health_centre_id": health_centre_id},
+        ).fetchone()
+
+
+def flag_alerts_page(
+    conn: Conn,
+    patient_id: UUID,
+    *,
+    states: Sequence[str],
+    updated_since: datetime,
+    updated_until: datetime,
+    limit: int,
+    after: tuple[datetime, UUID] | None,
+) -> list[FlagAlert]:
+    """A page of the patient's alerts in ``states``, ordered by (opened_at, id) after ``after``."""
+    after_at, after_id = after if after is not None else (None, None)
+    with conn.cursor(row_factory=class_row(FlagAlert)) as cur:
+        return cur.execute(
+            query("flag_alerts_page"),
+            {
+                "patient_id": patient_id,
+                "states": list(states),
+                "updated_since": updated_since,
+                "updated_until": updated_until,
+                "after_opened_at": after_at,
+                "after_id": after_id,
+                "limit": limit,
+            },
+        ).fetchall()
+
+
+def evidence_readings(conn: Conn, alert_ids: Sequence[UUID]) -> list[EvidenceReading]:
+    """The readings that triggered each alert (migration 0018), by alert then time."""
+    if not alert_ids:
+        return []
+    with conn.cursor(row_factory=class_row(EvidenceReading)) as cur:
+        return cur.execute(
+            query("alerts_evidence_readings"), {"alert_ids": list(alert_ids)}
+        ).fetchall()

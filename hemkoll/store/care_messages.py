@@ -81,3 +81,15 @@ def threads(messages: list[CareMessage]) -> list[list[CareMessage]]:
     for message in messages:
         grouped.setdefault(message.thread_id, []).append(message)
     return sorted(grouped.values(), key=lambda thread: thread[-1].sent_at, reverse=True)
+
+
+def page(
+    conn: Conn, patient_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None
+) -> list[CareMessage]:
+    """The patient's messages ordered by (sent_at, id), after ``after``."""
+    after_at, after_id = after if after is not None else (None, None)
+    with conn.cursor(row_factory=class_row(CareMessage)) as cur:
+        return cur.execute(
+            query("care_messages_page"),
+            {"patient_id": patient_id, "after_at": after_at, "after_id": after_id, "limit": limit},
+        ).fetchall()

@@ -35,6 +35,8 @@ class Centre:
     escalation_contact: str | None
     escalation_url: str | None
     escalate_after_minutes: int
+    # The body of its webhooks: hemkoll's JSON or a FHIR Bundle (migration 0018, docs/fhir.md).
+    webhook_format: str
     created_at: datetime
 
 
@@ -56,6 +58,7 @@ class CentreSettings:
     escalation_contact: str | None = None
     escalation_url: str | None = None
     escalate_after_minutes: int | None = None
+    webhook_format: str | None = None
 
 
 def new_signing_secret() -> str:
@@ -78,6 +81,7 @@ def create_centre(conn: Conn, name: str, settings: CentreSettings) -> CentreWith
                 "escalation_url": settings.escalation_url,
                 "escalation_signing_secret": escalation,
                 "escalate_after_minutes": settings.escalate_after_minutes or 120,
+                "webhook_format": settings.webhook_format or "hemkoll",
             },
         ).fetchone()
     if row is None:
@@ -110,6 +114,7 @@ def update_centre(
                 "escalation_url": settings.escalation_url,
                 "new_escalation_signing_secret": new_signing_secret(),
                 "escalate_after_minutes": settings.escalate_after_minutes,
+                "webhook_format": settings.webhook_format,
             },
         ).fetchone()
 

@@ -42,31 +42,36 @@ DeviceEvent = Literal[
     "readings.severe_symptom",
 ]
 DISPATCH_CHANNEL = "hemkoll_dispatch"
+# Where an alert notification's evidence snapshot comes from (enqueue_alert_webhook).
+EvidenceSource = Literal["readings", "earlier"]
+WebhookFormat = Literal["hemkoll", "fhir"]
 
 
 def enqueue_alert_webhook(
-    conn: Conn, alert_id: UUID, *, event: AlertEvent, channel: WebhookChannel = "care_team"
+    conn: Conn,
+    alert_id: UUID,
+    *,
+    event: AlertEvent,
+    channel: WebhookChannel = "care_team",
+    evidence_from: EvidenceSource = "readings",
 ) -> UUID:
-    """Queue a signed webhook about the alert; the caller's transaction. Returns its id."""
+    """Queue a signed webhook about the alert; the caller's transaction. Returns its id.
+
+    For a centre that takes FHIR webhooks the alert's evidence readings are snapshotted into
+    the notification: from ``readings`` (the rules, who read them), or from the alert's
+    ``earlier`` notification (the escalation: the dispatcher may not read readings).
+    """
     row = conn.execute(
         query("enqueue_alert_webhook"),
         {"alert_id": alert_id, "event": event, "channel": channel},
     ).fetchone()
     if row is None:
         raise LookupError(f"no alert {alert_id} to notify about")
+    notification_id = UUID(str(row[0]))
+    snapshot = "snapshot_alert_evidence" if evidence_from == "readings" else "copy_alert_evidence"
+    conn.execute(query(snapshot), {"id": notification_id})
     conn.execute(query("notify_dispatch"))
-    return UUID(str(row[0]))
-
-
-def queue_alert_webhook(conn: Conn, alert_id: UUID, *, event: AlertEvent) -> None:
-    """``enqueue_alert_webhook`` to the health centre without fetching anything back, so that
-    the rules worker's pipeline of writes does not wait: for an alert the caller's transaction
-    has just written (it exists)."""
-    conn.execute(
-        query("enqueue_alert_webhook"),
-        {"alert_id": alert_id, "event": event, "channel": "care_team"},
-    )
-    conn.execute(query("notify_dispatch"))
+    return notification_id
 
 
 def enqueue_contact_webhook(conn: Conn, contact_request_id: UUID) -> UUID:
@@ -170,8 +175,13 @@ class ClaimedNotification:
     device_id: UUID | None
     event: str
     payload: dict[str, Any] = field(repr=False)
+    # The alert's evidence readings (migration 0018) for a FHIR body; else None.
+    evidence: list[dict[str, Any]] | None = field(repr=False)
     attempt: int
     lease_until: datetime
+    # The centre's webhook body format and name, as configured right now.
+    webhook_format: str
+    centre_name: str
     url: str | None = field(repr=False)
     signing_secret: str | None = field(repr=False)
     device_active: bool | None

@@ -54,3 +54,25 @@ def latest(conn: Conn, patient_id: UUID) -> list[QuestionnaireResponse]:
         return cur.execute(
             query("latest_questionnaire_responses"), {"patient_id": patient_id}
         ).fetchall()
+
+
+def page(
+    conn: Conn, patient_id: UUID, *, limit: int, after: tuple[datetime, UUID] | None
+) -> list[QuestionnaireResponse]:
+    """The patient's responses ordered by (authored_at, id), after ``after``."""
+    after_at, after_id = after if after is not None else (None, None)
+    with conn.cursor(row_factory=class_row(QuestionnaireResponse)) as cur:
+        return cur.execute(
+            query("questionnaire_responses_page"),
+            {"patient_id": patient_id, "after_at": after_at, "after_id": after_id, "limit": limit},
+        ).fetchall()
+
+
+def in_scope(
+    conn: Conn, response_id: UUID, *, health_centre_id: UUID | None
+) -> QuestionnaireResponse | None:
+    with conn.cursor(row_factory=class_row(QuestionnaireResponse)) as cur:
+        return cur.execute(
+            query("questionnaire_response_in_scope"),
+            {"id": response_id, "health_centre_id": health_centre_id},
+        ).fetchone()

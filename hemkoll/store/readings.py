@@ -174,9 +174,10 @@ class Prompted:
 
 def readings_received_since(
     conn: Conn, prompts: Sequence[Prompted], metrics: Sequence[str]
-) -> dict[UUID, list[tuple[str, float]]]:
-    """The (metric, value) readings of each prompt (of these metrics), in one round trip."""
-    by_patient: dict[UUID, list[tuple[str, float]]] = {p.patient_id: [] for p in prompts}
+) -> dict[UUID, list[tuple[str, datetime, float]]]:
+    """The (metric, measured_at, value) readings of each prompt (of these metrics), in one
+    round trip."""
+    by_patient: dict[UUID, list[tuple[str, datetime, float]]] = {p.patient_id: [] for p in prompts}
     if not prompts:
         return by_patient
     rows = conn.execute(
@@ -189,8 +190,8 @@ def readings_received_since(
             "metrics": list(metrics),
         },
     )
-    for patient_id, metric, value in rows:
-        by_patient[patient_id].append((str(metric), float(value)))
+    for patient_id, metric, measured_at, value in rows:
+        by_patient[patient_id].append((str(metric), measured_at, float(value)))
     return by_patient
 
 

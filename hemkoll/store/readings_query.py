@@ -202,3 +202,35 @@ def _check_aware(**times: datetime) -> None:
 def _fetch(conn: Conn, row_type: type[T], name: str, params: dict[str, Any]) -> list[T]:
     with conn.cursor(row_factory=class_row(row_type)) as cur:
         return cur.execute(query(name), params).fetchall()
+
+
+@dataclass(frozen=True)
+class ScopedReading(RawReading):
+    """A reading with the patient and health centre it belongs to."""
+
+    patient_id: UUID
+    health_centre_id: UUID
+
+
+def reading_in_scope(
+    conn: Conn,
+    *,
+    device_id: UUID,
+    metric: str,
+    measured_at: datetime,
+    health_centre_id: UUID | None,
+) -> ScopedReading | None:
+    """The reading with this key in the centre (None: any centre), or None."""
+    _check_aware(measured_at=measured_at)
+    found = _fetch(
+        conn,
+        ScopedReading,
+        "reading_in_scope",
+        {
+            "device_id": device_id,
+            "metric": metric,
+            "measured_at": measured_at,
+            "health_centre_id": health_centre_id,
+        },
+    )
+    return found[0] if found else None

@@ -2,6 +2,24 @@ CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public;
 
 COMMENT ON EXTENSION btree_gist IS 'support for indexing common datatypes in GiST';
 
+CREATE FUNCTION public.alert_evidence_readings(target uuid) RETURNS TABLE(metric text, value double precision, measured_at timestamp with time zone, device_id uuid, received_at timestamp with time zone)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT r.metric, r.value, r.measured_at, r.device_id, r.received_at
+    FROM alerts AS a
+    JOIN readings AS r ON r.patient_id = a.patient_id
+    WHERE a.id = target
+      AND (a.evidence ->> 'metric' IS NULL OR r.metric = a.evidence ->> 'metric')
+      AND (r.measured_at IN (a.first_fired_at, a.last_fired_at)
+           OR r.measured_at IN (
+               SELECT (e ->> 0)::timestamptz
+               FROM jsonb_array_elements(
+                   CASE WHEN jsonb_typeof(a.evidence -> 'readings') = 'array'
+                        THEN a.evidence -> 'readings' ELSE '[]'::jsonb END) AS e
+               WHERE jsonb_typeof(e) = 'array'))
+    ORDER BY r.measured_at, r.metric, r.device_id
+$$;
+
 CREATE FUNCTION public.audit_log_refuse_change() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -256,6 +274,7 @@ CREATE TABLE public.health_centres (
     escalation_signing_secret text,
     escalate_after interval DEFAULT '02:00:00'::interval NOT NULL,
     phone text,
+    webhook_format text DEFAULT 'hemkoll'::text NOT NULL,
     CONSTRAINT health_centres_escalate_after_check CHECK (((escalate_after >= '00:01:00'::interval) AND (escalate_after <= '7 days'::interval))),
     CONSTRAINT health_centres_escalation_contact_check CHECK (((length(escalation_contact) >= 1) AND (length(escalation_contact) <= 200))),
     CONSTRAINT health_centres_escalation_pair CHECK (((escalation_url IS NULL) = (escalation_signing_secret IS NULL))),
@@ -265,7 +284,8 @@ CREATE TABLE public.health_centres (
     CONSTRAINT health_centres_notification_pair CHECK (((notification_url IS NULL) = (signing_secret IS NULL))),
     CONSTRAINT health_centres_notification_url_check CHECK ((notification_url ~ '^https?://'::text)),
     CONSTRAINT health_centres_phone_check CHECK ((phone ~ '^\+?[0-9][0-9 ()-]{4,30}$'::text)),
-    CONSTRAINT health_centres_signing_secret_check CHECK ((signing_secret ~ '^whsec_'::text))
+    CONSTRAINT health_centres_signing_secret_check CHECK ((signing_secret ~ '^whsec_'::text)),
+    CONSTRAINT health_centres_webhook_format_check CHECK ((webhook_format = ANY (ARRAY['hemkoll'::text, 'fhir'::text])))
 );
 
 CREATE TABLE public.hospital_stays (
@@ -332,10 +352,12 @@ CREATE TABLE public.notifications (
     delivered_at timestamp with time zone,
     last_error text,
     contact_request_id uuid,
+    evidence jsonb,
     CONSTRAINT notifications_channel_check CHECK ((channel = ANY (ARRAY['care_team'::text, 'escalation'::text, 'device'::text]))),
     CONSTRAINT notifications_check CHECK (((channel = 'device'::text) = (device_id IS NOT NULL))),
     CONSTRAINT notifications_check2 CHECK (((state = 'delivered'::text) = (delivered_at IS NOT NULL))),
     CONSTRAINT notifications_event_check CHECK ((event = ANY (ARRAY['alert.opened'::text, 'alert.severity_raised'::text, 'alert.escalated'::text, 'alert.acknowledged'::text, 'readings.in_range'::text, 'readings.received'::text, 'readings.measure_again'::text, 'readings.severe_symptom'::text, 'patient.contact_requested'::text]))),
+    CONSTRAINT notifications_evidence_check CHECK (((evidence IS NULL) OR (jsonb_typeof(evidence) = 'array'::text))),
     CONSTRAINT notifications_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'delivered'::text, 'expired'::text, 'gone'::text]))),
     CONSTRAINT notifications_subject_check CHECK (((channel = 'device'::text) OR ((alert_id IS NULL) <> (contact_request_id IS NULL))))
 );

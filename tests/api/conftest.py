@@ -17,6 +17,7 @@ from hemkoll.store import alert_actions, alerts, devices, health_centres, patien
 from hemkoll.store.alerts import AlertContent
 from hemkoll.store.connect import Conn, connect
 from hemkoll.store.health_centres import CentreSettings
+from tests.conftest import as_api_role
 
 # The address the in-process client calls from (a documentation address, RFC 5737).
 CLIENT = ("203.0.113.7", 50000)
@@ -95,7 +96,7 @@ def world(db_url: str) -> World:
 
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
-    app = create_app(ApiConfig(database_url=db_url, programme=HEART_FAILURE))
+    app = create_app(ApiConfig(database_url=as_api_role(db_url), programme=HEART_FAILURE))
     with TestClient(app, raise_server_exceptions=False, client=CLIENT) as test_client:
         yield test_client
 

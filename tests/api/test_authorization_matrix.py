@@ -20,8 +20,17 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from hemkoll.store import devices, hospital_stays, notifications, patients, staff
+from hemkoll.fhir import mapping
+from hemkoll.store import (
+    devices,
+    hospital_stays,
+    notifications,
+    patients,
+    questionnaire_responses,
+    staff,
+)
 from hemkoll.store.connect import Conn, connect
+from hemkoll.store.readings_query import RawReading
 from tests.api.conftest import Centre, World, bearer, make_alert
 
 ROLES = ("nurse", "clinician", "admin", "region")
@@ -38,6 +47,7 @@ def _existing(centre: Centre) -> dict[str, Any]:
         "patient": centre.patient_id,
         "device": centre.device_id,
         "alert": centre.alert_id,
+        "flag": centre.alert_id,
         "staff": centre.staff_ids["nurse"],
     }
 
@@ -94,6 +104,25 @@ def delivered_notification(conn: Conn, centre: Centre) -> dict[str, Any]:
         (notification,),
     )
     return {**_existing(centre), "notification": notification}
+
+
+def stored_reading(conn: Conn, centre: Centre) -> dict[str, Any]:
+    """A reading of the centre's patient, named by its FHIR Observation id."""
+    at = datetime(2026, 11, 9, 8, tzinfo=UTC) + timedelta(microseconds=uuid4().int % 10**9)
+    conn.execute(
+        "INSERT INTO readings (patient_id, device_id, metric, value, measured_at)"
+        " VALUES (%s, %s, 'body_weight', 80.5, %s)",
+        (centre.patient_id, centre.device_id, at),
+    )
+    reading = RawReading("body_weight", 80.5, at, centre.device_id, at)
+    return {**_existing(centre), "observation": mapping.observation_id(reading)}
+
+
+def stored_response(conn: Conn, centre: Centre) -> dict[str, Any]:
+    response = questionnaire_responses.add(
+        conn, centre.patient_id, "phq-2", {"phq2_interest": 1, "phq2_mood": 0}, score=1.0
+    )
+    return {**_existing(centre), "response": response}
 
 
 @dataclass(frozen=True)
@@ -173,6 +202,12 @@ CASES = [
     Case("GET", "/fhir/R4/Patient/{patient}", CARE),
     Case("GET", "/fhir/R4/Device/{device}", CARE),
     Case("GET", "/fhir/R4/Observation?patient={patient}", CARE),
+    Case("GET", "/fhir/R4/Observation/{observation}", CARE, target=stored_reading),
+    Case("GET", "/fhir/R4/Flag/{flag}", CARE),
+    Case("GET", "/fhir/R4/Flag?patient={patient}", CARE),
+    Case("GET", "/fhir/R4/QuestionnaireResponse/{response}", CARE, target=stored_response),
+    Case("GET", "/fhir/R4/QuestionnaireResponse?patient={patient}", CARE),
+    Case("GET", "/fhir/R4/Communication?patient={patient}", CARE),
     Case("GET", "/api/v1/patients/{patient}/contacts", CARE),
     Case(
         "POST",
@@ -273,10 +308,13 @@ def test_the_matrix_covers_every_route(client: TestClient) -> None:
         + c.path.replace("{centre}", "{centre_id}")
         .replace("{patient}", "{patient_id}")
         .replace("{alert}", "{alert_id}")
+        .replace("{flag}", "{flag_id}")
         .replace("{staff}", "{staff_id}")
         .replace("{device}", "{device_id}")
         .replace("{notification}", "{notification_id}")
         .replace("{stay}", "{stay_id}")
+        .replace("{observation}", "{observation_id}")
+        .replace("{response}", "{response_id}")
         .split("?")[0]
         for c in CASES
     }

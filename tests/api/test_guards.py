@@ -14,6 +14,7 @@ from hemkoll.api.guards import MAX_BODY_BYTES, ApiLimits
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.settings import Settings
 from tests.api.conftest import World, bearer
+from tests.conftest import as_api_role
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(client: TestClient, world: World) -> None:
@@ -43,7 +44,7 @@ def _limited_app(db_url: str, monkeypatch: pytest.MonkeyPatch, **env: str) -> Te
     for name, value in env.items():
         monkeypatch.setenv(f"HEMKOLL_{name.upper()}", value)
     limits = ApiLimits.from_settings(Settings())
-    return TestClient(create_app(ApiConfig(db_url, HEART_FAILURE, limits=limits)))
+    return TestClient(create_app(ApiConfig(as_api_role(db_url), HEART_FAILURE, limits=limits)))
 
 
 def test_the_settings_defaults_are_the_documented_limits() -> None:

@@ -20,6 +20,7 @@ from hemkoll.api.guards import ApiLimits
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.simulator.receiver.server import ThreadedServer
 from tests.api.conftest import World
+from tests.conftest import as_api_role
 
 # Examples per operation: enough for each route to see malformed ids, bodies, ranges and
 # cursors, few enough that ~35 operations x 2 tokens stay under half a minute here.
@@ -31,7 +32,7 @@ def served_api(db_url: str, world: World) -> Iterator[tuple[str, World]]:
     # Generated requests come faster than any person's: the rate limit is not under test here.
     app = create_app(
         ApiConfig(
-            database_url=db_url,
+            database_url=as_api_role(db_url),
             programme=HEART_FAILURE,
             limits=ApiLimits(per_second=100000, per_minute=10**7),
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +14,10 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from hemkoll.store.migrate import migrate
-from tests.conftest import ADMIN_URL, SESSION
+from tests.conftest import ADMIN_URL, SESSION, apply_roles
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-ROLES_SQL = DEPLOY / "postgres" / "roles.sql"
 OWNER = "hemkoll_owner"
 SERVICE_ROLES = (
     "hemkoll_ingest",
@@ -29,27 +27,6 @@ SERVICE_ROLES = (
     "hemkoll_broker_auth",
 )
 _counter = itertools.count(1)
-
-
-# Roles are the cluster's, not one database's: two test sessions on one cluster applying
-# roles.sql at the same moment can collide on a role's catalogue row ("tuple concurrently
-# updated"). The script is idempotent, so it is applied again, a few times at most.
-ROLES_ATTEMPTS = 5
-ROLES_RETRY_S = 0.5
-
-
-def apply_roles(admin_url: str) -> None:
-    """deploy/postgres/roles.sql as deployed: one script, as a superuser, in the database."""
-    for attempt in range(1, ROLES_ATTEMPTS + 1):
-        try:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(ROLES_SQL.read_bytes())
-        except psycopg.errors.InternalError_ as exc:
-            if "concurrently updated" not in str(exc) or attempt == ROLES_ATTEMPTS:
-                raise
-            time.sleep(ROLES_RETRY_S * attempt)
-        else:
-            return
 
 
 def ensure_owner_role() -> None:

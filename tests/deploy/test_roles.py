@@ -2,8 +2,9 @@
 
 The database is set up as deployed: created for hemkoll_owner, migrated by it, then roles.sql.
 Every service path below is the service's real code (ReadingWriter, RulesWorker, Dispatcher,
-``hemkoll broker-auth``, the API's whole test suite), connected as the service's role; what a
-role must not do is refused by PostgreSQL's privileges ("permission denied"), not by luck.
+``hemkoll broker-auth``), connected as the service's role; what a role must not do is refused
+by PostgreSQL's privileges ("permission denied"), not by luck. The API's own suite (tests/api)
+runs every app as hemkoll_api on databases with these grants (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import psycopg
 import pytest
 
@@ -36,7 +38,8 @@ from hemkoll.store.connect import connect
 from hemkoll.store.devices import devices_by_id
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.types import DeadLetter, Reading
-from tests.deploy.conftest import OWNER, ROLES_SQL, ROOT, SERVICE_ROLES, DeployedDb, apply_roles
+from tests.conftest import ROLES_SQL, apply_roles
+from tests.deploy.conftest import OWNER, ROOT, SERVICE_ROLES, DeployedDb
 from tests.helpers import enrol, scalar
 from tests.notify.receiver import Receiver
 from tests.notify.support import (
@@ -265,6 +268,49 @@ def test_the_dispatch_role_claims_sends_records_and_escalates(
     refused(dispatch, "SELECT count(*) FROM audit_log")
 
 
+def test_fhir_webhooks_are_rendered_by_the_dispatch_role_without_reading_readings(
+    deployed_db: DeployedDb, receiver: Receiver
+) -> None:
+    """The rules role snapshots the evidence readings into the outbox; the dispatch role, which
+    may not read readings, renders and escalates the FHIR Bundle from the outbox alone."""
+    owner, rules, dispatch = (
+        deployed_db.url(OWNER),
+        deployed_db.url(RULES),
+        deployed_db.url(DISPATCH),
+    )
+    e = enrol(owner, kind="pulse_oximeter")
+    set_endpoint(owner, e.health_centre.id, receiver.url, new_secret())
+    set_escalation(
+        owner, e.health_centre.id, receiver.url, new_secret(), after=timedelta(minutes=1)
+    )
+    with psycopg.connect(owner) as conn:
+        conn.execute(
+            "UPDATE health_centres SET webhook_format = 'fhir' WHERE id = %s",
+            (e.health_centre.id,),
+        )
+    with connect(deployed_db.url(INGEST)) as conn:
+        ReadingWriter(conn).write([_spo2(e.patient.id, e.device.id, [97, 88])], [])
+    with connect(rules) as conn:
+        RulesWorker(RulesConfig(rules, SPO2)).process_due(conn)
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    dispatcher = Dispatcher(dispatcher_config(dispatch, clock=lambda: later))
+    delivered = (
+        "SELECT count(*) FROM notifications WHERE state = 'delivered' AND channel <> 'device'"
+    )
+    try:
+        drain(dispatcher, dispatch, lambda: scalar(owner, delivered) == 1)
+        assert dispatcher.escalate() == 1
+        drain(dispatcher, dispatch, lambda: scalar(owner, delivered) == 2)
+    finally:
+        dispatcher.close()
+    bodies = [r.body for r in receiver.requests if r.headers["content-type"].endswith("fhir+json")]
+    assert len(bodies) == 2
+    for body in bodies:
+        entries = [entry["resource"]["resourceType"] for entry in orjson.loads(body)["entry"]]
+        assert entries == ["Flag", "Observation"]
+    refused(dispatch, "SELECT value FROM readings")
+
+
 def test_the_api_role_appends_and_reads_the_audit_log_but_never_changes_it(
     deployed_db: DeployedDb,
 ) -> None:
@@ -372,34 +418,6 @@ def test_hospital_stays_are_the_apis_to_record_and_discharge_and_the_rules_to_re
     refused(rules, "UPDATE hospital_stays SET discharged_at = NULL")
     for role in (INGEST, DISPATCH, BROKER_AUTH):
         refused(deployed_db.url(role), "SELECT count(*) FROM hospital_stays")
-
-
-def test_the_api_suite_passes_with_the_api_connecting_as_its_role() -> None:
-    """Every route, role and health centre of tests/api, served as hemkoll_api."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "tests.deploy.api_role_plugin",
-            "tests/api",
-            "-q",
-            "--deselect",
-            "tests/api/test_schemathesis.py",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    tail = result.stdout[-3000:]
-    assert result.returncode == 0, tail
-    assert re.search(r"api_role_plugin: \d+ apps ran as hemkoll_api", result.stdout), tail
 
 
 def test_broker_auth_reads_the_hashes_as_its_role(deployed_db: DeployedDb, tmp_path: Path) -> None:

@@ -110,7 +110,10 @@ def test_contact_request_reaches_worklist_and_receiver_and_reply_reaches_her(
         follow_redirects=False,
     )
     assert r.status_code == 303
-    assert "Mottagen" in client.get("/mitt/contact").text
+    contact = client.get("/mitt/contact").text
+    assert "Mottagen" in contact
+    assert "Är det bråttom? Ring 1177, eller 112 vid fara för livet." in contact
+    assert "Är det bråttom?" in client.get("/mitt/messages").text
     assert (
         client.post(
             "/mitt/messages", data={"body": "Ska jag ta en extra tablett?"}, headers=ORIGIN
@@ -258,3 +261,77 @@ def test_targets_in_words_from_her_rules_and_usual_weight() -> None:
     assert said.index("Your usual weight is about 81.0 kg.") < said.index(rise)
     assert len(said) == len(set(said))
     assert sum("systolic" in text and "between" in text for text in said) == 1
+
+
+@pytest.mark.parametrize("lang", ["sv", "en"])
+def test_an_open_alert_says_what_its_severity_promises(lang: str) -> None:
+    """Red: the centre is to contact her now, and she calls if it has not; yellow: the same
+    day. Not "will look at it", which promised nothing."""
+    from dataclasses import replace  # noqa: PLC0415
+    from datetime import UTC, datetime  # noqa: PLC0415
+    from uuid import uuid4  # noqa: PLC0415
+
+    from hemkoll.api.console.i18n import CATALOGUE  # noqa: PLC0415
+    from hemkoll.api.mitt.home import alert_words  # noqa: PLC0415
+    from hemkoll.store.alerts import AlertDetail  # noqa: PLC0415
+
+    at = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    red = AlertDetail(
+        id=uuid4(),
+        patient_id=uuid4(),
+        patient_reference="TUNA-0042",
+        health_centre_id=uuid4(),
+        rule_id="spo2_urgent",
+        rule_kind="threshold",
+        rule_set="heart-failure programme v2",
+        state="open",
+        severity="red",
+        opened_at=at,
+        severity_since=at,
+        first_fired_at=at,
+        last_fired_at=at,
+        acknowledged_at=None,
+        resolved_at=None,
+        outcome=None,
+        assigned_to=None,
+        escalated_at=None,
+        evidence={},
+        explanation_en="",
+        explanation_sv="",
+    )
+    t = CATALOGUE[lang]
+    now_word, today_word, call = {
+        "sv": ("nu", "samma dag", "ring dem"),
+        "en": ("now", "the same day", "call them"),
+    }[lang]
+    said_red = alert_words(red, t)
+    assert f" {now_word}." in said_red
+    assert call in said_red
+    phone = "070-174 06 05"  # reserved for fiction by PTS
+    assert alert_words(red, t, phone=phone).endswith(
+        f"{call} {'på' if lang == 'sv' else 'on'} {phone}."
+    )
+    said_yellow = alert_words(replace(red, severity="yellow"), t, phone=phone)
+    assert today_word in said_yellow
+    assert f" {now_word}." not in said_yellow
+    assert alert_words(replace(red, state="acknowledged"), t) == t["mitt_alert_acknowledged"]
+
+
+def test_the_urgent_hint_names_the_programme_s_numbers() -> None:
+    from hemkoll.api.console.i18n import CATALOGUE  # noqa: PLC0415
+    from hemkoll.api.mitt.contact import urgent_hint  # noqa: PLC0415
+    from hemkoll.rules.config import PatientAdvice  # noqa: PLC0415
+    from hemkoll.rules.preset import HEART_FAILURE  # noqa: PLC0415
+
+    sv, en = CATALOGUE["sv"], CATALOGUE["en"]
+    assert urgent_hint(HEART_FAILURE.advice, sv) == (
+        "Är det bråttom? Ring 1177, eller 112 vid fara för livet."
+    )
+    other = PatientAdvice(advice_line="0771-11 22 33", emergency_number=None)
+    assert urgent_hint(other, en) == "Is it urgent? Call 0771-11 22 33."
+    assert "112" not in urgent_hint(other, sv)
+    none = PatientAdvice(advice_line=None, emergency_number=None)
+    assert urgent_hint(none, sv) == "Är det bråttom? Ring din vårdcentral."
+    only = PatientAdvice(advice_line=None, emergency_number="112")
+    assert "1177" not in urgent_hint(only, en)
+    assert "112" in urgent_hint(only, en)

@@ -41,7 +41,8 @@ def test_a_value_inside_an_enabled_band_is_usual_and_outside_asks_for_another() 
 def test_a_disabled_rule_vouches_for_nothing() -> None:
     rules = _set(PULSE.model_copy(update={"enabled": False}))
     assert verdict(rules, "heart_rate", 72) == "unjudged"
-    assert verdict(rules, "heart_rate", 130) == "unjudged"
+    # Outside the band of the rule that is off: still never "as usual" (nor an alert).
+    assert verdict(rules, "heart_rate", 130) == "off_rule"
 
 
 def test_missing_measurement_rules_judge_no_value() -> None:

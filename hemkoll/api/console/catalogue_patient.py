@@ -75,9 +75,23 @@ PATIENT_ENTRIES: dict[str, tuple[str, str]] = {
         "Dina värden har inte gett några larm de senaste 90 dagarna.",
         "Your values have not raised any alerts in the last 90 days.",
     ),
-    "mitt_alert_open": (
-        "Din vårdcentral har fått larmet och kommer att titta på det.",
-        "Your health centre has the alert and will look at it.",
+    # What an open alert's severity promises (docs/patient-messages.md): red, contact now;
+    # yellow, the same day it opened.
+    "mitt_alert_open_red": (
+        "Brådskande: din vårdcentral har fått larmet och ska kontakta dig nu. Om de inte har "
+        "hört av sig, ring dem.",
+        "Urgent: your health centre has the alert and is to contact you now. If they have not "
+        "been in touch, call them.",
+    ),
+    "mitt_alert_open_red_phone": (
+        "Brådskande: din vårdcentral har fått larmet och ska kontakta dig nu. Om de inte har "
+        "hört av sig, ring dem på {phone}.",
+        "Urgent: your health centre has the alert and is to contact you now. If they have not "
+        "been in touch, call them on {phone}.",
+    ),
+    "mitt_alert_open_yellow": (
+        "Din vårdcentral har fått larmet och ska kontakta dig samma dag.",
+        "Your health centre has the alert and is to contact you the same day.",
     ),
     "mitt_alert_acknowledged": (
         "Din sjuksköterska har sett det och hör av sig till dig.",
@@ -99,9 +113,19 @@ PATIENT_ENTRIES: dict[str, tuple[str, str]] = {
         "Be din vårdcentral att höra av sig. De ser din begäran under dagtid.",
         "Ask your health centre to get in touch. They see your request during the day.",
     ),
+    # The numbers are the programme's (PatientAdvice: advice_line, emergency_number).
     "mitt_urgent_hint": (
-        "Är det bråttom? Ring 1177, eller 112 vid fara för livet.",
-        "Is it urgent? Call 1177, or 112 if a life is in danger.",
+        "Är det bråttom? Ring {line}, eller {emergency} vid fara för livet.",
+        "Is it urgent? Call {line}, or {emergency} if a life is in danger.",
+    ),
+    "mitt_urgent_line": ("Är det bråttom? Ring {line}.", "Is it urgent? Call {line}."),
+    "mitt_urgent_emergency": (
+        "Är det bråttom? Ring din vårdcentral, eller {emergency} vid fara för livet.",
+        "Is it urgent? Call your health centre, or {emergency} if a life is in danger.",
+    ),
+    "mitt_urgent_centre": (
+        "Är det bråttom? Ring din vårdcentral.",
+        "Is it urgent? Call your health centre.",
     ),
     "mitt_worry_label": ("Hur orolig är du?", "How worried are you?"),
     "mitt_worry_1": ("Lite orolig", "A little worried"),

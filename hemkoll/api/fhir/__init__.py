@@ -1,9 +1,8 @@
-"""HL7 FHIR R4 read API under ``/fhir/R4`` (issue 17, first part).
-
-Models are ``fhir.resources.R4B``: fhir.resources 7+ defaults to R5, and R4B is the R4-compatible
-release it ships (R4B changed no Observation, Patient, Device or Bundle element that R4 clients
-use), so what is served here is what R4 clients read. See docs/fhir.md.
+"""HL7 FHIR R4 read API under ``/fhir/R4`` (issue 17). The mapping of rows to resources is
+``hemkoll.fhir`` (pure, shared with the FHIR-shaped webhooks). See docs/fhir.md.
 """
 
-PREFIX = "/fhir/R4"
+from hemkoll.fhir import BASE_PATH
+
+PREFIX = BASE_PATH
 MEDIA_TYPE = "application/fhir+json"

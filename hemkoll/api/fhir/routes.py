@@ -1,23 +1,30 @@
-"""FHIR R4 read routes: metadata, Patient, Observation search (paged searchset Bundles)."""
+"""FHIR R4 read routes: metadata, Patient, Device, Observation (read and search), Flag (an
+alert; read and search), searches as keyset-paged searchset Bundles."""
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from hemkoll.api.access import NURSES, Caller, allow
-from hemkoll.api.fhir import MEDIA_TYPE, PREFIX, mapping
+from hemkoll.api.fhir import MEDIA_TYPE, PREFIX
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.api.routes.patients import patient_or_404
 from hemkoll.api.routes.readings import decode_cursor, encode_cursor
-from hemkoll.store import devices, readings_query
+from hemkoll.fhir import mapping
+from hemkoll.fhir.flag import AlertFacts, flag_resource
+from hemkoll.store import alerts, devices, readings_query
+from hemkoll.store.readings_query import RawReading
 
 router = APIRouter(prefix=PREFIX, tags=["fhir"])
 Nurse = Annotated[Caller, Depends(allow(*NURSES))]
@@ -28,13 +35,13 @@ _LATEST = datetime.fromisoformat("2200-01-01T00:00:00+00:00")
 _TICK = timedelta(microseconds=1)
 
 
-def _fhir(resource: Any) -> Response:
+def fhir_response(resource: Any) -> Response:
     return Response(resource.model_dump_json(exclude_none=True), media_type=MEDIA_TYPE)
 
 
-def _uuid(value: str, what: str) -> UUID:
+def resource_id(value: str, what: str) -> UUID:
     try:
-        return UUID(value.removeprefix("Patient/"))
+        return UUID(value.removeprefix(f"{what}/"))
     except ValueError as exc:
         raise not_found(what, value) from exc
 
@@ -82,11 +89,34 @@ def metadata() -> Response:
                         {"type": "Device", "interaction": [{"code": "read"}]},
                         {
                             "type": "Observation",
-                            "interaction": [{"code": "search-type"}],
+                            "interaction": [{"code": "read"}, {"code": "search-type"}],
                             "searchParam": [
                                 {"name": "patient", "type": "reference"},
                                 {"name": "code", "type": "token"},
                                 {"name": "date", "type": "date"},
+                                {"name": "_lastUpdated", "type": "date"},
+                                {"name": "_count", "type": "number"},
+                            ],
+                        },
+                        *[
+                            {
+                                "type": kind,
+                                "interaction": [{"code": "read"}, {"code": "search-type"}]
+                                if kind == "QuestionnaireResponse"
+                                else [{"code": "search-type"}],
+                                "searchParam": [
+                                    {"name": "patient", "type": "reference"},
+                                    {"name": "_count", "type": "number"},
+                                ],
+                            }
+                            for kind in ("QuestionnaireResponse", "Communication")
+                        ],
+                        {
+                            "type": "Flag",
+                            "interaction": [{"code": "read"}, {"code": "search-type"}],
+                            "searchParam": [
+                                {"name": "patient", "type": "reference"},
+                                {"name": "status", "type": "token"},
                                 {"name": "_lastUpdated", "type": "date"},
                                 {"name": "_count", "type": "number"},
                             ],
@@ -96,27 +126,27 @@ def metadata() -> Response:
             ],
         }
     )
-    return _fhir(statement)
+    return fhir_response(statement)
 
 
 @router.get("/Patient/{patient_id}", summary="A patient (pseudonymous reference only)")
 def read_patient(patient_id: str, caller: Nurse) -> Response:
-    pid = _uuid(patient_id, "Patient")
+    pid = resource_id(patient_id, "Patient")
     with caller.session() as s:
         patient = patient_or_404(caller, s.conn, pid)
         s.record("patient", pid, patient_id=pid, health_centre_id=patient.health_centre_id)
-    return _fhir(mapping.patient_resource(patient))
+    return fhir_response(mapping.patient_resource(patient))
 
 
 @router.get("/Device/{device_id}", summary="A patient's device")
 def read_device(device_id: str, caller: Nurse) -> Response:
-    did = _uuid(device_id, "Device")
+    did = resource_id(device_id, "Device")
     with caller.session() as s:
         device = devices.device_in_scope(s.conn, did, health_centre_id=caller.scope)
         if device is None:
             raise not_found("Device", device_id)
         s.record("device", did, patient_id=device.patient_id)
-    return _fhir(mapping.device_resource(device))
+    return fhir_response(mapping.device_resource(device))
 
 
 @router.get("/Observation", summary="Search a patient's Observations (searchset Bundle)")
@@ -131,7 +161,7 @@ def search_observations(
     count: Annotated[int, Query(alias="_count", ge=1, le=MAX_COUNT)] = DEFAULT_COUNT,
     cursor: Annotated[str | None, Query(alias="_cursor", max_length=300)] = None,
 ) -> Response:
-    pid = _uuid(patient, "Patient")
+    pid = resource_id(patient, "Patient")
     metrics: set[str] | None = None
     if code:
         metrics = set()
@@ -157,27 +187,163 @@ def search_observations(
             )
         )
     shown = [r for r in rows if updated_since <= r.received_at < updated_until]
+    next_cursor = encode_cursor(rows[-1].cursor) if len(rows) == count else None
+    return fhir_response(
+        searchset(
+            request,
+            "Observation",
+            [(mapping.observation_id(r), mapping.observation_resource(r, pid)) for r in shown],
+            next_cursor,
+        )
+    )
+
+
+def searchset(
+    request: Request, kind: str, found: Sequence[tuple[str, Any]], next_cursor: str | None
+) -> Bundle:
+    """A searchset Bundle of (id, resource), with a ``next`` link carrying ``next_cursor``."""
     base = str(request.base_url).rstrip("/")
     links = [{"relation": "self", "url": str(request.url)}]
-    if len(rows) == count:
+    if next_cursor is not None:
         params = [(k, v) for k, v in request.query_params.multi_items() if k != "_cursor"]
-        params.append(("_cursor", encode_cursor(rows[-1].cursor)))
-        links.append({"relation": "next", "url": f"{base}{PREFIX}/Observation?{urlencode(params)}"})
-    bundle = Bundle.model_validate(
+        params.append(("_cursor", next_cursor))
+        links.append({"relation": "next", "url": f"{base}{PREFIX}/{kind}?{urlencode(params)}"})
+    return Bundle.model_validate(
         {
             "resourceType": "Bundle",
             "type": "searchset",
             "link": links,
             "entry": [
                 {
-                    "fullUrl": f"{base}{PREFIX}/Observation/{mapping.observation_id(r)}",
-                    "resource": mapping.observation_resource(r, pid).model_dump(
-                        mode="json", exclude_none=True
-                    ),
+                    "fullUrl": f"{base}{PREFIX}/{kind}/{resource_id}",
+                    "resource": resource.model_dump(mode="json", exclude_none=True),
                     "search": {"mode": "match"},
                 }
-                for r in shown
+                for resource_id, resource in found
             ],
         }
     )
-    return _fhir(bundle)
+
+
+@router.get("/Observation/{observation_id}", summary="One reading as an Observation")
+def read_observation(observation_id: str, caller: Nurse) -> Response:
+    key = mapping.parse_observation_id(observation_id)
+    if key is None:
+        raise not_found("Observation", observation_id)
+    device_id, measured_at, metric = key
+    with caller.session() as s:
+        reading = readings_query.reading_in_scope(
+            s.conn,
+            device_id=device_id,
+            metric=metric,
+            measured_at=measured_at,
+            health_centre_id=caller.scope,
+        )
+        if reading is None:
+            raise not_found("Observation", observation_id)
+        s.record(
+            "readings",
+            observation_id,
+            patient_id=reading.patient_id,
+            health_centre_id=reading.health_centre_id,
+        )
+    return fhir_response(mapping.observation_resource(reading, reading.patient_id))
+
+
+def _facts(alert: alerts.FlagAlert) -> AlertFacts:
+    return AlertFacts(
+        id=alert.id,
+        patient_id=alert.patient_id,
+        health_centre_id=alert.health_centre_id,
+        centre_name=alert.centre_name,
+        rule_id=alert.rule_id,
+        rule_kind=alert.rule_kind,
+        state=alert.state,
+        severity=alert.severity,
+        opened_at=alert.opened_at,
+        resolved_at=alert.resolved_at,
+        explanation_en=alert.explanation_en,
+        updated_at=alert.updated_at,
+    )
+
+
+def _evidence_by_alert(rows: Sequence[alerts.EvidenceReading]) -> dict[UUID, list[RawReading]]:
+    found: dict[UUID, list[RawReading]] = {}
+    for r in rows:
+        found.setdefault(r.alert_id, []).append(
+            RawReading(r.metric, r.value, r.measured_at, r.device_id, r.received_at)
+        )
+    return found
+
+
+@router.get("/Flag/{flag_id}", summary="An alert as a Flag, with the Observations behind it")
+def read_flag(flag_id: str, caller: Nurse) -> Response:
+    alert_id = resource_id(flag_id, "Flag")
+    with caller.session() as s:
+        alert = alerts.flag_alert_in_scope(s.conn, alert_id, health_centre_id=caller.scope)
+        if alert is None:
+            raise not_found("Flag", flag_id)
+        evidence = _evidence_by_alert(alerts.evidence_readings(s.conn, [alert_id]))
+        s.record(
+            "alert", alert_id, patient_id=alert.patient_id, health_centre_id=alert.health_centre_id
+        )
+    return fhir_response(flag_resource(_facts(alert), evidence.get(alert_id, [])))
+
+
+# Flag.status -> the alert states it covers (the alert state machine, migration 0002).
+FLAG_STATES = {"active": ("open", "acknowledged"), "inactive": ("resolved",)}
+
+
+def encode_position(at: datetime, row_id: UUID) -> str:
+    """A keyset ``_cursor`` of an (instant, id) ordering (Flag, QuestionnaireResponse, ...)."""
+    raw = orjson.dumps([at.isoformat(), str(row_id)])
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def decode_position(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        at, alert_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+        position = (datetime.fromisoformat(at), UUID(alert_id))
+    except (ValueError, TypeError) as exc:
+        raise invalid("_cursor: not a cursor this API gave out") from exc
+    if position[0].tzinfo is None:
+        raise invalid("_cursor: not a cursor this API gave out")
+    return position
+
+
+@router.get("/Flag", summary="Search a patient's alerts as Flags (searchset Bundle)")
+def search_flags(
+    *,
+    request: Request,
+    caller: Nurse,
+    patient: Annotated[str, Query(description="Patient/<id> or <id>")],
+    status: Annotated[list[str] | None, Query(description="active, inactive")] = None,
+    last_updated: Annotated[list[str] | None, Query(alias="_lastUpdated")] = None,
+    count: Annotated[int, Query(alias="_count", ge=1, le=MAX_COUNT)] = DEFAULT_COUNT,
+    cursor: Annotated[str | None, Query(alias="_cursor", max_length=300)] = None,
+) -> Response:
+    pid = resource_id(patient, "Patient")
+    states: set[str] = set()
+    for token in ",".join(status or ["active,inactive"]).split(","):
+        if token not in FLAG_STATES:
+            raise invalid(f"status: {token!r} is not a Flag status served here (active, inactive)")
+        states.update(FLAG_STATES[token])
+    updated_since, updated_until = _date_bounds(last_updated or [])
+    after = None if cursor is None else decode_position(cursor)
+    with caller.session() as s:
+        record = patient_or_404(caller, s.conn, pid)
+        s.record("alert", "search", patient_id=pid, health_centre_id=record.health_centre_id)
+        page = alerts.flag_alerts_page(
+            s.conn,
+            pid,
+            states=sorted(states),
+            updated_since=updated_since,
+            updated_until=updated_until,
+            limit=count,
+            after=after,
+        )
+        evidence = _evidence_by_alert(alerts.evidence_readings(s.conn, [a.id for a in page]))
+    found = [(str(a.id), flag_resource(_facts(a), evidence.get(a.id, []))) for a in page]
+    last = page[-1] if len(page) == count else None
+    next_cursor = None if last is None else encode_position(last.opened_at, last.id)
+    return fhir_response(searchset(request, "Flag", found, next_cursor))

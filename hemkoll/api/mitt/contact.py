@@ -8,25 +8,50 @@ read and write is in the audit log, her session as the actor.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
-from hemkoll.api.console.web import ConsoleRoute, form_fields, rejected, render
+from hemkoll.api.console.i18n import CATALOGUE
+from hemkoll.api.console.web import ConsoleRoute, form_fields, language, rejected, render
 from hemkoll.api.mitt.access import MITT, Patient
 from hemkoll.api.problems import not_found
+from hemkoll.rules.config import PatientAdvice
 from hemkoll.store import care_messages, contact_requests, notifications
 
 router = APIRouter(prefix=MITT, route_class=ConsoleRoute, include_in_schema=False)
 Form = Annotated[dict[str, str], Depends(form_fields)]
 
 
+def urgent_hint(advice: PatientAdvice, t: Mapping[str, str]) -> str:
+    """Where to turn when it cannot wait: the numbers the programme names, or her centre."""
+    line, emergency = advice.advice_line, advice.emergency_number
+    if line and emergency:
+        return t["mitt_urgent_hint"].format(line=line, emergency=emergency)
+    if line:
+        return t["mitt_urgent_line"].format(line=line)
+    if emergency:
+        return t["mitt_urgent_emergency"].format(emergency=emergency)
+    return t["mitt_urgent_centre"]
+
+
+def _urgent(request: Request) -> str:
+    return urgent_hint(request.app.state.programme.advice, CATALOGUE[language(request)])
+
+
 def _contact_context(
-    caller: Patient, requests: list[contact_requests.ContactRequest]
+    request: Request, requests: list[contact_requests.ContactRequest]
 ) -> dict[str, object]:
-    return {"requests": requests, "section": "contact", "form": {}, "errors": {}}
+    return {
+        "requests": requests,
+        "section": "contact",
+        "form": {},
+        "errors": {},
+        "urgent_hint": _urgent(request),
+    }
 
 
 @router.get("/contact")
@@ -35,7 +60,7 @@ def contact_page(request: Request, caller: Patient) -> Response:
         requests = contact_requests.for_patient(s.conn, caller.patient_id)
         caller.record(s, "contact_requests")
     context = {
-        **_contact_context(caller, requests),
+        **_contact_context(request, requests),
         "request_sent": request.query_params.get("sent") == "1",
     }
     return render(request, "mitt_contact.html", context)
@@ -54,7 +79,7 @@ def ask_for_contact(request: Request, caller: Patient, form: Form) -> Response:
         if errors:
             requests = contact_requests.for_patient(s.conn, caller.patient_id)
             caller.record(s, "contact_requests")
-            context = {**_contact_context(caller, requests), "form": form}
+            context = {**_contact_context(request, requests), "form": form}
             raise rejected(request, "mitt_contact.html", context, errors=errors)
         request_id = contact_requests.add(
             s.conn, caller.patient_id, reason=reason, worry=int(worry)
@@ -73,7 +98,12 @@ def messages_page(request: Request, caller: Patient) -> Response:
             caller.record(s, "care_message", message.id)
         for message_id in read:
             caller.record(s, "care_message_read", message_id)
-    context = {"threads": care_messages.threads(found), "section": "messages", "errors": {}}
+    context = {
+        "threads": care_messages.threads(found),
+        "section": "messages",
+        "errors": {},
+        "urgent_hint": _urgent(request),
+    }
     return render(request, "mitt_messages.html", context)
 
 
@@ -91,7 +121,11 @@ def send_message(request: Request, caller: Patient, form: Form) -> Response:
             for message in found:
                 caller.record(s, "care_message", message.id)
             error = "mitt_error_message_empty" if not body else "mitt_error_too_long"
-            context = {"threads": care_messages.threads(found), "section": "messages"}
+            context = {
+                "threads": care_messages.threads(found),
+                "section": "messages",
+                "urgent_hint": _urgent(request),
+            }
             raise rejected(request, "mitt_messages.html", context, errors={"body": error})
         sent = care_messages.send(
             s.conn, caller.patient_id, body, thread_id=thread_id, author_staff=None

@@ -34,7 +34,14 @@ from hemkoll.api.mitt.access import MITT, Patient, PatientCaller
 from hemkoll.api.mitt.targets import targets, usual
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.rules.config import RuleSet
-from hemkoll.store import alerts, care_messages, patients, readings_query, rule_overrides
+from hemkoll.store import (
+    alerts,
+    care_messages,
+    health_centres,
+    patients,
+    readings_query,
+    rule_overrides,
+)
 from hemkoll.store.alerts import AlertDetail
 from hemkoll.store.connect import Conn
 from hemkoll.store.patients import PatientRecord
@@ -51,13 +58,19 @@ def her_record(caller: PatientCaller, conn: Conn) -> PatientRecord:
     return found
 
 
-def alert_words(a: AlertDetail, t: Mapping[str, str]) -> str:
-    """What happened to the alert, as the patient reads it."""
+def alert_words(a: AlertDetail, t: Mapping[str, str], *, phone: str | None = None) -> str:
+    """What happened to the alert, as the patient reads it; an open one says what its
+    severity promises (red: contact now, else she calls, on ``phone``, the centre's number
+    when it has one; yellow: the same day)."""
     if a.state == "resolved":
         return t["mitt_alert_resolved"].format(outcome=t[f"mitt_outcome_{a.outcome}"])
     if a.state == "acknowledged":
         return t["mitt_alert_acknowledged"]
-    return t["mitt_alert_open"]
+    if a.severity != "red":
+        return t["mitt_alert_open_yellow"]
+    if phone:
+        return t["mitt_alert_open_red_phone"].format(phone=phone)
+    return t["mitt_alert_open_red"]
 
 
 @router.get("/")
@@ -88,6 +101,7 @@ def home(request: Request, caller: Patient, days: Annotated[int, Query()] = 30) 
             s.conn, caller.patient_id, since=since, until=now + timedelta(days=1)
         )
         messages = care_messages.for_patient(s.conn, caller.patient_id)
+        centres = health_centres.list_centres(s.conn, health_centre_id=patient.health_centre_id)
         caller.record(s, "readings")
         caller.record(s, "thresholds")
         for a in shown:
@@ -124,6 +138,7 @@ def home(request: Request, caller: Patient, days: Annotated[int, Query()] = 30) 
         )
         for group in GROUPS
     ]
+    phone = centres[0].phone if centres else None
     from_team = [m for m in messages if not m.from_patient]
     context = {
         "days": days,
@@ -131,7 +146,7 @@ def home(request: Request, caller: Patient, days: Annotated[int, Query()] = 30) 
         "targets": targets(rule_set, usual_values, t, fmt),
         "chart_rows": chart_rows(charts),
         "alerts": list(reversed(shown)),
-        "alert_words": lambda a: alert_words(a, t),
+        "alert_words": lambda a: alert_words(a, t, phone=phone),
         "label": lambda rule_id: rule_label(find(rule_set, rule_id), rule_id, t),
         "unread": sum(1 for m in from_team if m.read_at is None),
         "latest": from_team[-1] if from_team else None,

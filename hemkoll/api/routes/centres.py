@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 import psycopg
@@ -43,6 +43,12 @@ class CentreChange(Model):
         None, description="Where an urgent alert goes when nobody acknowledged it in time."
     )
     escalate_after_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
+    webhook_format: Literal["hemkoll", "fhir"] | None = Field(
+        None,
+        description="The body of the centre's alert webhooks: hemkoll's JSON (the default) or "
+        "a FHIR R4 Bundle of the alert's Flag and the Observations behind it (docs/fhir.md); "
+        "signed the same way.",
+    )
 
     def settings(self) -> CentreSettings:
         return CentreSettings(
@@ -52,6 +58,7 @@ class CentreChange(Model):
             escalation_contact=self.escalation_contact,
             escalation_url=self.escalation_url,
             escalate_after_minutes=self.escalate_after_minutes,
+            webhook_format=self.webhook_format,
         )
 
 

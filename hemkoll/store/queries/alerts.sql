@@ -80,3 +80,43 @@ WHERE a.patient_id = %(patient_id)s
   AND (a.opened_at >= %(since)s OR a.state <> 'resolved')
   AND a.opened_at < %(until)s
 ORDER BY a.opened_at, a.id;
+
+-- name: flag_alert_in_scope
+-- One alert as the FHIR API's Flag reads it: with its centre's name and when it last changed.
+SELECT a.id, a.patient_id, p.health_centre_id, hc.name AS centre_name, a.rule_id, a.rule_kind,
+       a.state, a.severity, a.opened_at, a.resolved_at, a.explanation_en,
+       greatest(a.opened_at, a.severity_since, a.acknowledged_at, a.resolved_at,
+                a.escalated_at) AS updated_at
+FROM alerts AS a
+JOIN patients AS p ON p.id = a.patient_id
+JOIN health_centres AS hc ON hc.id = p.health_centre_id
+WHERE a.id = %(alert_id)s
+  AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s);
+
+-- name: flag_alerts_page
+-- A patient's alerts for the FHIR API's Flag search, oldest opened first, keyset-paged on
+-- (opened_at, id); states and last change in [updated_since, updated_until).
+SELECT a.id, a.patient_id, p.health_centre_id, hc.name AS centre_name, a.rule_id, a.rule_kind,
+       a.state, a.severity, a.opened_at, a.resolved_at, a.explanation_en,
+       greatest(a.opened_at, a.severity_since, a.acknowledged_at, a.resolved_at,
+                a.escalated_at) AS updated_at
+FROM alerts AS a
+JOIN patients AS p ON p.id = a.patient_id
+JOIN health_centres AS hc ON hc.id = p.health_centre_id
+WHERE a.patient_id = %(patient_id)s
+  AND a.state = ANY(%(states)s::text[])
+  AND greatest(a.opened_at, a.severity_since, a.acknowledged_at, a.resolved_at, a.escalated_at)
+      >= %(updated_since)s
+  AND greatest(a.opened_at, a.severity_since, a.acknowledged_at, a.resolved_at, a.escalated_at)
+      < %(updated_until)s
+  AND (%(after_opened_at)s::timestamptz IS NULL
+       OR (a.opened_at, a.id) > (%(after_opened_at)s::timestamptz, %(after_id)s::uuid))
+ORDER BY a.opened_at, a.id
+LIMIT %(limit)s;
+
+-- name: alerts_evidence_readings
+-- The readings that triggered each of the alerts (migration 0018: alert_evidence_readings).
+SELECT t.alert_id, e.metric, e.value, e.measured_at, e.device_id, e.received_at
+FROM unnest(%(alert_ids)s::uuid[]) AS t (alert_id)
+CROSS JOIN LATERAL alert_evidence_readings(t.alert_id) AS e
+ORDER BY t.alert_id, e.measured_at, e.metric, e.device_id;

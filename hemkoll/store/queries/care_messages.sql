@@ -32,3 +32,14 @@ FROM care_messages AS m JOIN patients AS p ON p.id = m.patient_id
 WHERE m.author_staff IS NULL AND m.read_at IS NULL
   AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s)
 ORDER BY m.sent_at;
+
+-- name: care_messages_page
+-- A patient's messages for the FHIR API, oldest first, keyset-paged on (sent_at, id).
+SELECT m.id, m.patient_id, m.thread_id, m.author_staff, s.name AS author_name,
+       s.role AS author_role, m.body, m.sent_at, m.read_at
+FROM care_messages AS m LEFT JOIN staff AS s ON s.id = m.author_staff
+WHERE m.patient_id = %(patient_id)s
+  AND (%(after_at)s::timestamptz IS NULL
+       OR (m.sent_at, m.id) > (%(after_at)s::timestamptz, %(after_id)s::uuid))
+ORDER BY m.sent_at, m.id
+LIMIT %(limit)s;

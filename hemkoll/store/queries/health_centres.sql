@@ -1,18 +1,19 @@
 -- name: insert_health_centre
 INSERT INTO health_centres
     (name, timezone, phone, notification_url, signing_secret, escalation_contact,
-     escalation_url, escalation_signing_secret, escalate_after)
+     escalation_url, escalation_signing_secret, escalate_after, webhook_format)
 VALUES
     (%(name)s, %(timezone)s, %(phone)s, %(notification_url)s, %(signing_secret)s,
      %(escalation_contact)s, %(escalation_url)s, %(escalation_signing_secret)s,
-     make_interval(mins => %(escalate_after_minutes)s))
+     make_interval(mins => %(escalate_after_minutes)s), %(webhook_format)s)
 RETURNING id, name, timezone, phone, notification_url, escalation_contact, escalation_url,
           (extract(epoch FROM escalate_after) / 60)::integer AS escalate_after_minutes,
-          created_at;
+          webhook_format, created_at;
 
 -- name: list_health_centres
 SELECT id, name, timezone, phone, notification_url, escalation_contact, escalation_url,
-       (extract(epoch FROM escalate_after) / 60)::integer AS escalate_after_minutes, created_at
+       (extract(epoch FROM escalate_after) / 60)::integer AS escalate_after_minutes,
+       webhook_format, created_at
 FROM health_centres
 WHERE %(health_centre_id)s::uuid IS NULL OR id = %(health_centre_id)s
 ORDER BY name;
@@ -31,11 +32,12 @@ SET timezone = coalesce(%(timezone)s, timezone),
     escalation_signing_secret =
         CASE WHEN %(escalation_url)s::text IS NOT NULL AND escalation_signing_secret IS NULL
              THEN %(new_escalation_signing_secret)s ELSE escalation_signing_secret END,
-    escalate_after = coalesce(make_interval(mins => %(escalate_after_minutes)s), escalate_after)
+    escalate_after = coalesce(make_interval(mins => %(escalate_after_minutes)s), escalate_after),
+    webhook_format = coalesce(%(webhook_format)s, webhook_format)
 WHERE id = %(health_centre_id)s
 RETURNING id, name, timezone, phone, notification_url, escalation_contact, escalation_url,
           (extract(epoch FROM escalate_after) / 60)::integer AS escalate_after_minutes,
-          created_at,
+          webhook_format, created_at,
           CASE WHEN signing_secret = %(new_signing_secret)s THEN signing_secret END
               AS signing_secret,
           CASE WHEN escalation_signing_secret = %(new_escalation_signing_secret)s

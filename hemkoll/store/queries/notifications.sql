@@ -30,6 +30,34 @@ JOIN health_centres AS hc ON hc.id = p.health_centre_id
 WHERE a.id = %(alert_id)s
 RETURNING id;
 
+-- name: snapshot_alert_evidence
+-- For a centre that takes FHIR webhooks: the alert's evidence readings (migration 0018,
+-- alert_evidence_readings) into the notification, so that the dispatcher, which may not read
+-- readings, can render the Bundle. The rules' side (they read readings).
+UPDATE notifications AS n
+SET evidence = coalesce(
+        (SELECT jsonb_agg(jsonb_build_object(
+                    'metric', e.metric, 'value', e.value, 'measured_at', e.measured_at,
+                    'device_id', e.device_id, 'received_at', e.received_at)
+                ORDER BY e.measured_at, e.metric, e.device_id)
+         FROM alert_evidence_readings(n.alert_id) AS e),
+        '[]'::jsonb)
+FROM health_centres AS hc
+WHERE n.id = %(id)s AND hc.id = n.health_centre_id AND hc.webhook_format = 'fhir';
+
+-- name: copy_alert_evidence
+-- The escalation's side (the dispatcher's, who may not read readings): the evidence the
+-- alert's latest earlier notification snapshotted; none ('[]') if the centre took hemkoll's
+-- JSON when that one was written.
+UPDATE notifications AS n
+SET evidence = coalesce(
+        (SELECT prior.evidence FROM notifications AS prior
+         WHERE prior.alert_id = n.alert_id AND prior.id <> n.id AND prior.evidence IS NOT NULL
+         ORDER BY prior.created_at DESC LIMIT 1),
+        '[]'::jsonb)
+FROM health_centres AS hc
+WHERE n.id = %(id)s AND hc.id = n.health_centre_id AND hc.webhook_format = 'fhir';
+
 -- name: enqueue_contact_webhook
 -- A patient's "please contact me" for the health centre (channel care_team), as an alert's:
 -- her pseudonymous reference, how worried she is, and nothing she wrote (the reason is read
@@ -120,10 +148,10 @@ WITH candidates AS (
     FROM due
     WHERE n.id = due.id
     RETURNING n.id, n.health_centre_id, n.alert_id, n.contact_request_id, n.channel,
-              n.device_id, n.event, n.payload, n.attempts, n.lease_until
+              n.device_id, n.event, n.payload, n.evidence, n.attempts, n.lease_until
 )
 SELECT c.id, c.health_centre_id, c.alert_id, c.contact_request_id, c.channel, c.device_id, c.event, c.payload,
-       c.attempts AS attempt, c.lease_until,
+       c.evidence, c.attempts AS attempt, c.lease_until, hc.webhook_format, hc.name AS centre_name,
        CASE c.channel WHEN 'care_team' THEN hc.notification_url
                       WHEN 'escalation' THEN hc.escalation_url END AS url,
        CASE c.channel WHEN 'care_team' THEN hc.signing_secret

@@ -68,3 +68,16 @@ WHERE patient_id = %(patient_id)s::uuid
   AND measured_at < (%(until)s::date::timestamp AT TIME ZONE %(tz)s::text)
 GROUP BY 1, 2
 ORDER BY 1, 2;
+
+-- name: reading_in_scope
+-- One reading by its key (an Observation id), with its patient, in the caller's centre (NULL:
+-- any centre).
+SELECT r.patient_id, p.health_centre_id, r.metric, r.value, r.measured_at, r.device_id,
+       r.received_at
+-- (The device gives the patient, so the readings' primary key finds the row.)
+FROM devices AS d
+JOIN patients AS p ON p.id = d.patient_id
+JOIN readings AS r ON r.patient_id = d.patient_id AND r.metric = %(metric)s
+                  AND r.measured_at = %(measured_at)s AND r.device_id = d.id
+WHERE d.id = %(device_id)s
+  AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s);

@@ -7,9 +7,11 @@ carry hemkoll's own metric code and category ``survey``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
+from uuid import UUID
 
 from fhir.resources.R4B.device import Device as FhirDevice
 from fhir.resources.R4B.observation import Observation
@@ -78,10 +80,48 @@ def metric_for_code(token: str) -> set[str]:
     return found
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def observation_id(reading: RawReading) -> str:
     """An id from the reading's key (FHIR ids: letters, digits, '-' and '.', at most 64)."""
-    micros = int(reading.measured_at.timestamp() * 1_000_000)
+    micros = (reading.measured_at - _EPOCH) // _MICROSECOND
     return f"{reading.device_id.hex}.{micros}.{reading.metric.replace('_', '-')}"
+
+
+def parse_observation_id(value: str) -> tuple[UUID, datetime, str] | None:
+    """(device, measured_at, metric) of an ``observation_id``; None for anything else."""
+    parts = value.split(".")
+    if len(parts) != 3 or not parts[1].lstrip("-").isdigit():
+        return None
+    try:
+        device_id = UUID(hex=parts[0])
+        measured_at = _EPOCH + int(parts[1]) * _MICROSECOND
+    except (ValueError, OverflowError):
+        return None
+    metric = parts[2].replace("-", "_")
+    if metric not in METRICS or len(parts[0]) != 32:
+        return None
+    return device_id, measured_at, metric
+
+
+def reading_from_snapshot(item: Mapping[str, Any]) -> RawReading:
+    """A reading as the outbox snapshots it (store/queries/notifications.sql)."""
+    return RawReading(
+        metric=str(item["metric"]),
+        value=float(item["value"]),
+        measured_at=_aware(str(item["measured_at"])),
+        device_id=UUID(str(item["device_id"])),
+        received_at=_aware(str(item["received_at"])),
+    )
+
+
+def _aware(text: str) -> datetime:
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset")
+    return at.astimezone(UTC)
 
 
 def observation_resource(reading: RawReading, patient_id: object) -> Observation:
