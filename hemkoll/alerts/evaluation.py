@@ -1,10 +1,12 @@
 """One evaluation: a batch of patients' recent readings through the rules, and what the
 findings do to their alerts, in the caller's transaction (which holds the patients' row locks).
 
-It reads the patients, their rule overrides, readings, hospital stays, imported history and
-newest alerts in a few statements; runs the engine (``evaluate``, the same code path as a
-backtest); applies ``alerting.decide``; writes each opened or raised alert with its event and
-its webhook to the outbox; tells the patient what came of it (``patient_messages``); and stores
+It reads the patients, their rule overrides, readings (as numpy arrays), hospital stays,
+imported history and newest alerts in a few statements; runs the engine once per group of
+patients sharing a rule set and a time zone (``evaluate_cohort``: the kernels of ``evaluate``
+and of a backtest, each patient's findings as if evaluated alone); applies
+``alerting.decide``; writes each opened or raised alert with its event and its webhook to the
+outbox, pipelined; tells the patient what came of it (``patient_messages``); and stores
 each patient's next deadline (``rules.deadlines``: when her missing-measurement rules could next
 fire), at which the scheduler queues her again. The queue, the claims and the retries are the
 worker's (``hemkoll.alerts.worker``).
@@ -12,7 +14,7 @@ worker's (``hemkoll.alerts.worker``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -24,7 +26,6 @@ from hemkoll.alerts.patient_messages import (
     AlertNews,
     PatientMessage,
     after_evaluation,
-    tell,
     tell_each,
 )
 from hemkoll.protocol.measurements import METRICS
@@ -38,13 +39,14 @@ from hemkoll.rules.alerting import (
     RuleAlert,
     Touch,
     decide,
+    seen_until,
 )
 from hemkoll.rules.config import MissingRule, RuleSet, Severity
 from hemkoll.rules.deadlines import next_deadline
-from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate, required_history
-from hemkoll.rules.findings import Finding, utc
+from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate_cohort, required_history
+from hemkoll.rules.findings import Finding, epoch_us, utc
 from hemkoll.rules.judged import Verdict, can_judge, off_rule_metrics, off_rules, verdict
-from hemkoll.rules.series import Series, as_epoch_us, series_from_rows
+from hemkoll.rules.series import Series, as_epoch_us
 from hemkoll.rules.stays import DISCHARGE_GRACE, Stay, silent_at
 from hemkoll.store import (
     alert_actions,
@@ -65,12 +67,15 @@ from hemkoll.store.alerts import (
 from hemkoll.store.connect import Conn
 from hemkoll.store.imported_history import imported_until
 from hemkoll.store.notifications import AlertEvent
-from hemkoll.store.patients import lock_patients
+from hemkoll.store.patients import PatientToEvaluate, lock_patients
 from hemkoll.store.readings import (
     Prompted,
-    readings_of_patients_between,
+    SeriesArrays,
     readings_received_since,
+    series_of_patients_between,
+    without_jit,
 )
+from hemkoll.store.rule_overrides import OverridesVersion
 
 # The actor of the rules' own entries in an alert's history.
 ACTOR = "rules"
@@ -139,24 +144,27 @@ def evaluate_patients(
     """Evaluate a batch of patients and apply the findings to their alerts; the caller's
     transaction, which holds the patients' row locks.
 
-    Each patient's rules are the programme with their stored overrides (``configuration``).
-    The batch is read in a few statements (patients, overrides, readings, hospital stays,
-    alerts) rather than
-    a few per patient: round trips and commits, not the engine, are what an evaluation costs.
-    Every new alert and raised severity is logged and queued for the centre's webhook and the
-    patient is told, in this same transaction (the outbox): of the most pressing alert, on all
-    her devices; or, when nothing opened, on the devices whose readings prompted the
-    evaluation, what the enabled rules made of those readings (``patient_messages``). Returns,
-    per patient, the alerts opened and raised.
+    Each patient's rules are the programme with their stored overrides (``configuration``),
+    made once per distinct set of override versions in the batch. The batch is read in a few
+    statements (patients, overrides, readings as arrays, hospital stays, alerts) rather than
+    a few per patient, and the patients who share a rule set and a time zone go through the
+    engine together (``evaluate_cohort``: the same kernels as ``evaluate`` and a backtest, one
+    call for the group); the alerts' writes are pipelined. Every new alert and raised severity
+    is logged and queued for the centre's webhook and the patient is told, in this same
+    transaction (the outbox): of the most pressing alert, on all her devices; or, when nothing
+    opened, on the devices whose readings prompted the evaluation, what the enabled rules made
+    of those readings (``patient_messages``). Returns, per patient, the alerts opened and
+    raised.
     """
     ids = sorted({r.patient_id for r in requests})
+    without_jit(conn)
     patients = {p.id: p for p in lock_patients(conn, ids)}
     if not patients:
         return {}
     versions = rule_overrides.current_overrides_of(conn, list(patients))
-    rule_sets = {pid: effective_for(programme, versions.get(pid, [])) for pid in patients}
-    since = now - max(_history(rule_set) for rule_set in rule_sets.values())
-    readings = readings_of_patients_between(conn, list(patients), since, now)
+    rule_sets = _rule_sets(programme, patients, versions)
+    since = now - max(_history(rule_set) for rule_set, _ in rule_sets.values())
+    readings = series_of_patients_between(conn, list(patients), since, now)
     stays = hospital_stays.stays_of_patients(
         conn, list(patients), since, now, grace=DISCHARGE_GRACE
     )
@@ -164,78 +172,157 @@ def evaluate_patients(
     prompted = readings_received_since(conn, prompts, list(METRICS))
     newest = newest_alerts(conn, list(patients))
     history = imported_until(conn, list(patients))
+    known = {pid: _rule_alerts(newest.get(pid, [])) for pid in patients}
+    evaluated = _evaluate_groups(patients, rule_sets, readings, stays, known, now=now)
     results: dict[UUID, Changes] = {}
     deadlines: dict[UUID, datetime | None] = {}
-    told: list[tuple[UUID, Sequence[UUID], PatientMessage]] = []
-    for request in requests:
-        patient = patients.get(request.patient_id)
-        if patient is None or patient.id in results:
-            continue
-        rule_set = rule_sets[patient.id]
-        start = now - required_history(rule_set)
-        rows = [row for row in readings.get(patient.id, []) if row[1] >= start]
-        series = series_from_rows(rows)
-        in_hospital = stays.get(patient.id, [])
-        tz = ZoneInfo(patient.timezone)
-        findings = evaluate(
-            rule_set, series, tz=tz, now=now, paused=patient.paused, stays=in_hospital
-        )
-        due = next_deadline(
-            rule_set, series, tz=tz, now=now, paused=patient.paused, stays=in_hospital
-        )
-        deadlines[patient.id] = None if due is None else due + ARRIVAL_GRACE
-        # In hospital now, or within the grace after: the missing rules have no findings, so
-        # an open reminder (a silence before the stay was recorded) is not "borne out" any
-        # more; a reading did not end it, so it is left as it is, as while paused.
-        paused = patient.paused or silent_at(in_hospital, now)
-        live = _live(
-            rule_set,
-            series,
-            now=now,
-            start=start,
-            paused=paused,
-            history_until=history.get(patient.id),
-            stays=in_hospital,
-        )
-        changes, unresolved = _apply(
-            conn, patient.id, rule_set, findings, newest.get(patient.id, []), live=live
-        )
-        results[patient.id] = changes
-        judged = _judged(rule_set, prompted.get(patient.id, []), series, tz=tz)
-        if changes.news is None and request.prompt is None:
-            continue  # a scheduled pass that changed nothing: nothing to tell
-        prompt = request.prompt
-        # Only where "as usual" could be said: no alert news, none unresolved, all live.
-        if (
-            changes.news is None
-            and prompt is not None
-            and not unresolved
-            and prompt.oldest >= start
-        ):
-            judged = _with_off_rules(
+    told: list[tuple[UUID, Sequence[UUID] | None, PatientMessage, UUID | None]] = []
+    with conn.pipeline():
+        for request in requests:
+            patient = patients.get(request.patient_id)
+            if patient is None or patient.id in results:
+                continue
+            rule_set = rule_sets[patient.id][0]
+            start = now - required_history(rule_set)
+            series, findings = evaluated[patient.id]
+            in_hospital = stays.get(patient.id, [])
+            tz = ZoneInfo(patient.timezone)
+            due = next_deadline(
+                rule_set, series, tz=tz, now=now, paused=patient.paused, stays=in_hospital
+            )
+            deadlines[patient.id] = None if due is None else due + ARRIVAL_GRACE
+            # In hospital now, or within the grace after: the missing rules have no findings,
+            # so an open reminder (a silence before the stay was recorded) is not "borne out"
+            # any more; a reading did not end it, so it is left as it is, as while paused.
+            paused = patient.paused or silent_at(in_hospital, now)
+            live = _live(
                 rule_set,
-                judged,
-                readings.get(patient.id, []),
-                tz=tz,
+                series,
                 now=now,
-                oldest=prompt.oldest,
+                start=start,
+                paused=paused,
+                history_until=history.get(patient.id),
                 stays=in_hospital,
             )
-        message = after_evaluation(
-            changes.news[1] if changes.news is not None else None,
-            judged,
-            rule_set.advice,
-            phone=patient.centre_phone,
-            all_judged_live=request.prompt is None or request.prompt.oldest >= start,
-            followed_up=bool(unresolved),
-        )
-        if changes.news is not None:
-            tell(conn, patient.id, message, alert_id=changes.news[0])
-        elif request.prompt is not None:
-            told.append((patient.id, request.prompt.device_ids, message))
-    tell_each(conn, told)
-    evaluation_queue.store_deadlines(conn, programme.fingerprint, deadlines)
+            changes, unresolved = _apply(
+                conn,
+                patient.id,
+                rule_set,
+                findings,
+                newest.get(patient.id, []),
+                alerts=known[patient.id],
+                live=live,
+            )
+            results[patient.id] = changes
+            judged = _judged(rule_set, prompted.get(patient.id, []), series, tz=tz)
+            if changes.news is None and request.prompt is None:
+                continue  # a scheduled pass that changed nothing: nothing to tell
+            prompt = request.prompt
+            # Only where "as usual" could be said: no alert news, none unresolved, all live.
+            if (
+                changes.news is None
+                and prompt is not None
+                and not unresolved
+                and prompt.oldest >= start
+            ):
+                judged = _with_off_rules(
+                    rule_set,
+                    judged,
+                    readings.get(patient.id, {}),
+                    tz=tz,
+                    now=now,
+                    oldest=prompt.oldest,
+                    stays=in_hospital,
+                )
+            message = after_evaluation(
+                changes.news[1] if changes.news is not None else None,
+                judged,
+                rule_set.advice,
+                phone=patient.centre_phone,
+                all_judged_live=request.prompt is None or request.prompt.oldest >= start,
+                followed_up=bool(unresolved),
+            )
+            if changes.news is not None:  # every device of hers hears of the alert
+                told.append((patient.id, None, message, changes.news[0]))
+            elif request.prompt is not None:
+                told.append((patient.id, request.prompt.device_ids, message, None))
+        tell_each(conn, told)
+        evaluation_queue.store_deadlines(conn, programme.fingerprint, deadlines)
     return results
+
+
+def _rule_sets(
+    programme: RuleSet,
+    patients: Mapping[UUID, PatientToEvaluate],
+    versions: Mapping[UUID, Sequence[OverridesVersion]],
+) -> dict[UUID, tuple[RuleSet, tuple[int, ...]]]:
+    """Each patient's effective rule set with the override versions it is made of; made once
+    per distinct combination (a centre's patients without overrides of their own share one)."""
+    made: dict[tuple[int, ...], RuleSet] = {}
+    out: dict[UUID, tuple[RuleSet, tuple[int, ...]]] = {}
+    for pid in patients:
+        layers = versions.get(pid, [])
+        key = tuple(version.id for version in layers)
+        if key not in made:
+            made[key] = effective_for(programme, layers)
+        out[pid] = (made[key], key)
+    return out
+
+
+def _evaluate_groups(
+    patients: Mapping[UUID, PatientToEvaluate],
+    rule_sets: Mapping[UUID, tuple[RuleSet, tuple[int, ...]]],
+    readings: Mapping[UUID, SeriesArrays],
+    stays: Mapping[UUID, Sequence[Stay]],
+    known: Mapping[UUID, Mapping[str, RuleAlert]],
+    *,
+    now: datetime,
+) -> dict[UUID, tuple[Series, list[Finding]]]:
+    """Per patient, her series (from her rule set's required history on) and its findings:
+    ``evaluate`` of each, run as one ``evaluate_cohort`` per group of patients sharing a rule
+    set and a time zone. Only the findings ``decide`` reads are built: those its alerts
+    (``known``) have not seen (``alerting.seen_until``)."""
+    groups: dict[tuple[tuple[int, ...], str], list[UUID]] = {}
+    for pid, patient in patients.items():
+        groups.setdefault((rule_sets[pid][1], patient.timezone), []).append(pid)
+    out: dict[UUID, tuple[Series, list[Finding]]] = {}
+    for (_, timezone), members in groups.items():
+        rule_set = rule_sets[members[0]][0]
+        start_us = epoch_us(now - required_history(rule_set))
+        cohort = [_since(readings.get(pid, {}), start_us) for pid in members]
+        found = evaluate_cohort(
+            rule_set,
+            cohort,
+            tz=ZoneInfo(timezone),
+            now=now,
+            paused=[patients[pid].paused for pid in members],
+            stays=[stays.get(pid, []) for pid in members],
+        ).after([_cutoffs(rule_set, known[pid]) for pid in members])
+        for pid, series, findings in zip(members, cohort, found, strict=True):
+            out[pid] = (series, findings)
+    return out
+
+
+def _cutoffs(rule_set: RuleSet, alerts: Mapping[str, RuleAlert]) -> dict[str, int]:
+    """Per rule with an alert, the fired_at (epoch µs) up to which ``decide`` passes over its
+    findings."""
+    enabled = {rule.id: rule for rule in rule_set.enabled()}
+    out: dict[str, int] = {}
+    for rule_id, alert in alerts.items():
+        rule = enabled.get(rule_id)
+        seen = None if rule is None else seen_until(alert, missing=isinstance(rule, MissingRule))
+        if seen is not None:
+            out[rule_id] = epoch_us(seen)
+    return out
+
+
+def _since(series: SeriesArrays, start_us: int) -> SeriesArrays:
+    """The readings measured from ``start_us`` on (a batch is read from its longest need)."""
+    out: SeriesArrays = {}
+    for metric, (t, v) in series.items():
+        keep = t >= start_us
+        out[metric] = (t, v) if keep.all() else (t[keep], v[keep])
+    return out
 
 
 def _judged(
@@ -266,7 +353,7 @@ def _history(rule_set: RuleSet) -> timedelta:
 def _with_off_rules(
     rule_set: RuleSet,
     judged: list[tuple[str, Verdict]],
-    rows: Sequence[tuple[str, datetime, float]],
+    readings: SeriesArrays,
     *,
     tz: ZoneInfo,
     now: datetime,
@@ -282,7 +369,7 @@ def _with_off_rules(
     if off is None:
         return judged
     start = now - required_history(off)
-    series = series_from_rows([row for row in rows if row[1] >= start])
+    series = _since(readings, epoch_us(start))
     day = oldest.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     flagged = off_rule_metrics(rule_set, series, tz=tz, now=now, since=day, stays=stays)
     return [(m, "off_rule" if said == "usual" and m in flagged else said) for m, said in judged]
@@ -338,17 +425,9 @@ def _live(
     )
 
 
-def _apply(
-    conn: Conn,
-    patient_id: UUID,
-    rule_set: RuleSet,
-    findings: Sequence[Finding],
-    newest: Sequence[AlertRow],
-    *,
-    live: Live | None = None,
-) -> tuple[Changes, dict[str, UUID]]:
-    """Apply one patient's findings to its alerts; the changes and its unresolved alerts."""
-    alerts = {
+def _rule_alerts(newest: Sequence[AlertRow]) -> dict[str, RuleAlert]:
+    """A patient's newest alert of each rule, as ``decide`` sees it."""
+    return {
         row.rule_id: RuleAlert(
             AlertState(row.state),
             _severity(row.severity),
@@ -359,6 +438,20 @@ def _apply(
         )
         for row in newest
     }
+
+
+def _apply(
+    conn: Conn,
+    patient_id: UUID,
+    rule_set: RuleSet,
+    findings: Sequence[Finding],
+    newest: Sequence[AlertRow],
+    *,
+    alerts: Mapping[str, RuleAlert],
+    live: Live | None = None,
+) -> tuple[Changes, dict[str, UUID]]:
+    """Apply one patient's findings to its alerts (``newest``, and ``alerts`` as ``decide``
+    sees them); the changes and its unresolved alerts."""
     unresolved = {row.rule_id: row.id for row in newest if row.state != "resolved"}
     resolved = {row.rule_id: row.id for row in newest if row.state == "resolved"}
     changes = Changes()

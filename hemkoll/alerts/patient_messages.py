@@ -316,12 +316,16 @@ def tell(conn: Conn, patient_id: UUID, message: PatientMessage, *, alert_id: UUI
     )
 
 
-def tell_each(conn: Conn, told: Sequence[tuple[UUID, Sequence[UUID], PatientMessage]]) -> None:
-    """Queue each (patient, the devices of hers to tell, message) in one round trip."""
+def tell_each(
+    conn: Conn,
+    told: Sequence[tuple[UUID, Sequence[UUID] | None, PatientMessage, UUID | None]],
+) -> None:
+    """Queue each (patient, the devices of hers to tell or None for every active one, message,
+    the alert it is about or None) in one round trip."""
     notifications.enqueue_device_messages_to_many(
         conn,
         [
-            (patient_id, devices, message.event, message.text_en, message.text_sv)
-            for patient_id, devices, message in told
+            (patient_id, devices, message.event, message.text_en, message.text_sv, alert_id)
+            for patient_id, devices, message, alert_id in told
         ],
     )

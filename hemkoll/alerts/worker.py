@@ -10,7 +10,7 @@ not per patient enrolled. A worker started with another programme than the store
 were computed under queues those patients once. The worker claims due patients with a lease
 (several workers may run), and
 evaluates each in one transaction that holds the patient's row lock: it reads the recent
-readings, runs the engine (``evaluate``, the same code path as a backtest), applies
+readings, runs the engine (``evaluate_cohort``, the same kernels as a backtest), applies
 ``alerting.decide`` and removes the patient from the queue. A failure rolls all of that back,
 is logged (the error's class, never patient data) and is retried with backoff.
 """
@@ -40,9 +40,10 @@ from hemkoll.store.listen import listening
 
 log = logging.getLogger(__name__)
 
-# Patients claimed per round: enough to amortise the claim, few enough that a lease (below)
-# is never near running out while the round is evaluated (about 2 ms a patient).
-CLAIM_BATCH = 50
+# Patients claimed per round: enough to amortise the claim, the batch's reads and the cohort
+# engine's per-call cost (bench/worker_throughput.py), few enough that a lease (below) is never
+# near running out while the round is evaluated (a few ms a patient on a busy machine).
+CLAIM_BATCH = 200
 # A claim's lease. Should its worker die, another claims the patient after this long.
 LEASE_S = 60.0
 # With nothing queued, the worker waits this long for a NOTIFY before it looks again (the

@@ -141,6 +141,19 @@ class Resolve:
 Decision = Open | Raise | Touch | Resolve
 
 
+def seen_until(alert: RuleAlert | None, *, missing: bool) -> datetime | None:
+    """The fired_at up to which ``decide`` passes over every finding of a rule whose newest
+    alert is ``alert`` (None: it reads them all), so that a caller need not build those: the
+    alert's ``last_fired_at``; for an unresolved missing-measurement alert (``missing``), the
+    instant before it first fired, as ``decide`` looks for its findings from then on to see
+    whether the readings still bear it out."""
+    if alert is None:
+        return None
+    if missing and alert.state is not AlertState.RESOLVED:
+        return (alert.first_fired_at or alert.last_fired_at) - timedelta(microseconds=1)
+    return alert.last_fired_at
+
+
 def _unfounded(
     findings: Sequence[Finding], alerts: Mapping[str, RuleAlert], live: Live
 ) -> list[Resolve]:

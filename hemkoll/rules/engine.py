@@ -17,7 +17,7 @@ set); ``evaluate`` is a cohort of one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -77,6 +77,24 @@ class CohortFindings:
         """One patient's findings, ordered by fired_at (then by rule order)."""
         out = [h.render(int(k)) for h in self.hits for k in np.flatnonzero(h.patient == patient)]
         out.sort(key=lambda f: f.fired_at)
+        return out
+
+    def after(self, cutoffs: Sequence[Mapping[str, int]]) -> list[list[Finding]]:
+        """Every patient's findings fired after her cutoff for their rule (rule id -> epoch
+        µs; a rule without one: all of them), ordered as ``findings``; only those are built
+        (a live evaluation passes over the findings its alerts have seen,
+        ``alerting.seen_until``)."""
+        if len(cutoffs) != self.n_patients:
+            raise ValueError(f"{len(cutoffs)} cutoffs for {self.n_patients} patients")
+        out: list[list[Finding]] = [[] for _ in range(self.n_patients)]
+        for rule_id, h in zip(self.rule_ids, self.hits, strict=True):
+            if not len(h):
+                continue
+            cut = np.array([c.get(rule_id, NO_TIME) for c in cutoffs], dtype=np.int64)
+            for k in np.flatnonzero(h.t > cut[h.patient]).tolist():
+                out[int(h.patient[k])].append(h.render(k))
+        for findings in out:
+            findings.sort(key=lambda f: f.fired_at)
         return out
 
     def all(self) -> list[list[Finding]]:

@@ -88,10 +88,12 @@ def enqueue_contact_webhook(conn: Conn, contact_request_id: UUID) -> UUID:
 
 
 def enqueue_device_messages_to_many(
-    conn: Conn, messages: Sequence[tuple[UUID, Sequence[UUID], DeviceEvent, str, str]]
+    conn: Conn,
+    messages: Sequence[tuple[UUID, Sequence[UUID] | None, DeviceEvent, str, str, UUID | None]],
 ) -> None:
-    """Each (patient, the patient's given devices, event, English text, Swedish text) of a
-    batch: one round trip."""
+    """Each (patient, the patient's given devices or None for every active one, event, English
+    text, Swedish text, the alert it is about or None) of a batch: one round trip, nothing
+    fetched."""
     if not messages:
         return
     with conn.cursor() as cur:
@@ -103,10 +105,10 @@ def enqueue_device_messages_to_many(
                     event=event,
                     text_en=text_en,
                     text_sv=text_sv,
-                    alert_id=None,
+                    alert_id=alert_id,
                     device_ids=device_ids,
                 )
-                for patient_id, device_ids, event, text_en, text_sv in messages
+                for patient_id, device_ids, event, text_en, text_sv, alert_id in messages
             ],
         )
     conn.execute(query("notify_dispatch"))

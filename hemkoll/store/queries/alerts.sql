@@ -8,13 +8,14 @@ WHERE patient_id = ANY(%(patient_ids)s::uuid[])
 ORDER BY patient_id, rule_id, (state <> 'resolved') DESC, last_fired_at DESC;
 
 -- name: insert_alert
+-- The id is the caller's (a random UUID, as gen_random_uuid would make): nothing comes back,
+-- so the rules worker's pipeline of writes does not wait for this one.
 INSERT INTO alerts
-    (patient_id, rule_id, rule_kind, rule_set, severity, first_fired_at, last_fired_at,
+    (id, patient_id, rule_id, rule_kind, rule_set, severity, first_fired_at, last_fired_at,
      evidence, explanation_en, explanation_sv)
 VALUES
-    (%(patient_id)s, %(rule_id)s, %(rule_kind)s, %(rule_set)s, %(severity)s, %(fired_at)s,
-     %(fired_at)s, %(evidence)s, %(explanation_en)s, %(explanation_sv)s)
-RETURNING id;
+    (%(id)s, %(patient_id)s, %(rule_id)s, %(rule_kind)s, %(rule_set)s, %(severity)s,
+     %(fired_at)s, %(fired_at)s, %(evidence)s, %(explanation_en)s, %(explanation_sv)s);
 
 -- name: raise_alert
 UPDATE alerts
