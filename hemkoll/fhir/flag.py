@@ -12,7 +12,6 @@ alert's severity is the core ``flag-priority`` extension.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -22,6 +21,7 @@ from fhir.resources.R4B.flag import Flag
 
 from hemkoll.fhir import BASE_PATH
 from hemkoll.fhir.mapping import observation_id, observation_resource
+from hemkoll.store.alerts import FlagAlert
 from hemkoll.store.readings_query import RawReading
 
 FLAG_DETAIL = "http://hl7.org/fhir/StructureDefinition/flag-detail"
@@ -37,42 +37,25 @@ HEMKOLL_EVENT = "urn:hemkoll:event"
 PRIORITY = {"red": ("PH", "High priority"), "yellow": ("PM", "Medium priority")}
 
 
-@dataclass(frozen=True)
-class AlertFacts:
-    """What a Flag is made of: the alert as the API reads it or as its notification holds it."""
-
-    id: UUID
-    patient_id: UUID
-    health_centre_id: UUID
-    centre_name: str | None
-    rule_id: str
-    rule_kind: str
-    state: str  # open, acknowledged, resolved (the alert state machine)
-    severity: str
-    opened_at: datetime
-    resolved_at: datetime | None
-    explanation_en: str
-    updated_at: datetime
-
-    @classmethod
-    def from_payload(cls, data: Mapping[str, Any], *, centre_name: str | None) -> AlertFacts:
-        """From a hemkoll alert webhook's ``data`` (store/queries/notifications.sql)."""
-        opened_at = _aware(str(data["opened_at"]))
-        since = data.get("severity_since")
-        return cls(
-            id=UUID(str(data["alert_id"])),
-            patient_id=UUID(str(data["patient_id"])),
-            health_centre_id=UUID(str(data["health_centre_id"])),
-            centre_name=centre_name,
-            rule_id=str(data["rule_id"]),
-            rule_kind=str(data["rule_kind"]),
-            state=str(data["state"]),
-            severity=str(data["severity"]),
-            opened_at=opened_at,
-            resolved_at=None,
-            explanation_en=str(data["summary_en"]),
-            updated_at=max(opened_at, _aware(str(since))) if since else opened_at,
-        )
+def alert_from_payload(data: Mapping[str, Any], *, centre_name: str | None) -> FlagAlert:
+    """The alert as a Flag needs it, from a hemkoll alert webhook's ``data``
+    (store/queries/notifications.sql)."""
+    opened_at = _aware(str(data["opened_at"]))
+    since = data.get("severity_since")
+    return FlagAlert(
+        id=UUID(str(data["alert_id"])),
+        patient_id=UUID(str(data["patient_id"])),
+        health_centre_id=UUID(str(data["health_centre_id"])),
+        centre_name=centre_name,
+        rule_id=str(data["rule_id"]),
+        rule_kind=str(data["rule_kind"]),
+        state=str(data["state"]),
+        severity=str(data["severity"]),
+        opened_at=opened_at,
+        resolved_at=None,
+        explanation_en=str(data["summary_en"]),
+        updated_at=max(opened_at, _aware(str(since))) if since else opened_at,
+    )
 
 
 def _aware(text: str) -> datetime:
@@ -87,7 +70,7 @@ def flag_status(state: str) -> str:
     return "inactive" if state == "resolved" else "active"
 
 
-def flag_resource(alert: AlertFacts, evidence: Sequence[RawReading]) -> Flag:
+def flag_resource(alert: FlagAlert, evidence: Sequence[RawReading]) -> Flag:
     code, display = PRIORITY.get(alert.severity, ("PN", "No alarm"))
     extensions: list[dict[str, Any]] = [
         {
@@ -138,7 +121,7 @@ def flag_resource(alert: AlertFacts, evidence: Sequence[RawReading]) -> Flag:
 
 
 def webhook_bundle(
-    alert: AlertFacts,
+    alert: FlagAlert,
     evidence: Sequence[RawReading],
     *,
     public_url: str,

@@ -23,7 +23,7 @@ import httpx
 import orjson
 from standardwebhooks import Webhook
 
-from hemkoll.fhir.flag import AlertFacts, webhook_bundle
+from hemkoll.fhir.flag import alert_from_payload, webhook_bundle
 from hemkoll.fhir.mapping import reading_from_snapshot
 from hemkoll.notify.schedule import AttemptOutcome, parse_retry_after
 from hemkoll.store.notifications import ClaimedNotification
@@ -75,7 +75,7 @@ def fhir_alert_body(claimed: ClaimedNotification, *, public_url: str, at: dateti
     data = claimed.payload.get("data")
     if not isinstance(data, dict):
         raise TypeError("a webhook payload has a 'data' object")
-    alert = AlertFacts.from_payload(data, centre_name=claimed.centre_name)
+    alert = alert_from_payload(data, centre_name=claimed.centre_name)
     evidence = [reading_from_snapshot(item) for item in claimed.evidence or []]
     bundle = webhook_bundle(
         alert,

@@ -209,7 +209,8 @@ def patient_alerts(
 
 @dataclass(frozen=True)
 class FlagAlert:
-    """An alert as the FHIR API's Flag reads it (hemkoll.fhir.flag.AlertFacts)."""
+    """What a FHIR Flag is made of (hemkoll.fhir.flag): the alert as the API reads it, or as
+    its notification holds it (``hemkoll.fhir.flag.alert_from_payload``)."""
 
     id: UUID
     patient_id: UUID
@@ -217,7 +218,7 @@ class FlagAlert:
     centre_name: str | None
     rule_id: str
     rule_kind: str
-    state: str
+    state: str  # open, acknowledged, resolved (the alert state machine)
     severity: str
     opened_at: datetime
     resolved_at: datetime | None

@@ -22,7 +22,7 @@ from hemkoll.api.problems import invalid, not_found
 from hemkoll.api.routes.patients import patient_or_404
 from hemkoll.api.routes.readings import decode_cursor, encode_cursor
 from hemkoll.fhir import mapping
-from hemkoll.fhir.flag import AlertFacts, flag_resource
+from hemkoll.fhir.flag import flag_resource
 from hemkoll.store import alerts, devices, readings_query
 from hemkoll.store.readings_query import RawReading
 
@@ -252,23 +252,6 @@ def read_observation(observation_id: str, caller: Nurse) -> Response:
     return fhir_response(mapping.observation_resource(reading, reading.patient_id))
 
 
-def _facts(alert: alerts.FlagAlert) -> AlertFacts:
-    return AlertFacts(
-        id=alert.id,
-        patient_id=alert.patient_id,
-        health_centre_id=alert.health_centre_id,
-        centre_name=alert.centre_name,
-        rule_id=alert.rule_id,
-        rule_kind=alert.rule_kind,
-        state=alert.state,
-        severity=alert.severity,
-        opened_at=alert.opened_at,
-        resolved_at=alert.resolved_at,
-        explanation_en=alert.explanation_en,
-        updated_at=alert.updated_at,
-    )
-
-
 def _evidence_by_alert(rows: Sequence[alerts.EvidenceReading]) -> dict[UUID, list[RawReading]]:
     found: dict[UUID, list[RawReading]] = {}
     for r in rows:
@@ -289,7 +272,7 @@ def read_flag(flag_id: str, caller: Nurse) -> Response:
         s.record(
             "alert", alert_id, patient_id=alert.patient_id, health_centre_id=alert.health_centre_id
         )
-    return fhir_response(flag_resource(_facts(alert), evidence.get(alert_id, [])))
+    return fhir_response(flag_resource(alert, evidence.get(alert_id, [])))
 
 
 # Flag.status -> the alert states it covers (the alert state machine, migration 0002).
@@ -345,7 +328,7 @@ def search_flags(
             after=after,
         )
         evidence = _evidence_by_alert(alerts.evidence_readings(s.conn, [a.id for a in page]))
-    found = [(str(a.id), flag_resource(_facts(a), evidence.get(a.id, []))) for a in page]
+    found = [(str(a.id), flag_resource(a, evidence.get(a.id, []))) for a in page]
     last = page[-1] if len(page) == count else None
     next_cursor = None if last is None else encode_position(last.opened_at, last.id)
     return fhir_response(searchset(request, "Flag", found, next_cursor))
