@@ -163,7 +163,10 @@ def evaluate_patients(
         return {}
     versions = rule_overrides.current_overrides_of(conn, list(patients))
     rule_sets = _rule_sets(programme, patients, versions)
-    since = now - max(_history(rule_set) for rule_set, _ in rule_sets.values())
+    # Once per distinct rule set, not per patient (0.24 ms each: the rules that are off are
+    # copied into a rule set of their own).
+    distinct = {key: rule_set for rule_set, key in rule_sets.values()}
+    since = now - max(_history(rule_set) for rule_set in distinct.values())
     readings = series_of_patients_between(conn, list(patients), since, now)
     stays = hospital_stays.stays_of_patients(
         conn, list(patients), since, now, grace=DISCHARGE_GRACE
