@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from hemkoll.fhir.mapping import observation_id, parse_observation_id, reading_from_snapshot
+from hemkoll.fhir.observation import observation_id, parse_observation_id, reading_from_snapshot
 from hemkoll.store.readings_query import RawReading
 
 
