@@ -206,6 +206,11 @@ def test_capability_statement_lists_flag_and_observation_read(client: TestClient
     assert {i.code for i in resources["Flag"].interaction or []} == {"read", "search-type"}
     assert "read" in {i.code for i in resources["Observation"].interaction or []}
     assert {p.name for p in resources["Flag"].searchParam or []} >= {"patient", "status"}
+    observation = {p.name: p.definition for p in resources["Observation"].searchParam or []}
+    assert observation["component-code"] == (
+        "http://hl7.org/fhir/SearchParameter/Observation-component-code"
+    )
+    assert "combo-code" in observation
 
 
 def test_the_centres_webhook_format_is_set_by_its_administrator(
