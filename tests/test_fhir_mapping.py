@@ -38,18 +38,22 @@ def test_an_observation_id_names_its_reading_to_the_microsecond(at: datetime) ->
     assert parse_observation_id(observation_id(reading)) == (device, at, "symptom_fatigue")
 
 
+# A fixed device id: parametrised ids must be the same in every pytest-xdist worker.
+DEVICE_HEX = "63618d499a1c45d7bf0fc83726ae0baa"
+
+
 @pytest.mark.parametrize(
     "value",
     [
         "",
         "abc",
         "a.b.c",
-        f"{uuid4().hex}.12.no-such-metric",
-        f"{uuid4().hex}.x1.spo2",
+        f"{DEVICE_HEX}.12.no-such-metric",
+        f"{DEVICE_HEX}.x1.spo2",
         "1.2.spo2",
         # A half is served inside its panel, never on its own id.
-        f"{uuid4().hex}.12.systolic-bp",
-        f"{uuid4().hex}.12.diastolic-bp",
+        f"{DEVICE_HEX}.12.systolic-bp",
+        f"{DEVICE_HEX}.12.diastolic-bp",
     ],
 )
 def test_anything_else_is_not_an_observation_id(value: str) -> None:
@@ -74,7 +78,9 @@ def test_a_snapshot_reads_back_as_the_reading() -> None:
 
 
 AT = datetime(2026, 11, 9, 7, 30, tzinfo=UTC)
-CUFF, OTHER = uuid4(), uuid4()
+# Fixed ids: the parametrised cases below hold them (the same in every pytest-xdist worker).
+CUFF = UUID("0f0e5b4a-6a3c-4bde-9d7e-2f4b1f7c0a01")
+OTHER = UUID("5d2b7c1e-93a4-4f0b-8e6d-1a2b3c4d5e6f")
 
 
 def _r(metric: str, value: float, device: UUID = CUFF, at: datetime = AT) -> RawReading:
