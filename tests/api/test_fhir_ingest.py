@@ -211,6 +211,21 @@ def test_a_phd_bundle_round_trips_through_the_observation_search(
     assert read.status_code == 200
     assert read.json()["valueQuantity"]["code"] == "kg"
     assert datetime.fromisoformat(read.json()["effectiveDateTime"]) == T1
+    # A diastolic posted alone is served as its panel, the systolic absent with a reason.
+    lone = client.post(
+        BASE,
+        json=bundle([DEVICE_ENTRY, _obs("8462-4", T2, valueQuantity=_quantity(77, "mm[Hg]"))]),
+        headers=gateway.auth,
+    )
+    location = lone.json()["entry"][1]["response"]["location"]
+    assert location.endswith(".blood-pressure")
+    alone = client.get(f"{BASE}/{location}", headers=bearer(world.a.tokens["nurse"])).json()
+    assert vital_signs_problems(alone) == []
+    assert [
+        (c["code"]["coding"][0]["code"], c.get("valueQuantity", {}).get("value"))
+        for c in alone["component"]
+    ] == [("8480-6", None), ("8462-4", 77)]
+    assert alone["component"][0]["dataAbsentReason"]["coding"][0]["code"] == "unknown"
     # Queued for the rules in the readings' transaction, the gateway to be told the outcome.
     with connect(db_url) as conn:
         queued = conn.execute(
