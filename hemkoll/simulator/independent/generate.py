@@ -120,7 +120,7 @@ def _routine_days(
     """Patients x days: a morning routine took place (clustered, fading, weekends, away)."""
     patients, days = effects.in_hospital.shape
     mean, kappa = p.adherence_start, p.adherence_concentration
-    start = rng.beta(mean * kappa, (1.0 - mean) * kappa, patients)
+    start: FloatArray = np.asarray(rng.beta(mean * kappa, (1.0 - mean) * kappa, patients))
     d = np.arange(days, dtype=np.float64)
     fade = p.adherence_floor + (1.0 - p.adherence_floor) * np.exp(-d / p.adherence_fade_days)
     weekend = np.where(timeline.weekday >= 5, p.weekend_factor, 1.0)
