@@ -366,6 +366,8 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "kind_trend_fall": ("{metric}: sjunkande trend", "{metric}: falling trend"),
     "kind_missing": ("{metric}: mätning saknas", "{metric}: reading missing"),
     "kind_symptom": ("{metric}: symtompoäng", "{metric}: symptom score"),
+    "kind_index": ("Försämringsindex", "Deterioration index"),
+    "index_recovery": ("stängs under {recovery}", "closes below {recovery}"),
     "or": (" eller ", " or "),
     "in_a_row": ("({n} i rad)", "({n} in a row)"),
     "sd": ("SD", "SD"),
@@ -429,6 +431,12 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "desc_missing_by": (
         "Larmar när ingen mätning av {metric} har kommit kl. {time} en dag.",
         "Alerts when no {metric} reading has come by {time} on a day.",
+    ),
+    "desc_index": (
+        "Väger samman hur {metrics} avviker från patientens egen vanliga nivå till ett index; "
+        "larmar när det når gränsen och stänger först under återhämtningsgränsen.",
+        "Combines how {metrics} differ from the patient's own usual values into one score; "
+        "alerts when it reaches its limit and closes only below the recovery level.",
     ),
     "desc_combination": (
         "Larmar när {mode} larmar inom {hours}: {rules}.",
