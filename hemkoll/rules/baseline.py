@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from hemkoll.rules.baseline_index import index_reference
 from hemkoll.rules.config import (
     BaselineRule,
     ChangeRule,
     CombinationRule,
+    IndexRule,
     MissingRule,
     PlainRule,
     RuleSet,
@@ -65,7 +67,10 @@ def evaluate_reference(
         horizon = max((rs[-1][0] for rs in readings.values() if rs), default=0)
     found: dict[str, list[Finding]] = {}
     for rule in rule_set.enabled():
-        if not isinstance(rule, CombinationRule):
+        if isinstance(rule, IndexRule):
+            daily = [_daily(readings.get(m, []), tz) for m in rule.metrics]
+            found[rule.id] = index_reference(rule, daily)
+        elif not isinstance(rule, CombinationRule):
             rs = readings.get(rule.metric, [])
             found[rule.id] = _rule(rule, rs, tz, horizon, paused)
     for rule in rule_set.enabled():
