@@ -132,7 +132,9 @@ SPO2_RED_LOW = 90.0
 # Systolic pressure and fatigue count half: they move either way or with much else [U].
 # Opening level and recovery level [T], chosen on the tuning cells only
 # (hemkoll.detection.grid.TUNING_CELLS: the first generator's seeds 1-3 and the second's seed
-# 11, both at their base level); HeartLogic's published levels (16 and 6) are on its own scale.
+# 11, both at their base level); HeartLogic's published threshold (16) is on its own scale.
+# Off by default: on the robustness grid (docs/detection.md) it adds unexplained alerts to v2
+# for little sensitivity; whether it should replace the trends is the lead's decision.
 INDEX_YELLOW = 7.0
 INDEX_RECOVERY = 3.5
 INDEX_SIGNALS = (
