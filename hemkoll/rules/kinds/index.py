@@ -115,16 +115,26 @@ def _recent(x: FloatArray, valid: BoolArray, days: int) -> tuple[FloatArray, Flo
     return np.asarray(today, dtype=np.float64), np.asarray(before, dtype=np.float64)
 
 
+Baseline = tuple[FloatArray, FloatArray, FloatArray]
+
+
 def _baseline(
-    rule: IndexRule, grid: Grid, allowed: BoolArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(median, usual variation before the floor, values): per signal, patient and day."""
+    rule: IndexRule, grid: Grid, allowed: BoolArray, redo: tuple[Baseline, IntArray] | None = None
+) -> Baseline:
+    """(median, usual variation before the floor, values): per signal, patient and day; with
+    ``redo``, a previous result recomputed for the given patients only."""
     lag = rule.guard_days + rule.baseline_days
-    med = np.full(grid.x.shape, np.nan)
-    sd = np.full(grid.x.shape, np.nan)
-    count = np.zeros(grid.x.shape)
+    if redo is None:
+        rows = np.arange(grid.x.shape[1])
+        med = np.full(grid.x.shape, np.nan)
+        sd = np.full(grid.x.shape, np.nan)
+        count = np.zeros(grid.x.shape)
+    else:
+        (med, sd, count), rows = (a.copy() for a in redo[0]), redo[1]
+        if rows.size == 0:
+            return med, sd, count
     for i in range(grid.x.shape[0]):
-        y = np.where(grid.valid[i] & allowed, grid.x[i], np.nan)
+        y = np.where(grid.valid[i, rows] & allowed[rows], grid.x[i, rows], np.nan)
         padded = np.concatenate([np.full((y.shape[0], lag), np.nan), y], axis=1)
         # window d covers padded columns d .. d + baseline_days - 1, i.e. days
         # d - lag .. d - guard_days - 1
@@ -135,9 +145,9 @@ def _baseline(
         dev = np.sort(np.abs(win - m[..., np.newaxis]), axis=2)
         mad = _median_of_sorted(dev, n)
         enough = n >= rule.min_days
-        med[i] = np.where(enough, m, np.nan)
-        sd[i] = np.where(enough, MAD_TO_SD * mad, np.nan)
-        count[i] = n
+        med[i, rows] = np.where(enough, m, np.nan)
+        sd[i, rows] = np.where(enough, MAD_TO_SD * mad, np.nan)
+        count[i, rows] = n
     return med, sd, count
 
 
@@ -180,22 +190,27 @@ def _contributions(
     return z, part
 
 
-def _events(rule: IndexRule, grid: Grid, med: FloatArray, sd: FloatArray) -> Events:
-    valid = grid.valid
-    today, before = _recent(grid.x, valid, rule.short_days)
-    s_count = grid.x.shape[0]
+def _events(
+    rule: IndexRule, grid: Grid, recent: tuple[FloatArray, FloatArray], base: Baseline
+) -> Events:
+    # Every cell with a value of some signal, each array gathered once: (S, cells).
+    cell_p, cell_c = np.nonzero(grid.valid.any(axis=0))
+    valid = grid.valid[:, cell_p, cell_c]
+    times_at = grid.t[:, cell_p, cell_c]
+    today, before = (r[:, cell_p, cell_c] for r in recent)
+    med, sd = (b[:, cell_p, cell_c] for b in base[:2])
     patients, cols, times, triggers, scores = [], [], [], [], []
-    for i in range(s_count):
-        p, c = np.nonzero(valid[i])
-        at = grid.t[i, p, c]
+    for i in range(grid.x.shape[0]):
+        k = np.flatnonzero(valid[i])
+        at = times_at[i, k]
         # Signals measured by this reading's instant use today's value, the others not yet.
-        measured = valid[:, p, c] & (grid.t[:, p, c] <= at[np.newaxis, :])
-        recent = np.where(measured, today[:, p, c], before[:, p, c])
-        _, part = _contributions(rule, recent, med[:, p, c], sd[:, p, c])
-        patients.append(p)
-        cols.append(c)
+        measured = valid[:, k] & (times_at[:, k] <= at[np.newaxis, :])
+        value = np.where(measured, today[:, k], before[:, k])
+        _, part = _contributions(rule, value, med[:, k], sd[:, k])
+        patients.append(cell_p[k])
+        cols.append(cell_c[k])
         times.append(at)
-        triggers.append(np.full(p.size, i))
+        triggers.append(np.full(k.size, i))
         scores.append(part.sum(axis=0))
     patient = np.concatenate(patients).astype(np.int64)
     col = np.concatenate(cols).astype(np.int64)
@@ -239,21 +254,24 @@ def evaluate(rule: IndexRule, ctx: Context) -> Hits:
     if grid is None:
         return NO_HITS
     excluded = _excluded_days(rule, ctx, grid)
+    recent = _recent(grid.x, grid.valid, rule.short_days)
+    today, before = recent
     # Pass 1: alert days against a baseline that leaves out only hospital and discharge weeks.
-    med, sd, _ = _baseline(rule, grid, ~excluded)
-    first_pass = _events(rule, grid, med, sd)
+    first_base = _baseline(rule, grid, ~excluded)
+    first_pass = _events(rule, grid, recent, first_base)
     alert_days = np.zeros(excluded.shape, dtype=bool)
     alert_days[first_pass.patient[first_pass.open], first_pass.col[first_pass.open]] = True
-    # Pass 2: the baseline leaves out the alert days too.
-    med, sd, count = _baseline(rule, grid, ~excluded & ~alert_days)
-    ev = _events(rule, grid, med, sd)
+    # Pass 2: the baseline leaves out the alert days too (only patients with some change).
+    alerted = np.flatnonzero(alert_days.any(axis=1))
+    base = _baseline(rule, grid, ~excluded & ~alert_days, redo=(first_base, alerted))
+    med, sd, count = base
+    ev = first_pass if alerted.size == 0 else _events(rule, grid, recent, base)
     day_key = ev.patient * (grid.x.shape[2] + 1) + ev.col
     open_key = day_key[ev.open]
     first_of_day = np.ones(open_key.size, dtype=bool)
     first_of_day[1:] = open_key[1:] != open_key[:-1]
     fire = np.flatnonzero(ev.open)[first_of_day]
     red = ev.score[fire] >= rule.red if rule.red is not None else np.zeros(fire.size, dtype=bool)
-    today, before = _recent(grid.x, grid.valid, rule.short_days)
 
     def render(k: int) -> Finding:
         e = int(fire[k])
