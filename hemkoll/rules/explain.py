@@ -199,7 +199,10 @@ def index(score: float, limit: float, moved: list[tuple[str, float, float]]) -> 
     en_parts, sv_parts = [], []
     for metric, deviation, z in moved:
         m = METRIC_TEXT[metric]
-        d_en, d_sv = _q(metric, abs(deviation))
+        if metric.startswith("symptom_"):  # an average of answers: steps, to a tenth
+            d_en, d_sv = f"{_en(abs(deviation), 1)} steps", f"{_sv(abs(deviation), 1)} steg"
+        else:
+            d_en, d_sv = _q(metric, abs(deviation))
         up = deviation >= 0
         en_parts.append(
             f"{m.en} {d_en} {'above' if up else 'below'} her usual ({_en(z, 1)} x usual variation)"
