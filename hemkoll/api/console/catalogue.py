@@ -731,6 +731,7 @@ _ENTRIES.update(
         "filter_kind_change": ("Förändring på några dagar", "Change over a few days"),
         "filter_kind_baseline": ("Personlig nivå", "Personal baseline"),
         "filter_kind_trend": ("Trender", "Trends"),
+        "filter_kind_index": ("Försämringsindex", "Deterioration index"),
         "filter_kind_symptom": ("Symtom", "Symptoms"),
         "filter_kind_combination": ("Kombinationer", "Combinations"),
         "worklist_none_filtered": (
