@@ -349,6 +349,13 @@ class SymptomRule(_Rule):
     # Yellow when the answer is this many points above the lowest answer of the window before it.
     worsening_points: int | None = Field(default=None, ge=1, le=MAX_SYMPTOM_SCORE)
     worsening_window_hours: float = Field(default=72.0, gt=0)
+    # Score levels judged against the patient's usual answer: with ``usual_days`` set, an answer
+    # at a score fires only if it is also above the median of her answers of the ``usual_days``
+    # days before it (once there are ``usual_min_answers`` of them; until then on the score
+    # alone, so a new patient is not left unjudged). For a patient whose usual state is what
+    # the score describes (breathless on light exertion every day), the score says nothing new.
+    usual_days: int | None = Field(default=None, ge=7, le=MAX_BASELINE_DAYS)
+    usual_min_answers: int = Field(default=7, ge=MIN_BASELINE_VALUES)
 
     @model_validator(mode="after")
     def _check(self) -> SymptomRule:

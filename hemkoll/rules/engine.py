@@ -175,7 +175,10 @@ def required_history(rule_set: RuleSet) -> timedelta:
         elif isinstance(rule, TrendRule):
             need = timedelta(days=rule.memory_days + 1)
         elif isinstance(rule, SymptomRule):
-            need = timedelta(hours=rule.worsening_window_hours)
+            need = max(
+                timedelta(hours=rule.worsening_window_hours),
+                timedelta(days=(rule.usual_days or 0) + 1),
+            )
         elif isinstance(rule, ThresholdRule):
             bands = [b for b in (rule.yellow, rule.red) if b is not None]
             need = max(timedelta(days=b.consecutive, minutes=b.min_duration_minutes) for b in bands)

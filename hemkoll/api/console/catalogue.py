@@ -286,6 +286,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "ev_red_from": ("Röd från", "Red from"),
     "ev_worsening": ("Försämring som larmar", "Worsening that alerts"),
     "ev_window_lowest": ("Lägsta svar innan", "Lowest answer before"),
+    "ev_usual_answer": ("Vanligt svar ({days} dygn före)", "Usual answer ({days} days before)"),
     "ev_mode": ("Villkor", "Condition"),
     "ev_window_hours": ("Tidsfönster", "Window"),
     "ev_components": ("Delar som larmade", "Parts that fired"),

@@ -313,6 +313,9 @@ def _symptom(r: _Reader) -> None:
     lowest, at = r.quantity("window_lowest"), r.when("window_lowest_at")
     text = None if lowest is None or at is None else f"{lowest}, {at}"
     r.row("ev_window_lowest", text, "window_lowest", "window_lowest_at")
+    days = r.count("usual_days")
+    usual = r.quantity("usual_answer") if days is not None else None
+    r.row("ev_usual_answer", usual, "usual_answer", "usual_days", days=days)
 
 
 def _combination(r: _Reader) -> None:
