@@ -7,6 +7,8 @@
 - hemkoll's heart-failure preset (hemkoll.rules.preset.HEART_FAILURE, version 2), and version 1
   (every guideline rule on, no trends), rebuilt from version 2 by an override layer so the
   difference between the two is exactly the list below.
+- The preset's deterioration index (``deterioration_index``) alone; with the preset's safety
+  rules (urgent limits, breathlessness at rest) instead of the trends; and added to the preset.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from types import MappingProxyType
 
 from hemkoll.rules.config import ChangeRule, RuleSet
 from hemkoll.rules.overrides import OverrideLayer, RuleOverride, effective_rules
-from hemkoll.rules.preset import HEART_FAILURE, WEIGHT_GAIN_3D_KG, WEIGHT_TREND
+from hemkoll.rules.preset import (
+    DETERIORATION_INDEX,
+    HEART_FAILURE,
+    WEIGHT_GAIN_3D_KG,
+    WEIGHT_TREND,
+)
 
 # Version 1 enabled these rules, which version 2 leaves off ...
 V1_ONLY = (
@@ -65,11 +72,28 @@ RULE_OF_THUMB = RuleSet(
 )
 MACD_WEIGHT = RuleSet(name="MACD trend on weight", rules=(WEIGHT_TREND,))
 
+INDEX_ON = DETERIORATION_INDEX.model_copy(update={"enabled": True})
+# The preset's safety rules: red limits of BEAT-HF and the convention for SpO2, and severe
+# breathlessness.
+SAFETY_RULES = ("systolic_bp_urgent", "heart_rate_urgent", "spo2_urgent", "breathlessness_at_rest")
+INDEX_ALONE = RuleSet(name="deterioration index", rules=(INDEX_ON,))
+INDEX_WITH_SAFETY = RuleSet(
+    name="index + safety rules (no trends)",
+    rules=(INDEX_ON, *(HEART_FAILURE.rule(i) for i in SAFETY_RULES)),
+)
+PRESET_WITH_INDEX = RuleSet(
+    name="programme v2 + index",
+    rules=tuple(INDEX_ON if r.id == INDEX_ON.id else r for r in HEART_FAILURE.rules),
+)
+
 RULE_SETS: MappingProxyType[str, RuleSet] = MappingProxyType(
     {
         "rule-of-thumb": RULE_OF_THUMB,
         "macd-weight": MACD_WEIGHT,
         "preset-v1": PRESET_V1,
         "preset": HEART_FAILURE,
+        "index": INDEX_ALONE,
+        "index-safety": INDEX_WITH_SAFETY,
+        "preset-index": PRESET_WITH_INDEX,
     }
 )

@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from hemkoll.rules.baseline_index import index_reference
 from hemkoll.rules.config import (
     BaselineRule,
     ChangeRule,
     CombinationRule,
+    IndexRule,
     MissingRule,
     PlainRule,
     RuleSet,
@@ -65,7 +67,10 @@ def evaluate_reference(
         horizon = max((rs[-1][0] for rs in readings.values() if rs), default=0)
     found: dict[str, list[Finding]] = {}
     for rule in rule_set.enabled():
-        if not isinstance(rule, CombinationRule):
+        if isinstance(rule, IndexRule):
+            daily = [_daily(readings.get(m, []), tz) for m in rule.metrics]
+            found[rule.id] = index_reference(rule, daily)
+        elif not isinstance(rule, CombinationRule):
             rs = readings.get(rule.metric, [])
             found[rule.id] = _rule(rule, rs, tz, horizon, paused)
     for rule in rule_set.enabled():
@@ -340,13 +345,20 @@ def _symptom(rule: SymptomRule, rs: list[Reading], tz: ZoneInfo) -> list[Finding
                 break
             if lowest is None or rs[j][1] < lowest[1]:
                 lowest = rs[j]
-        red = rule.red_score is not None and v >= rule.red_score
+        usual: float | None = None
+        if rule.usual_days is not None:
+            since = t - rule.usual_days * 24 * US_PER_HOUR
+            earlier = [rs[j][1] for j in range(i) if rs[j][0] >= since]
+            if len(earlier) >= rule.usual_min_answers:
+                usual = statistics.median(earlier)
+        above = usual is None or v > usual
+        red = rule.red_score is not None and v >= rule.red_score and above
         worse = (
             rule.worsening_points is not None
             and lowest is not None
             and v - lowest[1] >= rule.worsening_points
         )
-        yellow = (rule.yellow_score is not None and v >= rule.yellow_score) or worse
+        yellow = (rule.yellow_score is not None and v >= rule.yellow_score and above) or worse
         red_fires = red and (not was_red or new_day)
         yellow_fires = yellow and (not was_yellow or new_day) and not red
         was_red, was_yellow = red, yellow
@@ -358,6 +370,7 @@ def _symptom(rule: SymptomRule, rs: list[Reading], tz: ZoneInfo) -> list[Finding
                     worse=worse,
                     answer=(t, v),
                     window_lowest=None if rule.worsening_points is None else lowest,
+                    usual=usual,
                 )
             )
     return out

@@ -16,6 +16,9 @@ discriminated union on ``kind``:
 - ``symptom``: an ordinal answer (0-3) at or above a score, or worse by some points than the
   lowest answer within a window.
 - ``combination``: findings of all (or any) of other rules within a window.
+- ``index``: a personalised deterioration index (HeartLogic's idea): each signal's recent
+  average against the patient's own robust baseline (median and MAD), combined into one score
+  with hysteresis (opens at ``yellow``, closes only below ``recovery``).
 
 Values are in the metric's canonical unit (see hemkoll.protocol.measurements).
 
@@ -34,6 +37,8 @@ field; the English message stays the same for the API and the command line:
 - ``needs_level``: a rule with no level left to fire.
 - ``needs_deadline`` (``field``: ``"after_hours"``) / ``two_deadlines``: a missing-reading rule
   with neither hours nor a time of day, or both.
+- ``recovery_above_yellow`` (``field``: ``"recovery"``): an index whose recovery level is not
+  below its opening level.
 """
 
 from __future__ import annotations
@@ -344,6 +349,13 @@ class SymptomRule(_Rule):
     # Yellow when the answer is this many points above the lowest answer of the window before it.
     worsening_points: int | None = Field(default=None, ge=1, le=MAX_SYMPTOM_SCORE)
     worsening_window_hours: float = Field(default=72.0, gt=0)
+    # Score levels judged against the patient's usual answer: with ``usual_days`` set, an answer
+    # at a score fires only if it is also above the median of her answers of the ``usual_days``
+    # days before it (once there are ``usual_min_answers`` of them; until then on the score
+    # alone, so a new patient is not left unjudged). For a patient whose usual state is what
+    # the score describes (breathless on light exertion every day), the score says nothing new.
+    usual_days: int | None = Field(default=None, ge=7, le=MAX_BASELINE_DAYS)
+    usual_min_answers: int = Field(default=7, ge=MIN_BASELINE_VALUES)
 
     @model_validator(mode="after")
     def _check(self) -> SymptomRule:
@@ -386,6 +398,88 @@ class CombinationRule(_Rule):
         return self
 
 
+# The deterioration index: a baseline of at most a month, since ``memory_days`` doubles it (the
+# alert periods left out of the baseline are found against a baseline of their own); a latch of
+# at most a month; a recent average of at most a week (it should react within days).
+MAX_INDEX_BASELINE_DAYS = 31
+MAX_INDEX_GUARD_DAYS = 14
+MAX_INDEX_OPEN_DAYS = 31
+MAX_INDEX_SHORT_DAYS = 7
+MAX_INDEX_AFTER_DISCHARGE_DAYS = 42
+# A single signal counts at most this many usual variations, so one wild value cannot open an
+# index alert on its own unless its weight says so.
+MAX_INDEX_CAP = 10.0
+
+
+class IndexSignal(FrozenModel):
+    """One signal of a deterioration index: its metric, the direction that is worse, how much
+    it counts, the smallest usual variation assumed (canonical unit) and its cap (in usual
+    variations)."""
+
+    metric: MetricName
+    direction: Literal["rise", "fall"] = "rise"
+    weight: float = Field(default=1.0, gt=0, le=10)
+    sd_floor: float = Field(gt=0)
+    cap: float = Field(default=3.0, gt=0, le=MAX_INDEX_CAP)
+
+
+class IndexRule(_Rule):
+    """A personalised deterioration index over several signals, with hysteresis.
+
+    Per patient and local day each signal's average of the last ``short_days`` days (today's
+    first value included once measured) is compared with the median of the signal's first-of-
+    day values over ``baseline_days`` days ending ``guard_days`` before today, in usual
+    variations (1.4826 x the median absolute deviation, at least ``sd_floor``); days of a
+    hospital stay and ``after_discharge_days`` after it, and days of an index alert, are left
+    out of the baseline. The score adds each signal's ``weight`` x its deviation in the worse
+    direction (0 to ``cap``). An alert opens at ``yellow`` and stays while the score is at
+    least ``recovery``, for at most ``max_open_days`` after the score was last at ``yellow``.
+    """
+
+    kind: Literal["index"] = "index"
+    signals: tuple[IndexSignal, ...] = Field(min_length=1)
+    baseline_days: int = Field(default=21, ge=7, le=MAX_INDEX_BASELINE_DAYS)
+    guard_days: int = Field(default=4, ge=0, le=MAX_INDEX_GUARD_DAYS)
+    min_days: int = Field(default=7, ge=MIN_BASELINE_VALUES)
+    short_days: int = Field(default=3, ge=1, le=MAX_INDEX_SHORT_DAYS)
+    after_discharge_days: int = Field(default=14, ge=0, le=MAX_INDEX_AFTER_DISCHARGE_DAYS)
+    max_open_days: int = Field(default=14, ge=1, le=MAX_INDEX_OPEN_DAYS)
+    yellow: float = Field(gt=0)
+    recovery: float = Field(gt=0)
+    red: float | None = Field(default=None, gt=0)
+
+    @property
+    def metric(self) -> str:
+        """The first signal's metric (where one metric names the rule: labels, filters)."""
+        return self.signals[0].metric
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return tuple(s.metric for s in self.signals)
+
+    @property
+    def memory_days(self) -> int:
+        """Days before today the score depends on: the baseline of the baseline's alert days."""
+        reach = self.baseline_days + self.guard_days
+        return 2 * reach + self.max_open_days + 2 * self.short_days
+
+    @model_validator(mode="after")
+    def _check(self) -> IndexRule:
+        if len(set(self.metrics)) != len(self.metrics):
+            raise ValueError(f"index rule {self.id}: a metric is listed twice")
+        if self.min_days > self.baseline_days:
+            raise ValueError(f"index rule {self.id}: min_days exceeds baseline_days")
+        if self.recovery >= self.yellow:
+            raise refusal(
+                "recovery_above_yellow",
+                f"index rule {self.id}: recovery must be below yellow",
+                field="recovery",
+                yellow=self.yellow,
+            )
+        _check_amounts("index", self.id, self.yellow, self.red)
+        return self
+
+
 Rule = Annotated[
     ThresholdRule
     | ChangeRule
@@ -393,7 +487,8 @@ Rule = Annotated[
     | TrendRule
     | MissingRule
     | SymptomRule
-    | CombinationRule,
+    | CombinationRule
+    | IndexRule,
     Field(discriminator="kind"),
 ]
 PlainRule = (
@@ -404,6 +499,7 @@ PlainRule = (
     | MissingRule
     | SymptomRule
     | CombinationRule
+    | IndexRule
 )
 
 

@@ -28,6 +28,7 @@ from hemkoll.rules.config import (
     BaselineRule,
     ChangeRule,
     CombinationRule,
+    IndexRule,
     MissingRule,
     PlainRule,
     RuleSet,
@@ -39,6 +40,7 @@ from hemkoll.rules.findings import Finding, epoch_us
 from hemkoll.rules.kinds import (
     change,
     combination,
+    index,
     missing,
     personal,
     symptom,
@@ -173,12 +175,17 @@ def required_history(rule_set: RuleSet) -> timedelta:
         elif isinstance(rule, TrendRule):
             need = timedelta(days=rule.memory_days + 1)
         elif isinstance(rule, SymptomRule):
-            need = timedelta(hours=rule.worsening_window_hours)
+            need = max(
+                timedelta(hours=rule.worsening_window_hours),
+                timedelta(days=(rule.usual_days or 0) + 1),
+            )
         elif isinstance(rule, ThresholdRule):
             bands = [b for b in (rule.yellow, rule.red) if b is not None]
             need = max(timedelta(days=b.consecutive, minutes=b.min_duration_minutes) for b in bands)
         elif isinstance(rule, MissingRule):
             need = timedelta(hours=rule.after_hours or 24)
+        elif isinstance(rule, IndexRule):
+            need = timedelta(days=rule.memory_days + 1)
         else:
             need = timedelta(hours=rule.window_hours)
         longest = max(longest, need)
@@ -224,4 +231,6 @@ def _run(rule: PlainRule, ctx: Context) -> Hits:
         return missing.evaluate(rule, ctx)
     if isinstance(rule, SymptomRule):
         return symptom.evaluate(rule, ctx)
+    if isinstance(rule, IndexRule):
+        return index.evaluate(rule, ctx)
     raise TypeError(f"no kernel for rule kind {rule.kind!r}")

@@ -191,3 +191,29 @@ def combination(
         f"{_cap(label_en)} within {_en(hours, 0)} hours: " + " ".join(en for en, _ in components),
         f"{_cap(label_sv)} inom {_sv(hours, 0)} timmar: " + " ".join(sv for _, sv in components),
     )
+
+
+def index(score: float, limit: float, moved: list[tuple[str, float, float]]) -> Sentences:
+    """The deterioration index: its score and limit, and the signals that moved, most first:
+    (metric, recent average minus the patient's usual value, in usual variations)."""
+    en_parts, sv_parts = [], []
+    for metric, deviation, z in moved:
+        m = METRIC_TEXT[metric]
+        if metric.startswith("symptom_"):  # an average of answers: steps, to a tenth
+            d_en, d_sv = f"{_en(abs(deviation), 1)} steps", f"{_sv(abs(deviation), 1)} steg"
+        else:
+            d_en, d_sv = _q(metric, abs(deviation))
+        up = deviation >= 0
+        en_parts.append(
+            f"{m.en} {d_en} {'above' if up else 'below'} her usual ({_en(z, 1)} x usual variation)"
+        )
+        sv_parts.append(
+            f"{m.sv} {d_sv} {'över' if up else 'under'} det vanliga "
+            f"({_sv(z, 1)} x vanlig variation)"
+        )
+    en_moved = "; ".join(en_parts) if en_parts else "no single signal stands out"
+    sv_moved = "; ".join(sv_parts) if sv_parts else "ingen enskild signal sticker ut"
+    return (
+        f"Deterioration index {_en(score, 1)} (alert from {_en(limit, 1)}): {en_moved}.",
+        f"Försämringsindex {_sv(score, 1)} (larm från {_sv(limit, 1)}): {sv_moved}.",
+    )

@@ -46,6 +46,8 @@ from hemkoll.rules.config import (
     BaselineRule,
     ChangeRule,
     CombinationRule,
+    IndexRule,
+    IndexSignal,
     MissingRule,
     PatientAdvice,
     RuleSet,
@@ -120,6 +122,40 @@ WEIGHT_DEADLINE = time(12, 0)
 SPO2_RED_LOW = 90.0
 
 
+# The deterioration index (HeartLogic's idea, Boehmer et al. 2017 [A]: one score from several
+# sensors against the patient's own baseline, alert at a threshold, recovery below a lower one;
+# 70 % of events at 1.47 unexplained alerts per patient-year). Signals and floors: each signal's
+# smallest usual day-to-day variation, so a very steady patient is not scored on decimals
+# [U: weight 0.3 kg as the baseline rule's floor; pulse 3 /min, SpO2 1 %, systolic 6 mmHg about
+# the devices' repeatability; a symptom half a step]. A signal counts at most 3 usual variations
+# so that no single one opens the index alone (HeartLogic combines sensors for the same reason).
+# Systolic pressure and fatigue count half: they move either way or with much else [U].
+# Opening level and recovery level [T], chosen on the tuning cells only
+# (hemkoll.detection.grid.TUNING_CELLS: the first generator's seeds 1-3 and the second's seed
+# 11, both at their base level); HeartLogic's published threshold (16) is on its own scale.
+# Off by default: on the robustness grid (docs/detection.md) it adds unexplained alerts to v2
+# for little sensitivity; whether it should replace the trends is the lead's decision.
+INDEX_YELLOW = 7.0
+INDEX_RECOVERY = 3.5
+INDEX_SIGNALS = (
+    IndexSignal(metric="body_weight", sd_floor=0.3),
+    IndexSignal(metric="heart_rate", sd_floor=3.0),
+    IndexSignal(metric="spo2", direction="fall", sd_floor=1.0),
+    IndexSignal(metric="systolic_bp", direction="fall", sd_floor=6.0, weight=0.5),
+    IndexSignal(metric="symptom_breathlessness", sd_floor=0.5),
+    IndexSignal(metric="symptom_ankle_swelling", sd_floor=0.5),
+    IndexSignal(metric="symptom_fatigue", sd_floor=0.5, weight=0.5),
+)
+DETERIORATION_INDEX = IndexRule(
+    id="deterioration_index",
+    signals=INDEX_SIGNALS,
+    yellow=INDEX_YELLOW,
+    recovery=INDEX_RECOVERY,
+    enabled=False,
+    note="personalised index of weight, pulse, SpO2, systolic BP and symptoms; levels [T]",
+)
+
+
 def _off(source: str, sensitivity_pct: int, unexplained: float) -> str:
     """Note of a rule version 2 leaves off: its source and its figures on the simulator [T]."""
     figures = f"off in v2 [T]: {sensitivity_pct} % of episodes, {unexplained} unexplained/year"
@@ -171,6 +207,7 @@ HEART_FAILURE = RuleSet(
             note="MACD of daily answers (as Zhang 2009 on weight); spans and amount [T]",
         ),
         WEIGHT_TREND,
+        DETERIORATION_INDEX,
         ThresholdRule(
             id="systolic_bp_urgent",
             metric="systolic_bp",

@@ -33,6 +33,7 @@ from hemkoll.rules import (
 )
 from hemkoll.rules.config import PlainRule
 from hemkoll.rules.findings import epoch_us
+from hemkoll.rules.preset import DETERIORATION_INDEX
 
 TZ = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -387,6 +388,7 @@ def test_odd_evidence_never_breaks_the_page(kind: str) -> None:
         "symptom": ("score", "yellow_score", "worsening_points", "window_lowest",
                     "window_lowest_at"),
         "combination": ("mode", "window_hours", "components"),
+        "index": ("local_date", "score", "score_limit", "recovery", "signals"),
     }[kind]  # fmt: skip
     for key in keys:
         for junk in JUNK:
@@ -402,3 +404,38 @@ def test_odd_evidence_never_breaks_the_page(kind: str) -> None:
             assert json.loads(ev.details)[key] == junk
             if junk is not None:
                 assert len(ev.rows) >= 1
+
+
+def test_an_index_finding_shows_its_score_and_the_signals_that_moved() -> None:
+    rule = DETERIORATION_INDEX.model_copy(update={"enabled": True})
+    day = 86_400 * 10**6
+    start = epoch_us(datetime(2026, 9, 1, 5, 0, tzinfo=UTC))
+    t = np.array([start + d * day for d in range(50)], dtype=np.int64)
+    wobble = np.array([0.0, 1.0, -1.0, 0.0, 1.0, -1.0, 0.0] * 8)[:50]
+    series = {
+        "heart_rate": (t, 70.0 + wobble + np.where(np.arange(50) >= 45, 15.0, 0.0)),
+        "spo2": (t + 60 * 10**6, 96.0 + wobble * 0 - np.where(np.arange(50) >= 45, 4.0, 0.0)),
+        "body_weight": (t + 120 * 10**6, 80.0 + wobble * 0.1),
+        "symptom_breathlessness": (t + 180 * 10**6, np.where(np.arange(50) >= 45, 2.0, 1.0)),
+    }
+    found = evaluate(RuleSet(name="t", rules=(rule,)), series, tz=TZ)
+    assert found
+    ev = evidence_view(
+        "index",
+        found[0].evidence,
+        explanation_sv=found[0].explanation_sv,
+        explanation_en=found[0].explanation_en,
+        fmt=Formatter("sv", TZ, NOW),
+        t=CATALOGUE["sv"],
+        rule_name=str,
+    )
+    rows = {row.label: row.values for row in ev.rows}
+    assert rows["Försämringsindex"][0].endswith("(larm från 7,0)")
+    moved = rows["Signaler som rört sig"]
+    # The 3-day average on the third day of a 15 /min rise: +10 /min.
+    assert any(v.startswith("Puls: +10") and "slag/min" in v for v in moved)
+    assert any(v.startswith("Syremättnad: \u2212") for v in moved)
+    assert not any(v.startswith("Kroppsvikt") for v in moved)
+    # Breathlessness one step up on two of the last three days: 0.7 steps, in both places.
+    assert "andfåddhet 0,7 steg över det vanliga" in found[0].explanation_sv
+    assert any(v.startswith("Andfåddhet: +0,7\u00a0steg") for v in moved)

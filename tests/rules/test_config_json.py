@@ -45,6 +45,7 @@ def test_every_rule_kind_in_the_preset_and_sources_noted() -> None:
         "symptom",
         "missing",
         "combination",
+        "index",
     }
     assert HEART_FAILURE.rule("weight_gain_3d").note.startswith("ESC")
 

@@ -286,9 +286,19 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "ev_red_from": ("Röd från", "Red from"),
     "ev_worsening": ("Försämring som larmar", "Worsening that alerts"),
     "ev_window_lowest": ("Lägsta svar innan", "Lowest answer before"),
+    "ev_usual_answer": ("Vanligt svar ({days} dygn före)", "Usual answer ({days} days before)"),
     "ev_mode": ("Villkor", "Condition"),
     "ev_window_hours": ("Tidsfönster", "Window"),
     "ev_components": ("Delar som larmade", "Parts that fired"),
+    "ev_index_score": ("Försämringsindex", "Deterioration index"),
+    "ev_index_of": ("{score} (larm från {limit})", "{score} (alert from {limit})"),
+    "ev_index_recovery": ("Stängs under", "Closes below"),
+    "ev_index_signals": ("Signaler som rört sig", "Signals that moved"),
+    "ev_steps": ("{value}\u00a0steg", "{value}\u00a0steps"),
+    "ev_index_signal": (
+        "{metric}: {deviation} mot det vanliga, {z} gånger vanlig variation, {points} poäng",
+        "{metric}: {deviation} against her usual, {z} times the usual variation, {points} points",
+    ),
     "ev_above": ("över {value}", "above {value}"),
     "ev_below": ("under {value}", "below {value}"),
     "ev_at_least": ("minst {value}", "at least {value}"),
@@ -366,6 +376,8 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "kind_trend_fall": ("{metric}: sjunkande trend", "{metric}: falling trend"),
     "kind_missing": ("{metric}: mätning saknas", "{metric}: reading missing"),
     "kind_symptom": ("{metric}: symtompoäng", "{metric}: symptom score"),
+    "kind_index": ("Försämringsindex", "Deterioration index"),
+    "index_recovery": ("stängs under {recovery}", "closes below {recovery}"),
     "or": (" eller ", " or "),
     "in_a_row": ("({n} i rad)", "({n} in a row)"),
     "sd": ("SD", "SD"),
@@ -429,6 +441,12 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "desc_missing_by": (
         "Larmar när ingen mätning av {metric} har kommit kl. {time} en dag.",
         "Alerts when no {metric} reading has come by {time} on a day.",
+    ),
+    "desc_index": (
+        "Väger samman hur {metrics} avviker från patientens egen vanliga nivå till ett index; "
+        "larmar när det når gränsen och stänger först under återhämtningsgränsen.",
+        "Combines how {metrics} differ from the patient's own usual values into one score; "
+        "alerts when it reaches its limit and closes only below the recovery level.",
     ),
     "desc_combination": (
         "Larmar när {mode} larmar inom {hours}: {rules}.",
@@ -714,6 +732,7 @@ _ENTRIES.update(
         "filter_kind_change": ("Förändring på några dagar", "Change over a few days"),
         "filter_kind_baseline": ("Personlig nivå", "Personal baseline"),
         "filter_kind_trend": ("Trender", "Trends"),
+        "filter_kind_index": ("Försämringsindex", "Deterioration index"),
         "filter_kind_symptom": ("Symtom", "Symptoms"),
         "filter_kind_combination": ("Kombinationer", "Combinations"),
         "worklist_none_filtered": (

@@ -313,6 +313,9 @@ def _symptom(r: _Reader) -> None:
     lowest, at = r.quantity("window_lowest"), r.when("window_lowest_at")
     text = None if lowest is None or at is None else f"{lowest}, {at}"
     r.row("ev_window_lowest", text, "window_lowest", "window_lowest_at")
+    days = r.count("usual_days")
+    usual = r.quantity("usual_answer") if days is not None else None
+    r.row("ev_usual_answer", usual, "usual_answer", "usual_days", days=days)
 
 
 def _combination(r: _Reader) -> None:
@@ -333,6 +336,43 @@ def _combination(r: _Reader) -> None:
     r.items("ev_components", shown, "components")
 
 
+def _index(r: _Reader) -> None:
+    r.row("day", r.day("local_date"), "local_date")
+    score, limit = _number(r.ev.get("score")), _number(r.ev.get("score_limit"))
+    if score is not None and limit is not None:
+        text = r.t["ev_index_of"].format(score=r.fmt.number(score, 1), limit=r.fmt.number(limit, 1))
+        r.row("ev_index_score", text, "score", "score_limit")
+    recovery = _number(r.ev.get("recovery"))
+    r.row("ev_index_recovery", None if recovery is None else r.fmt.number(recovery, 1), "recovery")
+    signals = r.ev.get("signals")
+    if not isinstance(signals, list):
+        return
+    shown = []
+    for s in signals:
+        metric = s.get("metric") if isinstance(s, dict) else None
+        if not isinstance(s, dict) or not isinstance(metric, str) or metric not in METRIC_TEXT:
+            return  # not the layout this kind writes: shown plainly by rest()
+        points, z = _number(s.get("points")), _number(s.get("z"))
+        recent, median = _number(s.get("recent")), _number(s.get("baseline_median"))
+        if points is None or points <= 0 or recent is None or median is None or z is None:
+            continue
+        if metric.startswith("symptom_"):  # an average of answers: steps, to a tenth
+            steps = r.fmt.number(recent - median, 1)
+            deviation = r.t["ev_steps"].format(value=("+" if recent > median else "") + steps)
+        else:
+            own = _Reader({"metric": metric}, r.fmt, r.t, r.name)
+            deviation = own.amount(recent - median, sign=1.0)
+        shown.append(
+            r.t["ev_index_signal"].format(
+                metric=metric_label(metric, r.t),
+                deviation=deviation,
+                z=r.fmt.number(z, 1),
+                points=r.fmt.number(points, 1),
+            )
+        )
+    r.items("ev_index_signals", shown, "signals")
+
+
 KINDS: Mapping[str, Callable[[_Reader], None]] = {
     "threshold": _threshold,
     "change": _change,
@@ -341,6 +381,7 @@ KINDS: Mapping[str, Callable[[_Reader], None]] = {
     "missing": _missing,
     "symptom": _symptom,
     "combination": _combination,
+    "index": _index,
 }
 
 

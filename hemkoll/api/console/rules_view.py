@@ -18,6 +18,7 @@ from hemkoll.rules.config import (
     BaselineRule,
     ChangeRule,
     CombinationRule,
+    IndexRule,
     MissingRule,
     PlainRule,
     RuleSet,
@@ -60,6 +61,8 @@ def rule_label(rule: PlainRule | None, rule_id: str, t: Catalogue) -> str:
     if isinstance(rule, CombinationRule):
         label = rule.label_sv if t["lang_code"] == "sv" else rule.label_en
         return label[:1].upper() + label[1:]
+    if isinstance(rule, IndexRule):
+        return t["kind_index"]
     name = metric_label(rule.metric, t)
     if isinstance(rule, ChangeRule):
         return t[f"kind_change_{rule.direction}"].format(metric=name, days=rule.window_days)
@@ -82,6 +85,8 @@ def rule_metrics(rule_set: RuleSet, rule_id: str) -> frozenset[str]:
         return frozenset()
     if isinstance(rule, CombinationRule):
         return frozenset().union(*(rule_metrics(rule_set, part) for part in rule.rules))
+    if isinstance(rule, IndexRule):
+        return frozenset(rule.metrics)
     return frozenset({rule.metric})
 
 
@@ -126,6 +131,9 @@ def rule_summary(
         parts = _amounts(rule.yellow_score, rule.red_score, fmt, t, "")
         if rule.worsening_points is not None:
             parts.append(t["worse_by"].format(points=rule.worsening_points))
+    elif isinstance(rule, IndexRule):
+        parts = _amounts(rule.yellow, rule.red, fmt, t, "")
+        parts.append(t["index_recovery"].format(recovery=fmt.number(rule.recovery, 1)))
     elif isinstance(rule, MissingRule):
         if rule.after_hours is not None:
             parts = [t["missing_after"].format(hours=fmt.number(rule.after_hours, 0))]
@@ -161,6 +169,9 @@ def rule_description(
             hours=fmt.count("n_hours", round(rule.window_hours)),
             rules=", ".join(_part_names(rule, rule_set, t)),
         )
+    if isinstance(rule, IndexRule):
+        names = ", ".join(_lower(metric_label(m, t)) for m in rule.metrics)
+        return t["desc_index"].format(metrics=names)
     metric = _lower(metric_label(rule.metric, t))
     if isinstance(rule, ThresholdRule):
         return t["desc_threshold"].format(metric=metric)

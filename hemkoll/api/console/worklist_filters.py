@@ -26,7 +26,16 @@ from hemkoll.store.worklist_filters import RuleCount
 ASSIGNED = ("me", "nobody")
 SEVERITIES = ("red", "yellow")
 # Rule kinds in the order the filter offers them: reminders first, the most asked for.
-KINDS = ("missing", "threshold", "change", "baseline", "trend", "symptom", "combination")
+KINDS = (
+    "missing",
+    "threshold",
+    "change",
+    "baseline",
+    "trend",
+    "index",
+    "symptom",
+    "combination",
+)
 # The rule kind of missing-measurement reminders (hemkoll.rules.config.MissingRule).
 REMINDER_KIND = "missing"
 _MAX_RULE_ID = 100

@@ -1,0 +1,355 @@
+"""The personalised deterioration index (HeartLogic's idea on home measurements), vectorised.
+
+Each signal's first-of-day values are put on one day grid per patient. For local day d:
+
+- **recent value**: the mean of the signal's values on days d - short_days + 1 .. d; today's
+  value counts from the moment it is measured, so the day's score is computed again at each of
+  the day's first readings (an *event*), with the signals measured by then;
+- **baseline**: the median of the values on days d - guard_days - baseline_days ..
+  d - guard_days - 1 and the usual variation 1.4826 x their median absolute deviation (at least
+  the signal's ``sd_floor``), from at least ``min_days`` values; days in hospital and
+  ``after_discharge_days`` after a discharge are left out, and so are the days of an index alert
+  (found by a first pass against a baseline without that exclusion, which bounds the memory);
+- **score**: the sum over signals of ``weight`` x the recent value's deviation in the worse
+  direction, in usual variations, clipped to [0, cap]; a signal without a baseline or a recent
+  value counts 0 (a new patient's index says nothing until her baselines exist);
+- **hysteresis**: the index is *open* at an event whose score is at least ``yellow``, and stays
+  open at later events while the score is at least ``recovery``, for at most ``max_open_days``
+  after the last event at ``yellow`` or above.
+
+A finding fires at the first event of each local day on which the index is open (where it
+opens, and again each day it lasts, as every daily rule does), red if that event's score
+reaches ``red``. Everything at an event depends only on readings at or before it and on at most
+``memory_days`` days before, so a live evaluation finds exactly the backtest's tail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from pydantic import JsonValue
+
+from hemkoll.rules import explain
+from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
+from hemkoll.rules.config import IndexRule
+from hemkoll.rules.findings import Finding, utc
+from hemkoll.rules.kinds.context import NO_HITS, Context, Hits, local_date
+from hemkoll.rules.localtime import US_PER_DAY, local_days
+from hemkoll.rules.series import NO_TIME
+from hemkoll.rules.stays import OPEN_END
+
+# A normal distribution's SD is 1.4826 times its median absolute deviation.
+MAD_TO_SD = 1.4826
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The index's signals on one day grid: (S, P, D) values and times, per patient day 0."""
+
+    day0: IntArray  # (P,)
+    x: FloatArray  # (S, P, D), NaN where no value
+    t: IntArray  # (S, P, D), NO_TIME where no value
+
+    @property
+    def valid(self) -> BoolArray:
+        return ~np.isnan(self.x)
+
+
+def _grid(rule: IndexRule, ctx: Context) -> Grid | None:
+    daily = [ctx.daily(m) for m in rule.metrics]
+    n = ctx.n_patients
+    has = np.stack([g.valid.any(axis=1) if g.valid.size else np.zeros(n, bool) for g in daily])
+    if not has.any():
+        return None
+    big = np.iinfo(np.int64).max
+    starts = np.stack([np.where(h, g.day0, big) for g, h in zip(daily, has, strict=True)])
+    ends = np.stack(
+        [np.where(h, g.day0 + g.value.shape[1], -big) for g, h in zip(daily, has, strict=True)]
+    )
+    day0 = np.where(has.any(axis=0), starts.min(axis=0), 0)
+    width = int((ends.max(axis=0) - day0)[has.any(axis=0)].max())
+    x = np.full((len(daily), n, width), np.nan)
+    t = np.full((len(daily), n, width), NO_TIME, dtype=np.int64)
+    for i, g in enumerate(daily):
+        p, c = np.nonzero(g.valid)
+        col = c + (g.day0[p] - day0[p])
+        x[i, p, col] = g.value[p, c]
+        t[i, p, col] = g.t[p, c]
+    return Grid(day0=day0, x=x, t=t)
+
+
+def _excluded_days(rule: IndexRule, ctx: Context, grid: Grid) -> BoolArray:
+    """(P, D): days in hospital, and ``after_discharge_days`` after a discharge."""
+    n, width = grid.x.shape[1], grid.x.shape[2]
+    out = np.zeros((n, width), dtype=bool)
+    for p, intervals in enumerate(ctx.stays):
+        for admitted, discharged in intervals:
+            first = int(local_days(np.asarray([admitted], dtype=np.int64), ctx.tz)[0])
+            lo = max(first - int(grid.day0[p]), 0)
+            if discharged == OPEN_END:  # still in hospital
+                hi = width
+            else:
+                last = int(local_days(np.asarray([discharged], dtype=np.int64), ctx.tz)[0])
+                hi = min(last + rule.after_discharge_days - int(grid.day0[p]) + 1, width)
+            if hi > lo:
+                out[p, lo:hi] = True
+    return out
+
+
+def _recent(x: FloatArray, valid: BoolArray, days: int) -> tuple[FloatArray, FloatArray]:
+    """(with today, without today): the mean of the valid values of the last ``days`` days.
+
+    Summed window by window (not by running sums), so a value does not depend on where the
+    history given starts, to the last bit."""
+    pad = np.full((*x.shape[:-1], days), np.nan)
+    padded = np.concatenate([pad, np.where(valid, x, np.nan)], axis=-1)
+    # window j covers padded columns j .. j + days, i.e. days j - days .. j
+    win = sliding_window_view(padded, days + 1, axis=-1)[..., : x.shape[-1], :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        today_w = win[..., 1:]
+        before_w = win[..., 1:-1]
+        today = np.nansum(today_w, axis=-1) / (~np.isnan(today_w)).sum(axis=-1)
+        before = np.nansum(before_w, axis=-1) / (~np.isnan(before_w)).sum(axis=-1)
+    return np.asarray(today, dtype=np.float64), np.asarray(before, dtype=np.float64)
+
+
+Baseline = tuple[FloatArray, FloatArray, FloatArray]
+
+
+def _baseline(
+    rule: IndexRule, grid: Grid, allowed: BoolArray, redo: tuple[Baseline, IntArray] | None = None
+) -> Baseline:
+    """(median, usual variation before the floor, values): per signal, patient and day; with
+    ``redo``, a previous result recomputed for the given patients only."""
+    lag = rule.guard_days + rule.baseline_days
+    if redo is None:
+        rows = np.arange(grid.x.shape[1])
+        med = np.full(grid.x.shape, np.nan)
+        sd = np.full(grid.x.shape, np.nan)
+        count = np.zeros(grid.x.shape)
+    else:
+        (med, sd, count), rows = (a.copy() for a in redo[0]), redo[1]
+        if rows.size == 0:
+            return med, sd, count
+    for i in range(grid.x.shape[0]):
+        y = np.where(grid.valid[i, rows] & allowed[rows], grid.x[i, rows], np.nan)
+        padded = np.concatenate([np.full((y.shape[0], lag), np.nan), y], axis=1)
+        # window d covers padded columns d .. d + baseline_days - 1, i.e. days
+        # d - lag .. d - guard_days - 1
+        win = sliding_window_view(padded, rule.baseline_days, axis=1)[:, : y.shape[1]]
+        ordered = np.sort(win, axis=2)  # NaN last
+        n = (~np.isnan(win)).sum(axis=2)
+        m = _median_of_sorted(ordered, n)
+        dev = np.sort(np.abs(win - m[..., np.newaxis]), axis=2)
+        mad = _median_of_sorted(dev, n)
+        enough = n >= rule.min_days
+        med[i, rows] = np.where(enough, m, np.nan)
+        sd[i, rows] = np.where(enough, MAD_TO_SD * mad, np.nan)
+        count[i, rows] = n
+    return med, sd, count
+
+
+def _median_of_sorted(ordered: FloatArray, n: IntArray) -> FloatArray:
+    lo = np.clip((n - 1) // 2, 0, None)[..., np.newaxis]
+    hi = np.clip(n // 2, 0, None)[..., np.newaxis]
+    a = np.take_along_axis(ordered, lo, axis=-1)[..., 0]
+    b = np.take_along_axis(ordered, hi, axis=-1)[..., 0]
+    return np.asarray(np.where(n > 0, (a + b) / 2.0, np.nan), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Events:
+    """Every event (a signal's first reading of a day), sorted by patient and time."""
+
+    patient: IntArray
+    col: IntArray
+    t: IntArray
+    trigger: IntArray  # the signal whose reading it is
+    score: FloatArray
+    open: BoolArray
+
+
+def _contributions(
+    rule: IndexRule,
+    recent: FloatArray,
+    med: FloatArray,
+    sd: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """(z, contribution) per signal of the given recent values (leading axis: signal)."""
+    sign = np.array([1.0 if s.direction == "rise" else -1.0 for s in rule.signals])
+    floor = np.array([s.sd_floor for s in rule.signals])
+    cap = np.array([s.cap for s in rule.signals])
+    weight = np.array([s.weight for s in rule.signals])
+    shape = (-1,) + (1,) * (recent.ndim - 1)
+    used = np.maximum(sd, floor.reshape(shape))
+    with np.errstate(invalid="ignore"):
+        z = sign.reshape(shape) * (recent - med) / used
+    part = weight.reshape(shape) * np.clip(np.nan_to_num(z, nan=0.0), 0.0, cap.reshape(shape))
+    return z, part
+
+
+def _events(
+    rule: IndexRule, grid: Grid, recent: tuple[FloatArray, FloatArray], base: Baseline
+) -> Events:
+    # Every cell with a value of some signal, each array gathered once: (S, cells).
+    cell_p, cell_c = np.nonzero(grid.valid.any(axis=0))
+    valid = grid.valid[:, cell_p, cell_c]
+    times_at = grid.t[:, cell_p, cell_c]
+    today, before = (r[:, cell_p, cell_c] for r in recent)
+    med, sd = (b[:, cell_p, cell_c] for b in base[:2])
+    patients, cols, times, triggers, scores = [], [], [], [], []
+    for i in range(grid.x.shape[0]):
+        k = np.flatnonzero(valid[i])
+        at = times_at[i, k]
+        # Signals measured by this reading's instant use today's value, the others not yet.
+        measured = valid[:, k] & (times_at[:, k] <= at[np.newaxis, :])
+        value = np.where(measured, today[:, k], before[:, k])
+        _, part = _contributions(rule, value, med[:, k], sd[:, k])
+        patients.append(cell_p[k])
+        cols.append(cell_c[k])
+        times.append(at)
+        triggers.append(np.full(k.size, i))
+        scores.append(part.sum(axis=0))
+    patient = np.concatenate(patients).astype(np.int64)
+    col = np.concatenate(cols).astype(np.int64)
+    t = np.concatenate(times)
+    trigger = np.concatenate(triggers).astype(np.int64)
+    score: FloatArray = np.concatenate(scores).astype(np.float64)
+    # One event per instant: readings of one device at the same time give the same score.
+    order = np.lexsort((trigger, t, patient))
+    patient, col, t, trigger = (a[order] for a in (patient, col, t, trigger))
+    score = score[order]
+    first = np.ones(t.size, dtype=bool)
+    first[1:] = (patient[1:] != patient[:-1]) | (t[1:] != t[:-1])
+    patient, col, t, trigger = (a[first] for a in (patient, col, t, trigger))
+    score = score[first]
+    return Events(patient, col, t, trigger, score, _hysteresis(rule, patient, t, score))
+
+
+def _hysteresis(rule: IndexRule, patient: IntArray, t: IntArray, score: FloatArray) -> BoolArray:
+    """Open at an event at ``yellow``; still open while at ``recovery``, within the latch."""
+    idx = np.arange(t.size)
+    seg = np.zeros(t.size, dtype=np.int64)
+    if t.size:
+        starts = np.flatnonzero(np.concatenate(([True], patient[1:] != patient[:-1])))
+        seg[starts] = starts
+        seg = np.maximum.accumulate(seg)
+    last_open = np.maximum.accumulate(np.where(score >= rule.yellow, idx, -1))
+    last_below = np.maximum.accumulate(np.where(score < rule.recovery, idx, -1))
+    opened = last_open >= seg  # within the patient
+    since = t - t[np.maximum(last_open, 0)]
+    return np.asarray(
+        opened
+        & (last_open > last_below)
+        & (since <= rule.max_open_days * US_PER_DAY)
+        & (score >= rule.recovery),
+        dtype=bool,
+    )
+
+
+def evaluate(rule: IndexRule, ctx: Context) -> Hits:
+    grid = _grid(rule, ctx)
+    if grid is None:
+        return NO_HITS
+    excluded = _excluded_days(rule, ctx, grid)
+    recent = _recent(grid.x, grid.valid, rule.short_days)
+    today, before = recent
+    # Pass 1: alert days against a baseline that leaves out only hospital and discharge weeks.
+    first_base = _baseline(rule, grid, ~excluded)
+    first_pass = _events(rule, grid, recent, first_base)
+    alert_days = np.zeros(excluded.shape, dtype=bool)
+    alert_days[first_pass.patient[first_pass.open], first_pass.col[first_pass.open]] = True
+    # Pass 2: the baseline leaves out the alert days too (only patients with some change).
+    alerted = np.flatnonzero(alert_days.any(axis=1))
+    base = _baseline(rule, grid, ~excluded & ~alert_days, redo=(first_base, alerted))
+    med, sd, count = base
+    ev = first_pass if alerted.size == 0 else _events(rule, grid, recent, base)
+    day_key = ev.patient * (grid.x.shape[2] + 1) + ev.col
+    open_key = day_key[ev.open]
+    first_of_day = np.ones(open_key.size, dtype=bool)
+    first_of_day[1:] = open_key[1:] != open_key[:-1]
+    fire = np.flatnonzero(ev.open)[first_of_day]
+    red = ev.score[fire] >= rule.red if rule.red is not None else np.zeros(fire.size, dtype=bool)
+
+    def render(k: int) -> Finding:
+        e = int(fire[k])
+        p, c, at = int(ev.patient[e]), int(ev.col[e]), int(ev.t[e])
+        measured = grid.valid[:, p, c] & (grid.t[:, p, c] <= at)
+        recent = np.where(measured, today[:, p, c], before[:, p, c])
+        z, part = _contributions(rule, recent, med[:, p, c], sd[:, p, c])
+        signals = [
+            SignalState(
+                metric=s.metric,
+                direction=s.direction,
+                recent=_num(recent[i]),
+                median=_num(med[i, p, c]),
+                usual_sd=max(float(sd[i, p, c]), s.sd_floor) if np.isfinite(sd[i, p, c]) else None,
+                baseline_values=int(count[i, p, c]),
+                z=_num(z[i]),
+                points=float(part[i]),
+            )
+            for i, s in enumerate(rule.signals)
+        ]
+        return finding(
+            rule,
+            red=bool(red[k]),
+            at=at,
+            day=int(grid.day0[p]) + c,
+            score=float(ev.score[e]),
+            signals=signals,
+        )
+
+    return Hits(patient=ev.patient[fire], t=ev.t[fire], red=red, render=render)
+
+
+def _num(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class SignalState:
+    metric: str
+    direction: str
+    recent: float | None
+    median: float | None
+    usual_sd: float | None
+    baseline_values: int
+    z: float | None
+    points: float
+
+
+def finding(
+    rule: IndexRule, *, red: bool, at: int, day: int, score: float, signals: list[SignalState]
+) -> Finding:
+    moved = sorted((s for s in signals if s.points > 0), key=lambda s: -s.points)
+    en, sv = explain.index(
+        score,
+        rule.red if red and rule.red is not None else rule.yellow,
+        [
+            (s.metric, (s.recent or 0.0) - (s.median or 0.0), s.z or 0.0)
+            for s in moved
+            if s.recent is not None and s.median is not None
+        ],
+    )
+    evidence: dict[str, JsonValue] = {
+        "local_date": local_date(day),
+        "score": score,
+        "score_limit": rule.red if red and rule.red is not None else rule.yellow,
+        "recovery": rule.recovery,
+        "signals": [
+            {
+                "metric": s.metric,
+                "direction": s.direction,
+                "recent": s.recent,
+                "baseline_median": s.median,
+                "usual_sd": s.usual_sd,
+                "baseline_values": s.baseline_values,
+                "z": s.z,
+                "points": s.points,
+            }
+            for s in signals
+        ],
+    }
+    return Finding(rule.id, rule.kind, "red" if red else "yellow", utc(at), evidence, en, sv)
