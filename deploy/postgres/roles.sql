@@ -158,8 +158,9 @@ GRANT UPDATE (severity, severity_since, last_fired_at, evidence, explanation_en,
               explanation_sv, state, resolved_at, outcome) ON alerts TO hemkoll_rules;
 GRANT INSERT ON alert_events TO hemkoll_rules;
 GRANT INSERT ON notifications TO hemkoll_rules;
-GRANT SELECT (id, health_centre_id, alert_id) ON notifications TO hemkoll_rules;
--- A FHIR-format centre's notification gets the alert's evidence readings (snapshot_alert_evidence).
+GRANT SELECT (id, health_centre_id, alert_id, patient_id) ON notifications TO hemkoll_rules;
+-- A FHIR-format centre's notification gets the alert's evidence readings (snapshot_alert_evidence;
+-- patient_id: a blood-pressure reading's other half is found among her readings).
 GRANT UPDATE (evidence) ON notifications TO hemkoll_rules;
 
 -- 7. hemkoll_dispatch (store/queries/notifications.sql, alert_actions.sql). ----------------
