@@ -1,11 +1,18 @@
 -- name: insert_patient
 -- enrolled_at: NULL for now; a past time is an enrolment with history (checked by the caller).
-INSERT INTO patients (health_centre_id, reference, language, timezone, enrolled_at)
-VALUES (%(health_centre_id)s, %(reference)s, %(language)s, %(timezone)s,
-        coalesce(%(enrolled_at)s::timestamptz, now()))
-ON CONFLICT (health_centre_id, reference) DO NOTHING
-RETURNING id, health_centre_id, reference, timezone, language, enrolled_at,
-          monitoring_paused_since, discharged_at;
+-- Her health centre's care relationship with her starts with her monitoring (0020).
+WITH patient AS (
+    INSERT INTO patients (health_centre_id, reference, language, timezone, enrolled_at)
+    VALUES (%(health_centre_id)s, %(reference)s, %(language)s, %(timezone)s,
+            coalesce(%(enrolled_at)s::timestamptz, now()))
+    ON CONFLICT (health_centre_id, reference) DO NOTHING
+    RETURNING id, health_centre_id, reference, timezone, language, enrolled_at,
+              monitoring_paused_since, discharged_at
+), relationship AS (
+    INSERT INTO care_relationships (patient_id, health_centre_id, started_at)
+    SELECT id, health_centre_id, enrolled_at FROM patient
+)
+SELECT * FROM patient;
 
 -- name: patient_in_scope
 -- A patient, if the caller's health centre (NULL: every centre) is theirs.
@@ -45,11 +52,20 @@ SELECT * FROM patient;
 
 -- name: upsert_patient
 -- enrolled_at: NULL for now; an existing patient keeps theirs.
-INSERT INTO patients (health_centre_id, reference, enrolled_at)
-VALUES (%(health_centre_id)s, %(reference)s,
-        coalesce(%(enrolled_at)s::timestamptz, now()))
-ON CONFLICT (health_centre_id, reference) DO UPDATE SET reference = EXCLUDED.reference
-RETURNING id, health_centre_id, reference, timezone, language, enrolled_at;
+-- A new patient's health centre gets its care relationship with her (xmax = 0: inserted,
+-- not updated; 0020).
+WITH patient AS (
+    INSERT INTO patients (health_centre_id, reference, enrolled_at)
+    VALUES (%(health_centre_id)s, %(reference)s,
+            coalesce(%(enrolled_at)s::timestamptz, now()))
+    ON CONFLICT (health_centre_id, reference) DO UPDATE SET reference = EXCLUDED.reference
+    RETURNING id, health_centre_id, reference, timezone, language, enrolled_at,
+              xmax = 0 AS inserted
+), relationship AS (
+    INSERT INTO care_relationships (patient_id, health_centre_id, started_at)
+    SELECT id, health_centre_id, enrolled_at FROM patient WHERE inserted
+)
+SELECT id, health_centre_id, reference, timezone, language, enrolled_at FROM patient;
 
 
 -- name: patients_for_evaluation
