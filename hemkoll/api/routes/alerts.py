@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from hemkoll.alerts import nurse_actions
-from hemkoll.api.access import NURSES, Caller, allow
+from hemkoll.api import care_access
+from hemkoll.api.access import NURSES, Caller, Session, allow
 from hemkoll.api.models import Model, Note, Page
 from hemkoll.api.problems import conflict, forbidden, invalid, not_found
 from hemkoll.api.routes import PREFIX
@@ -21,7 +22,6 @@ from hemkoll.rules.alerting import Outcome
 from hemkoll.store import alert_actions, staff
 from hemkoll.store import alerts as store
 from hemkoll.store.alerts import AlertDetail, WorklistAlert, WorklistPosition
-from hemkoll.store.connect import Conn
 
 router = APIRouter(prefix=PREFIX, tags=["alerts"])
 Nurse = Annotated[Caller, Depends(allow(*NURSES))]
@@ -121,6 +121,7 @@ def worklist(
         found = store.worklist(
             s.conn,
             health_centre_id=caller.scope,
+            patient_ids=care_access.visible_patients(caller, s) or [],
             states=state or ["open", "acknowledged"],
             severity=severity,
             patient_id=patient_id,
@@ -140,15 +141,18 @@ def worklist(
     )
 
 
-def alert_or_404(caller: Caller, conn: Conn, alert_id: UUID) -> AlertDetail:
-    found = store.alert_in_scope(conn, alert_id, health_centre_id=caller.scope)
+def alert_or_404(caller: Caller, s: Session, alert_id: UUID) -> AlertDetail:
+    """The alert, if the access decision lets the caller see its patient (404 otherwise)."""
+    found = store.alert_in_scope(s.conn, alert_id, health_centre_id=None)
     if found is None:
         raise not_found("alert", alert_id)
+    care_access.require_patient(caller, s, found.patient_id, missing=not_found("alert", alert_id))
     return found
 
 
-def _detail(caller: Caller, conn: Conn, alert_id: UUID) -> AlertOut:
-    alert = alert_or_404(caller, conn, alert_id)
+def _detail(caller: Caller, s: Session, alert_id: UUID) -> AlertOut:
+    conn = s.conn
+    alert = alert_or_404(caller, s, alert_id)
     history = [
         Event(at=e.at, kind=e.kind, severity=e.severity, actor=e.actor, details=e.details)
         for e in alert_actions.events(conn, alert_id)
@@ -165,7 +169,7 @@ def _detail(caller: Caller, conn: Conn, alert_id: UUID) -> AlertOut:
 @router.get("/alerts/{alert_id}", summary="One alert with its evidence and history")
 def get_alert(alert_id: UUID, caller: Nurse) -> AlertOut:
     with caller.session() as s:
-        out = _detail(caller, s.conn, alert_id)
+        out = _detail(caller, s, alert_id)
         s.record("alert", alert_id, patient_id=out.patient_id)
     return out
 
@@ -189,7 +193,7 @@ class Comment(Model):
 
 def _act(caller: Caller, alert_id: UUID, action: str, body: Model) -> AlertOut:
     with caller.session() as s:
-        alert = alert_or_404(caller, s.conn, alert_id)
+        alert = alert_or_404(caller, s, alert_id)
         by = caller.principal.actor
         try:
             if isinstance(body, Acknowledge):
@@ -211,7 +215,7 @@ def _act(caller: Caller, alert_id: UUID, action: str, body: Model) -> AlertOut:
         except nurse_actions.TransitionRefused as exc:
             raise conflict(str(exc)) from exc
         s.record("alert", alert_id, patient_id=alert.patient_id)
-        return _detail(caller, s.conn, alert_id)
+        return _detail(caller, s, alert_id)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", summary="Acknowledge: someone is on it")

@@ -23,10 +23,13 @@ WHERE id = %(patient_id)s
   AND (%(health_centre_id)s::uuid IS NULL OR health_centre_id = %(health_centre_id)s);
 
 -- name: list_patients
+-- patient_ids: those the access decision lets the caller see (NULL: every patient, a region
+-- administrator's reach; 0020); health_centre_id: those whose own centre it is (NULL: any).
 SELECT id, health_centre_id, reference, timezone, language, enrolled_at,
        monitoring_paused_since, discharged_at
 FROM patients
-WHERE (%(health_centre_id)s::uuid IS NULL OR health_centre_id = %(health_centre_id)s)
+WHERE (%(patient_ids)s::uuid[] IS NULL OR id = ANY(%(patient_ids)s::uuid[]))
+  AND (%(health_centre_id)s::uuid IS NULL OR health_centre_id = %(health_centre_id)s)
   AND (%(reference)s::text IS NULL OR reference = %(reference)s)
   AND (%(include_discharged)s OR discharged_at IS NULL)
   AND (%(after_reference)s::text IS NULL OR reference > %(after_reference)s)
