@@ -15,7 +15,7 @@ from uuid import UUID
 
 from hemkoll.access.decision import Decision, Viewer, decide
 from hemkoll.api.access import Caller, Session
-from hemkoll.api.problems import Problem, not_found
+from hemkoll.api.problems import Problem, forbidden, not_found
 from hemkoll.store import care_team, patients
 from hemkoll.store.patients import PatientRecord
 
@@ -78,10 +78,18 @@ def visible_patients(caller: Caller, s: Session) -> list[UUID] | None:
     ]
 
 
-def patient_or_404(caller: Caller, s: Session, patient_id: UUID) -> PatientRecord:
-    """The patient, if she exists and the caller may see her; 404 (the same) otherwise."""
+def patient_or_404(
+    caller: Caller, s: Session, patient_id: UUID, *, own: bool = False
+) -> PatientRecord:
+    """The patient, if she exists and the caller may see her; 404 (the same) otherwise.
+
+    ``own``: what only her own health centre (or the region's administrators) does, since its
+    provider runs her monitoring: her devices, rules, monitoring pause, discharge and app
+    access. Another unit that sees her (consent, emergency) is refused with 403."""
     found = patients.patient_in_scope(s.conn, patient_id, health_centre_id=None)
     if found is None:
         raise not_found("patient", patient_id)
     require_patient(caller, s, patient_id)
+    if own and caller.scope not in (None, found.health_centre_id):
+        raise forbidden("only her own health centre does this; your unit shares her care")
     return found

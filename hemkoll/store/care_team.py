@@ -286,3 +286,22 @@ def start_emergency(
     if row is None:
         raise RuntimeError("start_emergency_access returned no row")
     return row
+
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    id: UUID
+    name: str
+    role: str
+    unit_name: str | None
+    care_provider_name: str | None
+
+
+def staff_identities(conn: Conn, staff_ids: Sequence[UUID]) -> dict[UUID, StaffIdentity]:
+    """Name, role, care unit and provider of each member of staff (an alert's history names
+    who acted, whichever unit of the care team they are of)."""
+    with conn.cursor(row_factory=class_row(StaffIdentity)) as cur:
+        rows = cur.execute(
+            query("staff_identities"), {"staff_ids": list(dict.fromkeys(staff_ids))}
+        ).fetchall()
+    return {r.id: r for r in rows}

@@ -50,9 +50,12 @@ router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=Fa
 Nurse = Annotated[Caller, Depends(signed_in(*NURSES))]
 
 
-def patient_or_404(caller: Caller, s: Session, patient_id: UUID) -> PatientRecord:
-    """The patient, if the access decision lets the caller see her (404 otherwise)."""
-    return care_access.patient_or_404(caller, s, patient_id)
+def patient_or_404(
+    caller: Caller, s: Session, patient_id: UUID, *, own: bool = False
+) -> PatientRecord:
+    """The patient, if the access decision lets the caller see her (404 otherwise); ``own``:
+    only her own health centre (403 for another unit: care_access.patient_or_404)."""
+    return care_access.patient_or_404(caller, s, patient_id, own=own)
 
 
 def effective_rules(conn: Conn, programme: RuleSet, patient_id: UUID) -> RuleSet:

@@ -84,15 +84,15 @@ def worklist_items(
     return {"contact_requests": requests, "unread_messages": unread, "references": references}
 
 
-def _patient(caller: Caller, s: Session, patient_id: UUID) -> PatientRecord:
-    return care_access.patient_or_404(caller, s, patient_id)
+def _patient(caller: Caller, s: Session, patient_id: UUID, *, own: bool = False) -> PatientRecord:
+    return care_access.patient_or_404(caller, s, patient_id, own=own)
 
 
 @router.post("/patients/{patient_id}/patient-code")
 def patient_code(request: Request, patient_id: UUID, caller: Nurse) -> Response:
     """A printable page with a new enrolment code (shown this once)."""
     with caller.session() as s:
-        patient = _patient(caller, s, patient_id)
+        patient = _patient(caller, s, patient_id, own=True)
         issued = issue_recorded_code(
             s,
             patient_id,

@@ -19,7 +19,7 @@ from hemkoll.api.models import Model, Note, Page
 from hemkoll.api.problems import conflict, forbidden, invalid, not_found
 from hemkoll.api.routes import PREFIX
 from hemkoll.rules.alerting import Outcome
-from hemkoll.store import alert_actions, staff
+from hemkoll.store import alert_actions, care_team, staff
 from hemkoll.store import alerts as store
 from hemkoll.store.alerts import AlertDetail, WorklistAlert, WorklistPosition
 
@@ -80,6 +80,21 @@ class Event(BaseModel):
     severity: str | None
     actor: str
     details: dict[str, Any]
+    # Who the actor is, when a member of staff: both sides of a care team read the history
+    # (a home-care nurse's acknowledgement and hand-over note, and the centre's).
+    actor_name: str | None = None
+    actor_role: str | None = None
+    actor_unit: str | None = None
+    actor_care_provider: str | None = None
+
+
+def _staff_id(actor: str) -> UUID | None:
+    if not actor.startswith(nurse_actions.STAFF_ACTOR):
+        return None
+    try:
+        return UUID(actor.removeprefix(nurse_actions.STAFF_ACTOR))
+    except ValueError:
+        return None
 
 
 class AlertOut(AlertSummary):
@@ -153,10 +168,26 @@ def alert_or_404(caller: Caller, s: Session, alert_id: UUID) -> AlertDetail:
 def _detail(caller: Caller, s: Session, alert_id: UUID) -> AlertOut:
     conn = s.conn
     alert = alert_or_404(caller, s, alert_id)
-    history = [
-        Event(at=e.at, kind=e.kind, severity=e.severity, actor=e.actor, details=e.details)
-        for e in alert_actions.events(conn, alert_id)
-    ]
+    events = alert_actions.events(conn, alert_id)
+    actors = [sid for e in events if (sid := _staff_id(e.actor)) is not None]
+    who = care_team.staff_identities(conn, actors)
+    history = []
+    for e in events:
+        sid = _staff_id(e.actor)
+        known = who.get(sid) if sid is not None else None
+        history.append(
+            Event(
+                at=e.at,
+                kind=e.kind,
+                severity=e.severity,
+                actor=e.actor,
+                details=e.details,
+                actor_name=known.name if known else None,
+                actor_role=known.role if known else None,
+                actor_unit=known.unit_name if known else None,
+                actor_care_provider=known.care_provider_name if known else None,
+            )
+        )
     return AlertOut(
         **AlertSummary.of(alert).model_dump(),
         rule_set=alert.rule_set,

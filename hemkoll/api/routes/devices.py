@@ -61,7 +61,7 @@ class EnrolledDevice(BaseModel):
 def enrol(patient_id: UUID, body: NewDevice, caller: Admin, request: Request) -> EnrolledDevice:
     prefix: str = request.app.state.topic_prefix
     with caller.session() as s:
-        patient = patient_or_404(caller, s, patient_id)
+        patient = patient_or_404(caller, s, patient_id, own=True)
         if patient.discharged_at is not None:
             raise conflict("the patient is discharged")
         started = body.monitoring_started_at
@@ -115,6 +115,7 @@ def deactivate(device_id: UUID, caller: Admin) -> Device:
         if device is None:
             raise missing
         care_access.require_patient(caller, s, device.patient_id, missing=missing)
+        patient_or_404(caller, s, device.patient_id, own=True)
         if not device.active:
             raise conflict("the device is already deactivated")
         changed = deactivate_device(s.conn, device_id)

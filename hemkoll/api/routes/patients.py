@@ -55,9 +55,12 @@ class NewPatient(Model):
     )
 
 
-def patient_or_404(caller: Caller, s: Session, patient_id: UUID) -> PatientRecord:
-    """The patient, if the access decision lets the caller see her (404 otherwise)."""
-    return care_access.patient_or_404(caller, s, patient_id)
+def patient_or_404(
+    caller: Caller, s: Session, patient_id: UUID, *, own: bool = False
+) -> PatientRecord:
+    """The patient, if the access decision lets the caller see her (404 otherwise); ``own``:
+    only her own health centre (403 for another unit: care_access.patient_or_404)."""
+    return care_access.patient_or_404(caller, s, patient_id, own=own)
 
 
 @router.post("/patients", status_code=201, summary="Enrol a patient")
@@ -137,7 +140,7 @@ def get_patient(patient_id: UUID, caller: Anyone) -> PatientRecord:
 
 def _set_paused(caller: Caller, patient_id: UUID, *, paused: bool) -> PatientRecord:
     with caller.session() as s:
-        patient = patient_or_404(caller, s, patient_id)
+        patient = patient_or_404(caller, s, patient_id, own=True)
         if patient.discharged_at is not None:
             raise conflict("the patient is discharged")
         patients.set_monitoring_paused(s.conn, patient_id, paused=paused)
@@ -166,7 +169,7 @@ def resume(patient_id: UUID, caller: Nurse) -> PatientRecord:
 )
 def discharge(patient_id: UUID, caller: AdminOrClinician) -> PatientRecord:
     with caller.session() as s:
-        patient = patient_or_404(caller, s, patient_id)
+        patient = patient_or_404(caller, s, patient_id, own=True)
         if patient.discharged_at is not None:
             raise conflict("the patient is already discharged")
         discharged = patients.discharge(s.conn, patient_id)

@@ -133,7 +133,7 @@ def put_thresholds(
 ) -> Thresholds:
     programme = _programme(request)
     with caller.session() as s:
-        patient = patient_or_404(caller, s, patient_id)
+        patient = patient_or_404(caller, s, patient_id, own=True)
         try:
             change_patient_overrides(
                 s.conn,

@@ -111,3 +111,12 @@ FROM sharing_blocks WHERE patient_id = %(patient_id)s ORDER BY recorded_at, id;
 INSERT INTO emergency_accesses (staff_id, patient_id, reason, started_at, expires_at)
 VALUES (%(staff_id)s, %(patient_id)s, %(reason)s, %(now)s, %(expires_at)s)
 RETURNING id, staff_id, patient_id, reason, started_at, expires_at, reviewed_at;
+
+-- name: staff_identities
+-- Who members of staff are, for the alert history both sides of a care team read: name,
+-- role, care unit and its care provider.
+SELECT s.id, s.name, s.role, hc.name AS unit_name, cp.name AS care_provider_name
+FROM staff AS s
+LEFT JOIN health_centres AS hc ON hc.id = s.health_centre_id
+LEFT JOIN care_providers AS cp ON cp.id = hc.care_provider_id
+WHERE s.id = ANY(%(staff_ids)s::uuid[]);
