@@ -3,7 +3,7 @@ with two health centres and a full set of staff: the world every API test starts
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -13,7 +13,15 @@ from fastapi.testclient import TestClient
 
 from hemkoll.api.app import ApiConfig, create_app
 from hemkoll.rules.preset import HEART_FAILURE
-from hemkoll.store import alert_actions, alerts, devices, health_centres, patients, staff
+from hemkoll.store import (
+    alert_actions,
+    alerts,
+    care_team,
+    devices,
+    health_centres,
+    patients,
+    staff,
+)
 from hemkoll.store.alerts import AlertContent
 from hemkoll.store.connect import Conn, connect
 from hemkoll.store.health_centres import CentreSettings
@@ -32,6 +40,11 @@ class Centre:
     tokens: dict[str, str] = field(default_factory=dict)
     staff_ids: dict[str, UUID] = field(default_factory=dict)
 
+    # How a patient made for this "centre" is shared with the home-care unit (the matrix's
+    # shared cases: hemkoll/access/decision.py): None for the centre's own.
+    sharing: str | None = None
+    share: Callable[[Conn, UUID], None] | None = None
+
 
 @dataclass
 class World:
@@ -39,6 +52,11 @@ class World:
     region_admin_id: UUID
     a: Centre
     b: Centre
+    # A municipality's home-care unit (its own care provider), and centre A's patients shared
+    # with it by state: consent, no_consent, blocked, emergency (docs/access.md).
+    home_care: Centre
+    municipality_id: UUID
+    shared: dict[str, Centre] = field(default_factory=dict)
 
 
 def make_alert(
@@ -84,18 +102,120 @@ def _centre(conn: Conn, name: str) -> Centre:
     return made
 
 
+SHARINGS = ("consent", "no_consent", "blocked", "emergency")
+
+
+def _home_care(conn: Conn, municipality: UUID) -> Centre:
+    now = datetime.now(UTC)
+    unit = health_centres.create_centre(
+        conn,
+        "Hemsjukvården Tuna",
+        CentreSettings(),
+        care_provider_id=municipality,
+        unit_kind="home_care",
+    )
+    made = Centre(unit.id, unit.id, unit.id, unit.id)  # it enrols no patients of its own
+    for role in ("nurse", "clinician", "admin"):
+        member = staff.create_staff(
+            conn, name=f"{role} hemsjukvård", role=role, health_centre_id=unit.id
+        )
+        made.tokens[role] = staff.issue_token(conn, member.id, now=now).token
+        made.staff_ids[role] = member.id
+    return made
+
+
+def sharer(
+    how: str, home_care: Centre, municipality: UUID, by: UUID
+) -> Callable[[Conn, UUID], None]:
+    """Shares a patient with the home-care unit as ``how`` says (the store's own writes)."""
+
+    def share(conn: Conn, patient_id: UUID) -> None:
+        now = datetime.now(UTC) - timedelta(minutes=1)
+        if how != "emergency":
+            care_team.start_relationship(
+                conn, patient_id=patient_id, unit_id=home_care.id, recorded_by=by, now=now
+            )
+        if how in ("consent", "blocked"):
+            care_team.record_consent(
+                conn,
+                patient_id=patient_id,
+                care_provider_id=municipality,
+                scope="monitoring",
+                recorded_by=by,
+                now=now,
+            )
+        if how == "blocked":
+            care_team.record_block(
+                conn, patient_id=patient_id, care_provider_id=municipality, recorded_by=by, now=now
+            )
+        if how == "emergency":
+            for member in home_care.staff_ids.values():
+                care_team.start_emergency(
+                    conn,
+                    staff_id=member,
+                    patient_id=patient_id,
+                    reason="escalated alert, patient not answering",
+                    now=now,
+                    expires_at=now + timedelta(hours=4),
+                )
+
+    return share
+
+
+def _shared(conn: Conn, a: Centre, home_care: Centre, municipality: UUID, how: str) -> Centre:
+    """Another patient of centre A (device, alert escalated), shared as ``how``."""
+    patient = patients.create_patient(
+        conn,
+        health_centre_id=a.id,
+        reference=f"PA-{how}",
+        language="sv",
+        timezone="Europe/Stockholm",
+    )
+    device = devices.add_device(conn, patient.id, "scale")
+    alert = make_alert(conn, patient.id)
+    conn.execute("UPDATE alerts SET escalated_at = now() WHERE id = %s", (alert,))
+    share = sharer(how, home_care, municipality, a.staff_ids["nurse"])
+    share(conn, patient.id)
+    return Centre(
+        a.id, patient.id, device.device.id, alert, a.tokens, a.staff_ids, sharing=how, share=share
+    )
+
+
 @pytest.fixture
 def world(db_url: str) -> World:
+    return build_world(db_url)
+
+
+def build_world(db_url: str) -> World:
+    """Two centres of the region, a municipality's home-care unit, their staff, and centre A's
+    patients shared with the home care in each way (see ``World``)."""
     with connect(db_url) as conn, conn.transaction():
         region = staff.create_staff(conn, name="region admin", role="admin", health_centre_id=None)
         token = staff.issue_token(conn, region.id, now=datetime.now(UTC)).token
+        municipality = care_team.create_provider(
+            conn, name="Tuna kommun", kind="municipality", hsa_id=None
+        )
+        a = _centre(conn, "Vårdcentral A")
+        home_care = _home_care(conn, municipality.id)
+        shared = {how: _shared(conn, a, home_care, municipality.id, how) for how in SHARINGS}
         return World(
-            token, region.id, _centre(conn, "Vårdcentral A"), _centre(conn, "Vårdcentral B")
+            token,
+            region.id,
+            a,
+            _centre(conn, "Vårdcentral B"),
+            home_care,
+            municipality.id,
+            shared,
         )
 
 
 @pytest.fixture
 def client(db_url: str) -> Iterator[TestClient]:
+    yield from api_client(db_url)
+
+
+def api_client(db_url: str) -> Iterator[TestClient]:
+    """The app in-process, serving as the API's deployed role."""
     app = create_app(ApiConfig(database_url=as_api_role(db_url), programme=HEART_FAILURE))
     with TestClient(app, raise_server_exceptions=False, client=CLIENT) as test_client:
         yield test_client
