@@ -16,12 +16,12 @@ from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.store import (
     alert_actions,
     alerts,
-    care_team,
     devices,
     health_centres,
     patients,
     staff,
 )
+from hemkoll.store import care_team as care_team_store
 from hemkoll.store.alerts import AlertContent
 from hemkoll.store.connect import Conn, connect
 from hemkoll.store.health_centres import CentreSettings
@@ -52,11 +52,24 @@ class World:
     region_admin_id: UUID
     a: Centre
     b: Centre
-    # A municipality's home-care unit (its own care provider), and centre A's patients shared
-    # with it by state: consent, no_consent, blocked, emergency (docs/access.md).
-    home_care: Centre
-    municipality_id: UUID
+    # With ``build_world(care_team=True)``: a municipality's home-care unit (its own care
+    # provider), and centre A's patients shared with it by state: consent, no_consent,
+    # blocked, emergency (docs/access.md).
+    home_care_unit: Centre | None = None
+    municipality: UUID | None = None
     shared: dict[str, Centre] = field(default_factory=dict)
+
+    @property
+    def home_care(self) -> Centre:
+        if self.home_care_unit is None:
+            raise LookupError("a world built without its care team")
+        return self.home_care_unit
+
+    @property
+    def municipality_id(self) -> UUID:
+        if self.municipality is None:
+            raise LookupError("a world built without its care team")
+        return self.municipality
 
 
 def make_alert(
@@ -132,11 +145,11 @@ def sharer(
     def share(conn: Conn, patient_id: UUID) -> None:
         now = datetime.now(UTC) - timedelta(minutes=1)
         if how != "emergency":
-            care_team.start_relationship(
+            care_team_store.start_relationship(
                 conn, patient_id=patient_id, unit_id=home_care.id, recorded_by=by, now=now
             )
         if how in ("consent", "blocked"):
-            care_team.record_consent(
+            care_team_store.record_consent(
                 conn,
                 patient_id=patient_id,
                 care_provider_id=municipality,
@@ -145,12 +158,12 @@ def sharer(
                 now=now,
             )
         if how == "blocked":
-            care_team.record_block(
+            care_team_store.record_block(
                 conn, patient_id=patient_id, care_provider_id=municipality, recorded_by=by, now=now
             )
         if how == "emergency":
             for member in home_care.staff_ids.values():
-                care_team.start_emergency(
+                care_team_store.start_emergency(
                     conn,
                     staff_id=member,
                     patient_id=patient_id,
@@ -186,27 +199,34 @@ def world(db_url: str) -> World:
     return build_world(db_url)
 
 
-def build_world(db_url: str) -> World:
-    """Two centres of the region, a municipality's home-care unit, their staff, and centre A's
-    patients shared with the home care in each way (see ``World``)."""
+@pytest.fixture
+def team_world(db_url: str) -> World:
+    return build_world(db_url, care_team=True)
+
+
+def build_world(db_url: str, *, care_team: bool = False) -> World:
+    """Two centres of the region and their staff; with ``care_team``, a municipality's
+    home-care unit and its staff too, and centre A's patients shared with it in each way."""
     with connect(db_url) as conn, conn.transaction():
         region = staff.create_staff(conn, name="region admin", role="admin", health_centre_id=None)
         token = staff.issue_token(conn, region.id, now=datetime.now(UTC)).token
-        municipality = care_team.create_provider(
-            conn, name="Tuna kommun", kind="municipality", hsa_id=None
+        world = World(
+            token, region.id, _centre(conn, "Vårdcentral A"), _centre(conn, "Vårdcentral B")
         )
-        a = _centre(conn, "Vårdcentral A")
-        home_care = _home_care(conn, municipality.id)
-        shared = {how: _shared(conn, a, home_care, municipality.id, how) for how in SHARINGS}
-        return World(
-            token,
-            region.id,
-            a,
-            _centre(conn, "Vårdcentral B"),
-            home_care,
-            municipality.id,
-            shared,
-        )
+        if care_team:
+            _add_care_team(conn, world)
+        return world
+
+
+def _add_care_team(conn: Conn, world: World) -> None:
+    municipality = care_team_store.create_provider(
+        conn, name="Tuna kommun", kind="municipality", hsa_id=None
+    )
+    world.municipality = municipality.id
+    world.home_care_unit = _home_care(conn, municipality.id)
+    world.shared = {
+        how: _shared(conn, world.a, world.home_care, municipality.id, how) for how in SHARINGS
+    }
 
 
 @pytest.fixture

@@ -533,7 +533,7 @@ def matrix_db(template_db: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def matrix_world(matrix_db: str) -> World:
-    return build_world(matrix_db)
+    return build_world(matrix_db, care_team=True)
 
 
 @pytest.fixture(scope="module")
@@ -585,8 +585,9 @@ def test_route_by_role_and_relation(
 
 
 def test_lists_show_only_what_the_caller_may_see(
-    client: TestClient, world: World, db_url: str
+    client: TestClient, team_world: World, db_url: str
 ) -> None:
+    world = team_world
     a_patients = {world.a.patient_id} | {c.patient_id for c in world.shared.values()}
     nurse = bearer(world.a.tokens["nurse"])
     alerts = client.get("/api/v1/alerts", headers=nurse).json()["alerts"]
