@@ -71,11 +71,16 @@ def visible_patients(caller: Caller, s: Session) -> list[UUID] | None:
         return None
     if me.unit_id is None:
         return []
-    found = care_team.candidates(s.conn, unit_id=me.unit_id, staff_id=me.staff_id, now=caller.now())
-    allowed = decisions(caller, s, found)
-    return [
-        pid for pid in found if allowed.get(pid, Decision(refusal="no_care_relationship")).allowed
-    ]
+    now = caller.now()
+    facts = care_team.unit_sharing(
+        s.conn, unit_id=me.unit_id, provider_id=me.provider_id, staff_id=me.staff_id, now=now
+    )
+    shown = []
+    for pid, sharing in facts.items():
+        decision = s.decisions.setdefault(pid, decide(me, sharing, now))
+        if decision.allowed:
+            shown.append(pid)
+    return shown
 
 
 def patient_or_404(

@@ -326,3 +326,56 @@ def handovers(conn: Conn, alert_ids: Sequence[UUID]) -> dict[UUID, list[Handover
         for h in cur.execute(query("handovers_of"), {"alert_ids": list(alert_ids)}):
             found.setdefault(h.alert_id, []).append(h)
     return found
+
+
+@dataclass(frozen=True)
+class _UnitRow:
+    patient_id: UUID
+    home_unit_id: UUID
+    home_provider_id: UUID
+    relationship_starts: list[datetime]
+    relationship_ends: list[datetime | None]
+    consent_recorded: list[datetime]
+    consent_withdrawn: list[datetime | None]
+    block_recorded: list[datetime]
+    block_lifted: list[datetime | None]
+    emergency_starts: list[datetime]
+    emergency_expires: list[datetime]
+
+
+def unit_sharing(
+    conn: Conn, *, unit_id: UUID, provider_id: UUID | None, staff_id: UUID, now: datetime
+) -> dict[UUID, PatientSharing]:
+    """The facts of every candidate of a unit's member of staff (as ``candidates``), in one
+    statement, limited to what the decision consults for her: her unit's relationships, her
+    provider's consents and blocks, her own emergency accesses. The decision for her is the
+    same as on every fact of the patient; for anyone else these facts are not the patient's."""
+    args = {"unit_id": unit_id, "provider_id": provider_id, "staff_id": staff_id, "now": now}
+    with conn.cursor(row_factory=class_row(_UnitRow), binary=True) as cur:
+        rows = cur.execute(query("unit_sharing"), args).fetchall()
+    return {
+        r.patient_id: PatientSharing(
+            r.patient_id,
+            r.home_unit_id,
+            r.home_provider_id,
+            tuple(
+                Relationship(unit_id, s, e)
+                for s, e in zip(r.relationship_starts, r.relationship_ends, strict=True)
+            ),
+            tuple(
+                Consent(provider_id, s, e)
+                for s, e in zip(r.consent_recorded, r.consent_withdrawn, strict=True)
+                if provider_id is not None
+            ),
+            tuple(
+                Block(provider_id, s, e)
+                for s, e in zip(r.block_recorded, r.block_lifted, strict=True)
+                if provider_id is not None
+            ),
+            tuple(
+                Emergency(staff_id, s, e)
+                for s, e in zip(r.emergency_starts, r.emergency_expires, strict=True)
+            ),
+        )
+        for r in rows
+    }
