@@ -1,6 +1,6 @@
 """The care team across care providers (migration 0020): what the access decision needs to
 know of patients (``sharing``), the patients a unit's member of staff may be shown
-(``candidates``), and the records of care relationships, consents, blocks and emergency
+(``unit_sharing``), and the records of care relationships, consents, blocks and emergency
 accesses. The decision itself is hemkoll/access/decision.py (pure)."""
 
 from __future__ import annotations
@@ -159,15 +159,6 @@ def sharing(
         )
         for h in homes
     }
-
-
-def candidates(conn: Conn, *, unit_id: UUID, staff_id: UUID, now: datetime) -> list[UUID]:
-    """Patients the unit has a care relationship with at ``now``, and those the member of
-    staff has an emergency access to: the only ones the decision can allow her."""
-    rows = conn.execute(
-        query("unit_candidates"), {"unit_id": unit_id, "staff_id": staff_id, "now": now}
-    ).fetchall()
-    return [UUID(str(r[0])) for r in rows]
 
 
 def create_provider(conn: Conn, *, name: str, kind: str, hsa_id: str | None) -> CareProvider:
@@ -346,7 +337,8 @@ class _UnitRow:
 def unit_sharing(
     conn: Conn, *, unit_id: UUID, provider_id: UUID | None, staff_id: UUID, now: datetime
 ) -> dict[UUID, PatientSharing]:
-    """The facts of every candidate of a unit's member of staff (as ``candidates``), in one
+    """The facts of every patient a unit's member of staff might see (her unit's care
+    relationships in force, her own emergency accesses in force), in one
     statement, limited to what the decision consults for her: her unit's relationships, her
     provider's consents and blocks, her own emergency accesses. The decision for her is the
     same as on every fact of the patient; for anyone else these facts are not the patient's."""

@@ -31,16 +31,6 @@ SELECT patient_id, staff_id, started_at, expires_at
 FROM emergency_accesses
 WHERE patient_id = ANY(%(patient_ids)s::uuid[]) AND staff_id = %(staff_id)s;
 
--- name: unit_candidates
--- The patients a care unit's member of staff might see at %(now)s: those the unit has a care
--- relationship with, and those she has an emergency access to (the decision then says which).
-SELECT patient_id FROM care_relationships
-WHERE health_centre_id = %(unit_id)s
-  AND started_at <= %(now)s AND (ended_at IS NULL OR ended_at > %(now)s)
-UNION
-SELECT patient_id FROM emergency_accesses
-WHERE staff_id = %(staff_id)s AND started_at <= %(now)s AND expires_at > %(now)s;
-
 -- name: insert_care_provider
 INSERT INTO care_providers (name, kind, hsa_id)
 VALUES (%(name)s, %(kind)s, %(hsa_id)s)
@@ -135,7 +125,9 @@ WHERE e.alert_id = ANY(%(alert_ids)s::uuid[]) AND a.escalated_at IS NOT NULL
 ORDER BY e.alert_id, e.at, e.id;
 
 -- name: unit_sharing
--- A unit's list in one statement: its candidates (as unit_candidates) with the facts the
+-- A unit's list in one statement: the patients a unit's member of staff might see at %(now)s
+-- (those her unit has a care relationship with, and those she has an emergency access to),
+-- with the facts the
 -- decision consults for this caller only (relationships of her unit, consents and blocks of
 -- her provider, her own emergency accesses), each as parallel arrays; each fact table is read
 -- once and hash-joined (a lateral per patient costs ~0.1 ms a patient).
