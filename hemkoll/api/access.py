@@ -72,7 +72,8 @@ class Session:
     decisions: dict[UUID, Decision] = field(default_factory=dict)
     viewer: Viewer | None = None
     # A refusal whose patient the row must not name (the caller's unit is not in her care
-    # team: naming her would tell the unit's log readers of her): only its reason is kept.
+    # team, or she blocked its provider: naming her would tell the unit's log readers of her):
+    # only its reason is kept.
     refusal: str | None = None
 
     def record(

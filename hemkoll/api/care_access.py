@@ -57,17 +57,17 @@ def require_patient(
 ) -> Decision:
     """The caller may see this patient; otherwise ``missing`` (default: no patient ...) is
     raised, the refusal recorded with its reason. The row names her only where the caller's
-    unit is in her care team (no consent, or her block): a unit that is not learns nothing
-    of her from its own log."""
+    unit is in her care team without her consent: a unit outside it, or one she blocked,
+    learns nothing of her from its own log."""
     problem = missing or not_found("patient", patient_id)
     decision = decisions(caller, s, [patient_id]).get(patient_id)
     if decision is None:
         raise problem
     if not decision.allowed:
-        if decision.refusal == "no_care_relationship":
-            s.refusal = decision.refusal
-        else:
+        if decision.refusal == "no_consent":
             s.record("patient", patient_id, patient_id=patient_id)
+        else:
+            s.refusal = decision.refusal
         raise problem
     return decision
 

@@ -166,6 +166,18 @@ def test_an_escalated_alert_is_taken_by_the_home_care_and_the_centre_sees_who(
         headers=bearer(home_token),
     )
     assert refused.status_code == 403
+    # Every refusal is in the log with its reason; it names her only where the home care is
+    # in her care team and lacks her consent (before it), not once she blocked it.
+    with psycopg.connect(db_url) as conn:
+        refusals = conn.execute(
+            "SELECT action, patient_id, access_basis FROM audit_log"
+            " WHERE staff_id = %s AND status = 404 ORDER BY id",
+            (nurse_h["id"],),
+        ).fetchall()
+    assert [(r[1], r[2]) for r in refusals] == [
+        (patient, "no_consent"),
+        (None, "blocked"),
+    ]
     # Lifted, her consent holds again.
     _ok(client.post(f"{path}/sharing-blocks/{municipality['id']}/lift", headers=centre_nurse))
     assert client.get(f"/api/v1/alerts/{alert_id}", headers=bearer(home_token)).status_code == 200
