@@ -158,7 +158,9 @@ GRANT UPDATE (severity, severity_since, last_fired_at, evidence, explanation_en,
               explanation_sv, state, resolved_at, outcome) ON alerts TO hemkoll_rules;
 GRANT INSERT ON alert_events TO hemkoll_rules;
 GRANT INSERT ON notifications TO hemkoll_rules;
-GRANT SELECT (id, health_centre_id, alert_id) ON notifications TO hemkoll_rules;
+-- patient_id: snapshot_alert_evidence pairs a blood-pressure half with its other half of the
+-- patient's readings (main's FHIR blood-pressure panels).
+GRANT SELECT (id, health_centre_id, alert_id, patient_id) ON notifications TO hemkoll_rules;
 -- A FHIR-format centre's notification gets the alert's evidence readings (snapshot_alert_evidence).
 GRANT UPDATE (evidence) ON notifications TO hemkoll_rules;
 
