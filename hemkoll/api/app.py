@@ -19,6 +19,7 @@ from hemkoll.api.guards import ApiLimits, Guards
 from hemkoll.api.routes import (
     alerts,
     audit_log,
+    care_team,
     centres,
     contacts,
     devices,
@@ -110,6 +111,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         contacts,
         hospital_stays,
         patient_app,
+        care_team,
         thresholds,
         notifications,
         audit_log,

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from hemkoll.api.console import (
     auth,
     contact_log,
+    emergency,
     follow_up,
     patient,
     patient_list,
@@ -32,6 +33,7 @@ ROUTERS = (
     patient_list.router,
     patient.router,
     patient_side.router,
+    emergency.router,
     contact_log.router,
     summary.router,
     tuning.router,
