@@ -244,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a block per com
         "--health-centre", type=UUID, help="the centre's id (required for nurse and clinician)"
     )
     token.add_argument("--name", default="", help="the person's name (default: the role)")
+    token.add_argument(
+        "--hsa-id", help="the person's HSA id: she then signs in with the identity provider"
+    )
     token.add_argument("--days", type=int, default=30, help="days the token is valid (30)")
     token.add_argument("--json", action="store_true", help="print JSON")
     token.set_defaults(run=token_command)

@@ -15,6 +15,7 @@ from hemkoll.api.console import (
     auth,
     contact_log,
     follow_up,
+    oidc,
     patient,
     patient_list,
     patient_side,
@@ -27,6 +28,7 @@ from hemkoll.api.console.web import STATIC
 
 ROUTERS = (
     auth.router,
+    oidc.router,
     worklist.router,
     reminders.router,
     patient_list.router,

@@ -53,6 +53,41 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "Kontot får inte använda konsolen.",
         "This account may not use the console.",
     ),
+    # Sign-in with the region's identity provider (OpenID Connect)
+    "sign_in_oidc_hint": (
+        "Logga in med ditt SITHS-kort eller din e-legitimation hos regionens inloggningstjänst.",
+        "Sign in with your SITHS card or e-ID at the region's identity provider.",
+    ),
+    "sign_in_oidc": ("Logga in via inloggningstjänsten", "Sign in with the identity provider"),
+    "signed_in_title": ("Inloggad", "Signed in"),
+    "signed_in_continue": ("Fortsätt till konsolen", "Continue to the console"),
+    "oidc_refused_title": ("Inloggningen nekades", "Sign-in refused"),
+    "oidc_refused_unknown_person": (
+        "Du finns inte som användare i hemkoll. Be din administratör att lägga upp dig med "
+        "ditt HSA-id.",
+        "You are not a user of hemkoll. Ask your administrator to add you with your HSA id.",
+    ),
+    "oidc_refused_no_assignment": (
+        "Du har inget medarbetaruppdrag vid din vårdenhet i hemkoll.",
+        "You have no assignment (medarbetaruppdrag) at your care unit in hemkoll.",
+    ),
+    "oidc_refused_purpose": (
+        "Ditt medarbetaruppdrag har inte syftet vård och behandling.",
+        "Your assignment's purpose is not care and treatment (vård och behandling).",
+    ),
+    "oidc_refused_expired": (
+        "Inloggningen tog för lång tid eller startades inte här. Försök igen.",
+        "The sign-in took too long or was not started here. Try again.",
+    ),
+    "oidc_refused_provider": (
+        "Inloggningstjänsten svarade inte som väntat. Försök igen om en stund.",
+        "The identity provider did not answer as expected. Try again in a while.",
+    ),
+    "oidc_refused_recorded": (
+        "Försöket har loggats.",
+        "The attempt has been recorded.",
+    ),
+    "oidc_try_again": ("Försök igen", "Try again"),
     # Problems
     "problem_403": ("Inte tillåtet", "Not allowed"),
     "problem_403_hint": (

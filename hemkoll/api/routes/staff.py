@@ -13,7 +13,7 @@ from hemkoll.api.access import ADMINS, Caller, Role, allow
 from hemkoll.api.models import Model
 from hemkoll.api.problems import forbidden, invalid, not_found
 from hemkoll.api.routes import PREFIX
-from hemkoll.store import health_centres
+from hemkoll.store import health_centres, staff_sessions
 from hemkoll.store import staff as store
 from hemkoll.store.connect import Conn
 from hemkoll.store.staff import Staff, StaffError
@@ -95,14 +95,18 @@ def issue_token(staff_id: UUID, body: NewToken, caller: Admin) -> TokenOut:
 
 
 class Revoked(BaseModel):
-    revoked: int
+    revoked: int = Field(description="Tokens and console sessions revoked.")
 
 
-@router.delete("/staff/{staff_id}/tokens", summary="Revoke every token of a staff member")
+@router.delete(
+    "/staff/{staff_id}/tokens",
+    summary="Revoke every token and console session of a staff member",
+)
 def revoke_tokens(staff_id: UUID, caller: Admin) -> Revoked:
     with caller.session() as s:
         member = _member_in_scope(caller, s.conn, staff_id)
         revoked = store.revoke_tokens(s.conn, staff_id)
+        revoked += staff_sessions.revoke_sessions(s.conn, staff_id, now=caller.now())
         s.record("staff", staff_id, health_centre_id=member.health_centre_id)
     return Revoked(revoked=revoked)
 
@@ -115,5 +119,6 @@ def deactivate(staff_id: UUID, caller: Admin) -> Staff:
         if changed is None:
             raise not_found("staff member", staff_id)
         store.revoke_tokens(s.conn, staff_id)
+        staff_sessions.revoke_sessions(s.conn, staff_id, now=caller.now())
         s.record("staff", staff_id, health_centre_id=member.health_centre_id)
     return changed
