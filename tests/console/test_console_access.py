@@ -123,6 +123,9 @@ OPEN_ROUTES = {
     "POST /console/sign-in",
     "POST /console/sign-out",
     "POST /console/language",
+    # The identity provider's sign-in (tests/oidc/test_sign_in.py).
+    "GET /console/oidc/start",
+    "GET /console/oidc/callback",
 }
 
 
