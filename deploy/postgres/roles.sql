@@ -249,6 +249,19 @@ GRANT SELECT, INSERT ON questionnaire_responses TO hemkoll_api;
 GRANT SELECT, INSERT ON patient_goals TO hemkoll_api;
 GRANT UPDATE (removed_at) ON patient_goals TO hemkoll_api;
 
+-- The care team across care providers (migration 0020, docs/access.md): providers and their
+-- units are read to decide each access and created by administrators; a care relationship is
+-- ended, a consent withdrawn, a block lifted (their one column each), none is removed or
+-- rewritten. An emergency access is recorded and read; nothing of it changes here.
+GRANT SELECT, INSERT ON care_providers TO hemkoll_api;
+GRANT SELECT, INSERT ON care_relationships TO hemkoll_api;
+GRANT UPDATE (ended_at) ON care_relationships TO hemkoll_api;
+GRANT SELECT, INSERT ON sharing_consents TO hemkoll_api;
+GRANT UPDATE (withdrawn_at) ON sharing_consents TO hemkoll_api;
+GRANT SELECT, INSERT ON sharing_blocks TO hemkoll_api;
+GRANT UPDATE (lifted_at) ON sharing_blocks TO hemkoll_api;
+GRANT SELECT, INSERT ON emergency_accesses TO hemkoll_api;
+
 -- 9. hemkoll_broker_auth (devices.sql: active_device_credentials). ------------------------
 GRANT SELECT (id, credential_hash, active) ON devices TO hemkoll_broker_auth;
 

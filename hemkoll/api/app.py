@@ -20,6 +20,7 @@ from hemkoll.api.oidc_client import OidcClient, OidcConfig
 from hemkoll.api.routes import (
     alerts,
     audit_log,
+    care_team,
     centres,
     contacts,
     devices,
@@ -118,6 +119,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         contacts,
         hospital_stays,
         patient_app,
+        care_team,
         thresholds,
         notifications,
         audit_log,

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from hemkoll.api import care_access
 from hemkoll.api.fhir import PREFIX
 from hemkoll.api.fhir.routes import (
     DEFAULT_COUNT,
@@ -35,9 +36,11 @@ Cursor = Annotated[str | None, Query(alias="_cursor", max_length=300)]
 def read_questionnaire_response(response_id: str, caller: Nurse) -> Response:
     rid = resource_id(response_id, "QuestionnaireResponse")
     with caller.session() as s:
-        row = questionnaire_responses.in_scope(s.conn, rid, health_centre_id=caller.scope)
+        row = questionnaire_responses.in_scope(s.conn, rid, health_centre_id=None)
+        missing = not_found("QuestionnaireResponse", response_id)
         if row is None:
-            raise not_found("QuestionnaireResponse", response_id)
+            raise missing
+        care_access.require_patient(caller, s, row.patient_id, missing=missing)
         s.record("questionnaire_response", rid, patient_id=row.patient_id)
     return fhir_response(questionnaire_response_resource(row))
 
@@ -54,7 +57,7 @@ def search_questionnaire_responses(
     pid = resource_id(patient, "Patient")
     after = None if cursor is None else decode_position(cursor)
     with caller.session() as s:
-        record = patient_or_404(caller, s.conn, pid)
+        record = patient_or_404(caller, s, pid)
         s.record(
             "questionnaire_response",
             "search",
@@ -85,7 +88,7 @@ def search_communications(
     pid = resource_id(patient, "Patient")
     after = None if cursor is None else decode_position(cursor)
     with caller.session() as s:
-        record = patient_or_404(caller, s.conn, pid)
+        record = patient_or_404(caller, s, pid)
         s.record("care_messages", pid, patient_id=pid, health_centre_id=record.health_centre_id)
         rows = care_messages.page(s.conn, pid, limit=count, after=after)
     last = rows[-1] if len(rows) == count else None
