@@ -222,8 +222,10 @@ GRANT SELECT (patient_id, generation), INSERT, UPDATE (generation), DELETE ON ev
 GRANT SELECT, INSERT, DELETE ON oidc_sign_ins TO hemkoll_api;
 GRANT SELECT, INSERT ON staff_sessions TO hemkoll_api;
 GRANT UPDATE (revoked_at) ON staff_sessions TO hemkoll_api;
--- Access-log reviews (HSLF-FS 2016:40 ch. 4 §9): recorded and read, never changed.
+-- Access-log reviews (HSLF-FS 2016:40 ch. 4 §9): recorded and read, never changed; a review
+-- of emergency accesses takes them off the list of those awaiting review.
 GRANT SELECT, INSERT ON access_reviews TO hemkoll_api;
+GRANT UPDATE (reviewed_at) ON emergency_accesses TO hemkoll_api;
 -- The audit log: append and read, never change (docs/api.md).
 GRANT SELECT, INSERT ON audit_log TO hemkoll_api;
 -- The patients' contact log, append-only too: a correction is a new entry (a resolve note

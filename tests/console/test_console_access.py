@@ -99,6 +99,15 @@ CASES = [
         form={"outcome": "false_alarm", "note": "scale moved"},
     ),
     Case("GET", "/console/follow-up?centre={centre}", ALL),
+    Case("GET", "/console/access-review", frozenset({"admin", "region"}), scoped=False),
+    Case(
+        "POST",
+        "/console/access-review",
+        frozenset({"admin", "region"}),
+        303,
+        scoped=False,
+        form={"kind": "random", "finding": "no_remark"},
+    ),
     Case(
         "POST",
         "/console/patients/{patient}/reminders/acknowledge",

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hemkoll.api.console import (
+    access_review,
     auth,
     contact_log,
     follow_up,
@@ -38,6 +39,7 @@ ROUTERS = (
     summary.router,
     tuning.router,
     follow_up.router,
+    access_review.router,
 )
 
 
