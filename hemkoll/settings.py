@@ -114,7 +114,7 @@ class Settings(BaseSettings):
         description="The largest request body the API reads (413 past it).",
     )
 
-    # Staff sign-in to the console with OpenID Connect (docs/access.md, "Staff sign-in").
+    # Staff sign-in to the console with OpenID Connect (docs/operations.md, "Staff sign-in").
     oidc_issuer: str | None = Field(
         default=None,
         description="The identity provider's issuer URL (its discovery document is at "

@@ -3,7 +3,7 @@
 The claims are modelled on Inera's identity provider (HSA, SITHS): the person's HSA employee
 id, and her assignments (medarbetaruppdrag), each naming a care unit by its HSA id and the
 purpose of the assignment ("Vård och behandling" for care). The claim names are settings
-(``HEMKOLL_OIDC_CLAIM_*``, docs/access.md). The decision:
+(``HEMKOLL_OIDC_CLAIM_*``, docs/operations.md). The decision:
 
 * no employee id, or no active member of staff with it: ``unknown_person``;
 * no assignment at the member's own care unit (for a region's administrator: at any unit

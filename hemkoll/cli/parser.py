@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from uuid import UUID
 
+from hemkoll.cli import audit_review
 from hemkoll.cli.admin import broker_auth_command, enrol_command, migrate_command, token_command
 from hemkoll.cli.clinical import backtest_command, monitoring_command, thresholds_command
 from hemkoll.cli.enrol_bulk import enrol_bulk_command
@@ -252,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a block per com
     token.set_defaults(run=token_command)
 
     _add_demo_parser(commands)
+    audit_review.add_parser(commands)
 
     auth = commands.add_parser(
         "broker-auth",

@@ -67,7 +67,7 @@ def create_staff(
     hsa_id: str | None = None,
 ) -> Staff:
     """A new member of staff; ``hsa_id``: her HSA id, by which the identity provider's
-    sign-in finds her (docs/access.md, "Staff sign-in")."""
+    sign-in finds her (docs/operations.md, "Staff sign-in")."""
     if role not in ROLES:
         raise StaffError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     if role != "admin" and health_centre_id is None:

@@ -5,6 +5,8 @@ nor removed by the API's role, nor can the audit log."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -47,8 +49,6 @@ def get(client: TestClient, token: str, **params: str) -> Any:
 
 
 def shown(page: Any) -> set[int]:
-    import re  # noqa: PLC0415
-
     return {int(i) for i in re.findall(r'id="audit-(\d+)"', page.text)}
 
 
@@ -175,3 +175,30 @@ def test_a_review_is_recorded_and_emergency_accesses_are_marked_reviewed(
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 api.execute(statement)
+
+
+def test_the_audit_review_command_prints_the_selection_and_records_its_review(
+    db_url: str,
+    planted: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from hemkoll.cli import main  # noqa: PLC0415
+
+    monkeypatch.setenv("HEMKOLL_DATABASE_URL", db_url)
+    assert main(["audit", "review", "no-care-relationship", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [row["audit_id"] for row in printed["rows"]] == [planted["planted"]]
+    assert printed["rows"][0]["patient_reference"] == "PA-0002"
+    assert main(["audit", "review", "no-care-relationship", "--record", "remark"]) == 2
+    assert "--by" in capsys.readouterr().err
+    argv = ["audit", "review", "no-care-relationship", "--record", "misuse_suspected"]
+    note = ["--note", "Centre B has no care of PA-0002; asked its manager.", "--by", "Granskare"]
+    assert main([*argv, *note]) == 0
+    assert "recorded (misuse_suspected)" in capsys.readouterr().out
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute(
+            "SELECT reviewer_name, kind, audit_ids, finding FROM access_reviews"
+        ).fetchall() == [
+            ("Granskare", "no_care_relationship", [planted["planted"]], "misuse_suspected")
+        ]

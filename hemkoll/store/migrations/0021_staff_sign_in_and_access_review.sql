@@ -1,5 +1,5 @@
--- Staff sign-in with OpenID Connect (issue 16; docs/access.md "Staff sign-in"), and the
--- access-log review (HSLF-FS 2016:40 ch. 4 §9; docs/access.md "Access-log review and
+-- Staff sign-in with OpenID Connect (issue 16; docs/operations.md "Staff sign-in"), and the
+-- access-log review (HSLF-FS 2016:40 ch. 4 §9; docs/operations.md "Access-log review and
 -- retention").
 
 -- A member of staff's HSA id (Inera's catalogue): the identity provider's employee id claim
