@@ -196,3 +196,21 @@ def test_with_a_provider_the_console_takes_no_pasted_token(oidc_world: OidcWorld
         f"{base}/api/v1/alerts", headers={"Authorization": f"Bearer {w.a.tokens['clinician']}"}
     )
     assert api.status_code == 200
+
+
+def test_a_region_administrator_keeps_the_regions_scope_and_reviews_the_log(
+    oidc_world: OidcWorld,
+) -> None:
+    w = oidc_world.world
+    with client() as http:
+        page = http.get(f"{oidc_world.base}/console/oidc/start")
+        landed = login_at_provider(http, page, "region-admin")
+        assert landed.status_code == 200
+        assert 'content="0;url=/console/follow-up"' in landed.text
+        review = http.get(f"{oidc_world.base}/console/access-review", params={"kind": "random"})
+        assert review.status_code == 200
+    assert rows(
+        oidc_world.db_url,
+        "SELECT health_centre_id FROM staff_sessions WHERE staff_id = %s",
+        w.region_admin_id,
+    ) == [(None,)]
