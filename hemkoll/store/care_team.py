@@ -305,3 +305,24 @@ def staff_identities(conn: Conn, staff_ids: Sequence[UUID]) -> dict[UUID, StaffI
             query("staff_identities"), {"staff_ids": list(dict.fromkeys(staff_ids))}
         ).fetchall()
     return {r.id: r for r in rows}
+
+
+@dataclass(frozen=True)
+class Handover:
+    """An acknowledgement (its note) or a comment on an escalated alert, and who made it."""
+
+    alert_id: UUID
+    at: datetime
+    kind: str
+    staff_name: str
+    unit_name: str | None
+    text: str
+
+
+def handovers(conn: Conn, alert_ids: Sequence[UUID]) -> dict[UUID, list[Handover]]:
+    """By alert: what the care team's staff said on those of ``alert_ids`` escalated."""
+    found: dict[UUID, list[Handover]] = {}
+    with conn.cursor(row_factory=class_row(Handover)) as cur:
+        for h in cur.execute(query("handovers_of"), {"alert_ids": list(alert_ids)}):
+            found.setdefault(h.alert_id, []).append(h)
+    return found

@@ -279,6 +279,10 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "you": ("dig", "you"),
     "someone": ("någon", "someone"),
     "escalated": ("eskalerat", "escalated"),
+    # An escalated alert's hand-over between the health centre and the home care (issue 16).
+    "handover_acknowledged": ("Kvitterat av {name} ({unit})", "Acknowledged by {name} ({unit})"),
+    "handover_commented": ("{name} ({unit}) skrev", "{name} ({unit}) wrote"),
+    "handover_note": ("Överlämningsanteckning (valfri)", "Hand-over note (optional)"),
     "outcome_contacted_patient": ("Kontakt med patienten", "Contacted the patient"),
     "outcome_medication_adjusted": ("Läkemedel justerat", "Medication adjusted"),
     "outcome_referred": ("Remitterad", "Referred"),

@@ -40,7 +40,7 @@ from hemkoll.api.console.worklist_filters import Filters, by_patient, filters_fr
 from hemkoll.api.problems import conflict, forbidden, invalid, not_found
 from hemkoll.rules.alerting import Outcome
 from hemkoll.rules.config import RuleSet
-from hemkoll.store import alerts, health_centres, staff, worklist_filters
+from hemkoll.store import alerts, care_team, health_centres, staff, worklist_filters
 from hemkoll.store.connect import Conn
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
@@ -91,11 +91,13 @@ def worklist_context(
     )
     for a in found:
         s.record("alert", a.id, patient_id=a.patient_id)
+    handovers = care_team.handovers(s.conn, [a.id for a in found if a.escalated_at])
     lang = language(request)
     fmt = Formatter(lang, ZoneInfo(centre.timezone), caller.now())
     kinds, rules = rule_choices(counts, programme, filters, CATALOGUE[lang], fmt)
     return _shared(request, caller, s.conn, programme) | {
         "alerts": found,
+        "handovers": handovers,
         "groups": by_patient(found),
         "filters": filters,
         "kind_choices": kinds,
@@ -201,6 +203,7 @@ def _act(
             context = _shared(request, caller, s.conn, programme) | {
                 "a": changed or alert,
                 "filters": filters,
+                "handovers": care_team.handovers(s.conn, [alert_id]),
             }
             # The list's count goes along, out of band: a resolved alert no longer counts.
             context["open_count"] = len(

@@ -234,7 +234,10 @@ def _act(caller: Caller, alert_id: UUID, action: str, body: Model) -> AlertOut:
             elif isinstance(body, Assign):
                 if body.staff_id is not None:
                     member = staff.staff_by_id(s.conn, body.staff_id)
-                    if member is None or member.health_centre_id != alert.health_centre_id:
+                    # Her centre's staff, or the caller's own unit's (a home-care unit takes an
+                    # escalated alert of a shared patient).
+                    units = (alert.health_centre_id, caller.scope)
+                    if member is None or member.health_centre_id not in units:
                         raise invalid(f"staff_id: no staff member {body.staff_id} at this centre")
                     if member.role not in NURSES or not member.active:
                         raise invalid("staff_id: alerts go to active nurses or clinicians")

@@ -263,9 +263,9 @@ def lift_block(patient_id: UUID, care_provider_id: UUID, caller: Anyone) -> Care
 )
 def emergency_access(patient_id: UUID, body: EmergencyRequest, caller: Nurse) -> EmergencyAccessOut:
     reason = body.reason.strip()
-    if len(reason) < REASON_MIN_CHARS:
-        raise invalid(f"reason: say why, in at least {REASON_MIN_CHARS} characters")
     with caller.session() as s:
+        if len(reason) < REASON_MIN_CHARS:
+            raise invalid(f"reason: say why, in at least {REASON_MIN_CHARS} characters")
         if patients.patient_in_scope(s.conn, patient_id, health_centre_id=None) is None:
             raise not_found("patient", patient_id)
         decision = care_access.decisions(caller, s, [patient_id])[patient_id]

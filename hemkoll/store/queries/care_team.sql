@@ -120,3 +120,16 @@ FROM staff AS s
 LEFT JOIN health_centres AS hc ON hc.id = s.health_centre_id
 LEFT JOIN care_providers AS cp ON cp.id = hc.care_provider_id
 WHERE s.id = ANY(%(staff_ids)s::uuid[]);
+
+-- name: handovers_of
+-- What the staff of a care team said and did on escalated alerts, for both sides' worklists:
+-- each acknowledgement (with its note) and comment, oldest first, with who, of which unit.
+SELECT e.alert_id, e.at, e.kind, s.name AS staff_name, hc.name AS unit_name,
+       coalesce(e.details ->> 'note', e.details ->> 'text', '') AS text
+FROM alert_events AS e
+JOIN alerts AS a ON a.id = e.alert_id
+JOIN staff AS s ON e.actor = 'staff:' || s.id::text
+LEFT JOIN health_centres AS hc ON hc.id = s.health_centre_id
+WHERE e.alert_id = ANY(%(alert_ids)s::uuid[]) AND a.escalated_at IS NOT NULL
+  AND e.kind IN ('acknowledged', 'commented')
+ORDER BY e.alert_id, e.at, e.id;
