@@ -2,10 +2,11 @@
 and the reviews recorded (who reviewed which rows, with what finding).
 
 Four selections of the audit log, each over a period and, for a centre's administrator, her
-centre's rows: a random sample of accesses to patient data; accesses from a care unit
+centre's: a random sample of accesses to patient data; accesses from a care unit
 without a care relationship with the patient and with no alert of hers open; emergency
 accesses (``emergency_accesses``) with the accesses made under them; one member of staff's
-accesses. Reviews are append-only (a trigger refuses UPDATE and DELETE).
+accesses. A centre's scope is the rows made from it and every access to its own patients.
+Reviews are append-only (a trigger refuses UPDATE and DELETE).
 """
 
 from __future__ import annotations

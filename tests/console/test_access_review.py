@@ -16,8 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hemkoll.api.console.auth import SESSION_COOKIE
-from hemkoll.store import patients
+from hemkoll.store import health_centres, patients, staff
 from hemkoll.store.connect import connect
+from hemkoll.store.health_centres import CentreSettings
 from tests.api.conftest import World
 from tests.conftest import as_api_role
 from tests.console.conftest import ORIGIN
@@ -86,11 +87,16 @@ def test_the_review_page_finds_a_planted_access_without_a_care_relationship(
     assert shown(page) == {planted["planted"]}
     assert "PA-0002" in page.text
     assert "nurse Vårdcentral B" in page.text
-    # Centre B's administrator sees it (made from her centre); centre A's does not.
-    assert shown(get(client, world.b.tokens["admin"], kind="no_care_relationship")) == {
-        planted["planted"]
-    }
-    assert shown(get(client, world.a.tokens["admin"], kind="no_care_relationship")) == set()
+    # Both centres' administrators see it: made from B, to A's own patient.
+    for centre in (world.a, world.b):
+        mine = get(client, centre.tokens["admin"], kind="no_care_relationship")
+        assert shown(mine) == {planted["planted"]}
+    # A third centre's administrator does not.
+    with connect(db_url) as conn, conn.transaction():
+        third = health_centres.create_centre(conn, "Vårdcentral C", CentreSettings())
+        admin = staff.create_staff(conn, name="admin C", role="admin", health_centre_id=third.id)
+        token = staff.issue_token(conn, admin.id, now=datetime.now(UTC)).token
+    assert shown(get(client, token, kind="no_care_relationship")) == set()
     # A longer period reaches the old one too.
     since = (datetime.now(UTC) - timedelta(days=90)).date().isoformat()
     longer = get(client, world.region_admin, kind="no_care_relationship", **{"from": since})

@@ -1,3 +1,6 @@
+-- A care unit's administrator reviews the unit's rows and every access to the unit's own
+-- patients (another unit's or provider's too), as she reads the audit log (audit_log.sql).
+
 -- name: review_random_sample
 -- Staff's accesses to patient data in the period, a random sample of them: ordered by a hash
 -- of each row's id and the review's seed, so that the same seed draws the same sample again.
@@ -10,7 +13,8 @@ LEFT JOIN health_centres AS hc ON hc.id = a.health_centre_id
 LEFT JOIN patients AS p ON p.id = a.patient_id
 WHERE a.staff_id IS NOT NULL AND a.patient_id IS NOT NULL AND a.status < 400
   AND a.at >= %(since)s AND a.at < %(until)s
-  AND (%(health_centre_id)s::uuid IS NULL OR a.health_centre_id = %(health_centre_id)s)
+  AND (%(health_centre_id)s::uuid IS NULL OR a.health_centre_id = %(health_centre_id)s
+       OR p.health_centre_id = %(health_centre_id)s)
 ORDER BY md5(a.id::text || %(seed)s)
 LIMIT %(limit)s;
 
@@ -26,7 +30,8 @@ LEFT JOIN health_centres AS hc ON hc.id = a.health_centre_id
 LEFT JOIN patients AS p ON p.id = a.patient_id
 WHERE a.staff_id IS NOT NULL AND a.patient_id IS NOT NULL AND a.status < 400
   AND a.at >= %(since)s AND a.at < %(until)s
-  AND (%(health_centre_id)s::uuid IS NULL OR a.health_centre_id = %(health_centre_id)s)
+  AND (%(health_centre_id)s::uuid IS NULL OR a.health_centre_id = %(health_centre_id)s
+       OR p.health_centre_id = %(health_centre_id)s)
   AND NOT EXISTS (
       SELECT 1 FROM care_relationships AS r
       WHERE r.patient_id = a.patient_id AND r.health_centre_id = a.health_centre_id
@@ -49,7 +54,8 @@ LEFT JOIN health_centres AS hc ON hc.id = a.health_centre_id
 LEFT JOIN patients AS p ON p.id = a.patient_id
 WHERE a.staff_id = %(staff_id)s
   AND a.at >= %(since)s AND a.at < %(until)s
-  AND (%(health_centre_id)s::uuid IS NULL OR a.health_centre_id = %(health_centre_id)s)
+  AND (%(health_centre_id)s::uuid IS NULL OR a.health_centre_id = %(health_centre_id)s
+       OR p.health_centre_id = %(health_centre_id)s)
 ORDER BY a.at, a.id
 LIMIT %(limit)s;
 
@@ -67,7 +73,8 @@ LEFT JOIN audit_log AS a
     ON a.staff_id = e.staff_id AND a.patient_id = e.patient_id
    AND a.at >= e.started_at AND a.at < e.expires_at
 WHERE e.started_at >= %(since)s AND e.started_at < %(until)s
-  AND (%(health_centre_id)s::uuid IS NULL OR s.health_centre_id = %(health_centre_id)s)
+  AND (%(health_centre_id)s::uuid IS NULL OR s.health_centre_id = %(health_centre_id)s
+       OR p.health_centre_id = %(health_centre_id)s)
 GROUP BY e.id, s.name, s.health_centre_id, p.reference
 ORDER BY e.started_at, e.id
 LIMIT %(limit)s;
