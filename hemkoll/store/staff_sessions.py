@@ -90,13 +90,6 @@ def centres_by_hsa_ids(conn: Conn, hsa_ids: list[str]) -> dict[str, UUID]:
     return {row.hsa_id: row.id for row in rows}
 
 
-def set_hsa_id(conn: Conn, staff_id: UUID, hsa_id: str | None) -> bool:
-    return (
-        conn.execute(query("set_staff_hsa_id"), {"staff_id": staff_id, "hsa_id": hsa_id}).fetchone()
-        is not None
-    )
-
-
 def open_session(
     conn: Conn,
     *,

@@ -17,6 +17,7 @@ NURSE_B = "SE2321000016-N002"  # centre B's nurse
 CLINICIAN_A = "SE2321000016-L001"  # centre A's clinician
 REGION_ADMIN = "SE2321000016-R001"
 STRANGER = "SE2321000016-X001"  # in the provider, not in hemkoll
+NEWCOMER = "SE2321000016-X002"  # in the provider; added to hemkoll by a test
 
 
 def _commission(ident: str, unit: str, purpose: str) -> dict[str, str]:
@@ -51,6 +52,12 @@ ACCOUNTS: dict[str, dict[str, object]] = {
         "name": "Sven Stranger",
         "employeeHsaId": STRANGER,
         "commissions": [_commission("SE2321000016-C040", UNIT_A, CARE)],
+    },
+    # Added to hemkoll by an administrator during a test.
+    "newcomer": {
+        "name": "Nina Newcomer",
+        "employeeHsaId": NEWCOMER,
+        "commissions": [_commission("SE2321000016-C070", UNIT_A, CARE)],
     },
     # No HSA employee id at all.
     "no-hsa-id": {"name": "No Id", "commissions": [_commission("C050", UNIT_A, CARE)]},

@@ -214,3 +214,25 @@ def test_a_region_administrator_keeps_the_regions_scope_and_reviews_the_log(
         "SELECT health_centre_id FROM staff_sessions WHERE staff_id = %s",
         w.region_admin_id,
     ) == [(None,)]
+
+
+def test_an_administrator_adds_a_member_by_her_hsa_id_and_she_can_sign_in(
+    oidc_world: OidcWorld,
+) -> None:
+    w, base = oidc_world.world, oidc_world.base
+    with client() as http:
+        assert sign_in(http, base, "newcomer").status_code == 403
+    admin = {"Authorization": f"Bearer {w.a.tokens['admin']}"}
+    body = {"name": "Nina", "role": "nurse", "health_centre_id": str(w.a.id)}
+    created = httpx.post(
+        f"{base}/api/v1/staff", json={**body, "hsa_id": accounts.NEWCOMER}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    twice = httpx.post(
+        f"{base}/api/v1/staff", json={**body, "hsa_id": accounts.NEWCOMER}, headers=admin
+    )
+    assert twice.status_code == 422  # one person, one staff row
+    with client() as http:
+        landed = sign_in(http, base, "newcomer")
+        assert landed.status_code == 200
+        assert "PA-0001" in http.get(f"{base}/console/worklist").text

@@ -28,6 +28,12 @@ class NewStaff(Model):
     health_centre_id: UUID | None = Field(
         None, description="Required for nurses and clinicians; none makes a region admin."
     )
+    hsa_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="The person's HSA id: she signs in to the console with the identity "
+        "provider by it (docs/operations.md, Staff sign-in).",
+    )
 
 
 class NewToken(Model):
@@ -61,7 +67,7 @@ def create_staff(body: NewStaff, caller: Admin) -> Staff:
             raise not_found("health centre", centre)
         try:
             member = store.create_staff(
-                s.conn, name=body.name, role=body.role, health_centre_id=centre
+                s.conn, name=body.name, role=body.role, health_centre_id=centre, hsa_id=body.hsa_id
             )
         except StaffError as exc:
             raise invalid(str(exc)) from exc

@@ -52,7 +52,3 @@ RETURNING id;
 UPDATE staff_sessions SET revoked_at = %(now)s
 WHERE staff_id = %(staff_id)s AND revoked_at IS NULL
 RETURNING id;
-
--- name: set_staff_hsa_id
-UPDATE staff SET hsa_id = %(hsa_id)s WHERE id = %(staff_id)s
-RETURNING id;
