@@ -236,3 +236,25 @@ def test_an_administrator_adds_a_member_by_her_hsa_id_and_she_can_sign_in(
         landed = sign_in(http, base, "newcomer")
         assert landed.status_code == 200
         assert "PA-0001" in http.get(f"{base}/console/worklist").text
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ({"error": "access_denied", "state": "s"}, 403),  # the person cancelled at the provider
+        ({"code": "c", "state": "s", "iss": "http://127.0.0.1:1"}, 422),  # another provider's
+    ],
+)
+def test_a_provider_that_refuses_or_is_not_ours_is_a_refusal_page(
+    oidc_world: OidcWorld, query: dict[str, str], status: int
+) -> None:
+    with httpx.Client(timeout=30.0) as http:
+        page = http.get(f"{oidc_world.base}/console/oidc/callback", params=query)
+    assert page.status_code == status
+    assert "Inloggningstjänsten svarade inte som väntat" in page.text
+    assert (status,) in rows(
+        oidc_world.db_url,
+        "SELECT status FROM audit_log WHERE action = %s AND reason LIKE %s",
+        CALLBACK_ACTION,
+        "oidc sign-in refused (provider)%",
+    )

@@ -16,6 +16,7 @@ at sign-out, with the member's tokens, or when she is deactivated.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -40,6 +41,8 @@ from hemkoll.api.staff_claims import (
 )
 from hemkoll.store import staff_sessions
 from hemkoll.store.connect import Conn
+
+log = logging.getLogger(__name__)
 
 PENDING_COOKIE = "hemkoll_oidc"
 CALLBACK = f"{PREFIX}/oidc/callback"
@@ -87,6 +90,8 @@ def _refused(
         staff_id=staff_id,
         reason=f"oidc sign-in refused ({reason}): {detail}"[:AUDIT_REASON_MAX],
     )
+    if reason == "provider":  # the operators' to look into, not only the reviewer's
+        log.warning("staff sign-in failed at the identity provider: %s", detail)
     response = render(request, "oidc_refused.html", {"reason": reason}, status=problem.status)
     response.delete_cookie(PENDING_COOKIE, path=f"{PREFIX}/oidc")
     return response
