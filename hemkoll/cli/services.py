@@ -133,7 +133,7 @@ def dispatch_command(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-def _oidc_config(settings: Settings) -> OidcConfig | None:
+def oidc_config(settings: Settings) -> OidcConfig | None:
     from hemkoll.api.oidc_client import OidcConfig  # noqa: PLC0415
     from hemkoll.api.staff_claims import ClaimNames  # noqa: PLC0415
 
@@ -169,7 +169,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
             public_url=settings.public_url,
             topic_prefix=settings.mqtt_topic_prefix,
             limits=ApiLimits.from_settings(settings),
-            oidc=_oidc_config(settings),
+            oidc=oidc_config(settings),
         )
     )
     # uvicorn handles SIGINT/SIGTERM itself: it stops accepting, finishes requests, closes

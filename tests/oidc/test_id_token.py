@@ -163,3 +163,33 @@ def test_the_claims_decide_the_member_her_unit_and_purpose(
     else:
         assert isinstance(decision, Accepted)
         assert decision.health_centre_id == expected
+
+
+def test_the_provider_and_its_claim_names_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from hemkoll.cli.services import oidc_config  # noqa: PLC0415
+    from hemkoll.settings import Settings  # noqa: PLC0415
+
+    assert oidc_config(Settings()) is None  # unset: the development sign-in
+    monkeypatch.setenv("HEMKOLL_OIDC_ISSUER", "https://idp.example.se/oidc")
+    with pytest.raises(ValidationError, match="CLIENT_ID"):
+        Settings()
+    monkeypatch.setenv("HEMKOLL_OIDC_CLIENT_ID", "hemkoll")
+    monkeypatch.setenv("HEMKOLL_OIDC_CLIENT_SECRET", "s3cret")
+    monkeypatch.setenv("HEMKOLL_OIDC_CLAIM_PURPOSE", "purpose")
+    monkeypatch.setenv("HEMKOLL_OIDC_CARE_PURPOSES", "Vård och behandling, Egenkontroll")
+    settings = Settings()
+    assert "s3cret" not in repr(settings)
+    config = oidc_config(settings)
+    assert config is not None
+    assert (config.issuer, config.client_id, config.client_secret) == (
+        "https://idp.example.se/oidc",
+        "hemkoll",
+        "s3cret",
+    )
+    assert config.claims == ClaimNames(purpose="purpose")
+    assert config.purposes == ("Vård och behandling", "Egenkontroll")
+    assert "s3cret" not in repr(config)
