@@ -12,7 +12,8 @@ writer in 2,000-reading batches. Then, warm cache, median of --runs:
     process (daily_readings_from_raw; also without the day's newest value, the cheapest raw
     aggregate), checked to agree;
   * raw paging: a 1,000-reading page at the start, middle and end of the year, and the whole
-    year page by page;
+    year page by page; the same for the FHIR search's pages (observation_entries: a cuff's
+    systolic and diastolic paired into one blood-pressure panel in SQL);
   * the rollup's cost on ingest: the writer's 2,000-reading batch with the trigger and without
     it (disabled for the batch; batches alternate), for a wearable's backlog (one patient, ~34
     hours), for a morning of 500 patients x 4 measurements (2,000 distinct hours, the trigger's
@@ -43,6 +44,7 @@ from hemkoll.store.readings_query import (
     DailyAggregate,
     daily_readings,
     daily_readings_from_raw,
+    observation_entries,
     raw_readings,
 )
 from hemkoll.store.types import Reading
@@ -269,6 +271,40 @@ def main() -> None:
         print(
             f"  the whole year, {pages} pages, {total:,} readings: {whole_s:.2f} s "
             f"({whole_s / pages * 1000:.1f} ms a page)"
+        )
+
+        # The FHIR search's page (observation_entries): the same range, a cuff's systolic and
+        # diastolic paired into one panel in SQL (a full join of each half's page).
+        print(f"\nFHIR Observation paging ({PAGE:,} entries a page, a BP panel one entry):")
+        with connect(url) as conn:
+            for label, at in (
+                ("start", start),
+                ("middle", start + (end - start) / 2),
+                ("end", end - timedelta(hours=12)),
+            ):
+                ms, _, _ = timed(
+                    lambda at=at: observation_entries(
+                        conn, patient, kinds=None, since=at, until=end, limit=PAGE
+                    ),
+                    args.runs,
+                )
+                print(f"  a page at the {label:<6} of the year: {ms:6.1f} ms (median)")
+            t0 = time.perf_counter()
+            served, pages, after = 0, 0, None
+            while True:
+                found = observation_entries(
+                    conn, patient, kinds=None, since=start, until=end, limit=PAGE, after=after
+                )
+                served, pages = served + len(found), pages + 1
+                if len(found) < PAGE:
+                    break
+                after = found[-1].cursor
+            whole_s = time.perf_counter() - t0
+        pairs = len({(r.device_id, r.measured_at) for r in readings if r.metric == "systolic_bp"})
+        assert served == len(readings) - pairs, (served, len(readings), pairs)
+        print(
+            f"  the whole year, {pages} pages, {served:,} entries ({pairs:,} panels): "
+            f"{whole_s:.2f} s ({whole_s / pages * 1000:.1f} ms a page)"
         )
 
         wearable = ids["gateway"]

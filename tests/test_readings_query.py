@@ -19,15 +19,18 @@ import numpy as np
 import psycopg
 import pytest
 
+from hemkoll.fhir.observation import entries
 from hemkoll.store import migrate as migrate_module
 from hemkoll.store.connect import connect
 from hemkoll.store.migrate import available_migrations, migrate
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.readings_query import (
+    BloodPressure,
     DailyAggregate,
     RawReading,
     daily_readings,
     daily_readings_from_raw,
+    observation_entries,
     raw_readings,
 )
 from hemkoll.store.types import Reading
@@ -308,6 +311,72 @@ def test_raw_pages_return_every_reading_once_in_order(db_url: str) -> None:
             k for k in stored if since <= k[0] < until and (metrics is None or k[1] in metrics)
         }
         assert all(r.received_at.tzinfo is not None for r in rows)
+
+
+def test_observation_pages_pair_each_cuffs_halves_and_never_split_a_pair(db_url: str) -> None:
+    """``observation_entries`` against the readings themselves: every page, whatever its size
+    and kinds, is the readings paired by ``hemkoll.fhir.observation.entries`` (a device's
+    systolic and diastolic of one instant as one BloodPressure, in (measured_at, kind, device)
+    order), each entry once and each pair whole, also where two cuffs measure at one instant
+    and halves come alone."""
+    a = enrol(db_url, kind="gateway")
+    b = enrol(db_url, kind="blood_pressure_monitor")
+    other = enrol(db_url, kind="gateway", patient="P-2")
+    patient = a.patient.id
+    rng = random.Random(17)
+    start = datetime(2026, 1, 10, tzinfo=UTC)
+    readings: list[Reading] = []
+    for i in range(300):
+        at = start + timedelta(minutes=rng.randint(0, 300))  # coarse: instants shared
+        device = rng.choice([a.device.id, b.device.id])
+        metrics = rng.choice(
+            [
+                ["systolic_bp", "diastolic_bp", "heart_rate"],
+                ["systolic_bp"],
+                ["diastolic_bp"],
+                ["spo2"],
+                ["body_weight", "systolic_bp", "diastolic_bp"],
+            ]
+        )
+        for metric in metrics:
+            readings.append(Reading(patient, device, metric, float(100 + i), at))
+            readings.append(Reading(other.patient.id, other.device.id, metric, float(i), at))
+    write(db_url, in_batches(readings, rng))
+    since, until = start + timedelta(minutes=30), start + timedelta(minutes=270)
+    with connect(db_url) as conn:
+        raw = raw_readings(conn, patient, metrics=None, since=since, until=until, limit=10_000)
+    expected = sorted(entries(raw), key=lambda e: e.cursor)
+    assert any(
+        isinstance(e, BloodPressure) and None not in (e.systolic, e.diastolic) for e in expected
+    )
+
+    def kind(entry: RawReading | BloodPressure) -> str:
+        return entry.cursor[1]
+
+    for kinds, limit in (
+        (None, 1),
+        (None, 4),
+        (None, 1000),
+        (["blood_pressure"], 3),
+        (["blood_pressure", "heart_rate"], 5),
+        (["spo2"], 2),
+    ):
+        found: list[RawReading | BloodPressure] = []
+        with connect(db_url) as conn:
+            after = None
+            while True:
+                page = observation_entries(
+                    conn, patient, kinds=kinds, since=since, until=until, limit=limit, after=after
+                )
+                assert len(page) <= limit
+                found += page
+                if len(page) < limit:
+                    break
+                assert page[-1].cursor != after, "the cursor moves on"
+                after = page[-1].cursor
+        assert found == [e for e in expected if kinds is None or kind(e) in kinds], (kinds, limit)
+    with connect(db_url) as conn, pytest.raises(ValueError, match="served as"):
+        observation_entries(conn, patient, kinds=["systolic_bp"], since=since, until=until, limit=1)
 
 
 def test_metric_filter_and_empty_ranges(db_url: str) -> None:

@@ -11,13 +11,22 @@ with the refusal's reason as its access basis.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from uuid import UUID
 
 from hemkoll.access.decision import Decision, Viewer, decide
 from hemkoll.api.access import Caller, Session
-from hemkoll.api.problems import Problem, forbidden, not_found
+from hemkoll.api.problems import Problem, conflict, forbidden, invalid, not_found
 from hemkoll.store import care_team, patients
+from hemkoll.store.care_team import EmergencyAccess
 from hemkoll.store.patients import PatientRecord
+
+# How long an emergency access lasts: an on-call situation (a home visit for an escalated
+# alert, its phone calls and its notes) fits in four hours; a longer need is a care
+# relationship with consent, or a new emergency access with its own reason, each reviewed.
+EMERGENCY_ACCESS_DURATION = timedelta(hours=4)
+REASON_MIN_CHARS = 10  # as the table's CHECK: a reason, not a word
+REASON_MAX_CHARS = 500
 
 
 def viewer(caller: Caller, s: Session) -> Viewer:
@@ -71,11 +80,16 @@ def visible_patients(caller: Caller, s: Session) -> list[UUID] | None:
         return None
     if me.unit_id is None:
         return []
-    found = care_team.candidates(s.conn, unit_id=me.unit_id, staff_id=me.staff_id, now=caller.now())
-    allowed = decisions(caller, s, found)
-    return [
-        pid for pid in found if allowed.get(pid, Decision(refusal="no_care_relationship")).allowed
-    ]
+    now = caller.now()
+    facts = care_team.unit_sharing(
+        s.conn, unit_id=me.unit_id, provider_id=me.provider_id, staff_id=me.staff_id, now=now
+    )
+    shown = []
+    for pid, sharing in facts.items():
+        decision = s.decisions.setdefault(pid, decide(me, sharing, now))
+        if decision.allowed:
+            shown.append(pid)
+    return shown
 
 
 def patient_or_404(
@@ -93,3 +107,36 @@ def patient_or_404(
     if own and caller.scope not in (None, found.health_centre_id):
         raise forbidden("only her own health centre does this; your unit shares her care")
     return found
+
+
+def start_emergency(caller: Caller, s: Session, patient_id: UUID, reason: str) -> EmergencyAccess:
+    """The caller's emergency access to a patient she does not see, for
+    ``EMERGENCY_ACCESS_DURATION``, with its reason (API and console alike). Refused: a reason
+    too short (422), no such patient (404), her block against the caller's provider (403: an
+    emergency does not lift a block), a patient the caller sees already (409)."""
+    reason = reason.strip()
+    if not REASON_MIN_CHARS <= len(reason) <= REASON_MAX_CHARS:
+        raise invalid(f"reason: say why, in {REASON_MIN_CHARS} to {REASON_MAX_CHARS} characters")
+    if patients.patient_in_scope(s.conn, patient_id, health_centre_id=None) is None:
+        raise not_found("patient", patient_id)
+    decision = decisions(caller, s, [patient_id])[patient_id]
+    if decision.refusal == "blocked":
+        s.record("emergency_access", patient_id, patient_id=patient_id)
+        raise forbidden(
+            "she has blocked sharing with your care provider: an emergency does not lift a "
+            "block, only she can"
+        )
+    if decision.allowed:
+        raise conflict(f"you have access already ({decision.basis})")
+    now = caller.now()
+    access = care_team.start_emergency(
+        s.conn,
+        staff_id=caller.principal.staff_id,
+        patient_id=patient_id,
+        reason=reason,
+        now=now,
+        expires_at=now + EMERGENCY_ACCESS_DURATION,
+    )
+    s.decisions[patient_id] = Decision(basis="emergency")
+    s.record("emergency_access", access.id, patient_id=patient_id)
+    return access

@@ -20,7 +20,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.flag import Flag
 
 from hemkoll.fhir import BASE_PATH
-from hemkoll.fhir.mapping import observation_id, observation_resource
+from hemkoll.fhir.observation import entries, observation_id, observation_resource
 from hemkoll.store.alerts import FlagAlert
 from hemkoll.store.readings_query import RawReading
 
@@ -81,9 +81,10 @@ def flag_resource(alert: FlagAlert, evidence: Sequence[RawReading]) -> Flag:
             },
         }
     ]
+    # One per Observation: a cuff's systolic and diastolic are one panel (hemkoll.fhir.observation).
     extensions += [
-        {"url": FLAG_DETAIL, "valueReference": {"reference": f"Observation/{observation_id(r)}"}}
-        for r in evidence
+        {"url": FLAG_DETAIL, "valueReference": {"reference": f"Observation/{observation_id(e)}"}}
+        for e in entries(evidence)
     ]
     period: dict[str, str] = {"start": alert.opened_at.isoformat()}
     if alert.resolved_at is not None:
@@ -129,21 +130,22 @@ def webhook_bundle(
     event: str,
     at: datetime,
 ) -> Bundle:
-    """A ``collection`` Bundle: the Flag, then the Observations that triggered it."""
+    """A ``collection`` Bundle: the Flag, then the Observations that triggered it (``evidence``
+    holds both halves of a blood pressure it names: store/queries/notifications.sql)."""
     base = f"{public_url.rstrip('/')}{BASE_PATH}"
-    entries = [
+    bundle_entries = [
         {
             "fullUrl": f"{base}/Flag/{alert.id}",
             "resource": flag_resource(alert, evidence).model_dump(mode="json", exclude_none=True),
         }
     ] + [
         {
-            "fullUrl": f"{base}/Observation/{observation_id(r)}",
-            "resource": observation_resource(r, alert.patient_id).model_dump(
+            "fullUrl": f"{base}/Observation/{observation_id(e)}",
+            "resource": observation_resource(e, alert.patient_id).model_dump(
                 mode="json", exclude_none=True
             ),
         }
-        for r in evidence
+        for e in entries(evidence)
     ]
     return Bundle.model_validate(
         {
@@ -152,6 +154,6 @@ def webhook_bundle(
             "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{notification_id}"},
             "type": "collection",
             "timestamp": at.astimezone(UTC).isoformat(),
-            "entry": entries,
+            "entry": bundle_entries,
         }
     )

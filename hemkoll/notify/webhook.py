@@ -24,7 +24,7 @@ import orjson
 from standardwebhooks import Webhook
 
 from hemkoll.fhir.flag import alert_from_payload, webhook_bundle
-from hemkoll.fhir.mapping import reading_from_snapshot
+from hemkoll.fhir.observation import reading_from_snapshot
 from hemkoll.notify.schedule import AttemptOutcome, parse_retry_after
 from hemkoll.store.notifications import ClaimedNotification
 

@@ -1,6 +1,6 @@
 """The care team across care providers (migration 0020): what the access decision needs to
 know of patients (``sharing``), the patients a unit's member of staff may be shown
-(``candidates``), and the records of care relationships, consents, blocks and emergency
+(``unit_sharing``), and the records of care relationships, consents, blocks and emergency
 accesses. The decision itself is hemkoll/access/decision.py (pure)."""
 
 from __future__ import annotations
@@ -161,15 +161,6 @@ def sharing(
     }
 
 
-def candidates(conn: Conn, *, unit_id: UUID, staff_id: UUID, now: datetime) -> list[UUID]:
-    """Patients the unit has a care relationship with at ``now``, and those the member of
-    staff has an emergency access to: the only ones the decision can allow her."""
-    rows = conn.execute(
-        query("unit_candidates"), {"unit_id": unit_id, "staff_id": staff_id, "now": now}
-    ).fetchall()
-    return [UUID(str(r[0])) for r in rows]
-
-
 def create_provider(conn: Conn, *, name: str, kind: str, hsa_id: str | None) -> CareProvider:
     with conn.cursor(row_factory=class_row(CareProvider)) as cur:
         row = cur.execute(
@@ -326,3 +317,57 @@ def handovers(conn: Conn, alert_ids: Sequence[UUID]) -> dict[UUID, list[Handover
         for h in cur.execute(query("handovers_of"), {"alert_ids": list(alert_ids)}):
             found.setdefault(h.alert_id, []).append(h)
     return found
+
+
+@dataclass(frozen=True)
+class _UnitRow:
+    patient_id: UUID
+    home_unit_id: UUID
+    home_provider_id: UUID
+    relationship_starts: list[datetime]
+    relationship_ends: list[datetime | None]
+    consent_recorded: list[datetime]
+    consent_withdrawn: list[datetime | None]
+    block_recorded: list[datetime]
+    block_lifted: list[datetime | None]
+    emergency_starts: list[datetime]
+    emergency_expires: list[datetime]
+
+
+def unit_sharing(
+    conn: Conn, *, unit_id: UUID, provider_id: UUID | None, staff_id: UUID, now: datetime
+) -> dict[UUID, PatientSharing]:
+    """The facts of every patient a unit's member of staff might see (her unit's care
+    relationships in force, her own emergency accesses in force), in one
+    statement, limited to what the decision consults for her: her unit's relationships, her
+    provider's consents and blocks, her own emergency accesses. The decision for her is the
+    same as on every fact of the patient; for anyone else these facts are not the patient's."""
+    args = {"unit_id": unit_id, "provider_id": provider_id, "staff_id": staff_id, "now": now}
+    with conn.cursor(row_factory=class_row(_UnitRow), binary=True) as cur:
+        rows = cur.execute(query("unit_sharing"), args).fetchall()
+    return {
+        r.patient_id: PatientSharing(
+            r.patient_id,
+            r.home_unit_id,
+            r.home_provider_id,
+            tuple(
+                Relationship(unit_id, s, e)
+                for s, e in zip(r.relationship_starts, r.relationship_ends, strict=True)
+            ),
+            tuple(
+                Consent(provider_id, s, e)
+                for s, e in zip(r.consent_recorded, r.consent_withdrawn, strict=True)
+                if provider_id is not None
+            ),
+            tuple(
+                Block(provider_id, s, e)
+                for s, e in zip(r.block_recorded, r.block_lifted, strict=True)
+                if provider_id is not None
+            ),
+            tuple(
+                Emergency(staff_id, s, e)
+                for s, e in zip(r.emergency_starts, r.emergency_expires, strict=True)
+            ),
+        )
+        for r in rows
+    }

@@ -234,3 +234,105 @@ def reading_in_scope(
         },
     )
     return found[0] if found else None
+
+
+# A cuff's two halves are one served entry (the FHIR panel 85354-9) of this kind.
+BLOOD_PRESSURE = "blood_pressure"
+BLOOD_PRESSURE_HALVES = ("systolic_bp", "diastolic_bp")
+
+
+@dataclass(frozen=True)
+class BloodPressure:
+    """A cuff's systolic and diastolic measured together (same device and instant); a half
+    that was never stored is None. ``received_at`` is the later half's."""
+
+    measured_at: datetime
+    device_id: UUID
+    systolic: float | None
+    diastolic: float | None
+    received_at: datetime
+
+    @property
+    def cursor(self) -> RawCursor:
+        return (self.measured_at, BLOOD_PRESSURE, self.device_id)
+
+
+@dataclass(frozen=True)
+class _EntryRow:
+    kind: str
+    value: float | None
+    measured_at: datetime
+    device_id: UUID
+    received_at: datetime
+    systolic: float | None
+    diastolic: float | None
+
+    def entry(self) -> RawReading | BloodPressure:
+        if self.kind == BLOOD_PRESSURE:
+            return BloodPressure(
+                self.measured_at, self.device_id, self.systolic, self.diastolic, self.received_at
+            )
+        if self.value is None:
+            raise ValueError(f"a {self.kind} reading without a value")
+        return RawReading(self.kind, self.value, self.measured_at, self.device_id, self.received_at)
+
+
+def observation_entries(
+    conn: Conn,
+    patient_id: UUID,
+    *,
+    kinds: Sequence[str] | None,
+    since: datetime,
+    until: datetime,
+    limit: int,
+    after: RawCursor | None = None,
+) -> list[RawReading | BloodPressure]:
+    """The first ``limit`` entries measured in [since, until) after ``after``: each reading, but
+    a device's systolic_bp and diastolic_bp of one instant paired into one ``BloodPressure``.
+
+    ``kinds`` are metric names other than the two halves, and ``BLOOD_PRESSURE``; None means
+    every kind. Ordered by (measured_at, kind, device_id); an entry's ``cursor`` is that triple.
+    Fewer than ``limit`` entries means the range is done.
+    """
+    _check_aware(since=since, until=until)
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"limit must be 1..{MAX_PAGE}, got {limit}")
+    if kinds is not None and set(kinds) & set(BLOOD_PRESSURE_HALVES):
+        raise ValueError(f"{BLOOD_PRESSURE_HALVES} are served as {BLOOD_PRESSURE!r}, not alone")
+    after_at, after_kind, after_device = after if after is not None else (None, None, None)
+    if after_at is not None:
+        _check_aware(after=after_at)
+    params = {
+        "patient_id": patient_id,
+        "kinds": _metric_list(kinds),
+        "since": since,
+        "until": until,
+        "after_at": after_at,
+        "after_kind": after_kind,
+        "after_device": after_device,
+        "limit": limit,
+    }
+    return [row.entry() for row in _fetch(conn, _EntryRow, "observation_page", params)]
+
+
+@dataclass(frozen=True)
+class ScopedBloodPressure(BloodPressure):
+    """A panel with the patient and health centre it belongs to."""
+
+    patient_id: UUID
+    health_centre_id: UUID
+
+
+def blood_pressure_in_scope(
+    conn: Conn, *, device_id: UUID, measured_at: datetime, health_centre_id: UUID | None
+) -> ScopedBloodPressure | None:
+    """The device's systolic and diastolic at ``measured_at`` in the centre (None: any centre);
+    None when neither is stored."""
+    _check_aware(measured_at=measured_at)
+    found = _fetch(
+        conn,
+        ScopedBloodPressure,
+        "blood_pressure_in_scope",
+        {"device_id": device_id, "measured_at": measured_at, "health_centre_id": health_centre_id},
+    )
+    return found[0] if found else None

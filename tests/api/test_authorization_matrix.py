@@ -25,7 +25,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from hemkoll.fhir import mapping
+from hemkoll.fhir import observation
 from hemkoll.store import (
     care_team,
     devices,
@@ -181,7 +181,7 @@ def stored_reading(conn: Conn, centre: Centre) -> dict[str, Any]:
         (centre.patient_id, centre.device_id, at),
     )
     reading = RawReading("body_weight", 80.5, at, centre.device_id, at)
-    return {**_existing(centre), "observation": mapping.observation_id(reading)}
+    return {**_existing(centre), "observation": observation.observation_id(reading)}
 
 
 def stored_response(conn: Conn, centre: Centre) -> dict[str, Any]:

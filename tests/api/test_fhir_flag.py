@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
@@ -21,6 +22,7 @@ from hemkoll.store.connect import connect
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.types import Reading
 from tests.api.conftest import World, bearer, make_alert
+from tests.fhir_profiles import vital_signs_problems
 
 T0 = datetime(2026, 11, 9, 8, 0, 0, 123456, tzinfo=UTC)
 BASE = "/fhir/R4"
@@ -204,6 +206,11 @@ def test_capability_statement_lists_flag_and_observation_read(client: TestClient
     assert {i.code for i in resources["Flag"].interaction or []} == {"read", "search-type"}
     assert "read" in {i.code for i in resources["Observation"].interaction or []}
     assert {p.name for p in resources["Flag"].searchParam or []} >= {"patient", "status"}
+    observation = {p.name: p.definition for p in resources["Observation"].searchParam or []}
+    assert observation["component-code"] == (
+        "http://hl7.org/fhir/SearchParameter/Observation-component-code"
+    )
+    assert "combo-code" in observation
 
 
 def test_the_centres_webhook_format_is_set_by_its_administrator(
@@ -220,3 +227,68 @@ def test_the_centres_webhook_format_is_set_by_its_administrator(
     assert client.get(url, headers=admin).json()["webhook_format"] == "fhir"
     refused = client.patch(url, json={"webhook_format": "xml"}, headers=admin)
     assert refused.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("evidence", "kinds"),
+    [
+        # A systolic threshold: the systolic reading, served inside its panel.
+        ({"metric": "systolic_bp", "value": 182.0}, ["blood-pressure"]),
+        # A finding naming no metric (a combination): every reading of the instant, the two
+        # halves named once, as their panel, and the pulse on its own.
+        ({"value": 182.0}, ["blood-pressure", "heart-rate"]),
+    ],
+)
+def test_a_blood_pressure_flag_points_at_the_panel(
+    client: TestClient, world: World, db_url: str, evidence: dict[str, Any], kinds: list[str]
+) -> None:
+    """A blood-pressure alert's flag-detail names the panel that holds its reading (with the
+    diastolic of the same cuff and instant), once."""
+    a = world.a
+    with connect(db_url) as conn:
+        conn.execute("UPDATE devices SET enrolled_at = '2026-01-01' WHERE id = %s", (a.device_id,))
+        conn.commit()
+        ReadingWriter(conn).write(
+            [
+                [
+                    Reading(a.patient_id, a.device_id, "systolic_bp", 182.0, T0),
+                    Reading(a.patient_id, a.device_id, "diastolic_bp", 101.0, T0),
+                    Reading(a.patient_id, a.device_id, "heart_rate", 88.0, T0),
+                ]
+            ],
+            [],
+        )
+        alert_id = alerts.insert_alert(
+            conn,
+            a.patient_id,
+            "test rules",
+            AlertContent(
+                rule_id="systolic_high",
+                rule_kind="threshold",
+                severity="red",
+                fired_at=T0,
+                evidence=evidence,
+                explanation_en="Systolic 182 mm[Hg] is above 180.",
+                explanation_sv="Systoliskt 182 mm[Hg] är över 180.",
+            ),
+        )
+        conn.commit()
+    nurse = bearer(a.tokens["nurse"])
+    flag = Flag.model_validate(client.get(f"{BASE}/Flag/{alert_id}", headers=nurse).json())
+    references = _details(flag)
+    assert [r.rsplit(".", 1)[1] for r in references] == kinds
+    reference = references[0]
+    panel = client.get(f"{BASE}/{reference}", headers=nurse).json()
+    assert vital_signs_problems(panel) == []
+    assert [
+        (c["code"]["coding"][0]["code"], c["valueQuantity"]["value"]) for c in panel["component"]
+    ] == [
+        ("8480-6", 182.0),
+        ("8462-4", 101.0),
+    ]
+    # The Flag search gives the same evidence.
+    found = client.get(
+        f"{BASE}/Flag", params={"patient": str(a.patient_id), "status": "active"}, headers=nurse
+    ).json()
+    [searched] = [e["resource"] for e in found["entry"] if e["resource"]["id"] == str(alert_id)]
+    assert _details(Flag.model_validate(searched)) == references

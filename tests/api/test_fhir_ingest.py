@@ -29,6 +29,7 @@ from hemkoll.store import devices, patients
 from hemkoll.store.connect import connect
 from tests.api.conftest import World, bearer
 from tests.conftest import as_api_role
+from tests.fhir_profiles import vital_signs_problems
 
 BASE = "/fhir/R4"
 LOINC = "http://loinc.org"
@@ -181,24 +182,50 @@ def test_a_phd_bundle_round_trips_through_the_observation_search(
     assert _statuses(response) == ["200 OK"] + ["201 Created"] * 4
     assert response.json()["type"] == "batch-response"
     by_code = _observations(client, world, gateway.patient_id)
-    assert set(by_code) == {"29463-7", "8480-6", "8462-4", "8867-4", "59408-5"}
+    # The panel comes back as the panel: one Observation 85354-9 with the two components
+    # (the mean pressure, not a metric here, is not kept); the pulse beside it on its own.
+    assert set(by_code) == {"29463-7", "85354-9", "8867-4", "59408-5"}
     weight = by_code["29463-7"]
     assert weight.valueQuantity.code == "kg"
     assert float(weight.valueQuantity.value) == pytest.approx(180 * 0.45359237)
     assert weight.effectiveDateTime == T1
     assert weight.device.reference == f"Device/{gateway.id}"
-    assert by_code["8480-6"].valueQuantity.value == 128
-    assert by_code["8462-4"].valueQuantity.value == 82
+    panel = by_code["85354-9"]
+    assert panel.valueQuantity is None
+    assert [
+        (c.code.coding[0].code, c.valueQuantity.value, c.valueQuantity.code)
+        for c in panel.component
+    ] == [("8480-6", 128, "mm[Hg]"), ("8462-4", 82, "mm[Hg]")]
+    assert panel.effectiveDateTime == T1
+    assert panel.device.reference == f"Device/{gateway.id}"
+    assert vital_signs_problems(panel.model_dump(mode="json", exclude_none=True)) == []
     assert by_code["8867-4"].valueQuantity.value == 71
     assert by_code["59408-5"].effectiveDateTime == T2
     # The location each entry was answered with is the Observation the search returns.
     locations = [e["response"].get("location") for e in response.json()["entry"]]
-    assert f"Observation/{weight.id}" in locations
+    assert locations[1:] == [
+        f"Observation/{o.id}" for o in (weight, panel, by_code["8867-4"], by_code["59408-5"])
+    ]
     # ... and what the Observation read serves at that location.
     read = client.get(f"{BASE}/Observation/{weight.id}", headers=bearer(world.a.tokens["nurse"]))
     assert read.status_code == 200
     assert read.json()["valueQuantity"]["code"] == "kg"
     assert datetime.fromisoformat(read.json()["effectiveDateTime"]) == T1
+    # A diastolic posted alone is served as its panel, the systolic absent with a reason.
+    lone = client.post(
+        BASE,
+        json=bundle([DEVICE_ENTRY, _obs("8462-4", T2, valueQuantity=_quantity(77, "mm[Hg]"))]),
+        headers=gateway.auth,
+    )
+    location = lone.json()["entry"][1]["response"]["location"]
+    assert location.endswith(".blood-pressure")
+    alone = client.get(f"{BASE}/{location}", headers=bearer(world.a.tokens["nurse"])).json()
+    assert vital_signs_problems(alone) == []
+    assert [
+        (c["code"]["coding"][0]["code"], c.get("valueQuantity", {}).get("value"))
+        for c in alone["component"]
+    ] == [("8480-6", None), ("8462-4", 77)]
+    assert alone["component"][0]["dataAbsentReason"]["coding"][0]["code"] == "unknown"
     # Queued for the rules in the readings' transaction, the gateway to be told the outcome.
     with connect(db_url) as conn:
         queued = conn.execute(
@@ -347,16 +374,23 @@ def test_a_fhir_client_reads_back_what_a_gateway_posted(
     found = fhir.resources("Observation").search(patient=str(gateway.patient_id)).limit(2)
     observations = found.fetch_all()
     values = sorted(
-        (o["code"]["coding"][0]["code"], o["valueQuantity"]["value"]) for o in observations
+        (o["code"]["coding"][0]["code"], o.get("valueQuantity", {}).get("value"))
+        for o in observations
     )
     assert values == sorted(
         [
             ("29463-7", pytest.approx(180 * 0.45359237)),
-            ("8480-6", 128),
-            ("8462-4", 82),
+            ("85354-9", None),
             ("8867-4", 71),
             ("59408-5", 96),
         ]
     )
+    [panel] = [o for o in observations if o["code"]["coding"][0]["code"] == "85354-9"]
+    assert [c["valueQuantity"]["value"] for c in panel["component"]] == [128, 82]
+    # The panel by its component's code, as a client searches for a systolic pressure.
+    by_component = fhir.resources("Observation").search(
+        patient=str(gateway.patient_id), **{"component-code": "http://loinc.org|8480-6"}
+    )
+    assert [o["id"] for o in by_component.fetch_all()] == [panel["id"]]
     weight = fhir.resources("Observation").search(patient=str(gateway.patient_id), code="29463-7")
     assert [o["device"]["reference"] for o in weight.fetch_all()] == [f"Device/{gateway.id}"]

@@ -46,6 +46,7 @@ def served_api(db_url: str, world: World) -> Iterator[tuple[str, World]]:
         yield server.base_url, world
 
 
+@pytest.mark.long
 def test_no_generated_request_gets_a_server_error(
     served_api: tuple[str, World], db_url: str
 ) -> None:

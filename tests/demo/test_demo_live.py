@@ -74,6 +74,7 @@ def _silent_in_simulation(state: dict[str, object], at: datetime) -> dict[str, s
     return out
 
 
+@pytest.mark.long
 def test_live_pace_own_nurse_and_reminders_only_for_the_silent(tmp_path: Path) -> None:
     data = tmp_path / "demo"
     demo = Demo(data, "--patients", "10", "--days", "14", "--seed", "1", "--pace", PACE)

@@ -23,6 +23,7 @@ from hemkoll.store.connect import connect
 from hemkoll.store.devices import Enrolment
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.types import Reading
+from tests.fhir_profiles import vital_signs_problems
 from tests.helpers import scalar
 from tests.notify.receiver import Receiver
 from tests.notify.support import (
@@ -118,6 +119,71 @@ def test_a_fhir_centre_gets_a_signed_bundle_of_the_flag_and_its_observations(
     assert details == [f"Observation/{observations[0].id}"]
     full_urls = [entry.fullUrl for entry in bundle.entry or []]
     assert full_urls[0] == f"https://hemkoll.example.se/fhir/R4/Flag/{flag.id}"
+
+
+SYSTOLIC = RuleSet(
+    name="fhir systolic v1",
+    rules=(
+        ThresholdRule(
+            id="systolic_high", metric="systolic_bp", yellow=Band(high=160), red=Band(high=180)
+        ),
+    ),
+)
+
+
+def test_a_blood_pressure_alerts_bundle_holds_the_panel_with_both_halves(
+    db_url: str, enrolment: Enrolment, receiver: Receiver
+) -> None:
+    """The rules snapshot the systolic reading that fired with its diastolic (the dispatcher
+    may not read readings), and the Bundle serves the two as one panel the Flag points at."""
+    set_endpoint(db_url, enrolment.health_centre.id, receiver.url, new_secret())
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "UPDATE health_centres SET webhook_format = 'fhir' WHERE id = %s",
+            (enrolment.health_centre.id,),
+        )
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    p, d = enrolment.patient.id, enrolment.device.id
+    with connect(db_url) as conn:
+        ReadingWriter(conn).write(
+            [
+                [
+                    Reading(p, d, "systolic_bp", 186, at),
+                    Reading(p, d, "diastolic_bp", 104, at),
+                    Reading(p, d, "heart_rate", 90, at),
+                ]
+            ],
+            [],
+        )
+    worker = RulesWorker(RulesConfig(db_url, SYSTOLIC))
+    with connect(db_url) as conn:
+        worker.process_due(conn)
+    assert (worker.evaluated, worker.failed) == (1, 0)
+    _deliver(db_url)
+
+    [request] = receiver.requests
+    bundle = Bundle.model_validate_json(request.body)
+    flag, *observations = [e.resource.model_dump(mode="json") for e in bundle.entry or []]
+    assert [o["code"]["coding"][0]["code"] for o in observations] == ["85354-9"]
+    [panel] = observations
+    assert vital_signs_problems(panel) == []
+    assert datetime.fromisoformat(panel["effectiveDateTime"]) == at
+    assert [
+        (c["code"]["coding"][0]["code"], c["valueQuantity"]["value"]) for c in panel["component"]
+    ] == [
+        ("8480-6", 186),
+        ("8462-4", 104),
+    ]
+    details = [
+        x["valueReference"]["reference"]
+        for x in flag["extension"]
+        if x["url"] == "http://hl7.org/fhir/StructureDefinition/flag-detail"
+    ]
+    assert details == [f"Observation/{panel['id']}"]
+    assert bundle.entry is not None
+    assert (
+        bundle.entry[1].fullUrl == f"https://hemkoll.example.se/fhir/R4/Observation/{panel['id']}"
+    )
 
 
 def test_the_default_format_is_hemkolls_json_without_a_snapshot(

@@ -24,6 +24,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "faults.py"
 SCENARIOS = ("ingest-kill", "broker-restart", "postgres-restart", "endpoint", "dispatcher-kill")
 
 
+@pytest.mark.long
 @pytest.mark.broker
 @pytest.mark.timeout(420)
 def test_every_fault_scenario_loses_and_duplicates_nothing(tmp_path: Path) -> None:

@@ -248,6 +248,16 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "error_period_too_early": ("Välj ett senare datum.", "Choose a later date."),
     "back_to_start": ("Till startsidan", "Back to the start page"),
+    # Emergency access from a patient page that answers "not found" (docs/access.md).
+    "emergency_title": ("Nödåtkomst", "Emergency access"),
+    "emergency_explain": (
+        "Behöver du patientens uppgifter nu och saknar behörighet? Ange varför. Åtkomsten gäller "
+        "i fyra timmar, bara för dig, och granskas i efterhand.",
+        "Do you need the patient's data now and have no access? Say why. The access lasts four "
+        "hours, for you alone, and is reviewed afterwards.",
+    ),
+    "emergency_reason": ("Skäl (minst 10 tecken)", "Reason (at least 10 characters)"),
+    "emergency_submit": ("Begär nödåtkomst", "Request emergency access"),
     # Worklist
     "worklist_title": ("Arbetslista", "Worklist"),
     "worklist_hint": (

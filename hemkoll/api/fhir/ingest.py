@@ -25,7 +25,7 @@ from fastapi.responses import Response
 from psycopg_pool import ConnectionPool
 
 from hemkoll.api.fhir import MEDIA_TYPE, PREFIX
-from hemkoll.fhir import mapping
+from hemkoll.fhir import observation
 from hemkoll.ingest.pipeline import InboundMessage, MessagePlan, dead_letters
 from hemkoll.observability import metrics
 from hemkoll.protocol import fhir_bundle
@@ -230,7 +230,7 @@ def _response_bundle(
             response = {"status": _STATUS_TEXT[200], "location": f"Patient/{device.patient_id}"}
         else:
             first = entry.readings[0]
-            ident = mapping.observation_id(
+            ident = observation.observation_id(
                 RawReading(first.metric, first.value, first.measured_at, device.id, now)
             )
             response = {

@@ -4,12 +4,17 @@ scoped and audited as the other FHIR routes (docs/fhir.md)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from hemkoll.api import care_access
+from hemkoll.api.access import Caller
 from hemkoll.api.fhir import PREFIX
 from hemkoll.api.fhir.routes import (
     DEFAULT_COUNT,
@@ -30,6 +35,7 @@ router = APIRouter(prefix=PREFIX, tags=["fhir"])
 PatientParam = Annotated[str, Query(description="Patient/<id> or <id>")]
 Count = Annotated[int, Query(alias="_count", ge=1, le=MAX_COUNT)]
 Cursor = Annotated[str | None, Query(alias="_cursor", max_length=300)]
+Row = TypeVar("Row")
 
 
 @router.get("/QuestionnaireResponse/{response_id}", summary="A patient's questionnaire answers")
@@ -45,6 +51,70 @@ def read_questionnaire_response(response_id: str, caller: Nurse) -> Response:
     return fhir_response(questionnaire_response_resource(row))
 
 
+@dataclass(frozen=True)
+class _PatientRecords(Generic[Row]):
+    """One kind of the patient's records as a search serves it: the FHIR type, what the audit
+    row names (its table, and ``search`` or the patient as its target), the keyset page of the
+    store, the (instant, id) position of a row and its resource."""
+
+    kind: str
+    audit_table: str
+    audit_target: Callable[[UUID], object]
+    page: Callable[..., Sequence[Row]]
+    position: Callable[[Row], tuple[datetime, UUID]]
+    resource: Callable[[Row], Any]
+
+
+def _search(
+    records: _PatientRecords[Row],
+    *,
+    request: Request,
+    caller: Caller,
+    patient: str,
+    count: int,
+    cursor: str | None,
+) -> Response:
+    """A searchset of the patient's records, oldest first, with a keyset ``next`` link."""
+    pid = resource_id(patient, "Patient")
+    after = None if cursor is None else decode_position(cursor)
+    with caller.session() as s:
+        record = patient_or_404(caller, s, pid)
+        s.record(
+            records.audit_table,
+            records.audit_target(pid),
+            patient_id=pid,
+            health_centre_id=record.health_centre_id,
+        )
+        rows = records.page(s.conn, pid, limit=count, after=after)
+    last = rows[-1] if len(rows) == count else None
+    return fhir_response(
+        searchset(
+            request,
+            records.kind,
+            [(str(records.position(r)[1]), records.resource(r)) for r in rows],
+            None if last is None else encode_position(*records.position(last)),
+        )
+    )
+
+
+_RESPONSES = _PatientRecords(
+    "QuestionnaireResponse",
+    "questionnaire_response",
+    lambda _: "search",
+    questionnaire_responses.page,
+    lambda r: (r.authored_at, r.id),
+    questionnaire_response_resource,
+)
+_MESSAGES = _PatientRecords(
+    "Communication",
+    "care_messages",
+    lambda pid: pid,
+    care_messages.page,
+    lambda m: (m.sent_at, m.id),
+    communication_resource,
+)
+
+
 @router.get("/QuestionnaireResponse", summary="Search a patient's questionnaire answers")
 def search_questionnaire_responses(
     *,
@@ -54,25 +124,8 @@ def search_questionnaire_responses(
     count: Count = DEFAULT_COUNT,
     cursor: Cursor = None,
 ) -> Response:
-    pid = resource_id(patient, "Patient")
-    after = None if cursor is None else decode_position(cursor)
-    with caller.session() as s:
-        record = patient_or_404(caller, s, pid)
-        s.record(
-            "questionnaire_response",
-            "search",
-            patient_id=pid,
-            health_centre_id=record.health_centre_id,
-        )
-        rows = questionnaire_responses.page(s.conn, pid, limit=count, after=after)
-    last = rows[-1] if len(rows) == count else None
-    return fhir_response(
-        searchset(
-            request,
-            "QuestionnaireResponse",
-            [(str(r.id), questionnaire_response_resource(r)) for r in rows],
-            None if last is None else encode_position(last.authored_at, last.id),
-        )
+    return _search(
+        _RESPONSES, request=request, caller=caller, patient=patient, count=count, cursor=cursor
     )
 
 
@@ -85,18 +138,6 @@ def search_communications(
     count: Count = DEFAULT_COUNT,
     cursor: Cursor = None,
 ) -> Response:
-    pid = resource_id(patient, "Patient")
-    after = None if cursor is None else decode_position(cursor)
-    with caller.session() as s:
-        record = patient_or_404(caller, s, pid)
-        s.record("care_messages", pid, patient_id=pid, health_centre_id=record.health_centre_id)
-        rows = care_messages.page(s.conn, pid, limit=count, after=after)
-    last = rows[-1] if len(rows) == count else None
-    return fhir_response(
-        searchset(
-            request,
-            "Communication",
-            [(str(m.id), communication_resource(m)) for m in rows],
-            None if last is None else encode_position(last.sent_at, last.id),
-        )
+    return _search(
+        _MESSAGES, request=request, caller=caller, patient=patient, count=count, cursor=cursor
     )

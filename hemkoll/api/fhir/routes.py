@@ -22,7 +22,7 @@ from hemkoll.api.fhir import MEDIA_TYPE, PREFIX
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.api.routes.patients import patient_or_404
 from hemkoll.api.routes.readings import decode_cursor, encode_cursor
-from hemkoll.fhir import mapping
+from hemkoll.fhir import mapping, observation
 from hemkoll.fhir.flag import flag_resource
 from hemkoll.store import alerts, devices, readings_query
 from hemkoll.store.readings_query import RawReading
@@ -34,6 +34,8 @@ MAX_COUNT = 1000
 _EARLIEST = datetime.fromisoformat("1900-01-01T00:00:00+00:00")
 _LATEST = datetime.fromisoformat("2200-01-01T00:00:00+00:00")
 _TICK = timedelta(microseconds=1)
+COMPONENT_CODE = "http://hl7.org/fhir/SearchParameter/Observation-component-code"
+COMBO_CODE = "http://hl7.org/fhir/SearchParameter/Observation-combo-code"
 
 
 def fhir_response(resource: Any) -> Response:
@@ -96,6 +98,12 @@ def metadata() -> Response:
                             "searchParam": [
                                 {"name": "patient", "type": "reference"},
                                 {"name": "code", "type": "token"},
+                                {
+                                    "name": "component-code",
+                                    "definition": COMPONENT_CODE,
+                                    "type": "token",
+                                },
+                                {"name": "combo-code", "definition": COMBO_CODE, "type": "token"},
                                 {"name": "date", "type": "date"},
                                 {"name": "_lastUpdated", "type": "date"},
                                 {"name": "_count", "type": "number"},
@@ -154,6 +162,26 @@ def read_device(device_id: str, caller: Nurse) -> Response:
     return fhir_response(mapping.device_resource(device))
 
 
+def _kinds(
+    code: list[str] | None, component_code: list[str] | None, combo_code: list[str] | None
+) -> set[str] | None:
+    """The entry kinds the token parameters ask for (None: all). Each parameter is OR over its
+    comma-separated or repeated tokens; different parameters are ANDed, as FHIR search is."""
+    wanted: set[str] | None = None
+    for tokens, match in (
+        (code, observation.kinds_for_code),
+        (component_code, observation.kinds_for_component_code),
+        (
+            combo_code,
+            lambda t: observation.kinds_for_code(t) | observation.kinds_for_component_code(t),
+        ),
+    ):
+        if tokens:
+            found = set().union(*(match(t) for t in ",".join(tokens).split(",")))
+            wanted = found if wanted is None else wanted & found
+    return wanted
+
+
 @router.get("/Observation", summary="Search a patient's Observations (searchset Bundle)")
 def search_observations(
     *,
@@ -161,17 +189,19 @@ def search_observations(
     caller: Nurse,
     patient: Annotated[str, Query(description="Patient/<id> or <id>")],
     code: Annotated[list[str] | None, Query()] = None,
+    component_code: Annotated[
+        list[str] | None, Query(alias="component-code", description="e.g. 8480-6: BP panels")
+    ] = None,
+    combo_code: Annotated[
+        list[str] | None, Query(alias="combo-code", description="code or component-code")
+    ] = None,
     date: Annotated[list[str] | None, Query()] = None,
     last_updated: Annotated[list[str] | None, Query(alias="_lastUpdated")] = None,
     count: Annotated[int, Query(alias="_count", ge=1, le=MAX_COUNT)] = DEFAULT_COUNT,
     cursor: Annotated[str | None, Query(alias="_cursor", max_length=300)] = None,
 ) -> Response:
     pid = resource_id(patient, "Patient")
-    metrics: set[str] | None = None
-    if code:
-        metrics = set()
-        for token in ",".join(code).split(","):
-            metrics |= mapping.metric_for_code(token)
+    kinds = _kinds(code, component_code, combo_code)
     since, until = _date_bounds(date or [])
     updated_since, updated_until = _date_bounds(last_updated or [])
     after = None if cursor is None else decode_cursor(cursor)
@@ -180,11 +210,11 @@ def search_observations(
         s.record("readings", pid, patient_id=pid, health_centre_id=record.health_centre_id)
         rows = (
             []
-            if metrics == set()
-            else readings_query.raw_readings(
+            if kinds == set()
+            else readings_query.observation_entries(
                 s.conn,
                 pid,
-                metrics=None if metrics is None else sorted(metrics),
+                kinds=None if kinds is None else sorted(kinds),
                 since=since,
                 until=until,
                 limit=count,
@@ -197,7 +227,10 @@ def search_observations(
         searchset(
             request,
             "Observation",
-            [(mapping.observation_id(r), mapping.observation_resource(r, pid)) for r in shown],
+            [
+                (observation.observation_id(r), observation.observation_resource(r, pid))
+                for r in shown
+            ],
             next_cursor,
         )
     )
@@ -230,31 +263,37 @@ def searchset(
     )
 
 
-@router.get("/Observation/{observation_id}", summary="One reading as an Observation")
+@router.get("/Observation/{observation_id}", summary="One reading (or BP panel) as an Observation")
 def read_observation(observation_id: str, caller: Nurse) -> Response:
-    key = mapping.parse_observation_id(observation_id)
+    key = observation.parse_observation_id(observation_id)
     if key is None:
         raise not_found("Observation", observation_id)
-    device_id, measured_at, metric = key
+    device_id, measured_at, kind = key
+    found: readings_query.ScopedReading | readings_query.ScopedBloodPressure | None
     with caller.session() as s:
-        reading = readings_query.reading_in_scope(
-            s.conn,
-            device_id=device_id,
-            metric=metric,
-            measured_at=measured_at,
-            health_centre_id=None,
-        )
+        if kind == readings_query.BLOOD_PRESSURE:
+            found = readings_query.blood_pressure_in_scope(
+                s.conn, device_id=device_id, measured_at=measured_at, health_centre_id=None
+            )
+        else:
+            found = readings_query.reading_in_scope(
+                s.conn,
+                device_id=device_id,
+                metric=kind,
+                measured_at=measured_at,
+                health_centre_id=None,
+            )
         missing = not_found("Observation", observation_id)
-        if reading is None:
+        if found is None:
             raise missing
-        care_access.require_patient(caller, s, reading.patient_id, missing=missing)
+        care_access.require_patient(caller, s, found.patient_id, missing=missing)
         s.record(
             "readings",
             observation_id,
-            patient_id=reading.patient_id,
-            health_centre_id=reading.health_centre_id,
+            patient_id=found.patient_id,
+            health_centre_id=found.health_centre_id,
         )
-    return fhir_response(mapping.observation_resource(reading, reading.patient_id))
+    return fhir_response(observation.observation_resource(found, found.patient_id))
 
 
 def _evidence_by_alert(rows: Sequence[alerts.EvidenceReading]) -> dict[UUID, list[RawReading]]:

@@ -10,12 +10,12 @@ Who records what:
   with it, and it is the one that decides with her who else sees what it documented. Another
   provider's unit, even one that sees her with consent, cannot widen its own access.
 - emergency access: a nurse or clinician, for herself, with a stated reason, for
-  ``EMERGENCY_ACCESS_DURATION``; each is flagged for review (reviewed_at, migration 0020).
+  ``care_access.EMERGENCY_ACCESS_DURATION``; each is flagged for review (reviewed_at, 0020).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -23,13 +23,12 @@ import psycopg
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from hemkoll.access.decision import Decision
 from hemkoll.api import care_access
 from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, NURSES, Caller, Session, allow
 from hemkoll.api.models import Model
 from hemkoll.api.problems import conflict, forbidden, invalid, not_found
 from hemkoll.api.routes import PREFIX
-from hemkoll.store import care_team, health_centres, patients
+from hemkoll.store import care_team, health_centres
 from hemkoll.store.care_team import BlockRecord, CareProvider, ConsentRecord, TeamMember
 from hemkoll.store.patients import PatientRecord
 
@@ -37,13 +36,6 @@ router = APIRouter(prefix=PREFIX, tags=["care team"])
 Admin = Annotated[Caller, Depends(allow(*ADMINS))]
 Anyone = Annotated[Caller, Depends(allow(*CARE_AND_ADMIN))]
 Nurse = Annotated[Caller, Depends(allow(*NURSES))]
-
-# How long an emergency access lasts: an on-call situation (a home visit for an escalated
-# alert, its phone calls and its notes) fits in four hours; a longer need is a care
-# relationship with consent, or a new emergency access with its own reason, each reviewed.
-EMERGENCY_ACCESS_DURATION = timedelta(hours=4)
-REASON_MIN_CHARS = 10  # as the table's CHECK: a reason, not a word
-REASON_MAX_CHARS = 500
 
 
 class NewProvider(Model):
@@ -69,8 +61,8 @@ class BlockChoice(Model):
 
 class EmergencyRequest(Model):
     reason: str = Field(
-        min_length=REASON_MIN_CHARS,
-        max_length=REASON_MAX_CHARS,
+        min_length=care_access.REASON_MIN_CHARS,
+        max_length=care_access.REASON_MAX_CHARS,
         description="Why you need her data now (kept, and reviewed); no personal identity.",
         examples=["escalated red alert on call, the patient does not answer the phone"],
     )
@@ -262,32 +254,8 @@ def lift_block(patient_id: UUID, care_provider_id: UUID, caller: Anyone) -> Care
     summary="Emergency access (nödåtkomst): her data for a few hours, with a reason, reviewed",
 )
 def emergency_access(patient_id: UUID, body: EmergencyRequest, caller: Nurse) -> EmergencyAccessOut:
-    reason = body.reason.strip()
     with caller.session() as s:
-        if len(reason) < REASON_MIN_CHARS:
-            raise invalid(f"reason: say why, in at least {REASON_MIN_CHARS} characters")
-        if patients.patient_in_scope(s.conn, patient_id, health_centre_id=None) is None:
-            raise not_found("patient", patient_id)
-        decision = care_access.decisions(caller, s, [patient_id])[patient_id]
-        if decision.refusal == "blocked":
-            s.record("emergency_access", patient_id, patient_id=patient_id)
-            raise forbidden(
-                "she has blocked sharing with your care provider: an emergency does not lift a "
-                "block, only she can"
-            )
-        if decision.allowed:
-            raise conflict(f"you have access already ({decision.basis})")
-        now = caller.now()
-        access = care_team.start_emergency(
-            s.conn,
-            staff_id=caller.principal.staff_id,
-            patient_id=patient_id,
-            reason=reason,
-            now=now,
-            expires_at=now + EMERGENCY_ACCESS_DURATION,
-        )
-        s.decisions[patient_id] = Decision(basis="emergency")
-        s.record("emergency_access", access.id, patient_id=patient_id)
+        access = care_access.start_emergency(caller, s, patient_id, body.reason)
     return EmergencyAccessOut(
         id=access.id,
         patient_id=patient_id,

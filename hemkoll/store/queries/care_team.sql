@@ -31,16 +31,6 @@ SELECT patient_id, staff_id, started_at, expires_at
 FROM emergency_accesses
 WHERE patient_id = ANY(%(patient_ids)s::uuid[]) AND staff_id = %(staff_id)s;
 
--- name: unit_candidates
--- The patients a care unit's member of staff might see at %(now)s: those the unit has a care
--- relationship with, and those she has an emergency access to (the decision then says which).
-SELECT patient_id FROM care_relationships
-WHERE health_centre_id = %(unit_id)s
-  AND started_at <= %(now)s AND (ended_at IS NULL OR ended_at > %(now)s)
-UNION
-SELECT patient_id FROM emergency_accesses
-WHERE staff_id = %(staff_id)s AND started_at <= %(now)s AND expires_at > %(now)s;
-
 -- name: insert_care_provider
 INSERT INTO care_providers (name, kind, hsa_id)
 VALUES (%(name)s, %(kind)s, %(hsa_id)s)
@@ -133,3 +123,48 @@ LEFT JOIN health_centres AS hc ON hc.id = s.health_centre_id
 WHERE e.alert_id = ANY(%(alert_ids)s::uuid[]) AND a.escalated_at IS NOT NULL
   AND e.kind IN ('acknowledged', 'commented')
 ORDER BY e.alert_id, e.at, e.id;
+
+-- name: unit_sharing
+-- A unit's list in one statement: the patients a unit's member of staff might see at %(now)s
+-- (those her unit has a care relationship with, and those she has an emergency access to),
+-- with the facts the
+-- decision consults for this caller only (relationships of her unit, consents and blocks of
+-- her provider, her own emergency accesses), each as parallel arrays; each fact table is read
+-- once and hash-joined (a lateral per patient costs ~0.1 ms a patient).
+WITH candidate AS (
+    SELECT patient_id FROM care_relationships
+    WHERE health_centre_id = %(unit_id)s
+      AND started_at <= %(now)s AND (ended_at IS NULL OR ended_at > %(now)s)
+    UNION
+    SELECT patient_id FROM emergency_accesses
+    WHERE staff_id = %(staff_id)s AND started_at <= %(now)s AND expires_at > %(now)s
+), rel AS (
+    SELECT patient_id, array_agg(started_at) AS starts, array_agg(ended_at) AS ends
+    FROM care_relationships WHERE health_centre_id = %(unit_id)s GROUP BY patient_id
+), con AS (
+    SELECT patient_id, array_agg(recorded_at) AS recorded, array_agg(withdrawn_at) AS withdrawn
+    FROM sharing_consents WHERE care_provider_id = %(provider_id)s GROUP BY patient_id
+), blk AS (
+    SELECT patient_id, array_agg(recorded_at) AS recorded, array_agg(lifted_at) AS lifted
+    FROM sharing_blocks WHERE care_provider_id = %(provider_id)s GROUP BY patient_id
+), em AS (
+    SELECT patient_id, array_agg(started_at) AS starts, array_agg(expires_at) AS expires
+    FROM emergency_accesses WHERE staff_id = %(staff_id)s GROUP BY patient_id
+)
+SELECT p.id AS patient_id, p.health_centre_id AS home_unit_id,
+       hc.care_provider_id AS home_provider_id,
+       coalesce(rel.starts, '{}') AS relationship_starts,
+       coalesce(rel.ends, '{}') AS relationship_ends,
+       coalesce(con.recorded, '{}') AS consent_recorded,
+       coalesce(con.withdrawn, '{}') AS consent_withdrawn,
+       coalesce(blk.recorded, '{}') AS block_recorded,
+       coalesce(blk.lifted, '{}') AS block_lifted,
+       coalesce(em.starts, '{}') AS emergency_starts,
+       coalesce(em.expires, '{}') AS emergency_expires
+FROM candidate
+JOIN patients AS p ON p.id = candidate.patient_id
+JOIN health_centres AS hc ON hc.id = p.health_centre_id
+LEFT JOIN rel ON rel.patient_id = p.id
+LEFT JOIN con ON con.patient_id = p.id
+LEFT JOIN blk ON blk.patient_id = p.id
+LEFT JOIN em ON em.patient_id = p.id;

@@ -33,14 +33,25 @@ RETURNING id;
 -- name: snapshot_alert_evidence
 -- For a centre that takes FHIR webhooks: the alert's evidence readings (migration 0018,
 -- alert_evidence_readings) into the notification, so that the dispatcher, which may not read
--- readings, can render the Bundle. The rules' side (they read readings).
+-- readings, can render the Bundle. The rules' side (they read readings). With a systolic or
+-- diastolic reading comes its other half (same device and instant): the Bundle serves the two
+-- as one blood-pressure panel (hemkoll/fhir/observation.py).
 UPDATE notifications AS n
 SET evidence = coalesce(
         (SELECT jsonb_agg(jsonb_build_object(
                     'metric', e.metric, 'value', e.value, 'measured_at', e.measured_at,
                     'device_id', e.device_id, 'received_at', e.received_at)
                 ORDER BY e.measured_at, e.metric, e.device_id)
-         FROM alert_evidence_readings(n.alert_id) AS e),
+         FROM (SELECT ev.metric, ev.value, ev.measured_at, ev.device_id, ev.received_at
+               FROM alert_evidence_readings(n.alert_id) AS ev
+               UNION
+               SELECT r.metric, r.value, r.measured_at, r.device_id, r.received_at
+               FROM alert_evidence_readings(n.alert_id) AS ev
+               JOIN readings AS r ON r.patient_id = n.patient_id
+                                 AND r.metric IN ('systolic_bp', 'diastolic_bp')
+                                 AND r.measured_at = ev.measured_at
+                                 AND r.device_id = ev.device_id
+               WHERE ev.metric IN ('systolic_bp', 'diastolic_bp')) AS e),
         '[]'::jsonb)
 FROM health_centres AS hc
 WHERE n.id = %(id)s AND hc.id = n.health_centre_id AND hc.webhook_format = 'fhir';

@@ -81,3 +81,89 @@ JOIN readings AS r ON r.patient_id = d.patient_id AND r.metric = %(metric)s
                   AND r.measured_at = %(measured_at)s AND r.device_id = d.id
 WHERE d.id = %(device_id)s
   AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s);
+
+-- name: observation_page
+-- One page of a patient's readings as the FHIR API serves them (hemkoll/fhir/observation.py):
+-- each reading on its own, except a cuff's systolic_bp and diastolic_bp of the same device and
+-- instant, which are one entry of kind 'blood_pressure' (the panel 85354-9; either half may be
+-- missing). Entries are ordered by (measured_at, kind, device_id), a total order, and the page
+-- starts after the cursor (that triple of the previous page's last entry; NULL: the start), so a
+-- panel is one row and never split across pages. Kinds: NULL is every one. As raw_readings_page,
+-- each kind reads at most `limit` rows off readings' primary key; the panels are the full join
+-- of the first `limit` systolic and the first `limit` diastolic rows, which holds both halves of
+-- each of the first `limit` panels (each earlier panel has at most one row of each half).
+WITH kinds AS (
+    SELECT k.kind
+    FROM unnest(coalesce(
+        %(kinds)s::text[],
+        ARRAY(SELECT metric FROM metrics WHERE metric NOT IN ('systolic_bp', 'diastolic_bp'))
+            || 'blood_pressure'::text)) AS k (kind)
+),
+singles AS (
+    SELECT r.metric AS kind, r.value, r.measured_at, r.device_id, r.received_at,
+           NULL::double precision AS systolic, NULL::double precision AS diastolic
+    FROM kinds
+    CROSS JOIN LATERAL (
+        SELECT metric, value, measured_at, device_id, received_at
+        FROM readings
+        WHERE patient_id = %(patient_id)s::uuid
+          AND metric = kinds.kind
+          AND metric NOT IN ('systolic_bp', 'diastolic_bp')
+          AND measured_at >= %(since)s::timestamptz
+          AND measured_at < %(until)s::timestamptz
+          AND measured_at >= coalesce(%(after_at)s::timestamptz, %(since)s::timestamptz)
+          AND (%(after_at)s::timestamptz IS NULL
+               OR (measured_at, metric, device_id)
+                  > (%(after_at)s::timestamptz, %(after_kind)s::text, %(after_device)s::uuid))
+        ORDER BY measured_at, device_id
+        LIMIT %(limit)s::integer
+    ) AS r
+),
+halves AS (
+    SELECT h.metric, h.value, h.measured_at, h.device_id, h.received_at
+    FROM unnest(ARRAY['systolic_bp', 'diastolic_bp']) AS m (metric)
+    CROSS JOIN LATERAL (
+        SELECT metric, value, measured_at, device_id, received_at
+        FROM readings
+        WHERE patient_id = %(patient_id)s::uuid
+          AND metric = m.metric
+          AND measured_at >= %(since)s::timestamptz
+          AND measured_at < %(until)s::timestamptz
+          AND measured_at >= coalesce(%(after_at)s::timestamptz, %(since)s::timestamptz)
+          AND (%(after_at)s::timestamptz IS NULL
+               OR (measured_at, 'blood_pressure'::text, device_id)
+                  > (%(after_at)s::timestamptz, %(after_kind)s::text, %(after_device)s::uuid))
+        ORDER BY measured_at, device_id
+        LIMIT %(limit)s::integer
+    ) AS h
+    WHERE EXISTS (SELECT FROM kinds WHERE kind = 'blood_pressure')
+),
+panels AS (
+    SELECT 'blood_pressure'::text AS kind, NULL::double precision AS value,
+           coalesce(s.measured_at, d.measured_at) AS measured_at,
+           coalesce(s.device_id, d.device_id) AS device_id,
+           greatest(s.received_at, d.received_at) AS received_at,
+           s.value AS systolic, d.value AS diastolic
+    FROM (SELECT * FROM halves WHERE metric = 'systolic_bp') AS s
+    FULL JOIN (SELECT * FROM halves WHERE metric = 'diastolic_bp') AS d
+        ON d.measured_at = s.measured_at AND d.device_id = s.device_id
+)
+SELECT kind, value, measured_at, device_id, received_at, systolic, diastolic
+FROM (SELECT * FROM singles UNION ALL SELECT * FROM panels) AS entries
+ORDER BY measured_at, kind, device_id
+LIMIT %(limit)s::integer;
+
+-- name: blood_pressure_in_scope
+-- A cuff's systolic and diastolic of one device and instant (a panel's id), with the patient,
+-- in the caller's centre (NULL: any centre); no row when neither half is stored.
+SELECT d.patient_id, p.health_centre_id, r.measured_at, r.device_id,
+       max(r.value) FILTER (WHERE r.metric = 'systolic_bp') AS systolic,
+       max(r.value) FILTER (WHERE r.metric = 'diastolic_bp') AS diastolic,
+       max(r.received_at) AS received_at
+FROM devices AS d
+JOIN patients AS p ON p.id = d.patient_id
+JOIN readings AS r ON r.patient_id = d.patient_id AND r.metric IN ('systolic_bp', 'diastolic_bp')
+                  AND r.measured_at = %(measured_at)s AND r.device_id = d.id
+WHERE d.id = %(device_id)s
+  AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s)
+GROUP BY d.patient_id, p.health_centre_id, r.measured_at, r.device_id;
