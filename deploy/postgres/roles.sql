@@ -217,6 +217,16 @@ GRANT SELECT ON endpoint_health TO hemkoll_api;
 -- monitoring or recording a hospital stay queues her (an upsert that bumps the generation).
 GRANT SELECT (patient_id, generation), INSERT, UPDATE (generation), DELETE ON evaluation_queue
     TO hemkoll_api;
+-- Staff sign-in with the identity provider (docs/operations.md): a sign-in under way is kept until
+-- its callback takes it (deleted then, or once expired); console sessions are opened, read,
+-- and revoked; nothing else of a session changes and none is deleted.
+GRANT SELECT, INSERT, DELETE ON oidc_sign_ins TO hemkoll_api;
+GRANT SELECT, INSERT ON staff_sessions TO hemkoll_api;
+GRANT UPDATE (revoked_at) ON staff_sessions TO hemkoll_api;
+-- Access-log reviews (HSLF-FS 2016:40 ch. 4 §9): recorded and read, never changed; a review
+-- of emergency accesses takes them off the list of those awaiting review.
+GRANT SELECT, INSERT ON access_reviews TO hemkoll_api;
+GRANT UPDATE (reviewed_at) ON emergency_accesses TO hemkoll_api;
 -- The audit log: append and read, never change (docs/api.md).
 GRANT SELECT, INSERT ON audit_log TO hemkoll_api;
 -- The patients' contact log, append-only too: a correction is a new entry (a resolve note
@@ -242,7 +252,7 @@ GRANT SELECT, INSERT ON questionnaire_responses TO hemkoll_api;
 GRANT SELECT, INSERT ON patient_goals TO hemkoll_api;
 GRANT UPDATE (removed_at) ON patient_goals TO hemkoll_api;
 
--- The care team across care providers (migration 0020, docs/access.md): providers and their
+-- The care team across care providers (migration 0020, docs/operations.md): providers and their
 -- units are read to decide each access and created by administrators; a care relationship is
 -- ended, a consent withdrawn, a block lifted (their one column each), none is removed or
 -- rewritten. An emergency access is recorded and read; nothing of it changes here.

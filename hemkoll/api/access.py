@@ -32,7 +32,7 @@ from psycopg_pool import ConnectionPool
 
 from hemkoll.access.decision import Decision, Viewer
 from hemkoll.api.problems import Problem, forbidden, unauthenticated
-from hemkoll.store import audit_log, staff
+from hemkoll.store import audit_log, staff, staff_sessions
 from hemkoll.store.connect import Conn
 
 Role = Literal["admin", "clinician", "nurse"]
@@ -176,10 +176,13 @@ def _refuse(
     request: Request,
     principal: Principal | None,
     problem: Problem,
+    *,
+    staff_id: UUID | None = None,
+    reason: str | None = None,
 ) -> Problem:
     action, _ = _action(request)
     entry = audit_log.AuditEntry(
-        staff_id=None if principal is None else principal.staff_id,
+        staff_id=staff_id if principal is None else principal.staff_id,
         role=None if principal is None else principal.role,
         action=action,
         status=problem.status,
@@ -188,15 +191,26 @@ def _refuse(
         object_type=None,
         object_id=None,
         client_address=_client_address(request),
+        reason=reason,
     )
     with pool.connection() as conn, conn.transaction():
         audit_log.append(conn, [entry])
     return problem
 
 
-def _principal(pool: ConnectionPool[Conn], token: str) -> Principal | None:
+def _principal(
+    pool: ConnectionPool[Conn], token: str, *, cookie: bool, tokens_allowed: bool, now: datetime
+) -> Principal | None:
+    """The member of staff of a credential: an API token, or (from the console's cookie only)
+    a console session opened by the identity provider. With a provider configured, the
+    console's cookie takes no API token (only the development sign-in sets one)."""
     with pool.connection() as conn:
-        member = staff.staff_for_token(conn, token)
+        if cookie and token.startswith(staff_sessions.SESSION_PREFIX):
+            member = staff_sessions.staff_for_session(conn, token, now=now)
+        elif cookie and not tokens_allowed:
+            member = None
+        else:
+            member = staff.staff_for_token(conn, token)
     if member is None:
         return None
     role: Role
@@ -211,25 +225,48 @@ def _principal(pool: ConnectionPool[Conn], token: str) -> Principal | None:
     return Principal(member.id, member.name, role, member.health_centre_id)
 
 
-def refuse(request: Request, principal: Principal | None, problem: Problem) -> Problem:
-    """Record a refused request in the audit log (its own transaction); raise what it returns."""
-    return _refuse(request.app.state.pool, request, principal, problem)
+def refuse(
+    request: Request,
+    principal: Principal | None,
+    problem: Problem,
+    *,
+    staff_id: UUID | None = None,
+    reason: str | None = None,
+) -> Problem:
+    """Record a refused request in the audit log (its own transaction); raise what it returns.
+    ``staff_id`` names the person refused when there is no principal (a sign-in refused),
+    ``reason`` says why."""
+    return _refuse(
+        request.app.state.pool, request, principal, problem, staff_id=staff_id, reason=reason
+    )
 
 
 def caller_for_token(
-    request: Request, token: str | None, roles: Sequence[Role], *, missing: str
+    request: Request,
+    token: str | None,
+    roles: Sequence[Role],
+    *,
+    missing: str,
+    cookie: bool = False,
 ) -> Caller:
     """The caller a token belongs to, if their role is one of ``roles``; refused (and recorded)
     otherwise. ``missing`` is the 401's detail when there is no token at all.
 
     The API passes the bearer token; the browser console (hemkoll.api.console) the one its
-    session cookie holds, so both build the same Caller and write the same audit rows.
+    session cookie holds (``cookie``: an identity provider's console session, or in
+    development an API token), so both build the same Caller and write the same audit rows.
     """
     state = request.app.state
     pool: ConnectionPool[Conn] = state.pool
     if token is None:
         raise _refuse(pool, request, None, unauthenticated(missing))
-    principal = _principal(pool, token)
+    principal = _principal(
+        pool,
+        token,
+        cookie=cookie,
+        tokens_allowed=getattr(state, "oidc", None) is None,
+        now=state.clock(),
+    )
     if principal is None:
         raise _refuse(
             pool, request, None, unauthenticated("the token is unknown, expired or revoked")

@@ -64,6 +64,27 @@ CREATE FUNCTION public.readings_hourly_add() RETURNS trigger
         END
         $$;
 
+CREATE TABLE public.access_reviews (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    reviewed_by uuid,
+    reviewer_name text NOT NULL,
+    kind text NOT NULL,
+    health_centre_id uuid,
+    period_start timestamp with time zone NOT NULL,
+    period_end timestamp with time zone NOT NULL,
+    subject_staff_id uuid,
+    audit_ids bigint[] NOT NULL,
+    finding text NOT NULL,
+    note text,
+    reviewed_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT access_reviews_check CHECK ((period_end > period_start)),
+    CONSTRAINT access_reviews_check1 CHECK (((finding = 'no_remark'::text) OR (note IS NOT NULL))),
+    CONSTRAINT access_reviews_finding_check CHECK ((finding = ANY (ARRAY['no_remark'::text, 'remark'::text, 'misuse_suspected'::text]))),
+    CONSTRAINT access_reviews_kind_check CHECK ((kind = ANY (ARRAY['random'::text, 'no_care_relationship'::text, 'emergency'::text, 'user'::text]))),
+    CONSTRAINT access_reviews_note_check CHECK (((note IS NULL) OR ((length(btrim(note)) >= 1) AND (length(btrim(note)) <= 2000)))),
+    CONSTRAINT access_reviews_reviewer_name_check CHECK (((length(btrim(reviewer_name)) >= 1) AND (length(btrim(reviewer_name)) <= 200)))
+);
+
 CREATE TABLE public.alert_events (
     id bigint NOT NULL,
     alert_id uuid NOT NULL,
@@ -405,6 +426,16 @@ CREATE TABLE public.notifications (
     CONSTRAINT notifications_subject_check CHECK (((channel = 'device'::text) OR ((alert_id IS NULL) <> (contact_request_id IS NULL))))
 );
 
+CREATE TABLE public.oidc_sign_ins (
+    state_sha256 bytea NOT NULL,
+    nonce text NOT NULL,
+    code_verifier text NOT NULL,
+    next_page text,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT oidc_sign_ins_check CHECK ((expires_at > created_at))
+);
+
 CREATE TABLE public.patient_codes (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     patient_id uuid NOT NULL,
@@ -541,10 +572,30 @@ CREATE TABLE public.staff (
     health_centre_id uuid,
     active boolean DEFAULT true NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    hsa_id text,
     CONSTRAINT staff_check CHECK (((role = 'admin'::text) OR (health_centre_id IS NOT NULL))),
+    CONSTRAINT staff_hsa_id_check CHECK (((hsa_id IS NULL) OR (hsa_id ~ '^[A-Za-z0-9-]{1,64}$'::text))),
     CONSTRAINT staff_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT staff_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'clinician'::text, 'nurse'::text])))
 );
+
+CREATE TABLE public.staff_sessions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    staff_id uuid NOT NULL,
+    token_sha256 bytea NOT NULL,
+    health_centre_id uuid,
+    assignment_hsa_id text,
+    purpose text NOT NULL,
+    issuer text NOT NULL,
+    subject text NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    CONSTRAINT staff_sessions_check CHECK ((expires_at > created_at))
+);
+
+ALTER TABLE ONLY public.access_reviews
+    ADD CONSTRAINT access_reviews_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.alert_events
     ADD CONSTRAINT alert_events_pkey PRIMARY KEY (id);
@@ -636,6 +687,9 @@ ALTER TABLE ONLY public.notification_attempts
 ALTER TABLE ONLY public.notifications
     ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.oidc_sign_ins
+    ADD CONSTRAINT oidc_sign_ins_pkey PRIMARY KEY (state_sha256);
+
 ALTER TABLE ONLY public.patient_codes
     ADD CONSTRAINT patient_codes_code_hash_key UNIQUE (code_hash);
 
@@ -679,7 +733,18 @@ ALTER TABLE ONLY public.sharing_consents
     ADD CONSTRAINT sharing_consents_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.staff
+    ADD CONSTRAINT staff_hsa_id_key UNIQUE (hsa_id);
+
+ALTER TABLE ONLY public.staff
     ADD CONSTRAINT staff_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.staff_sessions
+    ADD CONSTRAINT staff_sessions_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.staff_sessions
+    ADD CONSTRAINT staff_sessions_token_sha256_key UNIQUE (token_sha256);
+
+CREATE INDEX access_reviews_at_idx ON public.access_reviews USING btree (reviewed_at);
 
 CREATE INDEX alert_events_alert_idx ON public.alert_events USING btree (alert_id, at);
 
@@ -743,6 +808,8 @@ CREATE INDEX notifications_alert_idx ON public.notifications USING btree (alert_
 
 CREATE INDEX notifications_due_idx ON public.notifications USING btree (next_attempt_at) WHERE (state = 'pending'::text);
 
+CREATE INDEX oidc_sign_ins_expires_idx ON public.oidc_sign_ins USING btree (expires_at);
+
 CREATE INDEX patient_codes_patient_idx ON public.patient_codes USING btree (patient_id);
 
 CREATE INDEX patient_goals_patient_idx ON public.patient_goals USING btree (patient_id) WHERE (removed_at IS NULL);
@@ -761,6 +828,10 @@ CREATE UNIQUE INDEX sharing_consents_open_idx ON public.sharing_consents USING b
 
 CREATE INDEX staff_health_centre_idx ON public.staff USING btree (health_centre_id);
 
+CREATE INDEX staff_sessions_staff_idx ON public.staff_sessions USING btree (staff_id);
+
+CREATE TRIGGER access_reviews_append_only BEFORE DELETE OR UPDATE ON public.access_reviews FOR EACH ROW EXECUTE FUNCTION public.audit_log_refuse_change();
+
 CREATE TRIGGER audit_log_append_only BEFORE DELETE OR UPDATE ON public.audit_log FOR EACH ROW EXECUTE FUNCTION public.audit_log_refuse_change();
 
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION public.audit_log_refuse_change();
@@ -770,6 +841,15 @@ CREATE TRIGGER contact_log_append_only BEFORE DELETE OR UPDATE ON public.contact
 CREATE TRIGGER contact_log_no_truncate BEFORE TRUNCATE ON public.contact_log FOR EACH STATEMENT EXECUTE FUNCTION public.contact_log_refuse_change();
 
 CREATE TRIGGER readings_hourly_rollup AFTER INSERT ON public.readings REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.readings_hourly_add();
+
+ALTER TABLE ONLY public.access_reviews
+    ADD CONSTRAINT access_reviews_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
+
+ALTER TABLE ONLY public.access_reviews
+    ADD CONSTRAINT access_reviews_reviewed_by_fkey FOREIGN KEY (reviewed_by) REFERENCES public.staff(id);
+
+ALTER TABLE ONLY public.access_reviews
+    ADD CONSTRAINT access_reviews_subject_staff_id_fkey FOREIGN KEY (subject_staff_id) REFERENCES public.staff(id);
 
 ALTER TABLE ONLY public.alert_events
     ADD CONSTRAINT alert_events_alert_id_fkey FOREIGN KEY (alert_id) REFERENCES public.alerts(id);
@@ -917,3 +997,9 @@ ALTER TABLE ONLY public.sharing_consents
 
 ALTER TABLE ONLY public.staff
     ADD CONSTRAINT staff_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
+
+ALTER TABLE ONLY public.staff_sessions
+    ADD CONSTRAINT staff_sessions_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
+
+ALTER TABLE ONLY public.staff_sessions
+    ADD CONSTRAINT staff_sessions_staff_id_fkey FOREIGN KEY (staff_id) REFERENCES public.staff(id);

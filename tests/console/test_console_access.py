@@ -101,6 +101,15 @@ CASES = [
         form={"outcome": "false_alarm", "note": "scale moved"},
     ),
     Case("GET", "/console/follow-up?centre={centre}", ALL),
+    Case("GET", "/console/access-review", frozenset({"admin", "region"}), scoped=False),
+    Case(
+        "POST",
+        "/console/access-review",
+        frozenset({"admin", "region"}),
+        303,
+        scoped=False,
+        form={"kind": "random", "finding": "no_remark"},
+    ),
     Case(
         "POST",
         "/console/patients/{patient}/reminders/acknowledge",
@@ -135,6 +144,9 @@ OPEN_ROUTES = {
     "POST /console/sign-in",
     "POST /console/sign-out",
     "POST /console/language",
+    # The identity provider's sign-in (tests/oidc/test_sign_in.py).
+    "GET /console/oidc/start",
+    "GET /console/oidc/callback",
 }
 
 
