@@ -173,8 +173,16 @@ GRANT INSERT ON notification_attempts TO hemkoll_dispatch;
 -- Each attempt on a centre's endpoint is kept in its health (an upsert: endpoint_health.sql).
 GRANT SELECT, INSERT, UPDATE ON endpoint_health TO hemkoll_dispatch;
 GRANT SELECT (id, name, notification_url, signing_secret, escalation_contact, escalation_url,
-              escalation_signing_secret, escalate_after, webhook_format)
+              escalation_signing_secret, escalate_after, webhook_format, care_provider_id)
       ON health_centres TO hemkoll_dispatch;
+-- Escalation asks whether another unit of her care team sees her (shares_with_care_team,
+-- migration 0022): the facts of the unit-level access decision, no patient data.
+GRANT SELECT (patient_id, health_centre_id, started_at, ended_at)
+      ON care_relationships TO hemkoll_dispatch;
+GRANT SELECT (patient_id, care_provider_id, recorded_at, withdrawn_at)
+      ON sharing_consents TO hemkoll_dispatch;
+GRANT SELECT (patient_id, care_provider_id, recorded_at, lifted_at)
+      ON sharing_blocks TO hemkoll_dispatch;
 GRANT SELECT (id, health_centre_id, reference) ON patients TO hemkoll_dispatch;
 GRANT SELECT (id, patient_id, active) ON devices TO hemkoll_dispatch;
 -- Escalation locks due alerts (FOR UPDATE OF a) and marks them escalated: that one column.

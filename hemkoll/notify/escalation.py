@@ -4,9 +4,13 @@
 (``severity_since``). The dispatcher's scheduler calls ``escalate_due`` every half minute; any
 number of dispatchers may, at once: the due alerts are row-locked (SKIP LOCKED) for the
 transaction that marks them escalated, writes the ``escalated`` event and queues the webhook,
-so each alert is escalated once. A centre without an escalation endpoint cannot escalate: its
-due alerts are left as they are (escalated as soon as an endpoint is configured) and counted
-in a warning on every pass, since a red alert is then waiting with nobody else told.
+so each alert is escalated once.
+
+Where it goes: the centre's escalation webhook, if it has one, and the console worklists of the
+other units of her care team that see her (a home-care unit with her consent: an escalated
+alert is what their worklist shows of her, docs/access.md). An alert with neither cannot
+escalate: it is left as it is (escalated as soon as either exists) and counted in a warning on
+every pass, since a red alert is then waiting with nobody else told.
 """
 
 from __future__ import annotations
@@ -34,12 +38,16 @@ def escalate_due(conn: Conn, now: datetime) -> int:
         for due in alert_actions.lock_due_escalations(conn, now):
             if not alert_actions.mark_escalated(conn, due.alert_id, now):
                 continue
-            notification_id = notifications.enqueue_alert_webhook(
-                conn,
-                due.alert_id,
-                event="alert.escalated",
-                channel="escalation",
-                evidence_from="earlier",
+            notification_id = (
+                notifications.enqueue_alert_webhook(
+                    conn,
+                    due.alert_id,
+                    event="alert.escalated",
+                    channel="escalation",
+                    evidence_from="earlier",
+                )
+                if due.has_endpoint
+                else None
             )
             alert_actions.insert_event(
                 conn,
@@ -50,7 +58,8 @@ def escalate_due(conn: Conn, now: datetime) -> int:
                 details={
                     "contact": due.escalation_contact,
                     "escalate_after_s": int(due.escalate_after.total_seconds()),
-                    "notification_id": str(notification_id),
+                    "notification_id": None if notification_id is None else str(notification_id),
+                    "care_team": due.to_care_team,
                 },
             )
             escalated += 1
@@ -60,7 +69,8 @@ def escalate_due(conn: Conn, now: datetime) -> int:
     if stuck:
         log.warning(
             "%d red alerts are due for escalation but %d health centres have no escalation "
-            "endpoint; they stay with the health centre",
+            "endpoint and nobody else in those patients' care teams sees them; they stay with "
+            "the health centre",
             stuck,
             centres,
         )

@@ -96,10 +96,15 @@ class DueEscalation:
     health_centre_id: UUID
     escalation_contact: str | None
     escalate_after: timedelta
+    # Where it goes: the centre's escalation webhook, and/or the worklists of the other units
+    # of her care team that see her (shares_with_care_team, migration 0022).
+    has_endpoint: bool
+    to_care_team: bool
 
 
 def lock_due_escalations(conn: Conn, now: datetime) -> list[DueEscalation]:
-    """Due escalations with an endpoint, row-locked until the caller's transaction ends."""
+    """Due escalations that someone else can take (the centre's escalation endpoint, or her
+    care team), row-locked until the caller's transaction ends."""
     with conn.cursor(row_factory=class_row(DueEscalation)) as cur:
         return cur.execute(query("lock_due_escalations"), {"now": now}).fetchall()
 
@@ -112,6 +117,7 @@ def mark_escalated(conn: Conn, alert_id: UUID, now: datetime) -> bool:
 
 
 def escalations_without_endpoint(conn: Conn, now: datetime) -> tuple[int, int]:
-    """Red alerts due for escalation whose centre has no escalation endpoint: (alerts, centres)."""
+    """Red alerts due for escalation with nowhere to go (no endpoint, nobody else in her care
+    team who sees her): (alerts, centres)."""
     row = conn.execute(query("escalations_without_endpoint"), {"now": now}).fetchone()
     return (0, 0) if row is None else (int(row[0]), int(row[1]))

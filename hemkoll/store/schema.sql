@@ -64,6 +64,32 @@ CREATE FUNCTION public.readings_hourly_add() RETURNS trigger
         END
         $$;
 
+CREATE FUNCTION public.shares_with_care_team(patient uuid, at timestamp with time zone) RETURNS boolean
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT EXISTS (
+        SELECT 1
+        FROM patients AS p
+        JOIN health_centres AS home ON home.id = p.health_centre_id
+        JOIN care_relationships AS cr
+          ON cr.patient_id = p.id AND cr.health_centre_id <> p.health_centre_id
+        JOIN health_centres AS unit ON unit.id = cr.health_centre_id
+        WHERE p.id = patient
+          AND cr.started_at <= at AND (cr.ended_at IS NULL OR cr.ended_at > at)
+          AND (unit.care_provider_id = home.care_provider_id
+               OR (EXISTS (SELECT 1 FROM sharing_consents AS c
+                           WHERE c.patient_id = p.id
+                             AND c.care_provider_id = unit.care_provider_id
+                             AND c.recorded_at <= at
+                             AND (c.withdrawn_at IS NULL OR c.withdrawn_at > at))
+                   AND NOT EXISTS (SELECT 1 FROM sharing_blocks AS b
+                                   WHERE b.patient_id = p.id
+                                     AND b.care_provider_id = unit.care_provider_id
+                                     AND b.recorded_at <= at
+                                     AND (b.lifted_at IS NULL OR b.lifted_at > at))))
+    )
+$$;
+
 CREATE TABLE public.access_reviews (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     reviewed_by uuid,

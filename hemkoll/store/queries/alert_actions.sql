@@ -33,17 +33,19 @@ RETURNING id;
 
 -- name: lock_due_escalations
 -- Red alerts still open and not escalated whose centre's escalate_after has passed since they
--- turned red, and whose centre has an escalation endpoint; locked for this transaction. SKIP
--- LOCKED: another scheduler (or a nurse acknowledging) holds the rest; once it commits they
--- no longer qualify, or the next pass takes them.
+-- turned red, and that someone else can take: the centre's escalation endpoint, or another
+-- unit of her care team that sees her (shares_with_care_team); locked for this transaction.
+-- SKIP LOCKED: another scheduler (or a nurse acknowledging) holds the rest; once it commits
+-- they no longer qualify, or the next pass takes them.
 SELECT a.id AS alert_id, hc.id AS health_centre_id, hc.escalation_contact,
-       hc.escalate_after
+       hc.escalate_after, hc.escalation_url IS NOT NULL AS has_endpoint,
+       shares_with_care_team(p.id, %(now)s) AS to_care_team
 FROM alerts AS a
 JOIN patients AS p ON p.id = a.patient_id
 JOIN health_centres AS hc ON hc.id = p.health_centre_id
 WHERE a.state = 'open' AND a.severity = 'red' AND a.escalated_at IS NULL
   AND a.severity_since + hc.escalate_after <= %(now)s
-  AND hc.escalation_url IS NOT NULL
+  AND (hc.escalation_url IS NOT NULL OR shares_with_care_team(p.id, %(now)s))
 ORDER BY a.severity_since
 FOR UPDATE OF a SKIP LOCKED;
 
@@ -53,12 +55,12 @@ WHERE id = %(alert_id)s AND state = 'open' AND severity = 'red' AND escalated_at
 RETURNING id;
 
 -- name: escalations_without_endpoint
--- Red alerts due for escalation whose centre has nowhere to escalate to: not escalated, but
--- counted so that the scheduler can say so.
+-- Red alerts due for escalation with nowhere to go: no endpoint at her centre and nobody else
+-- in her care team who sees her. Not escalated, but counted so that the scheduler can say so.
 SELECT count(*) AS alerts, count(DISTINCT hc.id) AS health_centres
 FROM alerts AS a
 JOIN patients AS p ON p.id = a.patient_id
 JOIN health_centres AS hc ON hc.id = p.health_centre_id
 WHERE a.state = 'open' AND a.severity = 'red' AND a.escalated_at IS NULL
   AND a.severity_since + hc.escalate_after <= %(now)s
-  AND hc.escalation_url IS NULL;
+  AND hc.escalation_url IS NULL AND NOT shares_with_care_team(p.id, %(now)s);
