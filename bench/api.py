@@ -33,7 +33,7 @@ import httpx
 import psycopg
 from api_clients import measure
 from api_clients import endpoints as endpoints_of
-from api_world import load
+from api_world import load, world_of
 from common import (
     POLL_S,
     Service,
@@ -109,6 +109,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--quick", action="store_true", help=f"small: {QUICK}")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument(
+        "--database",
+        help="measure in this database, which a run with --keep loaded (kept afterwards)",
+    )
     args = parser.parse_args()
     if args.quick:
         for name, value in QUICK.items():
@@ -118,18 +122,23 @@ def main() -> None:
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}): figures vary from run to run"
     )
     now = datetime.now(UTC)
-    url = fresh_database("api")
+    url = args.database or fresh_database("api")
+    args.keep = args.keep or args.database is not None
     service = None
     try:
         t0 = time.perf_counter()
-        world = load(
-            url, patients=args.patients, centres=args.centres, days=args.days, now=now, say=say
-        )
+        if args.database:
+            world = world_of(url)
+            args.patients = sum(len(c.patients) for c in world.centres)
+        else:
+            world = load(
+                url, patients=args.patients, centres=args.centres, days=args.days, now=now, say=say
+            )
         _apply_roles(url)
         size = one(url, "SELECT pg_size_pretty(pg_database_size(current_database()))")
         say(
             f"loaded {args.patients:,} patients over {len(world.centres)} centres, "
-            f"{world.readings:,} readings ({args.days} days), {world.alerts:,} alerts "
+            f"{world.readings:,} readings, {world.alerts:,} alerts "
             f"({', '.join(f'{n:,} {s}' for s, n in sorted(world.by_state.items()))}) in "
             f"{time.perf_counter() - t0:.0f} s; database {size}"
         )

@@ -291,3 +291,37 @@ def _copy_alerts(
             for row in event_rows:
                 if row[0] not in dropped:
                     copy.write_row(row)
+
+
+def world_of(url: str) -> World:
+    """The world of a database ``load`` filled before (``bench/api.py --database``): its
+    centres, patients and alerts, with a new token for each centre's nurse."""
+    world = World()
+    with connect(url) as conn:
+        centres = conn.execute(
+            "SELECT c.id, min(s.id::text)::uuid FROM health_centres AS c"
+            " JOIN staff AS s ON s.health_centre_id = c.id AND s.role = 'nurse'"
+            " GROUP BY c.id ORDER BY min(c.name)"
+        ).fetchall()
+        for centre_id, nurse_id in centres:
+            token = staff.issue_token(conn, nurse_id, now=datetime.now(UTC)).token
+            patients = conn.execute(
+                "SELECT id FROM patients WHERE health_centre_id = %s ORDER BY reference",
+                (centre_id,),
+            ).fetchall()
+            alerts = conn.execute(
+                "SELECT a.id, a.state FROM alerts AS a JOIN patients AS p ON p.id = a.patient_id"
+                " WHERE p.health_centre_id = %s ORDER BY a.opened_at",
+                (centre_id,),
+            ).fetchall()
+            for _, state in alerts:
+                world.by_state[state] = world.by_state.get(state, 0) + 1
+            world.alerts += len(alerts)
+            world.centres.append(
+                Centre(centre_id, token, tuple(p for (p,) in patients), tuple(a for a, _ in alerts))
+            )
+        conn.commit()
+        world.readings = int(
+            conn.execute("SELECT reltuples FROM pg_class WHERE relname = 'readings'").fetchone()[0]  # type: ignore[index]
+        )
+    return world
