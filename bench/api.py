@@ -31,8 +31,8 @@ from pathlib import Path
 
 import httpx
 import psycopg
-from api_clients import measure
 from api_clients import endpoints as endpoints_of
+from api_clients import measure
 from api_world import load, world_of
 from common import (
     POLL_S,

@@ -125,6 +125,7 @@ def _copy_readings(conn: Conn, ids: list[uuid.UUID], days: int, start_us: int, s
 
 def _alert_rows(
     rng: np.random.Generator,
+    *,
     patient_id: uuid.UUID,
     templates: list[BacktestAlert],
     start: datetime,
@@ -182,7 +183,9 @@ def _alert_rows(
         )
         events.append((alert_id, opened, "opened", t.severity, "rules", "{}"))
         for r in raises:
-            events.append((alert_id, r.fired_at + shift, "severity_raised", r.severity, "rules", "{}"))
+            events.append(
+                (alert_id, r.fired_at + shift, "severity_raised", r.severity, "rules", "{}")
+            )
         actor = f"staff:{nurse}"
         if acknowledged_at is not None:
             events.append((alert_id, acknowledged_at, "acknowledged", None, actor, "{}"))
@@ -241,7 +244,9 @@ def load(
             world.readings += _copy_readings(conn, mine, days, start_us, SEED + 10 + c)
             alert_rows, event_rows = [], []
             for pid in mine:
-                a, e = _alert_rows(rng, pid, templates, start, now, nurse.id)
+                a, e = _alert_rows(
+                    rng, patient_id=pid, templates=templates, start=start, now=now, nurse=nurse.id
+                )
                 alert_rows += a
                 event_rows += e
             _copy_alerts(conn, alert_rows, event_rows)

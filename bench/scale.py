@@ -33,9 +33,10 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
-
+from cohort import start_centre
 from common import (
     PUBLIC_URL,
     Service,
@@ -50,12 +51,12 @@ from common import (
     stop_services,
     wait_for,
 )
-from cohort import start_centre
 from scale_peak import PeakPlan, Samples, counters, start_publisher
-from scale_world import load
+from scale_world import Morning, load
 
 from hemkoll.local_services.mosquitto import LocalMosquitto
 from hemkoll.local_services.ports import free_port
+from hemkoll.simulator.receiver.health_centre import WebhookReceiver
 
 # A real morning peak: four fifths of a day's readings within two hours (docs/scaling.md).
 REAL_PEAK_S = 2 * 3600
@@ -84,7 +85,7 @@ def _mib(n: float) -> str:
     return f"{n / 2**20:,.0f} MiB"
 
 
-def main() -> None:  # noqa: PLR0915 (one run, step by step)
+def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -174,49 +175,35 @@ def main() -> None:  # noqa: PLR0915 (one run, step by step)
             began = time.monotonic()
             samples.take(url, began, ports, groups, 0)
             go.set()
-            rate = len(morning.messages) / seconds
-            say(
-                f"the morning: {len(morning.messages):,} messages over {args.peak_minutes:g} min "
-                f"({rate:,.0f} messages/s; a real two-hour peak of these patients: "
-                f"{len(morning.messages) / REAL_PEAK_S:,.1f}/s, compressed "
-                f"{REAL_PEAK_S / seconds:.1f}x)"
+            drained_at, result = _peak(
+                url,
+                args,
+                morning,
+                samples,
+                began,
+                ports=ports,
+                groups=groups,
+                services=services,
+                out=out,
+                receiver=receiver,
+                readings=readings,
             )
-            print(
-                f"  {'t (s)':>7}{'queue':>9}{'evaluated':>11}{'eval/s':>8}{'stored':>11}"
-                f"{'alerts':>8}{'outbox':>8}{'webhooks':>10}",
-                flush=True,
-            )
-            result = None
-            drained_at = None
-            while True:
-                time.sleep(SAMPLE_S)
-                for s in services:
-                    s.check_alive()
-                groups["postgres"] = sorted(set(groups["postgres"]) | set(backend_pids(url)))
-                prev = samples.taken[-1]
-                s = samples.take(url, began, ports, groups, len(receiver.recorder.deliveries()))
-                per_s = (s.evaluations - prev.evaluations) / (s.at - prev.at)
-                print(
-                    f"  {s.at:7.0f}{s.queue:9,}{s.evaluations:11,.0f}{per_s:8.0f}{s.stored:11,.0f}"
-                    f"{s.alerts:8,}{s.pending:8,}{s.webhooks:10,}",
-                    flush=True,
-                )
-                if result is None and not out.empty():
-                    result = out.get()
-                if result is not None and s.queue == 0 and s.pending == 0 and s.stored >= readings:
-                    drained_at = s.at
-                    break
-                if s.at > seconds + args.drain_timeout:
-                    say("drain timeout: the queue or the outbox did not empty")
-                    break
-            if result is None:
-                result = out.get(timeout=60)
             proc.join(timeout=30)
             sent, acked, first, last, probe_sent = result
+            say(f"the publisher sent for {last - first:,.0f} s")
             deliveries = receiver.recorder.deliveries()
             stop_services(services)
             services.clear()
-        _report(url, args, morning, samples, drained_at, sent, acked, probe_sent, deliveries)
+        _report(
+            url,
+            args=args,
+            samples=samples,
+            drained_at=drained_at,
+            sent=sent,
+            acked=acked,
+            probe_sent=probe_sent,
+            deliveries=deliveries,
+        )
         size_after = int(one(url, "SELECT pg_database_size(current_database())"))
         say(
             f"database: {_mib(size_before)} before the morning, {_mib(size_after)} after; "
@@ -235,10 +222,62 @@ def main() -> None:  # noqa: PLR0915 (one run, step by step)
         drop_database(url)
 
 
-def _report(
+def _peak(
     url: str,
     args: argparse.Namespace,
-    morning: object,
+    morning: Morning,
+    samples: Samples,
+    began: float,
+    *,
+    ports: dict[str, int],
+    groups: dict[str, list[int]],
+    services: list[Service],
+    out: Any,
+    receiver: WebhookReceiver,
+    readings: int,
+) -> tuple[float | None, Any]:
+    """Sample until the queue and the outbox are empty and every reading is stored (or the
+    drain timeout); (seconds after the start it drained, or None; the publisher's result)."""
+    seconds = args.peak_minutes * 60
+    rate = len(morning.messages) / seconds
+    say(
+        f"the morning: {len(morning.messages):,} messages over {args.peak_minutes:g} min "
+        f"({rate:,.0f} messages/s; a real two-hour peak of these patients: "
+        f"{len(morning.messages) / REAL_PEAK_S:,.1f}/s, compressed "
+        f"{REAL_PEAK_S / seconds:.1f}x)"
+    )
+    print(
+        f"  {'t (s)':>7}{'queue':>9}{'evaluated':>11}{'eval/s':>8}{'stored':>11}"
+        f"{'alerts':>8}{'outbox':>8}{'webhooks':>10}",
+        flush=True,
+    )
+    result = None
+    while True:
+        time.sleep(SAMPLE_S)
+        for s in services:
+            s.check_alive()
+        groups["postgres"] = sorted(set(groups["postgres"]) | set(backend_pids(url)))
+        prev = samples.taken[-1]
+        s = samples.take(url, began, ports, groups, len(receiver.recorder.deliveries()))
+        per_s = (s.evaluations - prev.evaluations) / (s.at - prev.at)
+        print(
+            f"  {s.at:7.0f}{s.queue:9,}{s.evaluations:11,.0f}{per_s:8.0f}{s.stored:11,.0f}"
+            f"{s.alerts:8,}{s.pending:8,}{s.webhooks:10,}",
+            flush=True,
+        )
+        if result is None and not out.empty():
+            result = out.get()
+        if result is not None and s.queue == 0 and s.pending == 0 and s.stored >= readings:
+            return s.at, result
+        if s.at > seconds + args.drain_timeout:
+            say("drain timeout: the queue or the outbox did not empty")
+            return None, result if result is not None else out.get(timeout=60)
+
+
+def _report(
+    url: str,
+    *,
+    args: argparse.Namespace,
     samples: Samples,
     drained_at: float | None,
     sent: int,

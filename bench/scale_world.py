@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from rules_cohort import CohortSpec, cohort
@@ -26,9 +26,11 @@ from rules_cohort import CohortSpec, cohort
 from hemkoll.protocol.measurements import METRICS
 from hemkoll.rules.findings import epoch_us
 from hemkoll.rules.preset import HEART_FAILURE
+from hemkoll.rules.series import Series
 from hemkoll.store.connect import connect
 
 SEED = 20261204
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TZ = "Europe/Stockholm"
 # A Swedish health centre (vårdcentral) lists about 10,000 people, of whom a few hundred have
 # heart failure: 500 patients a centre, 500 centres for the nation.
@@ -45,6 +47,11 @@ SESSIONS = (
     ("spo2", "symptom_breathlessness", "symptom_ankle_swelling", "symptom_fatigue"),
 )
 PROBE_METRIC = "symptom_breathlessness"
+SYMPTOMS = ("symptom_breathlessness", "symptom_ankle_swelling", "symptom_fatigue")
+# The cohort's symptom answers reach 3 on some days of a gain episode; a severe answer opens a
+# red alert by itself, so that only the probes do, the others' answers are at most 2 this
+# morning (moderate: no alert of its own).
+SYMPTOM_MAX_OTHERS = 2.0
 PROBE_SCORE = 3.0
 
 
@@ -115,42 +122,14 @@ def load(
         conn.commit()
         for first in range(0, patients, CHUNK):
             chunk = ids[first : first + CHUNK]
-            series = cohort(
-                CohortSpec(len(chunk), history_days + 1, epoch_us(start), SEED + first)
-            )
+            series = cohort(CohortSpec(len(chunk), history_days + 1, epoch_us(start), SEED + first))
             cut = epoch_us(today)
             lines: list[str] = []
             deadlines: list[tuple[object, ...]] = []
             for k, (pid, one) in enumerate(zip(chunk, series, strict=True)):
-                index = first + k
-                today_values: dict[str, float] = {}
-                for metric, (t, v) in one.items():
-                    t_us = np.asarray(t, dtype=np.int64)
-                    v_f = np.asarray(v, dtype=np.float64)
-                    past = t_us < cut
-                    lines.extend(
-                        f"{pid}\t{metric}\t{a}\t{b!r}\n"
-                        for a, b in zip(t_us[past].tolist(), v_f[past].tolist(), strict=True)
-                    )
-                    if (~past).any():
-                        today_values[metric] = float(v_f[~past][0])
-                    if metric == "body_weight" and past.any():
-                        last = datetime.fromtimestamp(0, today.tzinfo) + timedelta(
-                            microseconds=int(t_us[past][-1])
-                        )
-                        deadlines.append((pid, last + WEIGHT_DEADLINE, HEART_FAILURE.fingerprint))
                 probe = bool(rng.random() < probe_share)
-                if probe:  # she answers the questionnaire this morning, breathless at rest
-                    today_values.setdefault("spo2", 95.0)
-                    for m in ("symptom_ankle_swelling", "symptom_fatigue"):
-                        today_values.setdefault(m, 1.0)
-                    today_values[PROBE_METRIC] = PROBE_SCORE
-                for session in SESSIONS:
-                    found = tuple((m, units[m], today_values[m]) for m in session if m in today_values)
-                    if len(found) == len(session):
-                        morning.messages.append(
-                            Message(index, found, probe and PROBE_METRIC in session)
-                        )
+                today_values = _history(pid, one, cut, lines, deadlines)
+                morning.messages += _messages(first + k, today_values, probe, units)
             morning.history_readings += len(lines)
             with conn.cursor() as cur:
                 with cur.copy("COPY bench_readings FROM STDIN") as copy:
@@ -168,3 +147,49 @@ def load(
         conn.execute("VACUUM ANALYZE")
     rng.shuffle(morning.messages)  # type: ignore[arg-type]
     return morning
+
+
+def _history(
+    pid: uuid.UUID,
+    one: Series,
+    cut: int,
+    lines: list[str],
+    deadlines: list[tuple[object, ...]],
+) -> dict[str, float]:
+    """A patient's history before ``cut`` as COPY lines (into ``lines``), her deadline (into
+    ``deadlines``), and her first value of each metric from ``cut`` on (this morning's)."""
+    today: dict[str, float] = {}
+    for metric, (t, v) in one.items():
+        t_us = np.asarray(t, dtype=np.int64)
+        v_f = np.asarray(v, dtype=np.float64)
+        past = t_us < cut
+        lines.extend(
+            f"{pid}\t{metric}\t{a}\t{b!r}\n"
+            for a, b in zip(t_us[past].tolist(), v_f[past].tolist(), strict=True)
+        )
+        if (~past).any():
+            today[metric] = float(v_f[~past][0])
+        if metric == "body_weight" and past.any():
+            last = EPOCH + timedelta(microseconds=int(t_us[past][-1]))
+            deadlines.append((pid, last + WEIGHT_DEADLINE, HEART_FAILURE.fingerprint))
+    return today
+
+
+def _messages(
+    index: int, today: dict[str, float], probe: bool, units: dict[str, str]
+) -> list[Message]:
+    """The patient's morning, a message per device she uses today."""
+    for m in SYMPTOMS:  # severe answers are the probes' alone
+        if m in today:
+            today[m] = min(today[m], SYMPTOM_MAX_OTHERS)
+    if probe:  # she answers the questionnaire this morning, breathless at rest
+        today.setdefault("spo2", 95.0)
+        for m in ("symptom_ankle_swelling", "symptom_fatigue"):
+            today.setdefault(m, 1.0)
+        today[PROBE_METRIC] = PROBE_SCORE
+    out = []
+    for session in SESSIONS:
+        found = tuple((m, units[m], today[m]) for m in session if m in today)
+        if len(found) == len(session):
+            out.append(Message(index, found, probe and PROBE_METRIC in session))
+    return out

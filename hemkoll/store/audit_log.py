@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from uuid import UUID
 
@@ -30,6 +30,9 @@ class AuditEntry:
     reason: str | None = None
     # The actor when it is a patient in her own app (staff_id then None; see 0017).
     patient_session_id: UUID | None = None
+
+
+_ENTRY_FIELDS = fields(AuditEntry)
 
 
 @dataclass(frozen=True)
@@ -62,10 +65,11 @@ class StaffAccess:
 
 
 def append(conn: Conn, entries: Sequence[AuditEntry]) -> None:
-    """Append the entries; the caller's transaction (with the access they record)."""
+    """Append the entries, in order, in one statement; the caller's transaction (with the
+    access they record)."""
     if entries:
-        with conn.cursor() as cur:
-            cur.executemany(query("append_audit"), [asdict(entry) for entry in entries])
+        columns = {f.name: [getattr(e, f.name) for e in entries] for f in _ENTRY_FIELDS}
+        conn.execute(query("append_audit"), columns)
 
 
 def read(
