@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 
 import httpx
 import psycopg
@@ -35,6 +37,7 @@ from api_clients import endpoints as endpoints_of
 from api_clients import measure
 from api_world import load, world_of
 from common import (
+    ADMIN_URL,
     POLL_S,
     Service,
     drop_database,
@@ -60,6 +63,11 @@ START_TIMEOUT_S = 60.0
 # execution, the pool opens its connections, the templates compile).
 WARM_UP = 12
 QUICK = {"patients": 600, "centres": 3, "days": 120, "requests": 40, "concurrency": 4}
+
+
+def _url(database: str) -> str:
+    """A database's URL, or its name on the machine's PostgreSQL."""
+    return database if "://" in database else make_conninfo(ADMIN_URL, dbname=database)
 
 
 def _apply_roles(url: str) -> None:
@@ -98,6 +106,10 @@ def _row(name: str, values: list[float], goal: float | None, extra: str = "") ->
     return f"  {name:<52}{p50:8.1f}{p95:8.1f}{p99:8.1f}{goal_text:>9}{met:>9}{extra}"
 
 
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -111,9 +123,11 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument(
         "--database",
-        help="measure in this database, which a run with --keep loaded (kept afterwards)",
+        help="measure in this database (URL or name), which a run with --keep loaded; kept",
     )
     args = parser.parse_args()
+    # SIGTERM ends the run as Ctrl-C does: everything started is stopped, the database dropped.
+    signal.signal(signal.SIGTERM, _terminated)
     if args.quick:
         for name, value in QUICK.items():
             setattr(args, name, value)
@@ -122,7 +136,7 @@ def main() -> None:
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}): figures vary from run to run"
     )
     now = datetime.now(UTC)
-    url = args.database or fresh_database("api")
+    url = fresh_database("api") if args.database is None else _url(args.database)
     args.keep = args.keep or args.database is not None
     service = None
     try:

@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
@@ -85,6 +87,10 @@ def _mib(n: float) -> str:
     return f"{n / 2**20:,.0f} MiB"
 
 
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -98,6 +104,8 @@ def main() -> None:
     parser.add_argument("--drain-timeout", type=float, default=1800.0)
     parser.add_argument("--quick", action="store_true", help=f"small: {QUICK}")
     args = parser.parse_args()
+    # SIGTERM ends the run as Ctrl-C does: everything started is stopped, the database dropped.
+    signal.signal(signal.SIGTERM, _terminated)
     if args.quick:
         for name, value in QUICK.items():
             setattr(args, name, value)
@@ -126,7 +134,7 @@ def main() -> None:
             f"loaded {args.patients:,} patients, {morning.history_readings:,} history readings "
             f"({args.history_days} days) in {time.perf_counter() - t0:.0f} s; database "
             f"{_mib(size_before)}; the morning: {len(morning.messages):,} messages, "
-            f"{readings:,} readings, {probes:,} probes"
+            f"{readings:,} readings, {probes:,} probes; the patients' time zone {morning.timezone}"
         )
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)

@@ -30,8 +30,15 @@ from hemkoll.rules.series import Series
 from hemkoll.store.connect import connect
 
 SEED = 20261204
+# The morning's local time when the bench starts: the patients live in a time zone where it is
+# about this hour now (a whole-hour Etc/GMT zone, no daylight saving), so that the day's rules
+# ("weighed by noon") and the history's mornings (05-09 local, rules_cohort) see a morning
+# whatever the time of day the bench runs at.
+MORNING_HOUR = 7
+# A deadline a running worker had already passed would have been judged then (its alert open,
+# or none due); one the history puts in the past is moved past the run.
+DEADLINE_AFTER_RUN = timedelta(hours=6)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-TZ = "Europe/Stockholm"
 # A Swedish health centre (vårdcentral) lists about 10,000 people, of whom a few hundred have
 # heart failure: 500 patients a centre, 500 centres for the nation.
 PER_CENTRE = 500
@@ -49,8 +56,8 @@ SESSIONS = (
 PROBE_METRIC = "symptom_breathlessness"
 SYMPTOMS = ("symptom_breathlessness", "symptom_ankle_swelling", "symptom_fatigue")
 # The cohort's symptom answers reach 3 on some days of a gain episode; a severe answer opens a
-# red alert by itself, so that only the probes do, the others' answers are at most 2 this
-# morning (moderate: no alert of its own).
+# red alert by itself, so that only the probes do, the others' answers are at most 2
+# (moderate: no alert of its own), in the history and this morning.
 SYMPTOM_MAX_OTHERS = 2.0
 PROBE_SCORE = 3.0
 
@@ -66,6 +73,7 @@ class Message:
 
 @dataclass
 class Morning:
+    timezone: str
     patients: list[str]  # patient ids, by index
     devices: list[str]  # each patient's gateway id, by index
     messages: list[Message]
@@ -89,31 +97,40 @@ ORDER BY s.patient_id, s.metric, s.at_us
 """
 
 
+def morning_zone(now: datetime) -> tuple[str, timedelta]:
+    """A whole-hour zone where it is about MORNING_HOUR now: its name and UTC offset."""
+    hours = (MORNING_HOUR - now.hour + 12) % 24 - 12  # -12 .. +11
+    # POSIX sign: Etc/GMT+5 is five hours behind UTC.
+    return ("Etc/GMT" if hours == 0 else f"Etc/GMT{-hours:+d}"), timedelta(hours=hours)
+
+
 def load(
     url: str, *, patients: int, history_days: int, probe_share: float, now: datetime
 ) -> Morning:
     rng = np.random.default_rng(SEED)
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    tz, offset = morning_zone(now)
+    # Local midnight today, as a UTC instant: rules_cohort's days start there.
+    today = (now + offset).replace(hour=0, minute=0, second=0, microsecond=0) - offset
     start = today - timedelta(days=history_days)
     enrolled = start - timedelta(days=1)
     ids = sorted(uuid.uuid4() for _ in range(patients))
     devices = [uuid.uuid4() for _ in range(patients)]
     centres = [uuid.uuid4() for _ in range(-(-patients // PER_CENTRE))]
-    morning = Morning([str(p) for p in ids], [str(d) for d in devices], [], 0)
+    morning = Morning(tz, [str(p) for p in ids], [str(d) for d in devices], [], 0)
     units = {m: METRICS[m].canonical_unit for s in SESSIONS for m in s}
     with connect(url) as conn:
         conn.execute(_STAGING)
         with conn.cursor() as cur:
             with cur.copy("COPY health_centres (id, name, timezone) FROM STDIN") as copy:
                 for i, c in enumerate(centres):
-                    copy.write_row((c, f"VC Riket {i + 1:04d}", TZ))
+                    copy.write_row((c, f"VC Riket {i + 1:04d}", tz))
             with cur.copy(
                 "COPY patients (id, health_centre_id, reference, language, timezone, enrolled_at)"
                 " FROM STDIN"
             ) as copy:
                 for i, p in enumerate(ids):
                     centre = centres[i // PER_CENTRE]
-                    copy.write_row((p, centre, f"R-{i:06d}", "sv", TZ, enrolled))
+                    copy.write_row((p, centre, f"R-{i:06d}", "sv", tz, enrolled))
             with cur.copy(
                 "COPY devices (id, patient_id, kind, enrolled_at, credential_hash) FROM STDIN"
             ) as copy:
@@ -128,7 +145,9 @@ def load(
             deadlines: list[tuple[object, ...]] = []
             for k, (pid, one) in enumerate(zip(chunk, series, strict=True)):
                 probe = bool(rng.random() < probe_share)
-                today_values = _history(pid, one, cut, lines, deadlines)
+                today_values = _history(
+                    pid, one, cut=cut, lines=lines, deadlines=deadlines, now=now
+                )
                 morning.messages += _messages(first + k, today_values, probe, units)
             morning.history_readings += len(lines)
             with conn.cursor() as cur:
@@ -152,9 +171,11 @@ def load(
 def _history(
     pid: uuid.UUID,
     one: Series,
+    *,
     cut: int,
     lines: list[str],
     deadlines: list[tuple[object, ...]],
+    now: datetime,
 ) -> dict[str, float]:
     """A patient's history before ``cut`` as COPY lines (into ``lines``), her deadline (into
     ``deadlines``), and her first value of each metric from ``cut`` on (this morning's)."""
@@ -162,6 +183,8 @@ def _history(
     for metric, (t, v) in one.items():
         t_us = np.asarray(t, dtype=np.int64)
         v_f = np.asarray(v, dtype=np.float64)
+        if metric in SYMPTOMS:  # severe answers are the probes' alone
+            v_f = np.minimum(v_f, SYMPTOM_MAX_OTHERS)
         past = t_us < cut
         lines.extend(
             f"{pid}\t{metric}\t{a}\t{b!r}\n"
@@ -171,7 +194,9 @@ def _history(
             today[metric] = float(v_f[~past][0])
         if metric == "body_weight" and past.any():
             last = EPOCH + timedelta(microseconds=int(t_us[past][-1]))
-            deadlines.append((pid, last + WEIGHT_DEADLINE, HEART_FAILURE.fingerprint))
+            due = last + WEIGHT_DEADLINE
+            due = due if due > now else now + DEADLINE_AFTER_RUN
+            deadlines.append((pid, due, HEART_FAILURE.fingerprint))
     return today
 
 
@@ -179,9 +204,6 @@ def _messages(
     index: int, today: dict[str, float], probe: bool, units: dict[str, str]
 ) -> list[Message]:
     """The patient's morning, a message per device she uses today."""
-    for m in SYMPTOMS:  # severe answers are the probes' alone
-        if m in today:
-            today[m] = min(today[m], SYMPTOM_MAX_OTHERS)
     if probe:  # she answers the questionnaire this morning, breathless at rest
         today.setdefault("spo2", 95.0)
         for m in ("symptom_ankle_swelling", "symptom_fatigue"):
