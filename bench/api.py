@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--centres", type=int, default=20)
     parser.add_argument("--requests", type=int, default=300, help="per endpoint and mode")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=16, help="1: one client only")
     parser.add_argument("--quick", action="store_true", help=f"small: {QUICK}")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument(
@@ -162,7 +162,7 @@ def main() -> None:
             for endpoint in found:  # warm up
                 measure(base, endpoint, WARM_UP, 1, seed=0)
             header = f"  {'endpoint':<52}{'p50':>8}{'p95':>8}{'p99':>8}{'goal':>9}{'met?':>9}"
-            for clients in (1, args.concurrency):
+            for clients in (1, args.concurrency) if args.concurrency > 1 else (1,):
                 label = "one client at a time" if clients == 1 else f"{clients} clients at once"
                 say(f"{args.requests} requests per endpoint, {label} (ms):")
                 print(header + ("" if clients == 1 else "    req/s"), flush=True)

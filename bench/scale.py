@@ -275,7 +275,10 @@ def _peak(
         )
         if result is None and not out.empty():
             result = out.get()
-        if result is not None and s.queue == 0 and s.pending == 0 and s.stored >= readings:
+        # Drained: everything published, ingest idle (every reading stored, or a refused one
+        # dead-lettered: stored no longer grows), the queue and the outbox empty.
+        idle = s.stored >= readings or s.stored == prev.stored
+        if result is not None and idle and s.queue == 0 and s.pending == 0:
             return s.at, result
         if s.at > seconds + args.drain_timeout:
             say("drain timeout: the queue or the outbox did not empty")
@@ -304,9 +307,10 @@ def _report(
             if b.at - a.at >= RATE_WINDOW_S:
                 best = max(best, (b.evaluations - a.evaluations) / (b.at - a.at))
                 break
+    refused = one(url, "SELECT count(*) FROM dead_letters")
     say(
         f"published {sent:,} messages ({acked:,} acknowledged); ingest stored "
-        f"{end.stored - first.stored:,.0f} readings"
+        f"{end.stored - first.stored:,.0f} readings, dead-lettered {refused:,}"
     )
     say(
         f"rules: {evaluations:,.0f} evaluations in {span:,.0f} s = {evaluations / span:,.0f}/s "

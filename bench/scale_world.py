@@ -42,6 +42,10 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A Swedish health centre (vårdcentral) lists about 10,000 people, of whom a few hundred have
 # heart failure: 500 patients a centre, 500 centres for the nation.
 PER_CENTRE = 500
+# The cohort is drawn over this many days and only its last days loaded: rules_cohort puts
+# about one gain episode in a patient's span, which over a few days would put nearly every
+# patient in one (a weight-trend alert each); over four months, a few in a hundred this week.
+COHORT_SPAN_DAYS = 120
 # Patients generated (and COPY'd) at a time: bounds the cohort's arrays in memory.
 CHUNK = 5_000
 # The missing-weight rule's silence (heart-failure preset, weight_missing_48h): the deadline a
@@ -139,14 +143,17 @@ def load(
         conn.commit()
         for first in range(0, patients, CHUNK):
             chunk = ids[first : first + CHUNK]
-            series = cohort(CohortSpec(len(chunk), history_days + 1, epoch_us(start), SEED + first))
+            span = max(COHORT_SPAN_DAYS, history_days + 1)
+            first_day = today - timedelta(days=span - 1)
+            series = cohort(CohortSpec(len(chunk), span, epoch_us(first_day), SEED + first))
             cut = epoch_us(today)
+            since = epoch_us(start)
             lines: list[str] = []
             deadlines: list[tuple[object, ...]] = []
             for k, (pid, one) in enumerate(zip(chunk, series, strict=True)):
                 probe = bool(rng.random() < probe_share)
                 today_values = _history(
-                    pid, one, cut=cut, lines=lines, deadlines=deadlines, now=now
+                    pid, one, since=since, cut=cut, lines=lines, deadlines=deadlines, now=now
                 )
                 morning.messages += _messages(first + k, today_values, probe, units)
             morning.history_readings += len(lines)
@@ -172,12 +179,13 @@ def _history(
     pid: uuid.UUID,
     one: Series,
     *,
+    since: int,
     cut: int,
     lines: list[str],
     deadlines: list[tuple[object, ...]],
     now: datetime,
 ) -> dict[str, float]:
-    """A patient's history before ``cut`` as COPY lines (into ``lines``), her deadline (into
+    """A patient's history in [since, cut) as COPY lines (into ``lines``), her deadline (into
     ``deadlines``), and her first value of each metric from ``cut`` on (this morning's)."""
     today: dict[str, float] = {}
     for metric, (t, v) in one.items():
@@ -186,14 +194,15 @@ def _history(
         if metric in SYMPTOMS:  # severe answers are the probes' alone
             v_f = np.minimum(v_f, SYMPTOM_MAX_OTHERS)
         past = t_us < cut
+        kept = past & (t_us >= since)
         lines.extend(
             f"{pid}\t{metric}\t{a}\t{b!r}\n"
-            for a, b in zip(t_us[past].tolist(), v_f[past].tolist(), strict=True)
+            for a, b in zip(t_us[kept].tolist(), v_f[kept].tolist(), strict=True)
         )
         if (~past).any():
             today[metric] = float(v_f[~past][0])
-        if metric == "body_weight" and past.any():
-            last = EPOCH + timedelta(microseconds=int(t_us[past][-1]))
+        if metric == "body_weight" and kept.any():
+            last = EPOCH + timedelta(microseconds=int(t_us[kept][-1]))
             due = last + WEIGHT_DEADLINE
             due = due if due > now else now + DEADLINE_AFTER_RUN
             deadlines.append((pid, due, HEART_FAILURE.fingerprint))
