@@ -111,14 +111,22 @@ def service_env(database_url: str, mqtt_url: str, prefix: str, **settings: str) 
 
 
 class Service:
-    """``python -m hemkoll <command>``; started again after a kill, its log appended.
+    """``python -m hemkoll <command> [args]``; started again after a kill, its log appended.
 
     The output goes to ``log_dir/<name>.log``, or with ``log_dir`` None to the bench's own.
     """
 
-    def __init__(self, name: str, command: str, env: dict[str, str], log_dir: Path | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: str,
+        env: dict[str, str],
+        log_dir: Path | None,
+        args: Sequence[str] = (),
+    ) -> None:
         self.name = name
         self.command = command
+        self.args = tuple(args)  # after the command (``serve --port 8123``)
         self.env = env
         self.log_path = None if log_dir is None else log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -130,7 +138,7 @@ class Service:
         self.terminated = False
 
     def start(self) -> Service:
-        command = [sys.executable, "-m", "hemkoll", self.command]
+        command = [sys.executable, "-m", "hemkoll", self.command, *self.args]
         if self.log_path is None:
             self.process = subprocess.Popen(command, env=self.env)
         else:

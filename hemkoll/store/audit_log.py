@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from uuid import UUID
 
@@ -33,6 +33,9 @@ class AuditEntry:
     # What allowed the access (care_relationship, consent, emergency, administration) or, for
     # one refused, why there was none (no_care_relationship, no_consent, blocked); see 0020.
     access_basis: str | None = None
+
+
+_ENTRY_FIELDS = fields(AuditEntry)
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,11 @@ class StaffAccess:
 
 
 def append(conn: Conn, entries: Sequence[AuditEntry]) -> None:
-    """Append the entries; the caller's transaction (with the access they record)."""
+    """Append the entries, in order, in one statement; the caller's transaction (with the
+    access they record)."""
     if entries:
-        with conn.cursor() as cur:
-            cur.executemany(query("append_audit"), [asdict(entry) for entry in entries])
+        columns = {f.name: [getattr(e, f.name) for e in entries] for f in _ENTRY_FIELDS}
+        conn.execute(query("append_audit"), columns)
 
 
 def read(

@@ -140,8 +140,10 @@ def get_readings(
                     "from, until: per-day readings need days between the years 1 and 9999 in "
                     "the patient's time zone"
                 ) from exc
+            # model_construct: the rows are the store's typed rows already; validating a year of
+            # nine metrics (about 3,000 days) again cost a quarter of the request (bench/api.py).
             out.days.extend(
-                DayOut(
+                DayOut.model_construct(
                     metric=d.metric,
                     unit=_unit(d.metric),
                     day=d.day,
@@ -165,7 +167,7 @@ def get_readings(
             after=None if cursor is None else decode_cursor(cursor),
         )
     out.readings.extend(
-        RawOut(
+        RawOut.model_construct(  # typed rows already (as the days above)
             metric=r.metric,
             unit=_unit(r.metric),
             value=r.value,
