@@ -14,9 +14,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from hemkoll.api.console.i18n import Formatter
-from hemkoll.store.readings_query import DailyAggregate
 
 WIDTH = 720
 # Room on the left for the y axis's figures and the marker tracks' names.
@@ -37,11 +37,48 @@ TRACK_HEIGHT = 20
 Y_TICKS = 5
 
 
+class DayValues(Protocol):
+    """A series' values of one day: a day's readings (``readings_query.DailyAggregate``), or
+    one figure computed for the day (``Figure``)."""
+
+    @property
+    def n(self) -> int: ...
+    @property
+    def min(self) -> float: ...
+    @property
+    def max(self) -> float: ...
+    @property
+    def mean(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One value for a day (e.g. the deterioration index's score): no range to draw."""
+
+    value: float
+
+    @property
+    def n(self) -> int:
+        return 1
+
+    @property
+    def min(self) -> float:
+        return self.value
+
+    @property
+    def max(self) -> float:
+        return self.value
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+
 @dataclass(frozen=True)
 class SeriesIn:
     metric: str
     label: str
-    days: Mapping[date, DailyAggregate]
+    days: Mapping[date, DayValues]
 
 
 @dataclass(frozen=True)
@@ -292,7 +329,7 @@ def build_chart(
     )
 
 
-def _cell(agg: DailyAggregate | None, fmt: Formatter, decimals: int, none: str) -> str:
+def _cell(agg: DayValues | None, fmt: Formatter, decimals: int, none: str) -> str:
     if agg is None:
         return none
     if agg.n == 1 or agg.min == agg.max:

@@ -279,11 +279,9 @@ def _scored(rule: IndexRule, ctx: Context) -> _Scored | None:
 
 @dataclass(frozen=True)
 class Daily:
-    """The index per patient and local day (day ``day0[p] + column``), as ``evaluate`` decides it.
-
-    ``score``: the day's highest event score (NaN on a day without an event); ``open``: the
-    index was open at one of the day's events (the days it fires); ``baseline``: some signal
-    had a baseline that day (without one the score is 0 because it cannot say anything)."""
+    """Per patient and local day ``day0[p] + column``: the day's highest event score (NaN: no
+    event), whether the index was open at one of its events (the days it fires), and whether
+    some signal had a baseline (without one a score of 0 says nothing)."""
 
     day0: IntArray  # (P,)
     score: FloatArray  # (P, D)
@@ -306,7 +304,7 @@ def daily(rule: IndexRule, ctx: Context) -> Daily | None:
         day0=grid.day0,
         score=np.where(np.isfinite(score), score, np.nan),
         open=opened,
-        baseline=np.isfinite(scored.base[0]).any(axis=0),
+        baseline=np.asarray(np.isfinite(scored.base[0]).any(axis=0), dtype=bool),
     )
 
 
