@@ -51,6 +51,14 @@ def test_the_page_charts_her_index_with_both_levels_or_says_there_is_none_yet(
     assert index.count('class="dot-0"') == len(shown)
     assert index.count("track-index_open") == sum(d.open for d in shown)
     assert "Inget index än" not in index
+    # In English too.
+    client.post("/console/language", data={"lang": "en"}, headers={"Origin": ORIGIN})
+    english = client.get(f"/console/patients/{a.patient_id}?days=30").text
+    index_en = _section(english, '<section id="index"', "</section>")
+    assert "Off for her: the index is shown but does not alert." in index_en
+    assert "<title>Opens at 7.0</title>" in index_en
+    assert "<title>Closes below 3.5</title>" in index_en
+    client.post("/console/language", data={"lang": "sv"}, headers={"Origin": ORIGIN})
 
     # A patient with no readings: no chart, and why.
     sign_in(client, b.tokens["nurse"])
@@ -105,8 +113,9 @@ def test_a_lower_opening_level_flags_more_days_and_once_saved_the_page_marks_the
     a = seeded.world.a
     sign_in(client, a.tokens["clinician"])
     form = client.get(f"/console/patients/{a.patient_id}/thresholds?rule={RULE}")
-    assert 'name="opening" type="text" inputmode="decimal"\n                 value="7"' in form.text
-    assert 'value="3.5"' in form.text
+    assert re.search(r'name="opening"[^>]*value="7"', form.text)
+    assert re.search(r'name="recovery"[^>]*value="3.5"', form.text)
+    assert "Öppnar vid poäng" in form.text
 
     def proposed_days(opening: str, recovery: str) -> int:
         status, text = _preview(client, seeded, enabled="on", opening=opening, recovery=recovery)
