@@ -366,6 +366,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "index_heading": ("Försämringsindex", "Deterioration index"),
     "index_chart": ("Försämringsindex (poäng)", "Deterioration index (score)"),
     "index_score": ("Poäng", "Score"),
+    "legend_index": ("dagens högsta", "the day's highest"),
     "index_off": (
         "Av för patienten: indexet visas men larmar inte.",
         "Off for her: the index is shown but does not alert.",

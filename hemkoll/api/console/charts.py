@@ -168,6 +168,8 @@ class Chart:
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     small: bool = False
+    # What a series' line is, in the legend: the day's mean unless the chart says otherwise.
+    value_note: str = ""
 
 
 def nice_ticks(low: float, high: float, count: int = Y_TICKS) -> list[float]:
@@ -215,6 +217,7 @@ def build_chart(
     decimals: int = 1,
     counted: tuple[date, date] | None = None,
     small: bool = False,
+    value_note: str | None = None,
     fmt: Formatter,
     t: Mapping[str, str],
 ) -> Chart:
@@ -326,6 +329,7 @@ def build_chart(
         columns=(t["day"], *(s.label for s in series)),
         rows=rows,
         small=small,
+        value_note=t["legend_mean"] if value_note is None else value_note,
     )
 
 

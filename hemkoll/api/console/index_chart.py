@@ -115,8 +115,10 @@ def chart(
     fmt: Formatter,
     t: Mapping[str, str],
     suffix: str = "",
+    counted: tuple[date, date] | None = None,
 ) -> Chart:
-    """The score over ``days`` (oldest first), one point a day with an event."""
+    """The score over ``days`` (oldest first), one point a day with an event; ``counted`` as
+    for the readings' charts (the days on which no reading is a missing day)."""
     shown = set(days)
     points = {d.day: Figure(d.score) for d in found.days if d.day in shown}
     top = max([*(p.value for p in points.values()), *(line.value for line in lines)], default=1.0)
@@ -131,6 +133,8 @@ def chart(
         tracks=tracks,
         fixed=(0.0, top * HEADROOM),
         decimals=DECIMALS,
+        counted=counted,
+        value_note=t["legend_index"],
         fmt=fmt,
         t=t,
     )
@@ -142,6 +146,7 @@ def patient_view(
     days: Sequence[date],
     *,
     fired: Sequence[MarkerIn],
+    counted: tuple[date, date],
     fmt: Formatter,
     t: Mapping[str, str],
 ) -> IndexView:
@@ -160,5 +165,6 @@ def patient_view(
         tracks=tracks,
         fmt=fmt,
         t=t,
+        counted=counted,
     )
     return IndexView(rule, found, drawn)

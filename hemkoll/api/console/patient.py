@@ -173,7 +173,9 @@ def patient_page(
             t=t,
             fmt=fmt,
         )
-        index_view = patient_view(index, found_index, day_list, fired=fired, fmt=fmt, t=t)
+        index_view = patient_view(
+            index, found_index, day_list, fired=fired, counted=counted, fmt=fmt, t=t
+        )
     context = {
         "patient": patient,
         "index_view": index_view,
