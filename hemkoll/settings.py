@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/hemkoll"
@@ -113,6 +113,56 @@ class Settings(BaseSettings):
         ge=1024,
         description="The largest request body the API reads (413 past it).",
     )
+
+    # Staff sign-in to the console with OpenID Connect (docs/operations.md, "Staff sign-in").
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="The identity provider's issuer URL (its discovery document is at "
+        "<issuer>/.well-known/openid-configuration). Unset: the console takes a pasted API "
+        "token instead (development only).",
+    )
+    oidc_client_id: str | None = Field(default=None, description="hemkoll's client id there.")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="hemkoll's client secret there."
+    )
+    oidc_scope: str = Field(
+        default="openid profile",
+        description="Scopes asked for; they must release the HSA claims below.",
+    )
+    oidc_claim_employee_hsa_id: str = Field(
+        default="employeeHsaId", description="The claim with the person's HSA employee id."
+    )
+    oidc_claim_assignments: str = Field(
+        default="commissions",
+        description="The claim with the person's assignments (medarbetaruppdrag): a list of "
+        "objects with the three claims below.",
+    )
+    oidc_claim_assignment_hsa_id: str = Field(
+        default="commissionHsaId", description="An assignment's own HSA id."
+    )
+    oidc_claim_unit_hsa_id: str = Field(
+        default="healthCareUnitHsaId",
+        description="An assignment's care unit (matched to health_centres.hsa_id).",
+    )
+    oidc_claim_purpose: str = Field(
+        default="commissionPurpose", description="An assignment's purpose."
+    )
+    oidc_care_purposes: str = Field(
+        default="Vård och behandling",
+        description="Assignment purposes that may open the console, separated by commas.",
+    )
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError("HEMKOLL_OIDC_ISSUER needs HEMKOLL_OIDC_CLIENT_ID and _SECRET")
+        if self.oidc_issuer and not urlsplit(self.oidc_issuer).scheme.startswith("http"):
+            raise ValueError("HEMKOLL_OIDC_ISSUER must be an http(s) URL")
+        return self
+
+    @property
+    def oidc_purposes(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.oidc_care_purposes.split(",") if p.strip())
 
     @field_validator("mqtt_url")
     @classmethod

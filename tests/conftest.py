@@ -77,6 +77,15 @@ def as_api_role(db_url: str) -> str:
     return make_conninfo(db_url, user=API_ROLE)
 
 
+def url_for(dbname: str) -> str:
+    """A test database's URL (as the tests' superuser)."""
+    return _url_for(dbname)
+
+
+def drop_database(dbname: str) -> None:
+    _drop(dbname)
+
+
 def _url_for(dbname: str) -> str:
     return psycopg.conninfo.make_conninfo(ADMIN_URL, dbname=dbname)
 

@@ -158,8 +158,9 @@ GRANT UPDATE (severity, severity_since, last_fired_at, evidence, explanation_en,
               explanation_sv, state, resolved_at, outcome) ON alerts TO hemkoll_rules;
 GRANT INSERT ON alert_events TO hemkoll_rules;
 GRANT INSERT ON notifications TO hemkoll_rules;
-GRANT SELECT (id, health_centre_id, alert_id) ON notifications TO hemkoll_rules;
--- A FHIR-format centre's notification gets the alert's evidence readings (snapshot_alert_evidence).
+GRANT SELECT (id, health_centre_id, alert_id, patient_id) ON notifications TO hemkoll_rules;
+-- A FHIR-format centre's notification gets the alert's evidence readings (snapshot_alert_evidence;
+-- patient_id: a blood-pressure reading's other half is found among her readings).
 GRANT UPDATE (evidence) ON notifications TO hemkoll_rules;
 
 -- 7. hemkoll_dispatch (store/queries/notifications.sql, alert_actions.sql). ----------------
@@ -216,6 +217,16 @@ GRANT SELECT ON endpoint_health TO hemkoll_api;
 -- monitoring or recording a hospital stay queues her (an upsert that bumps the generation).
 GRANT SELECT (patient_id, generation), INSERT, UPDATE (generation), DELETE ON evaluation_queue
     TO hemkoll_api;
+-- Staff sign-in with the identity provider (docs/operations.md): a sign-in under way is kept until
+-- its callback takes it (deleted then, or once expired); console sessions are opened, read,
+-- and revoked; nothing else of a session changes and none is deleted.
+GRANT SELECT, INSERT, DELETE ON oidc_sign_ins TO hemkoll_api;
+GRANT SELECT, INSERT ON staff_sessions TO hemkoll_api;
+GRANT UPDATE (revoked_at) ON staff_sessions TO hemkoll_api;
+-- Access-log reviews (HSLF-FS 2016:40 ch. 4 §9): recorded and read, never changed; a review
+-- of emergency accesses takes them off the list of those awaiting review.
+GRANT SELECT, INSERT ON access_reviews TO hemkoll_api;
+GRANT UPDATE (reviewed_at) ON emergency_accesses TO hemkoll_api;
 -- The audit log: append and read, never change (docs/api.md).
 GRANT SELECT, INSERT ON audit_log TO hemkoll_api;
 -- The patients' contact log, append-only too: a correction is a new entry (a resolve note
@@ -240,6 +251,19 @@ GRANT SELECT, INSERT ON questionnaire_responses TO hemkoll_api;
 -- (store/readings.py) with the FHIR ingest's grants above.
 GRANT SELECT, INSERT ON patient_goals TO hemkoll_api;
 GRANT UPDATE (removed_at) ON patient_goals TO hemkoll_api;
+
+-- The care team across care providers (migration 0020, docs/operations.md): providers and their
+-- units are read to decide each access and created by administrators; a care relationship is
+-- ended, a consent withdrawn, a block lifted (their one column each), none is removed or
+-- rewritten. An emergency access is recorded and read; nothing of it changes here.
+GRANT SELECT, INSERT ON care_providers TO hemkoll_api;
+GRANT SELECT, INSERT ON care_relationships TO hemkoll_api;
+GRANT UPDATE (ended_at) ON care_relationships TO hemkoll_api;
+GRANT SELECT, INSERT ON sharing_consents TO hemkoll_api;
+GRANT UPDATE (withdrawn_at) ON sharing_consents TO hemkoll_api;
+GRANT SELECT, INSERT ON sharing_blocks TO hemkoll_api;
+GRANT UPDATE (lifted_at) ON sharing_blocks TO hemkoll_api;
+GRANT SELECT, INSERT ON emergency_accesses TO hemkoll_api;
 
 -- 9. hemkoll_broker_auth (devices.sql: active_device_credentials). ------------------------
 GRANT SELECT (id, credential_hash, active) ON devices TO hemkoll_broker_auth;

@@ -7,9 +7,12 @@ it reads or changes, and those audit rows are written in the same transaction, s
 to patient data commits without its record. A refused request (401, 403, 404, 409, 422) is
 recorded too, in a transaction of its own.
 
-Scope: nurses, clinicians and a health centre's administrators see only their centre
-(``caller.scope`` is its id); the region's administrators (no centre) see every centre.
-Another centre's object answers 404, exactly like one that does not exist.
+Scope: nurses, clinicians and a care unit's administrators see the patients the access
+decision allows them (hemkoll/access/decision.py, asked by hemkoll/api/care_access.py): their
+unit's own patients, and another provider's patients shared with them; the region's
+administrators (no unit) see every unit. A patient the caller may not see, and her objects,
+answer 404 exactly like ones that do not exist. Each audit row names the caller's care unit
+(its care provider follows from it) and the decision's basis (docs/access.md).
 """
 
 from __future__ import annotations
@@ -27,8 +30,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
 
+from hemkoll.access.decision import Decision, Viewer
 from hemkoll.api.problems import Problem, forbidden, unauthenticated
-from hemkoll.store import audit_log, staff
+from hemkoll.store import audit_log, staff, staff_sessions
 from hemkoll.store.connect import Conn
 
 Role = Literal["admin", "clinician", "nurse"]
@@ -62,6 +66,15 @@ class Session:
     recorded: list[tuple[str | None, UUID | None, UUID | None, str | None, str | None]] = field(
         default_factory=list
     )
+    # The access decisions taken in this session, by patient: their basis goes into the audit
+    # rows of that patient (hemkoll/api/care_access.py fills it); and the caller as the
+    # decision sees them, once looked up.
+    decisions: dict[UUID, Decision] = field(default_factory=dict)
+    viewer: Viewer | None = None
+    # A refusal whose patient the row must not name (the caller's unit is not in her care
+    # team, or she blocked its provider: naming her would tell the unit's log readers of her):
+    # only its reason is kept.
+    refusal: str | None = None
 
     def record(
         self,
@@ -92,6 +105,7 @@ class Caller:
         return self.principal.health_centre_id
 
     def sees_centre(self, health_centre_id: UUID) -> bool:
+        """For a care unit's own settings (not its patients: see care_access)."""
         return self.scope is None or self.scope == health_centre_id
 
     @contextmanager
@@ -116,15 +130,29 @@ class Caller:
                 role=p.role,
                 action=self.action,
                 status=status,
-                health_centre_id=centre or p.health_centre_id,
+                # The care unit the access is made from: the caller's; a region administrator
+                # has none, and the row names the unit whose object it is.
+                health_centre_id=p.health_centre_id or centre,
                 patient_id=patient_id,
                 object_type=object_type,
                 object_id=object_id,
                 client_address=self.client_address,
                 reason=reason,
+                access_basis=self._basis(session, patient_id),
             )
             for object_type, patient_id, centre, object_id, reason in recorded
         ]
+
+    def _basis(self, session: Session, patient_id: UUID | None) -> str | None:
+        """The access basis of a row about ``patient_id``: the session's decision on her; a
+        region administrator's is administration."""
+        if patient_id is not None and patient_id in session.decisions:
+            return session.decisions[patient_id].audit_basis
+        if patient_id is None and session.refusal is not None:
+            return session.refusal
+        if self.principal.role == "admin" and self.principal.health_centre_id is None:
+            return "administration"
+        return None
 
 
 def _client_address(request: Request) -> str | None:
@@ -148,10 +176,13 @@ def _refuse(
     request: Request,
     principal: Principal | None,
     problem: Problem,
+    *,
+    staff_id: UUID | None = None,
+    reason: str | None = None,
 ) -> Problem:
     action, _ = _action(request)
     entry = audit_log.AuditEntry(
-        staff_id=None if principal is None else principal.staff_id,
+        staff_id=staff_id if principal is None else principal.staff_id,
         role=None if principal is None else principal.role,
         action=action,
         status=problem.status,
@@ -160,15 +191,26 @@ def _refuse(
         object_type=None,
         object_id=None,
         client_address=_client_address(request),
+        reason=reason,
     )
     with pool.connection() as conn, conn.transaction():
         audit_log.append(conn, [entry])
     return problem
 
 
-def _principal(pool: ConnectionPool[Conn], token: str) -> Principal | None:
+def _principal(
+    pool: ConnectionPool[Conn], token: str, *, cookie: bool, tokens_allowed: bool, now: datetime
+) -> Principal | None:
+    """The member of staff of a credential: an API token, or (from the console's cookie only)
+    a console session opened by the identity provider. With a provider configured, the
+    console's cookie takes no API token (only the development sign-in sets one)."""
     with pool.connection() as conn:
-        member = staff.staff_for_token(conn, token)
+        if cookie and token.startswith(staff_sessions.SESSION_PREFIX):
+            member = staff_sessions.staff_for_session(conn, token, now=now)
+        elif cookie and not tokens_allowed:
+            member = None
+        else:
+            member = staff.staff_for_token(conn, token)
     if member is None:
         return None
     role: Role
@@ -183,25 +225,48 @@ def _principal(pool: ConnectionPool[Conn], token: str) -> Principal | None:
     return Principal(member.id, member.name, role, member.health_centre_id)
 
 
-def refuse(request: Request, principal: Principal | None, problem: Problem) -> Problem:
-    """Record a refused request in the audit log (its own transaction); raise what it returns."""
-    return _refuse(request.app.state.pool, request, principal, problem)
+def refuse(
+    request: Request,
+    principal: Principal | None,
+    problem: Problem,
+    *,
+    staff_id: UUID | None = None,
+    reason: str | None = None,
+) -> Problem:
+    """Record a refused request in the audit log (its own transaction); raise what it returns.
+    ``staff_id`` names the person refused when there is no principal (a sign-in refused),
+    ``reason`` says why."""
+    return _refuse(
+        request.app.state.pool, request, principal, problem, staff_id=staff_id, reason=reason
+    )
 
 
 def caller_for_token(
-    request: Request, token: str | None, roles: Sequence[Role], *, missing: str
+    request: Request,
+    token: str | None,
+    roles: Sequence[Role],
+    *,
+    missing: str,
+    cookie: bool = False,
 ) -> Caller:
     """The caller a token belongs to, if their role is one of ``roles``; refused (and recorded)
     otherwise. ``missing`` is the 401's detail when there is no token at all.
 
     The API passes the bearer token; the browser console (hemkoll.api.console) the one its
-    session cookie holds, so both build the same Caller and write the same audit rows.
+    session cookie holds (``cookie``: an identity provider's console session, or in
+    development an API token), so both build the same Caller and write the same audit rows.
     """
     state = request.app.state
     pool: ConnectionPool[Conn] = state.pool
     if token is None:
         raise _refuse(pool, request, None, unauthenticated(missing))
-    principal = _principal(pool, token)
+    principal = _principal(
+        pool,
+        token,
+        cookie=cookie,
+        tokens_allowed=getattr(state, "oidc", None) is None,
+        now=state.clock(),
+    )
     if principal is None:
         raise _refuse(
             pool, request, None, unauthenticated("the token is unknown, expired or revoked")

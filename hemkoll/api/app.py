@@ -16,9 +16,11 @@ from hemkoll.api.fhir import ingest as fhir_ingest
 from hemkoll.api.fhir import patient_side as fhir_patient_side
 from hemkoll.api.fhir import routes as fhir_routes
 from hemkoll.api.guards import ApiLimits, Guards
+from hemkoll.api.oidc_client import OidcClient, OidcConfig
 from hemkoll.api.routes import (
     alerts,
     audit_log,
+    care_team,
     centres,
     contacts,
     devices,
@@ -56,6 +58,9 @@ class ApiConfig:
     clock: Callable[[], datetime] = field(default=_utc_now)
     # Requests per caller and the largest body (settings HEMKOLL_API_*); see guards.ApiLimits.
     limits: ApiLimits = field(default_factory=ApiLimits)
+    # Staff sign in to the console through this OpenID Connect provider (HEMKOLL_OIDC_*);
+    # None: with a pasted API token (development).
+    oidc: OidcConfig | None = None
 
 
 def _configure(conn: Conn) -> None:
@@ -81,6 +86,8 @@ def create_app(config: ApiConfig) -> FastAPI:
             yield
         finally:
             pool.close()
+            if oidc is not None:
+                oidc.close()
 
     app = FastAPI(
         title="hemkoll care-team API",
@@ -90,6 +97,8 @@ def create_app(config: ApiConfig) -> FastAPI:
         "details. Authenticate with a bearer token (`hemkoll token create`).",
         lifespan=lifespan,
     )
+    oidc = None if config.oidc is None else OidcClient(config.oidc)
+    app.state.oidc = oidc
     app.state.clock = config.clock
     app.state.programme = config.programme
     app.state.public_url = config.public_url
@@ -110,6 +119,7 @@ def create_app(config: ApiConfig) -> FastAPI:
         contacts,
         hospital_stays,
         patient_app,
+        care_team,
         thresholds,
         notifications,
         audit_log,

@@ -41,6 +41,7 @@ def token_command(args: argparse.Namespace, settings: Settings) -> int:
                     name=args.name or args.role,
                     role=args.role,
                     health_centre_id=args.health_centre,
+                    hsa_id=args.hsa_id,
                 )
                 issued = issue_token(
                     conn, member.id, now=datetime.now(UTC), lifetime=timedelta(days=args.days)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from uuid import UUID
 
+from hemkoll.cli import audit_review
 from hemkoll.cli.admin import broker_auth_command, enrol_command, migrate_command, token_command
 from hemkoll.cli.clinical import backtest_command, monitoring_command, thresholds_command
 from hemkoll.cli.enrol_bulk import enrol_bulk_command
@@ -244,11 +245,15 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a block per com
         "--health-centre", type=UUID, help="the centre's id (required for nurse and clinician)"
     )
     token.add_argument("--name", default="", help="the person's name (default: the role)")
+    token.add_argument(
+        "--hsa-id", help="the person's HSA id: she then signs in with the identity provider"
+    )
     token.add_argument("--days", type=int, default=30, help="days the token is valid (30)")
     token.add_argument("--json", action="store_true", help="print JSON")
     token.set_defaults(run=token_command)
 
     _add_demo_parser(commands)
+    audit_review.add_parser(commands)
 
     auth = commands.add_parser(
         "broker-auth",

@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Callable
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.ingest.service import GIL_SWITCH_INTERVAL_S, IngestConfig, IngestService
@@ -19,6 +20,9 @@ from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.server import MetricsServer
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.settings import Settings
+
+if TYPE_CHECKING:
+    from hemkoll.api.oidc_client import OidcConfig
 
 log = logging.getLogger("hemkoll")
 
@@ -129,6 +133,29 @@ def dispatch_command(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def oidc_config(settings: Settings) -> OidcConfig | None:
+    from hemkoll.api.oidc_client import OidcConfig  # noqa: PLC0415
+    from hemkoll.api.staff_claims import ClaimNames  # noqa: PLC0415
+
+    if not settings.oidc_issuer or not settings.oidc_client_id:
+        return None
+    secret = settings.oidc_client_secret
+    return OidcConfig(
+        issuer=settings.oidc_issuer,
+        client_id=settings.oidc_client_id,
+        client_secret="" if secret is None else secret.get_secret_value(),
+        scope=settings.oidc_scope,
+        claims=ClaimNames(
+            employee_hsa_id=settings.oidc_claim_employee_hsa_id,
+            assignments=settings.oidc_claim_assignments,
+            assignment_hsa_id=settings.oidc_claim_assignment_hsa_id,
+            unit_hsa_id=settings.oidc_claim_unit_hsa_id,
+            purpose=settings.oidc_claim_purpose,
+        ),
+        purposes=settings.oidc_purposes,
+    )
+
+
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn  # noqa: PLC0415 (only this command needs the ASGI server)
 
@@ -142,6 +169,7 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
             public_url=settings.public_url,
             topic_prefix=settings.mqtt_topic_prefix,
             limits=ApiLimits.from_settings(settings),
+            oidc=oidc_config(settings),
         )
     )
     # uvicorn handles SIGINT/SIGTERM itself: it stops accepting, finishes requests, closes

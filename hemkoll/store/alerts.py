@@ -157,6 +157,7 @@ def worklist(
     conn: Conn,
     *,
     health_centre_id: UUID,
+    patient_ids: Sequence[UUID],
     states: Sequence[str],
     severity: str | None = None,
     patient_id: UUID | None = None,
@@ -172,6 +173,7 @@ def worklist(
             query("worklist"),
             {
                 "health_centre_id": health_centre_id,
+                "patient_ids": list(patient_ids),
                 "states": list(states),
                 "severity": severity,
                 "patient_id": patient_id,

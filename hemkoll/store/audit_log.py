@@ -30,6 +30,9 @@ class AuditEntry:
     reason: str | None = None
     # The actor when it is a patient in her own app (staff_id then None; see 0017).
     patient_session_id: UUID | None = None
+    # What allowed the access (care_relationship, consent, emergency, administration) or, for
+    # one refused, why there was none (no_care_relationship, no_consent, blocked); see 0020.
+    access_basis: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class AuditRow:
     client_address: str | None
     reason: str | None
     patient_session_id: UUID | None
+    # The care unit's care provider, and the access basis (0020).
+    care_provider_id: UUID | None
+    access_basis: str | None
 
 
 @dataclass(frozen=True)

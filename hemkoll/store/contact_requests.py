@@ -4,6 +4,7 @@ as it is made (``notifications.enqueue_contact_webhook``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -49,11 +50,12 @@ def for_patient(conn: Conn, patient_id: UUID, *, limit: int = 20) -> list[Contac
         ).fetchall()
 
 
-def open_for_centre(conn: Conn, health_centre_id: UUID | None) -> list[ContactRequest]:
-    """Not yet handled, most worried first, then oldest first (the worklist's order)."""
+def open_for_patients(conn: Conn, patient_ids: Sequence[UUID]) -> list[ContactRequest]:
+    """Those of ``patient_ids`` (the ones a unit's worklist may show) not yet handled, most
+    worried first, then oldest first (the worklist's order)."""
     with conn.cursor(row_factory=class_row(ContactRequest)) as cur:
         return cur.execute(
-            query("open_contact_requests"), {"health_centre_id": health_centre_id}
+            query("open_contact_requests"), {"patient_ids": list(patient_ids)}
         ).fetchall()
 
 

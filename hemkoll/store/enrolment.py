@@ -162,6 +162,10 @@ def enrol_bulk(
                 with cur.copy(query("copy_patients")) as copy:
                     for patient_row in new_patients:
                         copy.write_row(patient_row)
+                cur.execute(
+                    query("start_care_relationships"),
+                    {"patient_ids": [row[0] for row in new_patients]},
+                )
             if new_devices:
                 with cur.copy(query("copy_devices")) as copy:
                     for device_row in new_devices:

@@ -38,6 +38,10 @@ class Centre:
     # The body of its webhooks: hemkoll's JSON or a FHIR Bundle (migration 0018, docs/fhir.md).
     webhook_format: str
     created_at: datetime
+    # The care provider whose care unit it is, and the unit's kind (migration 0020).
+    care_provider_id: UUID
+    unit_kind: str
+    hsa_id: str | None
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,16 @@ def new_signing_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(SIGNING_SECRET_BYTES)).decode("ascii")
 
 
-def create_centre(conn: Conn, name: str, settings: CentreSettings) -> CentreWithSecrets:
+def create_centre(
+    conn: Conn,
+    name: str,
+    settings: CentreSettings,
+    *,
+    care_provider_id: UUID | None = None,
+    unit_kind: str = "health_centre",
+    hsa_id: str | None = None,
+) -> CentreWithSecrets:
+    """A care unit of ``care_provider_id`` (None: the deployment's region, see 0020)."""
     signing = new_signing_secret() if settings.notification_url else None
     escalation = new_signing_secret() if settings.escalation_url else None
     with conn.cursor(row_factory=class_row(Centre)) as cur:
@@ -82,6 +95,9 @@ def create_centre(conn: Conn, name: str, settings: CentreSettings) -> CentreWith
                 "escalation_signing_secret": escalation,
                 "escalate_after_minutes": settings.escalate_after_minutes or 120,
                 "webhook_format": settings.webhook_format or "hemkoll",
+                "care_provider_id": care_provider_id,
+                "unit_kind": unit_kind,
+                "hsa_id": hsa_id,
             },
         ).fetchone()
     if row is None:

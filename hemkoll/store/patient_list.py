@@ -6,6 +6,7 @@ hourly rollup of readings and the alerts, never one query per patient.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -67,19 +68,19 @@ class PatientListRow:
 
 def patient_list(
     conn: Conn,
-    health_centre_id: UUID,
+    patient_ids: Sequence[UUID],
     *,
     now: datetime,
     search: str | None = None,
     limit: int = MAX_LISTED,
 ) -> list[PatientListRow]:
-    """The centre's patients not discharged whose reference contains ``search`` (any case;
+    """Those of ``patient_ids`` not discharged whose reference contains ``search`` (any case;
     None: all), by reference, with their latest values as of ``now``."""
     with conn.cursor(row_factory=class_row(PatientListRow)) as cur:
         return cur.execute(
             query("patient_list"),
             {
-                "health_centre_id": health_centre_id,
+                "patient_ids": list(patient_ids),
                 "now": now,
                 "search": search or None,
                 "limit": limit,

@@ -149,6 +149,7 @@ def list_patients(
     conn: Conn,
     *,
     health_centre_id: UUID | None,
+    patient_ids: Sequence[UUID] | None = None,
     reference: str | None = None,
     include_discharged: bool = False,
     after_reference: str | None = None,
@@ -159,6 +160,7 @@ def list_patients(
             query("list_patients"),
             {
                 "health_centre_id": health_centre_id,
+                "patient_ids": None if patient_ids is None else list(patient_ids),
                 "reference": reference,
                 "include_discharged": include_discharged,
                 "after_reference": after_reference,

@@ -64,6 +64,27 @@ CREATE FUNCTION public.readings_hourly_add() RETURNS trigger
         END
         $$;
 
+CREATE TABLE public.access_reviews (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    reviewed_by uuid,
+    reviewer_name text NOT NULL,
+    kind text NOT NULL,
+    health_centre_id uuid,
+    period_start timestamp with time zone NOT NULL,
+    period_end timestamp with time zone NOT NULL,
+    subject_staff_id uuid,
+    audit_ids bigint[] NOT NULL,
+    finding text NOT NULL,
+    note text,
+    reviewed_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT access_reviews_check CHECK ((period_end > period_start)),
+    CONSTRAINT access_reviews_check1 CHECK (((finding = 'no_remark'::text) OR (note IS NOT NULL))),
+    CONSTRAINT access_reviews_finding_check CHECK ((finding = ANY (ARRAY['no_remark'::text, 'remark'::text, 'misuse_suspected'::text]))),
+    CONSTRAINT access_reviews_kind_check CHECK ((kind = ANY (ARRAY['random'::text, 'no_care_relationship'::text, 'emergency'::text, 'user'::text]))),
+    CONSTRAINT access_reviews_note_check CHECK (((note IS NULL) OR ((length(btrim(note)) >= 1) AND (length(btrim(note)) <= 2000)))),
+    CONSTRAINT access_reviews_reviewer_name_check CHECK (((length(btrim(reviewer_name)) >= 1) AND (length(btrim(reviewer_name)) <= 200)))
+);
+
 CREATE TABLE public.alert_events (
     id bigint NOT NULL,
     alert_id uuid NOT NULL,
@@ -137,6 +158,9 @@ CREATE TABLE public.audit_log (
     client_address inet,
     reason text,
     patient_session_id uuid,
+    care_provider_id uuid,
+    access_basis text,
+    CONSTRAINT audit_log_access_basis_check CHECK (((access_basis IS NULL) OR (access_basis = ANY (ARRAY['care_relationship'::text, 'consent'::text, 'emergency'::text, 'administration'::text, 'no_care_relationship'::text, 'no_consent'::text, 'blocked'::text])))),
     CONSTRAINT audit_log_reason_check CHECK (((reason IS NULL) OR ((length(btrim(reason)) >= 1) AND (length(btrim(reason)) <= 500))))
 );
 
@@ -158,6 +182,28 @@ CREATE TABLE public.care_messages (
     sent_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     read_at timestamp with time zone,
     CONSTRAINT care_messages_body_check CHECK (((length(btrim(body)) >= 1) AND (length(btrim(body)) <= 2000)))
+);
+
+CREATE TABLE public.care_providers (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    hsa_id text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT care_providers_hsa_id_check CHECK (((hsa_id IS NULL) OR ((length(btrim(hsa_id)) >= 1) AND (length(btrim(hsa_id)) <= 64)))),
+    CONSTRAINT care_providers_kind_check CHECK ((kind = ANY (ARRAY['region'::text, 'municipality'::text]))),
+    CONSTRAINT care_providers_name_check CHECK (((length(btrim(name)) >= 1) AND (length(btrim(name)) <= 200)))
+);
+
+CREATE TABLE public.care_relationships (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    health_centre_id uuid NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    ended_at timestamp with time zone,
+    recorded_by uuid,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT care_relationships_check CHECK (((ended_at IS NULL) OR (ended_at >= started_at)))
 );
 
 CREATE TABLE public.contact_log (
@@ -230,6 +276,18 @@ CREATE TABLE public.devices (
     CONSTRAINT devices_kind_check CHECK ((kind = ANY (ARRAY['scale'::text, 'blood_pressure_monitor'::text, 'pulse_oximeter'::text, 'thermometer'::text, 'symptom_questionnaire'::text, 'gateway'::text, 'patient_app'::text])))
 );
 
+CREATE TABLE public.emergency_accesses (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    staff_id uuid NOT NULL,
+    patient_id uuid NOT NULL,
+    reason text NOT NULL,
+    started_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    reviewed_at timestamp with time zone,
+    CONSTRAINT emergency_accesses_check CHECK ((expires_at > started_at)),
+    CONSTRAINT emergency_accesses_reason_check CHECK (((length(btrim(reason)) >= 10) AND (length(btrim(reason)) <= 500)))
+);
+
 CREATE TABLE public.endpoint_health (
     health_centre_id uuid NOT NULL,
     channel text NOT NULL,
@@ -276,16 +334,21 @@ CREATE TABLE public.health_centres (
     escalate_after interval DEFAULT '02:00:00'::interval NOT NULL,
     phone text,
     webhook_format text DEFAULT 'hemkoll'::text NOT NULL,
+    care_provider_id uuid NOT NULL,
+    unit_kind text DEFAULT 'health_centre'::text NOT NULL,
+    hsa_id text,
     CONSTRAINT health_centres_escalate_after_check CHECK (((escalate_after >= '00:01:00'::interval) AND (escalate_after <= '7 days'::interval))),
     CONSTRAINT health_centres_escalation_contact_check CHECK (((length(escalation_contact) >= 1) AND (length(escalation_contact) <= 200))),
     CONSTRAINT health_centres_escalation_pair CHECK (((escalation_url IS NULL) = (escalation_signing_secret IS NULL))),
     CONSTRAINT health_centres_escalation_signing_secret_check CHECK ((escalation_signing_secret ~ '^whsec_'::text)),
     CONSTRAINT health_centres_escalation_url_check CHECK ((escalation_url ~ '^https?://'::text)),
+    CONSTRAINT health_centres_hsa_id_check CHECK (((hsa_id IS NULL) OR ((length(btrim(hsa_id)) >= 1) AND (length(btrim(hsa_id)) <= 64)))),
     CONSTRAINT health_centres_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT health_centres_notification_pair CHECK (((notification_url IS NULL) = (signing_secret IS NULL))),
     CONSTRAINT health_centres_notification_url_check CHECK ((notification_url ~ '^https?://'::text)),
     CONSTRAINT health_centres_phone_check CHECK ((phone ~ '^\+?[0-9][0-9 ()-]{4,30}$'::text)),
     CONSTRAINT health_centres_signing_secret_check CHECK ((signing_secret ~ '^whsec_'::text)),
+    CONSTRAINT health_centres_unit_kind_check CHECK ((unit_kind = ANY (ARRAY['health_centre'::text, 'home_care'::text]))),
     CONSTRAINT health_centres_webhook_format_check CHECK ((webhook_format = ANY (ARRAY['hemkoll'::text, 'fhir'::text])))
 );
 
@@ -361,6 +424,16 @@ CREATE TABLE public.notifications (
     CONSTRAINT notifications_evidence_check CHECK (((evidence IS NULL) OR (jsonb_typeof(evidence) = 'array'::text))),
     CONSTRAINT notifications_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'delivered'::text, 'expired'::text, 'gone'::text]))),
     CONSTRAINT notifications_subject_check CHECK (((channel = 'device'::text) OR ((alert_id IS NULL) <> (contact_request_id IS NULL))))
+);
+
+CREATE TABLE public.oidc_sign_ins (
+    state_sha256 bytea NOT NULL,
+    nonce text NOT NULL,
+    code_verifier text NOT NULL,
+    next_page text,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    CONSTRAINT oidc_sign_ins_check CHECK ((expires_at > created_at))
 );
 
 CREATE TABLE public.patient_codes (
@@ -470,6 +543,28 @@ CREATE TABLE public.schema_migrations (
     applied_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+CREATE TABLE public.sharing_blocks (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    care_provider_id uuid NOT NULL,
+    recorded_by uuid NOT NULL,
+    recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    lifted_at timestamp with time zone,
+    CONSTRAINT sharing_blocks_check CHECK (((lifted_at IS NULL) OR (lifted_at >= recorded_at)))
+);
+
+CREATE TABLE public.sharing_consents (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    patient_id uuid NOT NULL,
+    care_provider_id uuid NOT NULL,
+    scope text DEFAULT 'monitoring'::text NOT NULL,
+    recorded_by uuid NOT NULL,
+    recorded_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    withdrawn_at timestamp with time zone,
+    CONSTRAINT sharing_consents_check CHECK (((withdrawn_at IS NULL) OR (withdrawn_at >= recorded_at))),
+    CONSTRAINT sharing_consents_scope_check CHECK ((scope = 'monitoring'::text))
+);
+
 CREATE TABLE public.staff (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     name text NOT NULL,
@@ -477,10 +572,30 @@ CREATE TABLE public.staff (
     health_centre_id uuid,
     active boolean DEFAULT true NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    hsa_id text,
     CONSTRAINT staff_check CHECK (((role = 'admin'::text) OR (health_centre_id IS NOT NULL))),
+    CONSTRAINT staff_hsa_id_check CHECK (((hsa_id IS NULL) OR (hsa_id ~ '^[A-Za-z0-9-]{1,64}$'::text))),
     CONSTRAINT staff_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT staff_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'clinician'::text, 'nurse'::text])))
 );
+
+CREATE TABLE public.staff_sessions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    staff_id uuid NOT NULL,
+    token_sha256 bytea NOT NULL,
+    health_centre_id uuid,
+    assignment_hsa_id text,
+    purpose text NOT NULL,
+    issuer text NOT NULL,
+    subject text NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    CONSTRAINT staff_sessions_check CHECK ((expires_at > created_at))
+);
+
+ALTER TABLE ONLY public.access_reviews
+    ADD CONSTRAINT access_reviews_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.alert_events
     ADD CONSTRAINT alert_events_pkey PRIMARY KEY (id);
@@ -506,6 +621,18 @@ ALTER TABLE ONLY public.care_messages
 ALTER TABLE ONLY public.care_messages
     ADD CONSTRAINT care_messages_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.care_providers
+    ADD CONSTRAINT care_providers_hsa_id_key UNIQUE (hsa_id);
+
+ALTER TABLE ONLY public.care_providers
+    ADD CONSTRAINT care_providers_name_key UNIQUE (name);
+
+ALTER TABLE ONLY public.care_providers
+    ADD CONSTRAINT care_providers_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.care_relationships
+    ADD CONSTRAINT care_relationships_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.contact_log
     ADD CONSTRAINT contact_log_patient_id_id_key UNIQUE (patient_id, id);
 
@@ -521,6 +648,9 @@ ALTER TABLE ONLY public.dead_letters
 ALTER TABLE ONLY public.devices
     ADD CONSTRAINT devices_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.emergency_accesses
+    ADD CONSTRAINT emergency_accesses_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.endpoint_health
     ADD CONSTRAINT endpoint_health_pkey PRIMARY KEY (health_centre_id, channel);
 
@@ -529,6 +659,9 @@ ALTER TABLE ONLY public.evaluation_deadlines
 
 ALTER TABLE ONLY public.evaluation_queue
     ADD CONSTRAINT evaluation_queue_pkey PRIMARY KEY (patient_id);
+
+ALTER TABLE ONLY public.health_centres
+    ADD CONSTRAINT health_centres_hsa_id_key UNIQUE (hsa_id);
 
 ALTER TABLE ONLY public.health_centres
     ADD CONSTRAINT health_centres_name_key UNIQUE (name);
@@ -553,6 +686,9 @@ ALTER TABLE ONLY public.notification_attempts
 
 ALTER TABLE ONLY public.notifications
     ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.oidc_sign_ins
+    ADD CONSTRAINT oidc_sign_ins_pkey PRIMARY KEY (state_sha256);
 
 ALTER TABLE ONLY public.patient_codes
     ADD CONSTRAINT patient_codes_code_hash_key UNIQUE (code_hash);
@@ -590,8 +726,25 @@ ALTER TABLE ONLY public.rule_overrides
 ALTER TABLE ONLY public.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
 
+ALTER TABLE ONLY public.sharing_blocks
+    ADD CONSTRAINT sharing_blocks_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.sharing_consents
+    ADD CONSTRAINT sharing_consents_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.staff
+    ADD CONSTRAINT staff_hsa_id_key UNIQUE (hsa_id);
+
 ALTER TABLE ONLY public.staff
     ADD CONSTRAINT staff_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.staff_sessions
+    ADD CONSTRAINT staff_sessions_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.staff_sessions
+    ADD CONSTRAINT staff_sessions_token_sha256_key UNIQUE (token_sha256);
+
+CREATE INDEX access_reviews_at_idx ON public.access_reviews USING btree (reviewed_at);
 
 CREATE INDEX alert_events_alert_idx ON public.alert_events USING btree (alert_id, at);
 
@@ -613,6 +766,10 @@ CREATE INDEX audit_log_staff_idx ON public.audit_log USING btree (staff_id, at D
 
 CREATE INDEX care_messages_patient_idx ON public.care_messages USING btree (patient_id, sent_at DESC);
 
+CREATE UNIQUE INDEX care_relationships_open_idx ON public.care_relationships USING btree (patient_id, health_centre_id) WHERE (ended_at IS NULL);
+
+CREATE INDEX care_relationships_unit_idx ON public.care_relationships USING btree (health_centre_id, patient_id);
+
 CREATE INDEX contact_log_alert_idx ON public.contact_log USING btree (alert_id) WHERE (alert_id IS NOT NULL);
 
 CREATE INDEX contact_log_patient_idx ON public.contact_log USING btree (patient_id, occurred_at DESC, id DESC);
@@ -629,11 +786,17 @@ CREATE UNIQUE INDEX devices_one_patient_app_idx ON public.devices USING btree (p
 
 CREATE INDEX devices_patient_id_idx ON public.devices USING btree (patient_id);
 
+CREATE INDEX emergency_accesses_patient_idx ON public.emergency_accesses USING btree (patient_id, staff_id);
+
+CREATE INDEX emergency_accesses_unreviewed_idx ON public.emergency_accesses USING btree (started_at) WHERE (reviewed_at IS NULL);
+
 CREATE INDEX evaluation_deadlines_due_idx ON public.evaluation_deadlines USING btree (due_at) WHERE (due_at IS NOT NULL);
 
 CREATE INDEX evaluation_deadlines_programme_idx ON public.evaluation_deadlines USING btree (programme);
 
 CREATE INDEX evaluation_queue_due_idx ON public.evaluation_queue USING btree (requested_at);
+
+CREATE INDEX health_centres_care_provider_idx ON public.health_centres USING btree (care_provider_id);
 
 CREATE UNIQUE INDEX hospital_stays_one_open ON public.hospital_stays USING btree (patient_id) WHERE (discharged_at IS NULL);
 
@@ -644,6 +807,8 @@ CREATE INDEX notification_attempts_notification_idx ON public.notification_attem
 CREATE INDEX notifications_alert_idx ON public.notifications USING btree (alert_id, created_at);
 
 CREATE INDEX notifications_due_idx ON public.notifications USING btree (next_attempt_at) WHERE (state = 'pending'::text);
+
+CREATE INDEX oidc_sign_ins_expires_idx ON public.oidc_sign_ins USING btree (expires_at);
 
 CREATE INDEX patient_codes_patient_idx ON public.patient_codes USING btree (patient_id);
 
@@ -657,7 +822,15 @@ CREATE UNIQUE INDEX rule_overrides_centre_version_idx ON public.rule_overrides U
 
 CREATE UNIQUE INDEX rule_overrides_patient_version_idx ON public.rule_overrides USING btree (patient_id, version) WHERE (patient_id IS NOT NULL);
 
+CREATE UNIQUE INDEX sharing_blocks_open_idx ON public.sharing_blocks USING btree (patient_id, care_provider_id) WHERE (lifted_at IS NULL);
+
+CREATE UNIQUE INDEX sharing_consents_open_idx ON public.sharing_consents USING btree (patient_id, care_provider_id) WHERE (withdrawn_at IS NULL);
+
 CREATE INDEX staff_health_centre_idx ON public.staff USING btree (health_centre_id);
+
+CREATE INDEX staff_sessions_staff_idx ON public.staff_sessions USING btree (staff_id);
+
+CREATE TRIGGER access_reviews_append_only BEFORE DELETE OR UPDATE ON public.access_reviews FOR EACH ROW EXECUTE FUNCTION public.audit_log_refuse_change();
 
 CREATE TRIGGER audit_log_append_only BEFORE DELETE OR UPDATE ON public.audit_log FOR EACH ROW EXECUTE FUNCTION public.audit_log_refuse_change();
 
@@ -668,6 +841,15 @@ CREATE TRIGGER contact_log_append_only BEFORE DELETE OR UPDATE ON public.contact
 CREATE TRIGGER contact_log_no_truncate BEFORE TRUNCATE ON public.contact_log FOR EACH STATEMENT EXECUTE FUNCTION public.contact_log_refuse_change();
 
 CREATE TRIGGER readings_hourly_rollup AFTER INSERT ON public.readings REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.readings_hourly_add();
+
+ALTER TABLE ONLY public.access_reviews
+    ADD CONSTRAINT access_reviews_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
+
+ALTER TABLE ONLY public.access_reviews
+    ADD CONSTRAINT access_reviews_reviewed_by_fkey FOREIGN KEY (reviewed_by) REFERENCES public.staff(id);
+
+ALTER TABLE ONLY public.access_reviews
+    ADD CONSTRAINT access_reviews_subject_staff_id_fkey FOREIGN KEY (subject_staff_id) REFERENCES public.staff(id);
 
 ALTER TABLE ONLY public.alert_events
     ADD CONSTRAINT alert_events_alert_id_fkey FOREIGN KEY (alert_id) REFERENCES public.alerts(id);
@@ -689,6 +871,15 @@ ALTER TABLE ONLY public.care_messages
 
 ALTER TABLE ONLY public.care_messages
     ADD CONSTRAINT care_messages_patient_id_thread_id_fkey FOREIGN KEY (patient_id, thread_id) REFERENCES public.care_messages(patient_id, id);
+
+ALTER TABLE ONLY public.care_relationships
+    ADD CONSTRAINT care_relationships_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
+
+ALTER TABLE ONLY public.care_relationships
+    ADD CONSTRAINT care_relationships_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.care_relationships
+    ADD CONSTRAINT care_relationships_recorded_by_fkey FOREIGN KEY (recorded_by) REFERENCES public.staff(id);
 
 ALTER TABLE ONLY public.contact_log
     ADD CONSTRAINT contact_log_author_fkey FOREIGN KEY (author) REFERENCES public.staff(id);
@@ -714,6 +905,12 @@ ALTER TABLE ONLY public.contact_requests
 ALTER TABLE ONLY public.devices
     ADD CONSTRAINT devices_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
 
+ALTER TABLE ONLY public.emergency_accesses
+    ADD CONSTRAINT emergency_accesses_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.emergency_accesses
+    ADD CONSTRAINT emergency_accesses_staff_id_fkey FOREIGN KEY (staff_id) REFERENCES public.staff(id);
+
 ALTER TABLE ONLY public.endpoint_health
     ADD CONSTRAINT endpoint_health_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
 
@@ -722,6 +919,9 @@ ALTER TABLE ONLY public.evaluation_deadlines
 
 ALTER TABLE ONLY public.evaluation_queue
     ADD CONSTRAINT evaluation_queue_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.health_centres
+    ADD CONSTRAINT health_centres_care_provider_id_fkey FOREIGN KEY (care_provider_id) REFERENCES public.care_providers(id);
 
 ALTER TABLE ONLY public.hospital_stays
     ADD CONSTRAINT hospital_stays_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
@@ -777,5 +977,29 @@ ALTER TABLE ONLY public.rule_overrides
 ALTER TABLE ONLY public.rule_overrides
     ADD CONSTRAINT rule_overrides_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
 
+ALTER TABLE ONLY public.sharing_blocks
+    ADD CONSTRAINT sharing_blocks_care_provider_id_fkey FOREIGN KEY (care_provider_id) REFERENCES public.care_providers(id);
+
+ALTER TABLE ONLY public.sharing_blocks
+    ADD CONSTRAINT sharing_blocks_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.sharing_blocks
+    ADD CONSTRAINT sharing_blocks_recorded_by_fkey FOREIGN KEY (recorded_by) REFERENCES public.staff(id);
+
+ALTER TABLE ONLY public.sharing_consents
+    ADD CONSTRAINT sharing_consents_care_provider_id_fkey FOREIGN KEY (care_provider_id) REFERENCES public.care_providers(id);
+
+ALTER TABLE ONLY public.sharing_consents
+    ADD CONSTRAINT sharing_consents_patient_id_fkey FOREIGN KEY (patient_id) REFERENCES public.patients(id);
+
+ALTER TABLE ONLY public.sharing_consents
+    ADD CONSTRAINT sharing_consents_recorded_by_fkey FOREIGN KEY (recorded_by) REFERENCES public.staff(id);
+
 ALTER TABLE ONLY public.staff
     ADD CONSTRAINT staff_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
+
+ALTER TABLE ONLY public.staff_sessions
+    ADD CONSTRAINT staff_sessions_health_centre_id_fkey FOREIGN KEY (health_centre_id) REFERENCES public.health_centres(id);
+
+ALTER TABLE ONLY public.staff_sessions
+    ADD CONSTRAINT staff_sessions_staff_id_fkey FOREIGN KEY (staff_id) REFERENCES public.staff(id);

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, get_args
 from uuid import UUID
 
+import psycopg
 from psycopg.rows import class_row
 
 from hemkoll.store.connect import Conn
@@ -23,6 +25,8 @@ TOKEN_BYTES = 32
 # A token's life unless asked otherwise: long enough for a shift pattern's worth of sign-ins,
 # short enough that a forgotten token stops working (an OIDC provider would replace this).
 DEFAULT_TOKEN_LIFETIME = timedelta(days=30)
+# What migration 0021 lets staff.hsa_id hold.
+HSA_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -54,18 +58,30 @@ def token_digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()
 
 
-def create_staff(conn: Conn, *, name: str, role: str, health_centre_id: UUID | None) -> Staff:
+def create_staff(
+    conn: Conn,
+    *,
+    name: str,
+    role: str,
+    health_centre_id: UUID | None,
+    hsa_id: str | None = None,
+) -> Staff:
+    """A new member of staff; ``hsa_id``: her HSA id, by which the identity provider's
+    sign-in finds her (docs/operations.md, "Staff sign-in")."""
     if role not in ROLES:
         raise StaffError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     if role != "admin" and health_centre_id is None:
         raise StaffError(f"a {role} belongs to a health centre; give its id")
     if not name.strip() or len(name) > 200:
         raise StaffError("staff name must be 1-200 characters")
-    with conn.cursor(row_factory=class_row(Staff)) as cur:
-        row = cur.execute(
-            query("insert_staff"),
-            {"name": name, "role": role, "health_centre_id": health_centre_id},
-        ).fetchone()
+    if hsa_id is not None and not HSA_ID.fullmatch(hsa_id):
+        raise StaffError("an HSA id is 1-64 letters, digits and hyphens (e.g. SE2321000016-1234)")
+    params = {"name": name, "role": role, "health_centre_id": health_centre_id, "hsa_id": hsa_id}
+    try:
+        with conn.transaction(), conn.cursor(row_factory=class_row(Staff)) as cur:
+            row = cur.execute(query("insert_staff"), params).fetchone()
+    except psycopg.errors.UniqueViolation as exc:
+        raise StaffError(f"HSA id {hsa_id} belongs to another member of staff") from exc
     if row is None:
         raise RuntimeError("insert_staff returned no row")
     return row

@@ -21,17 +21,23 @@ class RuleCount:
     alerts: int
 
 
-def rule_counts(conn: Conn, *, health_centre_id: UUID, states: Sequence[str]) -> list[RuleCount]:
+def rule_counts(
+    conn: Conn, *, health_centre_id: UUID, patient_ids: Sequence[UUID], states: Sequence[str]
+) -> list[RuleCount]:
+    args = {
+        "health_centre_id": health_centre_id,
+        "patient_ids": list(patient_ids),
+        "states": list(states),
+    }
     with conn.cursor(row_factory=class_row(RuleCount)) as cur:
-        return cur.execute(
-            query("worklist_rules"), {"health_centre_id": health_centre_id, "states": list(states)}
-        ).fetchall()
+        return cur.execute(query("worklist_rules"), args).fetchall()
 
 
 def matching(
     conn: Conn,
     *,
     health_centre_id: UUID,
+    patient_ids: Sequence[UUID],
     states: Sequence[str],
     severity: str | None = None,
     assigned_to: UUID | None = None,
@@ -43,6 +49,7 @@ def matching(
         query("worklist_matching"),
         {
             "health_centre_id": health_centre_id,
+            "patient_ids": list(patient_ids),
             "states": list(states),
             "severity": severity,
             "assigned_to": assigned_to,

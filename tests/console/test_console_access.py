@@ -54,6 +54,8 @@ class Case:
     scoped: bool = True
     target: Callable[[Conn, Centre], dict[str, Any]] = existing
     form: dict[str, str] | None = None
+    # The answer for own and other where it is not the rule's (ok, or 404 for another's).
+    expect: dict[str, int] | None = None
 
     @property
     def id(self) -> str:
@@ -99,6 +101,15 @@ CASES = [
         form={"outcome": "false_alarm", "note": "scale moved"},
     ),
     Case("GET", "/console/follow-up?centre={centre}", ALL),
+    Case("GET", "/console/access-review", frozenset({"admin", "region"}), scoped=False),
+    Case(
+        "POST",
+        "/console/access-review",
+        frozenset({"admin", "region"}),
+        303,
+        scoped=False,
+        form={"kind": "random", "finding": "no_remark"},
+    ),
     Case(
         "POST",
         "/console/patients/{patient}/reminders/acknowledge",
@@ -116,6 +127,16 @@ CASES = [
         target=fresh_request,
         form={},
     ),
+    # Emergency access: for a patient the caller does not see (another centre's), not one
+    # she sees already (409); docs/access.md.
+    Case(
+        "POST",
+        "/console/patients/{patient}/emergency-access",
+        CARE,
+        303,
+        form={"reason": "she called us, her own centre is closed"},
+        expect={"own": 409, "other": 303},
+    ),
 ]
 # Routes anyone may call (signing in and out, the language): tested on their own below.
 OPEN_ROUTES = {
@@ -123,6 +144,9 @@ OPEN_ROUTES = {
     "POST /console/sign-in",
     "POST /console/sign-out",
     "POST /console/language",
+    # The identity provider's sign-in (tests/oidc/test_sign_in.py).
+    "GET /console/oidc/start",
+    "GET /console/oidc/callback",
 }
 
 
@@ -169,6 +193,8 @@ def test_console_route_by_role_and_centre(
             answer = call(client, case.method, path, token(world, role), data=case.form)
             if role not in case.roles:
                 want = 403
+            elif case.expect is not None:
+                want = case.expect["other" if other else "own"]
             elif other and case.scoped and role != "region":
                 want = 404
             else:
@@ -351,3 +377,26 @@ def test_pages_carry_the_security_headers(client: TestClient, world: World) -> N
 def test_the_console_is_not_in_the_api_description(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith("/console")]
+
+
+def test_a_patient_not_found_offers_emergency_access_and_it_opens_her_page(
+    client: TestClient, world: World, db_url: str
+) -> None:
+    """The same form for another centre's patient and for one who does not exist; a reason
+    under ten characters is refused; a reason opens her page for this nurse."""
+    nurse = world.a.tokens["nurse"]
+    other = world.b.patient_id
+    for pid in (other, uuid4()):
+        page = call(client, "GET", f"/console/patients/{pid}", nurse)
+        assert page.status_code == 404
+        assert f'action="/console/patients/{pid}/emergency-access"' in page.text
+    path = f"/console/patients/{other}/emergency-access"
+    assert call(client, "POST", path, nurse, data={"reason": "short"}).status_code == 422
+    done = call(client, "POST", path, nurse, data={"reason": "she called us in distress"})
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/console/patients/{other}"
+    assert call(client, "GET", f"/console/patients/{other}", nurse).status_code == 200
+    statuses = [
+        r[0] for r in _audit(db_url, "POST /console/patients/{patient_id}/emergency-access")
+    ]
+    assert statuses == [422, 303]

@@ -12,9 +12,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from hemkoll.api.console import (
+    access_review,
     auth,
     contact_log,
+    emergency,
     follow_up,
+    oidc,
     patient,
     patient_list,
     patient_side,
@@ -27,15 +30,18 @@ from hemkoll.api.console.web import STATIC
 
 ROUTERS = (
     auth.router,
+    oidc.router,
     worklist.router,
     reminders.router,
     patient_list.router,
     patient.router,
     patient_side.router,
+    emergency.router,
     contact_log.router,
     summary.router,
     tuning.router,
     follow_up.router,
+    access_review.router,
 )
 
 

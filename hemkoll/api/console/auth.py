@@ -1,11 +1,15 @@
 """Signing in to the console, its session cookie, the CSRF check, and the language toggle.
 
-Sign-in: staff paste their API token (``hemkoll token create``; an OIDC provider would replace
-this step, not the rest). The server checks it exactly as the API does and keeps it in a
-session cookie: HttpOnly (no script reads it), SameSite=Strict, Secure over https, scoped to
-``/console`` and gone when the browser closes. The token never appears in a URL. Each request
-checks it again (``caller_for_token``), so a revoked or expired token stops working at once,
-and builds the same ``Caller`` as the API: the same roles, health-centre scope and audit rows.
+Sign-in: with an identity provider configured (``HEMKOLL_OIDC_*``), staff sign in there
+(hemkoll.api.console.oidc) and the cookie holds a console session's token. Without one (a
+developer's machine, the demo) they paste their API token (``hemkoll token create``); with
+one, the console refuses pasted tokens and a cookie holding one, so that the provider's
+checks (the person, her assignment and its purpose) cannot be gone around. Either way the
+server keeps the credential in a session cookie: HttpOnly (no script reads it),
+SameSite=Strict, Secure over https, scoped to ``/console`` and gone when the browser closes;
+it never appears in a URL. Each request checks it again (``caller_for_token``), so a revoked
+or expired session or token stops working at once, and builds the same ``Caller`` as the API:
+the same roles, health-centre scope and audit rows.
 
 CSRF: SameSite=Strict keeps the browser from sending the cookie with any request another site
 starts. That alone leaves "same-site" attackers (a sibling subdomain of the region's domain
@@ -13,7 +17,7 @@ counts as same-site) and browsers without SameSite, so every state-changing requ
 carry an ``Origin`` (or, failing that, a ``Referer``) of the console's own origin: the request's
 own scheme and host, or ``HEMKOLL_PUBLIC_URL``. A request with neither is refused (and
 recorded). Both checks together make a per-form CSRF token unnecessary, so the server keeps
-no session state: the cookie is the whole session.
+no CSRF state: the cookie is the whole session.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import RedirectResponse
+from psycopg_pool import ConnectionPool
 
 from hemkoll.api.access import CARE_AND_ADMIN, Caller, Role, caller_for_token, refuse
 from hemkoll.api.console.web import (
@@ -34,6 +39,8 @@ from hemkoll.api.console.web import (
     render,
 )
 from hemkoll.api.problems import Problem, forbidden
+from hemkoll.store import staff_sessions
+from hemkoll.store.connect import Conn
 
 SESSION_COOKIE = "hemkoll_console"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -72,7 +79,9 @@ def signed_in(*roles: Role) -> Callable[..., Caller]:
 
     def dependency(request: Request) -> Caller:
         token = request.cookies.get(SESSION_COOKIE) or None
-        caller = caller_for_token(request, token, roles, missing="sign in to the console")
+        caller = caller_for_token(
+            request, token, roles, missing="sign in to the console", cookie=True
+        )
         if request.method not in SAFE_METHODS and not same_origin(request):
             raise refuse(
                 request, caller.principal, forbidden("the request did not come from the console")
@@ -120,18 +129,28 @@ def home(caller: Anyone) -> Response:
 def sign_in_page(
     request: Request, next_page: Annotated[str | None, Query(alias="next")] = None
 ) -> Response:
-    return render(request, "sign_in.html", {"next": safe_next(next_page) or "", "error": None})
+    context = {"next": safe_next(next_page) or "", "error": None, "oidc": _oidc(request)}
+    return render(request, "sign_in.html", context)
+
+
+def _oidc(request: Request) -> bool:
+    """Whether staff sign in with the identity provider (and not with a pasted token)."""
+    return getattr(request.app.state, "oidc", None) is not None
 
 
 @router.post("/sign-in", status_code=303, dependencies=[Depends(check_origin)])
 def sign_in(request: Request, form: Form) -> Response:
+    if _oidc(request):  # tokens are for machines and scripts once a provider signs staff in
+        raise refuse(request, None, forbidden("sign in with the identity provider"))
     token = form.get("token", "").strip() or None
     try:
-        caller = caller_for_token(request, token, CARE_AND_ADMIN, missing="no token given")
+        caller = caller_for_token(
+            request, token, CARE_AND_ADMIN, missing="no token given", cookie=True
+        )
     except Problem as problem:
         # Beside the token field, in the console's language: which of the three it is.
         error = "missing" if token is None else "refused" if problem.status == 401 else "forbidden"
-        context = {"next": safe_next(form.get("next")) or "", "error": error}
+        context = {"next": safe_next(form.get("next")) or "", "error": error, "oidc": False}
         return render(request, "sign_in.html", context, status=problem.status)
     with caller.session():
         pass  # the sign-in itself is recorded
@@ -149,6 +168,11 @@ def sign_in(request: Request, form: Form) -> Response:
 
 @router.post("/sign-out", status_code=303, dependencies=[Depends(check_origin)])
 def sign_out(request: Request) -> Response:
+    token = request.cookies.get(SESSION_COOKIE) or ""
+    if token.startswith(staff_sessions.SESSION_PREFIX):  # the session ends here, not only here
+        pool: ConnectionPool[Conn] = request.app.state.pool
+        with pool.connection() as conn, conn.transaction():
+            staff_sessions.revoke_session(conn, token, now=request.app.state.clock())
     response = RedirectResponse(f"{PREFIX}/sign-in", status_code=303)
     response.delete_cookie(
         SESSION_COOKIE, path=PREFIX, httponly=True, samesite="strict", secure=secure(request)

@@ -53,6 +53,83 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "Kontot får inte använda konsolen.",
         "This account may not use the console.",
     ),
+    # The access-log review (administrators)
+    "nav_access_review": ("Loggranskning", "Access-log review"),
+    "review_title": ("Granskning av åtkomstloggen", "Access-log review"),
+    "review_intro": (
+        "Granska åtkomsterna till patienternas uppgifter systematiskt och stickprovsvis, och "
+        "dokumentera granskningen (HSLF-FS 2016:40 kap. 4).",
+        "Review the accesses to patients' data systematically and at random, and document "
+        "the review (HSLF-FS 2016:40 ch. 4).",
+    ),
+    "review_recorded": ("Granskningen är sparad.", "The review is recorded."),
+    "review_kind": ("Urval", "Selection"),
+    "review_kind_random": ("Stickprov", "Random sample"),
+    "review_kind_no_care_relationship": (
+        "Åtkomst utan vårdrelation och utan öppet larm",
+        "Access without a care relationship or an open alert",
+    ),
+    "review_kind_emergency": ("Nödåtkomst", "Emergency access"),
+    "review_kind_user": ("En användares åtkomster", "One user's accesses"),
+    "review_from": ("Från", "From"),
+    "review_until": ("Till och med", "Until"),
+    "review_staff": ("Användarens id", "User's id"),
+    "review_show": ("Visa", "Show"),
+    "review_col_at": ("Tid", "Time"),
+    "review_col_started": ("Startad", "Started"),
+    "review_col_staff": ("Användare", "User"),
+    "review_col_unit": ("Vårdenhet", "Care unit"),
+    "review_col_patient": ("Patient", "Patient"),
+    "review_col_action": ("Åtgärd", "Action"),
+    "review_col_basis": ("Grund", "Basis"),
+    "review_col_reason": ("Skäl", "Reason"),
+    "review_col_accesses": ("Åtkomster", "Accesses"),
+    "review_col_reviewed": ("Granskad", "Reviewed"),
+    "review_not_yet": ("Inte än", "Not yet"),
+    "review_record": ("Dokumentera granskningen", "Record the review"),
+    "review_finding": ("Resultat", "Finding"),
+    "review_finding_no_remark": ("Utan anmärkning", "No remark"),
+    "review_finding_remark": ("Anmärkning", "Remark"),
+    "review_finding_misuse_suspected": ("Misstänkt obehörig åtkomst", "Misuse suspected"),
+    "review_note": ("Anteckning (krävs vid anmärkning)", "Note (required with a remark)"),
+    "review_save": ("Spara granskningen", "Record the review"),
+    "review_past": ("Senaste granskningar", "Recent reviews"),
+    "review_none": ("Inga granskningar än.", "No reviews yet."),
+    # Sign-in with the region's identity provider (OpenID Connect)
+    "sign_in_oidc_hint": (
+        "Logga in med ditt SITHS-kort eller din e-legitimation hos regionens inloggningstjänst.",
+        "Sign in with your SITHS card or e-ID at the region's identity provider.",
+    ),
+    "sign_in_oidc": ("Logga in via inloggningstjänsten", "Sign in with the identity provider"),
+    "signed_in_title": ("Inloggad", "Signed in"),
+    "signed_in_continue": ("Fortsätt till konsolen", "Continue to the console"),
+    "oidc_refused_title": ("Inloggningen nekades", "Sign-in refused"),
+    "oidc_refused_unknown_person": (
+        "Du finns inte som användare i hemkoll. Be din administratör att lägga upp dig med "
+        "ditt HSA-id.",
+        "You are not a user of hemkoll. Ask your administrator to add you with your HSA id.",
+    ),
+    "oidc_refused_no_assignment": (
+        "Du har inget medarbetaruppdrag vid din vårdenhet i hemkoll.",
+        "You have no assignment (medarbetaruppdrag) at your care unit in hemkoll.",
+    ),
+    "oidc_refused_purpose": (
+        "Ditt medarbetaruppdrag har inte syftet vård och behandling.",
+        "Your assignment's purpose is not care and treatment (vård och behandling).",
+    ),
+    "oidc_refused_expired": (
+        "Inloggningen tog för lång tid eller startades inte här. Försök igen.",
+        "The sign-in took too long or was not started here. Try again.",
+    ),
+    "oidc_refused_provider": (
+        "Inloggningstjänsten svarade inte som väntat. Försök igen om en stund.",
+        "The identity provider did not answer as expected. Try again in a while.",
+    ),
+    "oidc_refused_recorded": (
+        "Försöket har loggats.",
+        "The attempt has been recorded.",
+    ),
+    "oidc_try_again": ("Försök igen", "Try again"),
     # Problems
     "problem_403": ("Inte tillåtet", "Not allowed"),
     "problem_403_hint": (
@@ -179,6 +256,16 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "error_period_too_early": ("Välj ett senare datum.", "Choose a later date."),
     "back_to_start": ("Till startsidan", "Back to the start page"),
+    # Emergency access from a patient page that answers "not found" (docs/access.md).
+    "emergency_title": ("Nödåtkomst", "Emergency access"),
+    "emergency_explain": (
+        "Behöver du patientens uppgifter nu och saknar behörighet? Ange varför. Åtkomsten gäller "
+        "i fyra timmar, bara för dig, och granskas i efterhand.",
+        "Do you need the patient's data now and have no access? Say why. The access lasts four "
+        "hours, for you alone, and is reviewed afterwards.",
+    ),
+    "emergency_reason": ("Skäl (minst 10 tecken)", "Reason (at least 10 characters)"),
+    "emergency_submit": ("Begär nödåtkomst", "Request emergency access"),
     # Worklist
     "worklist_title": ("Arbetslista", "Worklist"),
     "worklist_hint": (
@@ -210,6 +297,10 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "you": ("dig", "you"),
     "someone": ("någon", "someone"),
     "escalated": ("eskalerat", "escalated"),
+    # An escalated alert's hand-over between the health centre and the home care (issue 16).
+    "handover_acknowledged": ("Kvitterat av {name} ({unit})", "Acknowledged by {name} ({unit})"),
+    "handover_commented": ("{name} ({unit}) skrev", "{name} ({unit}) wrote"),
+    "handover_note": ("Överlämningsanteckning (valfri)", "Hand-over note (optional)"),
     "outcome_contacted_patient": ("Kontakt med patienten", "Contacted the patient"),
     "outcome_medication_adjusted": ("Läkemedel justerat", "Medication adjusted"),
     "outcome_referred": ("Remitterad", "Referred"),

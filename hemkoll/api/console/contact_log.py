@@ -130,7 +130,7 @@ def add_contact(request: Request, patient_id: UUID, caller: Nurse, form: Form) -
     programme: RuleSet = request.app.state.programme
     typed = {name: form.get(name, "") for name in FIELDS}
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         centre_id = patient.health_centre_id
         tz = ZoneInfo(patient.timezone)
         kind, occurred, text, errors = parse(form, tz, now)

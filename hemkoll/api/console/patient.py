@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from hemkoll.alerts.configuration import effective_for
-from hemkoll.api.access import NURSES, Caller
+from hemkoll.api import care_access
+from hemkoll.api.access import NURSES, Caller, Session
 from hemkoll.api.console.auth import signed_in
 from hemkoll.api.console.contact_log import log_context
 from hemkoll.api.console.evidence import Evidence, evidence_view
@@ -41,7 +42,7 @@ from hemkoll.api.console.web import PREFIX, ConsoleRoute, language, render
 from hemkoll.api.console.worklist import centre_of
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.rules.config import RuleSet
-from hemkoll.store import alerts, patients, readings_query, rule_overrides, staff
+from hemkoll.store import alerts, readings_query, rule_overrides, staff
 from hemkoll.store.alerts import AlertDetail
 from hemkoll.store.connect import Conn
 from hemkoll.store.patients import PatientRecord
@@ -50,11 +51,12 @@ router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=Fa
 Nurse = Annotated[Caller, Depends(signed_in(*NURSES))]
 
 
-def patient_or_404(caller: Caller, conn: Conn, patient_id: UUID) -> PatientRecord:
-    found = patients.patient_in_scope(conn, patient_id, health_centre_id=caller.scope)
-    if found is None:
-        raise not_found("patient", patient_id)
-    return found
+def patient_or_404(
+    caller: Caller, s: Session, patient_id: UUID, *, own: bool = False
+) -> PatientRecord:
+    """The patient, if the access decision lets the caller see her (404 otherwise); ``own``:
+    only her own health centre (403 for another unit: care_access.patient_or_404)."""
+    return care_access.patient_or_404(caller, s, patient_id, own=own)
 
 
 def effective_rules(conn: Conn, programme: RuleSet, patient_id: UUID) -> RuleSet:
@@ -74,7 +76,7 @@ def patient_page(
     programme: RuleSet = request.app.state.programme
     now = caller.now()
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         centre = centre_of(caller, s.conn)
         tz = ZoneInfo(patient.timezone)
         day_list = local_days(now.astimezone(tz).date(), days)
@@ -96,7 +98,8 @@ def patient_page(
         )
         focus = next((a for a in shown if a.id == alert), None)
         if alert is not None and focus is None:
-            focus = alerts.alert_in_scope(s.conn, alert, health_centre_id=caller.scope)
+            # Her alert (she is one the caller may see: patient_or_404 above).
+            focus = alerts.alert_in_scope(s.conn, alert, health_centre_id=None)
             if focus is None or focus.patient_id != patient_id:
                 raise not_found("alert", alert)
         # Her deterioration index over the days shown, whether or not it is on for her.

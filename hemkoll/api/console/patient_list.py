@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from hemkoll.api import care_access
 from hemkoll.api.access import NURSES, Caller
 from hemkoll.api.console.auth import signed_in
 from hemkoll.api.console.web import PREFIX, ConsoleRoute, render
@@ -89,7 +90,8 @@ def patients_page(
     chosen_order: Order = order or FIRST_ORDER[sort]
     with caller.session() as s:
         centre = centre_of(caller, s.conn)
-        found = patient_list(s.conn, centre.id, now=caller.now(), search=search or None)
+        shown = care_access.visible_patients(caller, s) or []
+        found = patient_list(s.conn, shown, now=caller.now(), search=search or None)
         names = {m.id: m.name for m in staff.list_staff(s.conn, health_centre_id=caller.scope)}
         for p in found:
             s.record("patient", p.id, patient_id=p.id, health_centre_id=centre.id)

@@ -9,12 +9,14 @@ sending a message are recorded with what they change.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
 
+from hemkoll.api import care_access
 from hemkoll.api.access import NURSES, Caller, Session
 from hemkoll.api.console.auth import signed_in
 from hemkoll.api.console.web import PREFIX, ConsoleRoute, form_fields, render
@@ -62,10 +64,13 @@ def patient_side_context(s: Session, patient: PatientRecord, *, by: UUID) -> dic
     }
 
 
-def worklist_items(s: Session, health_centre_id: UUID) -> dict[str, Any]:
-    """The worklist's patient-initiated items: open contact requests (most worried first)
-    and patients' unread messages."""
-    requests = contact_requests.open_for_centre(s.conn, health_centre_id)
+def worklist_items(
+    s: Session, health_centre_id: UUID, patient_ids: Sequence[UUID]
+) -> dict[str, Any]:
+    """The worklist's patient-initiated items: open contact requests of the patients it may
+    show (most worried first; a shared patient's too) and the unit's own patients' unread
+    messages."""
+    requests = contact_requests.open_for_patients(s.conn, patient_ids)
     unread = care_messages.unanswered_for_centre(s.conn, health_centre_id)
     for r in requests:
         s.record("contact_request", r.id, patient_id=r.patient_id)
@@ -79,18 +84,15 @@ def worklist_items(s: Session, health_centre_id: UUID) -> dict[str, Any]:
     return {"contact_requests": requests, "unread_messages": unread, "references": references}
 
 
-def _patient(caller: Caller, s: Session, patient_id: UUID) -> PatientRecord:
-    found = patients.patient_in_scope(s.conn, patient_id, health_centre_id=caller.scope)
-    if found is None:
-        raise not_found("patient", patient_id)
-    return found
+def _patient(caller: Caller, s: Session, patient_id: UUID, *, own: bool = False) -> PatientRecord:
+    return care_access.patient_or_404(caller, s, patient_id, own=own)
 
 
 @router.post("/patients/{patient_id}/patient-code")
 def patient_code(request: Request, patient_id: UUID, caller: Nurse) -> Response:
     """A printable page with a new enrolment code (shown this once)."""
     with caller.session() as s:
-        patient = _patient(caller, s, patient_id)
+        patient = _patient(caller, s, patient_id, own=True)
         issued = issue_recorded_code(
             s,
             patient_id,

@@ -17,15 +17,15 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request, Response
 
 from hemkoll.alerts import nurse_actions
+from hemkoll.api import care_access
 from hemkoll.api.access import NURSES, Caller
 from hemkoll.api.console.auth import Form, signed_in
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
 from hemkoll.api.console.web import PREFIX, ConsoleRoute, Rejected, is_htmx, language, render
 from hemkoll.api.console.worklist import WORKLIST_LIMIT, centre_of, worklist_context
 from hemkoll.api.console.worklist_filters import REMINDER_KIND, filters_from
-from hemkoll.api.problems import not_found
 from hemkoll.rules.config import RuleSet
-from hemkoll.store import alerts, patients
+from hemkoll.store import alerts
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
 Nurse = Annotated[Caller, Depends(signed_in(*NURSES))]
@@ -39,14 +39,13 @@ def acknowledge_reminders(
     lang = language(request)
     with caller.session() as s:
         filters = filters_from(form)
-        patient = patients.patient_in_scope(s.conn, patient_id, health_centre_id=caller.scope)
-        if patient is None:
-            raise not_found("patient", patient_id)
+        patient = care_access.patient_or_404(caller, s, patient_id)
         centre = centre_of(caller, s.conn)
         fmt = Formatter(lang, ZoneInfo(centre.timezone), caller.now())
         reminders = alerts.worklist(
             s.conn,
             health_centre_id=centre.id,
+            patient_ids=[patient_id],
             states=["open"],
             patient_id=patient_id,
             rule_kind=REMINDER_KIND,

@@ -125,7 +125,7 @@ def summary_page(
     t = CATALOGUE[lang]
     errors: list[FieldError] = []
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         centre = centre_of(caller, s.conn)
         centre_id = patient.health_centre_id
         tz = ZoneInfo(patient.timezone)

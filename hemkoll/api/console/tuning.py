@@ -206,7 +206,7 @@ def thresholds_page(
     saved: Annotated[int | None, Query()] = None,
 ) -> Response:
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         context = _page(request, caller, s, patient, rule)
         centre_tz = centre_of(caller, s.conn).timezone
         _record(s, patient)
@@ -233,7 +233,7 @@ def _edit(
     request: Request, caller: Caller, s: Session, patient_id: UUID, form: dict[str, str]
 ) -> _Edit:
     programme: RuleSet = request.app.state.programme
-    patient = patient_or_404(caller, s.conn, patient_id)
+    patient = patient_or_404(caller, s, patient_id, own=True)
     centre_tz = centre_of(caller, s.conn).timezone
     centre, current = _layers(s, patient.id)
     rule_id = form.get("rule", "")

@@ -187,13 +187,21 @@ def sign_in_url(request: Request) -> str:
     return f"{app_prefix(request)}/sign-in?next={quote(here(request), safe='/')}"
 
 
+# The patient page, whose "not found" offers emergency access (docs/access.md).
+PATIENT_PAGE = "/console/patients/{patient_id}"
+
+
 def problem_page(request: Request, problem: Problem) -> Response:
     """A refused or failed console request, as the browser (or htmx) should get it."""
     if problem.status == 401:
         if is_htmx(request):
             return Response(status_code=401, headers={"HX-Redirect": sign_in_url(request)})
         return RedirectResponse(sign_in_url(request), status_code=303)
-    context = {"status": problem.status}
+    context: dict[str, object] = {"status": problem.status}
+    route = getattr(request.scope.get("route"), "path", "")
+    if problem.status == 404 and request.method == "GET" and route == PATIENT_PAGE:
+        # The emergency-access form (console/emergency.py), for any patient id alike.
+        context["emergency_for"] = request.path_params.get("patient_id")
     if is_htmx(request):
         headers = {"HX-Retarget": "#messages", "HX-Reswap": "innerHTML"}
         if problem.status == 409:

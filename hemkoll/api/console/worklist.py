@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request, Response
 
 from hemkoll.alerts import nurse_actions
+from hemkoll.api import care_access
 from hemkoll.api.access import NURSES, Caller, Session
 from hemkoll.api.console import form_errors
 from hemkoll.api.console.auth import Form, signed_in
@@ -39,7 +40,7 @@ from hemkoll.api.console.worklist_filters import Filters, by_patient, filters_fr
 from hemkoll.api.problems import conflict, forbidden, invalid, not_found
 from hemkoll.rules.alerting import Outcome
 from hemkoll.rules.config import RuleSet
-from hemkoll.store import alerts, health_centres, staff, worklist_filters
+from hemkoll.store import alerts, care_team, health_centres, staff, worklist_filters
 from hemkoll.store.connect import Conn
 
 router = APIRouter(prefix=PREFIX, route_class=ConsoleRoute, include_in_schema=False)
@@ -79,22 +80,24 @@ def worklist_context(
     rule filter's choices and the counts of alerts kept and in all."""
     centre = centre_of(caller, s.conn)
     by_filters = filters.worklist_args(caller.principal.staff_id)
-    found = alerts.worklist(
-        s.conn, health_centre_id=centre.id, states=STATES, limit=WORKLIST_LIMIT, **by_filters
-    )
-    counts = worklist_filters.rule_counts(s.conn, health_centre_id=centre.id, states=STATES)
+    shown = care_access.visible_patients(caller, s) or []
+    scope: dict[str, Any] = {"health_centre_id": centre.id, "patient_ids": shown}
+    found = alerts.worklist(s.conn, **scope, states=STATES, limit=WORKLIST_LIMIT, **by_filters)
+    counts = worklist_filters.rule_counts(s.conn, **scope, states=STATES)
     matching = (
-        worklist_filters.matching(s.conn, health_centre_id=centre.id, states=STATES, **by_filters)
+        worklist_filters.matching(s.conn, **scope, states=STATES, **by_filters)
         if filters.active
         else sum(c.alerts for c in counts)
     )
     for a in found:
         s.record("alert", a.id, patient_id=a.patient_id)
+    handovers = care_team.handovers(s.conn, [a.id for a in found if a.escalated_at])
     lang = language(request)
     fmt = Formatter(lang, ZoneInfo(centre.timezone), caller.now())
     kinds, rules = rule_choices(counts, programme, filters, CATALOGUE[lang], fmt)
     return _shared(request, caller, s.conn, programme) | {
         "alerts": found,
+        "handovers": handovers,
         "groups": by_patient(found),
         "filters": filters,
         "kind_choices": kinds,
@@ -105,7 +108,7 @@ def worklist_context(
         "centre": centre,
         "refresh_s": REFRESH_SECONDS,
         "section": "worklist",
-        **worklist_items(s, centre.id),
+        **worklist_items(s, centre.id, shown),
     }, centre.timezone
 
 
@@ -174,9 +177,11 @@ def _act(
     t = CATALOGUE[lang]
     programme: RuleSet = request.app.state.programme
     with caller.session() as s:
-        alert = alerts.alert_in_scope(s.conn, alert_id, health_centre_id=caller.scope)
+        alert = alerts.alert_in_scope(s.conn, alert_id, health_centre_id=None)
+        missing = not_found("alert", alert_id)
         if alert is None:
-            raise not_found("alert", alert_id)
+            raise missing
+        care_access.require_patient(caller, s, alert.patient_id, missing=missing)
         errors = _form_errors(action, form)
         if errors:
             s.record("alert", alert_id, patient_id=alert.patient_id)
@@ -194,16 +199,18 @@ def _act(
         elif is_htmx(request):
             # The alert's card changes in place (acknowledged, assigned).
             tz = centre_of(caller, s.conn).timezone
-            changed = alerts.alert_in_scope(s.conn, alert_id, health_centre_id=caller.scope)
+            changed = alerts.alert_in_scope(s.conn, alert_id, health_centre_id=None)
             context = _shared(request, caller, s.conn, programme) | {
                 "a": changed or alert,
                 "filters": filters,
+                "handovers": care_team.handovers(s.conn, [alert_id]),
             }
             # The list's count goes along, out of band: a resolved alert no longer counts.
             context["open_count"] = len(
                 alerts.worklist(
                     s.conn,
                     health_centre_id=centre_of(caller, s.conn).id,
+                    patient_ids=care_access.visible_patients(caller, s) or [],
                     states=["open", "acknowledged"],
                     limit=WORKLIST_LIMIT,
                 )

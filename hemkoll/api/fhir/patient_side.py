@@ -13,6 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from hemkoll.api import care_access
 from hemkoll.api.access import Caller
 from hemkoll.api.fhir import PREFIX
 from hemkoll.api.fhir.routes import (
@@ -41,9 +42,11 @@ Row = TypeVar("Row")
 def read_questionnaire_response(response_id: str, caller: Nurse) -> Response:
     rid = resource_id(response_id, "QuestionnaireResponse")
     with caller.session() as s:
-        row = questionnaire_responses.in_scope(s.conn, rid, health_centre_id=caller.scope)
+        row = questionnaire_responses.in_scope(s.conn, rid, health_centre_id=None)
+        missing = not_found("QuestionnaireResponse", response_id)
         if row is None:
-            raise not_found("QuestionnaireResponse", response_id)
+            raise missing
+        care_access.require_patient(caller, s, row.patient_id, missing=missing)
         s.record("questionnaire_response", rid, patient_id=row.patient_id)
     return fhir_response(questionnaire_response_resource(row))
 
@@ -75,7 +78,7 @@ def _search(
     pid = resource_id(patient, "Patient")
     after = None if cursor is None else decode_position(cursor)
     with caller.session() as s:
-        record = patient_or_404(caller, s.conn, pid)
+        record = patient_or_404(caller, s, pid)
         s.record(
             records.audit_table,
             records.audit_target(pid),

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
+from hemkoll.api import care_access
 from hemkoll.api.access import NURSES, Caller, allow
 from hemkoll.api.fhir import MEDIA_TYPE, PREFIX
 from hemkoll.api.problems import invalid, not_found
@@ -143,7 +144,7 @@ def metadata() -> Response:
 def read_patient(patient_id: str, caller: Nurse) -> Response:
     pid = resource_id(patient_id, "Patient")
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, pid)
+        patient = patient_or_404(caller, s, pid)
         s.record("patient", pid, patient_id=pid, health_centre_id=patient.health_centre_id)
     return fhir_response(mapping.patient_resource(patient))
 
@@ -152,9 +153,11 @@ def read_patient(patient_id: str, caller: Nurse) -> Response:
 def read_device(device_id: str, caller: Nurse) -> Response:
     did = resource_id(device_id, "Device")
     with caller.session() as s:
-        device = devices.device_in_scope(s.conn, did, health_centre_id=caller.scope)
+        device = devices.device_in_scope(s.conn, did, health_centre_id=None)
+        missing = not_found("Device", device_id)
         if device is None:
-            raise not_found("Device", device_id)
+            raise missing
+        care_access.require_patient(caller, s, device.patient_id, missing=missing)
         s.record("device", did, patient_id=device.patient_id)
     return fhir_response(mapping.device_resource(device))
 
@@ -203,7 +206,7 @@ def search_observations(
     updated_since, updated_until = _date_bounds(last_updated or [])
     after = None if cursor is None else decode_cursor(cursor)
     with caller.session() as s:
-        record = patient_or_404(caller, s.conn, pid)
+        record = patient_or_404(caller, s, pid)
         s.record("readings", pid, patient_id=pid, health_centre_id=record.health_centre_id)
         rows = (
             []
@@ -270,7 +273,7 @@ def read_observation(observation_id: str, caller: Nurse) -> Response:
     with caller.session() as s:
         if kind == readings_query.BLOOD_PRESSURE:
             found = readings_query.blood_pressure_in_scope(
-                s.conn, device_id=device_id, measured_at=measured_at, health_centre_id=caller.scope
+                s.conn, device_id=device_id, measured_at=measured_at, health_centre_id=None
             )
         else:
             found = readings_query.reading_in_scope(
@@ -278,10 +281,12 @@ def read_observation(observation_id: str, caller: Nurse) -> Response:
                 device_id=device_id,
                 metric=kind,
                 measured_at=measured_at,
-                health_centre_id=caller.scope,
+                health_centre_id=None,
             )
+        missing = not_found("Observation", observation_id)
         if found is None:
-            raise not_found("Observation", observation_id)
+            raise missing
+        care_access.require_patient(caller, s, found.patient_id, missing=missing)
         s.record(
             "readings",
             observation_id,
@@ -304,9 +309,11 @@ def _evidence_by_alert(rows: Sequence[alerts.EvidenceReading]) -> dict[UUID, lis
 def read_flag(flag_id: str, caller: Nurse) -> Response:
     alert_id = resource_id(flag_id, "Flag")
     with caller.session() as s:
-        alert = alerts.flag_alert_in_scope(s.conn, alert_id, health_centre_id=caller.scope)
+        alert = alerts.flag_alert_in_scope(s.conn, alert_id, health_centre_id=None)
+        missing = not_found("Flag", flag_id)
         if alert is None:
-            raise not_found("Flag", flag_id)
+            raise missing
+        care_access.require_patient(caller, s, alert.patient_id, missing=missing)
         evidence = _evidence_by_alert(alerts.evidence_readings(s.conn, [alert_id]))
         s.record(
             "alert", alert_id, patient_id=alert.patient_id, health_centre_id=alert.health_centre_id
@@ -355,7 +362,7 @@ def search_flags(
     updated_since, updated_until = _date_bounds(last_updated or [])
     after = None if cursor is None else decode_position(cursor)
     with caller.session() as s:
-        record = patient_or_404(caller, s.conn, pid)
+        record = patient_or_404(caller, s, pid)
         s.record("alert", "search", patient_id=pid, health_centre_id=record.health_centre_id)
         page = alerts.flag_alerts_page(
             s.conn,

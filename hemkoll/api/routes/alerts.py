@@ -13,15 +13,15 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from hemkoll.alerts import nurse_actions
-from hemkoll.api.access import NURSES, Caller, allow
+from hemkoll.api import care_access
+from hemkoll.api.access import NURSES, Caller, Session, allow
 from hemkoll.api.models import Model, Note, Page
 from hemkoll.api.problems import conflict, forbidden, invalid, not_found
 from hemkoll.api.routes import PREFIX
 from hemkoll.rules.alerting import Outcome
-from hemkoll.store import alert_actions, staff
+from hemkoll.store import alert_actions, care_team, staff
 from hemkoll.store import alerts as store
 from hemkoll.store.alerts import AlertDetail, WorklistAlert, WorklistPosition
-from hemkoll.store.connect import Conn
 
 router = APIRouter(prefix=PREFIX, tags=["alerts"])
 Nurse = Annotated[Caller, Depends(allow(*NURSES))]
@@ -80,6 +80,21 @@ class Event(BaseModel):
     severity: str | None
     actor: str
     details: dict[str, Any]
+    # Who the actor is, when a member of staff: both sides of a care team read the history
+    # (a home-care nurse's acknowledgement and hand-over note, and the centre's).
+    actor_name: str | None = None
+    actor_role: str | None = None
+    actor_unit: str | None = None
+    actor_care_provider: str | None = None
+
+
+def _staff_id(actor: str) -> UUID | None:
+    if not actor.startswith(nurse_actions.STAFF_ACTOR):
+        return None
+    try:
+        return UUID(actor.removeprefix(nurse_actions.STAFF_ACTOR))
+    except ValueError:
+        return None
 
 
 class AlertOut(AlertSummary):
@@ -121,6 +136,7 @@ def worklist(
         found = store.worklist(
             s.conn,
             health_centre_id=caller.scope,
+            patient_ids=care_access.visible_patients(caller, s) or [],
             states=state or ["open", "acknowledged"],
             severity=severity,
             patient_id=patient_id,
@@ -140,19 +156,38 @@ def worklist(
     )
 
 
-def alert_or_404(caller: Caller, conn: Conn, alert_id: UUID) -> AlertDetail:
-    found = store.alert_in_scope(conn, alert_id, health_centre_id=caller.scope)
+def alert_or_404(caller: Caller, s: Session, alert_id: UUID) -> AlertDetail:
+    """The alert, if the access decision lets the caller see its patient (404 otherwise)."""
+    found = store.alert_in_scope(s.conn, alert_id, health_centre_id=None)
     if found is None:
         raise not_found("alert", alert_id)
+    care_access.require_patient(caller, s, found.patient_id, missing=not_found("alert", alert_id))
     return found
 
 
-def _detail(caller: Caller, conn: Conn, alert_id: UUID) -> AlertOut:
-    alert = alert_or_404(caller, conn, alert_id)
-    history = [
-        Event(at=e.at, kind=e.kind, severity=e.severity, actor=e.actor, details=e.details)
-        for e in alert_actions.events(conn, alert_id)
-    ]
+def _detail(caller: Caller, s: Session, alert_id: UUID) -> AlertOut:
+    conn = s.conn
+    alert = alert_or_404(caller, s, alert_id)
+    events = alert_actions.events(conn, alert_id)
+    actors = [sid for e in events if (sid := _staff_id(e.actor)) is not None]
+    who = care_team.staff_identities(conn, actors)
+    history = []
+    for e in events:
+        sid = _staff_id(e.actor)
+        known = who.get(sid) if sid is not None else None
+        history.append(
+            Event(
+                at=e.at,
+                kind=e.kind,
+                severity=e.severity,
+                actor=e.actor,
+                details=e.details,
+                actor_name=known.name if known else None,
+                actor_role=known.role if known else None,
+                actor_unit=known.unit_name if known else None,
+                actor_care_provider=known.care_provider_name if known else None,
+            )
+        )
     return AlertOut(
         **AlertSummary.of(alert).model_dump(),
         rule_set=alert.rule_set,
@@ -165,7 +200,7 @@ def _detail(caller: Caller, conn: Conn, alert_id: UUID) -> AlertOut:
 @router.get("/alerts/{alert_id}", summary="One alert with its evidence and history")
 def get_alert(alert_id: UUID, caller: Nurse) -> AlertOut:
     with caller.session() as s:
-        out = _detail(caller, s.conn, alert_id)
+        out = _detail(caller, s, alert_id)
         s.record("alert", alert_id, patient_id=out.patient_id)
     return out
 
@@ -189,7 +224,7 @@ class Comment(Model):
 
 def _act(caller: Caller, alert_id: UUID, action: str, body: Model) -> AlertOut:
     with caller.session() as s:
-        alert = alert_or_404(caller, s.conn, alert_id)
+        alert = alert_or_404(caller, s, alert_id)
         by = caller.principal.actor
         try:
             if isinstance(body, Acknowledge):
@@ -199,7 +234,10 @@ def _act(caller: Caller, alert_id: UUID, action: str, body: Model) -> AlertOut:
             elif isinstance(body, Assign):
                 if body.staff_id is not None:
                     member = staff.staff_by_id(s.conn, body.staff_id)
-                    if member is None or member.health_centre_id != alert.health_centre_id:
+                    # Her centre's staff, or the caller's own unit's (a home-care unit takes an
+                    # escalated alert of a shared patient).
+                    units = (alert.health_centre_id, caller.scope)
+                    if member is None or member.health_centre_id not in units:
                         raise invalid(f"staff_id: no staff member {body.staff_id} at this centre")
                     if member.role not in NURSES or not member.active:
                         raise invalid("staff_id: alerts go to active nurses or clinicians")
@@ -211,7 +249,7 @@ def _act(caller: Caller, alert_id: UUID, action: str, body: Model) -> AlertOut:
         except nurse_actions.TransitionRefused as exc:
             raise conflict(str(exc)) from exc
         s.record("alert", alert_id, patient_id=alert.patient_id)
-        return _detail(caller, s.conn, alert_id)
+        return _detail(caller, s, alert_id)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", summary="Acknowledge: someone is on it")

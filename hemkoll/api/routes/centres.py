@@ -12,9 +12,9 @@ from pydantic import BaseModel, Field
 
 from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, Caller, allow
 from hemkoll.api.models import Model, TimeZoneName, WebhookUrl
-from hemkoll.api.problems import conflict, forbidden, not_found
+from hemkoll.api.problems import conflict, forbidden, invalid, not_found
 from hemkoll.api.routes import PREFIX
-from hemkoll.store import health_centres, notifications
+from hemkoll.store import care_team, health_centres, notifications
 from hemkoll.store.health_centres import Centre, CentreSettings, CentreWithSecrets
 
 router = APIRouter(prefix=PREFIX, tags=["health centres"])
@@ -64,6 +64,13 @@ class CentreChange(Model):
 
 class NewCentre(CentreChange):
     name: str = Field(min_length=1, max_length=200)
+    care_provider_id: UUID | None = Field(
+        None,
+        description="The care provider whose care unit it is (GET /care-providers); default: "
+        "the region's. A municipality's home-care unit names its municipality (docs/access.md).",
+    )
+    unit_kind: Literal["health_centre", "home_care"] = "health_centre"
+    hsa_id: str | None = Field(None, min_length=1, max_length=64, description="HSA id, if any.")
 
 
 Admin = Annotated[Caller, Depends(allow(*ADMINS))]
@@ -76,8 +83,19 @@ def create_centre(body: NewCentre, caller: Admin) -> CentreWithSecrets:
         if caller.scope is not None:
             raise forbidden("only the region's administrators create health centres")
         try:
+            if body.care_provider_id is not None and not care_team.provider_by_id(
+                s.conn, body.care_provider_id
+            ):
+                raise invalid(f"care_provider_id: no care provider {body.care_provider_id}")
             with s.conn.transaction():
-                centre = health_centres.create_centre(s.conn, body.name, body.settings())
+                centre = health_centres.create_centre(
+                    s.conn,
+                    body.name,
+                    body.settings(),
+                    care_provider_id=body.care_provider_id,
+                    unit_kind=body.unit_kind,
+                    hsa_id=body.hsa_id,
+                )
         except psycopg.errors.UniqueViolation as exc:
             raise conflict(f"a health centre named {body.name!r} exists") from exc
         s.record("health_centre", centre.id, health_centre_id=centre.id)

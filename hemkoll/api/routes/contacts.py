@@ -93,7 +93,7 @@ def list_contacts(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Contacts:
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         found = contact_log.entries(
             s.conn,
             patient_id,
@@ -126,10 +126,11 @@ def add_contact(patient_id: UUID, body: NewContact, caller: Nurse) -> Contact:
     if body.occurred_at is not None and body.occurred_at > caller.now() + CLOCK_SKEW:
         raise invalid("occurred_at: an entry is about what has happened, not the future")
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         centre_id = patient.health_centre_id
         if body.alert_id is not None:
-            alert = alerts.alert_in_scope(s.conn, body.alert_id, health_centre_id=caller.scope)
+            # Her alert (she is one the caller may see: patient_or_404 above).
+            alert = alerts.alert_in_scope(s.conn, body.alert_id, health_centre_id=None)
             if alert is None or alert.patient_id != patient_id:
                 raise not_found("alert", body.alert_id)
         if body.corrects is not None and not contact_log.is_patients_entry(

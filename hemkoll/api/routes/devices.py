@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from hemkoll.api import care_access
 from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, Caller, allow
 from hemkoll.api.models import AwareDatetime, Model
 from hemkoll.api.problems import conflict, invalid, not_found
@@ -60,7 +61,7 @@ class EnrolledDevice(BaseModel):
 def enrol(patient_id: UUID, body: NewDevice, caller: Admin, request: Request) -> EnrolledDevice:
     prefix: str = request.app.state.topic_prefix
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id, own=True)
         if patient.discharged_at is not None:
             raise conflict("the patient is discharged")
         started = body.monitoring_started_at
@@ -98,7 +99,7 @@ def enrol(patient_id: UUID, body: NewDevice, caller: Admin, request: Request) ->
 @router.get("/patients/{patient_id}/devices", summary="A patient's devices")
 def list_devices(patient_id: UUID, caller: Anyone) -> list[Device]:
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         found = devices.devices_of_patient(s.conn, patient_id)
         s.record(
             "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
@@ -109,9 +110,12 @@ def list_devices(patient_id: UUID, caller: Anyone) -> list[Device]:
 @router.post("/devices/{device_id}/deactivate", summary="Deactivate a device")
 def deactivate(device_id: UUID, caller: Admin) -> Device:
     with caller.session() as s:
-        device = devices.device_in_scope(s.conn, device_id, health_centre_id=caller.scope)
+        device = devices.device_in_scope(s.conn, device_id, health_centre_id=None)
+        missing = not_found("device", device_id)
         if device is None:
-            raise not_found("device", device_id)
+            raise missing
+        care_access.require_patient(caller, s, device.patient_id, missing=missing)
+        patient_or_404(caller, s, device.patient_id, own=True)
         if not device.active:
             raise conflict("the device is already deactivated")
         changed = deactivate_device(s.conn, device_id)

@@ -96,7 +96,7 @@ def list_stays(
     patient_id: UUID, caller: Nurse, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> Stays:
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         found = hospital_stays.stays_of(s.conn, patient_id, limit=limit)
         s.record(
             "hospital_stays",
@@ -119,7 +119,7 @@ def record_stay(patient_id: UUID, body: NewStay, caller: Nurse) -> Stay:
             raise invalid("discharged_at: must be after admitted_at")
         _not_in_future("discharged_at", body.discharged_at, caller)
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         try:
             made = hospital_stays.record(
                 s.conn,
@@ -148,7 +148,7 @@ def discharge_stay(patient_id: UUID, stay_id: UUID, body: Discharge, caller: Nur
     discharged_at = body.discharged_at or caller.now()
     _not_in_future("discharged_at", discharged_at, caller)
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         found = hospital_stays.stay(s.conn, patient_id, stay_id)
         if found is None:
             raise not_found("hospital stay", stay_id)

@@ -49,7 +49,7 @@ class NotificationOut(BaseModel):
 )
 def delivery_log(alert_id: UUID, caller: Nurse) -> list[NotificationOut]:
     with caller.session() as s:
-        alert = alert_or_404(caller, s.conn, alert_id)
+        alert = alert_or_404(caller, s, alert_id)
         log = notifications.delivery_log(s.conn, alert_id)
         s.record("alert", alert_id, patient_id=alert.patient_id)
     return [

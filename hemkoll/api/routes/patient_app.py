@@ -37,7 +37,7 @@ class Revoked(BaseModel):
 )
 def create_code(request: Request, patient_id: UUID, caller: Staff) -> PatientCode:
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id, own=True)
         issued = issue_recorded_code(
             s,
             patient_id,
@@ -59,7 +59,7 @@ def create_code(request: Request, patient_id: UUID, caller: Staff) -> PatientCod
 )
 def revoke_sessions(patient_id: UUID, caller: Staff) -> Revoked:
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id, own=True)
         n = patient_access.revoke_patient_sessions(s.conn, patient_id, now=caller.now())
         s.record(
             "patient_sessions",

@@ -8,12 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
-from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, NURSES, Caller, allow
+from hemkoll.api import care_access
+from hemkoll.api.access import ADMINS, CARE_AND_ADMIN, NURSES, Caller, Session, allow
 from hemkoll.api.models import AwareDatetime, Language, Model, TimeZoneName
 from hemkoll.api.problems import conflict, invalid, not_found
 from hemkoll.api.routes import PREFIX
 from hemkoll.store import health_centres, patients
-from hemkoll.store.connect import Conn
 from hemkoll.store.patients import (
     REASON_MAX_CHARS,
     PatientRecord,
@@ -55,11 +55,12 @@ class NewPatient(Model):
     )
 
 
-def patient_or_404(caller: Caller, conn: Conn, patient_id: UUID) -> PatientRecord:
-    found = patients.patient_in_scope(conn, patient_id, health_centre_id=caller.scope)
-    if found is None:
-        raise not_found("patient", patient_id)
-    return found
+def patient_or_404(
+    caller: Caller, s: Session, patient_id: UUID, *, own: bool = False
+) -> PatientRecord:
+    """The patient, if the access decision lets the caller see her (404 otherwise); ``own``:
+    only her own health centre (403 for another unit: care_access.patient_or_404)."""
+    return care_access.patient_or_404(caller, s, patient_id, own=own)
 
 
 @router.post("/patients", status_code=201, summary="Enrol a patient")
@@ -115,7 +116,8 @@ def list_patients(
     with caller.session() as s:
         found = patients.list_patients(
             s.conn,
-            health_centre_id=caller.scope,
+            health_centre_id=None,
+            patient_ids=care_access.visible_patients(caller, s),
             reference=reference,
             include_discharged=include_discharged,
             after_reference=after,
@@ -129,7 +131,7 @@ def list_patients(
 @router.get("/patients/{patient_id}", summary="One patient")
 def get_patient(patient_id: UUID, caller: Anyone) -> PatientRecord:
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         s.record(
             "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
         )
@@ -138,14 +140,14 @@ def get_patient(patient_id: UUID, caller: Anyone) -> PatientRecord:
 
 def _set_paused(caller: Caller, patient_id: UUID, *, paused: bool) -> PatientRecord:
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id, own=True)
         if patient.discharged_at is not None:
             raise conflict("the patient is discharged")
         patients.set_monitoring_paused(s.conn, patient_id, paused=paused)
         s.record(
             "patient", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
         )
-        return patient_or_404(caller, s.conn, patient_id)
+        return patient_or_404(caller, s, patient_id)
 
 
 @router.post(
@@ -167,7 +169,7 @@ def resume(patient_id: UUID, caller: Nurse) -> PatientRecord:
 )
 def discharge(patient_id: UUID, caller: AdminOrClinician) -> PatientRecord:
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id, own=True)
         if patient.discharged_at is not None:
             raise conflict("the patient is already discharged")
         discharged = patients.discharge(s.conn, patient_id)

@@ -108,7 +108,7 @@ def get_readings(
     if unknown:
         raise invalid(f"metric: unknown {', '.join(unknown)}; known: {', '.join(METRICS)}")
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         s.record(
             "readings", patient_id, patient_id=patient_id, health_centre_id=patient.health_centre_id
         )

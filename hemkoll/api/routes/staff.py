@@ -13,7 +13,7 @@ from hemkoll.api.access import ADMINS, Caller, Role, allow
 from hemkoll.api.models import Model
 from hemkoll.api.problems import forbidden, invalid, not_found
 from hemkoll.api.routes import PREFIX
-from hemkoll.store import health_centres
+from hemkoll.store import health_centres, staff_sessions
 from hemkoll.store import staff as store
 from hemkoll.store.connect import Conn
 from hemkoll.store.staff import Staff, StaffError
@@ -27,6 +27,12 @@ class NewStaff(Model):
     role: Role
     health_centre_id: UUID | None = Field(
         None, description="Required for nurses and clinicians; none makes a region admin."
+    )
+    hsa_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="The person's HSA id: she signs in to the console with the identity "
+        "provider by it (docs/operations.md, Staff sign-in).",
     )
 
 
@@ -61,7 +67,7 @@ def create_staff(body: NewStaff, caller: Admin) -> Staff:
             raise not_found("health centre", centre)
         try:
             member = store.create_staff(
-                s.conn, name=body.name, role=body.role, health_centre_id=centre
+                s.conn, name=body.name, role=body.role, health_centre_id=centre, hsa_id=body.hsa_id
             )
         except StaffError as exc:
             raise invalid(str(exc)) from exc
@@ -95,14 +101,18 @@ def issue_token(staff_id: UUID, body: NewToken, caller: Admin) -> TokenOut:
 
 
 class Revoked(BaseModel):
-    revoked: int
+    revoked: int = Field(description="Tokens and console sessions revoked.")
 
 
-@router.delete("/staff/{staff_id}/tokens", summary="Revoke every token of a staff member")
+@router.delete(
+    "/staff/{staff_id}/tokens",
+    summary="Revoke every token and console session of a staff member",
+)
 def revoke_tokens(staff_id: UUID, caller: Admin) -> Revoked:
     with caller.session() as s:
         member = _member_in_scope(caller, s.conn, staff_id)
         revoked = store.revoke_tokens(s.conn, staff_id)
+        revoked += staff_sessions.revoke_sessions(s.conn, staff_id, now=caller.now())
         s.record("staff", staff_id, health_centre_id=member.health_centre_id)
     return Revoked(revoked=revoked)
 
@@ -115,5 +125,6 @@ def deactivate(staff_id: UUID, caller: Admin) -> Staff:
         if changed is None:
             raise not_found("staff member", staff_id)
         store.revoke_tokens(s.conn, staff_id)
+        staff_sessions.revoke_sessions(s.conn, staff_id, now=caller.now())
         s.record("staff", staff_id, health_centre_id=member.health_centre_id)
     return changed

@@ -114,7 +114,7 @@ def _thresholds(conn: Conn, programme: RuleSet, patient_id: UUID) -> Thresholds:
 @router.get("/patients/{patient_id}/thresholds", summary="The patient's effective rules")
 def get_thresholds(patient_id: UUID, caller: Nurse, request: Request) -> Thresholds:
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         s.record(
             "thresholds",
             patient_id,
@@ -133,7 +133,7 @@ def put_thresholds(
 ) -> Thresholds:
     programme = _programme(request)
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id, own=True)
         try:
             change_patient_overrides(
                 s.conn,
@@ -157,7 +157,7 @@ def put_thresholds(
 @router.get("/patients/{patient_id}/thresholds/history", summary="Every change, with its reason")
 def history(patient_id: UUID, caller: Nurse) -> list[HistoryEntry]:
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         changes = rule_overrides.history(s.conn, patient_id)
         s.record(
             "thresholds",
@@ -186,7 +186,7 @@ def history(patient_id: UUID, caller: Nurse) -> list[HistoryEntry]:
 def backtest(patient_id: UUID, body: Proposal, caller: Clinician, request: Request) -> BacktestOut:
     programme = _programme(request)
     with caller.session() as s:
-        patient = patient_or_404(caller, s.conn, patient_id)
+        patient = patient_or_404(caller, s, patient_id)
         try:
             proposed = proposed_rules(s.conn, programme, patient_id, body.overrides)
             report = what_if(

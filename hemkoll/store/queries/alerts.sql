@@ -33,8 +33,10 @@ UPDATE alerts SET state = 'resolved', resolved_at = now(), outcome = %(outcome)s
 WHERE id = %(alert_id)s AND state <> 'resolved';
 
 -- name: worklist
--- A health centre's alerts, most severe first, then oldest first; keyset-paged on
--- (severity_order, opened_at, id).
+-- A care unit's alerts, most severe first, then oldest first; keyset-paged on
+-- (severity_order, opened_at, id). patient_ids: the patients the access decision lets the
+-- caller see (0020); of those another unit's, only the escalated alerts (a home-care unit
+-- takes over what the health centre did not acknowledge in time).
 SELECT a.id, a.patient_id, p.reference AS patient_reference, a.rule_id, a.rule_kind, a.rule_set,
        a.state, a.severity, CASE a.severity WHEN 'red' THEN 0 ELSE 1 END AS severity_order,
        a.opened_at, a.severity_since, a.first_fired_at, a.last_fired_at, a.acknowledged_at,
@@ -42,7 +44,8 @@ SELECT a.id, a.patient_id, p.reference AS patient_reference, a.rule_id, a.rule_k
        a.explanation_sv
 FROM alerts AS a
 JOIN patients AS p ON p.id = a.patient_id
-WHERE p.health_centre_id = %(health_centre_id)s
+WHERE a.patient_id = ANY(%(patient_ids)s::uuid[])
+  AND (p.health_centre_id = %(health_centre_id)s OR a.escalated_at IS NOT NULL)
   AND a.state = ANY(%(states)s)
   AND (%(severity)s::text IS NULL OR a.severity = %(severity)s)
   AND (%(patient_id)s::uuid IS NULL OR a.patient_id = %(patient_id)s)

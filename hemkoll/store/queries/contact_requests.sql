@@ -16,7 +16,7 @@ SELECT r.id, r.patient_id, p.reference AS patient_reference, r.reason, r.worry, 
        r.created_at, r.seen_at, r.handled_at
 FROM contact_requests AS r JOIN patients AS p ON p.id = r.patient_id
 WHERE r.state <> 'handled'
-  AND (%(health_centre_id)s::uuid IS NULL OR p.health_centre_id = %(health_centre_id)s)
+  AND r.patient_id = ANY(%(patient_ids)s::uuid[])
 ORDER BY r.worry DESC, r.created_at;
 
 -- name: mark_contact_request

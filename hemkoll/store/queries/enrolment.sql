@@ -14,5 +14,10 @@ GROUP BY patient_id, kind;
 -- name: copy_patients
 COPY patients (id, health_centre_id, reference, language, timezone, enrolled_at) FROM STDIN;
 
+-- name: start_care_relationships
+-- The new patients' health centre has its care relationship with each of them (0020).
+INSERT INTO care_relationships (patient_id, health_centre_id, started_at)
+SELECT id, health_centre_id, enrolled_at FROM patients WHERE id = ANY(%(patient_ids)s::uuid[]);
+
 -- name: copy_devices
 COPY devices (id, patient_id, kind, credential_hash, enrolled_at) FROM STDIN;

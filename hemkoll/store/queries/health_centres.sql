@@ -1,19 +1,26 @@
 -- name: insert_health_centre
+-- A care unit of the given care provider (NULL: the deployment's region, the oldest region
+-- provider: see 0020).
 INSERT INTO health_centres
     (name, timezone, phone, notification_url, signing_secret, escalation_contact,
-     escalation_url, escalation_signing_secret, escalate_after, webhook_format)
+     escalation_url, escalation_signing_secret, escalate_after, webhook_format,
+     care_provider_id, unit_kind, hsa_id)
 VALUES
     (%(name)s, %(timezone)s, %(phone)s, %(notification_url)s, %(signing_secret)s,
      %(escalation_contact)s, %(escalation_url)s, %(escalation_signing_secret)s,
-     make_interval(mins => %(escalate_after_minutes)s), %(webhook_format)s)
+     make_interval(mins => %(escalate_after_minutes)s), %(webhook_format)s,
+     coalesce(%(care_provider_id)s::uuid,
+              (SELECT id FROM care_providers WHERE kind = 'region'
+               ORDER BY created_at, id LIMIT 1)),
+     %(unit_kind)s, %(hsa_id)s)
 RETURNING id, name, timezone, phone, notification_url, escalation_contact, escalation_url,
           (extract(epoch FROM escalate_after) / 60)::integer AS escalate_after_minutes,
-          webhook_format, created_at;
+          webhook_format, created_at, care_provider_id, unit_kind, hsa_id;
 
 -- name: list_health_centres
 SELECT id, name, timezone, phone, notification_url, escalation_contact, escalation_url,
        (extract(epoch FROM escalate_after) / 60)::integer AS escalate_after_minutes,
-       webhook_format, created_at
+       webhook_format, created_at, care_provider_id, unit_kind, hsa_id
 FROM health_centres
 WHERE %(health_centre_id)s::uuid IS NULL OR id = %(health_centre_id)s
 ORDER BY name;
@@ -37,7 +44,7 @@ SET timezone = coalesce(%(timezone)s, timezone),
 WHERE id = %(health_centre_id)s
 RETURNING id, name, timezone, phone, notification_url, escalation_contact, escalation_url,
           (extract(epoch FROM escalate_after) / 60)::integer AS escalate_after_minutes,
-          webhook_format, created_at,
+          webhook_format, created_at, care_provider_id, unit_kind, hsa_id,
           CASE WHEN signing_secret = %(new_signing_secret)s THEN signing_secret END
               AS signing_secret,
           CASE WHEN escalation_signing_secret = %(new_escalation_signing_secret)s
@@ -52,7 +59,9 @@ WHERE id = %(health_centre_id)s
 RETURNING signing_secret, escalation_signing_secret;
 
 -- name: upsert_health_centre
-INSERT INTO health_centres (name)
-VALUES (%(name)s)
+-- A health centre created by name (enrolment) is the deployment's region's (see 0020).
+INSERT INTO health_centres (name, care_provider_id)
+VALUES (%(name)s, (SELECT id FROM care_providers WHERE kind = 'region'
+                   ORDER BY created_at, id LIMIT 1))
 ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
 RETURNING id, name, timezone, created_at;

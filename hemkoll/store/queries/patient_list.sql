@@ -1,5 +1,6 @@
 -- name: patient_list
--- The console's patient list: a health centre's patients under monitoring (their reference
+-- The console's patient list: a care unit's patients under monitoring (patient_ids: those the
+-- access decision lets the caller see, a shared patient's too: 0020) (their reference
 -- containing `search`, case-folded; NULL: all), each with her latest values, in one statement.
 -- Days are the patient's local days (her time zone) and `today` is hers at `now`.
 --   latest weight: the newest hour of the hourly rollup (readings_hourly, its key
@@ -18,7 +19,7 @@ WITH listed AS (
            (%(now)s::timestamptz AT TIME ZONE p.timezone)::date AS today,
            (p.enrolled_at AT TIME ZONE p.timezone)::date AS enrolled_day
     FROM patients AS p
-    WHERE p.health_centre_id = %(health_centre_id)s
+    WHERE p.id = ANY(%(patient_ids)s::uuid[])
       AND p.discharged_at IS NULL
       AND (%(search)s::text IS NULL OR strpos(lower(p.reference), lower(%(search)s::text)) > 0)
     ORDER BY p.reference

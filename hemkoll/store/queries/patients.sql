@@ -1,11 +1,18 @@
 -- name: insert_patient
 -- enrolled_at: NULL for now; a past time is an enrolment with history (checked by the caller).
-INSERT INTO patients (health_centre_id, reference, language, timezone, enrolled_at)
-VALUES (%(health_centre_id)s, %(reference)s, %(language)s, %(timezone)s,
-        coalesce(%(enrolled_at)s::timestamptz, now()))
-ON CONFLICT (health_centre_id, reference) DO NOTHING
-RETURNING id, health_centre_id, reference, timezone, language, enrolled_at,
-          monitoring_paused_since, discharged_at;
+-- Her health centre's care relationship with her starts with her monitoring (0020).
+WITH patient AS (
+    INSERT INTO patients (health_centre_id, reference, language, timezone, enrolled_at)
+    VALUES (%(health_centre_id)s, %(reference)s, %(language)s, %(timezone)s,
+            coalesce(%(enrolled_at)s::timestamptz, now()))
+    ON CONFLICT (health_centre_id, reference) DO NOTHING
+    RETURNING id, health_centre_id, reference, timezone, language, enrolled_at,
+              monitoring_paused_since, discharged_at
+), relationship AS (
+    INSERT INTO care_relationships (patient_id, health_centre_id, started_at)
+    SELECT id, health_centre_id, enrolled_at FROM patient
+)
+SELECT * FROM patient;
 
 -- name: patient_in_scope
 -- A patient, if the caller's health centre (NULL: every centre) is theirs.
@@ -16,10 +23,13 @@ WHERE id = %(patient_id)s
   AND (%(health_centre_id)s::uuid IS NULL OR health_centre_id = %(health_centre_id)s);
 
 -- name: list_patients
+-- patient_ids: those the access decision lets the caller see (NULL: every patient, a region
+-- administrator's reach; 0020); health_centre_id: those whose own centre it is (NULL: any).
 SELECT id, health_centre_id, reference, timezone, language, enrolled_at,
        monitoring_paused_since, discharged_at
 FROM patients
-WHERE (%(health_centre_id)s::uuid IS NULL OR health_centre_id = %(health_centre_id)s)
+WHERE (%(patient_ids)s::uuid[] IS NULL OR id = ANY(%(patient_ids)s::uuid[]))
+  AND (%(health_centre_id)s::uuid IS NULL OR health_centre_id = %(health_centre_id)s)
   AND (%(reference)s::text IS NULL OR reference = %(reference)s)
   AND (%(include_discharged)s OR discharged_at IS NULL)
   AND (%(after_reference)s::text IS NULL OR reference > %(after_reference)s)
@@ -45,11 +55,20 @@ SELECT * FROM patient;
 
 -- name: upsert_patient
 -- enrolled_at: NULL for now; an existing patient keeps theirs.
-INSERT INTO patients (health_centre_id, reference, enrolled_at)
-VALUES (%(health_centre_id)s, %(reference)s,
-        coalesce(%(enrolled_at)s::timestamptz, now()))
-ON CONFLICT (health_centre_id, reference) DO UPDATE SET reference = EXCLUDED.reference
-RETURNING id, health_centre_id, reference, timezone, language, enrolled_at;
+-- A new patient's health centre gets its care relationship with her (xmax = 0: inserted,
+-- not updated; 0020).
+WITH patient AS (
+    INSERT INTO patients (health_centre_id, reference, enrolled_at)
+    VALUES (%(health_centre_id)s, %(reference)s,
+            coalesce(%(enrolled_at)s::timestamptz, now()))
+    ON CONFLICT (health_centre_id, reference) DO UPDATE SET reference = EXCLUDED.reference
+    RETURNING id, health_centre_id, reference, timezone, language, enrolled_at,
+              xmax = 0 AS inserted
+), relationship AS (
+    INSERT INTO care_relationships (patient_id, health_centre_id, started_at)
+    SELECT id, health_centre_id, enrolled_at FROM patient WHERE inserted
+)
+SELECT id, health_centre_id, reference, timezone, language, enrolled_at FROM patient;
 
 
 -- name: patients_for_evaluation

@@ -1,6 +1,6 @@
 -- name: insert_staff
-INSERT INTO staff (name, role, health_centre_id)
-VALUES (%(name)s, %(role)s, %(health_centre_id)s)
+INSERT INTO staff (name, role, health_centre_id, hsa_id)
+VALUES (%(name)s, %(role)s, %(health_centre_id)s, %(hsa_id)s)
 RETURNING id, name, role, health_centre_id, active, created_at;
 
 -- name: list_staff

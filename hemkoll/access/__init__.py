@@ -1,0 +1,1 @@
+"""Who may see a patient's data: the care-team access decision (pure; docs/access.md)."""
