@@ -143,6 +143,27 @@ def evaluate_cohort(
     stays: Sequence[Sequence[Stay]] | None = None,
 ) -> CohortFindings:
     """``evaluate`` for many patients sharing a time zone and a rule set, vectorised."""
+    ctx = cohort_context(cohort, tz=tz, now=now, paused=paused, stays=stays)
+    found: dict[str, Hits] = {}
+    for rule in rule_set.enabled():
+        if not isinstance(rule, CombinationRule):
+            found[rule.id] = _run(rule, ctx)
+    for rule in rule_set.enabled():
+        if isinstance(rule, CombinationRule):
+            found[rule.id] = combination.evaluate(rule, found)
+    ids = tuple(rule.id for rule in rule_set.enabled())
+    return CohortFindings(len(cohort), ids, tuple(found[i] for i in ids))
+
+
+def cohort_context(
+    cohort: Sequence[Series],
+    *,
+    tz: ZoneInfo,
+    now: datetime | None = None,
+    paused: Sequence[bool] | None = None,
+    stays: Sequence[Sequence[Stay]] | None = None,
+) -> Context:
+    """What the kernels evaluate against (``evaluate_cohort``'s arguments, same meaning)."""
     now_us = epoch_us(now) if now is not None else None
     ctx = _context(cohort, tz, now_us, paused)
     if stays is not None:
@@ -153,15 +174,7 @@ def evaluate_cohort(
             stays=tuple(as_intervals(s) for s in stays),
             silent=tuple(as_intervals(s, grace=DISCHARGE_GRACE) for s in stays),
         )
-    found: dict[str, Hits] = {}
-    for rule in rule_set.enabled():
-        if not isinstance(rule, CombinationRule):
-            found[rule.id] = _run(rule, ctx)
-    for rule in rule_set.enabled():
-        if isinstance(rule, CombinationRule):
-            found[rule.id] = combination.evaluate(rule, found)
-    ids = tuple(rule.id for rule in rule_set.enabled())
-    return CohortFindings(len(cohort), ids, tuple(found[i] for i in ids))
+    return ctx
 
 
 def required_history(rule_set: RuleSet) -> timedelta:

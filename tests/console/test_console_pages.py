@@ -381,6 +381,7 @@ def test_the_patient_charts_tell_the_truth_about_days_markers_and_order(
         "ankle_swelling",
         "fatigue",
         "self_rated_health",
+        "index",  # the deterioration index, in its own section below the readings
     ]
     weight = page[page.index('id="chart-weight"') : page.index('id="chart-heart_rate"')]
     # Missing days only from enrolment (20 days ago) to yesterday: 4 and 11, 12 days ago.

@@ -14,11 +14,14 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hemkoll.alerts.what_if import WhatIf
+from hemkoll.api.console import index_chart
 from hemkoll.api.console.charts import Chart, MarkerIn
 from hemkoll.api.console.i18n import Formatter
 from hemkoll.api.console.patient_charts import group_chart, group_of, limit_lines
 from hemkoll.api.console.rules_view import find, rule_label, rule_limits, rule_metrics
 from hemkoll.rules.backtest import RESOLVED_AFTER, BacktestAlert
+from hemkoll.rules.config import IndexRule
+from hemkoll.rules.index_series import IndexSeries
 from hemkoll.store.alerts import AlertDetail
 from hemkoll.store.readings_query import DailyAggregate
 
@@ -71,7 +74,10 @@ def build(
     tz: ZoneInfo,
     fmt: Formatter,
     t: Mapping[str, str],
+    index: IndexSeries | None = None,
 ) -> BacktestView:
+    """``index``: the proposed index rule's daily scores, for a change of an index rule (its
+    chart is the score with the current and proposed levels, not a metric's)."""
     proposed_set = report.proposed or report.current
     fired = [a for a in fired if a.opened_at >= report.since]
     sets: dict[str, list[tuple[str, datetime, str]]] = {
@@ -98,31 +104,46 @@ def build(
     )
     metrics = sorted(rule_metrics(proposed_set, rule_id))
     group = group_of(metrics[0]) if metrics else None
+    current_rule = find(report.current, rule_id)
+    proposed_rule = find(proposed_set, rule_id)
+    markers = [
+        MarkerIn(
+            at.astimezone(tz).date(),
+            severity,
+            track,
+            f"{t['track_' + track]}: {fmt.datetime(at)}, {t['severity_' + severity]}",
+        )
+        for track, found in sets.items()
+        for rid, at, severity in found
+        if rid == rule_id
+    ]
+    tracks = [(track, t["track_" + track]) for track in TRACKS]
     chart = None
-    if group is not None:
-        current_rule = find(report.current, rule_id)
-        proposed_rule = find(proposed_set, rule_id)
+    if isinstance(proposed_rule, IndexRule) and index is not None:
+        lines = index_chart.level_lines(proposed_rule, t, fmt, proposed=True)
+        if isinstance(current_rule, IndexRule) and current_rule != proposed_rule:
+            lines = index_chart.level_lines(current_rule, t, fmt) + lines
+        chart = index_chart.chart(
+            index,
+            days,
+            lines=lines,
+            markers=markers,
+            tracks=tracks,
+            fmt=fmt,
+            t=t,
+            suffix="-backtest",
+        )
+    elif group is not None:
         lines = limit_lines(rule_limits(current_rule), t, fmt) if current_rule else []
         if proposed_rule is not None and proposed_rule != current_rule:
             lines += limit_lines(rule_limits(proposed_rule), t, fmt, proposed=True)
-        markers = [
-            MarkerIn(
-                at.astimezone(tz).date(),
-                severity,
-                track,
-                f"{t['track_' + track]}: {fmt.datetime(at)}, {t['severity_' + severity]}",
-            )
-            for track, found in sets.items()
-            for rid, at, severity in found
-            if rid == rule_id
-        ]
         chart = group_chart(
             group,
             days,
             daily,
             lines=lines,
             markers=markers,
-            tracks=[(track, t["track_" + track]) for track in TRACKS],
+            tracks=tracks,
             fmt=fmt,
             t=t,
             suffix="-backtest",

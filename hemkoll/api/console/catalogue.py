@@ -226,6 +226,14 @@ _ENTRIES: dict[str, tuple[str, str]] = {
         "Gul nivå får inte vara högre än röd ({red}).",
         "The yellow level must not be above the red level ({red}).",
     ),
+    "error_recovery_above_yellow": (
+        "Återhämtningsnivån måste vara lägre än öppningsnivån ({opening}).",
+        "The recovery level must be below the opening level ({opening}).",
+    ),
+    "error_opening_below_recovery": (
+        "Öppningsnivån måste vara högre än återhämtningsnivån ({recovery}).",
+        "The opening level must be above the recovery level ({recovery}).",
+    ),
     "error_needs_level": (
         "Ange minst en nivå, gul eller röd.",
         "Enter at least one level, yellow or red.",
@@ -445,6 +453,32 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "limit_low": ("{severity} under {value}", "{severity} below {value}"),
     "limit_high": ("{severity} över {value}", "{severity} above {value}"),
     "limit_score": ("{severity} från {value}", "{severity} from {value}"),
+    # The deterioration index's chart on the patient page and in a backtest of its levels.
+    "index_heading": ("Försämringsindex", "Deterioration index"),
+    "index_chart": ("Försämringsindex (poäng)", "Deterioration index (score)"),
+    "index_score": ("Poäng", "Score"),
+    "legend_index": ("dagens högsta", "the day's highest"),
+    "index_off": (
+        "Av för patienten: indexet visas men larmar inte.",
+        "Off for her: the index is shown but does not alert.",
+    ),
+    "index_hint": (
+        "Dagens högsta poäng. Larm öppnas vid öppningsnivån och stängs under återhämtningsnivån; "
+        "markerna visar dagarna indexet var öppet (backtest av hennes regel).",
+        "The day's highest score. An alert opens at the opening level and closes below the "
+        "recovery level; the markers show the days the index was open (a backtest of her rule).",
+    ),
+    "index_no_baseline": (
+        "Inget index än: det behöver minst {min_days} dagars mätningar i en period av "
+        "{baseline_days} dagar som slutar {guard_days} dagar före dagen det räknas för.",
+        "No index yet: it needs at least {min_days} days of readings within {baseline_days} "
+        "days ending {guard_days} days before the day it is for.",
+    ),
+    "index_opening": ("Öppnar vid {value}", "Opens at {value}"),
+    "index_recovery_line": ("Stängs under {value}", "Closes below {value}"),
+    "index_red": ("Röd vid {value}", "Red at {value}"),
+    "track_index_open": ("Öppet", "Open"),
+    "index_open_marker": ("{day}: indexet öppet, {score}", "{day}: index open, {score}"),
     # Metrics and rules
     "metric_body_weight": ("Vikt", "Weight"),
     # Units that read better in words than in UCUM (the others are as rules_view.unit writes).
@@ -587,6 +621,8 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "field_yellow_score": ("Gul från poäng", "Yellow from score"),
     "field_red_score": ("Röd från poäng", "Red from score"),
     "field_after_hours": ("Efter timmar utan mätning", "After hours without a reading"),
+    "field_opening": ("Öppnar vid poäng", "Opens at score"),
+    "field_recovery": ("Stängs under poäng", "Closes below score"),
     "fields_hint": (
         "Tomt fält: den nivån används inte. Decimalkomma eller decimalpunkt går bra.",
         "An empty field: that level is not used. A decimal comma or point both work.",

@@ -14,9 +14,9 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from hemkoll.api.console.i18n import Formatter
-from hemkoll.store.readings_query import DailyAggregate
 
 WIDTH = 720
 # Room on the left for the y axis's figures and the marker tracks' names.
@@ -37,11 +37,48 @@ TRACK_HEIGHT = 20
 Y_TICKS = 5
 
 
+class DayValues(Protocol):
+    """A series' values of one day: a day's readings (``readings_query.DailyAggregate``), or
+    one figure computed for the day (``Figure``)."""
+
+    @property
+    def n(self) -> int: ...
+    @property
+    def min(self) -> float: ...
+    @property
+    def max(self) -> float: ...
+    @property
+    def mean(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One value for a day (e.g. the deterioration index's score): no range to draw."""
+
+    value: float
+
+    @property
+    def n(self) -> int:
+        return 1
+
+    @property
+    def min(self) -> float:
+        return self.value
+
+    @property
+    def max(self) -> float:
+        return self.value
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+
 @dataclass(frozen=True)
 class SeriesIn:
     metric: str
     label: str
-    days: Mapping[date, DailyAggregate]
+    days: Mapping[date, DayValues]
 
 
 @dataclass(frozen=True)
@@ -131,6 +168,8 @@ class Chart:
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     small: bool = False
+    # What a series' line is, in the legend: the day's mean unless the chart says otherwise.
+    value_note: str = ""
 
 
 def nice_ticks(low: float, high: float, count: int = Y_TICKS) -> list[float]:
@@ -178,6 +217,7 @@ def build_chart(
     decimals: int = 1,
     counted: tuple[date, date] | None = None,
     small: bool = False,
+    value_note: str | None = None,
     fmt: Formatter,
     t: Mapping[str, str],
 ) -> Chart:
@@ -289,10 +329,11 @@ def build_chart(
         columns=(t["day"], *(s.label for s in series)),
         rows=rows,
         small=small,
+        value_note=t["legend_mean"] if value_note is None else value_note,
     )
 
 
-def _cell(agg: DailyAggregate | None, fmt: Formatter, decimals: int, none: str) -> str:
+def _cell(agg: DayValues | None, fmt: Formatter, decimals: int, none: str) -> str:
     if agg is None:
         return none
     if agg.n == 1 or agg.min == agg.max:

@@ -22,6 +22,7 @@ from hemkoll.api.console.auth import signed_in
 from hemkoll.api.console.contact_log import log_context
 from hemkoll.api.console.evidence import Evidence, evidence_view
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
+from hemkoll.api.console.index_chart import index_rule, load, patient_view
 from hemkoll.api.console.patient_charts import (
     GROUPS,
     METRICS,
@@ -101,6 +102,13 @@ def patient_page(
             focus = alerts.alert_in_scope(s.conn, alert, health_centre_id=None)
             if focus is None or focus.patient_id != patient_id:
                 raise not_found("alert", alert)
+        # Her deterioration index over the days shown, whether or not it is on for her.
+        index = index_rule(rule_set)
+        found_index = (
+            load(s.conn, patient_id, index, first_day=day_list[0], tz=tz, now=now)
+            if index is not None
+            else None
+        )
         names = {m.id: m.name for m in staff.list_staff(s.conn, health_centre_id=caller.scope)}
         contacts = log_context(s.conn, patient, lang=language(request), now=now)
         own_side = patient_side_context(s, patient, by=caller.principal.staff_id)
@@ -158,8 +166,22 @@ def patient_page(
         )
         for group in order
     ]
+    index_view = None
+    if index is not None and found_index is not None:
+        fired = alert_markers(
+            [a for a in shown if a.rule_id == index.id],
+            rule_set,
+            metrics=index.metrics,
+            tz=tz,
+            t=t,
+            fmt=fmt,
+        )
+        index_view = patient_view(
+            index, found_index, day_list, fired=fired, counted=counted, fmt=fmt, t=t
+        )
     context = {
         "patient": patient,
+        "index_view": index_view,
         "days": days,
         "periods": PERIODS,
         "chart_rows": chart_rows(charts),

@@ -78,6 +78,11 @@ FIELDS: Mapping[str, tuple[FieldSpec, ...]] = {
         FieldSpec("red_score", ("red_score",), integer=True, in_metric_unit=False),
     ),
     "missing": (FieldSpec("after_hours", ("after_hours",), in_metric_unit=False),),
+    # The deterioration index's levels (scores): it opens at ``yellow``, closes below recovery.
+    "index": (
+        FieldSpec("opening", ("yellow",), in_metric_unit=False),
+        FieldSpec("recovery", ("recovery",), in_metric_unit=False),
+    ),
 }
 
 
@@ -208,6 +213,7 @@ _ACROSS_FIELDS: Mapping[str, tuple[str, str, str]] = {
     "red_low_above_yellow": ("red", "yellow", "yellow_low_below_red"),
     "red_high_below_yellow": ("red", "yellow", "yellow_high_above_red"),
     "red_below_yellow": ("red", "yellow", "yellow_above_red"),
+    "recovery_above_yellow": ("recovery", "yellow", "opening_below_recovery"),
 }
 # The name each message gives the figure it quotes.
 _ACROSS_FIELDS_QUOTES: Mapping[str, str] = {
@@ -219,6 +225,8 @@ _ACROSS_FIELDS_QUOTES: Mapping[str, str] = {
     "yellow_low_below_red": "red",
     "yellow_high_above_red": "red",
     "yellow_above_red": "red",
+    "recovery_above_yellow": "opening",
+    "opening_below_recovery": "recovery",
 }
 
 

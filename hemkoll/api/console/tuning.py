@@ -26,7 +26,7 @@ from hemkoll.alerts.backtest_period import MAX_SPAN, PeriodError, resolve_period
 from hemkoll.alerts.configuration import RuleConfigError, change_patient_overrides, effective_for
 from hemkoll.alerts.what_if import proposed_rules, what_if
 from hemkoll.api.access import CLINICIANS, NURSES, Caller, Session
-from hemkoll.api.console import backtest_view, form_errors, proposal
+from hemkoll.api.console import backtest_view, form_errors, index_chart, proposal
 from hemkoll.api.console.auth import Form, signed_in
 from hemkoll.api.console.form_errors import FORM, FieldError
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
@@ -51,7 +51,14 @@ from hemkoll.api.console.web import (
 )
 from hemkoll.api.console.worklist import centre_of
 from hemkoll.api.problems import invalid, not_found
-from hemkoll.rules.config import ChangeRule, PlainRule, RuleSet, ThresholdRule, TrendRule
+from hemkoll.rules.config import (
+    ChangeRule,
+    IndexRule,
+    PlainRule,
+    RuleSet,
+    ThresholdRule,
+    TrendRule,
+)
 from hemkoll.rules.overrides import OverrideLayer, effective_rules
 from hemkoll.store import alerts, readings_query, rule_overrides, staff
 from hemkoll.store.patients import PatientRecord
@@ -315,7 +322,18 @@ def _backtest(e: _Edit, layer: OverrideLayer, now: datetime) -> dict[str, Any]:
     lang = language(e.request)
     t = CATALOGUE[lang]
     fmt = Formatter(lang, ZoneInfo(e.centre_tz), now)
-    view = backtest_view.build(report, e.base.id, fired, by_metric(rows), days, tz=tz, fmt=fmt, t=t)
+    # A change of the index: its score day by day under the proposed levels, drawn with them.
+    proposed_rule = find(proposed, e.base.id)
+    index = (
+        index_chart.load(
+            conn, patient.id, proposed_rule, first_day=days[0], tz=tz, now=report.until
+        )
+        if isinstance(proposed_rule, IndexRule)
+        else None
+    )
+    view = backtest_view.build(
+        report, e.base.id, fired, by_metric(rows), days, tz=tz, fmt=fmt, t=t, index=index
+    )
     period_text = (
         fmt.count("last_n_days", BACKTEST_DAYS)
         if since is None and until is None

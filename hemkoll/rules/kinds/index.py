@@ -249,13 +249,22 @@ def _hysteresis(rule: IndexRule, patient: IntArray, t: IntArray, score: FloatArr
     )
 
 
-def evaluate(rule: IndexRule, ctx: Context) -> Hits:
+@dataclass(frozen=True)
+class _Scored:
+    """The two passes' outcome: the grid, recent values, final baseline and events."""
+
+    grid: Grid
+    recent: tuple[FloatArray, FloatArray]
+    base: Baseline
+    ev: Events
+
+
+def _scored(rule: IndexRule, ctx: Context) -> _Scored | None:
     grid = _grid(rule, ctx)
     if grid is None:
-        return NO_HITS
+        return None
     excluded = _excluded_days(rule, ctx, grid)
     recent = _recent(grid.x, grid.valid, rule.short_days)
-    today, before = recent
     # Pass 1: alert days against a baseline that leaves out only hospital and discharge weeks.
     first_base = _baseline(rule, grid, ~excluded)
     first_pass = _events(rule, grid, recent, first_base)
@@ -264,8 +273,48 @@ def evaluate(rule: IndexRule, ctx: Context) -> Hits:
     # Pass 2: the baseline leaves out the alert days too (only patients with some change).
     alerted = np.flatnonzero(alert_days.any(axis=1))
     base = _baseline(rule, grid, ~excluded & ~alert_days, redo=(first_base, alerted))
-    med, sd, count = base
     ev = first_pass if alerted.size == 0 else _events(rule, grid, recent, base)
+    return _Scored(grid, recent, base, ev)
+
+
+@dataclass(frozen=True)
+class Daily:
+    """Per patient and local day ``day0[p] + column``: the day's highest event score (NaN: no
+    event), whether the index was open at one of its events (the days it fires), and whether
+    some signal had a baseline (without one a score of 0 says nothing)."""
+
+    day0: IntArray  # (P,)
+    score: FloatArray  # (P, D)
+    open: BoolArray  # (P, D)
+    baseline: BoolArray  # (P, D)
+
+
+def daily(rule: IndexRule, ctx: Context) -> Daily | None:
+    """The daily scores behind ``evaluate``'s findings; None if no signal has a value."""
+    scored = _scored(rule, ctx)
+    if scored is None:
+        return None
+    grid, ev = scored.grid, scored.ev
+    shape = grid.x.shape[1:]
+    score = np.full(shape, -np.inf)
+    np.maximum.at(score, (ev.patient, ev.col), ev.score)
+    opened = np.zeros(shape, dtype=bool)
+    opened[ev.patient[ev.open], ev.col[ev.open]] = True
+    return Daily(
+        day0=grid.day0,
+        score=np.where(np.isfinite(score), score, np.nan),
+        open=opened,
+        baseline=np.asarray(np.isfinite(scored.base[0]).any(axis=0), dtype=bool),
+    )
+
+
+def evaluate(rule: IndexRule, ctx: Context) -> Hits:
+    scored = _scored(rule, ctx)
+    if scored is None:
+        return NO_HITS
+    grid, ev = scored.grid, scored.ev
+    today, before = scored.recent
+    med, sd, count = scored.base
     day_key = ev.patient * (grid.x.shape[2] + 1) + ev.col
     open_key = day_key[ev.open]
     first_of_day = np.ones(open_key.size, dtype=bool)
