@@ -49,7 +49,9 @@ def parse_mqtt_url(url: str) -> MqttEndpoint:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HEMKOLL_", frozen=True)
+    # An empty variable means unset (its default): compose passes every setting it knows, as
+    # ${NAME:-}, whether or not the operator's .env gives it a value.
+    model_config = SettingsConfigDict(env_prefix="HEMKOLL_", frozen=True, env_ignore_empty=True)
 
     database_url: str = Field(
         default=DEFAULT_DATABASE_URL,

@@ -459,9 +459,19 @@ def test_the_migration_backfills_readings_stored_before_it(
     # The migrations before 0006 only; then readings as an older hemkoll stored them.
     monkeypatch.setattr(migrate_module, "available_migrations", lambda: before)
     migrate(empty_db_url)
-    device = enrol(empty_db_url, kind="gateway")
-    patient = device.patient.id
-    readings = dst_readings(patient, device.device.id, device.device.id)
+    # Registered as the schema of then has it (today's enrolment writes columns of later
+    # migrations, such as a centre's care provider of 0020).
+    with psycopg.connect(empty_db_url) as conn:
+        row = conn.execute(
+            "WITH c AS (INSERT INTO health_centres (name) VALUES ('VC Tuna') RETURNING id),"
+            " p AS (INSERT INTO patients (health_centre_id, reference)"
+            "       SELECT id, 'TUNA-0042' FROM c RETURNING id)"
+            " INSERT INTO devices (patient_id, kind, credential_hash)"
+            " SELECT id, 'gateway', '$7$101$c2FsdA==$aGFzaA==' FROM p RETURNING patient_id, id"
+        ).fetchone()
+    assert row is not None
+    patient, device_id = row
+    readings = dst_readings(patient, device_id, device_id)
     with psycopg.connect(empty_db_url) as conn, conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO readings (patient_id, device_id, metric, value, measured_at)"

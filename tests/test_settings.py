@@ -43,3 +43,14 @@ def test_settings_read_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEMKOLL_MQTT_TOPIC_PREFIX", "bad/+/prefix")
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_an_empty_variable_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As compose passes them (${NAME:-}): the defaults, and no identity provider."""
+    for name in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_SCOPE", "API_RATE_PER_SECOND"):
+        monkeypatch.setenv(f"HEMKOLL_{name}", "")
+    monkeypatch.setenv("HEMKOLL_OIDC_CLIENT_SECRET", "change-me-oidc-client-secret")
+    settings = Settings()
+    assert settings.oidc_issuer is None
+    assert settings.oidc_scope == Settings.model_fields["oidc_scope"].default
+    assert settings.api_rate_per_second == Settings.model_fields["api_rate_per_second"].default
