@@ -30,7 +30,7 @@ from rules_cohort import CohortSpec, cohort
 from hemkoll.rules.backtest import BacktestAlert, backtest
 from hemkoll.rules.findings import epoch_us
 from hemkoll.rules.preset import HEART_FAILURE
-from hemkoll.store import health_centres, staff
+from hemkoll.store import enrolment, health_centres, staff
 from hemkoll.store.connect import Conn, connect
 from hemkoll.store.health_centres import CentreSettings
 
@@ -241,6 +241,7 @@ def load(
                 ) as copy:
                     for pid in mine:
                         copy.write_row((pid, "gateway", start - timedelta(days=1), "bench"))
+                enrolment.start_care_relationships(cur, mine)
             world.readings += _copy_readings(conn, mine, days, start_us, SEED + 10 + c)
             alert_rows, event_rows = [], []
             for pid in mine:

@@ -27,6 +27,7 @@ from hemkoll.protocol.measurements import METRICS
 from hemkoll.rules.findings import epoch_us
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.series import Series
+from hemkoll.store import enrolment
 from hemkoll.store.connect import connect
 
 SEED = 20261204
@@ -140,6 +141,7 @@ def load(
             ) as copy:
                 for p, d in zip(ids, devices, strict=True):
                     copy.write_row((d, p, "gateway", enrolled, "bench"))
+            enrolment.start_care_relationships(cur, ids)
         conn.commit()
         for first in range(0, patients, CHUNK):
             chunk = ids[first : first + CHUNK]

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID, uuid4
 
 import psycopg
@@ -65,6 +65,12 @@ class _ActiveKind:
 
 class EnrolmentConflict(RegistryError):
     """Another enrolment wrote one of the file's patients meanwhile; retry the file."""
+
+
+def start_care_relationships(cur: Conn | psycopg.Cursor[Any], patient_ids: Sequence[UUID]) -> None:
+    """Each new patient's health centre has its care relationship with her from her enrolment
+    (0020): for patients written with COPY, which bypasses the single-patient path."""
+    cur.execute(query("start_care_relationships"), {"patient_ids": list(patient_ids)})
 
 
 def _problems(
@@ -162,10 +168,7 @@ def enrol_bulk(
                 with cur.copy(query("copy_patients")) as copy:
                     for patient_row in new_patients:
                         copy.write_row(patient_row)
-                cur.execute(
-                    query("start_care_relationships"),
-                    {"patient_ids": [row[0] for row in new_patients]},
-                )
+                start_care_relationships(cur, [row[0] for row in new_patients])
             if new_devices:
                 with cur.copy(query("copy_devices")) as copy:
                     for device_row in new_devices:
