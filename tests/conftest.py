@@ -79,18 +79,10 @@ def as_api_role(db_url: str) -> str:
 
 def url_for(dbname: str) -> str:
     """A test database's URL (as the tests' superuser)."""
-    return _url_for(dbname)
-
-
-def drop_database(dbname: str) -> None:
-    _drop(dbname)
-
-
-def _url_for(dbname: str) -> str:
     return psycopg.conninfo.make_conninfo(ADMIN_URL, dbname=dbname)
 
 
-def _drop(dbname: str) -> None:
+def drop_database(dbname: str) -> None:
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
@@ -102,10 +94,10 @@ def template_db() -> Iterator[str]:
     name = f"hemkoll_test_{SESSION}_template"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    migrate(_url_for(name))
-    apply_roles(_url_for(name))  # every test database has the deployed roles' grants
+    migrate(url_for(name))
+    apply_roles(url_for(name))  # every test database has the deployed roles' grants
     yield name
-    _drop(name)
+    drop_database(name)
 
 
 def create_database_from(template: str) -> str:
@@ -166,11 +158,11 @@ class DatabaseSupply:
         while not self._ready.empty():
             made = self._ready.get_nowait()
             if made != FAILED:
-                _drop(made)
+                drop_database(made)
         while not self._used.empty():
             name = self._used.get_nowait()
             if name is not None:
-                _drop(name)
+                drop_database(name)
 
     def _run(self) -> None:
         try:
@@ -179,7 +171,7 @@ class DatabaseSupply:
                 if self._ready.qsize() >= SUPPLY_AHEAD:
                     name = self._used.get()  # nothing to make: wait for a take or a copy to drop
                     if name is not None:
-                        _drop(name)
+                        drop_database(name)
                     continue
                 made = create_database_from(self._template)
                 self._ready.put(made)
@@ -196,7 +188,7 @@ class DatabaseSupply:
             except queue.Empty:
                 return
             if name is not None:
-                _drop(name)
+                drop_database(name)
 
 
 @pytest.fixture(scope="session")
@@ -210,7 +202,7 @@ def database_supply(template_db: str) -> Iterator[DatabaseSupply]:
 def db_url(database_supply: DatabaseSupply) -> Iterator[str]:
     """A freshly migrated database of the test's own."""
     name = database_supply.take()
-    yield _url_for(name)
+    yield url_for(name)
     database_supply.give_back(name)
 
 
@@ -220,8 +212,8 @@ def empty_db_url() -> Iterator[str]:
     name = f"hemkoll_test_{SESSION}_{next(_counter)}_empty"
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield _url_for(name)
-    _drop(name)
+    yield url_for(name)
+    drop_database(name)
 
 
 @pytest.fixture

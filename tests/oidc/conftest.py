@@ -31,7 +31,7 @@ from hemkoll.simulator.receiver.server import ThreadedServer
 from hemkoll.store import staff
 from hemkoll.store.connect import connect
 from tests.api.conftest import World, _centre
-from tests.conftest import _drop, _url_for, as_api_role, create_database_from
+from tests.conftest import as_api_role, create_database_from, drop_database, url_for
 from tests.oidc import accounts
 
 HERE = Path(__file__).resolve().parent
@@ -122,7 +122,7 @@ def _hsa_ids(db_url: str, world: World) -> None:
 def oidc_world(template_db: str, provider: Provider) -> Iterator[OidcWorld]:
     """One database and server for a module's sign-in tests (each test signs in afresh)."""
     name = create_database_from(template_db)
-    db_url = _url_for(name)
+    db_url = url_for(name)
     with connect(db_url) as conn, conn.transaction():
         region = staff.create_staff(conn, name="region admin", role="admin", health_centre_id=None)
         token = staff.issue_token(conn, region.id, now=datetime.now(UTC)).token
@@ -142,7 +142,7 @@ def oidc_world(template_db: str, provider: Provider) -> Iterator[OidcWorld]:
     )
     with ThreadedServer(app, port=port, name="oidc-api", lifespan="on"):
         yield OidcWorld(world, db_url, base, provider)
-    _drop(name)
+    drop_database(name)
 
 
 def login_at_provider(http: httpx.Client, response: httpx.Response, login: str) -> httpx.Response:
