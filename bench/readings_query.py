@@ -27,8 +27,9 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -96,6 +97,30 @@ def year_of_readings(
 
 # psycopg prepares a statement on its 5th execution; warm up past that to time the steady state.
 WARM_UP = 6
+
+
+def paged_year(
+    page: Callable[[datetime, Any], Sequence[Any]], start: datetime, end: datetime, runs: int
+) -> tuple[int, int, float]:
+    """A page (``page(since, after)``, its rows carrying their ``cursor``) at the start, middle
+    and end of the year, median of ``runs`` (printed); then the whole year, page after page:
+    (rows, pages, seconds)."""
+    for label, at in (
+        ("start", start),
+        ("middle", start + (end - start) / 2),
+        ("end", end - timedelta(hours=12)),
+    ):
+        ms, _, _ = timed(lambda at=at: page(at, None), runs)
+        print(f"  a page at the {label:<6} of the year: {ms:6.1f} ms (median)")
+    t0 = time.perf_counter()
+    total, pages, after = 0, 0, None
+    while True:
+        rows = page(start, after)
+        total, pages = total + len(rows), pages + 1
+        if len(rows) < PAGE:
+            break
+        after = rows[-1].cursor
+    return total, pages, time.perf_counter() - t0
 
 
 def timed(fn: Callable[[], object], runs: int) -> tuple[float, float, object]:
@@ -244,29 +269,14 @@ def main() -> None:
         start, end = local_midnight(since), local_midnight(until)
         print(f"\nraw paging ({PAGE:,} readings a page, all metrics):")
         with connect(url) as conn:
-            for label, at in (
-                ("start", start),
-                ("middle", start + (end - start) / 2),
-                ("end", end - timedelta(hours=12)),
-            ):
-                ms, _, _ = timed(
-                    lambda at=at: raw_readings(
-                        conn, patient, metrics=None, since=at, until=end, limit=PAGE
-                    ),
-                    args.runs,
-                )
-                print(f"  a page at the {label:<6} of the year: {ms:6.1f} ms (median)")
-            t0 = time.perf_counter()
-            total, pages, after = 0, 0, None
-            while True:
-                rows = raw_readings(
-                    conn, patient, metrics=None, since=start, until=end, limit=PAGE, after=after
-                )
-                total, pages = total + len(rows), pages + 1
-                if len(rows) < PAGE:
-                    break
-                after = rows[-1].cursor
-            whole_s = time.perf_counter() - t0
+            total, pages, whole_s = paged_year(
+                lambda at, after: raw_readings(
+                    conn, patient, metrics=None, since=at, until=end, limit=PAGE, after=after
+                ),
+                start,
+                end,
+                args.runs,
+            )
         assert total == len(readings), (total, len(readings))
         print(
             f"  the whole year, {pages} pages, {total:,} readings: {whole_s:.2f} s "
@@ -277,29 +287,14 @@ def main() -> None:
         # diastolic paired into one panel in SQL (a full join of each half's page).
         print(f"\nFHIR Observation paging ({PAGE:,} entries a page, a BP panel one entry):")
         with connect(url) as conn:
-            for label, at in (
-                ("start", start),
-                ("middle", start + (end - start) / 2),
-                ("end", end - timedelta(hours=12)),
-            ):
-                ms, _, _ = timed(
-                    lambda at=at: observation_entries(
-                        conn, patient, kinds=None, since=at, until=end, limit=PAGE
-                    ),
-                    args.runs,
-                )
-                print(f"  a page at the {label:<6} of the year: {ms:6.1f} ms (median)")
-            t0 = time.perf_counter()
-            served, pages, after = 0, 0, None
-            while True:
-                found = observation_entries(
-                    conn, patient, kinds=None, since=start, until=end, limit=PAGE, after=after
-                )
-                served, pages = served + len(found), pages + 1
-                if len(found) < PAGE:
-                    break
-                after = found[-1].cursor
-            whole_s = time.perf_counter() - t0
+            served, pages, whole_s = paged_year(
+                lambda at, after: observation_entries(
+                    conn, patient, kinds=None, since=at, until=end, limit=PAGE, after=after
+                ),
+                start,
+                end,
+                args.runs,
+            )
         pairs = len({(r.device_id, r.measured_at) for r in readings if r.metric == "systolic_bp"})
         assert served == len(readings) - pairs, (served, len(readings), pairs)
         print(
