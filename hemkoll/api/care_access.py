@@ -27,6 +27,9 @@ from hemkoll.store.patients import PatientRecord
 EMERGENCY_ACCESS_DURATION = timedelta(hours=4)
 REASON_MIN_CHARS = 10  # as the table's CHECK: a reason, not a word
 REASON_MAX_CHARS = 500
+# What decide() answers for a patient of the caller's own care provider with whom the caller's
+# unit has a care relationship (care_team.unit_related finds those in SQL).
+RELATED = Decision(basis="care_relationship")
 
 
 def viewer(caller: Caller, s: Session) -> Viewer:
@@ -74,22 +77,33 @@ def require_patient(
 
 def visible_patients(caller: Caller, s: Session) -> list[UUID] | None:
     """The patients the caller may see now (None: every patient, a region administrator's
-    reach); a list route filters by it."""
+    reach); a list route filters by it. Her unit's related patients of her own provider (a
+    health centre's whole list) are decided in SQL (``care_team.unit_related``); only the
+    others (another provider's patients, emergency accesses) are loaded and asked."""
     me = viewer(caller, s)
     if me.unit_id is None and me.role == "admin":
         return None
     if me.unit_id is None:
         return []
     now = caller.now()
+    related = (
+        []
+        if me.provider_id is None
+        else care_team.unit_related(s.conn, unit_id=me.unit_id, provider_id=me.provider_id, now=now)
+    )
+    for pid in related:
+        s.decisions.setdefault(pid, RELATED)
+    shown = dict.fromkeys(related)
     facts = care_team.unit_sharing(
         s.conn, unit_id=me.unit_id, provider_id=me.provider_id, staff_id=me.staff_id, now=now
     )
-    shown = []
     for pid, sharing in facts.items():
+        if pid in shown:
+            continue
         decision = s.decisions.setdefault(pid, decide(me, sharing, now))
         if decision.allowed:
-            shown.append(pid)
-    return shown
+            shown[pid] = None
+    return list(shown)
 
 
 def patient_or_404(

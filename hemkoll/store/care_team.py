@@ -1,7 +1,7 @@
 """The care team across care providers (migration 0020): what the access decision needs to
 know of patients (``sharing``), the patients a unit's member of staff may be shown
-(``unit_sharing``), and the records of care relationships, consents, blocks and emergency
-accesses. The decision itself is hemkoll/access/decision.py (pure)."""
+(``unit_related``, ``unit_sharing``), and the records of care relationships, consents, blocks
+and emergency accesses. The decision itself is hemkoll/access/decision.py (pure)."""
 
 from __future__ import annotations
 
@@ -334,14 +334,28 @@ class _UnitRow:
     emergency_expires: list[datetime]
 
 
+def unit_related(conn: Conn, *, unit_id: UUID, provider_id: UUID, now: datetime) -> list[UUID]:
+    """The patients of the unit's own care provider it has a care relationship with at
+    ``now``: the access decision allows each to the unit's staff as ``care_relationship``
+    whatever her other facts (tests/access/test_unit_visibility.py checks it against
+    ``decide``), so a list need not load them."""
+    row = conn.execute(
+        query("unit_related_patients"),
+        {"unit_id": unit_id, "provider_id": provider_id, "now": now},
+        binary=True,
+    ).fetchone()
+    return [] if row is None else list(row[0])
+
+
 def unit_sharing(
     conn: Conn, *, unit_id: UUID, provider_id: UUID | None, staff_id: UUID, now: datetime
 ) -> dict[UUID, PatientSharing]:
-    """The facts of every patient a unit's member of staff might see (her unit's care
-    relationships in force, her own emergency accesses in force), in one
-    statement, limited to what the decision consults for her: her unit's relationships, her
-    provider's consents and blocks, her own emergency accesses. The decision for her is the
-    same as on every fact of the patient; for anyone else these facts are not the patient's."""
+    """The facts of the other patients a unit's member of staff might see (her unit's care
+    relationships in force with patients of another provider, her own emergency accesses in
+    force; some of these may be among ``unit_related``'s too), in one statement, limited to
+    what the decision consults for her: her unit's relationships, her provider's consents and
+    blocks, her own emergency accesses. The decision for her is the same as on every fact of
+    the patient; for anyone else these facts are not the patient's."""
     args = {"unit_id": unit_id, "provider_id": provider_id, "staff_id": staff_id, "now": now}
     with conn.cursor(row_factory=class_row(_UnitRow), binary=True) as cur:
         rows = cur.execute(query("unit_sharing"), args).fetchall()

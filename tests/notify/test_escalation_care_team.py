@@ -4,8 +4,7 @@ and "sees her" is the access decision's, not a second rule (shares_with_care_tea
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 import psycopg
@@ -13,109 +12,27 @@ import pytest
 
 from hemkoll.access.decision import Viewer, decide
 from hemkoll.notify.escalation import escalate_due
-from hemkoll.store import care_team, health_centres, patients, staff
-from hemkoll.store.connect import Conn, connect
-from hemkoll.store.health_centres import CentreSettings
+from hemkoll.store import care_team, patients, staff
+from hemkoll.store.connect import connect
 from tests.helpers import scalar
 from tests.notify.support import open_alert
-
-NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
-EARLIER = NOW - timedelta(days=3)
-ENDED = NOW - timedelta(hours=1)
-AFTER = timedelta(minutes=30)
-
-# Each patient's sharing with the municipality's home care (H), and with another health centre
-# of her own region (B): every combination, each on a patient of her own.
-RELATIONSHIP = ("none", "open", "ended")
-CONSENT = ("none", "in_force", "withdrawn")
-BLOCK = ("none", "in_force", "lifted")
-SAME_PROVIDER = ("none", "open")
-STATES = list(itertools.product(RELATIONSHIP, CONSENT, BLOCK, SAME_PROVIDER))
-
-
-def _units(conn: Conn) -> tuple[UUID, UUID, UUID, UUID, UUID]:
-    """(home centre, its provider, a sister centre, home care, the municipality)."""
-    home = health_centres.create_centre(
-        conn, "VC Tuna", CentreSettings(escalate_after_minutes=int(AFTER.total_seconds() // 60))
-    )
-    sister = health_centres.create_centre(conn, "VC Norr", CentreSettings())
-    municipality = care_team.create_provider(
-        conn, name="Tuna kommun", kind="municipality", hsa_id=None
-    )
-    home_care = health_centres.create_centre(
-        conn,
-        "Hemsjukvården Tuna",
-        CentreSettings(),
-        care_provider_id=municipality.id,
-        unit_kind="home_care",
-    )
-    region = care_team.unit_provider(conn, home.id)
-    assert region is not None
-    return home.id, region, sister.id, home_care.id, municipality.id
-
-
-def _share(
-    conn: Conn,
-    patient_id: UUID,
-    state: tuple[str, str, str, str],
-    *,
-    home_care: UUID,
-    municipality: UUID,
-    sister: UUID,
-    by: UUID,
-) -> None:
-    relationship, consent, block, same_provider = state
-    who = {"patient_id": patient_id}
-    if relationship != "none":
-        care_team.start_relationship(conn, **who, unit_id=home_care, recorded_by=by, now=EARLIER)
-    if relationship == "ended":
-        care_team.end_relationship(conn, **who, unit_id=home_care, now=ENDED)
-    if consent != "none":
-        care_team.record_consent(
-            conn,
-            **who,
-            care_provider_id=municipality,
-            scope="monitoring",
-            recorded_by=by,
-            now=EARLIER,
-        )
-    if consent == "withdrawn":
-        care_team.withdraw_consent(conn, **who, care_provider_id=municipality, now=ENDED)
-    if block != "none":
-        care_team.record_block(
-            conn, **who, care_provider_id=municipality, recorded_by=by, now=EARLIER
-        )
-    if block == "lifted":
-        care_team.lift_block(conn, **who, care_provider_id=municipality, now=ENDED)
-    if same_provider == "open":
-        care_team.start_relationship(conn, **who, unit_id=sister, recorded_by=by, now=EARLIER)
+from tests.sharing_states import AFTER, NOW, STATES, patients_in_every_state, share, units
 
 
 def test_the_care_team_that_escalation_reaches_is_the_one_the_decision_lets_see_her(
     db_url: str,
 ) -> None:
     with connect(db_url) as conn, conn.transaction():
-        home, region, sister, home_care, municipality = _units(conn)
+        home, region, sister, home_care, municipality = units(conn)
         nurse = staff.create_staff(conn, name="nurse", role="nurse", health_centre_id=home)
-        ids = []
-        for n, state in enumerate(STATES):
-            patient = patients.create_patient(
-                conn,
-                health_centre_id=home,
-                reference=f"TUNA-{n:04d}",
-                language="sv",
-                timezone="Europe/Stockholm",
-            )
-            _share(
-                conn,
-                patient.id,
-                state,
-                home_care=home_care,
-                municipality=municipality,
-                sister=sister,
-                by=nurse.id,
-            )
-            ids.append(patient.id)
+        ids = patients_in_every_state(
+            conn,
+            home=home,
+            home_care=home_care,
+            municipality=municipality,
+            sister=sister,
+            by=nurse.id,
+        )
         facts = care_team.sharing(conn, ids, staff_id=uuid4())
         viewers = [
             Viewer(uuid4(), "nurse", home_care, municipality),
@@ -137,7 +54,7 @@ def _patient_with_home_care(db_url: str, *, consent: bool) -> tuple[UUID, UUID]:
     """A patient of a centre without an escalation webhook, the home care in her care team
     (with her consent or not), and a red alert red since NOW that nobody took."""
     with connect(db_url) as conn:
-        home, _, sister, home_care, municipality = _units(conn)
+        home, _, sister, home_care, municipality = units(conn)
         nurse = staff.create_staff(conn, name="nurse", role="nurse", health_centre_id=home)
         patient = patients.create_patient(
             conn,
@@ -147,7 +64,7 @@ def _patient_with_home_care(db_url: str, *, consent: bool) -> tuple[UUID, UUID]:
             timezone="Europe/Stockholm",
         )
         state = ("open", "in_force" if consent else "none", "none", "none")
-        _share(
+        share(
             conn,
             patient.id,
             state,
