@@ -40,7 +40,7 @@ from hemkoll.rules.kinds.context import (
     local_text,
 )
 from hemkoll.rules.localtime import US_PER_DAY, US_PER_HOUR, wall_to_utc
-from hemkoll.rules.series import NO_TIME, first_of_day
+from hemkoll.rules.series import NO_TIME, daily_grid
 from hemkoll.rules.stays import covered, pushed_past
 
 US_PER_MINUTE = 60_000_000
@@ -117,7 +117,7 @@ def _by_local_time(rule: MissingRule, ctx: Context) -> Hits:
     if batch.t.size == 0:
         return NO_HITS
     at = rule.by_local_time
-    grid = first_of_day(batch, ctx.tz, horizon_day=ctx.horizon_days())
+    grid = daily_grid(batch, ctx.reading_days(rule.metric), horizon_day=ctx.horizon_days())
     width = grid.t.shape[1]
     has = batch.has_readings() & ~ctx.paused
     if not has.any():

@@ -40,13 +40,20 @@ def gate(batch: MetricBatch, band: Band) -> tuple[BoolArray, IntArray]:
     n = batch.t.size
     out = outside(batch.v, band)
     idx = np.arange(n, dtype=np.int64)
-    run_start = np.maximum(np.maximum.accumulate(np.where(out, 0, idx + 1)), batch.seg_start)
-    run_start = np.minimum(run_start, max(n - 1, 0))
-    met = (
-        out
-        & (idx - run_start + 1 >= band.consecutive)
-        & (batch.t - batch.t[run_start] >= band.min_duration_minutes * US_PER_MINUTE)
-    )
+    # A run starts after the patient's latest reading inside the band (in place: these are
+    # arrays of every reading of the cohort).
+    run_start = idx + 1
+    np.copyto(run_start, 0, where=out)
+    np.maximum.accumulate(run_start, out=run_start)
+    np.maximum(run_start, batch.seg_start, out=run_start)
+    np.minimum(run_start, max(n - 1, 0), out=run_start)
+    met = out
+    # Where a reading is outside, its run started at or before it, within its patient: with
+    # one reading and no duration asked for, both gates hold and are not computed.
+    if band.consecutive > 1:
+        met &= np.subtract(idx, run_start, out=idx) >= band.consecutive - 1
+    if band.min_duration_minutes > 0:
+        met &= batch.t - batch.t[run_start] >= band.min_duration_minutes * US_PER_MINUTE
     return met, run_start
 
 
