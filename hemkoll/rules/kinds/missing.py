@@ -69,19 +69,27 @@ def _after_hours(rule: MissingRule, hours: float, ctx: Context) -> Hits:
             deadline[rows] = pushed_past(intervals, deadline[rows])
     fire = (nxt > deadline) & ~ctx.paused[batch.patient]
     at = np.flatnonzero(fire)
+    # What a finding shows, taken for the hits: render keeps no array of the whole cohort.
+    tz, last_t, last_v, still, next_t, due = (
+        ctx.tz,
+        batch.t[at],
+        batch.v[at],
+        last[at],
+        nxt[at],
+        deadline[at],
+    )
 
     def render(k: int) -> Finding:
-        i = int(at[k])
         return finding_after(
             rule,
-            tz=ctx.tz,
-            last=(int(batch.t[i]), float(batch.v[i])),
-            next_at=None if last[i] else int(nxt[i]),
-            due=int(deadline[i]),
+            tz=tz,
+            last=(int(last_t[k]), float(last_v[k])),
+            next_at=None if still[k] else int(next_t[k]),
+            due=int(due[k]),
         )
 
     red = np.full(at.size, rule.severity == "red")
-    return Hits(patient=batch.patient[at], t=deadline[at], red=red, render=render)
+    return Hits(patient=batch.patient[at], t=due, red=red, render=render)
 
 
 def finding_after(

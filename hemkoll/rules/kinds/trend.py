@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import JsonValue
 
 from hemkoll.rules import explain
@@ -77,12 +78,11 @@ def _day_major_average(
     return out
 
 
-def days_with_value(valid: BoolArray, days: int) -> FloatArray:
-    """Per column d: how many of columns d - days + 1 .. d are valid."""
-    cum = np.cumsum(valid, axis=1, dtype=np.float64)
-    out = cum.copy()
-    if days < valid.shape[1]:
-        out[:, days:] -= cum[:, :-days]
+def days_with_value(valid_t: BoolArray, days: int) -> npt.NDArray[np.int32]:
+    """Per day d of a day-major (W, P) mask: how many of days d - days + 1 .. d are valid."""
+    out = np.cumsum(valid_t, axis=0, dtype=np.int32)
+    if days < out.shape[0]:
+        out[days:] -= out[:-days]  # numpy reads the overlapping operand as it was before
     return out
 
 
@@ -104,33 +104,34 @@ def evaluate(rule: TrendRule, ctx: Context) -> Hits:
     valid = grid.valid & ~ctx.in_stay(grid)
     # Centre each row on its first value so the running sums stay small.
     centre = np.where(valid[:, 0], grid.value[:, 0], 0.0)
-    # Both averages run over day-major copies (``_day_major_average``), made once.
+    # Averages and counts run over day-major (W, P) copies (``_day_major_average``), made once;
+    # the levels are read through transposed views, cells still in row-major order.
     valid_t = np.ascontiguousarray(valid.T)
-    c_t = grid.value.T.copy()  # a copy even where the transpose is contiguous (one row)
+    c_t = grid.value.T.copy()  # a copy even where the transpose is contiguous (one patient)
     c_t -= centre
     np.copyto(c_t, 0.0, where=~valid_t)
     short = _day_major_average(c_t, valid_t, rule.short_days, rule.memory_days)
     long = _day_major_average(c_t, valid_t, rule.long_days, rule.memory_days)
-    sign = 1.0 if rule.direction == "rise" else -1.0
     trend_t = np.subtract(short, long, out=c_t)
-    trend_t *= sign
-    trend = np.ascontiguousarray(trend_t.T)
-    count = days_with_value(valid, rule.long_days)
-    base = valid & (count >= rule.min_days)
-    rows, cols, reds = daily_level_cells(trend, grid, red=rule.red, yellow=rule.yellow, where=base)
-    # What a finding shows, kept for the hits only: the (P, W) arrays are freed here.
+    trend_t *= 1.0 if rule.direction == "rise" else -1.0
+    count_t = days_with_value(valid_t, rule.long_days)
+    base = np.ascontiguousarray((valid_t & (count_t >= rule.min_days)).T)
+    rows, cols, reds = daily_level_cells(
+        trend_t.T, grid, red=rule.red, yellow=rule.yellow, where=base
+    )
+    # What a finding shows, kept for the hits only: render keeps no (P, W) array.
     shown_short = short[cols, rows] + centre[rows]
     shown_long = long[cols, rows] + centre[rows]
-    shown_trend = trend[rows, cols]
-    shown_days = count[rows, cols]
+    shown_trend = trend_t[cols, rows]
+    shown_days = count_t[cols, rows]
+    today_t, today_value, today_day = grid.t[rows, cols], grid.value[rows, cols], grid.day0[rows]
 
     def render(k: int) -> Finding:
-        p, d = int(rows[k]), int(cols[k])
         return finding(
             rule,
             severity="red" if reds[k] else "yellow",
             amount=(rule.red if reds[k] else rule.yellow) or 0.0,
-            today=(int(grid.t[p, d]), float(grid.value[p, d]), int(grid.day0[p]) + d),
+            today=(int(today_t[k]), float(today_value[k]), int(today_day[k]) + int(cols[k])),
             averages=Averages(
                 short=float(shown_short[k]),
                 long=float(shown_long[k]),
@@ -139,7 +140,7 @@ def evaluate(rule: TrendRule, ctx: Context) -> Hits:
             ),
         )
 
-    return Hits(patient=rows, t=grid.t[rows, cols], red=reds, render=render)
+    return Hits(patient=rows, t=today_t, red=reds, render=render)
 
 
 def finding(
