@@ -59,15 +59,19 @@ def _after_hours(rule: MissingRule, hours: float, ctx: Context) -> Hits:
     silence = round(hours * US_PER_HOUR)
     nxt = np.empty_like(batch.t)
     nxt[:-1] = batch.t[1:]
+    has = batch.has_readings()
+    ends = batch.offsets[1:][has] - 1  # each patient's last reading
     last = np.zeros(batch.t.size, dtype=bool)
-    last[batch.offsets[1:][batch.has_readings()] - 1] = True
-    nxt[last] = ctx.horizon[batch.patient[last]]
+    last[ends] = True
+    nxt[ends] = ctx.horizon[has]
     deadline = batch.t + silence
     for p, intervals in enumerate(ctx.silent):
         if intervals:
             rows = slice(int(batch.offsets[p]), int(batch.offsets[p + 1]))
             deadline[rows] = pushed_past(intervals, deadline[rows])
-    fire = (nxt > deadline) & ~ctx.paused[batch.patient]
+    fire = nxt > deadline
+    if ctx.paused.any():
+        fire &= ~ctx.paused[batch.patient]
     at = np.flatnonzero(fire)
     # What a finding shows, taken for the hits: render keeps no array of the whole cohort.
     tz, last_t, last_v, still, next_t, due = (
