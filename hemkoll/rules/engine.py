@@ -17,7 +17,7 @@ set); ``evaluate`` is a cohort of one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -208,19 +208,43 @@ def required_history(rule_set: RuleSet) -> timedelta:
     return longest + extra + LIVE_HISTORY_MARGIN
 
 
+class _Batches(Mapping[str, MetricBatch]):
+    """The cohort's metrics, each normalised (``build_batch``) when a kernel first reads it: a
+    metric that no enabled rule reads (diastolic pressure in the preset) costs nothing."""
+
+    def __init__(self, cohort: Sequence[Series], now_us: int | None) -> None:
+        self._cohort = cohort
+        self._now_us = now_us
+        self._metrics = sorted({m for series in cohort for m in series})
+        self._built: dict[str, MetricBatch] = {}
+
+    def __getitem__(self, metric: str) -> MetricBatch:
+        batch = self._built.get(metric)
+        if batch is None:
+            if metric not in self._metrics:
+                raise KeyError(metric)
+            batch = build_batch([series.get(metric) for series in self._cohort], self._now_us)
+            self._built[metric] = batch
+        return batch
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._metrics)
+
+    def __len__(self) -> int:
+        return len(self._metrics)
+
+
 def _context(
     cohort: Sequence[Series], tz: ZoneInfo, now_us: int | None, paused: Sequence[bool] | None
 ) -> Context:
     n = len(cohort)
     if paused is not None and len(paused) != n:
         raise ValueError(f"paused has {len(paused)} flags for {n} patients")
-    metrics = sorted({m for series in cohort for m in series})
-    batches: dict[str, MetricBatch] = {
-        m: build_batch([series.get(m) for series in cohort], now_us) for m in metrics
-    }
+    batches = _Batches(cohort, now_us)
     if now_us is not None:
         horizon = np.full(n, now_us, dtype=np.int64)
     else:
+        # The newest reading of any metric: every metric is read (normalised) here.
         horizon = np.full(n, NO_TIME, dtype=np.int64)
         for batch in batches.values():
             has = batch.has_readings()

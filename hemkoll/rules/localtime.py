@@ -93,7 +93,10 @@ def utc_offsets(t_us: IntArray, tz: ZoneInfo) -> IntArray:
 
 def local_days(t_us: IntArray, tz: ZoneInfo) -> IntArray:
     """Local calendar day of each UTC instant, as days since 1970-01-01 (local)."""
-    return (t_us + utc_offsets(t_us, tz)) // US_PER_DAY
+    local = utc_offsets(t_us, tz)  # a new array: worked on in place
+    local += t_us
+    local //= US_PER_DAY
+    return local
 
 
 def wall_to_utc(wall_us: IntArray, tz: ZoneInfo) -> IntArray:

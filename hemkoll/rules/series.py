@@ -117,7 +117,13 @@ def build_batch(
             v = np.add.reduceat(v, first) / counts
             patient, t = patient[first], t[first]
     offsets = np.searchsorted(patient, np.arange(len(parts) + 1, dtype=np.int64)).astype(np.int64)
-    return MetricBatch(patient=patient, t=t, v=v, offsets=offsets, seg_start=offsets[patient])
+    return MetricBatch(
+        patient=patient,
+        t=t,
+        v=v,
+        offsets=offsets,
+        seg_start=np.repeat(offsets[:-1], np.diff(offsets)),
+    )
 
 
 def run_firings(cond: BoolArray, batch: MetricBatch, day: IntArray) -> BoolArray:
@@ -131,7 +137,7 @@ def run_firings(cond: BoolArray, batch: MetricBatch, day: IntArray) -> BoolArray
     """
     prev = np.zeros_like(cond)
     prev[1:] = cond[:-1]
-    prev &= np.arange(cond.size) != batch.seg_start
+    prev[batch.offsets[:-1][batch.has_readings()]] = False  # a patient's first reading
     same_day = np.zeros_like(cond)
     same_day[1:] = day[1:] == day[:-1]
     return cond & ~(prev & same_day)
@@ -152,30 +158,40 @@ def first_of_day(
     batch: MetricBatch, tz: ZoneInfo, horizon_day: IntArray | None = None
 ) -> DailyGrid:
     """Daily grid from each patient's first local day to its last reading (or ``horizon_day``)."""
+    return daily_grid(batch, local_days(batch.t, tz), horizon_day)
+
+
+def daily_grid(batch: MetricBatch, day: IntArray, horizon_day: IntArray | None = None) -> DailyGrid:
+    """``first_of_day`` with each reading's local day given (``day``, e.g. cached per metric)."""
     n = batch.n_patients
-    day = local_days(batch.t, tz)
     has = batch.has_readings()
     day0 = np.zeros(n, dtype=np.int64)
+    width = 0
     if day.size:
+        starts = batch.offsets[:-1][has]
         # minimum, not first: where a zone falls back across midnight local days are not monotone
-        day0[has] = np.minimum.reduceat(day, batch.offsets[:-1][has])
-    col = day - day0[batch.patient]
-    width = int(col.max()) + 1 if col.size else 0
+        day0[has] = np.minimum.reduceat(day, starts)
+        width = int((np.maximum.reduceat(day, starts) - day0[has]).max()) + 1
     if horizon_day is not None and has.any():
         width = max(width, int((horizon_day - day0)[has].max()) + 1)
-    key = batch.patient * width + col
-    step = np.diff(key, prepend=-1)
+    # Cell of each reading, row-major: patient * width + (day - day0).
+    key = (np.arange(n, dtype=np.int64) * width - day0)[batch.patient]
+    key += day
     # Sorted keys: first readings where the key changes; else (a zone falling back across
     # midnight) np.unique's first occurrences. Either way cells come in row-major order.
-    monotone = bool(np.all(step >= 0))
-    first = np.flatnonzero(step) if monotone else np.unique(key, return_index=True)[1]
+    if bool(np.all(key[1:] >= key[:-1])):
+        new = np.ones(key.size, dtype=bool)
+        np.not_equal(key[1:], key[:-1], out=new[1:])
+        first = np.flatnonzero(new)
+    else:
+        first = np.unique(key, return_index=True)[1]
     value = np.full((n, width), np.nan)
     t = np.full((n, width), NO_TIME, dtype=np.int64)
     valid = np.zeros((n, width), dtype=bool)
     cells = key[first]
-    value.flat[cells] = batch.v[first]
-    t.flat[cells] = batch.t[first]
-    valid.flat[cells] = True
+    value.reshape(-1)[cells] = batch.v[first]
+    t.reshape(-1)[cells] = batch.t[first]
+    valid.reshape(-1)[cells] = True
     return DailyGrid(day0=day0, value=value, t=t, valid=valid, valid_rows=batch.patient[first])
 
 

@@ -17,7 +17,7 @@ from hemkoll.rules.series import (
     DailyGrid,
     MetricBatch,
     build_batch,
-    first_of_day,
+    daily_grid,
 )
 from hemkoll.rules.stays import Intervals, covered
 
@@ -121,7 +121,7 @@ class Context:
     def daily(self, metric: str) -> DailyGrid:
         grid = self._daily.get(metric)
         if grid is None:
-            grid = first_of_day(self.batch(metric), self.tz)
+            grid = daily_grid(self.batch(metric), self.reading_days(metric))
             self._daily[metric] = grid
         return grid
 

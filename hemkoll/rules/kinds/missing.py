@@ -40,7 +40,7 @@ from hemkoll.rules.kinds.context import (
     local_text,
 )
 from hemkoll.rules.localtime import US_PER_DAY, US_PER_HOUR, wall_to_utc
-from hemkoll.rules.series import NO_TIME, first_of_day
+from hemkoll.rules.series import NO_TIME, daily_grid
 from hemkoll.rules.stays import covered, pushed_past
 
 US_PER_MINUTE = 60_000_000
@@ -59,29 +59,41 @@ def _after_hours(rule: MissingRule, hours: float, ctx: Context) -> Hits:
     silence = round(hours * US_PER_HOUR)
     nxt = np.empty_like(batch.t)
     nxt[:-1] = batch.t[1:]
+    has = batch.has_readings()
+    ends = batch.offsets[1:][has] - 1  # each patient's last reading
     last = np.zeros(batch.t.size, dtype=bool)
-    last[batch.offsets[1:][batch.has_readings()] - 1] = True
-    nxt[last] = ctx.horizon[batch.patient[last]]
+    last[ends] = True
+    nxt[ends] = ctx.horizon[has]
     deadline = batch.t + silence
     for p, intervals in enumerate(ctx.silent):
         if intervals:
             rows = slice(int(batch.offsets[p]), int(batch.offsets[p + 1]))
             deadline[rows] = pushed_past(intervals, deadline[rows])
-    fire = (nxt > deadline) & ~ctx.paused[batch.patient]
+    fire = nxt > deadline
+    if ctx.paused.any():
+        fire &= ~ctx.paused[batch.patient]
     at = np.flatnonzero(fire)
+    # What a finding shows, taken for the hits: render keeps no array of the whole cohort.
+    tz, last_t, last_v, still, next_t, due = (
+        ctx.tz,
+        batch.t[at],
+        batch.v[at],
+        last[at],
+        nxt[at],
+        deadline[at],
+    )
 
     def render(k: int) -> Finding:
-        i = int(at[k])
         return finding_after(
             rule,
-            tz=ctx.tz,
-            last=(int(batch.t[i]), float(batch.v[i])),
-            next_at=None if last[i] else int(nxt[i]),
-            due=int(deadline[i]),
+            tz=tz,
+            last=(int(last_t[k]), float(last_v[k])),
+            next_at=None if still[k] else int(next_t[k]),
+            due=int(due[k]),
         )
 
     red = np.full(at.size, rule.severity == "red")
-    return Hits(patient=batch.patient[at], t=deadline[at], red=red, render=render)
+    return Hits(patient=batch.patient[at], t=due, red=red, render=render)
 
 
 def finding_after(
@@ -117,7 +129,7 @@ def _by_local_time(rule: MissingRule, ctx: Context) -> Hits:
     if batch.t.size == 0:
         return NO_HITS
     at = rule.by_local_time
-    grid = first_of_day(batch, ctx.tz, horizon_day=ctx.horizon_days())
+    grid = daily_grid(batch, ctx.reading_days(rule.metric), horizon_day=ctx.horizon_days())
     width = grid.t.shape[1]
     has = batch.has_readings() & ~ctx.paused
     if not has.any():

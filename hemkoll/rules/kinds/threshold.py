@@ -40,13 +40,20 @@ def gate(batch: MetricBatch, band: Band) -> tuple[BoolArray, IntArray]:
     n = batch.t.size
     out = outside(batch.v, band)
     idx = np.arange(n, dtype=np.int64)
-    run_start = np.maximum(np.maximum.accumulate(np.where(out, 0, idx + 1)), batch.seg_start)
-    run_start = np.minimum(run_start, max(n - 1, 0))
-    met = (
-        out
-        & (idx - run_start + 1 >= band.consecutive)
-        & (batch.t - batch.t[run_start] >= band.min_duration_minutes * US_PER_MINUTE)
-    )
+    # A run starts after the patient's latest reading inside the band (in place: these are
+    # arrays of every reading of the cohort).
+    run_start = idx + 1
+    np.copyto(run_start, 0, where=out)
+    np.maximum.accumulate(run_start, out=run_start)
+    np.maximum(run_start, batch.seg_start, out=run_start)
+    np.minimum(run_start, max(n - 1, 0), out=run_start)
+    met = out
+    # Where a reading is outside, its run started at or before it, within its patient: with
+    # one reading and no duration asked for, both gates hold and are not computed.
+    if band.consecutive > 1:
+        met &= np.subtract(idx, run_start, out=idx) >= band.consecutive - 1
+    if band.min_duration_minutes > 0:
+        met &= batch.t - batch.t[run_start] >= band.min_duration_minutes * US_PER_MINUTE
     return met, run_start
 
 
@@ -73,20 +80,30 @@ def evaluate(rule: ThresholdRule, ctx: Context) -> Hits:
         starts.append(yellow_start[idx])
         reds.append(np.zeros(idx.size, dtype=bool))
     at, start, red = np.concatenate(fired), np.concatenate(starts), np.concatenate(reds)
+    # What a finding shows, taken for the hits (render keeps no array of the whole cohort):
+    # the run's first reading and its latest readings, the last of each row the hit's.
+    run_t = batch.t[start]
+    latest = np.maximum(at[:, None] - np.arange(MAX_EVIDENCE_READINGS)[::-1], start[:, None])
+    latest_t, latest_v = batch.t[latest], batch.v[latest]
 
     def render(k: int) -> Finding:
-        i, first = int(at[k]), int(start[k])
+        readings = min(int(at[k] - start[k]) + 1, MAX_EVIDENCE_READINGS)
         band = rule.red if red[k] else rule.yellow
         if band is None:  # unreachable: hits of a level exist only if the level does
             raise ValueError(f"threshold rule {rule.id}: hit of a missing level")
-        shown = range(max(first, i - MAX_EVIDENCE_READINGS + 1), i + 1)
         return finding(
             rule,
             severity="red" if red[k] else "yellow",
             band=band,
-            run_started_at=int(batch.t[first]),
-            run_readings=i - first + 1,
-            shown=[(int(batch.t[j]), float(batch.v[j])) for j in shown],
+            run_started_at=int(run_t[k]),
+            run_readings=int(at[k] - start[k]) + 1,
+            shown=list(
+                zip(
+                    latest_t[k, -readings:].tolist(),
+                    latest_v[k, -readings:].tolist(),
+                    strict=True,
+                )
+            ),
         )
 
     return Hits(patient=batch.patient[at], t=batch.t[at], red=red, render=render)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import JsonValue
 
 from hemkoll.rules import explain
@@ -41,31 +42,47 @@ def weighted_average(x: FloatArray, valid: BoolArray, span_days: int, memory: in
     Runs along the columns (days) with whole patients at a time: a truncated geometric sum
     obeys s[d] = r s[d - 1] + x[d] - r**memory x[d - memory].
     """
+    xt = np.ascontiguousarray(np.where(valid, x, 0.0).T)
+    return _day_major_average(xt, np.ascontiguousarray(valid.T), span_days, memory).T
+
+
+def _day_major_average(
+    xt: FloatArray, valid_t: BoolArray, span_days: int, memory: int
+) -> FloatArray:
+    """``weighted_average`` of day-major (W, P) arrays (``xt`` zero where not valid), (W, P).
+
+    The recurrence steps one day at a time over every patient; in this layout a day is one
+    contiguous row, where a (P, W) grid's column is a strided walk over every row of the grid
+    (three times slower here). The arithmetic is the same operations in the same order, in
+    place, so the averages are the same to the bit.
+    """
     r = 1.0 - smoothing(span_days)
     tail = r**memory
-    xv = np.where(valid, x, 0.0)
-    w = valid.astype(np.float64)
-    num = np.zeros_like(xv)
-    den = np.zeros_like(xv)
-    s = np.zeros(x.shape[0])
-    n = np.zeros(x.shape[0])
-    for d in range(x.shape[1]):
-        s = r * s + xv[:, d]
-        n = r * n + w[:, d]
+    out = np.empty(xt.shape)
+    s = np.zeros(xt.shape[1])
+    n = np.zeros(xt.shape[1])
+    dropped = np.empty(xt.shape[1])
+    has = np.empty(xt.shape[1], dtype=bool)
+    for d in range(xt.shape[0]):
+        s *= r
+        s += xt[d]
+        n *= r
+        n += valid_t[d]
         if d >= memory:
-            s -= tail * xv[:, d - memory]
-            n -= tail * w[:, d - memory]
-        num[:, d], den[:, d] = s, n
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+            s -= np.multiply(tail, xt[d - memory], out=dropped)
+            n -= np.multiply(tail, valid_t[d - memory], out=dropped)
+        np.greater(n, 0, out=has)
+        row = out[d]
+        row.fill(np.nan)
+        np.divide(s, n, out=row, where=has)
+    return out
 
 
-def days_with_value(valid: BoolArray, days: int) -> FloatArray:
-    """Per column d: how many of columns d - days + 1 .. d are valid."""
-    cum = np.cumsum(valid, axis=1, dtype=np.float64)
-    out = cum.copy()
-    if days < valid.shape[1]:
-        out[:, days:] -= cum[:, :-days]
+def days_with_value(valid_t: BoolArray, days: int) -> npt.NDArray[np.int32]:
+    """Per day d of a day-major (W, P) mask: how many of days d - days + 1 .. d are valid."""
+    out = np.cumsum(valid_t, axis=0, dtype=np.int32)
+    if days < out.shape[0]:
+        out[days:] -= out[:-days]  # numpy reads the overlapping operand as it was before
     return out
 
 
@@ -86,32 +103,44 @@ def evaluate(rule: TrendRule, ctx: Context) -> Hits:
     # Days in hospital are left out as days without a value: not averaged, not judged.
     valid = grid.valid & ~ctx.in_stay(grid)
     # Centre each row on its first value so the running sums stay small.
-    centre = np.where(valid[:, 0], grid.value[:, 0], 0.0)[:, None]
-    c = np.where(valid, grid.value - centre, 0.0)
-    short = weighted_average(c, valid, rule.short_days, rule.memory_days)
-    long = weighted_average(c, valid, rule.long_days, rule.memory_days)
-    sign = 1.0 if rule.direction == "rise" else -1.0
-    trend = sign * (short - long)
-    count = days_with_value(valid, rule.long_days)
-    base = valid & (count >= rule.min_days)
-    rows, cols, reds = daily_level_cells(trend, grid, red=rule.red, yellow=rule.yellow, where=base)
+    centre = np.where(valid[:, 0], grid.value[:, 0], 0.0)
+    # Averages and counts run over day-major (W, P) copies (``_day_major_average``), made once;
+    # the levels are read through transposed views, cells still in row-major order.
+    valid_t = np.ascontiguousarray(valid.T)
+    c_t = grid.value.T.copy()  # a copy even where the transpose is contiguous (one patient)
+    c_t -= centre
+    np.copyto(c_t, 0.0, where=~valid_t)
+    short = _day_major_average(c_t, valid_t, rule.short_days, rule.memory_days)
+    long = _day_major_average(c_t, valid_t, rule.long_days, rule.memory_days)
+    trend_t = np.subtract(short, long, out=c_t)
+    trend_t *= 1.0 if rule.direction == "rise" else -1.0
+    count_t = days_with_value(valid_t, rule.long_days)
+    base = np.ascontiguousarray((valid_t & (count_t >= rule.min_days)).T)
+    rows, cols, reds = daily_level_cells(
+        trend_t.T, grid, red=rule.red, yellow=rule.yellow, where=base
+    )
+    # What a finding shows, kept for the hits only: render keeps no (P, W) array.
+    shown_short = short[cols, rows] + centre[rows]
+    shown_long = long[cols, rows] + centre[rows]
+    shown_trend = trend_t[cols, rows]
+    shown_days = count_t[cols, rows]
+    today_t, today_value, today_day = grid.t[rows, cols], grid.value[rows, cols], grid.day0[rows]
 
     def render(k: int) -> Finding:
-        p, d = int(rows[k]), int(cols[k])
         return finding(
             rule,
             severity="red" if reds[k] else "yellow",
             amount=(rule.red if reds[k] else rule.yellow) or 0.0,
-            today=(int(grid.t[p, d]), float(grid.value[p, d]), int(grid.day0[p]) + d),
+            today=(int(today_t[k]), float(today_value[k]), int(today_day[k]) + int(cols[k])),
             averages=Averages(
-                short=float(short[p, d] + centre[p, 0]),
-                long=float(long[p, d] + centre[p, 0]),
-                trend=float(trend[p, d]),
-                days=int(count[p, d]),
+                short=float(shown_short[k]),
+                long=float(shown_long[k]),
+                trend=float(shown_trend[k]),
+                days=int(shown_days[k]),
             ),
         )
 
-    return Hits(patient=rows, t=grid.t[rows, cols], red=reds, render=render)
+    return Hits(patient=rows, t=today_t, red=reds, render=render)
 
 
 def finding(
