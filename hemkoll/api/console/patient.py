@@ -42,7 +42,8 @@ from hemkoll.api.console.web import PREFIX, ConsoleRoute, language, render
 from hemkoll.api.console.worklist import centre_of
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.rules.config import RuleSet
-from hemkoll.store import alerts, readings_query, rule_overrides, staff
+from hemkoll.store import alert_actions, alerts, readings_query, rule_overrides, staff
+from hemkoll.store.alert_actions import AlertEvent
 from hemkoll.store.alerts import AlertDetail
 from hemkoll.store.connect import Conn
 from hemkoll.store.patients import PatientRecord
@@ -102,6 +103,13 @@ def patient_page(
             focus = alerts.alert_in_scope(s.conn, alert, health_centre_id=None)
             if focus is None or focus.patient_id != patient_id:
                 raise not_found("alert", alert)
+        # The other rules' findings that joined the alert asked about (one alert per
+        # deterioration, hemkoll.rules.alerting): its history's events that carry a rule.
+        joined = (
+            [e for e in alert_actions.events(s.conn, focus.id) if "rule_id" in e.details]
+            if focus is not None
+            else []
+        )
         # Her deterioration index over the days shown, whether or not it is on for her.
         index = index_rule(rule_set)
         found_index = (
@@ -179,8 +187,20 @@ def patient_page(
         index_view = patient_view(
             index, found_index, day_list, fired=fired, counted=counted, fmt=fmt, t=t
         )
+    def joined_view(e: AlertEvent) -> dict[str, str]:
+        fired_at = datetime.fromisoformat(str(e.details["fired_at"]))
+        said = e.details.get("explanation_sv" if lang == "sv" else "explanation_en")
+        return {
+            "kind": e.kind,
+            "severity": e.severity or "",
+            "when": patient_fmt.datetime(fired_at),
+            "rule": label(str(e.details["rule_id"])),
+            "sentence": str(said or ""),
+        }
+
     context = {
         "patient": patient,
+        "joined": [joined_view(e) for e in joined],
         "index_view": index_view,
         "days": days,
         "periods": PERIODS,
