@@ -330,9 +330,9 @@ def test_a_late_arriving_finding_shows_when_it_was_measured_and_is_marked_late(
 
 def test_tuning_preview_counts_what_the_nurse_would_get(client: TestClient, seeded: Seeded) -> None:
     """A red heart-rate limit of 65/min for a patient whose pulse is 66-70 every day: the rule
-    would alert every day a nurse had resolved the day before, so the preview counts about one
-    alert per day with readings, and says on how many days, not "1 alert" for the whole
-    period."""
+    would fire every day, but a nurse gets one alert per deterioration (a lasting condition
+    never recovers), not one a day after resolving the day before's, and the preview counts
+    what she would get."""
     a = seeded.world.a
     sign_in(client, a.tokens["clinician"])
     base = f"/console/patients/{a.patient_id}/thresholds"
@@ -343,10 +343,13 @@ def test_tuning_preview_counts_what_the_nurse_would_get(client: TestClient, seed
     found = re.search(r"förslag (\d+) på (\d+) dagar", preview.text)
     assert found, preview.text
     alerts, days = int(found[1]), int(found[2])
-    # 90 days in the preview, 4 of them without readings, and the rule wants 2 readings in a
-    # row: at least 80 days, one alert on each.
-    assert days >= 80
-    assert alerts == days
+    # 90 days in the preview, 86 of them with readings on which the rule fires: at most the
+    # one day its deterioration started on.
+    assert alerts <= 1
+    assert days <= 1
+    total = re.search(r"nuvarande regler ger (\d+) och förslaget hade gett (\d+)", preview.text)
+    assert total, preview.text
+    assert int(total[2]) <= int(total[1]) + 1
     assert "varje larm avslutat 4 timmar efter att det öppnades" in preview.text
 
 

@@ -1,0 +1,1 @@
+-- local stand-in, not committed: number assigned to another branch
