@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -58,16 +59,8 @@ def test_live_evaluation_day_by_day_raises_the_backtest_alerts(db_url: str) -> N
     )
     rule_set = RuleSet(name="test", rules=rule_set.rules)
     with connect(db_url) as conn:
-        writer = ReadingWriter(conn)
-        # Live: each morning's readings arrive and the worker evaluates right after; the nurse
-        # resolves each alert RESOLVED_AFTER after it opened, as the backtest's nurse does.
-        for day in range(DAYS):
-            todays = readings[day * 3 : day * 3 + 3]
-            now = todays[-1].measured_at + timedelta(minutes=5)
-            _nurse_resolves_due(conn, now)
-            writer.write([todays], [])
-            with conn.transaction():
-                evaluate_patient(conn, rule_set, e.patient.id, now=now)
+        mornings = [readings[day * 3 : day * 3 + 3] for day in range(DAYS)]
+        _live(conn, rule_set, e.patient.id, mornings)
         live = conn.execute(
             "SELECT rule_id, first_fired_at, severity FROM alerts ORDER BY first_fired_at, rule_id"
         ).fetchall()
@@ -126,13 +119,7 @@ def test_two_rules_in_one_deterioration_give_one_alert_live_and_in_the_backtest(
         morning(4 + RECOVERY.days + 1, spo2=96, pulse=118),  # a new deterioration
     ]
     with connect(db_url) as conn:
-        writer = ReadingWriter(conn)
-        for todays in days:
-            now = todays[-1].measured_at + timedelta(minutes=5)
-            _nurse_resolves_due(conn, now)
-            writer.write([todays], [])
-            with conn.transaction():
-                evaluate_patient(conn, TWO_RULES, e.patient.id, now=now)
+        _live(conn, TWO_RULES, e.patient.id, days)
         live = conn.execute(
             "SELECT rule_id, first_fired_at, severity, (SELECT array_agg(e.details->>'rule_id')"
             " FROM alert_events e WHERE e.alert_id = a.id AND e.kind = 'evidence_added')"
@@ -167,6 +154,18 @@ def test_two_rules_in_one_deterioration_give_one_alert_live_and_in_the_backtest(
         )
         for a in replayed
     ] == live
+
+
+def _live(conn: Conn, rule_set: RuleSet, patient_id: UUID, mornings: list[list[Reading]]) -> None:
+    """Live: each morning's readings arrive and the worker evaluates right after; the nurse
+    resolves each alert RESOLVED_AFTER after it opened, as the backtest's nurse does."""
+    writer = ReadingWriter(conn)
+    for todays in mornings:
+        now = todays[-1].measured_at + timedelta(minutes=5)
+        _nurse_resolves_due(conn, now)
+        writer.write([todays], [])
+        with conn.transaction():
+            evaluate_patient(conn, rule_set, patient_id, now=now)
 
 
 def _nurse_resolves_due(conn: Conn, now: datetime) -> None:

@@ -60,37 +60,22 @@ def stored_alerts(
     notices at the opening and at each raise and evidence added; recorded findings those and
     the alert's last finding (the database keeps no other)."""
     index = {reference: i for i, reference in enumerate(references)}
-    patient: list[int] = []
-    opened: list[int] = []
-    notice_alert: list[int] = []
-    notice_t: list[int] = []
-    finding_alert: list[int] = []
-    finding_t: list[int] = []
+    rows: list[tuple[int, int, list[int], list[int]]] = []
     for reference, kind, first, last, notices in conn.execute(ALERTS_SQL, {"centre": centre}):
         if kind in REMINDER_KINDS or first >= until or reference not in index:
             continue
-        alert = len(opened)
-        patient.append(index[reference])
-        opened.append(epoch_us(first))
         shown = [first, *(at for at in notices if at < until)]
-        notice_alert.extend([alert] * len(shown))
-        notice_t.extend(epoch_us(at) for at in shown)
         recorded = [*shown, *([last] if last < until else [])]
-        finding_alert.extend([alert] * len(recorded))
-        finding_t.extend(epoch_us(at) for at in recorded)
+        rows.append(
+            (
+                index[reference],
+                epoch_us(first),
+                [epoch_us(at) for at in shown],
+                [epoch_us(at) for at in recorded],
+            )
+        )
     conn.commit()
-
-    def column(values: list[int]) -> np.ndarray:
-        return np.asarray(values, dtype=np.int64)
-
-    return AlertTimes(
-        column(patient),
-        column(opened),
-        column(notice_alert),
-        column(notice_t),
-        column(finding_alert),
-        column(finding_t),
-    )
+    return AlertTimes.of(rows)
 
 
 def stored_series(

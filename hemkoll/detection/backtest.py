@@ -40,33 +40,15 @@ def local_midnight(day: date, tz: ZoneInfo) -> int:
 def alert_times(alerts: Sequence[Sequence[BacktestAlert]]) -> AlertTimes:
     """Each patient's alerts (by patient index) as the columns ``scoring`` reads: a notice at
     its opening, at each raise and at each other rule's evidence added."""
-    patient: list[int] = []
-    opened: list[int] = []
-    notice_alert: list[int] = []
-    notice_t: list[int] = []
-    finding_alert: list[int] = []
-    finding_t: list[int] = []
-    for p, mine in enumerate(alerts):
-        for alert in mine:
-            index = len(opened)
-            patient.append(p)
-            opened.append(epoch_us(alert.opened_at))
-            notices = [alert.opening, *alert.raises, *alert.evidence_added]
-            notice_alert.extend([index] * len(notices))
-            notice_t.extend(epoch_us(f.fired_at) for f in notices)
-            finding_alert.extend([index] * len(alert.fired))
-            finding_t.extend(epoch_us(at) for at in alert.fired)
-
-    def column(values: list[int]) -> np.ndarray:
-        return np.asarray(values, dtype=np.int64)
-
-    return AlertTimes(
-        column(patient),
-        column(opened),
-        column(notice_alert),
-        column(notice_t),
-        column(finding_alert),
-        column(finding_t),
+    return AlertTimes.of(
+        (
+            p,
+            epoch_us(alert.opened_at),
+            [epoch_us(f.fired_at) for f in (alert.opening, *alert.raises, *alert.evidence_added)],
+            [epoch_us(at) for at in alert.fired],
+        )
+        for p, mine in enumerate(alerts)
+        for alert in mine
     )
 
 

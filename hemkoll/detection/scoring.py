@@ -28,7 +28,7 @@ Definitions (all times UTC instants; an episode's onset is its admission):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,9 +71,31 @@ class AlertTimes:
     finding_t: IntArray
 
     @classmethod
-    def empty(cls) -> AlertTimes:
-        none = np.zeros(0, dtype=np.int64)
-        return cls(none, none, none, none, none, none)
+    def of(cls, alerts: Iterable[tuple[int, int, Sequence[int], Sequence[int]]]) -> AlertTimes:
+        """From one row per alert: (patient, opened, notice times, recorded finding times)."""
+        patient: list[int] = []
+        opened: list[int] = []
+        notice: tuple[list[int], list[int]] = ([], [])
+        finding: tuple[list[int], list[int]] = ([], [])
+        for index, (who, at, notices, findings) in enumerate(alerts):
+            patient.append(who)
+            opened.append(at)
+            notice[0].extend([index] * len(notices))
+            notice[1].extend(notices)
+            finding[0].extend([index] * len(findings))
+            finding[1].extend(findings)
+
+        def column(values: list[int]) -> IntArray:
+            return np.asarray(values, dtype=np.int64)
+
+        return cls(
+            column(patient),
+            column(opened),
+            column(notice[0]),
+            column(notice[1]),
+            column(finding[0]),
+            column(finding[1]),
+        )
 
 
 @dataclass(frozen=True)
