@@ -41,8 +41,7 @@ from hemkoll.rules.alerting import (
     RuleAlert,
     Touch,
     decide,
-    deterioration,
-    seen_until,
+    seen_until_per_rule,
 )
 from hemkoll.rules.config import MissingRule, RuleSet, Severity
 from hemkoll.rules.deadlines import next_deadline
@@ -314,15 +313,8 @@ def _cutoffs(rule_set: RuleSet, alerts: Mapping[str, RuleAlert]) -> dict[str, in
     """Per rule, the fired_at (epoch µs) up to which ``decide`` passes over its findings: a
     missing-measurement rule's by its own newest alert, a detection rule's by the patient's
     detection alert (``alerting.deterioration``)."""
-    key = deterioration(alerts)
-    patients_alert = alerts[key] if key is not None else None
-    out: dict[str, int] = {}
-    for rule in rule_set.enabled():
-        missing = isinstance(rule, MissingRule)
-        seen = seen_until(alerts.get(rule.id) if missing else patients_alert, missing=missing)
-        if seen is not None:
-            out[rule.id] = epoch_us(seen)
-    return out
+    rules = {rule.id: isinstance(rule, MissingRule) for rule in rule_set.enabled()}
+    return {rule_id: epoch_us(seen) for rule_id, seen in seen_until_per_rule(alerts, rules).items()}
 
 
 def _since(series: SeriesArrays, start_us: int) -> SeriesArrays:

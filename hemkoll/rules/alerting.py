@@ -223,6 +223,22 @@ def seen_until(alert: RuleAlert | None, *, missing: bool) -> datetime | None:
     return alert.last_fired_at
 
 
+def seen_until_per_rule(
+    alerts: Mapping[str, RuleAlert], rules: Mapping[str, bool]
+) -> dict[str, datetime]:
+    """``seen_until`` for each of ``rules`` (rule id -> whether it is a missing-measurement
+    rule) that has one: a missing rule's by its own newest alert, a detection rule's by the
+    patient's detection alert (``deterioration``)."""
+    key = deterioration(alerts)
+    patients_alert = alerts[key] if key is not None else None
+    out: dict[str, datetime] = {}
+    for rule_id, missing in rules.items():
+        seen = seen_until(alerts.get(rule_id) if missing else patients_alert, missing=missing)
+        if seen is not None:
+            out[rule_id] = seen
+    return out
+
+
 def _unfounded(
     findings: Sequence[Finding], alerts: Mapping[str, RuleAlert], live: Live
 ) -> list[Resolve]:
@@ -271,7 +287,8 @@ def _same_deterioration(alert: RuleAlert, finding: Finding) -> bool:
 
 
 def _opened(finding: Finding) -> RuleAlert:
-    return RuleAlert(AlertState.OPEN, finding.severity, finding.fired_at, kind=finding.kind)
+    at = finding.fired_at
+    return RuleAlert(AlertState.OPEN, finding.severity, at, first_fired_at=at, kind=finding.kind)
 
 
 def _detection(
