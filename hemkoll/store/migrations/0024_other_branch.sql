@@ -1,1 +1,0 @@
--- local stand-in, not committed: number assigned to another branch
