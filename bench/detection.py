@@ -6,10 +6,12 @@
 For each seed: simulate a cohort (hemkoll.simulator), parse every planned device message with
 the ingest parser into rules-engine input (hemkoll.detection.readings), backtest each rule set
 over the whole history and score its findings against the simulation's episodes
-(hemkoll.detection.scoring: detection window, alert counting, warm-up). Prints, per rule set and
-pooled over the seeds: episodes detected (sensitivity), unexplained alerts per patient-year
-(per patient and rule; of them, those within 30 days after a discharge; and per patient with
-all rules merged), all alerts per patient-year and the median lead time in days.
+(hemkoll.detection.scoring: detection window, alert counting, warm-up). Alerts are counted by
+the live alert model: ``alerting.decide`` over each patient's findings in time order with the
+backtest's nurse (one alert per deterioration; hemkoll.rules.backtest.alerts_of). Prints, per
+rule set and pooled over the seeds: episodes detected (sensitivity), unexplained alerts per
+patient-year (of them, those within 30 days after a discharge), all alerts per patient-year
+and the median lead time in days.
 
 The preset's tuned values were chosen on seeds 1-3; report on other seeds.
 
@@ -77,9 +79,9 @@ def main() -> None:
     seeds = ", ".join(map(str, args.seeds))
     print(f"\nseeds {seeds} pooled: {cohort_line(next(iter(pooled.values())))}")
     print(
-        "synthetic data (hemkoll.simulator), not patients. Detected: a finding in the "
-        f"{WINDOW_DAYS} days before onset; py = patient-year; lead d = median days from the "
-        "first finding in the window to onset.\n"
+        "synthetic data (hemkoll.simulator), not patients. Detected: an alert's notice (opened, "
+        f"raised, evidence added) in the {WINDOW_DAYS} days before onset; py = patient-year; "
+        "lead d = median days from the first notice in the window to onset.\n"
     )
     print(table([(RULE_SETS[name].name, s) for name, s in pooled.items()]))
     preset = pooled.get("preset")
@@ -115,8 +117,8 @@ def run_grid(patients: int, days: int, names: list[str]) -> None:
     )
     print(
         f"robustness grid: {len(cells)} cells x {patients} patients x {days} days; per rule set "
-        "'sensitivity unexplained/py median-lead-d' (unexplained per patient and rule, "
-        "hemkoll.detection.scoring)"
+        "'sensitivity unexplained/py median-lead-d' (alerts as the live worker opens them, one "
+        "per deterioration: hemkoll.detection.scoring)"
     )
     tuning = ", ".join(f"{g}/{lv} seed {s}" for g, lv, s in TUNING_CELLS)
     print(f"tuning allowed only on: {tuning}; grid seeds are held out\n")

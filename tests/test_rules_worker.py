@@ -16,7 +16,7 @@ import pytest
 from hemkoll.alerts.evaluation import evaluate_patient
 from hemkoll.alerts.nurse_actions import TransitionRefused, acknowledge, resolve
 from hemkoll.alerts.worker import IDLE_WAIT_S, RulesConfig, RulesWorker
-from hemkoll.rules.alerting import RESOLUTION_COOLDOWN, Outcome
+from hemkoll.rules.alerting import RECOVERY, RESOLUTION_COOLDOWN, Outcome
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.store import evaluation_queue
@@ -256,11 +256,18 @@ def test_nurse_transitions_follow_the_state_machine(db_url: str) -> None:
     with connect(db_url) as conn, conn.transaction():
         evaluate_patient(conn, SPO2, e.patient.id, now=soon + timedelta(hours=2))
     assert scalar(db_url, "SELECT count(*) FROM alerts") == 1
-    # ... one after the cooldown opens a new alert beside the resolved one.
+    # ... nor after the cooldown while the deterioration goes on (a finding within RECOVERY
+    # of the alert's last one) ...
     later = soon + RESOLUTION_COOLDOWN + timedelta(hours=1)
     _store(db_url, _spo2(e.patient.id, e.device.id, [97, 92], later))
     with connect(db_url) as conn, conn.transaction():
         evaluate_patient(conn, SPO2, e.patient.id, now=later + timedelta(hours=2))
+    assert scalar(db_url, "SELECT count(*) FROM alerts") == 1
+    # ... and one after recovery opens a new alert beside the resolved one.
+    recovered = later + RECOVERY + timedelta(hours=2)
+    _store(db_url, _spo2(e.patient.id, e.device.id, [97, 92], recovered))
+    with connect(db_url) as conn, conn.transaction():
+        evaluate_patient(conn, SPO2, e.patient.id, now=recovered + timedelta(hours=2))
     assert scalar(db_url, "SELECT array_agg(state ORDER BY opened_at) FROM alerts") == [
         "resolved",
         "open",

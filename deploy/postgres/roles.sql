@@ -157,6 +157,9 @@ GRANT SELECT, INSERT ON alerts TO hemkoll_rules;
 GRANT UPDATE (severity, severity_since, last_fired_at, evidence, explanation_en,
               explanation_sv, state, resolved_at, outcome) ON alerts TO hemkoll_rules;
 GRANT INSERT ON alert_events TO hemkoll_rules;
+-- Which other rules' evidence an alert carries (alert_history_of_patients, 0025): the events'
+-- alert, kind and details.
+GRANT SELECT (alert_id, kind, details) ON alert_events TO hemkoll_rules;
 GRANT INSERT ON notifications TO hemkoll_rules;
 GRANT SELECT (id, health_centre_id, alert_id, patient_id) ON notifications TO hemkoll_rules;
 -- A FHIR-format centre's notification gets the alert's evidence readings (snapshot_alert_evidence;

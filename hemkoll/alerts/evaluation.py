@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,7 @@ from hemkoll.alerts.patient_messages import (
 from hemkoll.protocol.measurements import METRICS
 from hemkoll.rules.alerting import (
     READING_ARRIVED,
+    AddEvidence,
     AlertState,
     Live,
     Open,
@@ -39,7 +41,7 @@ from hemkoll.rules.alerting import (
     RuleAlert,
     Touch,
     decide,
-    seen_until,
+    seen_until_per_rule,
 )
 from hemkoll.rules.config import MissingRule, RuleSet, Severity
 from hemkoll.rules.deadlines import next_deadline
@@ -61,6 +63,7 @@ from hemkoll.store.alerts import (
     insert_alert,
     newest_alerts,
     raise_alert,
+    raise_alert_severity,
     resolve_by_rules,
     touch_alert,
 )
@@ -307,16 +310,11 @@ def _evaluate_groups(
 
 
 def _cutoffs(rule_set: RuleSet, alerts: Mapping[str, RuleAlert]) -> dict[str, int]:
-    """Per rule with an alert, the fired_at (epoch µs) up to which ``decide`` passes over its
-    findings."""
-    enabled = {rule.id: rule for rule in rule_set.enabled()}
-    out: dict[str, int] = {}
-    for rule_id, alert in alerts.items():
-        rule = enabled.get(rule_id)
-        seen = None if rule is None else seen_until(alert, missing=isinstance(rule, MissingRule))
-        if seen is not None:
-            out[rule_id] = epoch_us(seen)
-    return out
+    """Per rule, the fired_at (epoch µs) up to which ``decide`` passes over its findings: a
+    missing-measurement rule's by its own newest alert, a detection rule's by the patient's
+    detection alert (``alerting.deterioration``)."""
+    rules = {rule.id: isinstance(rule, MissingRule) for rule in rule_set.enabled()}
+    return {rule_id: epoch_us(seen) for rule_id, seen in seen_until_per_rule(alerts, rules).items()}
 
 
 def _since(series: SeriesArrays, start_us: int) -> SeriesArrays:
@@ -438,6 +436,8 @@ def _rule_alerts(newest: Sequence[AlertRow]) -> dict[str, RuleAlert]:
             row.resolved_at,
             first_fired_at=row.first_fired_at,
             outcome=row.outcome,
+            kind=row.rule_kind,
+            rules=frozenset(row.evidence_rules),
         )
         for row in newest
     }
@@ -485,29 +485,72 @@ def _apply(
             changes.opened.append(finding.severity)
         elif isinstance(decision, Raise):
             finding = decision.finding
-            alert_id = unresolved[finding.rule_id]
-            raise_alert(conn, alert_id, _content(finding))
+            alert_id = unresolved[decision.alert_rule]
+            own = finding.rule_id == decision.alert_rule
+            if own:
+                raise_alert(conn, alert_id, _content(finding))
+            else:  # another rule's finding: the alert keeps its evidence, the event has this
+                raise_alert_severity(conn, alert_id, finding.severity, finding.fired_at)
             _announce(
-                conn, alert_id, finding, kind="severity_raised", event="alert.severity_raised"
+                conn,
+                alert_id,
+                finding,
+                kind="severity_raised",
+                event="alert.severity_raised",
+                evidence=not own,
             )
             changes.add_news(alert_id, _news(rule_set, finding, "severity_raised"))
             changes.raised.append(finding.severity)
+        elif isinstance(decision, AddEvidence):
+            finding = decision.finding
+            alert_id = unresolved[decision.alert_rule]
+            touch_alert(conn, alert_id, finding.fired_at)
+            alert_actions.insert_event(
+                conn,
+                alert_id,
+                kind="evidence_added",
+                severity=finding.severity,
+                actor=ACTOR,
+                details=_evidence_details(finding),
+            )
         elif isinstance(decision, Touch):
-            target = unresolved.get(decision.rule_id) or resolved[decision.rule_id]
+            target = unresolved.get(decision.alert_rule) or resolved[decision.alert_rule]
             touch_alert(conn, target, decision.fired_at)
     return changes, unresolved
 
 
+def _evidence_details(finding: Finding) -> dict[str, Any]:
+    """What an alert's event records of another rule's finding: the rule, when it fired, its
+    evidence and its sentences (the alert's history shows them, hemkoll.api.console)."""
+    return {
+        "fired_at": finding.fired_at.isoformat(),
+        "rule_id": finding.rule_id,
+        "rule_kind": finding.kind,
+        "evidence": dict(finding.evidence),
+        "explanation_en": finding.explanation_en,
+        "explanation_sv": finding.explanation_sv,
+    }
+
+
 def _announce(
-    conn: Conn, alert_id: UUID, finding: Finding, *, kind: str, event: AlertEvent
+    conn: Conn,
+    alert_id: UUID,
+    finding: Finding,
+    *,
+    kind: str,
+    event: AlertEvent,
+    evidence: bool = False,
 ) -> None:
-    """The alert's event in its log, and its webhook to the health centre in the outbox."""
+    """The alert's event in its log (with the finding's evidence when ``evidence``: another
+    rule's), and its webhook to the health centre in the outbox."""
     alert_actions.insert_event(
         conn,
         alert_id,
         kind=kind,
         severity=finding.severity,
         actor=ACTOR,
-        details={"fired_at": finding.fired_at.isoformat()},
+        details=_evidence_details(finding)
+        if evidence
+        else {"fired_at": finding.fired_at.isoformat()},
     )
     notifications.enqueue_alert_webhook(conn, alert_id, event=event)

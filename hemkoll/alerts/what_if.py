@@ -116,4 +116,16 @@ def alert_as_json(alert: BacktestAlert) -> dict[str, Any]:
         "evidence": dict(alert.opening.evidence),
         "explanation_en": alert.opening.explanation_en,
         "explanation_sv": alert.opening.explanation_sv,
+        # Other rules' findings of the same deterioration that joined it (one alert per
+        # deterioration: hemkoll.rules.alerting), as its history would record them.
+        "evidence_added": [
+            {
+                "rule_id": f.rule_id,
+                "fired_at": f.fired_at.isoformat(),
+                "severity": f.severity,
+                "explanation_en": f.explanation_en,
+                "explanation_sv": f.explanation_sv,
+            }
+            for f in alert.evidence_added
+        ],
     }

@@ -2,17 +2,18 @@
 
 Two rows, scored alike by ``hemkoll.detection.scoring`` against the ground-truth file:
 
-- **alerts raised**: the alerts in the database. Each alert counts at the time its rule first
-  fired (when it was opened, and the health centre notified), and again at each severity
-  raise (notified too). Missing-measurement alerts are reminders, not detections.
-- **backtest**: the same rules run over the readings the database stored, every finding
-  counted (``hemkoll.detection.backtest``), as ``bench/detection.py`` does.
+- **alerts raised**: the alerts in the database, one per deterioration (``alerting.decide``).
+  An alert is a notice when it opened (the health centre notified), and again at each
+  severity raise and each other rule's evidence added. Missing-measurement alerts are
+  reminders, not detections.
+- **backtest**: the same rules run over the readings the database stored, their findings
+  through the same alert model with the backtest's nurse (``hemkoll.detection.backtest``), as
+  ``bench/detection.py`` does.
 
-The first row is lower in a fast replay, by design of the alerts rather than of the rules: a
-patient has at most one unresolved alert per rule, which later findings of that rule only
-touch (no new notification), and after the nurse resolves it the rule stays quiet for 12 hours
-of wall-clock time unless it gets worse. A replay puts months into seconds, so a rule's later
-findings (a real episode after a false alarm) mostly land on the patient's earlier alert.
+The first row can differ in a fast replay: its alerts were resolved (or not) by whoever
+handled them at wall-clock pace, while the backtest's nurse resolves each within hours of
+replayed time; a replay puts months into seconds, so later findings (a real episode after a
+false alarm) mostly land on the patient's earlier, still unresolved alert.
 
 Only the replayed days (up to today) count; the first 30 are a warm-up, so a replay of 44 days
 or fewer has no evaluable episode (no report then).
@@ -27,9 +28,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from hemkoll.detection.backtest import NOT_DETECTIONS, backtest, episode_arrays, local_midnight
+from hemkoll.detection.backtest import backtest, episode_arrays, local_midnight
 from hemkoll.detection.report import cohort_line, table
-from hemkoll.detection.scoring import WARMUP_DAYS, WINDOW_DAYS, RuleHits, Score, score
+from hemkoll.detection.scoring import WARMUP_DAYS, WINDOW_DAYS, AlertTimes, Score, score
+from hemkoll.rules.alerting import REMINDER_KINDS
 from hemkoll.rules.findings import epoch_us
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.series import Series, series_from_rows
@@ -40,35 +42,40 @@ from hemkoll.store.readings import readings_between
 # Below this many evaluable episodes the figures are anecdotes, and the report says so.
 FEW_EPISODES = 10
 
-ALERT_TIMES_SQL = """
-SELECT p.reference, a.rule_id, a.rule_kind, a.first_fired_at
+ALERTS_SQL = """
+SELECT p.reference, a.rule_kind, a.first_fired_at, a.last_fired_at,
+       ARRAY(SELECT (e.details ->> 'fired_at')::timestamptz FROM alert_events e
+             WHERE e.alert_id = a.id AND e.kind IN ('severity_raised', 'evidence_added')
+             ORDER BY e.id) AS notices
 FROM alerts a JOIN patients p ON p.id = a.patient_id
 WHERE p.health_centre_id = %(centre)s
-UNION ALL
-SELECT p.reference, a.rule_id, a.rule_kind, (e.details ->> 'fired_at')::timestamptz
-FROM alert_events e
-JOIN alerts a ON a.id = e.alert_id
-JOIN patients p ON p.id = a.patient_id
-WHERE p.health_centre_id = %(centre)s AND e.kind = 'severity_raised'
+ORDER BY a.first_fired_at, a.id
 """
 
 
-def alert_hits(
+def stored_alerts(
     conn: Conn, centre: UUID, references: Sequence[str], until: datetime
-) -> list[RuleHits]:
+) -> AlertTimes:
+    """The centre's detection alerts opened before ``until`` as ``scoring`` reads them:
+    notices at the opening and at each raise and evidence added; recorded findings those and
+    the alert's last finding (the database keeps no other)."""
     index = {reference: i for i, reference in enumerate(references)}
-    per_rule: dict[str, tuple[list[int], list[int]]] = {}
-    for reference, rule_id, kind, fired_at in conn.execute(ALERT_TIMES_SQL, {"centre": centre}):
-        if kind in NOT_DETECTIONS or fired_at >= until or reference not in index:
+    rows: list[tuple[int, int, list[int], list[int]]] = []
+    for reference, kind, first, last, notices in conn.execute(ALERTS_SQL, {"centre": centre}):
+        if kind in REMINDER_KINDS or first >= until or reference not in index:
             continue
-        patients, times = per_rule.setdefault(rule_id, ([], []))
-        patients.append(index[reference])
-        times.append(epoch_us(fired_at))
+        shown = [first, *(at for at in notices if at < until)]
+        recorded = [*shown, *([last] if last < until else [])]
+        rows.append(
+            (
+                index[reference],
+                epoch_us(first),
+                [epoch_us(at) for at in shown],
+                [epoch_us(at) for at in recorded],
+            )
+        )
     conn.commit()
-    return [
-        RuleHits(patient=np.asarray(p, dtype=np.int64), t=np.asarray(t, dtype=np.int64))
-        for p, t in per_rule.values()
-    ]
+    return AlertTimes.of(rows)
 
 
 def stored_series(
@@ -111,7 +118,7 @@ def detection_report(
     until = datetime.fromtimestamp(local_midnight(end, tz) / 1e6, UTC)
     truth = episode_arrays(episodes, references)
     live = score(
-        alert_hits(conn, centre, references, until),
+        stored_alerts(conn, centre, references, until),
         truth,
         patients=len(references),
         start=local_midnight(start, tz),
@@ -129,13 +136,12 @@ def detection_report(
                 ("backtest of the stored readings", replayed),
             ]
         ),
-        f"detected: a finding in the {WINDOW_DAYS} days before an admission; py: patient-year; "
+        f"detected: a notice in the {WINDOW_DAYS} days before an admission; py: patient-year; "
         "lead d: median days of warning.",
-        "Alerts count when opened or raised (a notification). In a fast replay a rule's later "
-        "findings mostly land on the patient's earlier alert of that rule (still open, or "
-        "resolved less than 12 wall-clock hours ago), so that row sees fewer than the "
-        "backtest of the same readings; live, with days passing at their own pace, the two "
-        "agree more.",
+        "Alerts are one per deterioration; each counts when opened, raised or given another "
+        "rule's evidence (a notice). In a fast replay later findings mostly land on the "
+        "patient's earlier alert, still unresolved in wall-clock time, so that row sees fewer "
+        "than the backtest of the same readings, whose nurse resolves each alert within hours.",
     ]
     if live.episodes < FEW_EPISODES:
         lines.append(

@@ -1,4 +1,9 @@
-"""Backtest a rule set over an ingested cohort and score it against the simulation's episodes."""
+"""Backtest a rule set over an ingested cohort and score it against the simulation's episodes.
+
+The cohort's findings go through the live alert model (``hemkoll.rules.backtest.alerts_of``:
+``alerting.decide`` with the backtest's nurse), patient by patient, and the alerts it gives
+are scored (``scoring``).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,14 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from hemkoll.detection.scoring import Episodes, RuleHits, Score, score
+from hemkoll.detection.scoring import AlertTimes, Episodes, Score, score
+from hemkoll.rules.alerting import REMINDER_KINDS
+from hemkoll.rules.backtest import BacktestAlert, alerts_of
 from hemkoll.rules.config import RuleSet
-from hemkoll.rules.engine import evaluate_cohort
-from hemkoll.rules.findings import epoch_us
+from hemkoll.rules.engine import CohortFindings, evaluate_cohort
+from hemkoll.rules.findings import epoch_us, utc
 from hemkoll.rules.series import Series
 from hemkoll.simulator import Episode
-
-# Findings of these kinds are reminders to measure, not signs of deterioration.
-NOT_DETECTIONS = frozenset({"missing"})
 
 
 def episode_arrays(episodes: Sequence[Episode], references: Sequence[str]) -> Episodes:
@@ -33,6 +37,21 @@ def local_midnight(day: date, tz: ZoneInfo) -> int:
     return epoch_us(datetime(day.year, day.month, day.day, tzinfo=tz))
 
 
+def alert_times(alerts: Sequence[Sequence[BacktestAlert]]) -> AlertTimes:
+    """Each patient's alerts (by patient index) as the columns ``scoring`` reads: a notice at
+    its opening, at each raise and at each other rule's evidence added."""
+    return AlertTimes.of(
+        (
+            p,
+            epoch_us(alert.opened_at),
+            [epoch_us(f.fired_at) for f in (alert.opening, *alert.raises, *alert.evidence_added)],
+            [epoch_us(at) for at in alert.fired],
+        )
+        for p, mine in enumerate(alerts)
+        for alert in mine
+    )
+
+
 def backtest(
     rule_set: RuleSet,
     series: Sequence[Series],
@@ -42,16 +61,20 @@ def backtest(
     start: date,
     end: date,
 ) -> Score:
-    """Evaluate the rule set over every patient's whole history and score its findings."""
+    """Evaluate the rule set over every patient's whole history, give each patient's detection
+    findings to the live alert model and score its alerts."""
     found = evaluate_cohort(rule_set, series, tz=tz)
     kinds = {rule.id: rule.kind for rule in rule_set.rules}
-    hits = [
-        RuleHits(patient=h.patient, t=h.t)
-        for rule_id, h in zip(found.rule_ids, found.hits, strict=True)
-        if kinds[rule_id] not in NOT_DETECTIONS
-    ]
+    keep = [i for i, rule_id in enumerate(found.rule_ids) if kinds[rule_id] not in REMINDER_KINDS]
+    detections = CohortFindings(
+        found.n_patients,
+        tuple(found.rule_ids[i] for i in keep),
+        tuple(found.hits[i] for i in keep),
+    )
+    until = utc(local_midnight(end, tz))
+    alerts = [alerts_of(findings, until=until) for findings in detections.all()]
     return score(
-        hits,
+        alert_times(alerts),
         episodes,
         patients=len(series),
         start=local_midnight(start, tz),

@@ -1,21 +1,25 @@
-"""Score a rule set's findings against ground-truth episodes: sensitivity, lead, unexplained alerts.
+"""Score a rule set's alerts against ground-truth episodes: sensitivity, lead, unexplained alerts.
 
 Definitions (all times UTC instants; an episode's onset is its admission):
 
-- **Alerts.** A nurse sees at most one open alert per patient and rule: a finding opens an
-  alert, and the alert stays open while findings of the same rule follow each other within
-  ``ALERT_OPEN_DAYS``; a finding after a longer quiet spell opens a new alert. Findings of
-  missing-measurement rules are reminders to measure, not detections, and are left out. The
-  per-patient figure merges all rules the same way (one alert per patient at a time), which is
-  how an implanted index such as HeartLogic counts.
-- **Detected.** An episode is detected if any counted finding of the patient fired in
-  [onset - ``WINDOW_DAYS``, onset); its lead time is onset minus the earliest such finding.
-- **Unexplained.** An alert is explained if one of its findings fired within ``WINDOW_DAYS``
-  before the onset of an episode of the patient (any episode, including those whose onset lies
-  just after the simulated days); otherwise it is unexplained. Alerts in the weeks after a
-  discharge count as unexplained (the stricter choice; FAST and MultiSENSE report unexplained
-  detections per patient-year of follow-up and we did not find that they exclude recovery),
-  and are also reported on their own.
+- **Alerts.** The alerts are those the live worker would give: ``alerting.decide`` over each
+  patient's findings in time order, with the backtest's simulated nurse resolving each alert
+  hours after it opened (``hemkoll.rules.backtest.alerts_of``; ``hemkoll.detection.backtest``
+  runs it over a cohort). So one alert per deterioration: findings of any detection rule
+  while the patient's alert is handled join it, and a new alert opens only after recovery
+  (``alerting.RECOVERY`` without a finding) or when the finding is more severe. Reminders to
+  measure (missing-measurement rules) are not detections and are left out.
+- **Notices.** What the nurse is shown of an alert: its opening, each severity raise and each
+  other rule's evidence added while she handles it (not a finding merely recorded on it).
+- **Detected.** An episode is detected if a notice of the patient came in
+  [onset - ``WINDOW_DAYS``, onset); its lead time is onset minus the earliest such notice.
+- **Unexplained.** An alert is explained if one of the findings recorded on it (any: opening,
+  raises, evidence, touches, also those after the nurse resolved it) fired within
+  ``WINDOW_DAYS`` before the onset of an episode of the patient (any episode, including those
+  whose onset lies just after the simulated days); otherwise it is unexplained. Alerts in the
+  weeks after a discharge count as unexplained (the stricter choice; FAST and MultiSENSE
+  report unexplained detections per patient-year of follow-up and we did not find that they
+  exclude recovery), and are also reported on their own.
 - **Warm-up.** The first ``WARMUP_DAYS`` of a simulation are a run-in: rules that compare with
   the patient's recent past have no history yet. Alerts opening in it are not counted, episodes
   are evaluable only if their whole detection window lies after it, and follow-up (the
@@ -24,7 +28,7 @@ Definitions (all times UTC instants; an episode's onset is its admission):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,9 +39,6 @@ from hemkoll.rules.localtime import US_PER_DAY
 # Detection window before onset: the issue's 14 days, as in Zhang 2009 (weight change over the
 # 14 days before admission) and Cuba Gyllensten 2016 (the 2 weeks preceding decompensation).
 WINDOW_DAYS = 14
-# An alert stays open while its rule keeps firing at most this many days apart: a nurse who
-# called the patient does not get a new alert for the same rule the same week [assumption].
-ALERT_OPEN_DAYS = 7
 # Run-in before counting: a month, long enough for the longest default rule (the 3-span memory
 # of a 21-day trend is 63 days, but its weights are 94 % within 30 days) [assumption].
 WARMUP_DAYS = 30
@@ -57,11 +58,44 @@ class Episodes:
 
 
 @dataclass(frozen=True)
-class RuleHits:
-    """The counted findings of one rule: patient index and fired_at (epoch µs)."""
+class AlertTimes:
+    """A cohort's alerts as columns (epoch µs): per alert its patient and when it opened; per
+    notice (``notice_alert``: the alert's index) and per finding recorded on an alert
+    (``finding_alert``), when."""
 
     patient: IntArray
-    t: IntArray
+    opened: IntArray
+    notice_alert: IntArray
+    notice_t: IntArray
+    finding_alert: IntArray
+    finding_t: IntArray
+
+    @classmethod
+    def of(cls, alerts: Iterable[tuple[int, int, Sequence[int], Sequence[int]]]) -> AlertTimes:
+        """From one row per alert: (patient, opened, notice times, recorded finding times)."""
+        patient: list[int] = []
+        opened: list[int] = []
+        notice: tuple[list[int], list[int]] = ([], [])
+        finding: tuple[list[int], list[int]] = ([], [])
+        for index, (who, at, notices, findings) in enumerate(alerts):
+            patient.append(who)
+            opened.append(at)
+            notice[0].extend([index] * len(notices))
+            notice[1].extend(notices)
+            finding[0].extend([index] * len(findings))
+            finding[1].extend(findings)
+
+        def column(values: list[int]) -> IntArray:
+            return np.asarray(values, dtype=np.int64)
+
+        return cls(
+            column(patient),
+            column(opened),
+            column(notice[0]),
+            column(notice[1]),
+            column(finding[0]),
+            column(finding[1]),
+        )
 
 
 @dataclass(frozen=True)
@@ -71,11 +105,9 @@ class Score:
     episodes: int
     detected: int
     lead_days: FloatArray  # per detected episode
-    alerts: int  # per patient and rule
+    alerts: int  # one per deterioration, as the live worker opens them
     unexplained: int
     unexplained_after_discharge: int
-    patient_alerts: int  # per patient, all rules merged
-    patient_unexplained: int
 
     @property
     def sensitivity(self) -> float:
@@ -92,13 +124,6 @@ class Score:
 def _sorted(patient: IntArray, t: IntArray) -> tuple[IntArray, IntArray]:
     order = np.lexsort((t, patient))
     return patient[order], t[order]
-
-
-def _open_alerts(patient: IntArray, t: IntArray) -> IntArray:
-    """Alert number of each finding (findings sorted by patient, then time)."""
-    new = np.ones(t.size, dtype=bool)
-    new[1:] = (patient[1:] != patient[:-1]) | (t[1:] - t[:-1] > ALERT_OPEN_DAYS * US_PER_DAY)
-    return np.cumsum(new) - 1
 
 
 def _next_onset(patient: IntArray, t: IntArray, episodes: Episodes) -> IntArray:
@@ -120,32 +145,32 @@ def _next_onset(patient: IntArray, t: IntArray, episodes: Episodes) -> IntArray:
 
 
 def _alert_counts(
-    patient: IntArray, t: IntArray, episodes: Episodes, counted_from: int
+    alerts: AlertTimes, episodes: Episodes, counted_from: int
 ) -> tuple[int, int, int]:
-    """(alerts, unexplained, unexplained soon after a discharge) for one stream of findings."""
-    if t.size == 0:
+    """(alerts, unexplained, unexplained soon after a discharge), counting those opened after
+    the warm-up."""
+    n = alerts.opened.size
+    if n == 0:
         return 0, 0, 0
-    patient, t = _sorted(patient, t)
-    alert = _open_alerts(patient, t)
-    n = int(alert[-1]) + 1
-    explains = _next_onset(patient, t, episodes) - t <= WINDOW_DAYS * US_PER_DAY
+    who = alerts.patient[alerts.finding_alert]
+    t = alerts.finding_t
+    explains = _next_onset(who, t, episodes) - t <= WINDOW_DAYS * US_PER_DAY
     explained = np.zeros(n, dtype=bool)
-    np.logical_or.at(explained, alert, explains)
-    first = np.flatnonzero(np.concatenate(([True], alert[1:] != alert[:-1])))
-    opened_at, who = t[first], patient[first]
-    counted = opened_at >= counted_from
+    np.logical_or.at(explained, alerts.finding_alert, explains)
+    counted = alerts.opened >= counted_from
     unexplained = counted & ~explained
     after = np.zeros(n, dtype=bool)
     window = AFTER_DISCHARGE_DAYS * US_PER_DAY
+    opened_at, patient = alerts.opened, alerts.patient
     for p, d in zip(episodes.patient.tolist(), episodes.discharge.tolist(), strict=True):
-        after |= (who == p) & (opened_at >= d) & (opened_at < d + window)
+        after |= (patient == p) & (opened_at >= d) & (opened_at < d + window)
     return int(counted.sum()), int(unexplained.sum()), int((unexplained & after).sum())
 
 
 def _detections(
     patient: IntArray, t: IntArray, episodes: Episodes, evaluable: BoolArray
 ) -> FloatArray:
-    """Lead time in days of each evaluable episode with a finding in its window; NaN if none."""
+    """Lead time in days of each evaluable episode with a notice in its window; NaN if none."""
     lead = np.full(episodes.onset.size, np.nan)
     if t.size == 0:
         return lead[evaluable]
@@ -162,28 +187,22 @@ def _detections(
 
 
 def score(
-    hits: Sequence[RuleHits],
+    alerts: AlertTimes,
     episodes: Episodes,
     *,
     patients: int,
     start: int,
     end: int,
 ) -> Score:
-    """Score the rules' counted findings over a cohort followed from ``start`` to ``end`` (µs)."""
+    """Score a cohort's alerts, followed from ``start`` to ``end`` (µs)."""
     counted_from = start + WARMUP_DAYS * US_PER_DAY
     evaluable = (
         episodes.in_window
         & (episodes.onset >= counted_from + WINDOW_DAYS * US_PER_DAY)
         & (episodes.onset < end)
     )
-    alerts = unexplained = after = 0
-    for h in hits:
-        a, u, d = _alert_counts(h.patient, h.t, episodes, counted_from)
-        alerts, unexplained, after = alerts + a, unexplained + u, after + d
-    all_p = np.concatenate([h.patient for h in hits]) if hits else np.zeros(0, np.int64)
-    all_t = np.concatenate([h.t for h in hits]) if hits else np.zeros(0, np.int64)
-    merged_alerts, merged_unexplained, _ = _alert_counts(all_p, all_t, episodes, counted_from)
-    lead = _detections(all_p, all_t, episodes, evaluable)
+    counted, unexplained, after = _alert_counts(alerts, episodes, counted_from)
+    lead = _detections(alerts.patient[alerts.notice_alert], alerts.notice_t, episodes, evaluable)
     detected = lead[np.isfinite(lead)]
     years = patients * (end - counted_from) / US_PER_DAY / DAYS_PER_YEAR
     return Score(
@@ -192,11 +211,9 @@ def score(
         episodes=int(evaluable.sum()),
         detected=int(detected.size),
         lead_days=detected,
-        alerts=alerts,
+        alerts=counted,
         unexplained=unexplained,
         unexplained_after_discharge=after,
-        patient_alerts=merged_alerts,
-        patient_unexplained=merged_unexplained,
     )
 
 
@@ -211,6 +228,4 @@ def combine(scores: Sequence[Score]) -> Score:
         alerts=sum(s.alerts for s in scores),
         unexplained=sum(s.unexplained for s in scores),
         unexplained_after_discharge=sum(s.unexplained_after_discharge for s in scores),
-        patient_alerts=sum(s.patient_alerts for s in scores),
-        patient_unexplained=sum(s.patient_unexplained for s in scores),
     )

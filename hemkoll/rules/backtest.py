@@ -1,13 +1,15 @@
 """Backtest: the alerts a rule set would have given a nurse over a stored history. Pure.
 
 The same two steps as the live worker (``evaluation.evaluate_patient``): ``evaluate`` for the
-findings, ``alerting.decide`` for what they do to alerts, here over the whole period at once
-and starting from no alerts. A nurse is in the loop, as she is live: each alert is resolved
-``RESOLVED_AFTER`` after it opened (a nurse who acts on alerts the day they come), so a
-condition that is still there the next day opens a new alert, after the resolution cooldown,
-exactly as it would live. A clinician thus sees what a proposed change would have given the
-nurse (how many alerts, on which days) beside what the current rules give, not one alert
-kept open for a whole period.
+findings, ``alerting.decide`` for what they do to alerts (one alert per deterioration, whichever
+detection rules fire in it; reminders per rule), here over the whole period at once and
+starting from no alerts (``alerts_of``). A nurse is in the loop, as she is live: each alert is
+resolved ``RESOLVED_AFTER`` after it opened (a nurse who acts on alerts the day they come), so
+a deterioration that goes on after she resolved it is recorded on her resolved alert, and a new
+one opens after recovery (``alerting.RECOVERY``) or when it gets worse, exactly as it would
+live. A clinician thus sees what a proposed change would have given the nurse (how many
+alerts, on which days) beside what the current rules give, and the detection report
+(``hemkoll.detection.backtest``) counts alerts by the same steps.
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hemkoll.rules.alerting import AlertState, Open, Outcome, Raise, RuleAlert, decide
+from hemkoll.rules.alerting import (
+    AddEvidence,
+    AlertState,
+    Open,
+    Outcome,
+    Raise,
+    RuleAlert,
+    Touch,
+    decide_and_track,
+)
 from hemkoll.rules.config import RuleSet, Severity
 from hemkoll.rules.engine import evaluate
 from hemkoll.rules.findings import Finding
@@ -25,9 +36,10 @@ from hemkoll.rules.series import Series
 from hemkoll.rules.stays import Stay
 
 # The backtest's nurse resolves each alert this long after it opened: within the working day
-# of a morning reading's alert, as a centre that acts on alerts the day they come does. With
-# the 12-hour resolution cooldown, a condition still present at the next day's reading opens
-# a new alert; a nurse who takes longer hears less often, one who is quicker no more often.
+# of a morning reading's alert, as a centre that acts on alerts the day they come does. (When
+# she acknowledges it before that changes no decision: an acknowledged alert is unresolved.)
+# A nurse who takes longer sees more of a deterioration's evidence on the alert she handles; a
+# new alert opens only after recovery or when it gets worse, however quick she is.
 RESOLVED_AFTER = timedelta(hours=4)
 # How the backtest's nurse closes an alert: the cooldown applies as after any nurse's outcome.
 BACKTEST_OUTCOME = Outcome.NO_ACTION_NEEDED
@@ -35,8 +47,10 @@ BACKTEST_OUTCOME = Outcome.NO_ACTION_NEEDED
 
 @dataclass(frozen=True)
 class BacktestAlert:
-    """An alert as it would have been opened, every severity raise it would have had before
-    the nurse resolved it, and when she would have (None: still unresolved at the end)."""
+    """An alert as it would have been opened, every severity raise and other rule's evidence
+    it would have had before the nurse resolved it, when she would have (None: still
+    unresolved at the end), and when each finding recorded on it fired (``fired``: the
+    opening, raises, evidence and touches, also those after she resolved it)."""
 
     rule_id: str
     opened_at: datetime
@@ -44,6 +58,8 @@ class BacktestAlert:
     opening: Finding
     raises: tuple[Finding, ...] = ()
     resolved_at: datetime | None = None
+    evidence_added: tuple[Finding, ...] = ()
+    fired: tuple[datetime, ...] = ()
 
     @property
     def final_severity(self) -> Severity:
@@ -60,35 +76,50 @@ def backtest(
 ) -> list[BacktestAlert]:
     """The alerts ``rule_set`` would have given on ``series`` up to ``until``, oldest first;
     ``stays``: the patient's hospital stays, as the live worker passes them (``evaluate``)."""
-    findings = evaluate(rule_set, series, tz=tz, now=until, stays=stays)
+    return alerts_of(evaluate(rule_set, series, tz=tz, now=until, stays=stays), until=until)
+
+
+def alerts_of(findings: Sequence[Finding], *, until: datetime) -> list[BacktestAlert]:
+    """The alerts one patient's ``findings`` give up to ``until``, oldest first: ``decide`` on
+    each finding in fired_at order, the nurse resolving each alert ``RESOLVED_AFTER`` after it
+    opened."""
     alerts: list[BacktestAlert] = []
     latest: dict[str, int] = {}  # rule id -> index in alerts of its newest alert
     state: dict[str, RuleAlert] = {}  # rule id -> its newest alert, as decide() sees it
     for finding in sorted(findings, key=lambda f: (f.fired_at, f.rule_id)):
-        rule_id = finding.rule_id
-        known = state.get(rule_id)
-        if known is not None and known.state is not AlertState.RESOLVED:
+        for rule_id, known in state.items():
+            if known.state is AlertState.RESOLVED:
+                continue
             index = latest[rule_id]
             due = alerts[index].opened_at + RESOLVED_AFTER
             if due <= finding.fired_at:
                 alerts[index] = replace(alerts[index], resolved_at=due)
-                known = replace(
+                state[rule_id] = replace(
                     known, state=AlertState.RESOLVED, resolved_at=due, outcome=BACKTEST_OUTCOME
                 )
-                state[rule_id] = known
-        for decision in decide([finding], {} if known is None else {rule_id: known}):
+        decisions, state = decide_and_track([finding], state)
+        for decision in decisions:
             if isinstance(decision, Open):
-                latest[rule_id] = len(alerts)
-                alerts.append(BacktestAlert(rule_id, finding.fired_at, finding.severity, finding))
-                state[rule_id] = RuleAlert(AlertState.OPEN, finding.severity, finding.fired_at)
-            elif isinstance(decision, Raise):
-                index = latest[rule_id]
-                alerts[index] = replace(alerts[index], raises=(*alerts[index].raises, finding))
-                state[rule_id] = replace(
-                    state[rule_id], severity=finding.severity, last_fired_at=finding.fired_at
+                latest[finding.rule_id] = len(alerts)
+                alerts.append(
+                    BacktestAlert(
+                        finding.rule_id,
+                        finding.fired_at,
+                        finding.severity,
+                        finding,
+                        fired=(finding.fired_at,),
+                    )
                 )
-            else:  # a touch: the alert stays as it is, or the cooldown holds the finding back
-                state[rule_id] = replace(state[rule_id], last_fired_at=finding.fired_at)
+                continue
+            if not isinstance(decision, Raise | AddEvidence | Touch):
+                continue  # a backtest's decisions resolve nothing (no Live)
+            index = latest[decision.alert_rule]
+            alert = alerts[index]
+            if isinstance(decision, Raise):
+                alert = replace(alert, raises=(*alert.raises, finding))
+            elif isinstance(decision, AddEvidence):
+                alert = replace(alert, evidence_added=(*alert.evidence_added, finding))
+            alerts[index] = replace(alert, fired=(*alert.fired, finding.fired_at))
     for index in latest.values():
         due = alerts[index].opened_at + RESOLVED_AFTER
         if alerts[index].resolved_at is None and due <= until:

@@ -23,7 +23,8 @@ from hemkoll.store.sql import query
 
 @dataclass(frozen=True)
 class AlertRow:
-    """The newest alert of one rule for one patient."""
+    """The newest alert of one rule for one patient; ``evidence_rules``: the other rules whose
+    evidence it carries (its ``evidence_added`` and ``severity_raised`` events')."""
 
     id: UUID
     rule_id: str
@@ -32,7 +33,9 @@ class AlertRow:
     first_fired_at: datetime
     last_fired_at: datetime
     resolved_at: datetime | None
-    outcome: str | None = None
+    outcome: str | None
+    rule_kind: str
+    evidence_rules: list[str]
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,14 @@ def insert_alert(conn: Conn, patient_id: UUID, rule_set: str, content: AlertCont
 
 def raise_alert(conn: Conn, alert_id: UUID, content: AlertContent) -> None:
     conn.execute(query("raise_alert"), {"alert_id": alert_id, **content.params()})
+
+
+def raise_alert_severity(conn: Conn, alert_id: UUID, severity: str, fired_at: datetime) -> None:
+    """Raise an unresolved alert's severity for another rule's finding (its evidence stays)."""
+    conn.execute(
+        query("raise_alert_severity"),
+        {"alert_id": alert_id, "severity": severity, "fired_at": fired_at},
+    )
 
 
 def touch_alert(conn: Conn, alert_id: UUID, fired_at: datetime) -> None:

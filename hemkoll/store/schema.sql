@@ -119,7 +119,7 @@ CREATE TABLE public.alert_events (
     severity text,
     actor text NOT NULL,
     details jsonb DEFAULT '{}'::jsonb NOT NULL,
-    CONSTRAINT alert_events_kind_check CHECK ((kind = ANY (ARRAY['opened'::text, 'severity_raised'::text, 'acknowledged'::text, 'resolved'::text, 'assigned'::text, 'commented'::text, 'escalated'::text]))),
+    CONSTRAINT alert_events_kind_check CHECK ((kind = ANY (ARRAY['opened'::text, 'severity_raised'::text, 'acknowledged'::text, 'resolved'::text, 'assigned'::text, 'commented'::text, 'escalated'::text, 'evidence_added'::text]))),
     CONSTRAINT alert_events_severity_check CHECK ((severity = ANY (ARRAY['yellow'::text, 'red'::text])))
 );
 

@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from hemkoll.alerts.evaluation import evaluate_patient
 from hemkoll.api.console.catalogue import ENTRIES, MONTHS
 from hemkoll.rules import evaluate
+from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.findings import epoch_us
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.store.connect import connect
@@ -328,9 +330,9 @@ def test_a_late_arriving_finding_shows_when_it_was_measured_and_is_marked_late(
 
 def test_tuning_preview_counts_what_the_nurse_would_get(client: TestClient, seeded: Seeded) -> None:
     """A red heart-rate limit of 65/min for a patient whose pulse is 66-70 every day: the rule
-    would alert every day a nurse had resolved the day before, so the preview counts about one
-    alert per day with readings, and says on how many days, not "1 alert" for the whole
-    period."""
+    would fire every day, but a nurse gets one alert per deterioration (a lasting condition
+    never recovers), not one a day after resolving the day before's, and the preview counts
+    what she would get."""
     a = seeded.world.a
     sign_in(client, a.tokens["clinician"])
     base = f"/console/patients/{a.patient_id}/thresholds"
@@ -341,10 +343,13 @@ def test_tuning_preview_counts_what_the_nurse_would_get(client: TestClient, seed
     found = re.search(r"förslag (\d+) på (\d+) dagar", preview.text)
     assert found, preview.text
     alerts, days = int(found[1]), int(found[2])
-    # 90 days in the preview, 4 of them without readings, and the rule wants 2 readings in a
-    # row: at least 80 days, one alert on each.
-    assert days >= 80
-    assert alerts == days
+    # 90 days in the preview, 86 of them with readings on which the rule fires: at most the
+    # one day its deterioration started on.
+    assert alerts <= 1
+    assert days <= 1
+    total = re.search(r"nuvarande regler ger (\d+) och förslaget hade gett (\d+)", preview.text)
+    assert total, preview.text
+    assert int(total[2]) <= int(total[1]) + 1
     assert "varje larm avslutat 4 timmar efter att det öppnades" in preview.text
 
 
@@ -402,3 +407,62 @@ def test_the_patient_charts_tell_the_truth_about_days_markers_and_order(
         chart = chart[: chart.index("</figure>")]
         assert chart.count('class="key key-0"') == 1, key  # one series in its legend
         assert 'class="key key-1"' not in chart, key
+
+
+PULSE_AND_SPO2 = RuleSet(
+    name="test pulse and spo2",
+    rules=(
+        ThresholdRule(id="spo2_urgent", metric="spo2", red=Band(low=90)),
+        ThresholdRule(id="heart_rate_urgent", metric="heart_rate", red=Band(high=130)),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading"),
+    [("sv", "Även sett under samma försämring"), ("en", "Also seen in the same deterioration")],
+)
+def test_another_rules_evidence_on_an_alert_is_shown_in_words(
+    client: TestClient, seeded: Seeded, db_url: str, lang: str, heading: str
+) -> None:
+    """The worker puts a finding of another rule on the patient's unresolved alert (one alert
+    per deterioration): the alert's page lists it, the rule named and its sentence."""
+    a = seeded.world.a
+    first = datetime.combine(seeded.today - timedelta(days=1), time(5, 30), UTC)
+    readings = [("spo2", 87.0, first), ("heart_rate", 135.0, first + timedelta(minutes=1))]
+    with connect(db_url) as conn, conn.transaction():
+        # The fixture's alerts are a month old and resolved: the new findings are news.
+        long_ago = first - timedelta(days=30)
+        conn.execute(
+            "UPDATE alerts SET state = 'resolved', outcome = 'no_action_needed',"
+            " acknowledged_at = %s, resolved_at = %s, opened_at = %s, first_fired_at = %s,"
+            " last_fired_at = %s WHERE patient_id = %s",
+            (long_ago, long_ago, long_ago, long_ago, long_ago, a.patient_id),
+        )
+        for metric, value, at in readings:
+            conn.execute(
+                "INSERT INTO readings (patient_id, device_id, metric, value, measured_at)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (a.patient_id, a.device_id, metric, value, at),
+            )
+        evaluate_patient(conn, PULSE_AND_SPO2, a.patient_id, now=first + timedelta(minutes=5))
+        found = conn.execute(
+            "SELECT a.id, array_agg(e.kind ORDER BY e.id) FROM alerts a"
+            " JOIN alert_events e ON e.alert_id = a.id"
+            " WHERE a.patient_id = %s AND a.state = 'open' GROUP BY a.id",
+            (a.patient_id,),
+        ).fetchall()
+    [(alert_id, kinds)] = found
+    assert kinds == ["opened", "evidence_added"]
+    (pulse,) = evaluate(
+        PULSE_AND_SPO2,
+        {"heart_rate": (np.asarray([epoch_us(readings[1][2])]), np.asarray([135.0]))},
+        tz=ZoneInfo("Europe/Stockholm"),
+    )
+    sign_in(client, a.tokens["nurse"])
+    client.post("/console/language", data={"lang": lang}, headers={"Origin": ORIGIN})
+    page = client.get(f"/console/patients/{a.patient_id}?days=7&alert={alert_id}").text
+    why = html.unescape(page[page.index('id="alert-detail"') : page.index('class="periods"')])
+    assert heading in why
+    joined = why[why.index(heading) :]
+    assert (pulse.explanation_sv if lang == "sv" else pulse.explanation_en) in joined

@@ -14,16 +14,16 @@ from unittest.mock import Mock
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pytest
 
 from hemkoll.demo import cohort
 from hemkoll.demo.errors import DemoError
-from hemkoll.demo.report import alert_hits, detection_report
+from hemkoll.demo.report import detection_report, stored_alerts
 from hemkoll.demo.state import DataDir, DemoOptions, DemoState, cohort_state
 from hemkoll.demo.summary import read_counts
 from hemkoll.detection.backtest import backtest, episode_arrays
 from hemkoll.detection.readings import simulation_series
+from hemkoll.rules.findings import epoch_us
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.simulator import simulate
 from hemkoll.simulator.publisher import PlanPublisher, PublisherConfig
@@ -321,7 +321,8 @@ def test_report_scores_the_stored_readings_as_a_backtest_does(db_url: str) -> No
         start=start,
         end=start + timedelta(days=days),
     )
-    assert (direct.alerts, direct.episodes, direct.detected) == (10, 2, 2)
+    # 6 alerts, one per deterioration (10 when they were counted per patient and rule)
+    assert (direct.alerts, direct.episodes, direct.detected) == (6, 2, 2)
     stored = scores["backtest"]
     assert (stored.alerts, stored.unexplained, stored.detected, stored.episodes) == (
         direct.alerts,
@@ -343,25 +344,26 @@ def test_report_counts_opened_and_raised_alerts_but_not_reminders(db_url: str) -
         def alert(rule_id: str, kind: str, at: datetime) -> None:
             content = AlertContent(rule_id, kind, "yellow", at, {}, "en", "sv")
             alert_id = insert_alert(conn, patient, "preset", content)
-            insert_event(
-                conn,
-                alert_id,
-                kind="severity_raised",
-                severity="red",
-                actor="rules",
-                details={"fired_at": (at + timedelta(days=1)).isoformat()},
-            )
+            for event, day in (("severity_raised", 1), ("evidence_added", 2)):
+                insert_event(
+                    conn,
+                    alert_id,
+                    kind=event,
+                    severity="red",
+                    actor="rules",
+                    details={"fired_at": (at + timedelta(days=day)).isoformat()},
+                )
 
         alert("weight_trend", "trend", fired)
         alert("weight_missing_48h", "missing", fired)
         alert("spo2_urgent", "threshold", fired + timedelta(days=30))  # after the period
         conn.commit()
-        hits = alert_hits(conn, centre, ["SIM-0001", "SIM-0002"], fired + timedelta(days=20))
-    [trend] = hits
-    assert trend.patient.tolist() == [1, 1]
-    expected = [fired, fired + timedelta(days=1)]
-    assert sorted(trend.t.tolist()) == [int(t.timestamp() * 1e6) for t in expected]
-    assert np.all(trend.t > 0)
+        stored = stored_alerts(conn, centre, ["SIM-0001", "SIM-0002"], fired + timedelta(days=20))
+    assert stored.patient.tolist() == [1]
+    assert stored.opened.tolist() == [epoch_us(fired)]
+    assert stored.notice_alert.tolist() == [0, 0, 0]
+    expected = [fired, fired + timedelta(days=1), fired + timedelta(days=2)]
+    assert stored.notice_t.tolist() == [epoch_us(t) for t in expected]
 
 
 def test_no_report_for_a_short_replay() -> None:

@@ -1,4 +1,5 @@
-"""What findings do to alerts: open, raise, touch, and the cooldown after a resolution."""
+"""What findings do to alerts: open, raise, add evidence, touch; one alert per deterioration
+until recovery; reminders per rule with the cooldown after a resolution."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hemkoll.rules.alerting import (
+    RECOVERY,
     RESOLUTION_COOLDOWN,
+    AddEvidence,
     AlertState,
     Live,
     Open,
@@ -35,7 +38,10 @@ def finding(rule: str, severity: str, hours: float) -> Finding:
 
 def test_a_first_finding_opens_and_a_worse_one_raises() -> None:
     decisions = decide([finding("spo2", "red", 5), finding("spo2", "yellow", 1)], {})
-    assert decisions == [Open(finding("spo2", "yellow", 1)), Raise(finding("spo2", "red", 5))]
+    assert decisions == [
+        Open(finding("spo2", "yellow", 1)),
+        Raise(finding("spo2", "red", 5), "spo2"),
+    ]
 
 
 def test_findings_already_seen_change_nothing() -> None:
@@ -50,30 +56,75 @@ def test_a_finding_no_worse_than_the_open_alert_only_touches_it() -> None:
     ]
 
 
-def test_cooldown_after_resolution_lets_only_a_worse_finding_through() -> None:
+def test_after_resolution_only_recovery_or_a_worse_finding_opens_a_new_alert() -> None:
     resolved_at = T0 + timedelta(hours=1)
     resolved = {"spo2": RuleAlert(AlertState.RESOLVED, "yellow", T0, resolved_at)}
+    # Past the reminders' cooldown but within RECOVERY of the alert's last finding: the same
+    # deterioration, whichever detection rule fires; recorded on the resolved alert.
+    later = (resolved_at + RESOLUTION_COOLDOWN - T0) / timedelta(hours=1) + 1
+    for rule in ("spo2", "weight_trend"):
+        assert decide([finding(rule, "yellow", later)], resolved) == [
+            Touch("spo2", T0 + timedelta(hours=later))
+        ]
+    # Each finding it records moves its recovery on.
+    days = RECOVERY / timedelta(hours=1)
+    going_on = [finding("spo2", "yellow", h) for h in (days - 1, 2 * days - 2)]
+    assert decide(going_on, resolved) == [Touch("spo2", f.fired_at) for f in going_on]
+    # Worse: through at once.
+    assert decide([finding("pulse", "red", 2)], resolved) == [Open(finding("pulse", "red", 2))]
+    # Recovered: no finding of any detection rule for RECOVERY after its last one.
+    recovered = days + 0.5
+    assert decide([finding("pulse", "yellow", recovered)], resolved) == [
+        Open(finding("pulse", "yellow", recovered))
+    ]
+
+
+def test_a_reminders_cooldown_after_resolution_lets_only_a_worse_finding_through() -> None:
+    resolved_at = T0 + timedelta(hours=1)
+    rule = "weight_missing_48h"
+    resolved = {
+        rule: RuleAlert(AlertState.RESOLVED, "yellow", T0, resolved_at, kind="missing"),
+    }
     inside = (resolved_at + RESOLUTION_COOLDOWN - T0) / timedelta(hours=1) - 0.5
-    assert decide([finding("spo2", "yellow", inside)], resolved) == [
-        Touch("spo2", T0 + timedelta(hours=inside))
-    ]
-    assert decide([finding("spo2", "red", inside)], resolved) == [
-        Open(finding("spo2", "red", inside))
-    ]
-    after = inside + 1
-    assert decide([finding("spo2", "yellow", after)], resolved) == [
-        Open(finding("spo2", "yellow", after))
-    ]
+    worse = replace(missing(inside), severity="red")
+    assert decide([missing(inside)], resolved) == [Touch(rule, T0 + timedelta(hours=inside))]
+    assert decide([worse], resolved) == [Open(worse)]
+    assert decide([missing(inside + 1)], resolved) == [Open(missing(inside + 1))]
 
 
-def test_rules_are_independent() -> None:
+def test_another_rule_while_the_alert_is_handled_adds_its_evidence_once_or_raises_it() -> None:
+    handled = {"spo2": RuleAlert(AlertState.ACKNOWLEDGED, "yellow", T0, first_fired_at=T0)}
     decisions = decide(
-        [finding("spo2", "yellow", 1), finding("weight_trend", "yellow", 1)],
-        {"spo2": RuleAlert(AlertState.OPEN, "yellow", T0)},
+        [
+            finding("weight_trend", "yellow", 1),
+            finding("weight_trend", "yellow", 2),
+            finding("pulse", "red", 3),
+            finding("spo2", "yellow", 4),
+        ],
+        handled,
     )
     assert decisions == [
-        Touch("spo2", T0 + timedelta(hours=1)),
-        Open(finding("weight_trend", "yellow", 1)),
+        AddEvidence(finding("weight_trend", "yellow", 1), "spo2"),
+        Touch("spo2", T0 + timedelta(hours=2)),  # its evidence is on the alert already
+        Raise(finding("pulse", "red", 3), "spo2"),
+        Touch("spo2", T0 + timedelta(hours=4)),
+    ]
+    # The rules it carries come from the database (its events): a touch, not evidence again.
+    carried = {"spo2": replace(handled["spo2"], rules=frozenset({"weight_trend"}))}
+    assert decide([finding("weight_trend", "yellow", 1)], carried) == [
+        Touch("spo2", T0 + timedelta(hours=1))
+    ]
+
+
+def test_reminders_stay_per_rule_and_the_newest_unresolved_detection_alert_is_the_one() -> None:
+    two = {
+        "spo2": RuleAlert(AlertState.OPEN, "yellow", T0),
+        "pulse": RuleAlert(AlertState.OPEN, "yellow", T0 + timedelta(minutes=5)),
+        "weight_trend": RuleAlert(AlertState.RESOLVED, "yellow", T0 + timedelta(hours=1)),
+    }
+    assert decide([finding("weight_trend", "yellow", 2), missing(2)], two) == [
+        Open(missing(2)),
+        AddEvidence(finding("weight_trend", "yellow", 2), "pulse"),
     ]
 
 

@@ -1,5 +1,6 @@
-"""The live worker builds only the findings ``decide`` reads (``alerting.seen_until``,
-``CohortFindings.after``): its decisions must be exactly those on every finding."""
+"""The live worker builds only the findings ``decide`` reads (``alerting.seen_until_per_rule``:
+a detection rule's by the patient's detection alert, ``CohortFindings.after``): its decisions
+must be exactly those on every finding."""
 
 from __future__ import annotations
 
@@ -13,13 +14,11 @@ import numpy as np
 from hemkoll.rules.alerting import (
     AlertState,
     Live,
-    Open,
     Outcome,
-    Raise,
     RuleAlert,
-    Touch,
     decide,
-    seen_until,
+    decide_and_track,
+    seen_until_per_rule,
 )
 from hemkoll.rules.arrays import IntArray
 from hemkoll.rules.config import MissingRule
@@ -57,22 +56,7 @@ def _alerts_after(
 ) -> dict[str, RuleAlert]:
     """The alerts an evaluation at ``until`` left (the findings up to then decided in turn),
     the first of them resolved by a nurse if ``resolve_first`` (its cooldown applies)."""
-    alerts: dict[str, RuleAlert] = {}
-    for decision in decide([f for f in findings if f.fired_at <= until], {}):
-        if isinstance(decision, Open):
-            f = decision.finding
-            alerts[f.rule_id] = RuleAlert(
-                AlertState.OPEN, f.severity, f.fired_at, first_fired_at=f.fired_at
-            )
-        elif isinstance(decision, Raise):
-            f = decision.finding
-            alerts[f.rule_id] = replace(
-                alerts[f.rule_id], severity=f.severity, last_fired_at=f.fired_at
-            )
-        elif isinstance(decision, Touch):
-            alerts[decision.rule_id] = replace(
-                alerts[decision.rule_id], last_fired_at=decision.fired_at
-            )
+    _, alerts = decide_and_track([f for f in findings if f.fired_at <= until], {})
     for rule_id in list(alerts)[:1] if resolve_first else []:
         alerts[rule_id] = replace(
             alerts[rule_id],
@@ -91,11 +75,11 @@ def test_decisions_on_the_findings_not_yet_seen_are_those_on_all() -> None:
     for day, resolve_first in itertools.product((20, 33, 45, 58), (False, True)):
         until = START + timedelta(days=day)
         known = [_alerts_after(f, until, resolve_first=resolve_first) for f in every]
+        rules = {rule.id: rule.id in MISSING for rule in HEART_FAILURE.enabled()}
         cutoffs = [
             {
                 rule_id: epoch_us(seen)
-                for rule_id, alert in alerts.items()
-                if (seen := seen_until(alert, missing=rule_id in MISSING)) is not None
+                for rule_id, seen in seen_until_per_rule(alerts, rules).items()
             }
             for alerts in known
         ]

@@ -3,8 +3,9 @@ the backtest's days with its current and proposed lines, and markers of what did
 current rules give and what the proposal would have given; and the same alerts as a table.
 
 The counts are what a nurse would have got (``rules.backtest``: each alert resolved a few hours
-after it opened, a condition that lasts opening a new one the next day), with the number of
-days on which the rule would have alerted."""
+after it opened; one alert per deterioration, a new one after recovery or when it gets worse),
+with the number of days on which the rule would have told her something (opened an alert, or
+raised or added its evidence to another rule's)."""
 
 from __future__ import annotations
 
@@ -85,6 +86,13 @@ def build(
         "current": [_of(a) for a in report.current_alerts],
         "proposed": [_of(a) for a in report.proposed_alerts],
     }
+    # What each rule told the nurse: the alerts it opened, and its findings that joined
+    # another rule's alert (a raise, evidence added: one alert per deterioration).
+    told = {
+        "fired": sets["fired"],
+        "current": [n for a in report.current_alerts for n in _notices(a)],
+        "proposed": [n for a in report.proposed_alerts for n in _notices(a)],
+    }
     table: dict[tuple[date, str], dict[str, list[str]]] = {}
     for track, found in sets.items():
         for rid, at, severity in found:
@@ -155,11 +163,11 @@ def build(
         readings=report.readings,
         counts={track: len(found) for track, found in sets.items()},
         rule_counts={
-            track: sum(1 for rid, _, _ in found if rid == rule_id) for track, found in sets.items()
+            track: sum(1 for rid, _, _ in found if rid == rule_id) for track, found in told.items()
         },
         rule_days={
             track: len({at.astimezone(tz).date() for rid, at, _ in found if rid == rule_id})
-            for track, found in sets.items()
+            for track, found in told.items()
         },
         resolved_after_hours=round(RESOLVED_AFTER / timedelta(hours=1)),
         chart=chart,
@@ -169,3 +177,13 @@ def build(
 
 def _of(alert: BacktestAlert) -> tuple[str, datetime, str]:
     return (alert.rule_id, alert.opened_at, alert.final_severity)
+
+
+def _notices(alert: BacktestAlert) -> list[tuple[str, datetime, str]]:
+    """The alert's opening, and each other rule's finding that raised it or joined it."""
+    joined = [
+        (f.rule_id, f.fired_at, f.severity)
+        for f in (*alert.raises, *alert.evidence_added)
+        if f.rule_id != alert.rule_id
+    ]
+    return [(alert.rule_id, alert.opened_at, alert.severity), *joined]

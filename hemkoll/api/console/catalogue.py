@@ -351,6 +351,12 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "no_alerts": ("Inga larm under perioden.", "No alerts in the period."),
     "evidence_figures": ("Underlag i siffror", "The figures behind it"),
+    # Other rules' findings that joined the alert (one alert per deterioration).
+    "joined_heading": (
+        "Även sett under samma försämring",
+        "Also seen in the same deterioration",
+    ),
+    "joined_raised": ("höjt till {severity}", "raised to {severity}"),
     "evidence_of": ("Underlag för larmet: {rule}", "What the alert is based on: {rule}"),
     # Evidence (hemkoll.api.console.evidence): row labels, then the words inside values
     "ev_technical": ("Tekniska detaljer", "Technical details"),

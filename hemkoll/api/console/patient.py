@@ -8,6 +8,7 @@ readings, the thresholds, each alert), as the API's routes for the same data do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Annotated
 from uuid import UUID
@@ -42,7 +43,8 @@ from hemkoll.api.console.web import PREFIX, ConsoleRoute, language, render
 from hemkoll.api.console.worklist import centre_of
 from hemkoll.api.problems import invalid, not_found
 from hemkoll.rules.config import RuleSet
-from hemkoll.store import alerts, readings_query, rule_overrides, staff
+from hemkoll.store import alert_actions, alerts, readings_query, rule_overrides, staff
+from hemkoll.store.alert_actions import AlertEvent
 from hemkoll.store.alerts import AlertDetail
 from hemkoll.store.connect import Conn
 from hemkoll.store.patients import PatientRecord
@@ -96,12 +98,7 @@ def patient_page(
         shown = alerts.patient_alerts(
             s.conn, patient_id, since=since, until=now + timedelta(days=1)
         )
-        focus = next((a for a in shown if a.id == alert), None)
-        if alert is not None and focus is None:
-            # Her alert (she is one the caller may see: patient_or_404 above).
-            focus = alerts.alert_in_scope(s.conn, alert, health_centre_id=None)
-            if focus is None or focus.patient_id != patient_id:
-                raise not_found("alert", alert)
+        focus, joined = _focus(s.conn, shown, alert, patient_id)
         # Her deterioration index over the days shown, whether or not it is on for her.
         index = index_rule(rule_set)
         found_index = (
@@ -181,6 +178,7 @@ def patient_page(
         )
     context = {
         "patient": patient,
+        "joined": [_joined_view(e, lang=lang, fmt=patient_fmt, label=label) for e in joined],
         "index_view": index_view,
         "days": days,
         "periods": PERIODS,
@@ -196,3 +194,35 @@ def patient_page(
         **own_side,
     }
     return render(request, "patient.html", context, me=caller.principal, tz=centre_tz, now=now)
+
+
+def _focus(
+    conn: Conn, shown: list[AlertDetail], alert: UUID | None, patient_id: UUID
+) -> tuple[AlertDetail | None, list[AlertEvent]]:
+    """The alert asked about (404 if it is not hers), and the other rules' findings that
+    joined it (one alert per deterioration, hemkoll.rules.alerting): the events of its
+    history that carry a rule."""
+    focus = next((a for a in shown if a.id == alert), None)
+    if alert is not None and focus is None:
+        # Her alert (she is one the caller may see: patient_or_404 in the page).
+        focus = alerts.alert_in_scope(conn, alert, health_centre_id=None)
+        if focus is None or focus.patient_id != patient_id:
+            raise not_found("alert", alert)
+    if focus is None:
+        return None, []
+    return focus, [e for e in alert_actions.events(conn, focus.id) if "rule_id" in e.details]
+
+
+def _joined_view(
+    e: AlertEvent, *, lang: str, fmt: Formatter, label: Callable[[str], str]
+) -> dict[str, str]:
+    """One joined finding as the alert's page shows it: its rule, when, and its sentence."""
+    fired_at = datetime.fromisoformat(str(e.details["fired_at"]))
+    said = e.details.get("explanation_sv" if lang == "sv" else "explanation_en")
+    return {
+        "kind": e.kind,
+        "severity": e.severity or "",
+        "when": fmt.datetime(fired_at),
+        "rule": label(str(e.details["rule_id"])),
+        "sentence": str(said or ""),
+    }

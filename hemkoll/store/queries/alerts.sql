@@ -1,11 +1,19 @@
 -- name: alert_history_of_patients
--- Per patient and rule: the newest alert (unresolved if any), for the alerting decisions.
-SELECT DISTINCT ON (patient_id, rule_id)
-    patient_id, id, rule_id, state, severity, first_fired_at, last_fired_at, resolved_at,
-    outcome
-FROM alerts
-WHERE patient_id = ANY(%(patient_ids)s::uuid[])
-ORDER BY patient_id, rule_id, (state <> 'resolved') DESC, last_fired_at DESC;
+-- Per patient and rule: the newest alert (unresolved if any), for the alerting decisions, with
+-- the other rules whose evidence it carries (their events' rule_id: hemkoll.rules.alerting).
+SELECT n.patient_id, n.id, n.rule_id, n.state, n.severity, n.first_fired_at, n.last_fired_at,
+       n.resolved_at, n.outcome, n.rule_kind,
+       ARRAY(SELECT DISTINCT e.details ->> 'rule_id' FROM alert_events AS e
+             WHERE e.alert_id = n.id AND e.kind IN ('evidence_added', 'severity_raised')
+               AND e.details ? 'rule_id') AS evidence_rules
+FROM (
+    SELECT DISTINCT ON (patient_id, rule_id)
+        patient_id, id, rule_id, state, severity, first_fired_at, last_fired_at, resolved_at,
+        outcome, rule_kind
+    FROM alerts
+    WHERE patient_id = ANY(%(patient_ids)s::uuid[])
+    ORDER BY patient_id, rule_id, (state <> 'resolved') DESC, last_fired_at DESC
+) AS n;
 
 -- name: insert_alert
 -- The id is the caller's (a random UUID, as gen_random_uuid would make): nothing comes back,
@@ -22,6 +30,14 @@ UPDATE alerts
 SET severity = %(severity)s, severity_since = now(), last_fired_at = %(fired_at)s,
     evidence = %(evidence)s,
     explanation_en = %(explanation_en)s, explanation_sv = %(explanation_sv)s
+WHERE id = %(alert_id)s AND state <> 'resolved';
+
+-- name: raise_alert_severity
+-- A more severe finding of another rule: the alert keeps its own evidence and sentences (the
+-- finding's are in its severity_raised event).
+UPDATE alerts
+SET severity = %(severity)s, severity_since = now(),
+    last_fired_at = greatest(last_fired_at, %(fired_at)s)
 WHERE id = %(alert_id)s AND state <> 'resolved';
 
 -- name: touch_alert
