@@ -18,9 +18,10 @@ opened it (``deterioration``: her unresolved one, else her newest):
 * an unresolved alert and a finding of a rule it carries, no more severe: **touch**;
 * a resolved alert (or none): the deterioration goes on, and the finding is only recorded on
   that alert (**touch**), while it fired within ``RECOVERY`` of the alert's last finding or
-  within ``RESOLUTION_COOLDOWN`` of its resolution, and is no more severe; otherwise
-  (recovered, or worse: a red finding on a resolved yellow alert always gets through) it
-  **opens** a new alert.
+  within ``RESOLUTION_COOLDOWN`` of its resolution, and is no more severe, but never
+  ``HELD_AFTER_RESOLUTION`` or more after the resolution; otherwise (recovered, worse: a red
+  finding on a resolved yellow alert always gets through, or still going on a week after the
+  nurse acted) it **opens** a new alert.
 
 **Reminders** (missing-measurement rules) are not detections: their alerts stay one per
 patient and rule, as before: no unresolved alert of the rule opens one, unless the rule's
@@ -71,6 +72,15 @@ RESOLUTION_COOLDOWN = timedelta(hours=12)
 # counted one alert by before it used these decisions) [assumption]. A finding more severe
 # than the alert (red on a yellow one) gets through at any time.
 RECOVERY = timedelta(days=7)
+
+# A resolved detection alert holds the findings of its deterioration for at most this long
+# after the nurse resolved it, recovered or not. Findings still coming a week after she acted
+# mean the patient is not recovering from what was handled, which is news for the centre:
+# without this bound a lasting yellow deterioration (or a rule that fires on most days) would
+# never alert again once its first alert was resolved, each finding moving RECOVERY on. A
+# week, as RECOVERY: a nurse does not get a second alert for what she handled the same week,
+# and a diuretic change shows on the scales within days [assumption].
+HELD_AFTER_RESOLUTION = timedelta(days=7)
 
 # Rule kinds whose findings are reminders to measure, not signs of deterioration: their alerts
 # stay one per patient and rule, and the detection report leaves them out.
@@ -280,8 +290,13 @@ def _cooling(alert: RuleAlert, finding: Finding) -> bool:
 
 def _same_deterioration(alert: RuleAlert, finding: Finding) -> bool:
     """A detection finding no more severe than the resolved ``alert`` that belongs to it: the
-    deterioration has not recovered (``RECOVERY``), or the nurse has just resolved it."""
+    deterioration has not recovered (``RECOVERY``), or the nurse has just resolved it; never
+    ``HELD_AFTER_RESOLUTION`` after she resolved it."""
     if SEVERITY_RANK[finding.severity] > SEVERITY_RANK[alert.severity]:
+        return False
+    if alert.resolved_at is not None and (
+        finding.fired_at >= alert.resolved_at + HELD_AFTER_RESOLUTION
+    ):
         return False
     return finding.fired_at <= alert.last_fired_at + RECOVERY or _cooling(alert, finding)
 

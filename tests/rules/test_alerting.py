@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hemkoll.rules.alerting import (
+    HELD_AFTER_RESOLUTION,
     RECOVERY,
     RESOLUTION_COOLDOWN,
     AddEvidence,
@@ -66,10 +67,21 @@ def test_after_resolution_only_recovery_or_a_worse_finding_opens_a_new_alert() -
         assert decide([finding(rule, "yellow", later)], resolved) == [
             Touch("spo2", T0 + timedelta(hours=later))
         ]
-    # Each finding it records moves its recovery on.
+    # Each finding it records moves its recovery on, until HELD_AFTER_RESOLUTION after the
+    # resolution: a deterioration still going on a week after the nurse acted is news.
     days = RECOVERY / timedelta(hours=1)
-    going_on = [finding("spo2", "yellow", h) for h in (days - 1, 2 * days - 2)]
-    assert decide(going_on, resolved) == [Touch("spo2", f.fired_at) for f in going_on]
+    held = (resolved_at + HELD_AFTER_RESOLUTION - T0) / timedelta(hours=1)
+    daily = [finding("spo2", "yellow", h) for h in range(24, int(held) + 48, 24)]
+    assert all(f.fired_at - daily[0].fired_at < RECOVERY for f in daily[:2])
+    decisions = decide(daily, resolved)
+    touched = [f for f in daily if f.fired_at < resolved_at + HELD_AFTER_RESOLUTION]
+    assert decisions[: len(touched)] == [Touch("spo2", f.fired_at) for f in touched]
+    first_after = daily[len(touched)]
+    assert decisions[len(touched)] == Open(first_after)
+    # The new alert then holds the rest of the run, which goes on adding nothing new.
+    assert decisions[len(touched) + 1 :] == [
+        Touch("spo2", f.fired_at) for f in daily[len(touched) + 1 :]
+    ]
     # Worse: through at once.
     assert decide([finding("pulse", "red", 2)], resolved) == [Open(finding("pulse", "red", 2))]
     # Recovered: no finding of any detection rule for RECOVERY after its last one.
