@@ -492,6 +492,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "metric_symptom_ankle_swelling": ("Svullna anklar", "Ankle swelling"),
     "metric_symptom_fatigue": ("Trötthet", "Fatigue"),
     "metric_self_rated_health": ("Självskattad hälsa", "Self-rated health"),
+    "metric_worse_than_usual": ("Värre än vanligt (följdfråga)", "Worse than usual (follow-up)"),
     "kind_threshold": ("{metric}: gränsvärden", "{metric}: limits"),
     "kind_change_rise": ("{metric}: ökning på {days} d", "{metric}: rise over {days} d"),
     "kind_change_fall": ("{metric}: minskning på {days} d", "{metric}: fall over {days} d"),

@@ -7,7 +7,10 @@ answer of a run of answers meeting it, and again at the run's first answer of ea
 day (``series.run_firings``); a yellow finding is not reported while the same answer meets the
 red score. With ``usual_days``, the score levels also need the answer to be above the
 patient's usual answer: the median of her answers in the ``usual_days`` days before it (strictly
-before), once there are ``usual_min_answers`` of them (``usual_answers``).
+before), once there are ``usual_min_answers`` of them (``usual_answers``). With ``follow_up``,
+the score levels also need the questionnaire's follow-up not to say "not worse than usual"
+(``follow_up_answers``: the patient's ``worse_than_usual`` answer nearest the answer, within
+``FOLLOW_UP_TOLERANCE_S``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import JsonValue
 
+from hemkoll.protocol.measurements import FOLLOW_UP
 from hemkoll.rules import explain
 from hemkoll.rules.arrays import BoolArray, FloatArray
 from hemkoll.rules.config import Severity, SymptomRule
@@ -68,6 +72,51 @@ def usual_answers(batch: MetricBatch, window_us: int, min_answers: int) -> Float
     return np.asarray(np.where(count >= min_answers, (lo + hi) / 2.0, np.nan), dtype=np.float64)
 
 
+# A questionnaire sends its answers and the follow-up with one measured_at (the device's and the
+# patient app's); a device that stamps each answer as it is given spreads them over the minute
+# or two a questionnaire takes. Ten minutes covers that with room, and is far below the day
+# between questionnaires, so a follow-up is never matched to another questionnaire's answer.
+FOLLOW_UP_TOLERANCE_S = 600
+_FOLLOW_UP_TOLERANCE_US = FOLLOW_UP_TOLERANCE_S * 1_000_000
+
+
+def follow_up_answers(
+    answers: MetricBatch, follow_ups: MetricBatch, tolerance_us: int
+) -> FloatArray:
+    """Per answer: the value of the patient's follow-up nearest it in time, if within the
+    tolerance (on a tie the higher value, "worse"); NaN if there is none.
+
+    Merges both batches in (patient, time) order and carries the index of the latest follow-up
+    forward and of the next one backward, so each answer sees its two neighbours at once.
+    """
+    n, m = answers.t.size, follow_ups.t.size
+    out = np.full(n, np.nan)
+    if n == 0 or m == 0:
+        return out
+    patient = np.concatenate((answers.patient, follow_ups.patient))
+    t = np.concatenate((answers.t, follow_ups.t))
+    order = np.lexsort((t, patient))
+    is_follow_up = order >= n
+    rank = np.arange(n + m, dtype=np.int64)
+    before = np.maximum.accumulate(np.where(is_follow_up, rank, -1))
+    after = np.minimum.accumulate(np.where(is_follow_up, rank, n + m)[::-1])[::-1]
+    where = np.empty(n + m, dtype=np.int64)
+    where[order] = rank
+    at = where[:n]
+    best_gap = np.full(n, np.inf)
+    for neighbour in (before[at], after[at]):
+        ok = (neighbour >= 0) & (neighbour < n + m)
+        j = order[np.clip(neighbour, 0, n + m - 1)] - n
+        j = np.clip(j, 0, m - 1)
+        gap = np.abs(follow_ups.t[j] - answers.t).astype(np.float64)
+        ok &= (follow_ups.patient[j] == answers.patient) & (gap <= tolerance_us)
+        value = follow_ups.v[j]
+        nearer = ok & ((gap < best_gap) | ((gap == best_gap) & ~(value <= out)))
+        out = np.where(nearer, value, out)
+        best_gap = np.where(nearer, gap, best_gap)
+    return out
+
+
 def window_lowest(batch: MetricBatch, i: int, window_us: int) -> int:
     """Index of the lowest answer before answer i within the window (the latest on a tie)."""
     best = -1
@@ -95,6 +144,12 @@ def evaluate(rule: SymptomRule, ctx: Context) -> Hits:
     at_yellow = v >= rule.yellow_score if rule.yellow_score is not None else np.zeros(n, bool)
     red &= above
     at_yellow &= above
+    follow_up = np.full(n, np.nan)
+    if rule.follow_up:
+        follow_up = follow_up_answers(batch, ctx.batch(FOLLOW_UP), _FOLLOW_UP_TOLERANCE_US)
+        usual_state = follow_up == 0  # she answered "not worse than usual"
+        red &= ~usual_state
+        at_yellow &= ~usual_state
     worse = np.zeros(n, dtype=bool)
     if rule.worsening_points is not None:
         worse = worsened(batch, window, rule.worsening_points)
@@ -113,6 +168,7 @@ def evaluate(rule: SymptomRule, ctx: Context) -> Hits:
             answer=(int(batch.t[i]), float(v[i])),
             window_lowest=None if j < 0 else (int(batch.t[j]), float(batch.v[j])),
             usual=None if np.isnan(usual[i]) else float(usual[i]),
+            follow_up=None if np.isnan(follow_up[i]) else float(follow_up[i]),
         )
 
     return Hits(patient=batch.patient[at], t=batch.t[at], red=red_fire[at], render=render)
@@ -126,8 +182,10 @@ def finding(
     answer: tuple[int, float],
     window_lowest: tuple[int, float] | None,
     usual: float | None = None,
+    follow_up: float | None = None,
 ) -> Finding:
-    """Finding of an answer (measured_at µs, score); window_lowest: the lowest earlier one."""
+    """Finding of an answer (measured_at µs, score); window_lowest: the lowest earlier one;
+    follow_up: the questionnaire's answer to "worse than usual?" (1 yes, 0 no), if any."""
     t, score = answer
     if red or not worse or window_lowest is None:
         limit = rule.red_score if red else rule.yellow_score
@@ -150,5 +208,9 @@ def finding(
     if rule.usual_days is not None:
         evidence["usual_answer"] = usual
         evidence["usual_days"] = rule.usual_days
+    if rule.follow_up:
+        evidence["worse_than_usual"] = follow_up
+        more_en, more_sv = explain.follow_up(follow_up)
+        en, sv = f"{en} {more_en}", f"{sv} {more_sv}"
     severity: Severity = "red" if red else "yellow"
     return Finding(rule.id, rule.kind, severity, utc(t), evidence, en, sv)
