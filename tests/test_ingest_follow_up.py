@@ -62,8 +62,7 @@ def test_the_follow_up_is_stored_checked_and_read_by_the_rules(
         {
             "index": 3,
             "code": "value_implausible",
-            "reason": "readings[3]: worse_than_usual is a yes/no answer: 0 (no) or 1 (yes), "
-            "not 2",
+            "reason": "readings[3]: worse_than_usual is a yes/no answer: 0 (no) or 1 (yes), not 2",
         }
     ]
     assert [r["code"] for r in told_s["rejected"]] == ["metric_not_for_device"]
