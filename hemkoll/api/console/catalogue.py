@@ -386,6 +386,11 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "ev_worsening": ("Försämring som larmar", "Worsening that alerts"),
     "ev_window_lowest": ("Lägsta svar innan", "Lowest answer before"),
     "ev_usual_answer": ("Vanligt svar ({days} dygn före)", "Usual answer ({days} days before)"),
+    "ev_worse_than_usual": (
+        "Värre än vanligt, enligt henne (följdfrågan)",
+        "Worse than usual, she says (the follow-up)",
+    ),
+    "ev_not_answered": ("inte besvarad", "not answered"),
     "ev_mode": ("Villkor", "Condition"),
     "ev_window_hours": ("Tidsfönster", "Window"),
     "ev_components": ("Delar som larmade", "Parts that fired"),
