@@ -303,7 +303,7 @@ def _missing(r: _Reader) -> None:
 
 
 # The follow-up's answers (1 yes, 0 no); anything else is shown as it is.
-_YES_NO = {1.0: "ev_yes", 0.0: "ev_no"}
+_YES_NO: dict[float | None, str] = {1.0: "ev_yes", 0.0: "ev_no"}
 
 
 def _symptom(r: _Reader) -> None:
