@@ -14,15 +14,6 @@ from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.store.connect import connect
 from tests.helpers import Device, enrol, message, reading, running_ingest
 
-AT_REST_WITH_FOLLOW_UP = HEART_FAILURE.model_copy(
-    update={
-        "rules": tuple(
-            r.model_copy(update={"follow_up": True}) if r.id == "breathlessness_at_rest" else r
-            for r in HEART_FAILURE.rules
-        )
-    }
-)
-
 
 def _questionnaire(msg_id: str, at: datetime, breathlessness: float, follow_up: float) -> bytes:
     return message(
@@ -88,9 +79,10 @@ def test_the_follow_up_is_stored_checked_and_read_by_the_rules(
             0,
         ),
     ]
-    # The at-rest rule reading the follow-up: "not worse" opens nothing, "worse" a red alert
-    # whose evidence says what she answered.
-    worker = RulesWorker(RulesConfig(db_url, AT_REST_WITH_FOLLOW_UP))
+    # The preset's at-rest rule reads the follow-up: "not worse" opens nothing, "worse" a red
+    # alert whose evidence says what she answered.
+    assert HEART_FAILURE.rule("breathlessness_at_rest").model_dump()["follow_up"] is True
+    worker = RulesWorker(RulesConfig(db_url, HEART_FAILURE))
     with connect(db_url) as conn:
         worker.process_due(conn)
     assert worker.failed == 0

@@ -227,16 +227,8 @@ def test_the_follow_up_is_asked_only_after_a_high_answer_and_the_rule_reads_it(
         "SELECT answers->'worse_than_usual', score FROM questionnaire_responses"
         " ORDER BY authored_at DESC LIMIT 1",
     ) == [(0, 4.0)]
-    # The at-rest rule reading the follow-up opens no alert on "not worse than usual".
-    with_follow_up = HEART_FAILURE.model_copy(
-        update={
-            "rules": tuple(
-                r.model_copy(update={"follow_up": True}) if r.id == "breathlessness_at_rest" else r
-                for r in HEART_FAILURE.rules
-            )
-        }
-    )
-    worker = RulesWorker(RulesConfig(db_url, with_follow_up))
+    # The preset's at-rest rule reads the follow-up: no alert on "not worse than usual".
+    worker = RulesWorker(RulesConfig(db_url, HEART_FAILURE))
     with connect(db_url) as conn:
         worker.process_due(conn)
     assert worker.failed == 0
