@@ -14,6 +14,7 @@ from hemkoll.rules import RuleSet, SymptomRule, evaluate, evaluate_cohort
 from hemkoll.rules.baseline import evaluate_reference
 from hemkoll.rules.findings import Finding, epoch_us
 from hemkoll.rules.kinds.symptom import FOLLOW_UP_TOLERANCE_S
+from hemkoll.rules.overrides import OverrideLayer, RuleOverride, effective_rules
 
 TZ = ZoneInfo("Europe/Stockholm")
 START = date(2025, 3, 3)
@@ -196,3 +197,15 @@ def test_engine_equals_reference_on_a_random_cohort_with_follow_ups() -> None:
 def test_the_follow_up_is_no_symptom_scale_for_a_rule() -> None:
     with pytest.raises(ValueError, match="not a symptom answer"):
         SymptomRule(id="x", metric=FOLLOW_UP, yellow_score=1)
+
+
+def test_a_clinician_turns_the_follow_up_off_for_one_patient_by_override() -> None:
+    preset = RuleSet(name="t", rules=(AT_REST,))
+    layer = OverrideLayer(
+        source="patient:1 (Dr A)",
+        overrides=(RuleOverride(id="at_rest", patch={"follow_up": False}),),
+    )
+    mine = effective_rules(preset, layer)
+    series = _series([2.0, 3.0], {1: (0.0, 0)})
+    assert evaluate(preset, series, tz=TZ) == []
+    assert [f.severity for f in evaluate(mine, series, tz=TZ)] == ["red"]
