@@ -13,8 +13,9 @@ from hemkoll.protocol.measurements import FOLLOW_UP
 from hemkoll.rules import RuleSet, SymptomRule, evaluate, evaluate_cohort
 from hemkoll.rules.baseline import evaluate_reference
 from hemkoll.rules.findings import Finding, epoch_us
-from hemkoll.rules.kinds.symptom import FOLLOW_UP_TOLERANCE_S
+from hemkoll.rules.kinds.symptom import FOLLOW_UP_TOLERANCE_S, follow_up_answers
 from hemkoll.rules.overrides import OverrideLayer, RuleOverride, effective_rules
+from hemkoll.rules.series import build_batch
 
 TZ = ZoneInfo("Europe/Stockholm")
 START = date(2025, 3, 3)
@@ -209,3 +210,30 @@ def test_a_clinician_turns_the_follow_up_off_for_one_patient_by_override() -> No
     series = _series([2.0, 3.0], {1: (0.0, 0)})
     assert evaluate(preset, series, tz=TZ) == []
     assert [f.severity for f in evaluate(mine, series, tz=TZ)] == ["red"]
+
+
+def test_matching_holds_when_the_cohort_spans_too_long_for_one_packed_key() -> None:
+    # Patient 0's answers at the ends of the calendar make patients x span overflow one int64
+    # key: the follow-ups are then matched a group of patients at a time, with the same result.
+    rng = np.random.default_rng(8)
+    ends = (epoch_us(datetime(1, 1, 2, tzinfo=UTC)), epoch_us(datetime(9999, 12, 30, tzinfo=UTC)))
+    answers, follow_ups = [], []
+    for p in range(40):
+        t = np.sort(rng.choice(np.arange(60) * 86_400 * SECOND, 20, replace=False)) + _t(0)
+        if p == 0:
+            t = np.concatenate(([ends[0]], t, [ends[1]]))
+        shift = rng.choice([0, 45, -45, 2 * FOLLOW_UP_TOLERANCE_S], t.size) * SECOND
+        answers.append((t, np.full(t.size, 3.0)))
+        follow_ups.append((t + shift, rng.integers(0, 2, t.size).astype(float)))
+    a, f = build_batch(answers, None), build_batch(follow_ups, None)
+    assert a.n_patients * (ends[1] - ends[0]) > 2**63
+    got = follow_up_answers(a, f, FOLLOW_UP_TOLERANCE_S * SECOND)
+    expected = []
+    for (t_a, _), (t_f, v_f) in zip(answers, follow_ups, strict=True):
+        for t in t_a:
+            gap = np.abs(t_f - t)
+            near = gap <= FOLLOW_UP_TOLERANCE_S * SECOND
+            expected.append(v_f[near][np.argmin(gap[near])] if near.any() else np.nan)
+    np.testing.assert_array_equal(got, np.array(expected))
+    assert np.isnan(got).any()
+    assert set(got[~np.isnan(got)]) == {0.0, 1.0}

@@ -20,7 +20,7 @@ from pydantic import JsonValue
 
 from hemkoll.protocol.measurements import FOLLOW_UP
 from hemkoll.rules import explain
-from hemkoll.rules.arrays import BoolArray, FloatArray
+from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
 from hemkoll.rules.config import Severity, SymptomRule
 from hemkoll.rules.findings import Finding, iso, utc
 from hemkoll.rules.kinds.context import NO_HITS, Context, Hits
@@ -80,37 +80,50 @@ FOLLOW_UP_TOLERANCE_S = 600
 _FOLLOW_UP_TOLERANCE_US = FOLLOW_UP_TOLERANCE_S * 1_000_000
 
 
+# Keys (patient, time) packed into one int64 stay below this; a cohort whose patients x time
+# span would not fit is matched a group of patients at a time.
+_KEY_LIMIT = 2**62
+
+
 def follow_up_answers(
     answers: MetricBatch, follow_ups: MetricBatch, tolerance_us: int
 ) -> FloatArray:
     """Per answer: the value of the patient's follow-up nearest it in time, if within the
     tolerance (on a tie the higher value, "worse"); NaN if there is none.
 
-    Merges both batches in (patient, time) order and carries the index of the latest follow-up
-    forward and of the next one backward, so each answer sees its two neighbours at once.
+    Both batches are sorted by (patient, time), so (patient, time) packed into one integer
+    (patient x span + time) is sorted too, and one binary search finds each answer's two
+    neighbouring follow-ups. The span leaves more than the tolerance between patients, so a
+    neighbour within the tolerance is always the same patient's.
     """
-    n, m = answers.t.size, follow_ups.t.size
-    out = np.full(n, np.nan)
-    if n == 0 or m == 0:
+    out = np.full(answers.t.size, np.nan)
+    if answers.t.size == 0 or follow_ups.t.size == 0:
         return out
-    patient = np.concatenate((answers.patient, follow_ups.patient))
-    t = np.concatenate((answers.t, follow_ups.t))
-    order = np.lexsort((t, patient))
-    is_follow_up = order >= n
-    rank = np.arange(n + m, dtype=np.int64)
-    before = np.maximum.accumulate(np.where(is_follow_up, rank, -1))
-    after = np.minimum.accumulate(np.where(is_follow_up, rank, n + m)[::-1])[::-1]
-    where = np.empty(n + m, dtype=np.int64)
-    where[order] = rank
-    at = where[:n]
-    best_gap = np.full(n, np.inf)
-    for neighbour in (before[at], after[at]):
-        ok = (neighbour >= 0) & (neighbour < n + m)
-        j = order[np.clip(neighbour, 0, n + m - 1)] - n
-        j = np.clip(j, 0, m - 1)
-        gap = np.abs(follow_ups.t[j] - answers.t).astype(np.float64)
-        ok &= (follow_ups.patient[j] == answers.patient) & (gap <= tolerance_us)
-        value = follow_ups.v[j]
+    t0 = min(int(answers.t.min()), int(follow_ups.t.min())) - tolerance_us
+    span = max(int(answers.t.max()), int(follow_ups.t.max())) + tolerance_us - t0 + 1
+    group = max(1, _KEY_LIMIT // span)
+    for first in range(0, answers.n_patients, group):
+        last = min(first + group, answers.n_patients)
+        a = slice(int(answers.offsets[first]), int(answers.offsets[last]))
+        f = slice(int(follow_ups.offsets[first]), int(follow_ups.offsets[last]))
+        if a.start == a.stop or f.start == f.stop:
+            continue
+        key_a = (answers.patient[a] - first) * span + (answers.t[a] - t0)
+        key_f = (follow_ups.patient[f] - first) * span + (follow_ups.t[f] - t0)
+        out[a] = _nearest(key_a, key_f, follow_ups.v[f], tolerance_us)
+    return out
+
+
+def _nearest(key_a: IntArray, key_f: IntArray, v_f: FloatArray, tolerance_us: int) -> FloatArray:
+    """Per key_a: v_f of the nearest key_f (sorted) within the tolerance, the higher on a tie."""
+    after = np.searchsorted(key_f, key_a)
+    out = np.full(key_a.size, np.nan)
+    best_gap = np.full(key_a.size, tolerance_us + 1, dtype=np.int64)
+    for neighbour in (after - 1, after):
+        ok = (neighbour >= 0) & (neighbour < key_f.size)
+        j = np.clip(neighbour, 0, key_f.size - 1)
+        gap = np.abs(key_f[j] - key_a)
+        value = v_f[j]
         nearer = ok & ((gap < best_gap) | ((gap == best_gap) & ~(value <= out)))
         out = np.where(nearer, value, out)
         best_gap = np.where(nearer, gap, best_gap)
