@@ -513,6 +513,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "in_a_row": ("({n} i rad)", "({n} in a row)"),
     "sd": ("SD", "SD"),
     "worse_by": ("gul vid försämring med {points}", "yellow when worse by {points}"),
+    "unless_not_worse": ("inte vid ”inte värre än vanligt”", "not on “not worse than usual”"),
     "missing_after": ("efter {hours} tim", "after {hours} h"),
     "missing_by": ("ingen mätning kl. {time}", "no reading by {time}"),
     "unknown_rule": ("en regel som inte finns längre", "a rule no longer there"),
@@ -564,6 +565,10 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "desc_symptom_worse": (
         "Också när svaret blivit sämre än de senaste dagarnas.",
         "Also when the answer has become worse than in the last few days.",
+    ),
+    "desc_symptom_follow_up": (
+        "Inte när hon svarar på följdfrågan att det inte är värre än vanligt för henne.",
+        "Not when she answers the follow-up that it is not worse than usual for her.",
     ),
     "desc_missing_after": (
         "Larmar när ingen mätning av {metric} har kommit på {hours}.",
