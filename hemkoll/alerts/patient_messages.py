@@ -69,6 +69,9 @@ YOUR: MappingProxyType[str, Measure] = MappingProxyType(
         "symptom_ankle_swelling": Measure("your ankle swelling", "svullnaden i dina anklar"),
         "symptom_fatigue": Measure("your tiredness", "din trötthet"),
         "self_rated_health": Measure("your health", "din hälsa"),
+        "worse_than_usual": Measure(
+            "your answer whether it is worse than usual", "ditt svar om det är värre än vanligt"
+        ),
     }
 )
 

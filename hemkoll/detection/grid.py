@@ -48,8 +48,9 @@ _FIRST: dict[Level, dict[str, float]] = {
     # 55 % of days weighed instead of 77 % (the lower adherence seen in some trials' later
     # months).
     "low-adherence": {"weighed_day_fraction": 0.55},
-    # Symptom answers one and a half times as noisy.
-    "symptom-noise": {"symptom_noise_sd": 0.7},
+    # Symptom answers one and a half times as noisy, and the follow-up "worse than usual?"
+    # answered wrongly on a quarter of the questionnaires instead of a tenth.
+    "symptom-noise": {"symptom_noise_sd": 0.7, "follow_up_error_rate": 0.25},
     # 70 % of episodes without weight gain instead of half.
     "silent": {"silent_fraction": 0.7},
 }
@@ -61,6 +62,7 @@ _SECOND: dict[Level, dict[str, float]] = {
         "symptom_noise_sd": 0.3,
         "symptom_noise_per_step": 0.15,
         "at_rest_confusion": 0.04,
+        "follow_up_error_rate": 0.25,
     },
     "silent": {"silent_fraction": 0.65, "unreported_symptom_fraction": 0.45},
 }

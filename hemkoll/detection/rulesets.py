@@ -9,6 +9,8 @@
   difference between the two is exactly the list below.
 - The preset's deterioration index (``deterioration_index``) alone; with the preset's safety
   rules (urgent limits, breathlessness at rest) instead of the trends; and added to the preset.
+- The preset with ``breathlessness_at_rest`` not reading the questionnaire's follow-up
+  (``follow_up`` off, as before it was on), to compare with the preset as it is.
 """
 
 from __future__ import annotations
@@ -86,12 +88,25 @@ PRESET_WITH_INDEX = RuleSet(
     rules=tuple(INDEX_ON if r.id == INDEX_ON.id else r for r in HEART_FAILURE.rules),
 )
 
+# The preset with its red "breathlessness at rest" rule not reading the questionnaire's
+# follow-up ("worse than usual?", docs/programme.md): the comparison the preset's choice of
+# reading it was made on.
+PRESET_NO_FOLLOW_UP = RuleSet(
+    name="programme v2, at-rest without follow-up",
+    advice=HEART_FAILURE.advice,
+    rules=tuple(
+        r.model_copy(update={"follow_up": False}) if r.id == "breathlessness_at_rest" else r
+        for r in HEART_FAILURE.rules
+    ),
+)
+
 RULE_SETS: MappingProxyType[str, RuleSet] = MappingProxyType(
     {
         "rule-of-thumb": RULE_OF_THUMB,
         "macd-weight": MACD_WEIGHT,
         "preset-v1": PRESET_V1,
         "preset": HEART_FAILURE,
+        "preset-no-follow-up": PRESET_NO_FOLLOW_UP,
         "index": INDEX_ALONE,
         "index-safety": INDEX_WITH_SAFETY,
         "preset-index": PRESET_WITH_INDEX,

@@ -34,6 +34,8 @@ class Metric:
     plausible_high: float
     # Ordinal scales (symptom answers) take whole numbers only.
     integer: bool = False
+    # A yes/no answer (0 no, 1 yes): a value outside is refused in those words.
+    yes_no: bool = False
 
     def to_canonical(self, value: float, unit: str) -> float:
         return self.units[unit](value)
@@ -46,6 +48,8 @@ def _units(
 
 
 _SCORE = _units({"{score}": _identity})
+# The symptom questionnaire's follow-up answer (see its Metric below and FOLLOW_UP_FROM_SCORE).
+FOLLOW_UP = "worse_than_usual"
 
 METRICS: MappingProxyType[str, Metric] = MappingProxyType(
     {
@@ -157,11 +161,34 @@ METRICS: MappingProxyType[str, Metric] = MappingProxyType(
                 5.0,
                 integer=True,
             ),
+            # The symptom questionnaire's follow-up "Is this worse than usual for you?", asked
+            # when an answer is at or above FOLLOW_UP_FROM_SCORE (docs/protocol.md). Not a
+            # ``symptom_`` metric: it is no 0-3 scale, and the rules read it only beside the
+            # answers of the same questionnaire (hemkoll.rules.kinds.symptom). No LOINC code (a
+            # question of hemkoll's own): hemkoll's metric code names it, as for
+            # self_rated_health.
+            Metric(
+                FOLLOW_UP,
+                "{score}",
+                None,
+                "Follow-up: is this worse than usual for you? 0 no, 1 yes",
+                _SCORE,
+                0.0,
+                1.0,
+                integer=True,
+                yes_no=True,
+            ),
         )
     }
 )
 
 _SYMPTOMS = frozenset(name for name in METRICS if name.startswith("symptom_"))
+# The follow-up is asked when a symptom answer of the questionnaire is at least 2 (moderate:
+# breathless on light exertion; 3 is at rest). These are the answers the programme acts on
+# (preset: moderate asks for contact today, severe now; PatientAdvice.notable_score), and the
+# confusion seen on the independent cohort is a patient at her usual 2 answering 3. Asking from
+# 1 (mild) would ask most patients every day, for answers no rule raises an alert on.
+FOLLOW_UP_FROM_SCORE = 2
 
 # Which metrics each kind of device may report. A gateway (a tablet or hub relaying several
 # devices) may report all of them.
@@ -171,10 +198,10 @@ METRICS_BY_DEVICE_KIND: MappingProxyType[str, frozenset[str]] = MappingProxyType
         "blood_pressure_monitor": frozenset({"systolic_bp", "diastolic_bp", "heart_rate"}),
         "pulse_oximeter": frozenset({"spo2", "heart_rate"}),
         "thermometer": frozenset({"body_temperature"}),
-        "symptom_questionnaire": _SYMPTOMS,
+        "symptom_questionnaire": _SYMPTOMS | {FOLLOW_UP},
         # The patient app (one per patient, made on her first answer: hemkoll.store.devices):
         # the questionnaire answers that are readings.
-        "patient_app": _SYMPTOMS | {"self_rated_health"},
+        "patient_app": _SYMPTOMS | {FOLLOW_UP, "self_rated_health"},
         "gateway": frozenset(METRICS),
     }
 )
@@ -204,6 +231,11 @@ def canonical_value(metric_name: str, value: float, unit: str) -> float:
         )
     if not math.isfinite(value):
         raise ReadingRejected("value_not_finite", f"{metric.name} value is not a finite number")
+    if metric.yes_no and value not in (0, 1):
+        raise ReadingRejected(
+            "value_implausible",
+            f"{metric.name} is a yes/no answer: 0 (no) or 1 (yes), not {value:.6g}",
+        )
     if metric.integer and value != int(value):
         raise ReadingRejected(
             "value_implausible", f"{metric.name} is an ordinal score and must be a whole number"

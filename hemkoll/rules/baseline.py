@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from hemkoll.protocol.measurements import FOLLOW_UP
 from hemkoll.rules.baseline_index import index_reference
 from hemkoll.rules.config import (
     BaselineRule,
@@ -70,6 +71,9 @@ def evaluate_reference(
         if isinstance(rule, IndexRule):
             daily = [_daily(readings.get(m, []), tz) for m in rule.metrics]
             found[rule.id] = index_reference(rule, daily)
+        elif isinstance(rule, SymptomRule):
+            follow_ups = readings.get(FOLLOW_UP, []) if rule.follow_up else []
+            found[rule.id] = _symptom(rule, readings.get(rule.metric, []), tz, follow_ups)
         elif not isinstance(rule, CombinationRule):
             rs = readings.get(rule.metric, [])
             found[rule.id] = _rule(rule, rs, tz, horizon, paused)
@@ -119,8 +123,6 @@ def _rule(
         return _baseline(rule, _daily(rs, tz))
     if isinstance(rule, TrendRule):
         return _trend(rule, _daily(rs, tz))
-    if isinstance(rule, SymptomRule):
-        return _symptom(rule, rs, tz)
     if isinstance(rule, MissingRule):
         if paused or not rs:
             return []
@@ -331,7 +333,21 @@ def _missing_by_time(
     return out
 
 
-def _symptom(rule: SymptomRule, rs: list[Reading], tz: ZoneInfo) -> list[Finding]:
+def _follow_up(follow_ups: list[Reading], t: int) -> float | None:
+    """The follow-up answer nearest ``t`` within the tolerance; on a tie the higher."""
+    best: tuple[int, float] | None = None
+    for t_f, v in follow_ups:
+        gap = abs(t_f - t)
+        if gap > symptom.FOLLOW_UP_TOLERANCE_S * 1_000_000:
+            continue
+        if best is None or gap < best[0] or (gap == best[0] and v > best[1]):
+            best = (gap, v)
+    return None if best is None else best[1]
+
+
+def _symptom(
+    rule: SymptomRule, rs: list[Reading], tz: ZoneInfo, follow_ups: list[Reading]
+) -> list[Finding]:
     window = round(rule.worsening_window_hours * US_PER_HOUR)
     was_red = was_yellow = False
     out: list[Finding] = []
@@ -351,7 +367,8 @@ def _symptom(rule: SymptomRule, rs: list[Reading], tz: ZoneInfo) -> list[Finding
             earlier = [rs[j][1] for j in range(i) if rs[j][0] >= since]
             if len(earlier) >= rule.usual_min_answers:
                 usual = statistics.median(earlier)
-        above = usual is None or v > usual
+        follow_up = _follow_up(follow_ups, t) if rule.follow_up else None
+        above = (usual is None or v > usual) and follow_up != 0
         red = rule.red_score is not None and v >= rule.red_score and above
         worse = (
             rule.worsening_points is not None
@@ -371,6 +388,7 @@ def _symptom(rule: SymptomRule, rs: list[Reading], tz: ZoneInfo) -> list[Finding
                     answer=(t, v),
                     window_lowest=None if rule.worsening_points is None else lowest,
                     usual=usual,
+                    follow_up=follow_up,
                 )
             )
     return out

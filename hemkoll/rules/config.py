@@ -356,6 +356,13 @@ class SymptomRule(_Rule):
     # the score describes (breathless on light exertion every day), the score says nothing new.
     usual_days: int | None = Field(default=None, ge=7, le=MAX_BASELINE_DAYS)
     usual_min_answers: int = Field(default=7, ge=MIN_BASELINE_VALUES)
+    # With ``follow_up``, an answer at a score whose questionnaire's follow-up ("Is this worse
+    # than usual for you?", metric ``worse_than_usual``, hemkoll.protocol.measurements) says
+    # "no" fires no score level: she says it is her usual state. "Yes", or no follow-up (not
+    # asked, not answered, or more than ``symptom.FOLLOW_UP_TOLERANCE_S`` from
+    # the answer), fires as
+    # without it. Worsening (``worsening_points``) is a change she did not judge: unaffected.
+    follow_up: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> SymptomRule:

@@ -38,6 +38,9 @@ METRIC_TEXT: MappingProxyType[str, MetricText] = MappingProxyType(
         "self_rated_health": MetricText(
             "self-rated health", "självskattad hälsa", "of 5", "av 5", 0
         ),
+        "worse_than_usual": MetricText(
+            "worse than usual (follow-up)", "värre än vanligt (följdfråga)", "of 1", "av 1", 0
+        ),
     }
 )
 
@@ -180,6 +183,24 @@ def symptom_worse(metric: str, before: float, score: float, hours: float) -> Sen
         f"within {_en(hours, 0)} hours.",
         f"{_cap(m.sv)} har ökat från {_sv(before, 0)} till {_sv(score, 0)} av 3 "
         f"inom {_sv(hours, 0)} timmar.",
+    )
+
+
+def follow_up(answer: float | None) -> Sentences:
+    """What the patient answered to the questionnaire's follow-up "worse than usual?"."""
+    if answer is None:
+        return (
+            "She did not answer whether this is worse than usual.",
+            "Hon svarade inte på om det är värre än vanligt.",
+        )
+    if answer == 0:
+        return (
+            "She answered that this is not worse than usual for her.",
+            "Hon svarade att det inte är värre än vanligt för henne.",
+        )
+    return (
+        "She answered that this is worse than usual for her.",
+        "Hon svarade att det är värre än vanligt för henne.",
     )
 
 

@@ -120,6 +120,15 @@ BP_SILENCE_HOURS = 72.0
 WEIGHT_DEADLINE = time(12, 0)
 # SpO2 below 90 % is hypoxaemia by common clinical convention [U]; not in BEAT-HF or TELBIL.
 SPO2_RED_LOW = 90.0
+# The red "breathlessness at rest" rule reads the questionnaire's follow-up "Is this worse than
+# usual for you?": an "at rest" answer she says is not worse than usual raises no alert; "worse",
+# or no follow-up, is red as before. Chosen on the robustness grid (bench/detection.py --grid,
+# docs/detection.md; nothing tuned: the rule has no number to tune), where on the second
+# generator, whose patients usually breathless on light exertion sometimes answer "at rest",
+# it removes 1.4-3.0 unexplained alerts per patient-year (15-37 %) for 0-6 points of
+# sensitivity, and on the first 0.04-1.3 for none; the worst cells: sensitivity 48 -> 44 %,
+# unexplained 13.4 -> 12.5 per patient-year, median lead 2.5 days either way.
+AT_REST_FOLLOW_UP = True
 
 
 # The deterioration index (HeartLogic's idea, Boehmer et al. 2017 [A]: one score from several
@@ -230,7 +239,9 @@ HEART_FAILURE = RuleSet(
             id="breathlessness_at_rest",
             metric="symptom_breathlessness",
             red_score=SYMPTOM_SEVERE,
-            note="severe breathlessness (at rest) asks for contact now [U]",
+            follow_up=AT_REST_FOLLOW_UP,
+            note="severe breathlessness (at rest) asks for contact now [U]; not when she "
+            "answers that it is not worse than usual for her (grid)",
         ),
         ChangeRule(
             id="weight_gain_1d",

@@ -1,7 +1,8 @@
 """The devices in each home: which days they measure, when, with what clock, and what they send.
 
 Per patient four devices: a scale, a blood-pressure monitor (systolic, diastolic, heart rate), a
-pulse oximeter (SpO2) and a symptom questionnaire (three answers). On a day with a morning routine
+pulse oximeter (SpO2) and a symptom questionnaire (three answers, and the follow-up "worse than
+usual?" when one of them is high). On a day with a morning routine
 each device is used with a fixed probability; nothing is measured on hospital days. Each device's
 clock is off by a constant few seconds to a couple of minutes, which shows in ``measured_at`` and
 ``sent_at``. While the home is online a device sends each measurement within seconds; during an
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from hemkoll.protocol.measurements import KG_PER_POUND
+from hemkoll.protocol.measurements import FOLLOW_UP, KG_PER_POUND
 from hemkoll.protocol.payload import MAX_READINGS_PER_MESSAGE
 from hemkoll.simulator.cohort import Cohort
 from hemkoll.simulator.parameters import SimulationParameters
@@ -39,11 +40,14 @@ METRICS = (
     "symptom_breathlessness",
     "symptom_ankle_swelling",
     "symptom_fatigue",
+    FOLLOW_UP,
 )
-KIND_METRICS: tuple[tuple[int, ...], ...] = ((0,), (1, 2, 3), (4,), (5, 6, 7))
+# The questionnaire's follow-up is sent only on the days it is asked (its value is NaN on the
+# others).
+KIND_METRICS: tuple[tuple[int, ...], ...] = ((0,), (1, 2, 3), (4,), (5, 6, 7, 8))
 UNITS = ("kg", "[lb_av]", "mm[Hg]", "/min", "%", "{score}")
 KG, LB, MMHG, PER_MIN, PERCENT, SCORE = range(6)
-METRIC_UNIT = (KG, MMHG, MMHG, PER_MIN, PERCENT, SCORE, SCORE, SCORE)
+METRIC_UNIT = (KG, MMHG, MMHG, PER_MIN, PERCENT, SCORE, SCORE, SCORE, SCORE)
 # The questionnaire (a tablet app) writes local times with their offset; the other devices UTC.
 LOCAL_TIME_KINDS = frozenset({QUESTIONNAIRE})
 # The oximeter leaves out the optional sent_at; the others include it.
@@ -129,6 +133,7 @@ def simulate_devices(
     cohort: Cohort,
     timeline: Timeline,
     measured: Signals,
+    follow_up: FloatArray,
     in_hospital: BoolArray,
     params: SimulationParameters,
 ) -> tuple[Readings, Messages]:
@@ -164,6 +169,7 @@ def simulate_devices(
         measured.breathlessness,
         measured.ankle_swelling,
         measured.fatigue,
+        follow_up,
     )
     reading_parts: list[Readings] = []
     message_parts: list[Messages] = []
@@ -195,14 +201,21 @@ def simulate_devices(
             true_time[first_session] + delay,
         ).astype(np.int64)
         sessions = np.diff(np.append(first_session, n))
+        values = np.stack([signal[metric][p, d] for metric in metrics], axis=1).ravel()
+        # Readings not sent (the follow-up where it is not asked), and each message's share of
+        # those that are.
+        sent = ~np.isnan(values)
+        kept = np.concatenate(([0], np.cumsum(sent)))
+        start_at = kept[first_session.astype(np.int64) * m]
+        end_at = kept[(first_session + sessions).astype(np.int64) * m]
         message_parts.append(
             Messages(
                 kind=np.full(first_session.size, kind, dtype=np.int8),
                 patient=p[first_session].astype(np.int32),
                 publish_at=publish,
                 sent_at=publish + clock_error[p[first_session], kind],
-                reading_start=reading_base + first_session.astype(np.int64) * m,
-                reading_count=(sessions * m).astype(np.int32),
+                reading_start=reading_base + start_at,
+                reading_count=(end_at - start_at).astype(np.int32),
                 backlog=backlog,
             )
         )
@@ -215,16 +228,16 @@ def simulate_devices(
         offset = timeline.utc_offset[d].astype(np.int32) if local else np.zeros(n, np.int32)
         reading_parts.append(
             Readings(
-                patient=np.repeat(p, m).astype(np.int32),
-                day=np.repeat(d, m).astype(np.int32),
-                metric=np.tile(np.asarray(metrics, dtype=np.int8), n),
-                unit=units.ravel(),
-                value=np.stack([signal[metric][p, d] for metric in metrics], axis=1).ravel(),
-                measured_at=np.repeat(device_time, m),
-                tz_offset=np.repeat(offset, m),
+                patient=np.repeat(p, m).astype(np.int32)[sent],
+                day=np.repeat(d, m).astype(np.int32)[sent],
+                metric=np.tile(np.asarray(metrics, dtype=np.int8), n)[sent],
+                unit=units.ravel()[sent],
+                value=values[sent],
+                measured_at=np.repeat(device_time, m)[sent],
+                tz_offset=np.repeat(offset, m)[sent],
             )
         )
-        reading_base += n * m
+        reading_base += int(kept[-1])
     return _concat_readings(reading_parts), _concat_messages(message_parts)
 
 

@@ -34,9 +34,10 @@ FAULT_NAMES = (None, "truncated", "wrong_unit", "impossible_value")
 FAULT_REJECTION = (None, "not_json", "unit_not_allowed", "value_implausible")
 
 # Unit spellings that are common on devices but are not UCUM, per metric (METRICS order).
-_WRONG_UNIT = ("kgs", "mmHg", "mmHg", "bpm", "percent", "points", "points", "points")
-# Values no patient can have, per metric: scale faults read 0, oximeters glitch high.
-_IMPOSSIBLE_VALUE = ("0.0", "0", "0", "0", "127", "9", "9", "9")
+_WRONG_UNIT = ("kgs", "mmHg", "mmHg", "bpm", "percent", "points", "points", "points", "points")
+# Values no patient can have, per metric: scale faults read 0, oximeters glitch high, the
+# questionnaire's yes/no follow-up sends a score.
+_IMPOSSIBLE_VALUE = ("0.0", "0", "0", "0", "127", "9", "9", "9", "2")
 # Metrics whose values are whole numbers from the devices, written as JSON integers; the weight
 # is written as the shortest decimal that reads back as the same double (as orjson would).
 _INTEGER_METRIC = np.asarray([False] + [True] * (len(METRICS) - 1))

@@ -100,6 +100,14 @@ class SimulationParameters:
     ankle_swelling_base: tuple[float, float] = (0.0, 1.0)
     fatigue_base: tuple[float, float] = (0.3, 1.5)
     symptom_noise_sd: float = 0.45
+    # The questionnaire's follow-up "Is this worse than usual for you?", asked when an answer is
+    # at least FOLLOW_UP_FROM_SCORE (hemkoll.protocol.measurements): she answers "worse" when a
+    # symptom she answered that high is at least this many steps above her usual latent level
+    # (half a step: where her rounded answer starts to move), and gives the other answer on
+    # this share of questionnaires (misreading the question, or judging the day badly)
+    # [assumption].
+    follow_up_worse_steps: float = 0.5
+    follow_up_error_rate: float = 0.1
 
     # --- deterioration episodes ------------------------------------------------------------
     # Worsening-HF admissions per calendar patient-year: 0.68 in the usual-care arm of CHAMPION

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from hemkoll.protocol.measurements import FOLLOW_UP_FROM_SCORE
 from hemkoll.simulator.cohort import Cohort
 from hemkoll.simulator.episodes import EpisodeEffects
 from hemkoll.simulator.parameters import SimulationParameters
@@ -120,3 +121,32 @@ def measured_signals(
         ankle_swelling=score(true.ankle_swelling),
         fatigue=score(true.fatigue),
     )
+
+
+def follow_up_answers(
+    rng: np.random.Generator,
+    cohort: Cohort,
+    true: Signals,
+    measured: Signals,
+    params: SimulationParameters,
+) -> FloatArray:
+    """Per patient and day the answer to "Is this worse than usual for you?" (1 yes, 0 no), NaN
+    where it is not asked (no symptom answer at FOLLOW_UP_FROM_SCORE or above).
+
+    "Worse" when a symptom answered that high is ``follow_up_worse_steps`` above her usual
+    latent level (during a build-up); a high answer from the day's noise at her usual level is
+    "not worse". Either is flipped on ``follow_up_error_rate`` of the questionnaires.
+    """
+    high = [
+        (measured.breathlessness, true.breathlessness, cohort.breathlessness),
+        (measured.ankle_swelling, true.ankle_swelling, cohort.ankle_swelling),
+        (measured.fatigue, true.fatigue, cohort.fatigue),
+    ]
+    asked = np.zeros(measured.breathlessness.shape, dtype=bool)
+    worse = np.zeros(asked.shape, dtype=bool)
+    for answer, latent, usual in high:
+        at = answer >= FOLLOW_UP_FROM_SCORE
+        asked |= at
+        worse |= at & (latent - usual[:, np.newaxis] >= params.follow_up_worse_steps)
+    wrong = rng.random(asked.shape) < params.follow_up_error_rate
+    return np.where(asked, (worse ^ wrong).astype(np.float64), np.nan)

@@ -17,12 +17,18 @@ from hemkoll.simulator.devices import simulate_devices
 from hemkoll.simulator.episodes import EpisodeEffects, EpisodeTable, draw_episodes, episode_effects
 from hemkoll.simulator.groundtruth import Episode, episode_records, write_episodes
 from hemkoll.simulator.parameters import DEFAULT_PARAMETERS, SimulationParameters
-from hemkoll.simulator.physiology import Signals, measured_signals, true_signals
+from hemkoll.simulator.physiology import (
+    FloatArray,
+    Signals,
+    follow_up_answers,
+    measured_signals,
+    true_signals,
+)
 from hemkoll.simulator.plan import MessagePlan, build_plan
 from hemkoll.simulator.timeline import Timeline, make_timeline
 
 # Child streams of the seed, one per part (their order must never change: it is the format).
-_STREAMS = ("cohort", "episodes", "true", "measured", "devices", "plan")
+_STREAMS = ("cohort", "episodes", "true", "measured", "devices", "plan", "follow_up")
 # A default start that puts Swedish midsummer inside a 180-day run.
 DEFAULT_START = date(2025, 4, 1)
 
@@ -38,6 +44,8 @@ class Simulation:
     effects: EpisodeEffects
     true: Signals
     measured: Signals
+    # Patients x days: the answer to the questionnaire's follow-up, NaN where not asked.
+    follow_up: FloatArray
     plan: MessagePlan
 
     def write_ground_truth(self, path: Path) -> int:
@@ -73,11 +81,13 @@ def simulate(
     effects = episode_effects(table, patients, days, parameters)
     true = true_signals(streams["true"], cohort, timeline, effects, parameters)
     measured = measured_signals(streams["measured"], cohort, true, parameters)
+    follow_up = follow_up_answers(streams["follow_up"], cohort, true, measured, parameters)
     readings, messages = simulate_devices(
         streams["devices"],
         cohort=cohort,
         timeline=timeline,
         measured=measured,
+        follow_up=follow_up,
         in_hospital=effects.in_hospital,
         params=parameters,
     )
@@ -99,5 +109,6 @@ def simulate(
         effects=effects,
         true=true,
         measured=measured,
+        follow_up=follow_up,
         plan=plan,
     )

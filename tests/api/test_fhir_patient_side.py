@@ -8,11 +8,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.communication import Communication
+from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from hemkoll.store import care_messages, questionnaire_responses
 from hemkoll.store.connect import connect
 from tests.api.conftest import World, bearer
+from tests.mitt.test_patient_app import ORIGIN, code_for, sign_in
 
 BASE = "/fhir/R4"
 
@@ -117,3 +119,42 @@ def test_communications_search(client: TestClient, world: World, db_url: str) ->
         ).fetchone()
     assert audited is not None
     assert audited[0] >= 2
+
+
+def test_the_symptom_follow_up_is_served_beside_the_answers_it_follows(
+    client: TestClient, world: World
+) -> None:
+    a = world.a
+    sign_in(client, code_for(client, world, a.patient_id))
+    answers = {
+        "symptom_breathlessness": "3",
+        "symptom_ankle_swelling": "1",
+        "symptom_fatigue": "0",
+        "worse_than_usual": "0",
+    }
+    r = client.post(
+        "/mitt/questionnaires/daily-symptoms", data=answers, headers=ORIGIN, follow_redirects=False
+    )
+    assert r.status_code == 303
+    nurse = bearer(a.tokens["nurse"])
+    (found,) = _pages(
+        client, f"{BASE}/QuestionnaireResponse", {"patient": f"Patient/{a.patient_id}"}, nurse
+    )
+    response = QuestionnaireResponse.model_validate(found.model_dump())
+    assert response.questionnaire == "urn:hemkoll:questionnaire:daily-symptoms"
+    served = {i.linkId: i.answer[0].valueInteger for i in response.item or [] if i.answer}
+    assert served == {k: int(v) for k, v in answers.items()}
+    # The score is the symptoms' sum; the follow-up is no part of it.
+    assert [e.valueDecimal for e in response.extension or []] == [4]
+    # The definition says when the follow-up is asked: any symptom answered 2 or 3.
+    definition = Questionnaire.model_validate(
+        client.get("/mitt/questionnaires/daily-symptoms/fhir").json()
+    )
+    (item,) = [i for i in definition.item or [] if i.linkId == "worse_than_usual"]
+    assert item.enableBehavior == "any"
+    conditions = {(c.question, c.answerCoding.code) for c in item.enableWhen or []}
+    assert conditions == {
+        (s, v)
+        for s in ("symptom_breathlessness", "symptom_ankle_swelling", "symptom_fatigue")
+        for v in ("2", "3")
+    }

@@ -18,6 +18,7 @@ import pytest
 from hemkoll.api.console.evidence import KINDS, Evidence, evidence_view
 from hemkoll.api.console.i18n import CATALOGUE, Formatter, Lang
 from hemkoll.api.console.rules_view import find, rule_label
+from hemkoll.protocol.measurements import FOLLOW_UP
 from hemkoll.rules import (
     Band,
     BaselineRule,
@@ -275,6 +276,23 @@ def test_symptom_worsening_against_the_lowest_answer_before() -> None:
     assert (levels["Gul från"], levels["Röd från"]) == ("1 av 3", "3 av 3")
 
 
+def test_a_symptom_reading_the_follow_up_says_what_she_answered() -> None:
+    rules = RuleSet(
+        name="t",
+        rules=(SymptomRule(id="b", metric="symptom_breathlessness", red_score=1, follow_up=True),),
+    )
+    at = "2026-10-16T05:30:00Z"
+    for follow_up, shown in (((1.0,), "ja"), ((), "inte besvarad")):
+        data = {
+            "symptom_breathlessness": ANSWERS,
+            FOLLOW_UP: series(*((at, v) for v in follow_up)),
+        }
+        finding = fired(rules, data, kind="symptom")
+        ev = view(finding, rules)
+        assert table(ev)["Värre än vanligt, enligt henne (följdfrågan)"] == shown
+        assert_in_words(ev, finding)
+
+
 def test_a_combination_names_its_parts_by_their_labels() -> None:
     combined = CombinationRule(
         id="weight_gain_with_breathlessness",
@@ -386,7 +404,7 @@ def test_odd_evidence_never_breaks_the_page(kind: str) -> None:
         "missing": ("after_hours", "last_reading_at", "deadline", "next_reading_at",
                     "first_reading_that_day_at"),
         "symptom": ("score", "yellow_score", "worsening_points", "window_lowest",
-                    "window_lowest_at"),
+                    "window_lowest_at", "worse_than_usual"),
         "combination": ("mode", "window_hours", "components"),
         "index": ("local_date", "score", "score_limit", "recovery", "signals"),
     }[kind]  # fmt: skip

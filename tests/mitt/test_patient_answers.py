@@ -29,6 +29,8 @@ SEVERE_BREATHLESSNESS = {
     "symptom_breathlessness": "3",
     "symptom_ankle_swelling": "1",
     "symptom_fatigue": "0",
+    # The follow-up a severe answer calls for: worse than usual.
+    "worse_than_usual": "1",
 }
 
 
@@ -73,6 +75,7 @@ def test_daily_symptoms_in_the_app_are_readings_the_rules_act_on_like_a_devices(
         ("patient_app", "symptom_ankle_swelling", 1.0),
         ("patient_app", "symptom_breathlessness", 3.0),
         ("patient_app", "symptom_fatigue", 0.0),
+        ("patient_app", "worse_than_usual", 1.0),
     ]
     # Queued for the rules in the same transaction, her app as the device to tell.
     [(feedback_devices,)] = rows(
@@ -86,7 +89,7 @@ def test_daily_symptoms_in_the_app_are_readings_the_rules_act_on_like_a_devices(
         world.a.patient_id,
     )
     assert feedback_devices == [app_id]
-    # The full response is kept too.
+    # The full response is kept too (the follow-up is no part of the score).
     assert rows(db_url, "SELECT questionnaire, score FROM questionnaire_responses") == [
         ("daily-symptoms", 4.0)
     ]
@@ -161,3 +164,76 @@ def test_weekly_self_rated_health_is_a_reading_of_the_same_app_device(
     assert rows(db_url, "SELECT count(*) FROM readings WHERE metric = 'self_rated_health'") == [
         (1,)
     ]
+
+
+FOLLOW_UP_SV = "Är det här värre än vanligt för dig?"
+
+
+def test_the_follow_up_is_asked_only_after_a_high_answer_and_the_rule_reads_it(
+    client: TestClient, world: World, db_url: str
+) -> None:
+    sign_in(client, code_for(client, world, world.a.patient_id))
+    page = client.get("/mitt/questionnaires/daily-symptoms").text
+    assert "Andfåddhet" in page
+    assert FOLLOW_UP_SV not in page
+    # Mild answers: no follow-up is asked, and one sent with them (answers changed after it was
+    # asked) is left out.
+    mild = {"symptom_breathlessness": "1", "symptom_ankle_swelling": "1", "symptom_fatigue": "0"}
+    r = client.post(
+        "/mitt/questionnaires/daily-symptoms",
+        data=mild | {"worse_than_usual": "1"},
+        headers=ORIGIN,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert rows(db_url, "SELECT count(*) FROM readings WHERE metric = 'worse_than_usual'") == [(0,)]
+    assert rows(db_url, "SELECT answers FROM questionnaire_responses") == [
+        ({"symptom_breathlessness": 1, "symptom_ankle_swelling": 1, "symptom_fatigue": 0},)
+    ]
+    # "At rest": the page asks the follow-up, her answers kept, and stores nothing yet.
+    severe = SEVERE_BREATHLESSNESS | {"worse_than_usual": ""}
+    asked = client.post("/mitt/questionnaires/daily-symptoms", data=severe, headers=ORIGIN)
+    assert asked.status_code == 200
+    assert FOLLOW_UP_SV in asked.text
+    assert "En fråga till innan svaren skickas." in asked.text
+    assert 'name="symptom_breathlessness" value="3" required checked' in asked.text
+    assert rows(db_url, "SELECT count(*) FROM questionnaire_responses") == [(1,)]
+    # A value that is no answer offered is refused as her answer.
+    bad = client.post(
+        "/mitt/questionnaires/daily-symptoms",
+        data=severe | {"worse_than_usual": "2"},
+        headers=ORIGIN,
+    )
+    assert bad.status_code == 422
+    # "Not worse than usual": stored as a reading beside the answers, with their measured_at.
+    r = client.post(
+        "/mitt/questionnaires/daily-symptoms",
+        data=severe | {"worse_than_usual": "0"},
+        headers=ORIGIN,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    [(follow_up, at_follow_up)] = rows(
+        db_url,
+        "SELECT value, measured_at FROM readings WHERE metric = 'worse_than_usual'",
+    )
+    [(at_answer,)] = rows(
+        db_url,
+        "SELECT measured_at FROM readings WHERE metric = 'symptom_breathlessness' AND value = 3",
+    )
+    assert (follow_up, at_follow_up) == (0.0, at_answer)
+    assert rows(
+        db_url,
+        "SELECT answers->'worse_than_usual', score FROM questionnaire_responses"
+        " ORDER BY authored_at DESC LIMIT 1",
+    ) == [(0, 4.0)]
+    # The preset's at-rest rule reads the follow-up: no alert on "not worse than usual".
+    worker = RulesWorker(RulesConfig(db_url, HEART_FAILURE))
+    with connect(db_url) as conn:
+        worker.process_due(conn)
+    assert worker.failed == 0
+    assert rows(
+        db_url,
+        "SELECT count(*) FROM alerts WHERE patient_id = %s AND rule_id = 'breathlessness_at_rest'",
+        world.a.patient_id,
+    ) == [(0,)]

@@ -392,6 +392,11 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "ev_worsening": ("Försämring som larmar", "Worsening that alerts"),
     "ev_window_lowest": ("Lägsta svar innan", "Lowest answer before"),
     "ev_usual_answer": ("Vanligt svar ({days} dygn före)", "Usual answer ({days} days before)"),
+    "ev_worse_than_usual": (
+        "Värre än vanligt, enligt henne (följdfrågan)",
+        "Worse than usual, she says (the follow-up)",
+    ),
+    "ev_not_answered": ("inte besvarad", "not answered"),
     "ev_mode": ("Villkor", "Condition"),
     "ev_window_hours": ("Tidsfönster", "Window"),
     "ev_components": ("Delar som larmade", "Parts that fired"),
@@ -498,6 +503,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "metric_symptom_ankle_swelling": ("Svullna anklar", "Ankle swelling"),
     "metric_symptom_fatigue": ("Trötthet", "Fatigue"),
     "metric_self_rated_health": ("Självskattad hälsa", "Self-rated health"),
+    "metric_worse_than_usual": ("Värre än vanligt (följdfråga)", "Worse than usual (follow-up)"),
     "kind_threshold": ("{metric}: gränsvärden", "{metric}: limits"),
     "kind_change_rise": ("{metric}: ökning på {days} d", "{metric}: rise over {days} d"),
     "kind_change_fall": ("{metric}: minskning på {days} d", "{metric}: fall over {days} d"),
@@ -513,6 +519,7 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "in_a_row": ("({n} i rad)", "({n} in a row)"),
     "sd": ("SD", "SD"),
     "worse_by": ("gul vid försämring med {points}", "yellow when worse by {points}"),
+    "unless_not_worse": ("inte vid ”inte värre än vanligt”", "not on “not worse than usual”"),
     "missing_after": ("efter {hours} tim", "after {hours} h"),
     "missing_by": ("ingen mätning kl. {time}", "no reading by {time}"),
     "unknown_rule": ("en regel som inte finns längre", "a rule no longer there"),
@@ -564,6 +571,10 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "desc_symptom_worse": (
         "Också när svaret blivit sämre än de senaste dagarnas.",
         "Also when the answer has become worse than in the last few days.",
+    ),
+    "desc_symptom_follow_up": (
+        "Inte när hon svarar på följdfrågan att det inte är värre än vanligt för henne.",
+        "Not when she answers the follow-up that it is not worse than usual for her.",
     ),
     "desc_missing_after": (
         "Larmar när ingen mätning av {metric} har kommit på {hours}.",

@@ -172,6 +172,10 @@ PATIENT_ENTRIES: dict[str, tuple[str, str]] = {
     "mitt_last_answered": ("Senast besvarad {when}.", "Last answered {when}."),
     "mitt_send_answers": ("Skicka svaren", "Send the answers"),
     "mitt_error_answer": ("Välj ett av svaren.", "Choose one of the answers."),
+    "mitt_follow_up_why": (
+        "Du har svarat måttligt eller mycket. En fråga till innan svaren skickas.",
+        "You answered moderately or severely. One more question before the answers are sent.",
+    ),
     "mitt_answers_saved": ("Tack, dina svar har sparats.", "Thank you, your answers are saved."),
     "mitt_answers_told": ("Om dina svar:", "About your answers:"),
     # What matters to me

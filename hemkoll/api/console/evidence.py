@@ -302,6 +302,10 @@ def _missing(r: _Reader) -> None:
     r.row("ev_first_that_day", text, "first_reading_that_day_at")
 
 
+# The follow-up's answers (1 yes, 0 no); anything else is shown as it is.
+_YES_NO: dict[float | None, str] = {1.0: "ev_yes", 0.0: "ev_no"}
+
+
 def _symptom(r: _Reader) -> None:
     _measured(r)
     r.row("ev_answer", r.quantity("score"), "score")
@@ -316,6 +320,10 @@ def _symptom(r: _Reader) -> None:
     days = r.count("usual_days")
     usual = r.quantity("usual_answer") if days is not None else None
     r.row("ev_usual_answer", usual, "usual_answer", "usual_days", days=days)
+    if "worse_than_usual" in r.ev:  # a rule reading the questionnaire's follow-up
+        answer = r.ev["worse_than_usual"]
+        said = "ev_not_answered" if answer is None else _YES_NO.get(_number(answer))
+        r.row("ev_worse_than_usual", None if said is None else r.t[said], "worse_than_usual")
 
 
 def _combination(r: _Reader) -> None:

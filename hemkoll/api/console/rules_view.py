@@ -131,6 +131,8 @@ def rule_summary(
         parts = _amounts(rule.yellow_score, rule.red_score, fmt, t, "")
         if rule.worsening_points is not None:
             parts.append(t["worse_by"].format(points=rule.worsening_points))
+        if rule.follow_up:
+            parts.append(t["unless_not_worse"])
     elif isinstance(rule, IndexRule):
         parts = _amounts(rule.yellow, rule.red, fmt, t, "")
         parts.append(t["index_recovery"].format(recovery=fmt.number(rule.recovery, 1)))
@@ -191,6 +193,8 @@ def rule_description(
         text = t["desc_symptom"].format(metric=metric)
         if rule.worsening_points is not None:
             text += " " + t["desc_symptom_worse"]
+        if rule.follow_up:
+            text += " " + t["desc_symptom_follow_up"]
         return text
     if rule.after_hours is not None:
         hours = fmt.count("n_hours", round(rule.after_hours))

@@ -23,7 +23,13 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from hemkoll.api.access import Session
 from hemkoll.api.console.web import ConsoleRoute, form_fields, language, rejected, render
 from hemkoll.api.mitt.access import MITT, Patient
-from hemkoll.api.mitt.questionnaires import QUESTIONNAIRES, AnswerError, Questionnaire, as_fhir
+from hemkoll.api.mitt.questionnaires import (
+    QUESTIONNAIRES,
+    AnswerError,
+    FollowUpNeeded,
+    Questionnaire,
+    as_fhir,
+)
 from hemkoll.api.mitt.questionnaires import score as scored
 from hemkoll.api.problems import not_found
 from hemkoll.protocol.measurements import METRICS
@@ -88,14 +94,21 @@ def questionnaire_page(request: Request, questionnaire_id: str, caller: Patient)
     q = _questionnaire(questionnaire_id)
     with caller.session():
         pass  # nothing of hers is read; the visit is recorded
-    context: dict[str, object] = {
+    return render(request, "mitt_questionnaire.html", _form(request, q, {}))
+
+
+def _form(request: Request, q: Questionnaire, form: Mapping[str, str]) -> dict[str, object]:
+    """The questionnaire page's context: the items asked given the answers so far."""
+    return {
         "q": q,
+        "items": q.asked(form),
         "qlang": language(request),
-        "form": {},
+        "form": form,
         "errors": {},
         "section": "questionnaires",
+        # The follow-up just asked (its linkId), shown with why it is asked.
+        "follow_up": None,
     }
-    return render(request, "mitt_questionnaire.html", context)
 
 
 @router.get("/questionnaires/{questionnaire_id}/fhir")
@@ -110,17 +123,15 @@ def answer(request: Request, questionnaire_id: str, caller: Patient, form: Form)
     with caller.session() as s:
         try:
             answers, total = scored(q, form)
+        except FollowUpNeeded as exc:
+            # Not an error: the follow-up her answers call for, asked on the same page.
+            context = _form(request, q, form) | {"follow_up": exc.link_id}
+            return render(request, "mitt_questionnaire.html", context)
         except AnswerError as exc:
-            context = {
-                "q": q,
-                "qlang": language(request),
-                "form": form,
-                "section": "questionnaires",
-            }
             raise rejected(
                 request,
                 "mitt_questionnaire.html",
-                context,
+                _form(request, q, form),
                 errors={exc.link_id: "mitt_error_answer"},
             ) from None
         response_id = questionnaire_responses.add(
@@ -133,7 +144,7 @@ def answer(request: Request, questionnaire_id: str, caller: Patient, form: Form)
             raise rejected(
                 request,
                 "mitt_questionnaire.html",
-                {"q": q, "qlang": language(request), "form": form, "section": "questionnaires"},
+                _form(request, q, form),
                 errors={exc.link_id: "mitt_error_answer"},
             ) from None
     return RedirectResponse(f"{MITT}/questionnaires?answered={q.id}", status_code=303)

@@ -3,13 +3,19 @@ answer options with a code and a value, texts in Swedish and English as the
 ``translation`` extension carries them), each with a schedule (docs/patient.md).
 
 * ``daily-symptoms``: the three symptom scores a questionnaire device asks each morning
-  (readings ``symptom_*``, 0-3): one definition for the app and the device.
+  (readings ``symptom_*``, 0-3): one definition for the app and the device; and, when one of
+  them is 2 or more (``FOLLOW_UP_FROM_SCORE``), the follow-up "Is this worse than usual for
+  you?" (reading ``worse_than_usual``, 1 yes, 0 no), which the symptom rules can read.
 * ``weekly-health``: self-rated health 1-5 (reading ``self_rated_health``), asked weekly, as
   the TIM-HF2 programme did.
 * ``phq-2``: the Patient Health Questionnaire-2 (depression screen, two items 0-3, score
   0-6; 3 or more is the usual cut-off for a closer look), monthly. The PHQ screeners may be
   reproduced, translated and used without permission or fee; KCCQ-12 (the heart-failure
   instrument) needs a licence from its copyright holder, so it is not shipped.
+
+A follow-up item (``follow_up_from``) is asked only when another item of its questionnaire is
+answered at or above that value (FHIR ``enableWhen``), and is not part of the score. The app
+asks it on the same page once the answers it follows are sent (``FollowUpNeeded``).
 
 Answers are validated against the definition (``score``) and stored as questionnaire
 responses; an item whose linkId is a metric of the protocol's catalogue
@@ -23,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+
+from hemkoll.protocol.measurements import FOLLOW_UP, FOLLOW_UP_FROM_SCORE
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,8 @@ class Item:
     sv: str
     en: str
     options: tuple[Option, ...]
+    # A follow-up: asked only when another item is answered at least this, not scored.
+    follow_up_from: int | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,25 @@ class Questionnaire:
     def text(self, lang: str, field: str) -> str:
         value: str = getattr(self, f"{field}_{lang}")
         return value
+
+    def asked(self, form: Mapping[str, str]) -> tuple[Item, ...]:
+        """The items asked given the answers so far: every item, but a follow-up only when
+        another item's answer (as typed) is at or above its ``follow_up_from``."""
+        answered = [
+            int(typed)
+            for item in self.items
+            if item.follow_up_from is None
+            and (typed := form.get(item.link_id, "").strip()) in _values(item)
+        ]
+        return tuple(
+            item
+            for item in self.items
+            if item.follow_up_from is None or any(a >= item.follow_up_from for a in answered)
+        )
+
+
+def _values(item: Item) -> set[str]:
+    return {str(option.value) for option in item.options}
 
 
 def _scale(*pairs: tuple[str, str], start: int = 0) -> tuple[Option, ...]:
@@ -88,6 +117,13 @@ QUESTIONNAIRES: Mapping[str, Questionnaire] = {
                     "symptom_ankle_swelling", "Svullna fötter eller ben", "Ankle swelling", _SYMPTOM
                 ),
                 Item("symptom_fatigue", "Trötthet", "Tiredness", _SYMPTOM),
+                Item(
+                    FOLLOW_UP,
+                    "Är det här värre än vanligt för dig?",
+                    "Is this worse than usual for you?",
+                    (Option(1, "Ja", "Yes"), Option(0, "Nej", "No")),
+                    follow_up_from=FOLLOW_UP_FROM_SCORE,
+                ),
             ),
         ),
         Questionnaire(
@@ -147,18 +183,29 @@ class AnswerError(ValueError):
         self.link_id = link_id
 
 
+class FollowUpNeeded(AnswerError):
+    """The answers are complete but for a follow-up they call for, not yet asked."""
+
+
 def score(questionnaire: Questionnaire, form: Mapping[str, str]) -> tuple[dict[str, int], int]:
-    """The answers (every item answered with one of its options) and their sum."""
+    """The answers (every item asked answered with one of its options) and the sum of those
+    that are not follow-ups. A follow-up that does not apply (its answers were changed after it
+    was asked) is left out."""
+    asked = questionnaire.asked(form)
     answers: dict[str, int] = {}
-    for item in questionnaire.items:
+    for item in asked:
         typed = form.get(item.link_id, "").strip()
         if not typed:
+            if item.follow_up_from is not None and all(
+                answer.link_id in answers for answer in asked if answer.follow_up_from is None
+            ):
+                raise FollowUpNeeded(item.link_id, "a follow-up to ask")
             raise AnswerError(item.link_id, "not answered")
         allowed = {str(option.value): option.value for option in item.options}
         if typed not in allowed:
             raise AnswerError(item.link_id, "not one of the answers offered")
         answers[item.link_id] = allowed[typed]
-    return answers, sum(answers.values())
+    return answers, sum(answers[i.link_id] for i in asked if i.follow_up_from is None)
 
 
 def _translated(sv: str, en: str) -> dict[str, Any]:
@@ -178,6 +225,23 @@ def _translated(sv: str, en: str) -> dict[str, Any]:
     }
 
 
+def _enable_when(questionnaire: Questionnaire, item: Item) -> dict[str, Any]:
+    """A follow-up's condition: any other item answered with an option at or above its level
+    (FHIR compares a coding only for equality, so each such option is listed)."""
+    if item.follow_up_from is None:
+        return {}
+    return {
+        "enableWhen": [
+            {"question": other.link_id, "operator": "=", "answerCoding": {"code": str(o.value)}}
+            for other in questionnaire.items
+            if other.follow_up_from is None
+            for o in other.options
+            if o.value >= item.follow_up_from
+        ],
+        "enableBehavior": "any",
+    }
+
+
 def as_fhir(questionnaire: Questionnaire) -> dict[str, Any]:
     """The definition as a FHIR R4 Questionnaire resource (Swedish text, English translation)."""
     return {
@@ -192,6 +256,7 @@ def as_fhir(questionnaire: Questionnaire) -> dict[str, Any]:
                 "type": "choice",
                 "required": True,
                 **_translated(item.sv, item.en),
+                **_enable_when(questionnaire, item),
                 "answerOption": [
                     {
                         "valueCoding": {

@@ -7,7 +7,10 @@ answer of a run of answers meeting it, and again at the run's first answer of ea
 day (``series.run_firings``); a yellow finding is not reported while the same answer meets the
 red score. With ``usual_days``, the score levels also need the answer to be above the
 patient's usual answer: the median of her answers in the ``usual_days`` days before it (strictly
-before), once there are ``usual_min_answers`` of them (``usual_answers``).
+before), once there are ``usual_min_answers`` of them (``usual_answers``). With ``follow_up``,
+the score levels also need the questionnaire's follow-up not to say "not worse than usual"
+(``follow_up_answers``: the patient's ``worse_than_usual`` answer nearest the answer, within
+``FOLLOW_UP_TOLERANCE_S``).
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 from pydantic import JsonValue
 
+from hemkoll.protocol.measurements import FOLLOW_UP
 from hemkoll.rules import explain
-from hemkoll.rules.arrays import BoolArray, FloatArray
+from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
 from hemkoll.rules.config import Severity, SymptomRule
 from hemkoll.rules.findings import Finding, iso, utc
 from hemkoll.rules.kinds.context import NO_HITS, Context, Hits
@@ -68,6 +72,64 @@ def usual_answers(batch: MetricBatch, window_us: int, min_answers: int) -> Float
     return np.asarray(np.where(count >= min_answers, (lo + hi) / 2.0, np.nan), dtype=np.float64)
 
 
+# A questionnaire sends its answers and the follow-up with one measured_at (the device's and the
+# patient app's); a device that stamps each answer as it is given spreads them over the minute
+# or two a questionnaire takes. Ten minutes covers that with room, and is far below the day
+# between questionnaires, so a follow-up is never matched to another questionnaire's answer.
+FOLLOW_UP_TOLERANCE_S = 600
+_FOLLOW_UP_TOLERANCE_US = FOLLOW_UP_TOLERANCE_S * 1_000_000
+
+
+# Keys (patient, time) packed into one int64 stay below this; a cohort whose patients x time
+# span would not fit is matched a group of patients at a time.
+_KEY_LIMIT = 2**62
+
+
+def follow_up_answers(
+    answers: MetricBatch, follow_ups: MetricBatch, tolerance_us: int
+) -> FloatArray:
+    """Per answer: the value of the patient's follow-up nearest it in time, if within the
+    tolerance (on a tie the higher value, "worse"); NaN if there is none.
+
+    Both batches are sorted by (patient, time), so (patient, time) packed into one integer
+    (patient x span + time) is sorted too, and one binary search finds each answer's two
+    neighbouring follow-ups. The span leaves more than the tolerance between patients, so a
+    neighbour within the tolerance is always the same patient's.
+    """
+    out = np.full(answers.t.size, np.nan)
+    if answers.t.size == 0 or follow_ups.t.size == 0:
+        return out
+    t0 = min(int(answers.t.min()), int(follow_ups.t.min())) - tolerance_us
+    span = max(int(answers.t.max()), int(follow_ups.t.max())) + tolerance_us - t0 + 1
+    group = max(1, _KEY_LIMIT // span)
+    for first in range(0, answers.n_patients, group):
+        last = min(first + group, answers.n_patients)
+        a = slice(int(answers.offsets[first]), int(answers.offsets[last]))
+        f = slice(int(follow_ups.offsets[first]), int(follow_ups.offsets[last]))
+        if a.start == a.stop or f.start == f.stop:
+            continue
+        key_a = (answers.patient[a] - first) * span + (answers.t[a] - t0)
+        key_f = (follow_ups.patient[f] - first) * span + (follow_ups.t[f] - t0)
+        out[a] = _nearest(key_a, key_f, follow_ups.v[f], tolerance_us)
+    return out
+
+
+def _nearest(key_a: IntArray, key_f: IntArray, v_f: FloatArray, tolerance_us: int) -> FloatArray:
+    """Per key_a: v_f of the nearest key_f (sorted) within the tolerance, the higher on a tie."""
+    after = np.searchsorted(key_f, key_a)
+    out = np.full(key_a.size, np.nan)
+    best_gap = np.full(key_a.size, tolerance_us + 1, dtype=np.int64)
+    for neighbour in (after - 1, after):
+        ok = (neighbour >= 0) & (neighbour < key_f.size)
+        j = np.clip(neighbour, 0, key_f.size - 1)
+        gap = np.abs(key_f[j] - key_a)
+        value = v_f[j]
+        nearer = ok & ((gap < best_gap) | ((gap == best_gap) & ~(value <= out)))
+        out = np.where(nearer, value, out)
+        best_gap = np.where(nearer, gap, best_gap)
+    return out
+
+
 def window_lowest(batch: MetricBatch, i: int, window_us: int) -> int:
     """Index of the lowest answer before answer i within the window (the latest on a tie)."""
     best = -1
@@ -95,6 +157,12 @@ def evaluate(rule: SymptomRule, ctx: Context) -> Hits:
     at_yellow = v >= rule.yellow_score if rule.yellow_score is not None else np.zeros(n, bool)
     red &= above
     at_yellow &= above
+    follow_up = np.full(n, np.nan)
+    if rule.follow_up:
+        follow_up = follow_up_answers(batch, ctx.batch(FOLLOW_UP), _FOLLOW_UP_TOLERANCE_US)
+        usual_state = follow_up == 0  # she answered "not worse than usual"
+        red &= ~usual_state
+        at_yellow &= ~usual_state
     worse = np.zeros(n, dtype=bool)
     if rule.worsening_points is not None:
         worse = worsened(batch, window, rule.worsening_points)
@@ -113,6 +181,7 @@ def evaluate(rule: SymptomRule, ctx: Context) -> Hits:
             answer=(int(batch.t[i]), float(v[i])),
             window_lowest=None if j < 0 else (int(batch.t[j]), float(batch.v[j])),
             usual=None if np.isnan(usual[i]) else float(usual[i]),
+            follow_up=None if np.isnan(follow_up[i]) else float(follow_up[i]),
         )
 
     return Hits(patient=batch.patient[at], t=batch.t[at], red=red_fire[at], render=render)
@@ -126,8 +195,10 @@ def finding(
     answer: tuple[int, float],
     window_lowest: tuple[int, float] | None,
     usual: float | None = None,
+    follow_up: float | None = None,
 ) -> Finding:
-    """Finding of an answer (measured_at µs, score); window_lowest: the lowest earlier one."""
+    """Finding of an answer (measured_at µs, score); window_lowest: the lowest earlier one;
+    follow_up: the questionnaire's answer to "worse than usual?" (1 yes, 0 no), if any."""
     t, score = answer
     if red or not worse or window_lowest is None:
         limit = rule.red_score if red else rule.yellow_score
@@ -150,5 +221,9 @@ def finding(
     if rule.usual_days is not None:
         evidence["usual_answer"] = usual
         evidence["usual_days"] = rule.usual_days
+    if rule.follow_up:
+        evidence["worse_than_usual"] = follow_up
+        more_en, more_sv = explain.follow_up(follow_up)
+        en, sv = f"{en} {more_en}", f"{sv} {more_sv}"
     severity: Severity = "red" if red else "yellow"
     return Finding(rule.id, rule.kind, severity, utc(t), evidence, en, sv)

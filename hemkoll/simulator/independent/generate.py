@@ -21,7 +21,13 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from hemkoll.protocol.measurements import KG_PER_POUND, ReadingRejected, canonical_value
+from hemkoll.protocol.measurements import (
+    FOLLOW_UP,
+    FOLLOW_UP_FROM_SCORE,
+    KG_PER_POUND,
+    ReadingRejected,
+    canonical_value,
+)
 from hemkoll.simulator.cohort import patient_references
 from hemkoll.simulator.groundtruth import DISCHARGE_HOUR, Episode
 from hemkoll.simulator.independent.episodes import (
@@ -39,7 +45,7 @@ BoolArray = npt.NDArray[np.bool_]
 SeriesArrays = Mapping[str, tuple[IntArray, FloatArray]]
 
 # Child streams of the seed, one per part (order fixed: it is the format).
-_STREAMS = ("cohort", "episodes", "signals", "days", "faults")
+_STREAMS = ("cohort", "episodes", "signals", "days", "faults", "follow_up")
 DEFAULT_START = date(2025, 9, 1)
 # Scales show 100 g or 0.2 lb steps (typical bathroom scales) [assumption].
 KG_STEP = 0.1
@@ -59,6 +65,7 @@ METRICS = (
     "symptom_breathlessness",
     "symptom_ankle_swelling",
     "symptom_fatigue",
+    FOLLOW_UP,  # only on the days it is asked
 )
 FAULTS = ("scale_step", "scale_repeat", "oximeter_low", "pulse_miscount")
 
@@ -153,6 +160,34 @@ def _symptom(
     latent = usual[:, np.newaxis] + rise
     answer = np.rint(latent + sd * rng.normal(0.0, 1.0, rise.shape))
     return np.clip(answer, 0.0, SYMPTOM_TOP) + 0.0  # + 0.0: no negative zeros
+
+
+def _follow_up(
+    rng: np.random.Generator,
+    values: Mapping[str, FloatArray],
+    rises: tuple[FloatArray, ...],
+    p: IndependentParameters,
+) -> FloatArray:
+    """Patients x days: "Is this worse than usual for you?" (1 yes, 0 no), NaN where not asked.
+
+    Asked when an answer (breathlessness, ankle swelling, fatigue, in that order) is at least
+    FOLLOW_UP_FROM_SCORE; "worse" when such a symptom's latent level has risen (``rises``, the
+    episodes' effect) at least ``follow_up_worse_steps`` above her usual answer; flipped on
+    ``follow_up_error_rate``.
+    """
+    answers = (
+        values["symptom_breathlessness"],
+        values["symptom_ankle_swelling"],
+        values["symptom_fatigue"],
+    )
+    asked = np.zeros(answers[0].shape, dtype=bool)
+    worse = np.zeros(asked.shape, dtype=bool)
+    for answer, rise in zip(answers, rises, strict=True):
+        high = answer >= FOLLOW_UP_FROM_SCORE
+        asked |= high
+        worse |= high & (rise >= p.follow_up_worse_steps)
+    wrong = rng.random(asked.shape) < p.follow_up_error_rate
+    return np.where(asked, (worse ^ wrong).astype(np.float64), np.nan)
 
 
 def _episode_records(
@@ -272,6 +307,12 @@ def generate(
     values["symptom_breathlessness"] = np.where(confused, SYMPTOM_TOP, breath)
     values["symptom_ankle_swelling"] = _symptom(rs, usual_s, effects.ankle_swelling, p)
     values["symptom_fatigue"] = _symptom(rs, usual_f, effects.fatigue, p)
+    values[FOLLOW_UP] = _follow_up(
+        rngs["follow_up"],
+        values,
+        (effects.breathlessness, effects.ankle_swelling, effects.fatigue),
+        p,
+    )
 
     routine = _routine_days(rngs["days"], timeline, effects, p)
     faults = _device_faults(rngs["faults"], values, routine, p)
@@ -365,6 +406,9 @@ def _series(
         at_hour = hour[who, day] + minutes.get(metric, SQ_AFTER_MIN) / 60.0
         t = timeline.to_utc(day.astype(np.int64), at_hour) * US_PER_SECOND
         v = values[metric][who, day]
+        if metric == FOLLOW_UP:  # sent only where asked
+            asked = ~np.isnan(v)
+            who, day, t, v = who[asked], day[asked], t[asked], v[asked]
         if metric == "body_weight":
             lb = np.rint(v / KG_PER_POUND / LB_STEP) * LB_STEP
             v = np.where(pounds[who], lb, np.rint(v / KG_STEP) * KG_STEP)
@@ -396,4 +440,5 @@ _UNITS = {
     "symptom_breathlessness": "{score}",
     "symptom_ankle_swelling": "{score}",
     "symptom_fatigue": "{score}",
+    FOLLOW_UP: "{score}",
 }

@@ -136,6 +136,13 @@ class IndependentParameters:
     # A patient whose usual breathlessness is 2 (light exertion) answers 3 (at rest) on this
     # share of ordinary days: the largest source of unexplained red alerts [assumption].
     at_rest_confusion: float = 0.02
+    # The questionnaire's follow-up "Is this worse than usual for you?" (asked from an answer of
+    # FOLLOW_UP_FROM_SCORE): she compares the day with her usual answer, and says "worse" when
+    # a symptom she answered that high has risen at least ``follow_up_worse_steps`` above it
+    # (an "at rest" misread from her usual "light exertion" has not); she gives the other
+    # answer on ``follow_up_error_rate`` of the questionnaires [assumption].
+    follow_up_worse_steps: float = 0.5
+    follow_up_error_rate: float = 0.1
 
     # --- measurement days --------------------------------------------------------------------
     # Share of days with a morning routine at the start, per patient Beta(mean, concentration)
@@ -185,6 +192,7 @@ class IndependentParameters:
             self.pound_scale_fraction,
             self.atrial_fibrillation_fraction,
             self.at_rest_confusion,
+            self.follow_up_error_rate,
             self.adherence_start,
             self.adherence_floor,
             self.missed_day_persistence,
