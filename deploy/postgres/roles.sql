@@ -123,9 +123,11 @@ GRANT INSERT ON dead_letters TO hemkoll_ingest;
 GRANT SELECT (payload_sha256, topic, reading_index) ON dead_letters TO hemkoll_ingest;
 -- Patients of a batch are queued for evaluation in its transaction (an upsert).
 GRANT INSERT ON evaluation_queue TO hemkoll_ingest;
--- The readings that prompted it (feedback_since, feedback_oldest) go with it.
-GRANT SELECT (patient_id, generation, feedback_devices, feedback_since, feedback_oldest),
-      UPDATE (generation, feedback_devices, feedback_since, feedback_oldest)
+-- The readings that prompted it (feedback_since, feedback_oldest) go with it, and its priority
+-- (an urgent reading's patient first: migration 0023), which a later request only raises.
+GRANT SELECT (patient_id, generation, priority, feedback_devices, feedback_since,
+              feedback_oldest),
+      UPDATE (generation, priority, feedback_devices, feedback_since, feedback_oldest)
       ON evaluation_queue TO hemkoll_ingest;
 
 -- 6. hemkoll_rules (store/queries/evaluation_queue.sql, patients.sql, readings.sql, alerts.sql,
@@ -212,8 +214,8 @@ GRANT INSERT ON readings TO hemkoll_api;
 GRANT INSERT ON dead_letters TO hemkoll_api;
 GRANT SELECT (payload_sha256, topic, reading_index) ON dead_letters TO hemkoll_api;
 -- (It queues the patient with the readings' feedback columns; INSERT is granted below.)
-GRANT SELECT (feedback_devices, feedback_since, feedback_oldest),
-      UPDATE (feedback_devices, feedback_since, feedback_oldest)
+GRANT SELECT (priority, feedback_devices, feedback_since, feedback_oldest),
+      UPDATE (priority, feedback_devices, feedback_since, feedback_oldest)
       ON evaluation_queue TO hemkoll_api;
 GRANT SELECT, INSERT, UPDATE ON staff TO hemkoll_api;
 GRANT SELECT, INSERT, UPDATE ON api_tokens TO hemkoll_api;

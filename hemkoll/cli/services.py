@@ -19,6 +19,7 @@ from hemkoll.observability.backlog import BacklogSampler
 from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.server import MetricsServer
 from hemkoll.rules.preset import HEART_FAILURE
+from hemkoll.rules.urgency import urgent_limits
 from hemkoll.settings import Settings
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             mqtt=settings.mqtt,
             topic_prefix=settings.mqtt_topic_prefix,
             client_id=settings.mqtt_client_id,
+            urgent=urgent_limits(HEART_FAILURE),
             ca_file=settings.mqtt_ca_file,
             share_group=settings.ingest_share_group,
         )

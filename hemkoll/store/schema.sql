@@ -344,7 +344,9 @@ CREATE TABLE public.evaluation_queue (
     feedback_devices uuid[] DEFAULT '{}'::uuid[] NOT NULL,
     generation bigint DEFAULT 0 NOT NULL,
     feedback_since timestamp with time zone,
-    feedback_oldest timestamp with time zone
+    feedback_oldest timestamp with time zone,
+    priority smallint DEFAULT 0 NOT NULL,
+    CONSTRAINT evaluation_queue_priority_check CHECK ((priority = ANY (ARRAY[0, 1])))
 );
 
 CREATE TABLE public.health_centres (
@@ -820,7 +822,7 @@ CREATE INDEX evaluation_deadlines_due_idx ON public.evaluation_deadlines USING b
 
 CREATE INDEX evaluation_deadlines_programme_idx ON public.evaluation_deadlines USING btree (programme);
 
-CREATE INDEX evaluation_queue_due_idx ON public.evaluation_queue USING btree (requested_at);
+CREATE INDEX evaluation_queue_claim_idx ON public.evaluation_queue USING btree (priority DESC, requested_at);
 
 CREATE INDEX health_centres_care_provider_idx ON public.health_centres USING btree (care_provider_id);
 
