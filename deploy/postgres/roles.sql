@@ -175,6 +175,11 @@ GRANT SELECT, INSERT ON notifications TO hemkoll_dispatch;
 GRANT UPDATE (lease_until, attempts, state, next_attempt_at, delivered_at, last_error, evidence)
     ON notifications TO hemkoll_dispatch;
 GRANT INSERT ON notification_attempts TO hemkoll_dispatch;
+-- Retention (notify/retention.py): settled notifications past the retention go, with their
+-- attempts, through the owner's function (migration 0024), which never deletes a pending one;
+-- the role holds no DELETE of its own.
+GRANT EXECUTE ON FUNCTION delete_settled_notifications(timestamptz, integer)
+    TO hemkoll_dispatch;
 -- Each attempt on a centre's endpoint is kept in its health (an upsert: endpoint_health.sql).
 GRANT SELECT, INSERT, UPDATE ON endpoint_health TO hemkoll_dispatch;
 GRANT SELECT (id, name, notification_url, signing_secret, escalation_contact, escalation_url,

@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -124,6 +125,7 @@ def dispatch_command(args: argparse.Namespace, settings: Settings) -> int:
             mqtt_client_id=settings.dispatch_client_id,
             public_url=settings.public_url,
             ca_file=settings.mqtt_ca_file,
+            notification_retention=timedelta(days=settings.notification_retention_days),
         )
     )
     return _run_until_signalled(

@@ -38,6 +38,26 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.delete_settled_notifications(before timestamp with time zone, max_rows integer) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+    WITH settled AS (
+        SELECT n.id FROM notifications AS n
+        WHERE n.state <> 'pending' AND n.created_at < before
+          AND NOT EXISTS (SELECT 1 FROM alerts AS a
+                          WHERE a.id = n.alert_id AND a.state <> 'resolved')
+        ORDER BY n.created_at
+        LIMIT max_rows
+        FOR UPDATE OF n SKIP LOCKED
+    ), attempts AS (
+        DELETE FROM notification_attempts WHERE notification_id IN (SELECT id FROM settled)
+    ), deleted AS (
+        DELETE FROM notifications WHERE id IN (SELECT id FROM settled) RETURNING 1
+    )
+    SELECT count(*)::integer FROM deleted
+$$;
+
 CREATE FUNCTION public.readings_hourly_add() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -835,6 +855,8 @@ CREATE INDEX notification_attempts_notification_idx ON public.notification_attem
 CREATE INDEX notifications_alert_idx ON public.notifications USING btree (alert_id, created_at);
 
 CREATE INDEX notifications_due_idx ON public.notifications USING btree (next_attempt_at) WHERE (state = 'pending'::text);
+
+CREATE INDEX notifications_settled_idx ON public.notifications USING btree (created_at) WHERE (state <> 'pending'::text);
 
 CREATE INDEX oidc_sign_ins_expires_idx ON public.oidc_sign_ins USING btree (expires_at);
 

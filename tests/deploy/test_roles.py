@@ -22,8 +22,10 @@ import orjson
 import psycopg
 import pytest
 
+from hemkoll.alerts.nurse_actions import resolve
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.notify.dispatcher import Dispatcher
+from hemkoll.rules.alerting import Outcome
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.stays import DISCHARGE_GRACE
 from hemkoll.store import (
@@ -265,6 +267,19 @@ def test_the_dispatch_role_claims_sends_records_and_escalates(
     assert len(receiver.requests) == 2
     with connect(dispatch) as conn:
         assert notifications.backlog(conn).pending == 0
+    # Retention: once the alert is resolved and its notifications are past the retention, the
+    # dispatch role deletes them with their attempts (through the owner's function: it holds
+    # no DELETE of its own, below).
+    with connect(owner) as conn:
+        resolve(conn, alert_id, Outcome.CONTACTED_PATIENT, by="nurse")
+    with psycopg.connect(owner) as conn:
+        conn.execute("UPDATE notifications SET created_at = now() - interval '100 days'")
+    retaining = Dispatcher(dispatcher_config(dispatch))
+    try:
+        assert retaining.delete_old_notifications() == 2
+    finally:
+        retaining.close()
+    assert scalar(owner, "SELECT count(*) FROM notification_attempts") == 0
 
     refused(dispatch, "UPDATE alerts SET state = 'acknowledged', acknowledged_at = now()")
     refused(dispatch, "SELECT value FROM readings")
