@@ -51,6 +51,16 @@ def _write(db_url: str, readings: list[Reading]) -> None:
         ReadingWriter(conn, urgent=PROGRAMME_URGENT).write([[r] for r in readings], [])
 
 
+def _deadline_passed(db_url: str, patient_id: UUID) -> None:
+    """Her missing-measurement deadline a minute ago, as an evaluation would have stored it."""
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "INSERT INTO evaluation_deadlines (patient_id, due_at, programme, computed_at) "
+            "VALUES (%s, now() - interval '1 minute', 'p', now())",
+            (patient_id,),
+        )
+
+
 def _priority(db_url: str, patient_id: UUID) -> int:
     return int(
         scalar(db_url, "SELECT priority FROM evaluation_queue WHERE patient_id = %s", (patient_id,))
@@ -103,12 +113,7 @@ def test_a_later_routine_request_keeps_the_patient_urgent(db_url: str) -> None:
     _write(db_url, [Reading(e.patient.id, e.device.id, "spo2", 97.0, at + timedelta(hours=1))])
     with connect(db_url) as conn, conn.transaction():
         evaluation_queue.reevaluate(conn, [e.patient.id])
-    with psycopg.connect(db_url) as conn:
-        conn.execute(
-            "INSERT INTO evaluation_deadlines (patient_id, due_at, programme, computed_at) "
-            "VALUES (%s, now() - interval '1 minute', 'p', now())",
-            (e.patient.id,),
-        )
+    _deadline_passed(db_url, e.patient.id)
     with connect(db_url) as conn:
         assert evaluation_queue.queue_due(conn, now=datetime.now(UTC), limit=10) == 1
     assert _priority(db_url, e.patient.id) == 1
@@ -130,12 +135,7 @@ def test_passed_deadlines_and_writers_without_the_programme_queue_routine(db_url
         ReadingWriter(conn).write([[Reading(e.patient.id, e.device.id, "spo2", 80.0, _now())]], [])
     assert _priority(db_url, e.patient.id) == 0
     other = enrol(db_url, patient="P-2")
-    with psycopg.connect(db_url) as conn:
-        conn.execute(
-            "INSERT INTO evaluation_deadlines (patient_id, due_at, programme, computed_at) "
-            "VALUES (%s, now() - interval '1 minute', 'p', now())",
-            (other.patient.id,),
-        )
+    _deadline_passed(db_url, other.patient.id)
     with connect(db_url) as conn:
         evaluation_queue.queue_due(conn, now=datetime.now(UTC), limit=10)
     assert _priority(db_url, other.patient.id) == 0
