@@ -17,10 +17,12 @@ red alert whose webhook times the chain (publish -> signed webhook received). Th
 until the rules queue is empty and the outbox delivered (or --drain-timeout).
 
 Prints: messages and readings; evaluations/s (over the run, and the best 30 s); the queue
-depth over time; alert latency p50/p99 of the probes; database size (and per table, per
-patient); CPU seconds per component (ingest, rules, dispatch, broker, PostgreSQL's backends of
-this database, the publisher) and of the machine. A real peak of 250,000 patients lasts about
-two hours: --peak-minutes compresses it, and the message rate printed says by how much.
+depth over time; alert latency p50/p99 of the probes, and of every alert a morning reading
+opened, urgent readings (served first by the queue) apart from routine ones; database size
+(and per table, per patient); CPU seconds per component (ingest, rules, dispatch, broker,
+PostgreSQL's backends of this database, the publisher) and of the machine. A real peak of
+250,000 patients lasts about two hours: --peak-minutes compresses it, and the message rate
+printed says by how much.
 --quick: 2,000 patients, 2 days, a 1-minute peak (under a minute or two).
 The machine is shared (2 cores with other helpers' work): run it with ``nice``.
 """
@@ -211,6 +213,7 @@ def main() -> None:
             acked=acked,
             probe_sent=probe_sent,
             deliveries=deliveries,
+            morning_began=first,
         )
         size_after = int(one(url, "SELECT pg_database_size(current_database())"))
         say(
@@ -295,6 +298,7 @@ def _report(
     acked: int,
     probe_sent: dict[str, float],
     deliveries: tuple[object, ...],
+    morning_began: float,
 ) -> None:
     taken = samples.taken
     first, end = taken[0], taken[-1]
@@ -333,6 +337,7 @@ def _report(
         f"max {max(latencies, default=float('nan')):,.0f} ms; {missing} without a webhook; "
         f"webhooks in all {len(deliveries):,}, alerts {end.alerts:,}"
     )
+    _latency_by_urgency(url, deliveries, morning_began)
     by_rule = rows(
         url, "SELECT rule_id, severity, count(*) FROM alerts GROUP BY 1, 2 ORDER BY 3 DESC"
     )
@@ -350,6 +355,37 @@ def _report(
         f"{total_cpu:,.0f} core-seconds busy ({100 * busy_cpu / total_cpu:.0f} %, other "
         "helpers' work included)"
     )
+
+
+def _latency_by_urgency(url: str, deliveries: tuple[object, ...], since: float) -> None:
+    """Alert latency of every alert a morning reading opened, urgent readings apart from routine
+    ones: the reading's measured_at (the publisher stamps it as it sends) -> the alert's first
+    webhook received. Urgent: a red threshold or symptom alert, whose reading is beyond the
+    programme's red limits (hemkoll.rules.urgency: the queue serves it first); routine: the
+    others (trends, yellow levels). Missing-measurement alerts have no reading: left out."""
+    opened: dict[str, float] = {}
+    for d in deliveries:
+        payload = getattr(d, "payload", {})
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if isinstance(data, dict) and payload.get("type") == "alert.opened":
+            opened.setdefault(str(data.get("alert_id")), float(getattr(d, "received_at", 0.0)))
+    found: dict[str, list[float]] = {"urgent": [], "routine": []}
+    for alert_id, kind, severity, fired in rows(
+        url,
+        "SELECT id::text, rule_kind, severity, extract(epoch FROM first_fired_at)::float8"
+        " FROM alerts WHERE rule_kind <> 'missing' AND first_fired_at >= to_timestamp(%(since)s)",
+        {"since": since - 1},
+    ):
+        if alert_id in opened:
+            urgent = severity == "red" and kind in ("threshold", "symptom")
+            found["urgent" if urgent else "routine"].append((opened[alert_id] - fired) * 1000)
+    for name, latencies in found.items():
+        say(
+            f"alert latency of {name} readings (measured -> webhook received), "
+            f"{len(latencies)} alerts: p50 {percentile(latencies, 50):,.0f} ms, "
+            f"p99 {percentile(latencies, 99):,.0f} ms, "
+            f"max {max(latencies, default=float('nan')):,.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -126,9 +126,13 @@ def load(
     with connect(url) as conn:
         conn.execute(_STAGING)
         with conn.cursor() as cur:
-            with cur.copy("COPY health_centres (id, name, timezone) FROM STDIN") as copy:
+            # The care provider migration 0020 creates: every centre is the region's.
+            provider = cur.execute("SELECT min(id::text)::uuid FROM care_providers").fetchone()
+            with cur.copy(
+                "COPY health_centres (id, name, timezone, care_provider_id) FROM STDIN"
+            ) as copy:
                 for i, c in enumerate(centres):
-                    copy.write_row((c, f"VC Riket {i + 1:04d}", tz))
+                    copy.write_row((c, f"VC Riket {i + 1:04d}", tz, provider and provider[0]))
             with cur.copy(
                 "COPY patients (id, health_centre_id, reference, language, timezone, enrolled_at)"
                 " FROM STDIN"

@@ -15,6 +15,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/hemkoll"
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
+# Settled notifications (delivered, or given up on) are deleted after this many days. 90: a
+# quarter covers any delivery question or endpoint incident a centre raises (an alert's
+# delivery log in the console and the API), and the outbox holds 90 days' volume (the nation:
+# about 60 GiB, where keeping everything grows it by 250 GiB a year: docs/scaling.md). The
+# patient record is the alert and its events, kept ten years; a notification was a message
+# about it. An open alert's notifications are kept whatever their age.
+DEFAULT_NOTIFICATION_RETENTION_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,13 @@ class Settings(BaseSettings):
         default="127.0.0.1", description="Address the workers' metrics endpoint listens on."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    notification_retention_days: int = Field(
+        default=DEFAULT_NOTIFICATION_RETENTION_DAYS,
+        ge=1,
+        description="Days after which the dispatcher deletes notifications that were delivered "
+        "or given up on (expired, gone), with their attempts; never a pending one, nor one of "
+        "an alert still open (docs/operations.md, Retention).",
+    )
     # The API's limits per caller (docs/api.md, "Limits"); defaults in hemkoll.api.guards.
     api_rate_per_second: int = Field(
         default=50,

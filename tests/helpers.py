@@ -20,9 +20,14 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from hemkoll.ingest.service import IngestConfig, IngestService
 from hemkoll.protocol.topics import feedback_topic, readings_topic
+from hemkoll.rules.preset import HEART_FAILURE
+from hemkoll.rules.urgency import urgent_limits
 from hemkoll.settings import parse_mqtt_url
 from hemkoll.store.connect import connect
 from hemkoll.store.devices import Enrolment, enrol_device
+
+# What the ingest service is given in production (hemkoll.cli.services): the programme's.
+PROGRAMME_URGENT = urgent_limits(HEART_FAILURE)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -84,6 +89,7 @@ def running_ingest(
             mqtt=parse_mqtt_url(mqtt_url),
             topic_prefix=prefix,
             client_id=client_id or f"{prefix}-ingest",
+            urgent=PROGRAMME_URGENT,
         )
     )
     thread = threading.Thread(target=service.run, name="ingest", daemon=True)

@@ -18,7 +18,7 @@ from hemkoll.ingest.pipeline import InboundMessage, MessagePlan
 from hemkoll.protocol.topics import readings_topic
 from hemkoll.settings import parse_mqtt_url
 from hemkoll.store.types import Reading
-from tests.helpers import enrol, scalar
+from tests.helpers import PROGRAMME_URGENT, enrol, scalar
 
 T0 = datetime.now(UTC) - timedelta(days=1)
 
@@ -46,7 +46,9 @@ def _plan(prefix: str, device_id: uuid.UUID, patient_id: uuid.UUID, n: int, at: 
 
 def test_batches_are_stored_one_after_the_other_and_counted(db_url: str, topic_prefix: str) -> None:
     device = enrol(db_url, kind="scale")
-    committer = Committer(db_url, topic_prefix, _session(topic_prefix), threading.Event())
+    committer = Committer(
+        db_url, topic_prefix, _session(topic_prefix), threading.Event(), PROGRAMME_URGENT
+    )
     committer.start()
     for batch in range(20):
         plans = [
@@ -68,7 +70,9 @@ def test_a_failure_of_the_commit_thread_stops_ingest_with_its_cause(
     db_url: str, topic_prefix: str
 ) -> None:
     device = enrol(db_url, kind="scale")
-    committer = Committer(db_url, topic_prefix, _session(topic_prefix), threading.Event())
+    committer = Committer(
+        db_url, topic_prefix, _session(topic_prefix), threading.Event(), PROGRAMME_URGENT
+    )
     committer.start()
     good = _plan(topic_prefix, device.device.id, device.patient.id, 1, 0)
     # A plan no planner makes (a bug): its readings cannot be iterated.
@@ -91,6 +95,7 @@ def test_a_stop_while_the_database_is_away_gives_up_without_acknowledging(
         topic_prefix,
         _session(topic_prefix),
         stopping,
+        PROGRAMME_URGENT,
     )
     committer.start()
     device_id, patient_id = uuid.uuid4(), uuid.uuid4()

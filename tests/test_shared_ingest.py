@@ -39,6 +39,7 @@ from hemkoll.settings import Settings, parse_mqtt_url
 from hemkoll.store.credentials import hash_secret
 from tests.conftest import Broker
 from tests.helpers import (
+    PROGRAMME_URGENT,
     count_readings,
     enrol,
     message,
@@ -201,6 +202,7 @@ def running_member(db_url: str, mqtt_url: str, prefix: str) -> Iterator[IngestSe
             mqtt=parse_mqtt_url(mqtt_url),
             topic_prefix=prefix,
             client_id=f"{prefix}-ingest",
+            urgent=PROGRAMME_URGENT,
             share_group=GROUP,
         )
     )
@@ -456,6 +458,7 @@ def test_plain_subscription_is_unchanged_without_a_group() -> None:
             mqtt=parse_mqtt_url("mqtt://127.0.0.1:1"),
             topic_prefix="hk",
             client_id="hemkoll-ingest",
+            urgent=PROGRAMME_URGENT,
         )
     )
     assert service.client_id == "hemkoll-ingest"  # stable, for its persistent session
@@ -465,6 +468,7 @@ def test_plain_subscription_is_unchanged_without_a_group() -> None:
             mqtt=parse_mqtt_url("mqtt://127.0.0.1:1"),
             topic_prefix="hk",
             client_id="hemkoll-ingest",
+            urgent=PROGRAMME_URGENT,
             share_group=GROUP,
         )
     )

@@ -123,9 +123,11 @@ GRANT INSERT ON dead_letters TO hemkoll_ingest;
 GRANT SELECT (payload_sha256, topic, reading_index) ON dead_letters TO hemkoll_ingest;
 -- Patients of a batch are queued for evaluation in its transaction (an upsert).
 GRANT INSERT ON evaluation_queue TO hemkoll_ingest;
--- The readings that prompted it (feedback_since, feedback_oldest) go with it.
-GRANT SELECT (patient_id, generation, feedback_devices, feedback_since, feedback_oldest),
-      UPDATE (generation, feedback_devices, feedback_since, feedback_oldest)
+-- The readings that prompted it (feedback_since, feedback_oldest) go with it, and its priority
+-- (an urgent reading's patient first: migration 0023), which a later request only raises.
+GRANT SELECT (patient_id, generation, priority, feedback_devices, feedback_since,
+              feedback_oldest),
+      UPDATE (generation, priority, feedback_devices, feedback_since, feedback_oldest)
       ON evaluation_queue TO hemkoll_ingest;
 
 -- 6. hemkoll_rules (store/queries/evaluation_queue.sql, patients.sql, readings.sql, alerts.sql,
@@ -173,6 +175,11 @@ GRANT SELECT, INSERT ON notifications TO hemkoll_dispatch;
 GRANT UPDATE (lease_until, attempts, state, next_attempt_at, delivered_at, last_error, evidence)
     ON notifications TO hemkoll_dispatch;
 GRANT INSERT ON notification_attempts TO hemkoll_dispatch;
+-- Retention (notify/retention.py): settled notifications past the retention go, with their
+-- attempts, through the owner's function (migration 0024), which never deletes a pending one;
+-- the role holds no DELETE of its own.
+GRANT EXECUTE ON FUNCTION delete_settled_notifications(timestamptz, integer)
+    TO hemkoll_dispatch;
 -- Each attempt on a centre's endpoint is kept in its health (an upsert: endpoint_health.sql).
 GRANT SELECT, INSERT, UPDATE ON endpoint_health TO hemkoll_dispatch;
 GRANT SELECT (id, name, notification_url, signing_secret, escalation_contact, escalation_url,
@@ -212,8 +219,8 @@ GRANT INSERT ON readings TO hemkoll_api;
 GRANT INSERT ON dead_letters TO hemkoll_api;
 GRANT SELECT (payload_sha256, topic, reading_index) ON dead_letters TO hemkoll_api;
 -- (It queues the patient with the readings' feedback columns; INSERT is granted below.)
-GRANT SELECT (feedback_devices, feedback_since, feedback_oldest),
-      UPDATE (feedback_devices, feedback_since, feedback_oldest)
+GRANT SELECT (priority, feedback_devices, feedback_since, feedback_oldest),
+      UPDATE (priority, feedback_devices, feedback_since, feedback_oldest)
       ON evaluation_queue TO hemkoll_api;
 GRANT SELECT, INSERT, UPDATE ON staff TO hemkoll_api;
 GRANT SELECT, INSERT, UPDATE ON api_tokens TO hemkoll_api;

@@ -35,6 +35,7 @@ from hemkoll.api.routes import (
     thresholds,
 )
 from hemkoll.rules.config import RuleSet
+from hemkoll.rules.urgency import urgent_limits
 from hemkoll.store.connect import Conn, configure
 
 # Connections: uvicorn runs sync routes on a thread pool of 40; a pool of 10 keeps PostgreSQL's
@@ -101,6 +102,9 @@ def create_app(config: ApiConfig) -> FastAPI:
     app.state.oidc = oidc
     app.state.clock = config.clock
     app.state.programme = config.programme
+    # Which readings make their patient urgent in the evaluation queue (FHIR ingest, the
+    # patient app's answers): the programme's red limits.
+    app.state.urgent = urgent_limits(config.programme)
     app.state.public_url = config.public_url
     app.state.topic_prefix = config.topic_prefix
     problems.install(app)

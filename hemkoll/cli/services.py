@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from hemkoll.observability.backlog import BacklogSampler
 from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.server import MetricsServer
 from hemkoll.rules.preset import HEART_FAILURE
+from hemkoll.rules.urgency import urgent_limits
 from hemkoll.settings import Settings
 
 if TYPE_CHECKING:
@@ -86,6 +88,7 @@ def ingest_command(args: argparse.Namespace, settings: Settings) -> int:
             mqtt=settings.mqtt,
             topic_prefix=settings.mqtt_topic_prefix,
             client_id=settings.mqtt_client_id,
+            urgent=urgent_limits(HEART_FAILURE),
             ca_file=settings.mqtt_ca_file,
             share_group=settings.ingest_share_group,
         )
@@ -122,6 +125,7 @@ def dispatch_command(args: argparse.Namespace, settings: Settings) -> int:
             mqtt_client_id=settings.dispatch_client_id,
             public_url=settings.public_url,
             ca_file=settings.mqtt_ca_file,
+            notification_retention=timedelta(days=settings.notification_retention_days),
         )
     )
     return _run_until_signalled(

@@ -27,6 +27,7 @@ from hemkoll.demo.errors import DemoError
 from hemkoll.ingest.service import IngestConfig, IngestService
 from hemkoll.notify.dispatcher import Dispatcher, DispatcherConfig
 from hemkoll.rules.preset import HEART_FAILURE
+from hemkoll.rules.urgency import urgent_limits
 from hemkoll.settings import MqttEndpoint
 from hemkoll.simulator.receiver import Nurse, NurseConfig, WebhookReceiver
 from hemkoll.simulator.receiver.recorder import Delivery
@@ -158,6 +159,7 @@ def start_services(stack: ExitStack, config: ServiceConfig) -> Running:
             mqtt=config.mqtt,
             topic_prefix=config.topic_prefix,
             client_id=config.ingest_client_id,
+            urgent=urgent_limits(HEART_FAILURE),
         )
     )
     run_in_thread(stack, "hemkoll-ingest", ingest.run, ingest.stop)

@@ -28,7 +28,7 @@ from hemkoll.observability import metrics
 from hemkoll.protocol.feedback import Rejection
 from hemkoll.protocol.topics import FEEDBACK_QOS, feedback_topic
 from hemkoll.store.connect import connect_with_retry, retry_through_outages
-from hemkoll.store.readings import BatchResult, ReadingWriter
+from hemkoll.store.readings import BatchResult, ReadingWriter, UrgentReading
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,10 @@ class Committer:
         topic_prefix: str,
         session: MqttSession,
         stopping: threading.Event,
+        urgent: UrgentReading,
     ) -> None:
         self._database_url = database_url
+        self._urgent = urgent
         self._prefix = topic_prefix
         self._session = session
         self._stopping = stopping
@@ -184,7 +186,7 @@ class Committer:
         if conn is None:
             return None
         try:
-            self._writer = ReadingWriter(conn)
+            self._writer = ReadingWriter(conn, urgent=self._urgent)
         except BaseException:
             conn.close()
             raise

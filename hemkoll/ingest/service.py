@@ -46,6 +46,7 @@ from hemkoll.protocol.topics import (
 from hemkoll.settings import MqttEndpoint
 from hemkoll.store.connect import connect_with_retry, retry_through_outages
 from hemkoll.store.devices import devices_by_id
+from hemkoll.store.readings import UrgentReading
 from hemkoll.store.types import Device
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,9 @@ class IngestConfig:
     mqtt: MqttEndpoint
     topic_prefix: str
     client_id: str
+    # Which readings make their patient urgent in the evaluation queue: the programme's red
+    # limits (rules.urgency.urgent_limits; ingest may not import the rules, its caller does).
+    urgent: UrgentReading
     ca_file: str | None = None
     # None: one worker, persistent session. A name: a member of that shared-subscription group.
     share_group: str | None = None
@@ -114,7 +118,7 @@ class IngestService:
             persistent=config.share_group is None,
         )
         self._committer = Committer(
-            config.database_url, config.topic_prefix, self._session, self._stopping
+            config.database_url, config.topic_prefix, self._session, self._stopping, config.urgent
         )
         # The planner's own connection, for the device registry (the committer's is busy
         # storing the batch before).

@@ -7,7 +7,8 @@ hold up the others (and the claim caps how many of one endpoint's are in flight)
 sleeps until a NOTIFY, a freed thread, or the next retry falls due, whichever comes first: a
 notification leaves within milliseconds of its commit. Several dispatchers may run; one that
 dies loses its leases, and another sends those notifications again with the same webhook-id.
-An APScheduler job runs ``escalate_due``. Database outages are waited out with backoff.
+APScheduler jobs run ``escalate_due`` and the outbox's retention (``retention.delete_expired``).
+Database outages are waited out with backoff.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
@@ -29,12 +30,13 @@ from hemkoll.notify.channels import Channels, DeliveryBug, standard_channels
 from hemkoll.notify.delivery import attempt, log_settled
 from hemkoll.notify.device import DevicePublisher
 from hemkoll.notify.escalation import escalate_due
+from hemkoll.notify.retention import RETENTION_INTERVAL_S, delete_expired
 from hemkoll.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, RetrySchedule
 from hemkoll.notify.webhook import HTTP_TIMEOUT
 from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.periodic import PeriodicJob, start_jobs
-from hemkoll.settings import MqttEndpoint
+from hemkoll.settings import DEFAULT_NOTIFICATION_RETENTION_DAYS, MqttEndpoint
 from hemkoll.store import endpoint_health
 from hemkoll.store import notifications as store
 from hemkoll.store.connect import Conn, configure, connect, serve_until_stopped
@@ -67,6 +69,8 @@ CONTENDED_WAIT_S = 0.1
 ESCALATION_INTERVAL_S = 30.0
 # The escalation pass's name in /healthz, the logs and hemkoll_periodic_job_* metrics.
 ESCALATION_JOB = "escalation"
+# The outbox's retention job's (notify.retention).
+RETENTION_JOB = "notification_retention"
 # What /healthz names once a notification met a bug of the dispatcher's (DeliveryBug).
 DELIVERY_FAULT = "delivery"
 # A notification that met a bug of the dispatcher's is set aside this long before it is
@@ -96,6 +100,8 @@ class DispatcherConfig:
     lease_s: float = LEASE_S
     webhook_schedule: RetrySchedule = WEBHOOK_SCHEDULE
     device_schedule: RetrySchedule = DEVICE_SCHEDULE
+    # Settled notifications older than this are deleted (HEMKOLL_NOTIFICATION_RETENTION_DAYS).
+    notification_retention: timedelta = timedelta(days=DEFAULT_NOTIFICATION_RETENTION_DAYS)
     # The time escalation deadlines are measured against (tests move it).
     clock: Callable[[], datetime] = field(default=_utc_now)
 
@@ -130,6 +136,7 @@ class Dispatcher:
         self.escalation_job = PeriodicJob(
             ESCALATION_JOB, self._escalate_counted, ESCALATION_INTERVAL_S
         )
+        self.retention_job = PeriodicJob(RETENTION_JOB, self._retention_pass, RETENTION_INTERVAL_S)
         self._own_http = http is None
         self._http = http or httpx.Client(
             timeout=HTTP_TIMEOUT,
@@ -196,6 +203,12 @@ class Dispatcher:
         with connect(self._config.database_url) as conn:
             return escalate_due(conn, self._config.clock())
 
+    def delete_old_notifications(self) -> int:
+        """One retention pass at the config's clock; how many notifications were deleted
+        (counted in hemkoll_notifications_deleted_total as they go)."""
+        with connect(self._config.database_url) as conn:
+            return delete_expired(conn, self._config.clock(), self._config.notification_retention)
+
     # -- the service ---------------------------------------------------------------------
 
     def run(self) -> None:
@@ -213,7 +226,7 @@ class Dispatcher:
         )
         pool.open(wait=False)
         executor = ThreadPoolExecutor(self._config.send_threads, thread_name_prefix="dispatch")
-        scheduler = start_jobs(self.heartbeat, self.escalation_job)
+        scheduler = start_jobs(self.heartbeat, self.escalation_job, self.retention_job)
         try:
             serve_until_stopped(lambda: self._serve(executor, pool), self._stopping, "dispatcher")
         finally:
@@ -390,3 +403,8 @@ class Dispatcher:
 
     def _escalate_counted(self) -> None:
         metrics.ESCALATIONS.inc(self.escalate())
+
+    def _retention_pass(self) -> None:
+        deleted = self.delete_old_notifications()
+        if deleted:
+            log.info("retention: deleted %d settled notifications", deleted)

@@ -40,6 +40,10 @@ NOTIFICATION_ATTEMPTS = Counter(
     ["channel", "result"],
 )
 ESCALATIONS = Counter("hemkoll_escalations_total", "Red alerts escalated")
+NOTIFICATIONS_DELETED = Counter(
+    "hemkoll_notifications_deleted_total",
+    "Settled notifications deleted by the retention job (with their attempts)",
+)
 NOTIFICATION_RECORD_FAILURES = Counter(
     "hemkoll_notification_record_failures_total",
     "Attempts sent but not recorded because the database was away (sent again, same id)",

@@ -3,8 +3,9 @@
 Ingest queues the patients of a batch in the batch's transaction; a change of a patient's rules,
 pause or hospital stays queues her (``reevaluate``); the scheduler queues the patients whose
 deadline has passed (``evaluation_deadlines``: the time-based rules, ``rules.deadlines``); the
-rules worker claims due patients (SKIP LOCKED: several workers may run), evaluates them, stores
-their next deadlines and finishes or postpones each claim.
+rules worker claims due patients (SKIP LOCKED: several workers may run), urgent ones first (a
+new reading beyond a red limit: ``rules.urgency``, which the batch writer is given), evaluates
+them, stores their next deadlines and finishes or postpones each claim.
 """
 
 from __future__ import annotations
@@ -114,11 +115,11 @@ def notify_workers(conn: Conn) -> None:
     conn.execute(query("notify_evaluation"))
 
 
-def enqueue_staged_patients(cur: psycopg.Cursor[TupleRow]) -> None:
+def enqueue_staged_patients(cur: psycopg.Cursor[TupleRow], urgent: Sequence[UUID] = ()) -> None:
     """Queue the patients of the readings staged in ``readings_staging`` (the batch writer's:
-    ``readings.ReadingWriter``) with the devices that sent them, and wake the rules worker once
-    the caller's transaction commits."""
-    cur.execute(query("enqueue_staged_patients"))
+    ``readings.ReadingWriter``) with the devices that sent them, ``urgent`` ones ahead of the
+    others, and wake the rules worker once the caller's transaction commits."""
+    cur.execute(query("enqueue_staged_patients"), {"urgent": list(urgent)})
     cur.execute(query("notify_evaluation"))
 
 

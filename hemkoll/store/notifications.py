@@ -387,6 +387,19 @@ def backlog(conn: Conn) -> Backlog:
     return row
 
 
+def delete_settled(conn: Conn, *, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` notifications settled for good and created before ``before``,
+    with their attempts, in a transaction of their own; how many (the retention job's batch:
+    ``notify.retention``)."""
+    with conn.transaction():
+        row = conn.execute(
+            query("delete_settled_notifications"), {"before": before, "limit": limit}
+        ).fetchone()
+    if row is None:
+        raise RuntimeError("delete_settled_notifications returned no row")
+    return int(row[0])
+
+
 @dataclass(frozen=True)
 class NotificationOwner:
     health_centre_id: UUID

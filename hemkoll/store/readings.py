@@ -15,7 +15,7 @@ is told about); the care-team API's paged and daily reads are ``readings_query``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -34,6 +34,11 @@ from hemkoll.store.sql import query
 from hemkoll.store.types import DeadLetter, Reading
 
 _STAGING_TYPES = ["int4", "uuid", "uuid", "text", "float8", "timestamptz"]
+
+# Whether a reading (metric, value) is urgent: its patient is evaluated before the routine
+# ones queued ahead of her. The programme's is ``rules.urgency.urgent_limits`` (the store may
+# not import the rules: the caller, which knows the programme, hands it over).
+UrgentReading = Callable[[str, float], bool]
 
 
 class Origin(StrEnum):
@@ -54,10 +59,18 @@ class BatchResult:
 
 
 class ReadingWriter:
-    """Writes batches on one connection, which it prepares with the staging table."""
+    """Writes batches on one connection, which it prepares with the staging table.
 
-    def __init__(self, conn: psycopg.Connection[TupleRow]) -> None:
+    ``urgent``: which device readings make their patient urgent in the evaluation queue; None
+    (a tool's or a test's writer) queues every patient in arrival order. The services that
+    store devices' readings (ingest, the FHIR and patient-app APIs) pass the programme's.
+    """
+
+    def __init__(
+        self, conn: psycopg.Connection[TupleRow], *, urgent: UrgentReading | None = None
+    ) -> None:
         self._conn = conn
+        self._urgent = urgent
         with conn.transaction():
             conn.execute(query("create_readings_staging"))
 
@@ -90,12 +103,25 @@ class ReadingWriter:
                 stored = self._insert_staged(cur, messages, staged)
                 # The rules worker evaluates these patients once this transaction commits.
                 if origin is Origin.DEVICE:
-                    enqueue_staged_patients(cur)
+                    enqueue_staged_patients(cur, self._urgent_patients(messages))
                 else:
                     enqueue_staged_quietly(cur)
             if dead_letters:
                 insert_dead_letters(cur, dead_letters)
         return BatchResult(tuple(stored))
+
+    def _urgent_patients(self, messages: Sequence[Sequence[Reading]]) -> list[UUID]:
+        is_urgent = self._urgent
+        if is_urgent is None:
+            return []
+        return sorted(
+            {
+                r.patient_id
+                for readings in messages
+                for r in readings
+                if is_urgent(r.metric, r.value)
+            }
+        )
 
     def _insert_staged(
         self,

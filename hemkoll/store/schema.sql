@@ -38,6 +38,26 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.delete_settled_notifications(before timestamp with time zone, max_rows integer) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    AS $$
+    WITH settled AS (
+        SELECT n.id FROM notifications AS n
+        WHERE n.state <> 'pending' AND n.created_at < before
+          AND NOT EXISTS (SELECT 1 FROM alerts AS a
+                          WHERE a.id = n.alert_id AND a.state <> 'resolved')
+        ORDER BY n.created_at
+        LIMIT max_rows
+        FOR UPDATE OF n SKIP LOCKED
+    ), attempts AS (
+        DELETE FROM notification_attempts WHERE notification_id IN (SELECT id FROM settled)
+    ), deleted AS (
+        DELETE FROM notifications WHERE id IN (SELECT id FROM settled) RETURNING 1
+    )
+    SELECT count(*)::integer FROM deleted
+$$;
+
 CREATE FUNCTION public.readings_hourly_add() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -344,7 +364,9 @@ CREATE TABLE public.evaluation_queue (
     feedback_devices uuid[] DEFAULT '{}'::uuid[] NOT NULL,
     generation bigint DEFAULT 0 NOT NULL,
     feedback_since timestamp with time zone,
-    feedback_oldest timestamp with time zone
+    feedback_oldest timestamp with time zone,
+    priority smallint DEFAULT 0 NOT NULL,
+    CONSTRAINT evaluation_queue_priority_check CHECK ((priority = ANY (ARRAY[0, 1])))
 );
 
 CREATE TABLE public.health_centres (
@@ -820,7 +842,7 @@ CREATE INDEX evaluation_deadlines_due_idx ON public.evaluation_deadlines USING b
 
 CREATE INDEX evaluation_deadlines_programme_idx ON public.evaluation_deadlines USING btree (programme);
 
-CREATE INDEX evaluation_queue_due_idx ON public.evaluation_queue USING btree (requested_at);
+CREATE INDEX evaluation_queue_claim_idx ON public.evaluation_queue USING btree (priority DESC, requested_at);
 
 CREATE INDEX health_centres_care_provider_idx ON public.health_centres USING btree (care_provider_id);
 
@@ -833,6 +855,8 @@ CREATE INDEX notification_attempts_notification_idx ON public.notification_attem
 CREATE INDEX notifications_alert_idx ON public.notifications USING btree (alert_id, created_at);
 
 CREATE INDEX notifications_due_idx ON public.notifications USING btree (next_attempt_at) WHERE (state = 'pending'::text);
+
+CREATE INDEX notifications_settled_idx ON public.notifications USING btree (created_at) WHERE (state <> 'pending'::text);
 
 CREATE INDEX oidc_sign_ins_expires_idx ON public.oidc_sign_ins USING btree (expires_at);
 

@@ -30,6 +30,7 @@ from hemkoll.store.connect import connect
 from tests.api.conftest import World, bearer
 from tests.conftest import as_api_role
 from tests.fhir_profiles import vital_signs_problems
+from tests.helpers import scalar
 
 BASE = "/fhir/R4"
 LOINC = "http://loinc.org"
@@ -246,6 +247,20 @@ def test_a_resent_bundle_adds_nothing(client: TestClient, gateway: Gateway, db_u
     assert _statuses(again) == ["200 OK"] * 5
     assert again.json()["type"] == "transaction-response"
     assert _readings(db_url, gateway.patient_id) == stored
+
+
+def test_a_bundle_with_a_severe_value_queues_its_patient_urgent(
+    client: TestClient, gateway: Gateway, db_url: str
+) -> None:
+    """The API hands the programme's red limits to the writer, as ingest does
+    (hemkoll.rules.urgency): an SpO2 of 86 % puts her ahead of the routine patients."""
+    usual = client.post(BASE, json=bundle(phd_entries()), headers=gateway.auth)
+    assert usual.status_code == 200
+    priority = "SELECT priority FROM evaluation_queue WHERE patient_id = %s"
+    assert scalar(db_url, priority, (gateway.patient_id,)) == 0
+    severe = [DEVICE_ENTRY, _obs("59408-5", NOW, mdc="150456", valueQuantity=_quantity(86, "%"))]
+    assert client.post(BASE, json=bundle(severe), headers=gateway.auth).status_code == 200
+    assert scalar(db_url, priority, (gateway.patient_id,)) == 1
 
 
 BAD = [

@@ -22,8 +22,10 @@ import orjson
 import psycopg
 import pytest
 
+from hemkoll.alerts.nurse_actions import resolve
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.notify.dispatcher import Dispatcher
+from hemkoll.rules.alerting import Outcome
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
 from hemkoll.rules.stays import DISCHARGE_GRACE
 from hemkoll.store import (
@@ -40,7 +42,7 @@ from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.types import DeadLetter, Reading
 from tests.conftest import ROLES_SQL, apply_roles
 from tests.deploy.conftest import OWNER, ROOT, SERVICE_ROLES, DeployedDb
-from tests.helpers import enrol, scalar
+from tests.helpers import PROGRAMME_URGENT, enrol, scalar
 from tests.notify.receiver import Receiver
 from tests.notify.support import (
     committed_alert,
@@ -154,16 +156,21 @@ def test_the_ingest_role_writes_batches_and_nothing_else(deployed_db: DeployedDb
     url = deployed_db.url(INGEST)
     with connect(url) as conn:
         assert set(devices_by_id(conn, [e.device.id])) == {e.device.id}
-        writer = ReadingWriter(conn)
+        writer = ReadingWriter(conn, urgent=PROGRAMME_URGENT)
         first = writer.write([readings[:2], readings[2:]], [letter])
         again = writer.write([readings], [letter])  # a redelivery: duplicates, one dead letter
+        # A severe reading raises her queue entry's priority (an upsert of that column).
+        writer.write(
+            [[Reading(e.patient.id, e.device.id, "spo2", 85.0, start + timedelta(hours=5))]], []
+        )
     assert first.stored == (2, 2)
     assert again.stored == (0,)
     owner = deployed_db.url(OWNER)
-    assert scalar(owner, "SELECT count(*) FROM readings") == 4
-    assert scalar(owner, "SELECT sum(n) FROM readings_hourly") == 4
+    assert scalar(owner, "SELECT count(*) FROM readings") == 5
+    assert scalar(owner, "SELECT sum(n) FROM readings_hourly") == 5
     assert scalar(owner, "SELECT count(*) FROM dead_letters") == 1
     assert scalar(owner, "SELECT count(*) FROM evaluation_queue") == 1
+    assert scalar(owner, "SELECT priority FROM evaluation_queue") == 1
 
     refused(url, "SELECT credential_hash FROM devices")
     refused(url, "SELECT reference FROM patients")
@@ -260,6 +267,19 @@ def test_the_dispatch_role_claims_sends_records_and_escalates(
     assert len(receiver.requests) == 2
     with connect(dispatch) as conn:
         assert notifications.backlog(conn).pending == 0
+    # Retention: once the alert is resolved and its notifications are past the retention, the
+    # dispatch role deletes them with their attempts (through the owner's function: it holds
+    # no DELETE of its own, below).
+    with connect(owner) as conn:
+        resolve(conn, alert_id, Outcome.CONTACTED_PATIENT, by="nurse")
+    with psycopg.connect(owner) as conn:
+        conn.execute("UPDATE notifications SET created_at = now() - interval '100 days'")
+    retaining = Dispatcher(dispatcher_config(dispatch))
+    try:
+        assert retaining.delete_old_notifications() == 2
+    finally:
+        retaining.close()
+    assert scalar(owner, "SELECT count(*) FROM notification_attempts") == 0
 
     refused(dispatch, "UPDATE alerts SET state = 'acknowledged', acknowledged_at = now()")
     refused(dispatch, "SELECT value FROM readings")
@@ -509,13 +529,19 @@ def test_the_api_role_stores_app_answers_as_readings_through_the_batch_writer(
     e = enrol(deployed_db.url(OWNER), kind="scale")
     answers = {"symptom_breathlessness": 1, "symptom_ankle_swelling": 0, "symptom_fatigue": 2}
     with connect(deployed_db.url(API)) as conn, conn.transaction():
-        assert as_readings(Session(conn), e.patient.id, answers, datetime.now(UTC)) == 3
-    with connect(deployed_db.url(API)) as conn, conn.transaction():
         assert (
-            as_readings(Session(conn), e.patient.id, {"self_rated_health": 4}, datetime.now(UTC))
-            == 1
+            as_readings(Session(conn), e.patient.id, answers, datetime.now(UTC), PROGRAMME_URGENT)
+            == 3
+        )
+    with connect(deployed_db.url(API)) as conn, conn.transaction():
+        severe = {"self_rated_health": 4, "symptom_breathlessness": 3}
+        assert (
+            as_readings(Session(conn), e.patient.id, severe, datetime.now(UTC), PROGRAMME_URGENT)
+            == 2
         )
     owner = deployed_db.url(OWNER)
-    assert scalar(owner, "SELECT count(*) FROM readings") == 4
+    assert scalar(owner, "SELECT count(*) FROM readings") == 5
     assert scalar(owner, "SELECT count(*) FROM devices WHERE kind = 'patient_app'") == 1
     assert scalar(owner, "SELECT count(*) FROM evaluation_queue") == 1
+    # The severe answer came with the second request: the upsert raised her priority.
+    assert scalar(owner, "SELECT priority FROM evaluation_queue") == 1

@@ -33,7 +33,7 @@ from hemkoll.protocol.feedback import Rejection
 from hemkoll.store import devices
 from hemkoll.store.connect import Conn
 from hemkoll.store.credentials import hash_secret, new_secret, verify_secret
-from hemkoll.store.readings import BatchResult, ReadingWriter
+from hemkoll.store.readings import BatchResult, ReadingWriter, UrgentReading
 from hemkoll.store.readings_query import RawReading
 from hemkoll.store.types import Device, Reading
 
@@ -118,11 +118,18 @@ async def post_bundle(request: Request) -> Response:
         request.headers.get("authorization"),
         request.headers.get("content-type", ""),
         body,
+        urgent=request.app.state.urgent,
     )
 
 
 def _ingest(
-    pool: ConnectionPool[Conn], now: datetime, auth: str | None, content_type: str, body: bytes
+    pool: ConnectionPool[Conn],
+    now: datetime,
+    auth: str | None,
+    content_type: str,
+    body: bytes,
+    *,
+    urgent: UrgentReading,
 ) -> Response:
     login = _basic_login(auth)
     if login is None:
@@ -149,17 +156,27 @@ def _ingest(
                 "device_inactive",
                 "the device has been deactivated (its patient discharged or the device replaced)",
             )
-            _write(conn, device, now, body, identifier=None, per_entry=[], rejections=[rejection])
+            _write(
+                conn,
+                urgent,
+                device,
+                now,
+                body,
+                identifier=None,
+                per_entry=[],
+                rejections=[rejection],
+            )
             return _refused(403, rejection.code, rejection.reason)
         raw = fhir_bundle.parse_bundle(body)
         if isinstance(raw, Rejection):
-            _write(conn, device, now, body, identifier=None, per_entry=[], rejections=[raw])
+            _write(conn, urgent, device, now, body, identifier=None, per_entry=[], rejections=[raw])
             return _refused(400, raw.code, raw.reason)
         checked = fhir_bundle.check_bundle(raw, device=device, now=now)
         rejections = list(checked.rejections)
         if checked.type == "transaction" and rejections:
             _write(
                 conn,
+                urgent,
                 device,
                 now,
                 body,
@@ -171,6 +188,7 @@ def _ingest(
         per_entry = [entry.readings for entry in checked.entries]
         result = _write(
             conn,
+            urgent,
             device,
             now,
             body,
@@ -183,6 +201,7 @@ def _ingest(
 
 def _write(
     conn: Conn,
+    urgent: UrgentReading,
     device: Device,
     now: datetime,
     body: bytes,
@@ -203,7 +222,7 @@ def _write(
     )
     plan = MessagePlan(message, device.id, identifier, (), tuple(rejections))
     conn.commit()  # the login's read: the writer's transaction is then its own
-    result = ReadingWriter(conn).write(per_entry, dead_letters([plan]))
+    result = ReadingWriter(conn, urgent=urgent).write(per_entry, dead_letters([plan]))
     stored = sum(result.stored)
     metrics.INGEST_READINGS_STORED.inc(stored)
     metrics.INGEST_READINGS_DUPLICATE.inc(sum(len(r) for r in per_entry) - stored)

@@ -35,7 +35,7 @@ from hemkoll.api.problems import not_found
 from hemkoll.protocol.measurements import METRICS
 from hemkoll.protocol.payload import ReadingIn, check_reading
 from hemkoll.store import devices, questionnaire_responses
-from hemkoll.store.readings import ReadingWriter
+from hemkoll.store.readings import ReadingWriter, UrgentReading
 from hemkoll.store.types import Reading
 
 router = APIRouter(prefix=MITT, route_class=ConsoleRoute, include_in_schema=False)
@@ -139,7 +139,7 @@ def answer(request: Request, questionnaire_id: str, caller: Patient, form: Form)
         )
         caller.record(s, "questionnaire_response", response_id)
         try:
-            as_readings(s, caller.patient_id, answers, caller.now())
+            as_readings(s, caller.patient_id, answers, caller.now(), request.app.state.urgent)
         except AnswerError as exc:
             raise rejected(
                 request,
@@ -150,7 +150,13 @@ def answer(request: Request, questionnaire_id: str, caller: Patient, form: Form)
     return RedirectResponse(f"{MITT}/questionnaires?answered={q.id}", status_code=303)
 
 
-def as_readings(s: Session, patient_id: UUID, answers: Mapping[str, int], now: datetime) -> int:
+def as_readings(
+    s: Session,
+    patient_id: UUID,
+    answers: Mapping[str, int],
+    now: datetime,
+    urgent: UrgentReading,
+) -> int:
     """Store the answers that are metrics as readings of her app device, queued for the rules
     (the caller's transaction); how many were stored. An answer a device could not send
     either (outside the metric's range) is refused as her answer."""
@@ -167,5 +173,5 @@ def as_readings(s: Session, patient_id: UUID, answers: Mapping[str, int], now: d
         if not isinstance(checked, Reading):
             raise AnswerError(metric, checked.reason)
         readings.append(checked)
-    (stored,) = ReadingWriter(s.conn).write([readings], []).stored
+    (stored,) = ReadingWriter(s.conn, urgent=urgent).write([readings], []).stored
     return stored

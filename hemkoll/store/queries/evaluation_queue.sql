@@ -7,7 +7,9 @@ FROM (
     SELECT patient_id FROM evaluation_queue
     WHERE (lease_until IS NULL OR lease_until < clock_timestamp())
       AND not_before <= clock_timestamp()
-    ORDER BY requested_at
+    -- Urgent patients first (migration 0023), then the oldest request: the order of
+    -- evaluation_queue_claim_idx, which the claim walks until it has its limit.
+    ORDER BY priority DESC, requested_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
 ) AS due
@@ -18,7 +20,9 @@ RETURNING q.patient_id, q.generation, q.attempts, q.feedback_devices, q.feedback
 -- name: finish_evaluation
 -- Done: drop the row unless the patient was requested again meanwhile (its generation moved);
 -- then it stays, without its lease and without the devices already answered (with none left,
--- the readings that prompted it have all been answered: feedback_since starts afresh).
+-- the readings that prompted it have all been answered: feedback_since starts afresh). It keeps
+-- its priority: an urgent request that came meanwhile must not be lowered, and a routine one
+-- after an urgent one costs at most one early evaluation.
 WITH done AS (
     DELETE FROM evaluation_queue
     WHERE patient_id = %(patient_id)s AND generation = %(generation)s
@@ -98,16 +102,21 @@ ON CONFLICT (patient_id) DO UPDATE SET generation = q.generation + 1;
 -- Every patient with readings in this batch gets (re-)evaluated after the commit.
 -- The devices that sent them are told, after the evaluation, what the rules made of them:
 -- their readings are those received from now() on (the readings' received_at is this
--- transaction's start), the oldest measured at feedback_oldest.
+-- transaction's start), the oldest measured at feedback_oldest. The patients in %(urgent)s
+-- have a reading beyond a red limit (hemkoll.rules.urgency): they are claimed first, and stay
+-- so whatever routine request comes after (GREATEST) until evaluated.
 INSERT INTO evaluation_queue AS q
-    (patient_id, requested_at, feedback_devices, feedback_since, feedback_oldest)
-SELECT patient_id, clock_timestamp(), array_agg(DISTINCT device_id), now(), min(measured_at)
+    (patient_id, requested_at, priority, feedback_devices, feedback_since, feedback_oldest)
+SELECT patient_id, clock_timestamp(),
+       CASE WHEN patient_id = ANY(%(urgent)s::uuid[]) THEN 1 ELSE 0 END,
+       array_agg(DISTINCT device_id), now(), min(measured_at)
 FROM readings_staging
 GROUP BY patient_id
 -- Rows are locked in patient order, as the rules worker finishes its batches: no deadlock.
 ORDER BY patient_id
 ON CONFLICT (patient_id) DO UPDATE
 SET generation = q.generation + 1,
+    priority = GREATEST(q.priority, EXCLUDED.priority),
     feedback_devices = ARRAY(SELECT unnest(q.feedback_devices)
                              UNION SELECT unnest(EXCLUDED.feedback_devices)),
     feedback_since = LEAST(q.feedback_since, EXCLUDED.feedback_since),

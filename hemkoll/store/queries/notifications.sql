@@ -282,3 +282,8 @@ WHERE state = 'pending';
 -- name: notification_owner
 -- Whose notification this is, for the caller's scope check.
 SELECT health_centre_id, patient_id, alert_id FROM notifications WHERE id = %(notification_id)s;
+
+-- name: delete_settled_notifications
+-- Retention (docs/operations.md): up to %(limit)s settled notifications created before
+-- %(before)s, with their attempts; which ones, in the function of migration 0024.
+SELECT delete_settled_notifications(%(before)s, %(limit)s);
