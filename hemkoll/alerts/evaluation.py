@@ -14,7 +14,7 @@ worker's (``hemkoll.alerts.worker``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -45,7 +45,13 @@ from hemkoll.rules.config import MissingRule, RuleSet, Severity
 from hemkoll.rules.deadlines import next_deadline
 from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate_cohort, required_history
 from hemkoll.rules.findings import Finding, epoch_us, utc
-from hemkoll.rules.judged import Verdict, can_judge, off_rule_metrics, off_rules, verdict
+from hemkoll.rules.judged import (
+    Verdict,
+    can_judge,
+    off_rule_metrics_of_cohort,
+    off_rules,
+    verdict,
+)
 from hemkoll.rules.series import Series, as_epoch_us
 from hemkoll.rules.stays import DISCHARGE_GRACE, Stay, silent_at
 from hemkoll.store import (
@@ -177,6 +183,9 @@ def evaluate_patients(
     history = imported_until(conn, list(patients))
     known = {pid: _rule_alerts(newest.get(pid, [])) for pid in patients}
     evaluated = _evaluate_groups(patients, rule_sets, readings, stays, known, now=now)
+    # What the rules that are off find, for each patient who might be told "as usual" (asked
+    # of all of them at once, per group, rather than once per patient who is).
+    off_flagged = _off_rule_flags(patients, rule_sets, readings, stays, requests, now=now)
     results: dict[UUID, Changes] = {}
     deadlines: dict[UUID, datetime | None] = {}
     told: list[tuple[UUID, Sequence[UUID] | None, PatientMessage, UUID | None]] = []
@@ -228,15 +237,7 @@ def evaluate_patients(
                 and not unresolved
                 and prompt.oldest >= start
             ):
-                judged = _with_off_rules(
-                    rule_set,
-                    judged,
-                    readings.get(patient.id, {}),
-                    tz=tz,
-                    now=now,
-                    oldest=prompt.oldest,
-                    stays=in_hospital,
-                )
+                judged = _with_off_rules(judged, off_flagged.get(patient.id, frozenset()))
             message = after_evaluation(
                 changes.news[1] if changes.news is not None else None,
                 judged,
@@ -285,11 +286,8 @@ def _evaluate_groups(
     ``evaluate`` of each, run as one ``evaluate_cohort`` per group of patients sharing a rule
     set and a time zone. Only the findings ``decide`` reads are built: those its alerts
     (``known``) have not seen (``alerting.seen_until``)."""
-    groups: dict[tuple[tuple[int, ...], str], list[UUID]] = {}
-    for pid, patient in patients.items():
-        groups.setdefault((rule_sets[pid][1], patient.timezone), []).append(pid)
     out: dict[UUID, tuple[Series, list[Finding]]] = {}
-    for (_, timezone), members in groups.items():
+    for (_, timezone), members in _groups(patients, rule_sets, patients).items():
         rule_set = rule_sets[members[0]][0]
         start_us = epoch_us(now - required_history(rule_set))
         cohort = [_since(readings.get(pid, {}), start_us) for pid in members]
@@ -303,6 +301,64 @@ def _evaluate_groups(
         ).after([_cutoffs(rule_set, known[pid]) for pid in members])
         for pid, series, findings in zip(members, cohort, found, strict=True):
             out[pid] = (series, findings)
+    return out
+
+
+def _groups(
+    patients: Mapping[UUID, PatientToEvaluate],
+    rule_sets: Mapping[UUID, tuple[RuleSet, tuple[int, ...]]],
+    members: Iterable[UUID],
+) -> dict[tuple[tuple[int, ...], str], list[UUID]]:
+    """The ``members`` grouped by rule set (its override versions) and time zone: the patients
+    who go through the engine together."""
+    groups: dict[tuple[tuple[int, ...], str], list[UUID]] = {}
+    for pid in members:
+        groups.setdefault((rule_sets[pid][1], patients[pid].timezone), []).append(pid)
+    return groups
+
+
+def _off_rule_flags(
+    patients: Mapping[UUID, PatientToEvaluate],
+    rule_sets: Mapping[UUID, tuple[RuleSet, tuple[int, ...]]],
+    readings: Mapping[UUID, SeriesArrays],
+    stays: Mapping[UUID, Sequence[Stay]],
+    requests: Sequence[Request],
+    *,
+    now: datetime,
+) -> dict[UUID, frozenset[str]]:
+    """Per patient who might be told her readings look as usual (prompted by readings all
+    within her rules' history), the metrics on which a rule of her rule set that is off
+    finds something on the local day of her oldest new reading (from the day's start: the
+    daily rules fire at its first value); one ``off_rule_metrics_of_cohort`` per group of
+    patients sharing a rule set and a time zone, not one engine run per patient."""
+    seen: set[UUID] = set()
+    oldest: dict[UUID, datetime] = {}
+    for request in requests:  # a patient's first request is the one evaluated
+        pid, prompt = request.patient_id, request.prompt
+        if pid not in patients or pid in seen:
+            continue
+        seen.add(pid)
+        if prompt is not None and prompt.oldest >= now - required_history(rule_sets[pid][0]):
+            oldest[pid] = prompt.oldest
+    out: dict[UUID, frozenset[str]] = {}
+    for (_, timezone), members in _groups(patients, rule_sets, oldest).items():
+        off = off_rules(rule_sets[members[0]][0])
+        if off is None:
+            continue
+        tz = ZoneInfo(timezone)
+        start_us = epoch_us(now - required_history(off))
+        flagged = off_rule_metrics_of_cohort(
+            off,
+            [_since(readings.get(pid, {}), start_us) for pid in members],
+            tz=tz,
+            now=now,
+            since=[
+                oldest[pid].astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+                for pid in members
+            ],
+            stays=[stays.get(pid, []) for pid in members],
+        )
+        out.update(zip(members, flagged, strict=True))
     return out
 
 
@@ -354,27 +410,10 @@ def _history(rule_set: RuleSet) -> timedelta:
 
 
 def _with_off_rules(
-    rule_set: RuleSet,
-    judged: list[tuple[str, Verdict]],
-    readings: SeriesArrays,
-    *,
-    tz: ZoneInfo,
-    now: datetime,
-    oldest: datetime,
-    stays: Sequence[Stay],
+    judged: list[tuple[str, Verdict]], flagged: frozenset[str]
 ) -> list[tuple[str, Verdict]]:
-    """``judged`` with "usual" turned "off_rule" where a rule that is off finds something on
-    the local day of the new readings (from the day's start: the daily rules fire at its first
-    value). Only asked when "as usual" could be said."""
-    if not any(said == "usual" for _, said in judged):
-        return judged
-    off = off_rules(rule_set)
-    if off is None:
-        return judged
-    start = now - required_history(off)
-    series = _since(readings, epoch_us(start))
-    day = oldest.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    flagged = off_rule_metrics(rule_set, series, tz=tz, now=now, since=day, stays=stays)
+    """``judged`` with "usual" turned "off_rule" on the metrics where a rule that is off finds
+    something (``_off_rule_flags``). Only asked when "as usual" could be said."""
     return [(m, "off_rule" if said == "usual" and m in flagged else said) for m, said in judged]
 
 
