@@ -144,8 +144,53 @@ def request_of(claimed: evaluation_queue.Claim) -> Request:
     )
 
 
-def evaluate_patients(
+@dataclass(frozen=True)
+class ReadAhead:
+    """A batch's readings read before its evaluation, on a connection of their own
+    (``read_ahead``): the rules worker reads the next batch while it evaluates this one."""
+
+    requests: tuple[Request, ...]
+    now: datetime
+    since: datetime
+    readings: dict[UUID, SeriesArrays]
+    prompted: dict[UUID, list[tuple[str, datetime, float]]]
+
+    def serves(self, requests: Sequence[Request], *, now: datetime, since: datetime) -> bool:
+        """Whether these are the readings ``evaluate_patients`` would read itself."""
+        return self.now == now and self.since <= since and self.requests == tuple(requests)
+
+
+def read_ahead(
     conn: Conn, programme: RuleSet, requests: Sequence[Request], *, now: datetime
+) -> ReadAhead:
+    """What ``evaluate_patients`` reads of the readings, for a batch that will be evaluated
+    at ``now`` under ``programme`` (should a patient's overrides need a longer history, the
+    evaluation reads the batch again itself), in one transaction of ``conn``'s."""
+    with conn.transaction():
+        without_jit(conn)
+        return _read(conn, requests, now - _history(programme), now)
+
+
+def _read(conn: Conn, requests: Sequence[Request], since: datetime, now: datetime) -> ReadAhead:
+    """The requested patients' readings from ``since`` to ``now``, and those that prompted
+    each request: the prompting ones first, so that every reading the patient is told about is
+    among those the rules judge (one committed between the two reads is in both, or in the
+    series only)."""
+    prompts = [r.prompt for r in requests if r.prompt is not None]
+    prompted = readings_received_since(conn, prompts, list(METRICS))
+    readings = series_of_patients_between(
+        conn, sorted({r.patient_id for r in requests}), since, now
+    )
+    return ReadAhead(tuple(requests), now, since, readings, prompted)
+
+
+def evaluate_patients(
+    conn: Conn,
+    programme: RuleSet,
+    requests: Sequence[Request],
+    *,
+    now: datetime,
+    ahead: ReadAhead | None = None,
 ) -> dict[UUID, Changes]:
     """Evaluate a batch of patients and apply the findings to their alerts; the caller's
     transaction, which holds the patients' row locks.
@@ -160,7 +205,7 @@ def evaluate_patients(
     transaction (the outbox): of the most pressing alert, on all her devices; or, when nothing
     opened, on the devices whose readings prompted the evaluation, what the enabled rules made
     of those readings (``patient_messages``). Returns, per patient, the alerts opened and
-    raised.
+    raised. ``ahead``: the batch's readings, already read (``read_ahead``).
     """
     ids = sorted({r.patient_id for r in requests})
     without_jit(conn)
@@ -173,12 +218,12 @@ def evaluate_patients(
     # copied into a rule set of their own).
     distinct = {key: rule_set for rule_set, key in rule_sets.values()}
     since = now - max(_history(rule_set) for rule_set in distinct.values())
-    readings = series_of_patients_between(conn, list(patients), since, now)
+    if ahead is None or not ahead.serves(requests, now=now, since=since):
+        ahead = _read(conn, [r for r in requests if r.patient_id in patients], since, now)
+    readings, prompted = ahead.readings, ahead.prompted
     stays = hospital_stays.stays_of_patients(
         conn, list(patients), since, now, grace=DISCHARGE_GRACE
     )
-    prompts = [r.prompt for r in requests if r.prompt is not None and r.patient_id in patients]
-    prompted = readings_received_since(conn, prompts, list(METRICS))
     newest = newest_alerts(conn, list(patients))
     history = imported_until(conn, list(patients))
     known = {pid: _rule_alerts(newest.get(pid, [])) for pid in patients}
