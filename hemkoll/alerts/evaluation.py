@@ -66,6 +66,7 @@ from hemkoll.store.alerts import (
     AlertRow,
     insert_alert,
     newest_alerts,
+    plan_alert_writes_afresh,
     raise_alert,
     resolve_by_rules,
     touch_alert,
@@ -220,21 +221,21 @@ def evaluate_patients(
     since = now - max(_history(rule_set) for rule_set in distinct.values())
     if ahead is None or not ahead.serves(requests, now=now, since=since):
         ahead = _read(conn, [r for r in requests if r.patient_id in patients], since, now)
-    readings, prompted = ahead.readings, ahead.prompted
     stays = hospital_stays.stays_of_patients(
         conn, list(patients), since, now, grace=DISCHARGE_GRACE
     )
     newest = newest_alerts(conn, list(patients))
     history = imported_until(conn, list(patients))
     known = {pid: _rule_alerts(newest.get(pid, [])) for pid in patients}
-    evaluated = _evaluate_groups(patients, rule_sets, readings, stays, known, now=now)
+    evaluated = _evaluate_groups(patients, rule_sets, ahead.readings, stays, known, now=now)
     # What the rules that are off find, for each patient who might be told "as usual" (asked
     # of all of them at once, per group, rather than once per patient who is).
-    off_flagged = _off_rule_flags(patients, rule_sets, readings, stays, requests, now=now)
+    off_flagged = _off_rule_flags(patients, rule_sets, ahead.readings, stays, requests, now=now)
     results: dict[UUID, Changes] = {}
     deadlines: dict[UUID, datetime | None] = {}
     told: list[tuple[UUID, Sequence[UUID] | None, PatientMessage, UUID | None]] = []
     with conn.pipeline():
+        plan_alert_writes_afresh(conn, True)
         for request in requests:
             patient = patients.get(request.patient_id)
             if patient is None or patient.id in results:
@@ -271,7 +272,7 @@ def evaluate_patients(
                 live=live,
             )
             results[patient.id] = changes
-            judged = _judged(rule_set, prompted.get(patient.id, []), series, tz=tz)
+            judged = _judged(rule_set, ahead.prompted.get(patient.id, []), series, tz=tz)
             if changes.news is None and request.prompt is None:
                 continue  # a scheduled pass that changed nothing: nothing to tell
             prompt = request.prompt
@@ -295,6 +296,7 @@ def evaluate_patients(
                 told.append((patient.id, None, message, changes.news[0]))
             elif request.prompt is not None:
                 told.append((patient.id, request.prompt.device_ids, message, None))
+        plan_alert_writes_afresh(conn, False)  # the batch's other writes are few statements
         tell_each(conn, told)
         evaluation_queue.store_deadlines(conn, programme.fingerprint, deadlines)
     return results
