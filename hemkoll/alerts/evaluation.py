@@ -8,8 +8,9 @@ and of a backtest, each patient's findings as if evaluated alone); applies
 ``alerting.decide``; writes each opened or raised alert with its event and its webhook to the
 outbox, pipelined; tells the patient what came of it (``patient_messages``); and stores
 each patient's next deadline (``rules.deadlines``: when her missing-measurement rules could next
-fire), at which the scheduler queues her again. The queue, the claims and the retries are the
-worker's (``hemkoll.alerts.worker``).
+fire), at which the scheduler queues her again. The readings are read by ``batch_readings``
+(in this transaction, or ahead of it by the worker). The queue, the claims and the retries are
+the worker's (``hemkoll.alerts.worker``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from hemkoll.alerts.batch_readings import (
+    ReadAhead,
+    Request,
+    history_of,
+    read_batch,
+)
 from hemkoll.alerts.configuration import effective_for
 from hemkoll.alerts.patient_messages import (
     AlertChange,
@@ -28,7 +35,6 @@ from hemkoll.alerts.patient_messages import (
     after_evaluation,
     tell_each,
 )
-from hemkoll.protocol.measurements import METRICS
 from hemkoll.rules.alerting import (
     READING_ARRIVED,
     AlertState,
@@ -78,8 +84,6 @@ from hemkoll.store.patients import PatientToEvaluate, lock_patients
 from hemkoll.store.readings import (
     Prompted,
     SeriesArrays,
-    readings_received_since,
-    series_of_patients_between,
     without_jit,
 )
 from hemkoll.store.rule_overrides import OverridesVersion
@@ -128,63 +132,6 @@ class Changes:
             self.news = (alert_id, news)
 
 
-@dataclass(frozen=True)
-class Request:
-    """A patient to evaluate, and the readings that prompted it (their devices get feedback)."""
-
-    patient_id: UUID
-    prompt: Prompted | None = None
-
-
-def request_of(claimed: evaluation_queue.Claim) -> Request:
-    since, oldest = claimed.feedback_since, claimed.feedback_oldest
-    if not claimed.feedback_devices or since is None or oldest is None:
-        return Request(claimed.patient_id)
-    return Request(
-        claimed.patient_id, Prompted(claimed.patient_id, claimed.feedback_devices, since, oldest)
-    )
-
-
-@dataclass(frozen=True)
-class ReadAhead:
-    """A batch's readings read before its evaluation, on a connection of their own
-    (``read_ahead``): the rules worker reads the next batch while it evaluates this one."""
-
-    requests: tuple[Request, ...]
-    now: datetime
-    since: datetime
-    readings: dict[UUID, SeriesArrays]
-    prompted: dict[UUID, list[tuple[str, datetime, float]]]
-
-    def serves(self, requests: Sequence[Request], *, now: datetime, since: datetime) -> bool:
-        """Whether these are the readings ``evaluate_patients`` would read itself."""
-        return self.now == now and self.since <= since and self.requests == tuple(requests)
-
-
-def read_ahead(
-    conn: Conn, programme: RuleSet, requests: Sequence[Request], *, now: datetime
-) -> ReadAhead:
-    """What ``evaluate_patients`` reads of the readings, for a batch that will be evaluated
-    at ``now`` under ``programme`` (should a patient's overrides need a longer history, the
-    evaluation reads the batch again itself), in one transaction of ``conn``'s."""
-    with conn.transaction():
-        without_jit(conn)
-        return _read(conn, requests, now - _history(programme), now)
-
-
-def _read(conn: Conn, requests: Sequence[Request], since: datetime, now: datetime) -> ReadAhead:
-    """The requested patients' readings from ``since`` to ``now``, and those that prompted
-    each request: the prompting ones first, so that every reading the patient is told about is
-    among those the rules judge (one committed between the two reads is in both, or in the
-    series only)."""
-    prompts = [r.prompt for r in requests if r.prompt is not None]
-    prompted = readings_received_since(conn, prompts, list(METRICS))
-    readings = series_of_patients_between(
-        conn, sorted({r.patient_id for r in requests}), since, now
-    )
-    return ReadAhead(tuple(requests), now, since, readings, prompted)
-
-
 def evaluate_patients(
     conn: Conn,
     programme: RuleSet,
@@ -218,9 +165,9 @@ def evaluate_patients(
     # Once per distinct rule set, not per patient (0.24 ms each: the rules that are off are
     # copied into a rule set of their own).
     distinct = {key: rule_set for rule_set, key in rule_sets.values()}
-    since = now - max(_history(rule_set) for rule_set in distinct.values())
+    since = now - max(history_of(rule_set) for rule_set in distinct.values())
     if ahead is None or not ahead.serves(requests, now=now, since=since):
-        ahead = _read(conn, [r for r in requests if r.patient_id in patients], since, now)
+        ahead = read_batch(conn, [r for r in requests if r.patient_id in patients], since, now)
     stays = hospital_stays.stays_of_patients(
         conn, list(patients), since, now, grace=DISCHARGE_GRACE
     )
@@ -447,13 +394,6 @@ def _judged(
             said = "unjudged"
         out.append((metric, said))
     return out
-
-
-def _history(rule_set: RuleSet) -> timedelta:
-    """The history an evaluation reads: its enabled rules', and the rules that are off, which
-    may still keep the patient from being told her readings look as usual."""
-    off = off_rules(rule_set)
-    return max(required_history(rule_set), required_history(off) if off else timedelta(0))
 
 
 def _with_off_rules(

@@ -28,15 +28,8 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from hemkoll.alerts.evaluation import (
-    Changes,
-    ReadAhead,
-    Request,
-    evaluate_patient,
-    evaluate_patients,
-    read_ahead,
-    request_of,
-)
+from hemkoll.alerts.batch_readings import ReadAhead, Request, read_ahead, request_of
+from hemkoll.alerts.evaluation import Changes, evaluate_patient, evaluate_patients
 from hemkoll.backoff import Backoff
 from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
