@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import psycopg
+import pytest
 from psycopg.rows import dict_row
 
 from hemkoll.alerts.nurse_actions import acknowledge, resolve
@@ -20,6 +22,7 @@ from hemkoll.alerts.patient_messages import (
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.rules.alerting import Outcome
 from hemkoll.rules.config import Band, RuleSet, ThresholdRule
+from hemkoll.store import notifications
 from hemkoll.store.connect import connect
 from hemkoll.store.readings import ReadingWriter
 from hemkoll.store.types import Reading
@@ -152,3 +155,16 @@ def test_a_failed_evaluation_writes_no_notification(db_url: str) -> None:
     assert [r["event"] for r in _notifications(db_url) if r["channel"] == "care_team"] == [
         "alert.opened"
     ]
+
+
+def test_a_webhook_about_an_alert_that_does_not_exist_fails_even_in_a_pipeline(
+    db_url: str,
+) -> None:
+    # The notification's id is made client-side and nothing is fetched; the insert itself
+    # refuses an alert that is not there (no centre), at the latest when the pipeline syncs.
+    enrol(db_url, kind="pulse_oximeter")
+    with connect(db_url) as conn:
+        with pytest.raises(psycopg.errors.NotNullViolation), conn.pipeline():
+            notifications.enqueue_alert_webhook(conn, uuid4(), event="alert.opened")
+        conn.rollback()
+    assert _notifications(db_url) == []

@@ -322,3 +322,35 @@ def test_a_patient_requested_again_keeps_its_place_and_is_evaluated_again(db_url
     assert scalar(db_url, "SELECT lease_until IS NULL FROM evaluation_queue")
     _process(db_url)
     assert scalar(db_url, "SELECT count(*) FROM evaluation_queue") == 0
+
+
+def test_a_backlog_read_ahead_batch_by_batch_gives_each_patient_her_own_outcome(
+    db_url: str,
+) -> None:
+    # Five patients, batches of two: the second and third batches are claimed, and their
+    # readings read, on the worker's second connection while the batch before is evaluated.
+    start = datetime.now(UTC) - timedelta(hours=10)
+    low = {0, 2, 3}  # these patients' SpO2 falls below the yellow band; the others' does not
+    devices = {}
+    for n in range(5):
+        e = enrol(db_url, kind="pulse_oximeter", patient=f"P-{n}")
+        devices[e.device.id] = n
+        values = [97, 96, 93, 92] if n in low else [97, 96, 97, 98]
+        _store(db_url, _spo2(e.patient.id, e.device.id, values, start))
+    worker = RulesWorker(RulesConfig(db_url, SPO2), batch=2)
+    with connect(db_url) as conn:
+        assert worker.process_due(conn) == 5
+    assert (worker.evaluated, worker.failed) == (5, 0)
+    assert scalar(db_url, "SELECT count(*) FROM evaluation_queue") == 0
+    with psycopg.connect(db_url) as conn:
+        alerted = conn.execute(
+            "SELECT p.reference, a.first_fired_at FROM alerts AS a"
+            " JOIN patients AS p ON p.id = a.patient_id ORDER BY 1"
+        ).fetchall()
+        told = conn.execute(
+            "SELECT device_id, event FROM notifications WHERE channel = 'device'"
+        ).fetchall()
+    assert alerted == [(f"P-{n}", start + timedelta(hours=2)) for n in sorted(low)]
+    assert sorted((devices[d], event) for d, event in told) == [
+        (n, "alert.opened" if n in low else "readings.in_range") for n in range(5)
+    ]

@@ -8,19 +8,26 @@ and of a backtest, each patient's findings as if evaluated alone); applies
 ``alerting.decide``; writes each opened or raised alert with its event and its webhook to the
 outbox, pipelined; tells the patient what came of it (``patient_messages``); and stores
 each patient's next deadline (``rules.deadlines``: when her missing-measurement rules could next
-fire), at which the scheduler queues her again. The queue, the claims and the retries are the
-worker's (``hemkoll.alerts.worker``).
+fire), at which the scheduler queues her again. The readings are read by ``batch_readings``
+(in this transaction, or ahead of it by the worker). The queue, the claims and the retries are
+the worker's (``hemkoll.alerts.worker``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from hemkoll.alerts.batch_readings import (
+    ReadAhead,
+    Request,
+    history_of,
+    read_batch,
+)
 from hemkoll.alerts.configuration import effective_for
 from hemkoll.alerts.patient_messages import (
     AlertChange,
@@ -29,7 +36,6 @@ from hemkoll.alerts.patient_messages import (
     after_evaluation,
     tell_each,
 )
-from hemkoll.protocol.measurements import METRICS
 from hemkoll.rules.alerting import (
     READING_ARRIVED,
     AddEvidence,
@@ -47,7 +53,13 @@ from hemkoll.rules.config import MissingRule, RuleSet, Severity
 from hemkoll.rules.deadlines import next_deadline
 from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate_cohort, required_history
 from hemkoll.rules.findings import Finding, epoch_us, utc
-from hemkoll.rules.judged import Verdict, can_judge, off_rule_metrics, off_rules, verdict
+from hemkoll.rules.judged import (
+    Verdict,
+    can_judge,
+    off_rule_metrics_of_cohort,
+    off_rules,
+    verdict,
+)
 from hemkoll.rules.series import Series, as_epoch_us
 from hemkoll.rules.stays import DISCHARGE_GRACE, Stay, silent_at
 from hemkoll.store import (
@@ -62,6 +74,7 @@ from hemkoll.store.alerts import (
     AlertRow,
     insert_alert,
     newest_alerts,
+    plan_alert_writes_afresh,
     raise_alert,
     raise_alert_severity,
     resolve_by_rules,
@@ -74,8 +87,6 @@ from hemkoll.store.patients import PatientToEvaluate, lock_patients
 from hemkoll.store.readings import (
     Prompted,
     SeriesArrays,
-    readings_received_since,
-    series_of_patients_between,
     without_jit,
 )
 from hemkoll.store.rule_overrides import OverridesVersion
@@ -124,25 +135,13 @@ class Changes:
             self.news = (alert_id, news)
 
 
-@dataclass(frozen=True)
-class Request:
-    """A patient to evaluate, and the readings that prompted it (their devices get feedback)."""
-
-    patient_id: UUID
-    prompt: Prompted | None = None
-
-
-def request_of(claimed: evaluation_queue.Claim) -> Request:
-    since, oldest = claimed.feedback_since, claimed.feedback_oldest
-    if not claimed.feedback_devices or since is None or oldest is None:
-        return Request(claimed.patient_id)
-    return Request(
-        claimed.patient_id, Prompted(claimed.patient_id, claimed.feedback_devices, since, oldest)
-    )
-
-
 def evaluate_patients(
-    conn: Conn, programme: RuleSet, requests: Sequence[Request], *, now: datetime
+    conn: Conn,
+    programme: RuleSet,
+    requests: Sequence[Request],
+    *,
+    now: datetime,
+    ahead: ReadAhead | None = None,
 ) -> dict[UUID, Changes]:
     """Evaluate a batch of patients and apply the findings to their alerts; the caller's
     transaction, which holds the patients' row locks.
@@ -157,7 +156,7 @@ def evaluate_patients(
     transaction (the outbox): of the most pressing alert, on all her devices; or, when nothing
     opened, on the devices whose readings prompted the evaluation, what the enabled rules made
     of those readings (``patient_messages``). Returns, per patient, the alerts opened and
-    raised.
+    raised. ``ahead``: the batch's readings, already read (``read_ahead``).
     """
     ids = sorted({r.patient_id for r in requests})
     without_jit(conn)
@@ -169,21 +168,24 @@ def evaluate_patients(
     # Once per distinct rule set, not per patient (0.24 ms each: the rules that are off are
     # copied into a rule set of their own).
     distinct = {key: rule_set for rule_set, key in rule_sets.values()}
-    since = now - max(_history(rule_set) for rule_set in distinct.values())
-    readings = series_of_patients_between(conn, list(patients), since, now)
+    since = now - max(history_of(rule_set) for rule_set in distinct.values())
+    if ahead is None or not ahead.serves(requests, now=now, since=since):
+        ahead = read_batch(conn, [r for r in requests if r.patient_id in patients], since, now)
     stays = hospital_stays.stays_of_patients(
         conn, list(patients), since, now, grace=DISCHARGE_GRACE
     )
-    prompts = [r.prompt for r in requests if r.prompt is not None and r.patient_id in patients]
-    prompted = readings_received_since(conn, prompts, list(METRICS))
     newest = newest_alerts(conn, list(patients))
     history = imported_until(conn, list(patients))
     known = {pid: _rule_alerts(newest.get(pid, [])) for pid in patients}
-    evaluated = _evaluate_groups(patients, rule_sets, readings, stays, known, now=now)
+    evaluated = _evaluate_groups(patients, rule_sets, ahead.readings, stays, known, now=now)
+    # What the rules that are off find, for each patient who might be told "as usual" (asked
+    # of all of them at once, per group, rather than once per patient who is).
+    off_flagged = _off_rule_flags(patients, rule_sets, ahead.readings, stays, requests, now=now)
     results: dict[UUID, Changes] = {}
     deadlines: dict[UUID, datetime | None] = {}
     told: list[tuple[UUID, Sequence[UUID] | None, PatientMessage, UUID | None]] = []
     with conn.pipeline():
+        plan_alert_writes_afresh(conn, True)
         for request in requests:
             patient = patients.get(request.patient_id)
             if patient is None or patient.id in results:
@@ -220,7 +222,7 @@ def evaluate_patients(
                 live=live,
             )
             results[patient.id] = changes
-            judged = _judged(rule_set, prompted.get(patient.id, []), series, tz=tz)
+            judged = _judged(rule_set, ahead.prompted.get(patient.id, []), series, tz=tz)
             if changes.news is None and request.prompt is None:
                 continue  # a scheduled pass that changed nothing: nothing to tell
             prompt = request.prompt
@@ -231,15 +233,7 @@ def evaluate_patients(
                 and not unresolved
                 and prompt.oldest >= start
             ):
-                judged = _with_off_rules(
-                    rule_set,
-                    judged,
-                    readings.get(patient.id, {}),
-                    tz=tz,
-                    now=now,
-                    oldest=prompt.oldest,
-                    stays=in_hospital,
-                )
+                judged = _with_off_rules(judged, off_flagged.get(patient.id, frozenset()))
             message = after_evaluation(
                 changes.news[1] if changes.news is not None else None,
                 judged,
@@ -252,6 +246,7 @@ def evaluate_patients(
                 told.append((patient.id, None, message, changes.news[0]))
             elif request.prompt is not None:
                 told.append((patient.id, request.prompt.device_ids, message, None))
+        plan_alert_writes_afresh(conn, False)  # the batch's other writes are few statements
         tell_each(conn, told)
         evaluation_queue.store_deadlines(conn, programme.fingerprint, deadlines)
     return results
@@ -288,11 +283,8 @@ def _evaluate_groups(
     ``evaluate`` of each, run as one ``evaluate_cohort`` per group of patients sharing a rule
     set and a time zone. Only the findings ``decide`` reads are built: those its alerts
     (``known``) have not seen (``alerting.seen_until``)."""
-    groups: dict[tuple[tuple[int, ...], str], list[UUID]] = {}
-    for pid, patient in patients.items():
-        groups.setdefault((rule_sets[pid][1], patient.timezone), []).append(pid)
     out: dict[UUID, tuple[Series, list[Finding]]] = {}
-    for (_, timezone), members in groups.items():
+    for (_, timezone), members in _groups(patients, rule_sets, patients).items():
         rule_set = rule_sets[members[0]][0]
         start_us = epoch_us(now - required_history(rule_set))
         cohort = [_since(readings.get(pid, {}), start_us) for pid in members]
@@ -306,6 +298,64 @@ def _evaluate_groups(
         ).after([_cutoffs(rule_set, known[pid]) for pid in members])
         for pid, series, findings in zip(members, cohort, found, strict=True):
             out[pid] = (series, findings)
+    return out
+
+
+def _groups(
+    patients: Mapping[UUID, PatientToEvaluate],
+    rule_sets: Mapping[UUID, tuple[RuleSet, tuple[int, ...]]],
+    members: Iterable[UUID],
+) -> dict[tuple[tuple[int, ...], str], list[UUID]]:
+    """The ``members`` grouped by rule set (its override versions) and time zone: the patients
+    who go through the engine together."""
+    groups: dict[tuple[tuple[int, ...], str], list[UUID]] = {}
+    for pid in members:
+        groups.setdefault((rule_sets[pid][1], patients[pid].timezone), []).append(pid)
+    return groups
+
+
+def _off_rule_flags(
+    patients: Mapping[UUID, PatientToEvaluate],
+    rule_sets: Mapping[UUID, tuple[RuleSet, tuple[int, ...]]],
+    readings: Mapping[UUID, SeriesArrays],
+    stays: Mapping[UUID, Sequence[Stay]],
+    requests: Sequence[Request],
+    *,
+    now: datetime,
+) -> dict[UUID, frozenset[str]]:
+    """Per patient who might be told her readings look as usual (prompted by readings all
+    within her rules' history), the metrics on which a rule of her rule set that is off
+    finds something on the local day of her oldest new reading (from the day's start: the
+    daily rules fire at its first value); one ``off_rule_metrics_of_cohort`` per group of
+    patients sharing a rule set and a time zone, not one engine run per patient."""
+    seen: set[UUID] = set()
+    oldest: dict[UUID, datetime] = {}
+    for request in requests:  # a patient's first request is the one evaluated
+        pid, prompt = request.patient_id, request.prompt
+        if pid not in patients or pid in seen:
+            continue
+        seen.add(pid)
+        if prompt is not None and prompt.oldest >= now - required_history(rule_sets[pid][0]):
+            oldest[pid] = prompt.oldest
+    out: dict[UUID, frozenset[str]] = {}
+    for (_, timezone), members in _groups(patients, rule_sets, oldest).items():
+        off = off_rules(rule_sets[members[0]][0])
+        if off is None:
+            continue
+        tz = ZoneInfo(timezone)
+        start_us = epoch_us(now - required_history(off))
+        flagged = off_rule_metrics_of_cohort(
+            off,
+            [_since(readings.get(pid, {}), start_us) for pid in members],
+            tz=tz,
+            now=now,
+            since=[
+                oldest[pid].astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+                for pid in members
+            ],
+            stays=[stays.get(pid, []) for pid in members],
+        )
+        out.update(zip(members, flagged, strict=True))
     return out
 
 
@@ -344,35 +394,11 @@ def _judged(
     return out
 
 
-def _history(rule_set: RuleSet) -> timedelta:
-    """The history an evaluation reads: its enabled rules', and the rules that are off, which
-    may still keep the patient from being told her readings look as usual."""
-    off = off_rules(rule_set)
-    return max(required_history(rule_set), required_history(off) if off else timedelta(0))
-
-
 def _with_off_rules(
-    rule_set: RuleSet,
-    judged: list[tuple[str, Verdict]],
-    readings: SeriesArrays,
-    *,
-    tz: ZoneInfo,
-    now: datetime,
-    oldest: datetime,
-    stays: Sequence[Stay],
+    judged: list[tuple[str, Verdict]], flagged: frozenset[str]
 ) -> list[tuple[str, Verdict]]:
-    """``judged`` with "usual" turned "off_rule" where a rule that is off finds something on
-    the local day of the new readings (from the day's start: the daily rules fire at its first
-    value). Only asked when "as usual" could be said."""
-    if not any(said == "usual" for _, said in judged):
-        return judged
-    off = off_rules(rule_set)
-    if off is None:
-        return judged
-    start = now - required_history(off)
-    series = _since(readings, epoch_us(start))
-    day = oldest.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    flagged = off_rule_metrics(rule_set, series, tz=tz, now=now, since=day, stays=stays)
+    """``judged`` with "usual" turned "off_rule" on the metrics where a rule that is off finds
+    something (``_off_rule_flags``). Only asked when "as usual" could be said."""
     return [(m, "off_rule" if said == "usual" and m in flagged else said) for m, said in judged]
 
 

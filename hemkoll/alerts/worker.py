@@ -17,16 +17,19 @@ is logged (the error's class, never patient data) and is retried with backoff.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
 
-from hemkoll.alerts.evaluation import Changes, evaluate_patient, evaluate_patients, request_of
+from hemkoll.alerts.batch_readings import ReadAhead, Request, read_ahead, request_of
+from hemkoll.alerts.evaluation import Changes, evaluate_patient, evaluate_patients
 from hemkoll.backoff import Backoff
 from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
@@ -80,6 +83,31 @@ def retry_delay_s(attempts: int) -> float:
     return EVALUATION_RETRY.delay(attempts, random.random())  # noqa: S311 (jitter, not a secret)
 
 
+class _Reading:
+    """A connection of its own and a thread that reads batches ahead (``read_ahead``)."""
+
+    def __init__(self, config: RulesConfig) -> None:
+        self._config = config
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rules-read-ahead")
+        self._conn: Conn | None = None
+
+    def __enter__(self) -> _Reading:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True)
+        if self._conn is not None:
+            self._conn.close()
+
+    def read(self, claims: Sequence[evaluation_queue.Claim], *, now: datetime) -> Future[ReadAhead]:
+        return self._pool.submit(self._read, [request_of(c) for c in claims], now)
+
+    def _read(self, requests: Sequence[Request], now: datetime) -> ReadAhead:
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self._config.database_url)
+        return read_ahead(self._conn, self._config.rule_set, requests, now=now)
+
+
 class RulesWorker:
     def __init__(
         self,
@@ -87,10 +115,13 @@ class RulesWorker:
         heartbeat: Heartbeat | None = None,
         *,
         clock: Callable[[], datetime] = _utc_now,
+        batch: int = CLAIM_BATCH,
     ) -> None:
         """``clock``: the time evaluations and deadlines are judged at (a replay's simulated
-        clock; leases and retries keep the database's own)."""
+        clock; leases and retries keep the database's own). ``batch``: patients claimed and
+        evaluated together."""
         self._config = config
+        self._batch = batch
         self._clock = clock
         self.heartbeat = heartbeat or Heartbeat()
         self.scheduled_pass = PeriodicJob(SCHEDULED_EVALUATION_JOB, self.queue_due, DEADLINE_POLL_S)
@@ -102,27 +133,67 @@ class RulesWorker:
         self._stopping.set()
 
     def process_due(self, conn: Conn) -> int:
-        """Claim and evaluate due patients until none are left; returns how many were done."""
+        """Claim and evaluate due patients until none are left (or ``stop()``, which lets the
+        batch in hand finish); returns how many were done.
+
+        Through a backlog (a full batch claimed) the next batch is claimed before this one is
+        evaluated and its readings are read meanwhile, on a connection of their own in a
+        thread (``evaluation.read_ahead``): PostgreSQL reads while Python evaluates."""
         done = 0
-        while not self._stopping.is_set():
-            self.heartbeat.beat()  # a long backlog is work, not a stall
-            claims = evaluation_queue.claim(conn, limit=CLAIM_BATCH, lease_s=LEASE_S)
-            if not claims:
-                return done
-            self._evaluate_batch(conn, claims)
-            done += len(claims)
+        with contextlib.ExitStack() as resources:
+            reading: _Reading | None = None
+            claims = [] if self._stopping.is_set() else self._claim(conn)
+            ahead: Future[ReadAhead] | None = None
+            while claims:
+                self.heartbeat.beat()  # a long backlog is work, not a stall
+                following = None
+                next_ahead = None
+                if len(claims) == self._batch and not self._stopping.is_set():
+                    following = self._claim(conn)
+                    if following:
+                        reading = reading or resources.enter_context(_Reading(self._config))
+                        next_ahead = reading.read(following, now=self._clock())
+                self._evaluate_batch(conn, claims, ahead=self._arrived(ahead))
+                done += len(claims)
+                if following is None:
+                    following = [] if self._stopping.is_set() else self._claim(conn)
+                claims, ahead = following, next_ahead
         return done
 
-    def _evaluate_batch(self, conn: Conn, claims: Sequence[evaluation_queue.Claim]) -> None:
+    def _claim(self, conn: Conn) -> list[evaluation_queue.Claim]:
+        return evaluation_queue.claim(conn, limit=self._batch, lease_s=LEASE_S)
+
+    def _arrived(self, ahead: Future[ReadAhead] | None) -> ReadAhead | None:
+        """The batch's readings read ahead; None (the batch reads them itself) if that failed
+        otherwise than by an outage (which the caller waits out)."""
+        if ahead is None:
+            return None
+        try:
+            return ahead.result()
+        except Exception as exc:
+            if isinstance(exc, psycopg.OperationalError):
+                raise
+            log.warning("reading a batch ahead failed (%s); it reads again", type(exc).__name__)
+            return None
+
+    def _evaluate_batch(
+        self,
+        conn: Conn,
+        claims: Sequence[evaluation_queue.Claim],
+        *,
+        ahead: ReadAhead | None = None,
+    ) -> None:
         """The claims in one transaction; should it fail, each on its own, so that one
-        patient's failure (retried with backoff) does not hold up the others."""
+        patient's failure (retried with backoff) does not hold up the others. ``ahead``:
+        their readings, already read (and the time they are evaluated at)."""
         try:
             with conn.transaction():
                 results = evaluate_patients(
                     conn,
                     self._config.rule_set,
                     [request_of(c) for c in claims],
-                    now=self._clock(),
+                    now=self._clock() if ahead is None else ahead.now,
+                    ahead=ahead,
                 )
                 evaluation_queue.finish(conn, claims)
         except Exception as exc:

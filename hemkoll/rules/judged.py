@@ -39,7 +39,7 @@ from hemkoll.rules.config import (
     ThresholdRule,
     TrendRule,
 )
-from hemkoll.rules.engine import evaluate
+from hemkoll.rules.engine import evaluate_cohort
 from hemkoll.rules.findings import epoch_us
 from hemkoll.rules.localtime import local_days
 from hemkoll.rules.series import Series, as_epoch_us
@@ -52,6 +52,7 @@ VERDICTS: tuple[Verdict, ...] = ("severe", "outside", "notable", "off_rule", "un
 # The kinds that judge a metric's values (a combination judges its components' findings, a
 # missing-measurement rule the absence of values).
 _JUDGING = (ThresholdRule, ChangeRule, BaselineRule, TrendRule, SymptomRule)
+_Judging = ThresholdRule | ChangeRule | BaselineRule | TrendRule | SymptomRule
 
 
 def is_symptom(metric: str) -> bool:
@@ -97,6 +98,15 @@ def verdict(rule_set: RuleSet, metric: str, value: float) -> Verdict:
 US_PER_HOUR = 3_600_000_000
 
 
+def _judges_every_value(rule: _Judging) -> bool:
+    """A threshold rule, and a symptom rule's scores, judge every value."""
+    if isinstance(rule, ThresholdRule):
+        return True
+    return isinstance(rule, SymptomRule) and (
+        rule.yellow_score is not None or rule.red_score is not None
+    )
+
+
 def can_judge(
     rule_set: RuleSet, series: Series, metric: str, at: datetime, *, tz: ZoneInfo
 ) -> bool:
@@ -107,6 +117,11 @@ def can_judge(
     a change rule against a value of its window's earlier days, a baseline or trend rule with
     ``min_days`` days with a value. (Days in hospital, which baseline and trend rules leave
     out, are counted here: an upper bound, as the engine's findings decide alerts anyway.)"""
+    rules = [r for r in rule_set.enabled() if isinstance(r, _JUDGING) and r.metric == metric]
+    if any(_judges_every_value(rule) for rule in rules):
+        return True  # the history (below) is not needed
+    if not rules:
+        return False
     got = series.get(metric)
     times = as_epoch_us(got[0]) if got is not None else np.zeros(0, dtype=np.int64)
     t = epoch_us(at)
@@ -114,14 +129,8 @@ def can_judge(
     today = int(local_days(np.array([t], dtype=np.int64), tz)[0])
     first_of_day = not bool(np.any((days == today) & (times < t)))
     earlier = np.unique(days[days < today])
-    for rule in rule_set.enabled():
-        if not isinstance(rule, _JUDGING) or rule.metric != metric:
-            continue
-        if isinstance(rule, ThresholdRule):
-            return True
+    for rule in rules:
         if isinstance(rule, SymptomRule):
-            if rule.yellow_score is not None or rule.red_score is not None:
-                return True
             since = t - round(rule.worsening_window_hours * US_PER_HOUR)
             if np.any((times < t) & (times >= since)):
                 return True
@@ -132,8 +141,10 @@ def can_judge(
             judged = bool(np.any(earlier >= today - rule.window_days))
         elif isinstance(rule, BaselineRule):
             judged = int(np.count_nonzero(earlier >= today - rule.baseline_days)) >= rule.min_days
-        else:  # a trend: today and the days before it within long_days
+        elif isinstance(rule, TrendRule):  # today and the days before it within long_days
             judged = 1 + int(np.count_nonzero(earlier > today - rule.long_days)) >= rule.min_days
+        else:  # a threshold rule judges every value (above)
+            judged = True
         if judged:
             return True
     return False
@@ -163,9 +174,30 @@ def off_rule_metrics(
     fired at or after ``since``; the caller passes the local midnight before the patient's
     new readings, since the daily rules judge a day by its first value. ``series`` must hold
     the history those rules need (``engine.required_history(off_rules(rule_set))``)."""
-    shadow = off_rules(rule_set)
+    return off_rule_metrics_of_cohort(
+        off_rules(rule_set), [series], tz=tz, now=now, since=[since], stays=[stays]
+    )[0]
+
+
+def off_rule_metrics_of_cohort(
+    shadow: RuleSet | None,
+    cohort: Sequence[Series],
+    *,
+    tz: ZoneInfo,
+    now: datetime,
+    since: Sequence[datetime],
+    stays: Sequence[Sequence[Stay]],
+) -> list[frozenset[str]]:
+    """``off_rule_metrics`` of each patient of a cohort sharing a rule set (whose
+    ``off_rules`` are ``shadow``) and a time zone: one ``evaluate_cohort`` for all of them, and
+    no finding built (only when each rule fired is looked at)."""
     if shadow is None:
-        return frozenset()
+        return [frozenset() for _ in cohort]
     metric_of = {rule.id: rule.metric for rule in shadow.rules if isinstance(rule, _JUDGING)}
-    findings = evaluate(shadow, series, tz=tz, now=now, stays=stays)
-    return frozenset(metric_of[f.rule_id] for f in findings if f.fired_at >= since)
+    found = evaluate_cohort(shadow, cohort, tz=tz, now=now, stays=stays)
+    cut = np.array([epoch_us(at) for at in since], dtype=np.int64)
+    flagged: list[set[str]] = [set() for _ in cohort]
+    for rule_id, hits in zip(found.rule_ids, found.hits, strict=True):
+        for patient in np.unique(hits.patient[hits.t >= cut[hits.patient]]).tolist():
+            flagged[patient].add(metric_of[rule_id])
+    return [frozenset(metrics) for metrics in flagged]

@@ -133,6 +133,12 @@ def newest_alerts(conn: Conn, patient_ids: Sequence[UUID]) -> dict[UUID, list[Al
     return by_patient
 
 
+def plan_alert_writes_afresh(conn: Conn, afresh: bool) -> None:
+    """Whether the rest of the caller's transaction plans each statement for the tables as they
+    are (``afresh``, the rules worker's alert writes) or caches plans as usual."""
+    conn.execute(query("plan_alert_writes_afresh" if afresh else "plan_writes_as_usual"))
+
+
 def insert_alert(conn: Conn, patient_id: UUID, rule_set: str, content: AlertContent) -> UUID:
     """A new alert; its id (made here: nothing is fetched, so a pipeline goes on)."""
     alert_id = uuid4()

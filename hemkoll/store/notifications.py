@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from psycopg.rows import class_row
 
@@ -60,14 +60,15 @@ def enqueue_alert_webhook(
     For a centre that takes FHIR webhooks the alert's evidence readings are snapshotted into
     the notification: from ``readings`` (the rules, who read them), or from the alert's
     ``earlier`` notification (the escalation: the dispatcher may not read readings).
+    The id is made here and nothing is fetched, so a pipeline goes on (the rules worker's
+    writes); an alert that does not exist fails the insert (``psycopg.errors.NotNullViolation``,
+    raised at the latest when the caller's pipeline syncs).
     """
-    row = conn.execute(
+    notification_id = uuid4()
+    conn.execute(
         query("enqueue_alert_webhook"),
-        {"alert_id": alert_id, "event": event, "channel": channel},
-    ).fetchone()
-    if row is None:
-        raise LookupError(f"no alert {alert_id} to notify about")
-    notification_id = UUID(str(row[0]))
+        {"id": notification_id, "alert_id": alert_id, "event": event, "channel": channel},
+    )
     snapshot = "snapshot_alert_evidence" if evidence_from == "readings" else "copy_alert_evidence"
     conn.execute(query(snapshot), {"id": notification_id})
     conn.execute(query("notify_dispatch"))

@@ -3,8 +3,11 @@
 -- escalation contact (channel escalation), with what a nurse needs for a quick check-in and
 -- nothing more: the patient's pseudonymous reference, the alert and its summary sentences.
 -- The dispatcher adds the link to the alert (it knows the API's public address).
-INSERT INTO notifications (health_centre_id, patient_id, alert_id, channel, event, payload)
-SELECT p.health_centre_id, p.id, a.id, %(channel)s, %(event)s,
+-- The id is the caller's and nothing comes back, so that the rules worker's pipeline of writes
+-- does not wait for this one; an alert that does not exist fails the statement all the same
+-- (the outer joins leave its centre NULL, which the table refuses).
+INSERT INTO notifications (id, health_centre_id, patient_id, alert_id, channel, event, payload)
+SELECT %(id)s, p.health_centre_id, p.id, want.id, %(channel)s, %(event)s,
        jsonb_build_object(
            'type', %(event)s::text,
            'timestamp', to_char(clock_timestamp() AT TIME ZONE 'UTC',
@@ -24,11 +27,10 @@ SELECT p.health_centre_id, p.id, a.id, %(channel)s, %(event)s,
                'summary_sv', a.explanation_sv,
                'escalation_contact', CASE WHEN %(channel)s = 'escalation'
                                           THEN hc.escalation_contact END))
-FROM alerts AS a
-JOIN patients AS p ON p.id = a.patient_id
-JOIN health_centres AS hc ON hc.id = p.health_centre_id
-WHERE a.id = %(alert_id)s
-RETURNING id;
+FROM (SELECT %(alert_id)s::uuid AS id) AS want
+LEFT JOIN alerts AS a ON a.id = want.id
+LEFT JOIN patients AS p ON p.id = a.patient_id
+LEFT JOIN health_centres AS hc ON hc.id = p.health_centre_id;
 
 -- name: snapshot_alert_evidence
 -- For a centre that takes FHIR webhooks: the alert's evidence readings (migration 0018,
