@@ -1,6 +1,6 @@
 """Questionnaire answers in the patient app become readings (docs/patient.md): the daily
 symptoms are stored as the readings a questionnaire device sends, on her app device, queued
-for the rules in the same transaction; a severe answer opens the alert and gets the message a
+for the rules in the same transaction; a severe answer joins her alert and gets the message a
 device's would; the weekly self-rated health is a ``self_rated_health`` reading. Real API,
 PostgreSQL and rules worker."""
 
@@ -14,7 +14,6 @@ import psycopg
 from fastapi.testclient import TestClient
 from psycopg.rows import dict_row
 
-from hemkoll.alerts.patient_messages import TOLD_NOW
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.store import devices
@@ -25,6 +24,8 @@ from tests.api.conftest import World, client, world
 from tests.mitt.test_patient_app import ORIGIN, code_for, rows, sign_in
 
 __all__ = ["client", "world"]
+# What a severe answer tells her when it opens no new alert (docs/patient-messages.md).
+CALL_NOW = "Ring din vårdcentral nu."
 SEVERE_BREATHLESSNESS = {
     "symptom_breathlessness": "3",
     "symptom_ankle_swelling": "1",
@@ -108,26 +109,30 @@ def test_daily_symptoms_in_the_app_are_readings_the_rules_act_on_like_a_devices(
             [],
         )
     _evaluate(db_url)
-    # Each opens the red severe-breathlessness alert ...
+    # Each joins her alert of the same deterioration (the world's open red weight-gain alert:
+    # one alert per deterioration), the severe breathlessness in its history as evidence ...
     for patient_id in (world.a.patient_id, world.b.patient_id):
         assert rows(
             db_url,
-            "SELECT severity, state FROM alerts WHERE patient_id = %s"
-            " AND rule_id = 'breathlessness_at_rest'",
+            "SELECT a.severity, a.state, e.details->>'rule_id' FROM alerts AS a"
+            " JOIN alert_events AS e ON e.alert_id = a.id"
+            " AND e.kind IN ('severity_raised', 'evidence_added')"
+            " WHERE a.patient_id = %s AND a.state <> 'resolved'",
             patient_id,
-        ) == [("red", "open")]
-    # ... and the message her app is given is the one B's questionnaire device is given.
+        ) == [("red", "open", "breathlessness_at_rest")]
+    # ... and the message her app is given is the one B's questionnaire device is given: with
+    # no new alert, what her severe answer calls for.
     hers = {m["kind"]: m for m in _told(db_url, world.a.patient_id)}
     theirs = {m["kind"]: m for m in _told(db_url, world.b.patient_id)}
     app, questionnaire = hers["patient_app"], theirs["symptom_questionnaire"]
     assert (app["event"], app["text"]) == (questionnaire["event"], questionnaire["text"])
-    assert app["event"] == "alert.opened"
+    assert app["event"] == "readings.severe_symptom"
     assert "din andfåddhet är svår" in app["text"]
-    assert TOLD_NOW.sv in app["text"]
+    assert CALL_NOW in app["text"]
     # She reads it in the app once the rules have evaluated her answers.
     page = client.get("/mitt/questionnaires?answered=daily-symptoms").text
     assert "Tack, dina svar har sparats." in page
-    assert TOLD_NOW.sv in page
+    assert CALL_NOW in page
     # The app is no broker client: it has no MQTT credential.
     with connect(db_url) as conn:
         assert app_id not in {c.id for c in devices.active_device_credentials(conn)}
