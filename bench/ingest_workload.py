@@ -90,7 +90,16 @@ def enrol_devices(url: str, count: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
 def copy_registry(source: str, target: str) -> None:
     """The same devices in another database, so (b) and (c) start from identical registries."""
     with psycopg.connect(source) as src, psycopg.connect(target) as dst:
-        for table in ("health_centres", "patients", "devices"):
+        # The migrations' own region (0020) stands in the source's place: its id differs.
+        dst.execute("DELETE FROM care_providers")
+        # In the order of their foreign keys (care providers since 0020).
+        for table in (
+            "care_providers",
+            "health_centres",
+            "patients",
+            "care_relationships",
+            "devices",
+        ):
             with (
                 src.cursor().copy(
                     sql.SQL("COPY {} TO STDOUT").format(sql.Identifier(table))
