@@ -11,7 +11,7 @@ from uuid import UUID
 from hemkoll.access.decision import Viewer, decide
 from hemkoll.store import care_team, staff
 from hemkoll.store.connect import Conn, connect
-from tests.sharing_states import NOW, STATES, patients_in_every_state, units
+from tests.sharing_states import NOW, STATES, Units
 
 HOUR = timedelta(hours=1)
 
@@ -28,18 +28,14 @@ def _shown(conn: Conn, viewer: Viewer, unit: UUID, provider: UUID) -> set[UUID]:
 
 def test_a_units_list_is_the_patients_the_decision_lets_it_see(db_url: str) -> None:
     with connect(db_url) as conn, conn.transaction():
-        home, region, sister, home_care, municipality = units(conn)
-        nurse = staff.create_staff(conn, name="nurse", role="nurse", health_centre_id=home)
-        ids = patients_in_every_state(
-            conn,
-            home=home,
-            home_care=home_care,
-            municipality=municipality,
-            sister=sister,
-            by=nurse.id,
-        )
+        grid = Units.create(conn)
+        ids = grid.every_state(conn)
         viewers = []
-        for unit, provider in ((home, region), (sister, region), (home_care, municipality)):
+        for unit, provider in (
+            (grid.home, grid.region),
+            (grid.sister, grid.region),
+            (grid.home_care, grid.municipality),
+        ):
             member = staff.create_staff(conn, name="n", role="nurse", health_centre_id=unit)
             viewers.append((Viewer(member.id, "nurse", unit, provider), unit, provider))
         # The home care's nurse has an emergency access to every third patient, in force, and
@@ -67,7 +63,7 @@ def test_a_units_list_is_the_patients_the_decision_lets_it_see(db_url: str) -> N
             if shown != allowed:
                 mismatches.append((unit, sorted(map(str, shown ^ allowed))))
             # Each unit sees some and not all: the grid is not trivial for it.
-            if unit != home:
+            if unit != grid.home:
                 assert 0 < len(allowed) < len(ids)
     assert not mismatches
     assert shortcut_bases == {"care_relationship"}

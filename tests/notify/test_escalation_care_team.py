@@ -12,31 +12,23 @@ import pytest
 
 from hemkoll.access.decision import Viewer, decide
 from hemkoll.notify.escalation import escalate_due
-from hemkoll.store import care_team, patients, staff
+from hemkoll.store import care_team
 from hemkoll.store.connect import connect
 from tests.helpers import scalar
 from tests.notify.support import open_alert
-from tests.sharing_states import AFTER, NOW, STATES, patients_in_every_state, share, units
+from tests.sharing_states import AFTER, NOW, STATES, Units
 
 
 def test_the_care_team_that_escalation_reaches_is_the_one_the_decision_lets_see_her(
     db_url: str,
 ) -> None:
     with connect(db_url) as conn, conn.transaction():
-        home, region, sister, home_care, municipality = units(conn)
-        nurse = staff.create_staff(conn, name="nurse", role="nurse", health_centre_id=home)
-        ids = patients_in_every_state(
-            conn,
-            home=home,
-            home_care=home_care,
-            municipality=municipality,
-            sister=sister,
-            by=nurse.id,
-        )
+        grid = Units.create(conn)
+        ids = grid.every_state(conn)
         facts = care_team.sharing(conn, ids, staff_id=uuid4())
         viewers = [
-            Viewer(uuid4(), "nurse", home_care, municipality),
-            Viewer(uuid4(), "nurse", sister, region),
+            Viewer(uuid4(), "nurse", grid.home_care, grid.municipality),
+            Viewer(uuid4(), "nurse", grid.sister, grid.region),
         ]
         mismatches = []
         for patient_id, state in zip(ids, STATES, strict=True):
@@ -54,29 +46,13 @@ def _patient_with_home_care(db_url: str, *, consent: bool) -> tuple[UUID, UUID]:
     """A patient of a centre without an escalation webhook, the home care in her care team
     (with her consent or not), and a red alert red since NOW that nobody took."""
     with connect(db_url) as conn:
-        home, _, sister, home_care, municipality = units(conn)
-        nurse = staff.create_staff(conn, name="nurse", role="nurse", health_centre_id=home)
-        patient = patients.create_patient(
-            conn,
-            health_centre_id=home,
-            reference="TUNA-0042",
-            language="sv",
-            timezone="Europe/Stockholm",
-        )
+        grid = Units.create(conn)
         state = ("open", "in_force" if consent else "none", "none", "none")
-        share(
-            conn,
-            patient.id,
-            state,
-            home_care=home_care,
-            municipality=municipality,
-            sister=sister,
-            by=nurse.id,
-        )
-        alert_id, _ = open_alert(conn, patient.id, severity="red", notify=False)
+        patient_id = grid.patient(conn, 42, state)
+        alert_id, _ = open_alert(conn, patient_id, severity="red", notify=False)
         conn.execute("UPDATE alerts SET severity_since = %s WHERE id = %s", (NOW, alert_id))
         conn.commit()
-    return patient.id, alert_id
+    return patient_id, alert_id
 
 
 @pytest.mark.parametrize("consent", [True, False], ids=["consent", "no-consent"])
