@@ -173,6 +173,7 @@ class RulesWorker:
         except Exception as exc:
             if isinstance(exc, psycopg.OperationalError):
                 raise
+            metrics.READ_AHEAD_FAILURES.inc()
             log.warning("reading a batch ahead failed (%s); it reads again", type(exc).__name__)
             return None
 

@@ -30,6 +30,10 @@ EVALUATIONS = Counter("hemkoll_evaluations_total", "Patient evaluations complete
 EVALUATION_FAILURES = Counter(
     "hemkoll_evaluation_failures_total", "Patient evaluations that failed (retried with backoff)"
 )
+READ_AHEAD_FAILURES = Counter(
+    "hemkoll_read_ahead_failures_total",
+    "Batches whose readings read ahead failed (otherwise than by an outage); each read again",
+)
 ALERTS_OPENED = Counter("hemkoll_alerts_opened_total", "Alerts opened", ["severity"])
 ALERTS_RAISED = Counter("hemkoll_alerts_raised_total", "Alert severities raised", ["severity"])
 
