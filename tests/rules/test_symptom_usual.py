@@ -43,7 +43,8 @@ def test_a_patient_whose_usual_answer_is_the_score_is_not_alerted_every_day() ->
 def test_a_change_from_the_usual_answer_still_alerts() -> None:
     assert _days(AT_REST, [1.0] * 20 + [3.0]) == [20]
     # From her usual "light exertion" (2) to "at rest" is a change: still red. (Telling a
-    # misread question apart needs the follow-up "worse than usual?", not built yet.)
+    # misread question apart needs the follow-up "worse than usual?": SymptomRule.follow_up,
+    # tests/rules/test_symptom_follow_up.py.)
     found = evaluate(RuleSet(name="t", rules=(AT_REST,)), _answers([2.0] * 20 + [3.0]), tz=TZ)
     assert [f.severity for f in found] == ["red"]
     assert found[0].evidence["usual_answer"] == 2.0
