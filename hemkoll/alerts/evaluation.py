@@ -187,7 +187,7 @@ def evaluate_patients(
                 continue
             rule_set, key = rule_sets[patient.id]
             start = now - needs[key]
-            series, findings, borne_out = evaluated[patient.id]
+            series, findings, borne_out, newest_of_missing = evaluated[patient.id]
             in_hospital = stays.get(patient.id, [])
             due = next_deadline(
                 rule_set,
@@ -203,8 +203,7 @@ def evaluate_patients(
             # any more; a reading did not end it, so it is left as it is, as while paused.
             paused = patient.paused or silent_at(in_hospital, now)
             live = _live(
-                rule_set,
-                series,
+                newest_of_missing,
                 now=now,
                 start=start,
                 paused=paused,
@@ -286,15 +285,16 @@ def _evaluate_groups(
     known: Mapping[UUID, Mapping[str, RuleAlert]],
     *,
     now: datetime,
-) -> dict[UUID, tuple[Series, list[Finding], frozenset[str]]]:
-    """Per patient, her series (from her rule set's required history on), its findings and
-    the missing rules whose unresolved alert they still bear out (``alerting.Live.borne_out``):
+) -> dict[UUID, tuple[Series, list[Finding], frozenset[str], dict[str, datetime | None]]]:
+    """Per patient, her series (from her rule set's required history on), its findings, the
+    missing rules whose unresolved alert they still bear out (``alerting.Live.borne_out``) and
+    the newest reading of each missing rule's metric (``_newest_of_missing``):
     ``evaluate`` of each, run as one ``evaluate_cohort`` per group of patients sharing a rule
     set and a time zone. Only the findings ``decide`` reads are built: those its alerts
     (``known``) have not seen (``alerting.seen_until``); whether an unresolved missing alert
     is still borne out is read from the engine's columns, without building the findings of
     its window (evidence and sentences, for a silence of weeks one a day)."""
-    out: dict[UUID, tuple[Series, list[Finding], frozenset[str]]] = {}
+    out: dict[UUID, tuple[Series, list[Finding], frozenset[str], dict[str, datetime | None]]] = {}
     for (_, timezone), members in _groups(patients, rule_sets, patients).items():
         rule_set = rule_sets[members[0]][0]
         start_us = epoch_us(now - required_history(rule_set))
@@ -307,15 +307,18 @@ def _evaluate_groups(
             paused=[patients[pid].paused for pid in members],
             stays=[stays.get(pid, []) for pid in members],
         )
+        newest = [_newest_of_missing(rule_set, series) for series in cohort]
         found = columns.after(
             [
-                _cutoffs(rule_set, known[pid], _newest_of_missing(rule_set, series))
-                for pid, series in zip(members, cohort, strict=True)
+                _cutoffs(rule_set, known[pid], latest)
+                for pid, latest in zip(members, newest, strict=True)
             ]
         )
         borne_out = columns.fired_within([_windows(rule_set, known[pid]) for pid in members])
-        for pid, series, findings, borne in zip(members, cohort, found, borne_out, strict=True):
-            out[pid] = (series, findings, borne)
+        for pid, series, findings, borne, latest in zip(
+            members, cohort, found, borne_out, newest, strict=True
+        ):
+            out[pid] = (series, findings, borne, latest)
     return out
 
 
@@ -379,8 +382,7 @@ def _news(rule_set: RuleSet, finding: Finding, change: AlertChange) -> AlertNews
 
 
 def _live(
-    rule_set: RuleSet,
-    series: Series,
+    newest: Mapping[str, datetime | None],
     *,
     now: datetime,
     start: datetime,
@@ -390,14 +392,15 @@ def _live(
     borne_out: frozenset[str] | None = None,
 ) -> Live:
     """What the decisions need beyond the findings: per enabled missing-measurement rule, the
-    newest reading of its metric; where the patient's imported history ends; the missing
-    rules whose unresolved alert is still borne out (``alerting.Live``)."""
+    newest reading of its metric (``newest``, ``_newest_of_missing``); where the patient's
+    imported history ends; the missing rules whose unresolved alert is still borne out
+    (``alerting.Live``)."""
     # Alerts whose findings may lie before the history given are not judged: the margin is
     # longer than any silence a missing rule waits for.
     return Live(
         now=now,
         judged_from=start + LIVE_HISTORY_MARGIN,
-        missing=_newest_of_missing(rule_set, series),
+        missing=newest,
         paused=paused,
         history_until=history_until,
         stays=stays,
