@@ -13,7 +13,8 @@ its own connection, share the queue. First one round with the first worker count
 evaluation: the episodes open alerts), then all queued again once per worker count (the
 steady state: the alerts exist, a morning's readings touch them).
 
-Prints evaluations/s beside the goal (>= 1,000/s for one worker, scaling with workers). The
+Prints evaluations/s beside the goal (>= 1,000/s for one worker, scaling with workers), and
+the workers' CPU per evaluation (their processes, not their PostgreSQL backends). The
 machine this runs on is shared and busy (2 cores, other benchmarks and CI): the figures vary
 by tens of per cent.
 """
