@@ -28,7 +28,7 @@ CENTRE = "Importvårdcentralen"
 PATIENTS = 5
 DAYS = 365
 # A seed whose cohort has weight episodes inside the rules worker's live window (the last
-# 92 days), so that --alerts has something to open.
+# 106 days), so that --alerts has something to open.
 SEED = 3
 
 
