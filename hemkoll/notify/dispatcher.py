@@ -48,9 +48,10 @@ from hemkoll.store.notifications import DISPATCH_CHANNEL
 
 log = logging.getLogger(__name__)
 
-# Sends in flight per dispatcher. Sending is waiting on the network, so threads are cheap;
-# with at most SENDS_PER_ENDPOINT of them on one endpoint, three endpoints that hang still
-# leave a quarter of the threads for everyone else.
+# Webhook sends in flight per dispatcher (device messages go in batches: DEVICE_LANES).
+# Sending is waiting on the network, so threads are cheap; with at most SENDS_PER_ENDPOINT of
+# them on one endpoint, three endpoints that hang still leave a quarter of the threads for
+# everyone else.
 SEND_THREADS = 16
 SENDS_PER_ENDPOINT = 4
 # Device messages claimed, published and recorded at a time. They all go to our own broker,
