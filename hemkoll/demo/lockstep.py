@@ -24,6 +24,7 @@ feedback, the queue in the database), looked at every ``POLL_S``, never on a gue
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,6 +101,9 @@ class Lockstep:
         self.steps = 0
         # The end of the last step done: the simulated moment the replay has reached.
         self.reached: datetime | None = None
+        # Wall seconds spent waiting for ingest's feedback, for the worker, and on the nurse
+        # (the replay's log says where its time went).
+        self.waited_s = {"ingest": 0.0, "rules": 0.0, "nurse": 0.0}
 
     def run(
         self, first: PlannedMessage | None, rest: Iterator[PlannedMessage], *, until: datetime
@@ -121,13 +125,24 @@ class Lockstep:
                     self._publisher.publish(message)
                     self._on_published(message)
                     message = next(rest, None)
-                if not (self._wait_stored() and self._wait_evaluated(conn)):
+                began = time.monotonic()
+                if not self._wait_stored():
                     return None
+                stored = time.monotonic()
+                if not self._wait_evaluated(conn):
+                    return None
+                evaluated = time.monotonic()
                 if nurse is not None:
                     nurse.act_until(conn, end)
+                self._took(began, stored, evaluated)
                 self.steps += 1
                 self.reached = end
         return message
+
+    def _took(self, began: float, stored: float, evaluated: float) -> None:
+        self.waited_s["ingest"] += stored - began
+        self.waited_s["rules"] += evaluated - stored
+        self.waited_s["nurse"] += time.monotonic() - evaluated
 
     def _wait_stored(self) -> bool:
         """Until every message published has its feedback (resending meanwhile); False if

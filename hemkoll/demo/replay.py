@@ -128,7 +128,15 @@ class Replay:
             parts.clock.go_live()
             self.steps, self.replayed_until = lockstep.steps, lockstep.reached
         parts.caught_up()
-        log.info("replayed the past in %d steps of simulated time", lockstep.steps)
+        waited = lockstep.waited_s
+        log.info(
+            "replayed the past in %d steps of simulated time (waited %.1f s for ingest, "
+            "%.1f s for the rules worker, %.1f s on the nurse)",
+            lockstep.steps,
+            waited["ingest"],
+            waited["rules"],
+            waited["nurse"],
+        )
         if left is None or self._stop.is_set():
             return iter(())
         return itertools.chain((left,), messages)

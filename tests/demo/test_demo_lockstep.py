@@ -103,8 +103,10 @@ def test_replayed_alerts_are_the_backtest_of_the_stored_readings(
     start = earliest - timedelta(days=earliest.weekday())  # the same weekdays every time
     sim = simulate(PATIENTS, DAYS, seed=SEED, start=start)
     plan = sim.plan  # every message in the past: all of it is replayed in lockstep
+    receiver_port = free_port()
     with connect(db_url) as conn:
-        centre, secret = cohort.prepare_centre(conn, CENTRE, "http://127.0.0.1:1/webhook")
+        webhook = f"http://127.0.0.1:{receiver_port}/webhook"  # the simulated centre's
+        centre, secret = cohort.prepare_centre(conn, CENTRE, webhook)
         at = cohort.enrolment_time(sim.timeline.start, TIMEZONE)
         devices = cohort.enrol_cohort(conn, CENTRE, plan.device_keys(), at)
         nurse_id, token = cohort.staff_token(
@@ -122,7 +124,7 @@ def test_replayed_alerts_are_the_backtest_of_the_stored_readings(
                 ingest_client_id=f"{topic_prefix}-ingest",
                 dispatch_client_id=f"{topic_prefix}-dispatch",
                 api_port=free_port(),
-                receiver_port=free_port(),
+                receiver_port=receiver_port,
                 public_url="http://127.0.0.1:1",
                 signing_secret=secret,
                 simulated_nurse_token=token,
