@@ -12,7 +12,8 @@ resolves an alert (``ReplayNurse.next_resolve``), and never after the present. E
 3. the patients whose deadline passed by the step's end are queued (the worker's own
    ``queue_due``, on the same clock), and the step waits until no patient in the evaluation
    queue is due (every one evaluated at the step's end);
-4. the nurse does what is due by the step's end, each action at its own simulated moment.
+4. the nurse does what is due by the step's end, through the API, the clock set to each
+   action's own simulated moment while she acts (the API stamps her with it).
 
 A finding is thus decided against the alerts as the backtest's nurse leaves them at its own
 time: a step is never longer than ``STEP`` (= the nurse's ``RESOLVED_AFTER``), so an alert
@@ -133,7 +134,7 @@ class Lockstep:
                     return None
                 evaluated = time.monotonic()
                 if nurse is not None:
-                    nurse.act_until(conn, end)
+                    nurse.act_until(conn, end, self._parts.clock)
                 self._took(began, stored, evaluated)
                 self.steps += 1
                 self.reached = end

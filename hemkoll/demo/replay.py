@@ -126,8 +126,11 @@ class Replay:
             left = lockstep.run(next(messages, None), messages, until=self._started)
         finally:
             parts.clock.go_live()
+            if parts.nurse is not None:
+                parts.nurse.close()
             self.steps, self.replayed_until = lockstep.steps, lockstep.reached
-        parts.caught_up()
+        if not self._stop.is_set():
+            parts.caught_up()
         waited = lockstep.waited_s
         log.info(
             "replayed the past in %d steps of simulated time (waited %.1f s for ingest, "

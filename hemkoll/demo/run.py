@@ -284,7 +284,7 @@ class Demo:
         nurse (the simulated nurse's staff member), and the live nurse's hand-over."""
         nurse = None
         if found.simulated_nurse is not None:
-            nurse = ReplayNurse(found.centre, found.simulated_nurse[0], seed)
+            nurse = ReplayNurse(found.centre, running.api.base_url, found.simulated_nurse[1], seed)
         live = running.nurse
 
         def caught_up() -> None:

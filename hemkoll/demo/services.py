@@ -119,6 +119,7 @@ def start_services(stack: ExitStack, config: ServiceConfig) -> Running:
             programme=HEART_FAILURE,
             public_url=config.public_url,
             topic_prefix=config.topic_prefix,
+            alert_clock=config.clock.now,
         )
     )
     api = ThreadedServer(app, port=config.api_port, name="hemkoll-api", lifespan="on")

@@ -147,7 +147,10 @@ def test_replayed_alerts_are_the_backtest_of_the_stored_readings(
             ),
             resume_at=None,
             lockstep=LockstepParts(
-                db_url, clock, running.rules.queue_due, ReplayNurse(centre, nurse_id, SEED)
+                db_url,
+                clock,
+                running.rules.queue_due,
+                ReplayNurse(centre, running.api.base_url, token, SEED),
             ),
         )
         replay.start()
@@ -162,7 +165,17 @@ def test_replayed_alerts_are_the_backtest_of_the_stored_readings(
     with connect(db_url) as conn:
         live = _live_alerts(conn, centre)
         backtest = _backtest_alerts(conn, centre, list(plan.references), until)
+        acknowledgers = conn.execute(
+            "SELECT DISTINCT actor FROM alert_events WHERE kind = 'acknowledged'"
+        ).fetchall()
+        audited = conn.execute(
+            "SELECT count(*) FROM audit_log WHERE staff_id = %s", (nurse_id,)
+        ).fetchone()
     assert len(backtest) >= 3
     assert any(a[5] for a in backtest), "the cohort should have other rules' evidence added"
     assert all(a[6] is not None and a[7] is not None for a in backtest)  # the nurse's, all
     assert live == backtest
+    # She acted through the API as her own staff member: her actions are in the audit log.
+    assert acknowledgers == [(f"staff:{nurse_id}",)]
+    assert audited is not None
+    assert audited[0] >= 2 * len(backtest)
