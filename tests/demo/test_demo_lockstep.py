@@ -2,7 +2,8 @@
 days were replayed (through the broker, ingest and the worker, with the replay's simulated
 nurse) are the backtest's of the readings the database stored, alert for alert: patient,
 rule, opening, severity, raises, other rules' evidence, and when the nurse acknowledged and
-resolved each. The machine's PostgreSQL (the session's migrated template) and Mosquitto."""
+resolved each. The machine's PostgreSQL (the session's migrated template) and Mosquitto. And
+the replay nurse's order of work and the simulated clock, on their own."""
 
 from __future__ import annotations
 
@@ -11,23 +12,24 @@ from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from hemkoll.demo import cohort
 from hemkoll.demo.lockstep import LockstepParts, SimulatedClock
 from hemkoll.demo.replay import Replay
-from hemkoll.demo.replay_nurse import ReplayNurse
+from hemkoll.demo.replay_nurse import ReplayNurse, dues
 from hemkoll.demo.report import stored_series
 from hemkoll.demo.services import ServiceConfig, start_services
 from hemkoll.local_services.ports import free_port
 from hemkoll.rules.alerting import REMINDER_KINDS
-from hemkoll.rules.backtest import alerts_of
+from hemkoll.rules.backtest import ACKNOWLEDGED_AFTER, RESOLVED_AFTER, alerts_of
 from hemkoll.rules.engine import evaluate
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.settings import MqttEndpoint
 from hemkoll.simulator import simulate
 from hemkoll.simulator.publisher import PublisherConfig
+from hemkoll.store.alerts import Unresolved
 from hemkoll.store.connect import connect
 from tests.conftest import MACHINE_BROKER
 
@@ -179,3 +181,29 @@ def test_replayed_alerts_are_the_backtest_of_the_stored_readings(
     assert acknowledgers == [(f"staff:{nurse_id}",)]
     assert audited is not None
     assert audited[0] >= 2 * len(backtest)
+
+
+def test_the_replay_nurse_acts_as_the_backtests_nurse_in_order() -> None:
+    opened = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+    later = opened + timedelta(minutes=30)
+    a, b = uuid4(), uuid4()
+    worklist = [
+        Unresolved(b, "acknowledged", later),  # acknowledged already: only her resolution
+        Unresolved(a, "open", opened),
+    ]
+    assert [(d.at, d.alert_id, d.action) for d in dues(worklist)] == [
+        (opened + ACKNOWLEDGED_AFTER, a, "acknowledge"),
+        (opened + RESOLVED_AFTER, a, "resolve"),
+        (later + RESOLVED_AFTER, b, "resolve"),
+    ]
+
+
+def test_the_simulated_clock_holds_until_it_goes_live() -> None:
+    at = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+    clock = SimulatedClock(at)
+    assert (clock.now(), clock.live) == (at, False)
+    clock.set(at + timedelta(hours=4))
+    assert clock.now() == at + timedelta(hours=4)
+    clock.go_live()
+    assert clock.live
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(minutes=1)
