@@ -28,7 +28,7 @@ CENTRE = "Importvårdcentralen"
 PATIENTS = 5
 DAYS = 365
 # A seed whose cohort has weight episodes inside the rules worker's live window (the last
-# 92 days), so that --alerts has something to open.
+# 106 days), so that --alerts has something to open.
 SEED = 3
 
 
@@ -151,9 +151,9 @@ def test_a_year_is_imported_once_and_opens_no_alert_but_backtests_show_findings(
     findings = [a for w in shown for a in w.current_alerts]
     assert findings, "the backtest over the imported year shows no rule findings"
     rules_found = {a.rule_id for a in findings}
-    # The simulated episodes show as the weight trend; the gaps as missing-measurement findings,
-    # inside the history, which the worklist never saw.
-    assert {"weight_trend", "weight_missing_48h"} <= rules_found, rules_found
+    # The simulated episodes show as the deterioration index; the gaps as missing-measurement
+    # findings, inside the history, which the worklist never saw.
+    assert {"deterioration_index", "weight_missing_48h"} <= rules_found, rules_found
     assert any(a.rule_id == "weight_missing_48h" and a.opened_at < end for a in findings)
 
 

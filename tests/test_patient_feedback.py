@@ -196,8 +196,10 @@ def test_a_new_patient_s_first_weight_is_saved_not_called_usual(db_url: str) -> 
     assert AS_USUAL.sv not in told["payload"]["text"]
 
 
-def test_the_eighth_morning_looks_as_usual_and_a_second_weighing_is_saved(db_url: str) -> None:
-    e = _enrol(db_url, "scale", enrolled_days_ago=7.1)
+def test_the_twelfth_morning_looks_as_usual_and_a_second_weighing_is_saved(db_url: str) -> None:
+    # The preset reads weight with its deterioration index: seven weighed days in the baseline
+    # window, which ends four days (the guard) before the day, so eleven mornings before this.
+    e = _enrol(db_url, "scale", enrolled_days_ago=11.1)
     # The first second of the patient's local day (the default, Stockholm), so that a
     # weighing a second later is on the same day whenever the test runs.
     local = datetime.now(UTC).astimezone(ZoneInfo("Europe/Stockholm"))
@@ -206,8 +208,8 @@ def test_the_eighth_morning_looks_as_usual_and_a_second_weighing_is_saved(db_url
     def weigh(at: datetime, kg: float = 80.0) -> Reading:
         return Reading(e.patient.id, e.device.id, "body_weight", kg, at)
 
-    # Seven mornings in one evaluation, then this morning's weight.
-    _store(db_url, *[[weigh(today - timedelta(days=d), 80.1)] for d in range(7, 0, -1)])
+    # Eleven mornings in one evaluation, then this morning's weight.
+    _store(db_url, *[[weigh(today - timedelta(days=d), 80.1)] for d in range(11, 0, -1)])
     _store(db_url, [weigh(today)])
     events = [m["event"] for m in _device_messages(db_url)]
     assert events[-1] == "readings.in_range", events

@@ -287,7 +287,14 @@ def _weights(*days_ago: float, at: datetime = NOW) -> dict[str, tuple[np.ndarray
 
 def test_a_reading_counts_as_judged_only_where_a_rule_had_what_it_needs() -> None:
     at = NOW
-    trend_only = HEART_FAILURE  # weight: only the trend (7 weighed days) is on
+    # Weight: only the trend (7 weighed days) is on; pulse a threshold, breathlessness a score.
+    trend_only = RuleSet(
+        name="trend",
+        rules=tuple(
+            HEART_FAILURE.rule(i).model_copy(update={"enabled": True})
+            for i in ("weight_trend", "heart_rate_urgent", "breathlessness_at_rest")
+        ),
+    )
     assert not can_judge(trend_only, _weights(0), "body_weight", at, tz=TZ)
     assert not can_judge(trend_only, _weights(5, 4, 3, 2, 1, 0), "body_weight", at, tz=TZ)
     week = _weights(6, 5, 4, 3, 2, 1, 0)

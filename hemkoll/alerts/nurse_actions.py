@@ -11,6 +11,7 @@ so can the tests and an administrator's tools.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from uuid import UUID
 
 from hemkoll.alerts.patient_messages import ALERT_ACKNOWLEDGED, tell
@@ -43,10 +44,14 @@ def _check(conn: Conn, alert_id: UUID, action: str) -> None:
         raise TransitionRefused(f"cannot {action} an alert that is {state}")
 
 
-def acknowledge(conn: Conn, alert_id: UUID, *, by: str, note: str = "") -> None:
+def acknowledge(
+    conn: Conn, alert_id: UUID, *, by: str, note: str = "", at: datetime | None = None
+) -> None:
+    """``at``: when she acknowledged it (None: now; a replay's simulated nurse acts on the
+    replay's simulated clock, which the rules worker judges resolutions by)."""
     with conn.transaction():
         _check(conn, alert_id, "acknowledge")
-        acknowledged = alert_actions.acknowledge_alert(conn, alert_id)
+        acknowledged = alert_actions.acknowledge_alert(conn, alert_id, at)
         if acknowledged is None:  # changed state since the check (another nurse)
             raise TransitionRefused("the alert was changed by someone else; reload it")
         severity, patient_id = acknowledged
@@ -71,11 +76,20 @@ def _staff_of(by: str) -> UUID | None:
         return None
 
 
-def resolve(conn: Conn, alert_id: UUID, outcome: Outcome, *, by: str, note: str = "") -> None:
-    """Resolve with an outcome; a note from a member of staff goes in the contact log too."""
+def resolve(
+    conn: Conn,
+    alert_id: UUID,
+    outcome: Outcome,
+    *,
+    by: str,
+    note: str = "",
+    at: datetime | None = None,
+) -> None:
+    """Resolve with an outcome (``at``: as ``acknowledge``'s); a note from a member of staff
+    goes in the contact log too."""
     with conn.transaction():
         _check(conn, alert_id, "resolve")
-        severity = alert_actions.resolve_alert(conn, alert_id, outcome.value)
+        severity = alert_actions.resolve_alert(conn, alert_id, outcome.value, at)
         if severity is None:
             raise TransitionRefused("the alert was changed by someone else; reload it")
         alert_actions.insert_event(

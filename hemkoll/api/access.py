@@ -98,6 +98,14 @@ class Caller:
     status: int
     client_address: str | None
     now: Callable[[], datetime]
+    # ApiConfig.alert_clock: None, the database's now.
+    alert_clock: Callable[[], datetime] | None = None
+
+    @property
+    def alert_action_at(self) -> datetime | None:
+        """When an acknowledgement or resolution made now is stamped (None: the database's
+        now)."""
+        return None if self.alert_clock is None else self.alert_clock()
 
     @property
     def scope(self) -> UUID | None:
@@ -286,6 +294,7 @@ def caller_for_token(
         status=status,
         client_address=_client_address(request),
         now=state.clock,
+        alert_clock=getattr(state, "alert_clock", None),
     )
 
 

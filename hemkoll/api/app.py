@@ -58,6 +58,10 @@ class ApiConfig:
     public_url: str = "http://127.0.0.1:8000"
     topic_prefix: str = "hemkoll"
     clock: Callable[[], datetime] = field(default=_utc_now)
+    # When the care team's acknowledgements and resolutions are stamped (None: the database's
+    # now). The demo gives its replay's simulated clock, which the rules worker judges by, so
+    # that a replayed alert is resolved at a replayed moment (hemkoll.demo.lockstep).
+    alert_clock: Callable[[], datetime] | None = None
     # Requests per caller and the largest body (settings HEMKOLL_API_*); see guards.ApiLimits.
     limits: ApiLimits = field(default_factory=ApiLimits)
     # Staff sign in to the console through this OpenID Connect provider (HEMKOLL_OIDC_*);
@@ -108,6 +112,7 @@ def create_app(config: ApiConfig) -> FastAPI:
     oidc = None if config.oidc is None else OidcClient(config.oidc)
     app.state.oidc = oidc
     app.state.clock = config.clock
+    app.state.alert_clock = config.alert_clock
     app.state.programme = config.programme
     # Which readings make their patient urgent in the evaluation queue (FHIR ingest, the
     # patient app's answers): the programme's red limits.

@@ -44,7 +44,9 @@ class NurseText:
     def line(self, name: str) -> str:
         return (
             f'  sim. nurse    on (--nurse off stops her): as the staff member "{name}", with a '
-            f"token of her own (not the one above), she acknowledges every alert "
+            "token of her own (not the one above), she acknowledges every alert an hour and "
+            "resolves it four hours after its first finding while the past is replayed (on "
+            "its clock, as the backtest's nurse does), and once live "
             f"{self.acknowledge_after_s:g} s after its notification (yellow and red alike, and "
             f"those left open by a last run) and resolves it {self.resolve_after_s:g} s after, "
             "with a drawn outcome"

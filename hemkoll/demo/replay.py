@@ -1,8 +1,10 @@
 """The simulated devices publishing their plan: the past as fast as possible, then live.
 
 The simulation starts ``days`` before today, so its plan is mostly in the past: those messages
-are published at once (paced only by feedback: at most ``max_awaiting_feedback`` outstanding),
-and from today on each message waits for its ``publish_at`` on the wall clock. Every device is
+are published at once, in lockstep with ingest, the rules worker and the replay's nurse on a
+simulated clock (``hemkoll.demo.lockstep``; without one, paced only by feedback: at most
+``max_awaiting_feedback`` outstanding), and from today on each message waits for its
+``publish_at`` on the wall clock. Every device is
 its own MQTT client with its enrolment password and resends what gets no feedback
 (``hemkoll.simulator.publisher``). A stopped run leaves a checkpoint, the plan time of its
 oldest message without feedback (or of its next message): the next run starts there.
@@ -14,13 +16,14 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from hemkoll.simulator.plan import MessagePlan
+from hemkoll.demo.lockstep import Lockstep, LockstepParts
+from hemkoll.simulator.plan import MessagePlan, PlannedMessage
 from hemkoll.simulator.publisher import PlanPublisher, PublisherConfig
 
 log = logging.getLogger(__name__)
@@ -50,12 +53,21 @@ class Replay:
         config: PublisherConfig,
         *,
         resume_at: datetime | None,
+        lockstep: LockstepParts | None = None,
     ) -> None:
+        """``lockstep``: replay the past on its simulated clock (None: as fast as feedback
+        allows, the worker on its own clock)."""
         self._plan = plan
+        self._lockstep = lockstep
         self._config = config
         self._stop = threading.Event()
         self._publisher = PlanPublisher(credentials, config, stop=self._stop)
         started = int(time.time())
+        self._started = datetime.fromtimestamp(started, UTC)
+        # Steps of the lockstep replay, and the simulated moment its last one ended (None:
+        # none done): every evaluation and nurse action of the replay was at or before it.
+        self.steps = 0
+        self.replayed_until: datetime | None = None
         self.backlog = int(np.count_nonzero(plan.publish_at < started))
         self.skipped = (
             0
@@ -102,10 +114,47 @@ class Replay:
             log.exception("the simulated devices stopped publishing")
             self.error = exc
 
+    def _published_one(self, message: PlannedMessage) -> None:
+        self._next_at = message.publish_at
+        self._published += 1
+
+    def _replay_in_lockstep(self, parts: LockstepParts) -> Iterator[PlannedMessage]:
+        """The past in lockstep; the messages left (from the first one due from now on)."""
+        messages = itertools.islice(self._plan, self.skipped, None)
+        lockstep = Lockstep(parts, self._publisher, self._stop, self._published_one)
+        try:
+            left = lockstep.run(next(messages, None), messages, until=self._started)
+        finally:
+            parts.clock.go_live()
+            if parts.nurse is not None:
+                parts.nurse.close()
+            self.steps, self.replayed_until = lockstep.steps, lockstep.reached
+        if not self._stop.is_set():
+            parts.caught_up()
+        waited = lockstep.waited_s
+        log.info(
+            "replayed the past in %d steps of simulated time (waited %.1f s for ingest, "
+            "%.1f s for the rules worker, %.1f s on the nurse)",
+            lockstep.steps,
+            waited["ingest"],
+            waited["rules"],
+            waited["nurse"],
+        )
+        if left is None or self._stop.is_set():
+            return iter(())
+        return itertools.chain((left,), messages)
+
     def _publish(self) -> None:
         publisher = self._publisher
         last: datetime | None = None
-        for message in itertools.islice(self._plan, self.skipped, None):
+        if self._lockstep is None:
+            messages: Iterator[PlannedMessage] = itertools.islice(self._plan, self.skipped, None)
+        else:
+            messages = self._replay_in_lockstep(self._lockstep)
+            if self._stop.is_set():
+                return
+            last = None if self._published == 0 else self._next_at
+        for message in messages:
             self._next_at = last = message.publish_at
             ahead = (message.publish_at - datetime.now(UTC)).total_seconds()
             if ahead > 0 and self._caught_up_at is None:

@@ -10,10 +10,11 @@ Two rows, scored alike by ``hemkoll.detection.scoring`` against the ground-truth
   through the same alert model with the backtest's nurse (``hemkoll.detection.backtest``), as
   ``bench/detection.py`` does.
 
-The first row can differ in a fast replay: its alerts were resolved (or not) by whoever
-handled them at wall-clock pace, while the backtest's nurse resolves each within hours of
-replayed time; a replay puts months into seconds, so later findings (a real episode after a
-false alarm) mostly land on the patient's earlier, still unresolved alert.
+After a fast replay the two rows agree: the replay ran the rules worker and its simulated
+nurse on its simulated clock (``hemkoll.demo.lockstep``), the nurse acknowledging and
+resolving each alert when the backtest's nurse does. They part only when someone else acted
+on the replay's alerts (the visitor, through the API, at wall-clock time), and over the live
+days, whose nurse acts on notifications at the demo's pace.
 
 Only the replayed days (up to today) count; the first 30 are a warm-up, so a replay of 44 days
 or fewer has no evaluable episode (no report then).
@@ -139,9 +140,8 @@ def detection_report(
         f"detected: a notice in the {WINDOW_DAYS} days before an admission; py: patient-year; "
         "lead d: median days of warning.",
         "Alerts are one per deterioration; each counts when opened, raised or given another "
-        "rule's evidence (a notice). In a fast replay later findings mostly land on the "
-        "patient's earlier alert, still unresolved in wall-clock time, so that row sees fewer "
-        "than the backtest of the same readings, whose nurse resolves each alert within hours.",
+        "rule's evidence (a notice). The replay ran the rules and the simulated nurse on its "
+        "simulated clock, so both rows count the same alerts unless you acted on some.",
     ]
     if live.episodes < FEW_EPISODES:
         lines.append(

@@ -24,12 +24,14 @@ from hemkoll.demo import cohort, console
 from hemkoll.demo.broker import SERVICE_USER, EmbeddedMosquitto
 from hemkoll.demo.clock import SECONDS_PER_DAY
 from hemkoll.demo.errors import DemoError
+from hemkoll.demo.lockstep import LockstepParts, SimulatedClock
 from hemkoll.demo.replay import Replay
+from hemkoll.demo.replay_nurse import ReplayNurse
 from hemkoll.demo.services import (
-    ACKNOWLEDGE_AFTER_S,
-    RESOLVE_AFTER_S,
+    Running,
     ServiceConfig,
     hand_to_nurse,
+    nurse_delays_s,
     start_services,
 )
 from hemkoll.demo.state import TIMEZONE, DemoOptions, DemoState, cohort_state
@@ -55,7 +57,6 @@ class Cohort:
     visitor_id: UUID
     # The simulated nurse's own (never printed); None with --nurse off.
     simulated_nurse: tuple[UUID, str] | None
-    leftover_alerts: list[UUID]
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,7 @@ class Demo:
                 simulated = cohort.staff_token(
                     conn, centre, cohort.SIMULATED_NURSE_NAME, now, revoke_earlier=True
                 )
-            leftover = cohort.unresolved_alerts(conn, centre)
-        return Cohort(state, centre, secret, token, visitor_id, simulated, leftover)
+        return Cohort(state, centre, secret, token, visitor_id, simulated)
 
     def broker(self, stack: ExitStack, url: str) -> Broker:
         if "mqtt_url" in self.settings.model_fields_set:
@@ -184,6 +184,11 @@ class Demo:
             api_port = free_port()  # 0, or the default taken: any free port
         api_url = f"http://127.0.0.1:{api_port}"
         settings = self.settings
+        # The replay's simulated clock, from where the replay starts (the rules worker starts
+        # on it before the first message is published); the wall clock once it has caught up.
+        resume = state.checkpoint
+        first = datetime.fromtimestamp(int(plan.publish_at[0]), UTC) if len(plan) else None
+        clock = SimulatedClock(resume or first)
         running = start_services(
             stack,
             ServiceConfig(
@@ -203,10 +208,10 @@ class Demo:
                 ),
                 notifications_file=self.data.file("notifications.jsonl"),
                 seed=state.seed,
+                pace_s=self.options.pace_s,
+                clock=clock,
             ),
         )
-        if running.nurse is not None:
-            hand_to_nurse(running.nurse, found.leftover_alerts)
         self.check()
         replay = Replay(
             plan,
@@ -219,6 +224,7 @@ class Demo:
                 show_progress=False,
             ),
             resume_at=state.checkpoint,
+            lockstep=self.lockstep(url, found, running, clock, state.seed),
         )
         watcher = Watcher(
             self.data,
@@ -251,7 +257,7 @@ class Demo:
             token=found.token,
             receiver_url=running.receiver.url,
             nurse=(
-                console.NurseText(ACKNOWLEDGE_AFTER_S, RESOLVE_AFTER_S)
+                console.NurseText(*nurse_delays_s(self.options.pace_s))
                 if running.nurse is not None
                 else None
             ),
@@ -270,6 +276,23 @@ class Demo:
         while not self.stop.wait(self.options.summary_every_s):
             watcher.tick()
         console.say("stopping ...")
+
+    def lockstep(
+        self, url: str, found: Cohort, running: Running, clock: SimulatedClock, seed: int
+    ) -> LockstepParts:
+        """The replay's lockstep: the rules worker's look for passed deadlines, the replay's
+        nurse (the simulated nurse's staff member), and the live nurse's hand-over."""
+        nurse = None
+        if found.simulated_nurse is not None:
+            nurse = ReplayNurse(found.centre, running.api.base_url, found.simulated_nurse[1], seed)
+        live = running.nurse
+
+        def caught_up() -> None:
+            if live is not None:  # what the replay's nurse left open, the live one takes
+                with connect(url) as conn:
+                    hand_to_nurse(live, cohort.unresolved_alerts(conn, found.centre))
+
+        return LockstepParts(url, clock, running.rules.queue_due, nurse, caught_up)
 
     def _final(self) -> None:
         if self.watcher is not None:

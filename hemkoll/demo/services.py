@@ -1,9 +1,10 @@
 """hemkoll's services, in threads of the demo's process, each stopped as its command would be.
 
 The care-team API (uvicorn via ``ThreadedServer``, with its lifespan), the simulated health
-centre (webhook receiver and, unless ``--nurse off``, the simulated nurse), the dispatcher
-(webhooks, device messages, and its escalation scheduler), the rules worker (with its
-look for passed deadlines) and ingest. Each start pushes its stop onto the caller's
+centre (webhook receiver and, unless ``--nurse off``, the live simulated nurse, who takes
+notifications once the replay is over), the dispatcher (webhooks, device messages, and its
+escalation scheduler), the rules worker (with its look for passed deadlines, both on the
+replay's simulated clock) and ingest. Each start pushes its stop onto the caller's
 ``ExitStack``, so they stop in the reverse order: ingest first (finishing the batch in
 hand), the API last.
 """
@@ -23,9 +24,12 @@ import psycopg
 
 from hemkoll.alerts.worker import RulesConfig, RulesWorker
 from hemkoll.api.app import ApiConfig, create_app
+from hemkoll.demo.clock import SECONDS_PER_DAY
 from hemkoll.demo.errors import DemoError
+from hemkoll.demo.lockstep import SimulatedClock
 from hemkoll.ingest.service import IngestConfig, IngestService
 from hemkoll.notify.dispatcher import Dispatcher, DispatcherConfig
+from hemkoll.rules.backtest import ACKNOWLEDGED_AFTER, RESOLVED_AFTER
 from hemkoll.rules.preset import HEART_FAILURE
 from hemkoll.rules.urgency import urgent_limits
 from hemkoll.settings import MqttEndpoint
@@ -40,10 +44,16 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 30.0
 # Ingest connects to a local broker in milliseconds.
 CONNECT_TIMEOUT_S = 10.0
-# The simulated nurse sees a notification after this long and closes the alert later (real
-# nurses take minutes to hours; the demo shortens both so the worklist moves while you watch).
-ACKNOWLEDGE_AFTER_S = 15.0
-RESOLVE_AFTER_S = 60.0
+
+
+def nurse_delays_s(pace_s: int) -> tuple[float, float]:
+    """The live simulated nurse's wall-clock seconds from a notification to acknowledging the
+    alert and to resolving it: the backtest's nurse's simulated hours (``ACKNOWLEDGED_AFTER``,
+    ``RESOLVED_AFTER``) at the demo's pace (``pace_s`` wall seconds per simulated day), so she
+    acts on the live demo's alerts as the replay's nurse did on the replayed ones (at the
+    default five minutes a day: 12.5 s and 50 s)."""
+    scale = pace_s / SECONDS_PER_DAY
+    return ACKNOWLEDGED_AFTER.total_seconds() * scale, RESOLVED_AFTER.total_seconds() * scale
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,10 @@ class ServiceConfig:
     simulated_nurse_token: str | None
     notifications_file: Path
     seed: int
+    # Wall seconds per simulated day once live (the live nurse's delays scale with it).
+    pace_s: int
+    # The rules worker's and the live nurse's clock: the replay's simulated one.
+    clock: SimulatedClock
 
 
 @dataclass
@@ -105,6 +119,7 @@ def start_services(stack: ExitStack, config: ServiceConfig) -> Running:
             programme=HEART_FAILURE,
             public_url=config.public_url,
             topic_prefix=config.topic_prefix,
+            alert_clock=config.clock.now,
         )
     )
     api = ThreadedServer(app, port=config.api_port, name="hemkoll-api", lifespan="on")
@@ -116,12 +131,13 @@ def start_services(stack: ExitStack, config: ServiceConfig) -> Running:
 
     nurse = None
     if config.simulated_nurse_token is not None:
+        acknowledge_after_s, resolve_after_s = nurse_delays_s(config.pace_s)
         nurse = Nurse(
             NurseConfig(
                 api_url=api.base_url,
                 token=config.simulated_nurse_token,
-                acknowledge_after_s=ACKNOWLEDGE_AFTER_S,
-                resolve_after_s=RESOLVE_AFTER_S,
+                acknowledge_after_s=acknowledge_after_s,
+                resolve_after_s=resolve_after_s,
                 seed=config.seed,
             )
         )
@@ -131,7 +147,7 @@ def start_services(stack: ExitStack, config: ServiceConfig) -> Running:
         config.signing_secret,
         port=config.receiver_port,
         jsonl_path=config.notifications_file,
-        on_notification=None if nurse is None else nurse.on_notification,
+        on_notification=None if nurse is None else live_only(nurse, config.clock),
     )
     receiver.start()
     stack.callback(receiver.stop)
@@ -146,7 +162,10 @@ def start_services(stack: ExitStack, config: ServiceConfig) -> Running:
         )
     )
     run_in_thread(stack, "hemkoll-dispatch", dispatcher.run, dispatcher.stop)
-    rules = RulesWorker(RulesConfig(database_url=config.database_url, rule_set=HEART_FAILURE))
+    rules = RulesWorker(
+        RulesConfig(database_url=config.database_url, rule_set=HEART_FAILURE),
+        clock=config.clock.now,
+    )
 
     def stop_rules() -> None:
         rules.stop()
@@ -166,6 +185,18 @@ def start_services(stack: ExitStack, config: ServiceConfig) -> Running:
     if not ingest.wait_connected(CONNECT_TIMEOUT_S):
         raise DemoError("ingest could not connect to the broker (see demo.log)")
     return Running(api, receiver, nurse, ingest, rules, dispatcher)
+
+
+def live_only(nurse: Nurse, clock: SimulatedClock) -> Callable[[Delivery], None]:
+    """The live nurse's notifications once the replay is over: the replay's alerts are the
+    replay's nurse's (``hemkoll.demo.replay_nurse``), and those still open when it catches up
+    are handed to her then (``hand_to_nurse``)."""
+
+    def on_notification(delivery: Delivery) -> None:
+        if clock.live:
+            nurse.on_notification(delivery)
+
+    return on_notification
 
 
 def hand_to_nurse(nurse: Nurse, alert_ids: list[UUID]) -> None:

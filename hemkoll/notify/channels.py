@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -134,6 +134,28 @@ class DeviceChannel:
         if not claimed.device_active:
             return AttemptOutcome("gone", error=DEVICE_INACTIVE)
         return self.devices.publish(claimed.id, claimed.device_id, claimed.payload)
+
+    def send_many(
+        self, claims: Sequence[ClaimedNotification]
+    ) -> list[tuple[AttemptOutcome | DeliveryBug, float]]:
+        """``send`` for each of a batch, published together (``publish_many``); each one's
+        outcome (or the bug it is) and its seconds, in order."""
+        results: list[tuple[AttemptOutcome | DeliveryBug, float] | None] = []
+        publish: list[tuple[int, ClaimedNotification]] = []
+        for claimed in claims:
+            if claimed.device_id is None:
+                results.append((DeliveryBug("a device message without a device"), 0.0))
+            elif not claimed.device_active:
+                results.append((AttemptOutcome("gone", error=DEVICE_INACTIVE), 0.0))
+            else:
+                publish.append((len(results), claimed))
+                results.append(None)
+        published = self.devices.publish_many(
+            [(c.id, c.device_id, c.payload) for _, c in publish if c.device_id is not None]
+        )
+        for (index, _), result in zip(publish, published, strict=True):
+            results[index] = result
+        return [result for result in results if result is not None]
 
 
 @dataclass(frozen=True)

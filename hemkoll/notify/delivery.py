@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from hemkoll.notify.channels import Channels, DeliveryBug
+from hemkoll.notify.channels import Channels, DeliveryBug, DeviceChannel
 from hemkoll.notify.schedule import AttemptOutcome, decide
 from hemkoll.store.notifications import AttemptRecord, ClaimedNotification
 
@@ -49,6 +50,56 @@ def attempt(claimed: ClaimedNotification, channels: Channels) -> AttemptRecord:
         error=outcome.error,
         retry_in=result.retry_in,
     )
+
+
+def attempt_devices(
+    claims: Sequence[ClaimedNotification], channels: Channels
+) -> list[AttemptRecord | DeliveryBug]:
+    """``attempt`` for each of a batch of device messages, published together; each one's
+    record, or the ``DeliveryBug`` it is (not to be recorded), in order."""
+    started_at = datetime.now(UTC)
+    try:
+        channel = channels["device"]
+    except DeliveryBug as bug:
+        return [bug] * len(claims)
+    if not isinstance(channel, DeviceChannel):  # a test's channel: one by one
+        return [_attempt_or_bug(claimed, channels) for claimed in claims]
+    try:
+        sent = channel.send_many(claims)
+    except Exception as exc:  # noqa: BLE001 (logged and recorded as failed attempts: retried)
+        log.error(  # noqa: TRY400 (a traceback could quote a payload)
+            "%d device messages: publishing raised %s; they are tried again",
+            len(claims),
+            type(exc).__name__,
+        )
+        failed = AttemptOutcome("failed", error=f"dispatcher error: {type(exc).__name__}")
+        sent = [(failed, 0.0)] * len(claims)
+    out: list[AttemptRecord | DeliveryBug] = []
+    for claimed, (outcome, seconds) in zip(claims, sent, strict=True):
+        if isinstance(outcome, DeliveryBug):
+            out.append(outcome)
+            continue
+        result = decide(channel.schedule, claimed.attempt, outcome, rand=channels.rand())
+        out.append(
+            AttemptRecord(
+                result=result.kind,
+                started_at=started_at,
+                duration_ms=round(seconds * 1000),
+                status_code=outcome.status_code,
+                error=outcome.error,
+                retry_in=result.retry_in,
+            )
+        )
+    return out
+
+
+def _attempt_or_bug(
+    claimed: ClaimedNotification, channels: Channels
+) -> AttemptRecord | DeliveryBug:
+    try:
+        return attempt(claimed, channels)
+    except DeliveryBug as bug:
+        return bug
 
 
 def log_settled(claimed: ClaimedNotification, record: AttemptRecord, *, applied: bool) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -36,12 +37,15 @@ DEVICE_MESSAGE_QOS = 1
 # How long a publish waits for the connection (on the first message, or while paho
 # reconnects): a local broker answers in milliseconds; a restart takes about a second.
 CONNECT_WAIT_S = 5.0
-# How long a publish waits for the broker's PUBACK. Like the HTTP timeout, it keeps the whole
-# attempt (CONNECT_WAIT_S + this) far inside the dispatcher's lease.
+# How long a publish (or a batch of them: publish_many) waits for the broker's PUBACK. Like the
+# HTTP timeout, it keeps the whole attempt (CONNECT_WAIT_S + this) far inside the dispatcher's
+# lease.
 PUBACK_TIMEOUT_S = 10.0
 KEEPALIVE_S = 30
-# paho's in-flight window; one per dispatcher thread would do, a few more cost nothing.
-MAX_INFLIGHT = 32
+# paho's in-flight window: a dispatcher publishes a batch of device messages at once
+# (dispatcher.DEVICE_BATCH) and waits for their PUBACKs together; the broker's own window for
+# a client (deploy/mosquitto: max_inflight_messages 100) is the same.
+MAX_INFLIGHT = 100
 
 
 def device_message(notification_id: UUID, payload: Mapping[str, Any]) -> bytes:
@@ -76,18 +80,46 @@ class DevicePublisher:
         self, notification_id: UUID, device_id: UUID, payload: Mapping[str, Any]
     ) -> AttemptOutcome:
         """Publish once at QoS 1 and wait for the PUBACK; unreachable or no PUBACK: failed."""
+        [(outcome, _)] = self.publish_many([(notification_id, device_id, payload)])
+        return outcome
+
+    def publish_many(
+        self, messages: Sequence[tuple[UUID, UUID, Mapping[str, Any]]]
+    ) -> list[tuple[AttemptOutcome, float]]:
+        """Publish each (notification, device, payload) once at QoS 1, all before waiting, then
+        wait for their PUBACKs, PUBACK_TIMEOUT_S for all of them: paho keeps up to
+        MAX_INFLIGHT unacknowledged (the rest queued in order), so a batch costs about one
+        round trip to the broker, not one per message. Each one's outcome, in order, and the
+        seconds from its publish until its PUBACK was seen (or it was given up)."""
         self._start()
+        started = time.monotonic()
         if not self._connected.wait(CONNECT_WAIT_S):
-            return AttemptOutcome("failed", error="the MQTT broker is unreachable")
-        info = self._client.publish(
-            feedback_topic(self._prefix, device_id),
-            device_message(notification_id, payload),
-            qos=DEVICE_MESSAGE_QOS,
-        )
-        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
-            return AttemptOutcome("failed", error=f"publish refused: {mqtt.error_string(info.rc)}")
+            unreachable = AttemptOutcome("failed", error="the MQTT broker is unreachable")
+            return [(unreachable, time.monotonic() - started)] * len(messages)
+        sent: list[tuple[mqtt.MQTTMessageInfo | AttemptOutcome, float]] = []
+        for notification_id, device_id, payload in messages:
+            at = time.monotonic()
+            info = self._client.publish(
+                feedback_topic(self._prefix, device_id),
+                device_message(notification_id, payload),
+                qos=DEVICE_MESSAGE_QOS,
+            )
+            if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                error = f"publish refused: {mqtt.error_string(info.rc)}"
+                sent.append((AttemptOutcome("failed", error=error), at))
+            else:
+                sent.append((info, at))
+        deadline = time.monotonic() + PUBACK_TIMEOUT_S
+        return [(self._acknowledged(info, deadline), time.monotonic() - at) for info, at in sent]
+
+    @staticmethod
+    def _acknowledged(
+        info: mqtt.MQTTMessageInfo | AttemptOutcome, deadline: float
+    ) -> AttemptOutcome:
+        if isinstance(info, AttemptOutcome):  # refused at publish
+            return info
         try:
-            info.wait_for_publish(timeout=PUBACK_TIMEOUT_S)
+            info.wait_for_publish(timeout=max(0.0, deadline - time.monotonic()))
         except (RuntimeError, ValueError) as exc:  # paho: the message was dropped
             return AttemptOutcome("failed", error=f"publish failed: {type(exc).__name__}")
         if not info.is_published():

@@ -1,12 +1,15 @@
 """The dispatcher: delivers the notification outbox and escalates red alerts on time.
 
 The thread of ``run`` LISTENs on ``hemkoll_dispatch`` (sent in the transaction that writes a
-notification) and claims due notifications, as many as it has free send threads, with a
-lease; each is sent and recorded on a thread of a small pool, so one slow endpoint does not
-hold up the others (and the claim caps how many of one endpoint's are in flight). The loop
-sleeps until a NOTIFY, a freed thread, or the next retry falls due, whichever comes first: a
-notification leaves within milliseconds of its commit. Several dispatchers may run; one that
-dies loses its leases, and another sends those notifications again with the same webhook-id.
+notification) and claims due notifications with a lease, in two lanes of their own so that
+neither waits for the other: webhooks, as many as it has free send threads, each sent and
+recorded on a thread of a small pool, so one slow endpoint does not hold up the others (and
+the claim caps how many of one endpoint's are in flight); and device messages, in batches
+published together (their PUBACKs awaited together) and recorded in one transaction, on
+threads of their own. The loop sleeps until a NOTIFY, a freed thread, or the next retry falls
+due, whichever comes first: a notification leaves within milliseconds of its commit. Several
+dispatchers may run; one that dies loses its leases, and another sends those notifications again
+with the same webhook-id.
 APScheduler jobs run ``escalate_due`` and the outbox's retention (``retention.delete_expired``).
 Database outages are waited out with backoff.
 """
@@ -27,9 +30,10 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from hemkoll.notify.channels import Channels, DeliveryBug, standard_channels
-from hemkoll.notify.delivery import attempt, log_settled
+from hemkoll.notify.delivery import attempt, attempt_devices
 from hemkoll.notify.device import DevicePublisher
 from hemkoll.notify.escalation import escalate_due
+from hemkoll.notify.recording import AttemptRecorder, DispatchStats
 from hemkoll.notify.retention import RETENTION_INTERVAL_S, delete_expired
 from hemkoll.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, RetrySchedule
 from hemkoll.notify.webhook import HTTP_TIMEOUT
@@ -37,7 +41,6 @@ from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.periodic import PeriodicJob, start_jobs
 from hemkoll.settings import DEFAULT_NOTIFICATION_RETENTION_DAYS, MqttEndpoint
-from hemkoll.store import endpoint_health
 from hemkoll.store import notifications as store
 from hemkoll.store.connect import Conn, configure, connect, serve_until_stopped
 from hemkoll.store.listen import listening
@@ -45,11 +48,20 @@ from hemkoll.store.notifications import DISPATCH_CHANNEL
 
 log = logging.getLogger(__name__)
 
-# Sends in flight per dispatcher. Sending is waiting on the network, so threads are cheap;
-# with at most SENDS_PER_ENDPOINT of them on one endpoint, three endpoints that hang still
-# leave a quarter of the threads for everyone else.
+# Webhook sends in flight per dispatcher (device messages go in batches: DEVICE_LANES).
+# Sending is waiting on the network, so threads are cheap; with at most SENDS_PER_ENDPOINT of
+# them on one endpoint, three endpoints that hang still leave a quarter of the threads for
+# everyone else.
 SEND_THREADS = 16
 SENDS_PER_ENDPOINT = 4
+# Device messages claimed, published and recorded at a time. They all go to our own broker,
+# which acknowledges in about a millisecond: one thread waiting on each PUBACK, and recording
+# each in its own transaction, held one dispatcher to about 86 a second (bench/dispatch.py).
+# A batch is paho's in-flight window (device.MAX_INFLIGHT), one claim and one transaction.
+DEVICE_BATCH = 100
+# Device batches in flight at once, each on a thread of its own: while one waits for its
+# PUBACKs or its record, the next is claimed and published.
+DEVICE_LANES = 2
 # A claim's lease: more than twice the longest an attempt can take (HTTP: pool wait, connect,
 # write and answer timeouts, webhook.HTTP_WORST_CASE_S = 25 s; MQTT: connection wait and
 # PUBACK timeout, 15 s) plus recording it, so a live dispatcher is never overtaken by another
@@ -97,6 +109,8 @@ class DispatcherConfig:
     ca_file: str | None = None
     send_threads: int = SEND_THREADS
     sends_per_endpoint: int = SENDS_PER_ENDPOINT
+    device_batch: int = DEVICE_BATCH
+    device_lanes: int = DEVICE_LANES
     lease_s: float = LEASE_S
     webhook_schedule: RetrySchedule = WEBHOOK_SCHEDULE
     device_schedule: RetrySchedule = DEVICE_SCHEDULE
@@ -104,15 +118,6 @@ class DispatcherConfig:
     notification_retention: timedelta = timedelta(days=DEFAULT_NOTIFICATION_RETENTION_DAYS)
     # The time escalation deadlines are measured against (tests move it).
     clock: Callable[[], datetime] = field(default=_utc_now)
-
-
-@dataclass
-class DispatchStats:
-    delivered: int = 0
-    retried: int = 0
-    expired: int = 0
-    gone: int = 0
-    lost_leases: int = 0
 
 
 def _configure_pooled(conn: Conn) -> None:
@@ -162,10 +167,15 @@ class Dispatcher:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._device_batches = 0
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self.stats = DispatchStats()
+        self._recorder = AttemptRecorder(self._channels, self._fault)
+
+    @property
+    def stats(self) -> DispatchStats:
+        return self._recorder.stats
 
     def stop(self) -> None:
         self._stopping.set()
@@ -194,7 +204,7 @@ class Dispatcher:
             if not claims:
                 return done
             for claimed in claims:
-                self._record(conn, claimed, attempt(claimed, self._channels))
+                self._recorder.record(conn, claimed, attempt(claimed, self._channels))
                 done += 1
         return done
 
@@ -216,7 +226,7 @@ class Dispatcher:
         pool: ConnectionPool[Conn] = ConnectionPool(
             self._config.database_url,
             min_size=1,
-            max_size=self._config.send_threads,
+            max_size=self._config.send_threads + self._config.device_lanes,
             configure=_configure_pooled,
             # A connection broken by a database restart is replaced before a record is
             # written on it: a lost record costs a resend a lease later.
@@ -226,16 +236,22 @@ class Dispatcher:
         )
         pool.open(wait=False)
         executor = ThreadPoolExecutor(self._config.send_threads, thread_name_prefix="dispatch")
+        devices = ThreadPoolExecutor(self._config.device_lanes, thread_name_prefix="devices")
         scheduler = start_jobs(self.heartbeat, self.escalation_job, self.retention_job)
         try:
-            serve_until_stopped(lambda: self._serve(executor, pool), self._stopping, "dispatcher")
+            serve_until_stopped(
+                lambda: self._serve(executor, devices, pool), self._stopping, "dispatcher"
+            )
         finally:
             scheduler.shutdown(wait=False)
             executor.shutdown(wait=True)  # sends in flight finish and are recorded
+            devices.shutdown(wait=True)
             pool.close()
             self.close()
 
-    def _serve(self, executor: ThreadPoolExecutor, pool: ConnectionPool[Conn]) -> None:
+    def _serve(
+        self, executor: ThreadPoolExecutor, devices: ThreadPoolExecutor, pool: ConnectionPool[Conn]
+    ) -> None:
         with (
             connect(self._config.database_url) as conn,
             listening(self._config.database_url, DISPATCH_CHANNEL) as listener,
@@ -244,19 +260,23 @@ class Dispatcher:
             while not self._stopping.is_set():
                 self.heartbeat.beat()
                 free = self._config.send_threads - self._in_flight
-                claimed = 0
+                lanes_free = self._config.device_lanes - self._device_batches
+                more = False  # a lane claimed all it could take: there may be more due
                 if free > 0:
-                    claimed = self._claim_and_submit(conn, executor, pool, free)
-                if free > 0 and claimed == free:
-                    continue  # there may be more due; claim again once a thread is free
+                    more = self._claim_webhooks(conn, executor, pool, free) == free
+                if lanes_free > 0:
+                    batch = self._config.device_batch
+                    more = self._claim_devices(conn, devices, pool, batch) == batch or more
+                if more:
+                    continue  # claim again (a lane that is full now is skipped)
                 wait = IDLE_WAIT_S  # with no thread free, a finishing send wakes us
-                if free > 0:
+                if free > 0 or lanes_free > 0:
                     due_in = store.next_due_in(conn)
                     if due_in is not None:
                         wait = min(wait, due_in if due_in > 0 else CONTENDED_WAIT_S)
                 listener.wait(wait, wake=self._wake_r)
 
-    def _claim_and_submit(
+    def _claim_webhooks(
         self, conn: Conn, executor: ThreadPoolExecutor, pool: ConnectionPool[Conn], free: int
     ) -> int:
         claims = store.claim(
@@ -264,11 +284,28 @@ class Dispatcher:
             limit=free,
             lease_s=self._config.lease_s,
             per_endpoint=self._config.sends_per_endpoint,
+            lane="webhook",
         )
         for claimed in claims:
             with self._lock:
                 self._in_flight += 1
             executor.submit(self._send_and_record, pool, claimed)
+        return len(claims)
+
+    def _claim_devices(
+        self, conn: Conn, devices: ThreadPoolExecutor, pool: ConnectionPool[Conn], batch: int
+    ) -> int:
+        claims = store.claim(
+            conn,
+            limit=batch,
+            lease_s=self._config.lease_s,
+            per_endpoint=self._config.sends_per_endpoint,
+            lane="device",
+        )
+        if claims:
+            with self._lock:
+                self._device_batches += 1
+            devices.submit(self._send_and_record_devices, pool, claims)
         return len(claims)
 
     def _send_and_record(
@@ -277,7 +314,7 @@ class Dispatcher:
         try:
             record = attempt(claimed, self._channels)
             with pool.connection() as conn:
-                self._record(conn, claimed, record)
+                self._recorder.record(conn, claimed, record)
         except DeliveryBug as exc:
             self._bug(pool, claimed, type(exc).__name__, str(exc))
         except psycopg.OperationalError as exc:  # an outage: counted, sent again later
@@ -299,6 +336,41 @@ class Dispatcher:
         finally:
             with self._lock:
                 self._in_flight -= 1
+            self._wake()
+
+    def _send_and_record_devices(
+        self, pool: ConnectionPool[Conn], claims: list[store.ClaimedNotification]
+    ) -> None:
+        """A batch of device messages: published together, recorded in one transaction;
+        failures handled as ``_send_and_record`` handles one's."""
+        records: list[tuple[store.ClaimedNotification, store.AttemptRecord]] = []
+        try:
+            for claimed, result in zip(
+                claims, attempt_devices(claims, self._channels), strict=True
+            ):
+                if isinstance(result, DeliveryBug):
+                    self._bug(pool, claimed, type(result).__name__, str(result))
+                else:
+                    records.append((claimed, result))
+            with pool.connection() as conn:
+                self._recorder.record_devices(conn, records)
+        except psycopg.OperationalError as exc:  # an outage: counted, sent again later
+            metrics.NOTIFICATION_RECORD_FAILURES.inc(len(records))
+            log.error(  # noqa: TRY400 (a database error can quote patient data)
+                "%d device messages: recording their attempts failed (%s); they are sent "
+                "again when their leases run out",
+                len(records),
+                type(exc).__name__,
+            )
+        except psycopg.Error as exc:  # not an outage: as _send_and_record
+            for claimed, _ in records:
+                self._bug(pool, claimed, type(exc).__name__, "recording the attempt failed")
+        except Exception as exc:  # noqa: BLE001 (a bug of ours: counted, /healthz red, logged)
+            for claimed in claims:
+                self._bug(pool, claimed, type(exc).__name__, "unexpected error")
+        finally:
+            with self._lock:
+                self._device_batches -= 1
             self._wake()
 
     def _fault(self, error: str, message: str, *args: object) -> None:
@@ -330,71 +402,6 @@ class Dispatcher:
                 claimed.id,
                 type(exc).__name__,
             )
-
-    def _record(
-        self, conn: Conn, claimed: store.ClaimedNotification, record: store.AttemptRecord
-    ) -> None:
-        centre_endpoint = self._channels[claimed.channel].centre_endpoint
-        delivered = record.result == "delivered"
-        with conn.transaction():
-            applied = store.record(conn, claimed, record)
-            if centre_endpoint:
-                self._observe_endpoint(conn, claimed, record)
-        metrics.NOTIFICATION_ATTEMPTS.labels(claimed.channel, record.result).inc()
-        if applied and delivered and centre_endpoint:
-            self._endpoint_answers(conn, claimed)
-        with self._lock:
-            if not applied:
-                self.stats.lost_leases += 1
-            elif record.result == "delivered":
-                self.stats.delivered += 1
-            elif record.result == "retry":
-                self.stats.retried += 1
-            elif record.result == "expired":
-                self.stats.expired += 1
-            else:
-                self.stats.gone += 1
-        log_settled(claimed, record, applied=applied)
-
-    def _observe_endpoint(
-        self, conn: Conn, claimed: store.ClaimedNotification, record: store.AttemptRecord
-    ) -> None:
-        """The attempt in its endpoint's health, in a savepoint of the record's transaction: a
-        failure other than an outage is a bug of ours, but the record itself stands."""
-        try:
-            with conn.transaction():
-                endpoint_health.observe(
-                    conn,
-                    claimed.health_centre_id,
-                    claimed.channel,
-                    at=record.started_at,
-                    delivered=record.result == "delivered",
-                    error=record.error,
-                )
-        except psycopg.OperationalError:
-            raise
-        except psycopg.Error as exc:
-            self._fault(
-                type(exc).__name__,
-                "notification %s: keeping its endpoint's health failed (%s); the attempt is "
-                "recorded",
-                claimed.id,
-                type(exc).__name__,
-            )
-
-    def _endpoint_answers(self, conn: Conn, claimed: store.ClaimedNotification) -> None:
-        """After a delivery (the record committed): the endpoint's waiting backlog is due now."""
-        try:
-            due = store.retry_endpoint_backlog_now(conn, claimed.health_centre_id, claimed.channel)
-        except psycopg.OperationalError as exc:
-            log.warning(
-                "endpoint answers again, but its backlog could not be made due (%s); it "
-                "follows its retry schedule",
-                type(exc).__name__,
-            )
-            return
-        if due:
-            log.info("endpoint answers again: %d waiting notifications are due now", due)
 
     def _wake(self) -> None:
         # A full buffer means a wake-up is pending already; closed means we are shutting down.

@@ -4,12 +4,13 @@ The same two steps as the live worker (``evaluation.evaluate_patient``): ``evalu
 findings, ``alerting.decide`` for what they do to alerts (one alert per deterioration, whichever
 detection rules fire in it; reminders per rule), here over the whole period at once and
 starting from no alerts (``alerts_of``). A nurse is in the loop, as she is live: each alert is
-resolved ``RESOLVED_AFTER`` after it opened (a nurse who acts on alerts the day they come), so
-a deterioration that goes on after she resolved it is recorded on her resolved alert, and a new
-one opens after recovery (``alerting.RECOVERY``) or when it gets worse, exactly as it would
-live. A clinician thus sees what a proposed change would have given the nurse (how many
-alerts, on which days) beside what the current rules give, and the detection report
-(``hemkoll.detection.backtest``) counts alerts by the same steps.
+acknowledged ``ACKNOWLEDGED_AFTER`` and resolved ``RESOLVED_AFTER`` after it opened (a nurse
+who acts on alerts the day they come), so a deterioration that goes on after she resolved it
+is recorded on her resolved alert, and a new one opens after recovery (``alerting.RECOVERY``)
+or when it gets worse, exactly as it would live. A clinician thus sees what a proposed change
+would have given the nurse (how many alerts, on which days) beside what the current rules
+give, and the detection report (``hemkoll.detection.backtest``) counts alerts by the same
+steps.
 """
 
 from __future__ import annotations
@@ -35,11 +36,15 @@ from hemkoll.rules.findings import Finding
 from hemkoll.rules.series import Series
 from hemkoll.rules.stays import Stay
 
-# The backtest's nurse resolves each alert this long after it opened: within the working day
-# of a morning reading's alert, as a centre that acts on alerts the day they come does. (When
-# she acknowledges it before that changes no decision: an acknowledged alert is unresolved.)
+# The backtest's nurse acknowledges each alert this long after it opened (she has seen it and
+# will call the patient: within the hour of a morning reading's alert), and resolves it
+# RESOLVED_AFTER after it opened: within the working day, as a centre that acts on alerts the
+# day they come does. Acknowledging changes no decision (an acknowledged alert is unresolved),
+# so only RESOLVED_AFTER moves the counted alerts; the demo's simulated nurse acts on both on
+# the replay's simulated clock (hemkoll.demo.replay_nurse), so a replay's alerts are these.
 # A nurse who takes longer sees more of a deterioration's evidence on the alert she handles; a
 # new alert opens only after recovery or when it gets worse, however quick she is.
+ACKNOWLEDGED_AFTER = timedelta(hours=1)
 RESOLVED_AFTER = timedelta(hours=4)
 # How the backtest's nurse closes an alert: the cooldown applies as after any nurse's outcome.
 BACKTEST_OUTCOME = Outcome.NO_ACTION_NEEDED
@@ -48,9 +53,9 @@ BACKTEST_OUTCOME = Outcome.NO_ACTION_NEEDED
 @dataclass(frozen=True)
 class BacktestAlert:
     """An alert as it would have been opened, every severity raise and other rule's evidence
-    it would have had before the nurse resolved it, when she would have (None: still
-    unresolved at the end), and when each finding recorded on it fired (``fired``: the
-    opening, raises, evidence and touches, also those after she resolved it)."""
+    it would have had before the nurse resolved it, when she would have acknowledged and
+    resolved it (None: not yet at the end), and when each finding recorded on it fired
+    (``fired``: the opening, raises, evidence and touches, also those after she resolved it)."""
 
     rule_id: str
     opened_at: datetime
@@ -60,6 +65,7 @@ class BacktestAlert:
     resolved_at: datetime | None = None
     evidence_added: tuple[Finding, ...] = ()
     fired: tuple[datetime, ...] = ()
+    acknowledged_at: datetime | None = None
 
     @property
     def final_severity(self) -> Severity:
@@ -124,4 +130,10 @@ def alerts_of(findings: Sequence[Finding], *, until: datetime) -> list[BacktestA
         due = alerts[index].opened_at + RESOLVED_AFTER
         if alerts[index].resolved_at is None and due <= until:
             alerts[index] = replace(alerts[index], resolved_at=due)
-    return alerts
+    return [_acknowledged(alert, until) for alert in alerts]
+
+
+def _acknowledged(alert: BacktestAlert, until: datetime) -> BacktestAlert:
+    """The alert with when the nurse acknowledged it, if she had by ``until``."""
+    due = alert.opened_at + ACKNOWLEDGED_AFTER
+    return replace(alert, acknowledged_at=due) if due <= until else alert

@@ -13,10 +13,11 @@ message got the verdict ``usual``; a rule that is off never makes a message soun
   by value; a disabled change, baseline or trend rule on the reading's local day, by
   ``off_rule_metrics``): nobody is told, and the patient is not told it looks as usual either.
 - ``unjudged``: no enabled rule reads the metric (missing-measurement rules judge no value).
-- ``usual``: an enabled threshold, change, baseline, trend or symptom rule reads the metric and
-  the value is inside every enabled band. The caller then asks ``can_judge`` whether one of
-  those rules had what it needs to judge this very reading (a new patient's first weight is
-  judged by no trend), and makes it ``unjudged`` if none had.
+- ``usual``: an enabled threshold, change, baseline, trend, symptom or index rule reads the
+  metric (an index reads each of its signals) and the value is inside every enabled band. The
+  caller then asks ``can_judge`` whether one of those rules had what it needs to judge this
+  very reading (a new patient's first weight is judged by no trend and no index), and makes it
+  ``unjudged`` if none had.
 
 Whether a rule *fired* is not decided here: the alerts it opens are (hemkoll.alerts.evaluation).
 """
@@ -36,6 +37,7 @@ from hemkoll.rules.config import (
     Band,
     BaselineRule,
     ChangeRule,
+    IndexRule,
     PatientAdvice,
     RuleSet,
     SymptomRule,
@@ -54,8 +56,13 @@ VERDICTS: tuple[Verdict, ...] = ("severe", "outside", "notable", "off_rule", "un
 
 # The kinds that judge a metric's values (a combination judges its components' findings, a
 # missing-measurement rule the absence of values).
-_JUDGING = (ThresholdRule, ChangeRule, BaselineRule, TrendRule, SymptomRule)
-_Judging = ThresholdRule | ChangeRule | BaselineRule | TrendRule | SymptomRule
+_JUDGING = (ThresholdRule, ChangeRule, BaselineRule, TrendRule, SymptomRule, IndexRule)
+_Judging = ThresholdRule | ChangeRule | BaselineRule | TrendRule | SymptomRule | IndexRule
+
+
+def _reads(rule: _Judging) -> tuple[str, ...]:
+    """The metrics whose values the rule judges: an index each of its signals."""
+    return rule.metrics if isinstance(rule, IndexRule) else (rule.metric,)
 
 
 def is_symptom(metric: str) -> bool:
@@ -64,7 +71,12 @@ def is_symptom(metric: str) -> bool:
 
 def judging_metrics(rule_set: RuleSet) -> frozenset[str]:
     """The metrics an enabled rule of the set judges the values of."""
-    return frozenset(rule.metric for rule in rule_set.enabled() if isinstance(rule, _JUDGING))
+    return frozenset(
+        metric
+        for rule in rule_set.enabled()
+        if isinstance(rule, _JUDGING)
+        for metric in _reads(rule)
+    )
 
 
 def _outside(band: Band | None, value: float) -> bool:
@@ -100,7 +112,8 @@ def can_judge(
     rule's scores, judge every value; a symptom rule's worsening needs an earlier answer within
     its window; the daily rules (change, baseline, trend) judge only a local day's first value,
     a change rule against a value of its window's earlier days, a baseline or trend rule with
-    ``min_days`` days with a value. (Days in hospital, which baseline and trend rules leave
+    ``min_days`` days with a value, an index with ``min_days`` days with a value of the signal
+    in its baseline window. (Days in hospital, which baseline, trend and index rules leave
     out, are counted here: an upper bound, as the engine's findings decide alerts anyway.)"""
     today = int(local_days(np.array([epoch_us(at)], dtype=np.int64), tz)[0])
     return Judges.of(rule_set).can_judge(_History(series, tz), metric, at, today)
@@ -146,7 +159,8 @@ class Judges:
             if isinstance(rule, ThresholdRule):
                 thresholds.setdefault(rule.metric, []).append(rule)
             if rule.enabled and isinstance(rule, _JUDGING):
-                judging.setdefault(rule.metric, []).append(rule)
+                for metric in _reads(rule):
+                    judging.setdefault(metric, []).append(rule)
         return cls(
             rule_set.advice,
             {metric: tuple(rules) for metric, rules in thresholds.items()},
@@ -204,6 +218,10 @@ class Judges:
             elif isinstance(rule, TrendRule):  # today and the days before it within long_days
                 within = int(np.count_nonzero(earlier > today - rule.long_days))
                 judged = 1 + within >= rule.min_days
+            elif isinstance(rule, IndexRule):  # the signal's baseline window ends guard_days before
+                last = today - rule.guard_days - 1
+                window = (earlier >= last - rule.baseline_days + 1) & (earlier <= last)
+                judged = int(np.count_nonzero(window)) >= rule.min_days
             else:  # a threshold rule judges every value (above)
                 judged = True
             if judged:
@@ -275,11 +293,13 @@ def off_rule_metrics_of_cohort(
     no finding built (only when each rule fired is looked at)."""
     if shadow is None:
         return [frozenset() for _ in cohort]
-    metric_of = {rule.id: rule.metric for rule in shadow.rules if isinstance(rule, _JUDGING)}
+    # An index that is off flags every signal it reads (which of them moved is in the finding,
+    # not built here): none of them is the ground of a reassuring message.
+    metric_of = {rule.id: _reads(rule) for rule in shadow.rules if isinstance(rule, _JUDGING)}
     found = evaluate_cohort(shadow, cohort, tz=tz, now=now, stays=stays)
     cut = np.array([epoch_us(at) for at in since], dtype=np.int64)
     flagged: list[set[str]] = [set() for _ in cohort]
     for rule_id, hits in zip(found.rule_ids, found.hits, strict=True):
         for patient in np.unique(hits.patient[hits.t >= cut[hits.patient]]).tolist():
-            flagged[patient].add(metric_of[rule_id])
+            flagged[patient].update(metric_of[rule_id])
     return [frozenset(metrics) for metrics in flagged]

@@ -1,8 +1,10 @@
 """Deterioration episodes: when they happen, how large they are, and their effect on each day.
 
-An episode's onset is the admission for worsening heart failure. Before it, a prodrome of one to
-three weeks: weight gained along a convex curve (most in the final week), resting heart rate and
-symptom scores rising with it. Silent episodes gain little or no weight. The patient is in
+An episode's onset is the admission for worsening heart failure. Before it, a slow phase over
+the last month (a linear ramp carrying the episode's ``slow_share`` of its size, Chaudhry 2007's
+gradual gain from about 30 days before) and a prodrome of one to three weeks: the rest gained
+along a convex curve (most in the final week, where Chaudhry's curves diverge), resting heart
+rate and symptom scores rising with it. Silent episodes gain little or no weight. The patient is in
 hospital for the stay (no home measurements), and the excess fluid and symptoms go away over days
 after onset. Onsets follow a renewal process per patient: while at risk a constant hazard, then
 no new episode during the stay and a refractory period. The process starts a year before the
@@ -45,15 +47,25 @@ class EpisodeTable:
     fatigue_rise: FloatArray
     spo2_drop: FloatArray
     stay_days: IntArray
+    slow_share: FloatArray  # share of the size reached by the slow phase's linear ramp
+    slow_days: int  # the slow phase's length (the same for every episode)
 
     @property
     def size(self) -> int:
         return int(self.patient.size)
 
+    def shape_before(self, k: FloatArray) -> FloatArray:
+        """Per episode (rows) and day from onset (columns, <= 0): the build-up, 1 at onset."""
+        length = self.prodrome_days[:, np.newaxis].astype(np.float64)
+        steep = np.clip((k + length) / length, 0.0, 1.0) ** 2
+        slow = np.clip((k + self.slow_days) / self.slow_days, 0.0, 1.0)
+        share = self.slow_share[:, np.newaxis]
+        return np.asarray((1.0 - share) * steep + share * slow, dtype=np.float64)
+
     def gain_over(self, days: int) -> FloatArray:
         """Weight gained over the last ``days`` before onset (for comparison with studies)."""
-        before = np.clip((self.prodrome_days - days) / self.prodrome_days, 0.0, 1.0)
-        return np.asarray(self.weight_gain_kg * (1.0 - before**2), dtype=np.float64)
+        before = self.shape_before(np.full((1, 1), -float(days)))[:, 0]
+        return np.asarray(self.weight_gain_kg * (1.0 - before), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -69,12 +81,17 @@ class EpisodeEffects:
     in_hospital: BoolArray
 
 
+def build_up_days(params: SimulationParameters) -> int:
+    """The longest build-up before an onset: the slow phase or the longest prodrome."""
+    return max(params.prodrome_days[1], params.slow_phase_days)
+
+
 def _onsets(
     rng: np.random.Generator, patients: int, days: int, params: SimulationParameters
 ) -> tuple[FloatArray, IntArray]:
     """Onset times (days, fractional, from the first simulated day) and stays, per slot."""
     hazard_per_day = params.hazard_at_risk_per_year / DAYS_PER_YEAR
-    horizon = BURN_IN_DAYS + days + params.prodrome_days[1]
+    horizon = BURN_IN_DAYS + days + build_up_days(params)
     expected = horizon * params.episode_rate_per_patient_year / DAYS_PER_YEAR
     slots = math.ceil(2 * expected + 8 * math.sqrt(expected) + 4)
     while True:
@@ -83,7 +100,7 @@ def _onsets(
         not_at_risk = np.zeros_like(waits)
         not_at_risk[:, 1:] = stays[:, :-1] + params.refractory_days
         onsets = np.cumsum(waits + not_at_risk, axis=1) - BURN_IN_DAYS
-        if bool(np.all(onsets[:, -1] > days + params.prodrome_days[1])):
+        if bool(np.all(onsets[:, -1] > days + build_up_days(params))):
             return onsets, stays.astype(np.int64)
         slots *= 2
 
@@ -95,7 +112,7 @@ def draw_episodes(
     onset_day = np.floor(onsets).astype(np.int64)
     recovery = math.ceil(RECOVERY_TIME_CONSTANTS * params.symptom_recovery_days)
     # Keep episodes whose prodrome or recovery touches the simulated days.
-    keep = (onset_day - params.prodrome_days[1] < days) & (onset_day + stays + recovery >= 0)
+    keep = (onset_day - build_up_days(params) < days) & (onset_day + stays + recovery >= 0)
     patient_index, slot = np.nonzero(keep)
     n = patient_index.size
     silent = rng.random(n) < params.silent_fraction
@@ -116,6 +133,9 @@ def draw_episodes(
         fatigue_rise=rng.uniform(*params.fatigue_rise, n),
         spo2_drop=rng.uniform(*params.spo2_drop, n),
         stay_days=stays[patient_index, slot],
+        # Drawn last so that the draws above are those of a cohort without a slow phase.
+        slow_share=rng.uniform(*params.slow_phase_share, n),
+        slow_days=params.slow_phase_days,
     )
 
 
@@ -124,10 +144,9 @@ def episode_effects(
 ) -> EpisodeEffects:
     """Scatter every episode's curves onto the patients x days grid."""
     recovery = math.ceil(RECOVERY_TIME_CONSTANTS * params.symptom_recovery_days)
-    offsets = np.arange(-params.prodrome_days[1], recovery + 1, dtype=np.int64)
+    offsets = np.arange(-build_up_days(params), recovery + 1, dtype=np.int64)
     k = offsets[np.newaxis, :].astype(np.float64)  # days from onset, per episode row
-    length = table.prodrome_days[:, np.newaxis].astype(np.float64)
-    rising = np.clip((k + length) / length, 0.0, 1.0) ** 2
+    rising = table.shape_before(np.minimum(k, 0.0))
     after = k > 0
     weight_shape = np.where(after, np.exp(-k / params.weight_recovery_days), rising)
     symptom_shape = np.where(after, np.exp(-k / params.symptom_recovery_days), rising)

@@ -119,6 +119,17 @@ class SimulationParameters:
     # Prodrome (gradual gain) of one to three weeks before onset; the gain is convex in time so
     # that most of it comes in the final week (Chaudhry 2007 [A]).
     prodrome_days: tuple[int, int] = (7, 21)
+    # Before that steep prodrome, a slow phase: Chaudhry 2007 [A] (134 cases, 134 matched
+    # controls): "gradual weight gain beginning approximately 30 days before hospitalization",
+    # the curves diverging "more substantially" only in the final week. Modelled as a linear
+    # ramp over the last ``slow_phase_days`` carrying a share of the episode's size (every
+    # signal: weight, pulse, symptoms, SpO2 follow the same shape; HeartLogic's multi-sensor
+    # index rose a median 34 days before events, Boehmer 2017 [A]). The share is drawn per
+    # episode, uniform on ``slow_phase_share`` [assumption: Chaudhry gives the shape, not the
+    # split; mean a quarter, some episodes with none], so the last 14 days still carry about
+    # Zhang 2009's +0.9 kg (the calibration below).
+    slow_phase_days: int = 30
+    slow_phase_share: tuple[float, float] = (0.0, 0.5)
     # Share of episodes with little or no weight signal [assumption]: "many" have none (Zhang
     # 2009 [A]); weight rules detect only 20-44 % of events (Cuba Gyllensten 2016 [A], FAST
     # 22.5 %, Gudmundsson 2016 [A] 43.9 %).
@@ -203,6 +214,10 @@ class SimulationParameters:
             raise ValueError("episode rate too high for the refractory period after each stay")
         if self.prodrome_days[0] < 1 or self.prodrome_days[0] > self.prodrome_days[1]:
             raise ValueError("prodrome_days must be an increasing pair of positive days")
+        if not 0.0 <= self.slow_phase_share[0] <= self.slow_phase_share[1] < 1.0:
+            raise ValueError("slow_phase_share must be an increasing pair of shares below 1")
+        if self.slow_phase_days < 1:
+            raise ValueError("slow_phase_days must be positive")
         if self.offline_days[0] < 1 or self.offline_days[0] > self.offline_days[1]:
             raise ValueError("offline_days must be an increasing pair of positive days")
 

@@ -56,16 +56,22 @@ def events(conn: Conn, alert_id: UUID) -> list[AlertEvent]:
         return cur.execute(query("alert_events"), {"alert_id": alert_id}).fetchall()
 
 
-def acknowledge_alert(conn: Conn, alert_id: UUID) -> tuple[str, UUID] | None:
-    """Acknowledge an open alert; its severity and patient, or None if it is not open."""
-    row = conn.execute(query("acknowledge_alert"), {"alert_id": alert_id}).fetchone()
+def acknowledge_alert(
+    conn: Conn, alert_id: UUID, at: datetime | None = None
+) -> tuple[str, UUID] | None:
+    """Acknowledge an open alert (``at``: when, None: now); its severity and patient, or None
+    if it is not open."""
+    row = conn.execute(query("acknowledge_alert"), {"alert_id": alert_id, "at": at}).fetchone()
     return None if row is None else (str(row[1]), UUID(str(row[2])))
 
 
-def resolve_alert(conn: Conn, alert_id: UUID, outcome: str) -> str | None:
-    """Resolve an open or acknowledged alert; its severity, or None if neither."""
+def resolve_alert(
+    conn: Conn, alert_id: UUID, outcome: str, at: datetime | None = None
+) -> str | None:
+    """Resolve an open or acknowledged alert (``at``: when, None: now); its severity, or None
+    if neither."""
     row = conn.execute(
-        query("resolve_alert"), {"alert_id": alert_id, "outcome": outcome}
+        query("resolve_alert"), {"alert_id": alert_id, "outcome": outcome, "at": at}
     ).fetchone()
     return None if row is None else str(row[1])
 

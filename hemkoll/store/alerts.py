@@ -306,3 +306,16 @@ def evidence_readings(conn: Conn, alert_ids: Sequence[UUID]) -> list[EvidenceRea
         return cur.execute(
             query("alerts_evidence_readings"), {"alert_ids": list(alert_ids)}
         ).fetchall()
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    id: UUID
+    state: str
+    first_fired_at: datetime
+
+
+def centre_unresolved(conn: Conn, centre: UUID) -> list[Unresolved]:
+    """A health centre's unresolved alerts with their state and first finding, oldest first."""
+    with conn.cursor(row_factory=class_row(Unresolved)) as cur:
+        return cur.execute(query("centre_unresolved_alerts"), {"centre": centre}).fetchall()

@@ -42,9 +42,10 @@ def observe(
     at: datetime,
     delivered: bool,
     error: str | None,
-) -> None:
-    """One attempt on the endpoint, started ``at`` (in the caller's transaction)."""
-    conn.execute(
+) -> int:
+    """One attempt on the endpoint, started ``at`` (in the caller's transaction); how many
+    attempts in a row had failed before it."""
+    row = conn.execute(
         query("observe_endpoint_attempt"),
         {
             "health_centre_id": health_centre_id,
@@ -53,7 +54,8 @@ def observe(
             "delivered": delivered,
             "error": error,
         },
-    )
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def all_endpoints(conn: Conn) -> list[EndpointHealth]:

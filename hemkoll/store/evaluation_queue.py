@@ -135,3 +135,9 @@ def backlog(conn: Conn) -> QueueBacklog:
     with conn.cursor(row_factory=class_row(QueueBacklog)) as cur:
         row = cur.execute(query("evaluation_queue_backlog")).fetchone()
     return row if row is not None else QueueBacklog(0, None)
+
+
+def due_count(conn: Conn) -> int:
+    """Patients queued and due now, being evaluated or not (postponed ones are not due)."""
+    row = conn.execute(query("evaluations_due")).fetchone()
+    return 0 if row is None else int(row[0])

@@ -247,65 +247,99 @@ class Backlog:
 CLAIM_SCAN = 200
 
 
-def claim(
-    conn: Conn, *, limit: int, lease_s: float, per_endpoint: int
-) -> list[ClaimedNotification]:
-    """Lease up to ``limit`` due notifications for ``lease_s`` seconds; commits the claim.
+# A claim's lane (claim_notifications): patients' device messages, or the care team's webhooks.
+Lane = Literal["device", "webhook"]
+# In the delivery log's error of an attempt recorded after its claim was lost.
+LEASE_LOST_NOTE = "recorded after its lease was lost; not applied"
 
-    At most ``per_endpoint`` notifications per webhook endpoint are in flight at once.
+
+def claim(
+    conn: Conn, *, limit: int, lease_s: float, per_endpoint: int, lane: Lane | None = None
+) -> list[ClaimedNotification]:
+    """Lease up to ``limit`` due notifications of ``lane`` for ``lease_s`` seconds; commits.
+
+    At most ``per_endpoint`` notifications per webhook endpoint are in flight at once. Without
+    a lane, webhooks first, then device messages up to ``limit`` (one-off runs and tests).
     """
+    if lane is None:
+        claims = claim(
+            conn, limit=limit, lease_s=lease_s, per_endpoint=per_endpoint, lane="webhook"
+        )
+        if len(claims) < limit:
+            claims += claim(
+                conn,
+                limit=limit - len(claims),
+                lease_s=lease_s,
+                per_endpoint=per_endpoint,
+                lane="device",
+            )
+        return claims
     with conn.transaction(), conn.cursor(row_factory=class_row(ClaimedNotification)) as cur:
         return cur.execute(
             query("claim_notifications"),
             {
+                "device": lane == "device",
                 "limit": limit,
                 "lease_s": lease_s,
                 "per_endpoint": per_endpoint,
-                "scan": max(CLAIM_SCAN, limit),
+                # Device messages are not capped per endpoint: their first rows are theirs.
+                "scan": limit if lane == "device" else max(CLAIM_SCAN, limit),
             },
         ).fetchall()
 
 
+def _record_params(claimed: ClaimedNotification, attempt: AttemptRecord) -> dict[str, object]:
+    if (attempt.result == "retry") != (attempt.retry_in is not None):
+        raise ValueError("a retry, and only a retry, has a delay")
+    return {
+        "id": claimed.id,
+        "lease_until": claimed.lease_until,
+        "attempt": claimed.attempt,
+        "result": attempt.result,
+        "retry_in_s": attempt.retry_in.total_seconds() if attempt.retry_in is not None else 0.0,
+        "started_at": attempt.started_at,
+        "duration_ms": attempt.duration_ms,
+        "status_code": attempt.status_code,
+        "error": attempt.error,
+        "lost": LEASE_LOST_NOTE,
+    }
+
+
 def record(conn: Conn, claimed: ClaimedNotification, attempt: AttemptRecord) -> bool:
-    """Log the attempt and settle the notification, in one transaction.
+    """Log the attempt and settle the notification, in a transaction of its own (or a
+    savepoint of the caller's).
 
     False when the claim no longer held (lease lost): the attempt is logged all the same,
     marked as such, and the notification is left as the newer claim or redelivery has it.
     """
-    if (attempt.result == "retry") != (attempt.retry_in is not None):
-        raise ValueError("a retry, and only a retry, has a delay")
     with conn.transaction():
-        applied = (
-            conn.execute(
-                query("record_notification_result"),
-                {
-                    "id": claimed.id,
-                    "lease_until": claimed.lease_until,
-                    "result": attempt.result,
-                    "retry_in_s": (
-                        attempt.retry_in.total_seconds() if attempt.retry_in is not None else 0.0
-                    ),
-                    "error": attempt.error,
-                },
-            ).fetchone()
-            is not None
-        )
-        error = attempt.error
-        if not applied:
-            note = "recorded after its lease was lost; not applied"
-            error = f"{error} ({note})" if error else note
-        conn.execute(
-            query("insert_notification_attempt"),
-            {
-                "id": claimed.id,
-                "attempt": claimed.attempt,
-                "started_at": attempt.started_at,
-                "duration_ms": attempt.duration_ms,
-                "result": attempt.result,
-                "status_code": attempt.status_code,
-                "error": error,
-            },
-        )
+        return settle(conn, claimed, attempt)
+
+
+def settle(conn: Conn, claimed: ClaimedNotification, attempt: AttemptRecord) -> bool:
+    """``record`` in the caller's transaction: one statement, no savepoint."""
+    row = conn.execute(
+        query("record_notification_attempt"), _record_params(claimed, attempt)
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def record_many(
+    conn: Conn, attempts: Sequence[tuple[ClaimedNotification, AttemptRecord]]
+) -> list[bool]:
+    """``record`` for each of a batch, in one transaction and one round trip; whether each
+    was applied, in order."""
+    if not attempts:
+        return []
+    params = [_record_params(claimed, attempt) for claimed, attempt in attempts]
+    applied: list[bool] = []
+    with conn.transaction(), conn.cursor() as cur:
+        cur.executemany(query("record_notification_attempt"), params, returning=True)
+        while True:
+            row = cur.fetchone()
+            applied.append(bool(row and row[0]))
+            if not cur.nextset():
+                break
     return applied
 
 

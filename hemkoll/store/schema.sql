@@ -854,9 +854,11 @@ CREATE INDEX notification_attempts_notification_idx ON public.notification_attem
 
 CREATE INDEX notifications_alert_idx ON public.notifications USING btree (alert_id, created_at);
 
-CREATE INDEX notifications_claim_order_idx ON public.notifications USING btree (((attempts > 0)), ((channel = 'device'::text)), next_attempt_at) WHERE (state = 'pending'::text);
+CREATE INDEX notifications_claim_lane_idx ON public.notifications USING btree (((channel = 'device'::text)), ((attempts > 0)), next_attempt_at) WHERE (state = 'pending'::text);
 
 CREATE INDEX notifications_due_idx ON public.notifications USING btree (next_attempt_at) WHERE (state = 'pending'::text);
+
+CREATE INDEX notifications_in_flight_idx ON public.notifications USING btree (health_centre_id, channel) WHERE ((state = 'pending'::text) AND (lease_until IS NOT NULL));
 
 CREATE INDEX notifications_settled_idx ON public.notifications USING btree (created_at) WHERE (state <> 'pending'::text);
 

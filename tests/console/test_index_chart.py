@@ -35,8 +35,8 @@ def test_the_page_charts_her_index_with_both_levels_or_says_there_is_none_yet(
     assert page.status_code == 200, page.text
     index = _section(page.text, '<section id="index"', "</section>")
     assert 'id="chart-index"' in index
-    # Off in the programme: shown, and said to be off.
-    assert "Av för patienten: indexet visas men larmar inte." in index
+    # On in the programme (v3): not said to be off.
+    assert "Av för patienten: indexet visas men larmar inte." not in index
     # Both levels as lines, named in the legend.
     assert re.search(r'<line class="limit-yellow"[^>]*><title>Öppnar vid 7,0</title>', index)
     assert re.search(r'<line class="limit-recovery"[^>]*><title>Stängs under 3,5</title>', index)
@@ -55,7 +55,7 @@ def test_the_page_charts_her_index_with_both_levels_or_says_there_is_none_yet(
     client.post("/console/language", data={"lang": "en"}, headers={"Origin": ORIGIN})
     english = client.get(f"/console/patients/{a.patient_id}?days=30").text
     index_en = _section(english, '<section id="index"', "</section>")
-    assert "Off for her: the index is shown but does not alert." in index_en
+    assert "Off for her: the index is shown but does not alert." not in index_en
     assert "<title>Opens at 7.0</title>" in index_en
     assert "<title>Closes below 3.5</title>" in index_en
     client.post("/console/language", data={"lang": "sv"}, headers={"Origin": ORIGIN})

@@ -27,7 +27,7 @@ from hemkoll.rules import (
 )
 from hemkoll.rules.engine import required_history
 from hemkoll.rules.findings import Finding, epoch_us
-from hemkoll.rules.preset import DETERIORATION_INDEX
+from hemkoll.rules.preset import DETERIORATION_DRIFT, DETERIORATION_INDEX
 
 TZ = ZoneInfo("Europe/Stockholm")
 START = date(2025, 1, 6)
@@ -178,7 +178,47 @@ def test_a_signal_measured_later_in_the_morning_counts_from_its_instant() -> Non
     assert only.fired_at == datetime.fromtimestamp(_morning(40, 1) / 1e6, tz=UTC)
 
 
-def test_live_with_the_workers_window_equals_the_backtest() -> None:
+def _ramp(base: float, total: float, days: int, start: int, length: int) -> list[float | None]:
+    return [base + total * min(max((d - start) / length, 0.0), 1.0) for d in range(days)]
+
+
+def test_the_drift_index_sees_a_slow_rise_the_fast_one_does_not() -> None:
+    # Chaudhry 2007's slow phase: over three weeks +0.9 kg, pulse +6 /min and breathlessness
+    # one step up. Against the three-day index (4-day guard, 21-day baseline) it never adds up
+    # to 7: the baseline follows the rise. The week's average against the four weeks ending a
+    # week before does reach the drift index's 6, once the rise has gone on for three weeks.
+    days, start, length = 100, 70, 21
+    series = _series(
+        {
+            "body_weight": _ramp(80.0, 0.9, days, start, length),
+            "heart_rate": _ramp(70.0, 6.0, days, start, length),
+            "symptom_breathlessness": [
+                float(round(v)) for v in _ramp(1.0, 1.0, days, start, length) if v is not None
+            ],
+            "spo2": [96.0] * days,
+        }
+    )
+    assert _run(DETERIORATION_INDEX, series) == []
+    found = _run(DETERIORATION_DRIFT, series)
+    assert _days(found) == list(range(92, days))
+    text = found[0].explanation_en
+    assert "body weight" in text
+    assert "heart rate" in text
+    assert found[0].evidence["score_limit"] == DETERIORATION_DRIFT.yellow
+    # A smaller rise (0.8 kg, 5 /min, no step) is within her usual variation for both.
+    smaller = _series(
+        {
+            "body_weight": _ramp(80.0, 0.8, days, start, length),
+            "heart_rate": _ramp(70.0, 5.0, days, start, length),
+            "symptom_breathlessness": [1.0] * days,
+            "spo2": [96.0] * days,
+        }
+    )
+    assert _run(DETERIORATION_DRIFT, smaller) == []
+
+
+@pytest.mark.parametrize("preset_rule", [DETERIORATION_INDEX, DETERIORATION_DRIFT])
+def test_live_with_the_workers_window_equals_the_backtest(preset_rule: IndexRule) -> None:
     rng = np.random.default_rng(3)
     days = 150
     base = {"body_weight": 80.0, "heart_rate": 70.0, "spo2": 96.0, "systolic_bp": 120.0}
@@ -194,7 +234,7 @@ def test_live_with_the_workers_window_equals_the_backtest() -> None:
     symptoms = np.clip(np.rint(1 + 2 * bumps + 0.4 * rng.normal(size=days)), 0, 3)
     values["symptom_breathlessness"] = [float(v) for v in symptoms]
     series = _series(values)
-    rules = RuleSet(name="t", rules=(DETERIORATION_INDEX.model_copy(update={"enabled": True}),))
+    rules = RuleSet(name="t", rules=(preset_rule.model_copy(update={"enabled": True}),))
     start = datetime.combine(START, time(0), tzinfo=TZ)
     end = start + timedelta(days=days)
     backtest = evaluate(rules, series, tz=TZ, now=end)
@@ -220,6 +260,15 @@ def test_live_with_the_workers_window_equals_the_backtest() -> None:
 def test_the_preset_carries_the_index_and_an_override_changes_it() -> None:
     rule = HEART_FAILURE.rule("deterioration_index")
     assert isinstance(rule, IndexRule)
+    # Version 3: both indexes on, the trends they replace off.
+    drift = HEART_FAILURE.rule("deterioration_drift")
+    assert isinstance(drift, IndexRule)
+    assert rule.enabled
+    assert drift.enabled
+    assert (drift.short_days, drift.guard_days, drift.baseline_days) == (7, 7, 28)
+    assert drift.signals == rule.signals
+    for trend in ("weight_trend", "breathlessness_trend", "ankle_swelling_trend"):
+        assert not HEART_FAILURE.rule(trend).enabled
     assert {s.metric for s in rule.signals} >= {"body_weight", "heart_rate", "spo2"}
     with pytest.raises(ValueError, match="recovery must be below yellow"):
         IndexRule(id="x", signals=rule.signals, yellow=3.0, recovery=3.0)

@@ -11,6 +11,8 @@ import pytest
 from hemkoll.protocol.measurements import METRICS
 from hemkoll.rules.config import (
     Band,
+    IndexRule,
+    IndexSignal,
     MissingRule,
     PatientAdvice,
     RuleSet,
@@ -19,7 +21,14 @@ from hemkoll.rules.config import (
     TrendRule,
 )
 from hemkoll.rules.findings import epoch_us
-from hemkoll.rules.judged import Judges, can_judge, judge_readings, judging_metrics, verdict
+from hemkoll.rules.judged import (
+    Judges,
+    can_judge,
+    judge_readings,
+    judging_metrics,
+    off_rules,
+    verdict,
+)
 from hemkoll.rules.preset import HEART_FAILURE
 
 PULSE = ThresholdRule(
@@ -77,9 +86,10 @@ def test_the_programme_sets_what_counts_as_severe_and_notable() -> None:
 
 def test_the_preset_judges_what_it_has_rules_for_and_not_the_rest() -> None:
     judged = judging_metrics(HEART_FAILURE)
-    # Diastolic pressure, temperature and fatigue have no enabled rule in programme v2.
-    assert {"diastolic_bp", "body_temperature", "symptom_fatigue"}.isdisjoint(judged)
-    assert {"body_weight", "systolic_bp", "heart_rate", "spo2"} <= judged
+    # Diastolic pressure and temperature have no enabled rule in programme v3; weight and
+    # fatigue are read by its deterioration indexes only.
+    assert {"diastolic_bp", "body_temperature"}.isdisjoint(judged)
+    assert {"body_weight", "systolic_bp", "heart_rate", "spo2", "symptom_fatigue"} <= judged
     assert judged <= set(METRICS)
     assert verdict(HEART_FAILURE, "diastolic_bp", 75) == "unjudged"
     assert verdict(HEART_FAILURE, "systolic_bp", 125) == "usual"
@@ -134,3 +144,43 @@ def test_a_patients_readings_judged_at_once_as_each_alone() -> None:
                     checked[said] += 1
             assert judge_readings(judges, new, series, tz=tz) == alone
     assert min(checked.values()) > 0  # both outcomes of can_judge were asked
+
+
+def test_an_index_judges_each_signal_once_its_baseline_window_has_enough_days() -> None:
+    tz = ZoneInfo("Europe/Stockholm")
+    rule = IndexRule(
+        id="idx",
+        signals=(
+            IndexSignal(metric="body_weight", sd_floor=0.3),
+            IndexSignal(metric="heart_rate", sd_floor=3.0),
+        ),
+        baseline_days=10,
+        guard_days=3,
+        min_days=7,
+        yellow=5.0,
+        recovery=2.0,
+    )
+    rules = RuleSet(name="t", rules=(rule,))
+    assert {"body_weight", "heart_rate"} <= judging_metrics(rules)
+    assert verdict(rules, "heart_rate", 70) == "usual"
+    assert verdict(rules, "spo2", 96) == "unjudged"
+    start = datetime(2025, 3, 1, 7, 0, tzinfo=tz)
+
+    def weights(days: list[int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        t = np.array([epoch_us(start + timedelta(days=d)) for d in days], dtype=np.int64)
+        return {"body_weight": (t, np.full(t.size, 80.0))}
+
+    today = start + timedelta(days=20)
+    # The baseline window of day 20 is days 7-16: seven weighed days there judge, six do not,
+    # and days in the guard (17-19) do not count.
+    assert can_judge(rules, weights(list(range(10, 17))), "body_weight", today, tz=tz)
+    assert not can_judge(rules, weights(list(range(11, 20))), "body_weight", today, tz=tz)
+    # Only the day's first value (the index reads first-of-day values).
+    later = weights([*range(7, 17), 20])
+    assert not can_judge(rules, later, "body_weight", today + timedelta(hours=1), tz=tz)
+    # An index that is off vouches for nothing and flags every signal it reads when it fires.
+    off = RuleSet(name="t", rules=(rule.model_copy(update={"enabled": False}),))
+    assert verdict(off, "heart_rate", 70) == "unjudged"
+    shadow = off_rules(off)
+    assert shadow is not None
+    assert shadow.rule("idx").enabled

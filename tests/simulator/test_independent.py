@@ -72,6 +72,22 @@ def test_build_up_is_mostly_in_the_last_days(cohort: IndependentCohort) -> None:
     assert np.all((t.prodrome_days() >= 1) & (t.prodrome_days() <= 30))
 
 
+def test_slow_phase_except_in_sudden_episodes(cohort: IndependentCohort) -> None:
+    """Chaudhry 2007: a gradual rise from about 30 days before onset; sudden episodes have none."""
+    t = cohort.episode_table
+    sudden = t.midpoint_days < P.midpoint_days[0]  # sudden midpoints lie below the others'
+    assert np.all(t.slow_share[sudden] == 0.0)
+    lo, hi = P.slow_phase_share
+    assert float(t.slow_share[~sudden].mean()) == pytest.approx((lo + hi) / 2.0, abs=0.03)
+    # 20 days before onset the logistic part is nothing (its midpoint at most 9 days before,
+    # scale at most 3 days): what there is comes from the ramp, share x 10 / 30.
+    c20 = t.congestion(np.full((1, 1), -20.0))[:, 0]
+    assert c20 == pytest.approx(t.slow_share * 10.0 / 30.0, abs=0.03)
+    assert float(np.mean(c20[~sudden])) > 0.06
+    assert np.all(t.congestion(np.full((1, 1), -30.0))[:, 0] < 0.01)
+    assert np.all(t.congestion(np.zeros((1, 1)))[:, 0] == pytest.approx(1.0))
+
+
 def test_units_are_canonical_and_pound_scales_converted(cohort: IndependentCohort) -> None:
     pounds = np.flatnonzero(cohort.pound_scale)
     kilos = np.flatnonzero(~cohort.pound_scale)

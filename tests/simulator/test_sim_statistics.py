@@ -8,6 +8,7 @@ seeds are fixed anyway, so the tests are deterministic.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -173,3 +174,39 @@ def test_measurement_times_and_clock_errors(sim: Simulation) -> None:
     assert local_hour.min() > 3.9
     assert local_hour.max() < 13.1
     assert 6.5 < float(np.median(local_hour)) < 9.0
+
+
+def test_slow_phase_from_a_month_before_then_divergence_in_the_final_week(sim: Simulation) -> None:
+    """Chaudhry 2007: gradual gain from about 30 days before admission, most in the final week."""
+    table = sim.episode_table
+    assert table.slow_days == P.slow_phase_days == 30
+    k = -np.arange(P.slow_phase_days + 5, dtype=np.float64)[::-1][np.newaxis, :]  # -34 .. 0
+    shape = table.shape_before(k)
+    assert np.all(shape[:, -1] == pytest.approx(1.0))  # the full size at onset
+    assert np.all(shape[:, :5] == 0.0)  # nothing a month or more before
+    assert np.all(np.diff(shape, axis=1) >= 0.0)  # it only rises
+    # Before the steep prodrome (at most 21 days) only the slow ramp: share x (30 - 22) / 30.
+    at_22 = table.shape_before(np.full((1, 1), -22.0))[:, 0]
+    assert at_22 == pytest.approx(table.slow_share * 8.0 / 30.0)
+    lo, hi = P.slow_phase_share
+    assert float(table.slow_share.mean()) == pytest.approx((lo + hi) / 2.0, abs=0.02)
+    # In the simulated weights: episodes with a weight signal have gained by 22 days before
+    # onset (0.25 x 8/30 x about 1.8 kg = 0.12 kg on average; none without the slow phase), and
+    # still most of the gain comes in the last week.
+    onset = table.onset_day
+    ok = (onset - 31 >= 0) & (onset < DAYS) & ~table.silent
+    p, d = table.patient[ok], onset[ok]
+    early = sim.effects.weight_kg[p, d - 22] - sim.effects.weight_kg[p, d - 31]
+    assert float(np.mean(early)) > 0.05
+    last_week = table.gain_over(7)[~table.silent] / table.weight_gain_kg[~table.silent]
+    assert float(np.median(last_week)) > 0.5
+
+
+def test_no_slow_phase_when_its_share_is_nought() -> None:
+    params = replace(P, slow_phase_share=(0.0, 0.0))
+    table = draw_episodes(np.random.default_rng(3), 200, 365, params)
+    length = table.prodrome_days.astype(np.float64)
+    k = np.full((1, 1), -7.0)
+    convex = np.clip((length - 7.0) / length, 0.0, 1.0) ** 2
+    assert table.shape_before(k)[:, 0] == pytest.approx(convex)
+    assert np.all(table.shape_before(np.full((1, 1), -22.0)) == 0.0)

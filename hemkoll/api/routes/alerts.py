@@ -228,9 +228,18 @@ def _act(caller: Caller, alert_id: UUID, action: str, body: Model) -> AlertOut:
         by = caller.principal.actor
         try:
             if isinstance(body, Acknowledge):
-                nurse_actions.acknowledge(s.conn, alert_id, by=by, note=body.note)
+                nurse_actions.acknowledge(
+                    s.conn, alert_id, by=by, note=body.note, at=caller.alert_action_at
+                )
             elif isinstance(body, Resolve):
-                nurse_actions.resolve(s.conn, alert_id, body.outcome, by=by, note=body.note)
+                nurse_actions.resolve(
+                    s.conn,
+                    alert_id,
+                    body.outcome,
+                    by=by,
+                    note=body.note,
+                    at=caller.alert_action_at,
+                )
             elif isinstance(body, Assign):
                 if body.staff_id is not None:
                     member = staff.staff_by_id(s.conn, body.staff_id)

@@ -3,9 +3,11 @@
 Onsets: each patient's own rate (the cohort mean times a gamma frailty), a Bernoulli draw per
 day while at risk, none during a stay and ``refractory_days`` after it; the process starts
 ``BURN_IN_DAYS`` before the first simulated day. Build-up: a latent congestion
-``c(k) = L(k) / L(0)`` on day ``k`` from onset (k <= 0), with ``L`` a logistic curve of the
-episode's own midpoint and scale, so that most of it comes in the last days and a sudden episode
-needs only one or two. Every signal follows ``c`` with the episode's own size: silent episodes
+``c(k) = (1 - s) L(k) / L(0) + s r(k)`` on day ``k`` from onset (k <= 0), with ``L`` a logistic
+curve of the episode's own midpoint and scale, so that most of it comes in the last days and a
+sudden episode needs only one or two, and ``r`` a linear ramp over the last ``BUILD_UP_DAYS``
+carrying the episode's slow share ``s`` (Chaudhry 2007's gradual gain from about 30 days before;
+none for a sudden episode). Every signal follows ``c`` with the episode's own size: silent episodes
 gain little weight, unreported ones raise the symptom answers little. After onset the symptoms,
 heart rate and SpO2 settle with ``symptom_recovery_days`` and the weight comes back lower (a new
 dry weight from the discharge on).
@@ -53,6 +55,7 @@ class EpisodeTable:
     fatigue_rise: FloatArray
     stay_days: IntArray
     weight_drop_kg: FloatArray
+    slow_share: FloatArray  # share of the congestion reached by the slow linear ramp
 
     @property
     def size(self) -> int:
@@ -63,15 +66,18 @@ class EpisodeTable:
         m = self.midpoint_days[:, np.newaxis]
         s = self.scale_days[:, np.newaxis]
         at_onset = 1.0 / (1.0 + np.exp(-m / s))
-        curve = 1.0 / (1.0 + np.exp(-(k + m) / s))
-        return np.asarray(np.clip(curve / at_onset, 0.0, 1.0), dtype=np.float64)
+        curve = np.clip(1.0 / (1.0 + np.exp(-(k + m) / s)) / at_onset, 0.0, 1.0)
+        ramp = np.clip((k + BUILD_UP_DAYS) / BUILD_UP_DAYS, 0.0, 1.0)
+        share = self.slow_share[:, np.newaxis]
+        return np.asarray((1.0 - share) * curve + share * ramp, dtype=np.float64)
 
     def prodrome_days(self) -> IntArray:
         """Days before onset from which the congestion exceeds ``PRODROME_LEVEL``."""
-        at_onset = 1.0 / (1.0 + np.exp(-self.midpoint_days / self.scale_days))
-        level = PRODROME_LEVEL * at_onset
-        k = -self.midpoint_days - self.scale_days * np.log(1.0 / level - 1.0)
-        return np.clip(np.ceil(-k), 1, BUILD_UP_DAYS).astype(np.int64)
+        k = -np.arange(BUILD_UP_DAYS + 1, dtype=np.float64)[np.newaxis, :]  # 0, -1, ..., -30
+        above = self.congestion(k) > PRODROME_LEVEL
+        # The build-up only rises, so the days above the level are the first ones counted back.
+        days: IntArray = np.clip(above.sum(axis=1), 1, BUILD_UP_DAYS).astype(np.int64)
+        return days
 
     def gain_over(self, days: int) -> FloatArray:
         before = self.congestion(np.full((1, 1), -float(days)))[:, 0]
@@ -156,6 +162,8 @@ def draw_episodes(
         fatigue_rise=felt * rng.uniform(*p.fatigue_rise, n),
         stay_days=stay,
         weight_drop_kg=rng.uniform(*p.discharge_weight_drop_kg, n),
+        # Drawn last so that the draws above are those of a cohort without a slow phase.
+        slow_share=np.where(sudden, 0.0, rng.uniform(*p.slow_phase_share, n)),
     )
 
 

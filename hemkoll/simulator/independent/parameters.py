@@ -50,6 +50,13 @@ class IndependentParameters:
     sudden_fraction: float = 0.2
     sudden_midpoint_days: tuple[float, float] = (0.5, 1.5)
     sudden_scale_days: tuple[float, float] = (0.3, 0.7)
+    # Before the logistic rise, a slow phase: Chaudhry 2007 [A] saw "gradual weight gain
+    # beginning approximately 30 days before hospitalization", the curves diverging more only in
+    # the final week (the logistic part here). A linear ramp over the last ``BUILD_UP_DAYS``
+    # carries a share of the episode's congestion, drawn per episode uniform on this range
+    # [assumption: the study gives the shape, not the split]; sudden episodes have none (their
+    # cause is sudden, and they keep the grid's hard cells hard).
+    slow_phase_share: tuple[float, float] = (0.0, 0.5)
     # Share of episodes with little weight signal (the "silent" kind of the ground truth)
     # [assumption; weight rules find 20-44 % of events: FAST, Cuba Gyllensten 2016 [A],
     # Gudmundsson 2016 [A]].
@@ -212,6 +219,8 @@ class IndependentParameters:
             raise ValueError("stay_days must be an increasing pair of positive days")
         if self.away_days[0] < 1 or self.away_days[0] > self.away_days[1]:
             raise ValueError("away_days must be an increasing pair of positive days")
+        if not 0.0 <= self.slow_phase_share[0] <= self.slow_phase_share[1] < 1.0:
+            raise ValueError("slow_phase_share must be an increasing pair of shares below 1")
 
 
 INDEPENDENT_DEFAULTS = IndependentParameters()

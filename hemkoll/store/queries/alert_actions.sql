@@ -9,14 +9,17 @@ WHERE alert_id = %(alert_id)s
 ORDER BY at, id;
 
 -- name: acknowledge_alert
-UPDATE alerts SET state = 'acknowledged', acknowledged_at = now()
+-- %(at)s: when (NULL: now; a replay's simulated nurse acts at her simulated time).
+UPDATE alerts SET state = 'acknowledged', acknowledged_at = coalesce(%(at)s::timestamptz, now())
 WHERE id = %(alert_id)s AND state = 'open'
 RETURNING id, severity, patient_id;
 
 -- name: resolve_alert
+-- %(at)s: as acknowledge_alert's.
 UPDATE alerts
-SET state = 'resolved', resolved_at = now(), outcome = %(outcome)s,
-    acknowledged_at = coalesce(acknowledged_at, now())
+SET state = 'resolved', resolved_at = coalesce(%(at)s::timestamptz, now()),
+    outcome = %(outcome)s,
+    acknowledged_at = coalesce(acknowledged_at, %(at)s::timestamptz, now())
 WHERE id = %(alert_id)s AND state IN ('open', 'acknowledged')
 RETURNING id, severity;
 

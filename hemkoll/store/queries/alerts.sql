@@ -156,3 +156,11 @@ SET LOCAL plan_cache_mode = force_custom_plan;
 
 -- name: plan_writes_as_usual
 SET LOCAL plan_cache_mode = auto;
+
+-- name: centre_unresolved_alerts
+-- A health centre's worklist as a simulated nurse works it: each unresolved alert, its state
+-- and when its first finding fired (what a backtest calls its opening), oldest first.
+SELECT a.id, a.state, a.first_fired_at
+FROM alerts a JOIN patients p ON p.id = a.patient_id
+WHERE p.health_centre_id = %(centre)s AND a.state <> 'resolved'
+ORDER BY a.first_fired_at, a.id;

@@ -139,3 +139,8 @@ SELECT count(*)::integer AS waiting,
        extract(epoch FROM clock_timestamp() - min(requested_at))::double precision
            AS oldest_age_s
 FROM evaluation_queue;
+
+-- name: evaluations_due
+-- Patients queued and due now, claimed or not (a replay's lockstep waits for none): a patient
+-- postponed after a failure is not due until its retry.
+SELECT count(*)::integer FROM evaluation_queue WHERE not_before <= clock_timestamp();

@@ -116,31 +116,35 @@ RETURNING id;
 SELECT pg_notify('hemkoll_dispatch', '');
 
 -- name: claim_notifications
--- Lease up to %(limit)s due notifications (pending, due, lease free or run out), first
--- attempts before retries so that a backlog for a dead endpoint never holds up a fresh alert,
--- and the care team's webhooks before patients' device messages (every evaluated reading
--- queues one: a morning's thousands must not delay the one alert a nurse is waiting for),
--- and no more than %(per_endpoint)s in flight per webhook endpoint (a centre's, or its
--- escalation contact's), counting every dispatcher's leases: an endpoint that hangs holds
--- that many of the dispatchers' threads, not all of them. (Two claims at the same instant do
--- not see each other's leases, so the cap can be passed briefly; it is a bound on waste, not
--- a guarantee.) Device messages all go to our own broker and are not capped.
+-- Lease up to %(limit)s due notifications of one lane (%(device)s: patients' device messages,
+-- else the care team's webhooks; migration 0028) whose lease is free or run out, first attempts
+-- before retries so that a backlog for a dead endpoint never holds up a fresh alert. The lanes
+-- are claimed apart (the dispatcher sends each on threads of its own): every evaluated reading
+-- queues a device message, and a morning's thousands must not delay the one alert a nurse is
+-- waiting for, nor webhooks held up by their endpoints the patients' messages. No more than
+-- %(per_endpoint)s in flight per webhook endpoint (a centre's, or its escalation contact's),
+-- counting every dispatcher's leases: an endpoint that hangs holds that many of the
+-- dispatchers' threads, not all of them. (Two claims at the same instant do not see each
+-- other's leases, so the cap can be passed briefly; it is a bound on waste, not a guarantee.)
+-- Device messages all go to our own broker and are not capped.
 -- attempts counts claims: the claim's number is its attempt's. lease_until is the claim's
--- fencing token (see record_notification_result). The endpoint is read now, not when the
+-- fencing token (see record_notification_attempt). The endpoint is read now, not when the
 -- notification was written: a centre that fixes its address gets its backlog there.
 WITH candidates AS (
     SELECT id, health_centre_id, channel, attempts > 0 AS is_retry, next_attempt_at
     FROM notifications
     WHERE state = 'pending'
+      AND (channel = 'device') = %(device)s::boolean
       AND next_attempt_at <= clock_timestamp()
       AND (lease_until IS NULL OR lease_until < clock_timestamp())
-    ORDER BY attempts > 0, channel = 'device', next_attempt_at
+    ORDER BY channel = 'device', attempts > 0, next_attempt_at
     LIMIT %(scan)s
     FOR UPDATE SKIP LOCKED
 ), in_flight AS (
     SELECT health_centre_id, channel, count(*) AS sending
     FROM notifications
-    WHERE state = 'pending' AND lease_until >= clock_timestamp() AND channel <> 'device'
+    WHERE state = 'pending' AND lease_until IS NOT NULL AND lease_until >= clock_timestamp()
+      AND channel <> 'device'
     GROUP BY health_centre_id, channel
 ), ranked AS (
     SELECT c.id, c.channel, c.is_retry, c.next_attempt_at,
@@ -152,7 +156,7 @@ WITH candidates AS (
 ), due AS (
     SELECT id FROM ranked
     WHERE channel = 'device' OR slot <= %(per_endpoint)s
-    ORDER BY is_retry, channel = 'device', next_attempt_at
+    ORDER BY is_retry, next_attempt_at
     LIMIT %(limit)s
 ), claimed AS (
     UPDATE notifications AS n
@@ -175,21 +179,31 @@ JOIN health_centres AS hc ON hc.id = c.health_centre_id
 LEFT JOIN devices AS d ON d.id = c.device_id
 ORDER BY c.attempts > 1, c.id;
 
--- name: record_notification_result
--- Settle a claimed attempt, only if the claim still holds: the lease it was given is still
--- the row's (not re-claimed by another dispatcher after it ran out, nor redelivered) and the
--- row is pending. A record that lost its lease changes nothing here (its attempt is still
--- logged, by the caller).
-UPDATE notifications
-SET state = CASE WHEN %(result)s::text = 'retry' THEN 'pending' ELSE %(result)s::text END,
-    next_attempt_at = CASE WHEN %(result)s::text = 'retry'
-                           THEN clock_timestamp() + make_interval(secs => %(retry_in_s)s)
-                           ELSE next_attempt_at END,
-    lease_until = NULL,
-    delivered_at = CASE WHEN %(result)s::text = 'delivered' THEN clock_timestamp() END,
-    last_error = %(error)s
-WHERE id = %(id)s AND state = 'pending' AND lease_until = %(lease_until)s
-RETURNING id;
+-- name: record_notification_attempt
+-- Settle a claimed attempt and log it, in one statement: the notification changes only if the
+-- claim still holds (the lease it was given is still the row's: not re-claimed by another
+-- dispatcher after it ran out, nor redelivered, and the row is pending); the attempt is logged
+-- either way, its error marked (the lost-lease note) when it changed nothing. Whether it was
+-- applied.
+WITH settled AS (
+    UPDATE notifications
+    SET state = CASE WHEN %(result)s::text = 'retry' THEN 'pending' ELSE %(result)s::text END,
+        next_attempt_at = CASE WHEN %(result)s::text = 'retry'
+                               THEN clock_timestamp() + make_interval(secs => %(retry_in_s)s)
+                               ELSE next_attempt_at END,
+        lease_until = NULL,
+        delivered_at = CASE WHEN %(result)s::text = 'delivered' THEN clock_timestamp() END,
+        last_error = %(error)s
+    WHERE id = %(id)s AND state = 'pending' AND lease_until = %(lease_until)s
+    RETURNING id
+)
+INSERT INTO notification_attempts
+    (notification_id, attempt, started_at, duration_ms, result, status_code, error)
+SELECT %(id)s, %(attempt)s, %(started_at)s, %(duration_ms)s, %(result)s, %(status_code)s,
+       CASE WHEN EXISTS (SELECT FROM settled) THEN %(error)s::text
+            WHEN %(error)s::text IS NULL THEN %(lost)s::text
+            ELSE %(error)s::text || ' (' || %(lost)s::text || ')' END
+RETURNING EXISTS (SELECT FROM settled) AS applied;
 
 -- name: hold_notification
 -- A claim the dispatcher could not handle because of a bug of its own: give the claim back
@@ -203,13 +217,6 @@ SET lease_until = NULL,
     last_error = %(error)s
 WHERE id = %(id)s AND state = 'pending' AND lease_until = %(lease_until)s
 RETURNING id;
-
--- name: insert_notification_attempt
-INSERT INTO notification_attempts
-    (notification_id, attempt, started_at, duration_ms, result, status_code, error)
-VALUES
-    (%(id)s, %(attempt)s, %(started_at)s, %(duration_ms)s, %(result)s, %(status_code)s,
-     %(error)s);
 
 -- name: next_notification_due_in
 -- Seconds until the next pending notification is due (a leased one: once its lease has run
