@@ -86,6 +86,15 @@ def read_batch(
     return ReadAhead(tuple(requests), now, since, readings, prompted)
 
 
+def since_of(series: SeriesArrays, start_us: int) -> SeriesArrays:
+    """The readings measured from ``start_us`` on (a batch is read from its longest need)."""
+    out: SeriesArrays = {}
+    for metric, (t, v) in series.items():
+        keep = t >= start_us
+        out[metric] = (t, v) if keep.all() else (t[keep], v[keep])
+    return out
+
+
 def history_of(rule_set: RuleSet) -> timedelta:
     """The history an evaluation reads: its enabled rules', and the rules that are off, which
     may still keep the patient from being told her readings look as usual."""

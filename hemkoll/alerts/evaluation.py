@@ -22,18 +22,18 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from hemkoll.alerts.batch_messages import Decided, messages
 from hemkoll.alerts.batch_readings import (
     ReadAhead,
     Request,
     history_of,
     read_batch,
+    since_of,
 )
 from hemkoll.alerts.configuration import effective_for
 from hemkoll.alerts.patient_messages import (
     AlertChange,
     AlertNews,
-    PatientMessage,
-    after_evaluation,
     tell_each,
 )
 from hemkoll.rules.alerting import (
@@ -46,6 +46,7 @@ from hemkoll.rules.alerting import (
     Resolve,
     RuleAlert,
     Touch,
+    bearing_window,
     decide,
     seen_until_per_rule,
 )
@@ -54,11 +55,7 @@ from hemkoll.rules.deadlines import next_deadline
 from hemkoll.rules.engine import LIVE_HISTORY_MARGIN, evaluate_cohort, required_history
 from hemkoll.rules.findings import Finding, epoch_us, utc
 from hemkoll.rules.judged import (
-    Verdict,
-    can_judge,
-    off_rule_metrics_of_cohort,
-    off_rules,
-    verdict,
+    Judges,
 )
 from hemkoll.rules.series import Series, as_epoch_us
 from hemkoll.rules.stays import DISCHARGE_GRACE, Stay, silent_at
@@ -78,7 +75,7 @@ from hemkoll.store.alerts import (
     raise_alert,
     raise_alert_severity,
     resolve_by_rules,
-    touch_alert,
+    touch_alerts,
 )
 from hemkoll.store.connect import Conn
 from hemkoll.store.imported_history import imported_until
@@ -166,8 +163,8 @@ def evaluate_patients(
     versions = rule_overrides.current_overrides_of(conn, list(patients))
     rule_sets = _rule_sets(programme, patients, versions)
     # Once per distinct rule set, not per patient (0.24 ms each: the rules that are off are
-    # copied into a rule set of their own).
-    distinct = {key: rule_set for rule_set, key in rule_sets.values()}
+    # copied into a rule set of their own; what judges a reading is taken from it once).
+    distinct, judges, needs = _distinct(rule_sets)
     since = now - max(history_of(rule_set) for rule_set in distinct.values())
     if ahead is None or not ahead.serves(requests, now=now, since=since):
         ahead = read_batch(conn, [r for r in requests if r.patient_id in patients], since, now)
@@ -178,25 +175,27 @@ def evaluate_patients(
     history = imported_until(conn, list(patients))
     known = {pid: _rule_alerts(newest.get(pid, [])) for pid in patients}
     evaluated = _evaluate_groups(patients, rule_sets, ahead.readings, stays, known, now=now)
-    # What the rules that are off find, for each patient who might be told "as usual" (asked
-    # of all of them at once, per group, rather than once per patient who is).
-    off_flagged = _off_rule_flags(patients, rule_sets, ahead.readings, stays, requests, now=now)
     results: dict[UUID, Changes] = {}
     deadlines: dict[UUID, datetime | None] = {}
-    told: list[tuple[UUID, Sequence[UUID] | None, PatientMessage, UUID | None]] = []
+    decided: list[Decided] = []
+    touches: dict[UUID, datetime] = {}
     with conn.pipeline():
         plan_alert_writes_afresh(conn, True)
         for request in requests:
             patient = patients.get(request.patient_id)
             if patient is None or patient.id in results:
                 continue
-            rule_set = rule_sets[patient.id][0]
-            start = now - required_history(rule_set)
-            series, findings = evaluated[patient.id]
+            rule_set, key = rule_sets[patient.id]
+            start = now - needs[key]
+            series, findings, borne_out, newest_of_missing = evaluated[patient.id]
             in_hospital = stays.get(patient.id, [])
-            tz = ZoneInfo(patient.timezone)
             due = next_deadline(
-                rule_set, series, tz=tz, now=now, paused=patient.paused, stays=in_hospital
+                rule_set,
+                series,
+                tz=ZoneInfo(patient.timezone),
+                now=now,
+                paused=patient.paused,
+                stays=in_hospital,
             )
             deadlines[patient.id] = None if due is None else due + ARRIVAL_GRACE
             # In hospital now, or within the grace after: the missing rules have no findings,
@@ -204,13 +203,13 @@ def evaluate_patients(
             # any more; a reading did not end it, so it is left as it is, as while paused.
             paused = patient.paused or silent_at(in_hospital, now)
             live = _live(
-                rule_set,
-                series,
+                newest_of_missing,
                 now=now,
                 start=start,
                 paused=paused,
                 history_until=history.get(patient.id),
                 stays=in_hospital,
+                borne_out=borne_out,
             )
             changes, unresolved = _apply(
                 conn,
@@ -220,34 +219,27 @@ def evaluate_patients(
                 newest.get(patient.id, []),
                 alerts=known[patient.id],
                 live=live,
+                touches=touches,
             )
             results[patient.id] = changes
-            judged = _judged(rule_set, ahead.prompted.get(patient.id, []), series, tz=tz)
-            if changes.news is None and request.prompt is None:
-                continue  # a scheduled pass that changed nothing: nothing to tell
-            prompt = request.prompt
-            # Only where "as usual" could be said: no alert news, none unresolved, all live.
-            if (
-                changes.news is None
-                and prompt is not None
-                and not unresolved
-                and prompt.oldest >= start
-            ):
-                judged = _with_off_rules(judged, off_flagged.get(patient.id, frozenset()))
-            message = after_evaluation(
-                changes.news[1] if changes.news is not None else None,
-                judged,
-                rule_set.advice,
-                phone=patient.centre_phone,
-                all_judged_live=request.prompt is None or request.prompt.oldest >= start,
-                followed_up=bool(unresolved),
+            decided.append(
+                Decided(
+                    request,
+                    patient,
+                    rule_set,
+                    key,
+                    judges[key],
+                    series,
+                    start,
+                    changes.news,
+                    bool(unresolved),
+                )
             )
-            if changes.news is not None:  # every device of hers hears of the alert
-                told.append((patient.id, None, message, changes.news[0]))
-            elif request.prompt is not None:
-                told.append((patient.id, request.prompt.device_ids, message, None))
+        touch_alerts(conn, touches)  # greatest(): after the alerts' inserts and raises
         plan_alert_writes_afresh(conn, False)  # the batch's other writes are few statements
-        tell_each(conn, told)
+        # While PostgreSQL applies the alerts' writes: what the patients are told (what the
+        # rules that are off find asked only of those who could be told "as usual").
+        tell_each(conn, messages(decided, ahead.readings, ahead.prompted, stays, now=now))
         evaluation_queue.store_deadlines(conn, programme.fingerprint, deadlines)
     return results
 
@@ -270,6 +262,21 @@ def _rule_sets(
     return out
 
 
+def _distinct(
+    rule_sets: Mapping[UUID, tuple[RuleSet, tuple[int, ...]]],
+) -> tuple[
+    dict[tuple[int, ...], RuleSet], dict[tuple[int, ...], Judges], dict[tuple[int, ...], timedelta]
+]:
+    """The batch's distinct rule sets by their override versions, what judges a reading under
+    each (``judged.Judges``) and the history each needs (``engine.required_history``)."""
+    distinct = {key: rule_set for rule_set, key in rule_sets.values()}
+    return (
+        distinct,
+        {key: Judges.of(rule_set) for key, rule_set in distinct.items()},
+        {key: required_history(rule_set) for key, rule_set in distinct.items()},
+    )
+
+
 def _evaluate_groups(
     patients: Mapping[UUID, PatientToEvaluate],
     rule_sets: Mapping[UUID, tuple[RuleSet, tuple[int, ...]]],
@@ -278,26 +285,40 @@ def _evaluate_groups(
     known: Mapping[UUID, Mapping[str, RuleAlert]],
     *,
     now: datetime,
-) -> dict[UUID, tuple[Series, list[Finding]]]:
-    """Per patient, her series (from her rule set's required history on) and its findings:
+) -> dict[UUID, tuple[Series, list[Finding], frozenset[str], dict[str, datetime | None]]]:
+    """Per patient, her series (from her rule set's required history on), its findings, the
+    missing rules whose unresolved alert they still bear out (``alerting.Live.borne_out``) and
+    the newest reading of each missing rule's metric (``_newest_of_missing``):
     ``evaluate`` of each, run as one ``evaluate_cohort`` per group of patients sharing a rule
     set and a time zone. Only the findings ``decide`` reads are built: those its alerts
-    (``known``) have not seen (``alerting.seen_until``)."""
-    out: dict[UUID, tuple[Series, list[Finding]]] = {}
+    (``known``) have not seen (``alerting.seen_until``); whether an unresolved missing alert
+    is still borne out is read from the engine's columns, without building the findings of
+    its window (evidence and sentences, for a silence of weeks one a day)."""
+    out: dict[UUID, tuple[Series, list[Finding], frozenset[str], dict[str, datetime | None]]] = {}
     for (_, timezone), members in _groups(patients, rule_sets, patients).items():
         rule_set = rule_sets[members[0]][0]
         start_us = epoch_us(now - required_history(rule_set))
-        cohort = [_since(readings.get(pid, {}), start_us) for pid in members]
-        found = evaluate_cohort(
+        cohort = [since_of(readings.get(pid, {}), start_us) for pid in members]
+        columns = evaluate_cohort(
             rule_set,
             cohort,
             tz=ZoneInfo(timezone),
             now=now,
             paused=[patients[pid].paused for pid in members],
             stays=[stays.get(pid, []) for pid in members],
-        ).after([_cutoffs(rule_set, known[pid]) for pid in members])
-        for pid, series, findings in zip(members, cohort, found, strict=True):
-            out[pid] = (series, findings)
+        )
+        newest = [_newest_of_missing(rule_set, series) for series in cohort]
+        found = columns.after(
+            [
+                _cutoffs(rule_set, known[pid], latest)
+                for pid, latest in zip(members, newest, strict=True)
+            ]
+        )
+        borne_out = columns.fired_within([_windows(rule_set, known[pid]) for pid in members])
+        for pid, series, findings, borne, latest in zip(
+            members, cohort, found, borne_out, newest, strict=True
+        ):
+            out[pid] = (series, findings, borne, latest)
     return out
 
 
@@ -314,92 +335,31 @@ def _groups(
     return groups
 
 
-def _off_rule_flags(
-    patients: Mapping[UUID, PatientToEvaluate],
-    rule_sets: Mapping[UUID, tuple[RuleSet, tuple[int, ...]]],
-    readings: Mapping[UUID, SeriesArrays],
-    stays: Mapping[UUID, Sequence[Stay]],
-    requests: Sequence[Request],
-    *,
-    now: datetime,
-) -> dict[UUID, frozenset[str]]:
-    """Per patient who might be told her readings look as usual (prompted by readings all
-    within her rules' history), the metrics on which a rule of her rule set that is off
-    finds something on the local day of her oldest new reading (from the day's start: the
-    daily rules fire at its first value); one ``off_rule_metrics_of_cohort`` per group of
-    patients sharing a rule set and a time zone, not one engine run per patient."""
-    seen: set[UUID] = set()
-    oldest: dict[UUID, datetime] = {}
-    for request in requests:  # a patient's first request is the one evaluated
-        pid, prompt = request.patient_id, request.prompt
-        if pid not in patients or pid in seen:
-            continue
-        seen.add(pid)
-        if prompt is not None and prompt.oldest >= now - required_history(rule_sets[pid][0]):
-            oldest[pid] = prompt.oldest
-    out: dict[UUID, frozenset[str]] = {}
-    for (_, timezone), members in _groups(patients, rule_sets, oldest).items():
-        off = off_rules(rule_sets[members[0]][0])
-        if off is None:
-            continue
-        tz = ZoneInfo(timezone)
-        start_us = epoch_us(now - required_history(off))
-        flagged = off_rule_metrics_of_cohort(
-            off,
-            [_since(readings.get(pid, {}), start_us) for pid in members],
-            tz=tz,
-            now=now,
-            since=[
-                oldest[pid].astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-                for pid in members
-            ],
-            stays=[stays.get(pid, []) for pid in members],
-        )
-        out.update(zip(members, flagged, strict=True))
-    return out
-
-
-def _cutoffs(rule_set: RuleSet, alerts: Mapping[str, RuleAlert]) -> dict[str, int]:
-    """Per rule, the fired_at (epoch µs) up to which ``decide`` passes over its findings: a
-    missing-measurement rule's by its own newest alert, a detection rule's by the patient's
-    detection alert (``alerting.deterioration``)."""
-    rules = {rule.id: isinstance(rule, MissingRule) for rule in rule_set.enabled()}
-    return {rule_id: epoch_us(seen) for rule_id, seen in seen_until_per_rule(alerts, rules).items()}
-
-
-def _since(series: SeriesArrays, start_us: int) -> SeriesArrays:
-    """The readings measured from ``start_us`` on (a batch is read from its longest need)."""
-    out: SeriesArrays = {}
-    for metric, (t, v) in series.items():
-        keep = t >= start_us
-        out[metric] = (t, v) if keep.all() else (t[keep], v[keep])
-    return out
-
-
-def _judged(
+def _cutoffs(
     rule_set: RuleSet,
-    readings: Sequence[tuple[str, datetime, float]],
-    series: Series,
-    *,
-    tz: ZoneInfo,
-) -> list[tuple[str, Verdict]]:
-    """What the enabled rules say of each new reading: "usual" only where one of them had
-    what it needs to judge that reading (``judged.can_judge``), else "unjudged"."""
-    out: list[tuple[str, Verdict]] = []
-    for metric, at, value in readings:
-        said = verdict(rule_set, metric, value)
-        if said == "usual" and not can_judge(rule_set, series, metric, at, tz=tz):
-            said = "unjudged"
-        out.append((metric, said))
+    alerts: Mapping[str, RuleAlert],
+    newest: Mapping[str, datetime | None],
+) -> dict[str, int]:
+    """Per rule, the fired_at (epoch µs) up to which ``decide`` passes over its findings: a
+    missing-measurement rule's by its own newest alert and the newest reading of its metric
+    (``newest``: a silence it ended opens nothing), a detection rule's by the patient's
+    detection alert (``alerting.deterioration``); whether an unresolved missing alert is still
+    borne out is given to ``decide`` apart (``_windows``, ``Live.borne_out``)."""
+    rules = {rule.id: isinstance(rule, MissingRule) for rule in rule_set.enabled()}
+    seen = seen_until_per_rule(alerts, rules, borne_out_given=True, newest=newest)
+    return {rule_id: epoch_us(at) for rule_id, at in seen.items()}
+
+
+def _windows(rule_set: RuleSet, alerts: Mapping[str, RuleAlert]) -> dict[str, tuple[int, int]]:
+    """Per enabled missing rule with an unresolved alert, the fired_at (epoch µs, inclusive)
+    within which one of its findings still bears that alert out (``alerting.bearing_window``)."""
+    out: dict[str, tuple[int, int]] = {}
+    for rule in rule_set.enabled():
+        if isinstance(rule, MissingRule):
+            window = bearing_window(alerts.get(rule.id))
+            if window is not None:
+                out[rule.id] = (epoch_us(window[0]), epoch_us(window[1]))
     return out
-
-
-def _with_off_rules(
-    judged: list[tuple[str, Verdict]], flagged: frozenset[str]
-) -> list[tuple[str, Verdict]]:
-    """``judged`` with "usual" turned "off_rule" on the metrics where a rule that is off finds
-    something (``_off_rule_flags``). Only asked when "as usual" could be said."""
-    return [(m, "off_rule" if said == "usual" and m in flagged else said) for m, said in judged]
 
 
 def evaluate_patient(
@@ -422,24 +382,19 @@ def _news(rule_set: RuleSet, finding: Finding, change: AlertChange) -> AlertNews
 
 
 def _live(
-    rule_set: RuleSet,
-    series: Series,
+    newest: Mapping[str, datetime | None],
     *,
     now: datetime,
     start: datetime,
     paused: bool,
     history_until: datetime | None = None,
     stays: Sequence[Stay] = (),
+    borne_out: frozenset[str] | None = None,
 ) -> Live:
     """What the decisions need beyond the findings: per enabled missing-measurement rule, the
-    newest reading of its metric; and where the patient's imported history ends
+    newest reading of its metric (``newest``, ``_newest_of_missing``); where the patient's
+    imported history ends; the missing rules whose unresolved alert is still borne out
     (``alerting.Live``)."""
-    newest: dict[str, datetime | None] = {}
-    for rule in rule_set.enabled():
-        if isinstance(rule, MissingRule):
-            got = series.get(rule.metric)
-            times = as_epoch_us(got[0]) if got is not None else None
-            newest[rule.id] = utc(int(times.max())) if times is not None and times.size else None
     # Alerts whose findings may lie before the history given are not judged: the margin is
     # longer than any silence a missing rule waits for.
     return Live(
@@ -449,7 +404,20 @@ def _live(
         paused=paused,
         history_until=history_until,
         stays=stays,
+        borne_out=borne_out,
     )
+
+
+def _newest_of_missing(rule_set: RuleSet, series: Series) -> dict[str, datetime | None]:
+    """Per enabled missing-measurement rule, the measured_at of the newest reading of its
+    metric in ``series`` (None: none)."""
+    newest: dict[str, datetime | None] = {}
+    for rule in rule_set.enabled():
+        if isinstance(rule, MissingRule):
+            got = series.get(rule.metric)
+            times = as_epoch_us(got[0]) if got is not None else None
+            newest[rule.id] = utc(int(times.max())) if times is not None and times.size else None
+    return newest
 
 
 def _rule_alerts(newest: Sequence[AlertRow]) -> dict[str, RuleAlert]:
@@ -478,9 +446,11 @@ def _apply(
     *,
     alerts: Mapping[str, RuleAlert],
     live: Live | None = None,
+    touches: dict[UUID, datetime],
 ) -> tuple[Changes, dict[str, UUID]]:
     """Apply one patient's findings to its alerts (``newest``, and ``alerts`` as ``decide``
-    sees them); the changes and its unresolved alerts."""
+    sees them); the changes and its unresolved alerts. The touches are added to ``touches``
+    (alert id -> newest fired_at), which the caller writes for the batch at once."""
     unresolved = {row.rule_id: row.id for row in newest if row.state != "resolved"}
     resolved = {row.rule_id: row.id for row in newest if row.state == "resolved"}
     changes = Changes()
@@ -530,7 +500,7 @@ def _apply(
         elif isinstance(decision, AddEvidence):
             finding = decision.finding
             alert_id = unresolved[decision.alert_rule]
-            touch_alert(conn, alert_id, finding.fired_at)
+            _touch(touches, alert_id, finding.fired_at)
             alert_actions.insert_event(
                 conn,
                 alert_id,
@@ -541,8 +511,14 @@ def _apply(
             )
         elif isinstance(decision, Touch):
             target = unresolved.get(decision.alert_rule) or resolved[decision.alert_rule]
-            touch_alert(conn, target, decision.fired_at)
+            _touch(touches, target, decision.fired_at)
     return changes, unresolved
+
+
+def _touch(touches: dict[UUID, datetime], alert_id: UUID, fired_at: datetime) -> None:
+    """Record a touch of the alert (``touch_alerts`` keeps each alert's newest)."""
+    seen = touches.get(alert_id)
+    touches[alert_id] = fired_at if seen is None or fired_at > seen else seen
 
 
 def _evidence_details(finding: Finding) -> dict[str, Any]:

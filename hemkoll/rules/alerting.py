@@ -162,6 +162,11 @@ class Live:
     # not ended by a reading when a stay recorded later moved its deadline, so it is not
     # resolved as READING_ARRIVED; the nurse resolves it.
     stays: Sequence[Stay] = ()
+    # The missing rules whose unresolved alert a finding fired within its ``bearing_window``
+    # still bears out, as the caller found from the engine's columns without building those
+    # findings (``seen_until(..., borne_out_given=True)``); None: ``decide`` looks among the
+    # findings it is given.
+    borne_out: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -219,31 +224,65 @@ def deterioration(alerts: Mapping[str, RuleAlert]) -> str | None:
     return None if best is None else best[2]
 
 
-def seen_until(alert: RuleAlert | None, *, missing: bool) -> datetime | None:
+def bearing_window(alert: RuleAlert | None) -> tuple[datetime, datetime] | None:
+    """For an unresolved missing-measurement alert, the fired_at (both ends inclusive) within
+    which a finding of its rule must still be found for the readings to bear it out (from
+    when it first fired to its last finding); None for any other."""
+    if alert is None or alert.state is AlertState.RESOLVED:
+        return None
+    return (alert.first_fired_at or alert.last_fired_at, alert.last_fired_at)
+
+
+def seen_until(
+    alert: RuleAlert | None,
+    *,
+    missing: bool,
+    borne_out_given: bool = False,
+    newest: datetime | None = None,
+) -> datetime | None:
     """The fired_at up to which ``decide`` passes over every finding of a rule whose alert is
     ``alert`` (a reminder's: its rule's newest; a detection rule's: the patient's
     ``deterioration``; None: it reads them all), so that a caller need not build those: the
-    alert's ``last_fired_at``; for an unresolved missing-measurement alert (``missing``), the
-    instant before it first fired, as ``decide`` looks for its findings from then on to see
-    whether the readings still bear it out."""
-    if alert is None:
-        return None
-    if missing and alert.state is not AlertState.RESOLVED:
-        return (alert.first_fired_at or alert.last_fired_at) - timedelta(microseconds=1)
-    return alert.last_fired_at
+    alert's ``last_fired_at``.
+
+    For a missing-measurement rule (``missing``): while its alert is unresolved, the instant
+    before it first fired, as ``decide`` looks for its findings from then on to see whether
+    the readings still bear it out, unless the caller tells it that in ``Live.borne_out``
+    (``borne_out_given``): then its ``last_fired_at``. Otherwise, given the newest reading of
+    the rule's metric (``newest``, a live evaluation's ``Live.missing``), at least the instant
+    before it: a silence that reading ended was over before it was seen, and opens nothing."""
+    if not missing:
+        return None if alert is None else alert.last_fired_at
+    window = bearing_window(alert)
+    if window is not None:
+        return window[1] if borne_out_given else window[0] - timedelta(microseconds=1)
+    seen = [] if alert is None else [alert.last_fired_at]
+    if newest is not None:
+        seen.append(newest - timedelta(microseconds=1))
+    return max(seen, default=None)
 
 
 def seen_until_per_rule(
-    alerts: Mapping[str, RuleAlert], rules: Mapping[str, bool]
+    alerts: Mapping[str, RuleAlert],
+    rules: Mapping[str, bool],
+    *,
+    borne_out_given: bool = False,
+    newest: Mapping[str, datetime | None] | None = None,
 ) -> dict[str, datetime]:
     """``seen_until`` for each of ``rules`` (rule id -> whether it is a missing-measurement
-    rule) that has one: a missing rule's by its own newest alert, a detection rule's by the
+    rule) that has one: a missing rule's by its own newest alert (and ``newest``, the newest
+    reading of its metric per missing rule id, as ``Live.missing``), a detection rule's by the
     patient's detection alert (``deterioration``)."""
     key = deterioration(alerts)
     patients_alert = alerts[key] if key is not None else None
     out: dict[str, datetime] = {}
     for rule_id, missing in rules.items():
-        seen = seen_until(alerts.get(rule_id) if missing else patients_alert, missing=missing)
+        seen = seen_until(
+            alerts.get(rule_id) if missing else patients_alert,
+            missing=missing,
+            borne_out_given=borne_out_given,
+            newest=None if newest is None else newest.get(rule_id),
+        )
         if seen is not None:
             out[rule_id] = seen
     return out
@@ -257,15 +296,17 @@ def _unfounded(
         return []
     out: list[Resolve] = []
     for rule_id in sorted(live.missing):
-        alert = alerts.get(rule_id)
-        if alert is None or alert.state is AlertState.RESOLVED:
+        window = bearing_window(alerts.get(rule_id))
+        if window is None:
             continue
-        first = alert.first_fired_at or alert.last_fired_at
+        first, last = window
         if first < live.judged_from or silent_at(live.stays, first):
             continue
-        if not any(
-            f.rule_id == rule_id and first <= f.fired_at <= alert.last_fired_at for f in findings
-        ):
+        if live.borne_out is not None:
+            borne_out = rule_id in live.borne_out
+        else:
+            borne_out = any(f.rule_id == rule_id and first <= f.fired_at <= last for f in findings)
+        if not borne_out:
             out.append(Resolve(rule_id, live.now, "readings_inside_window"))
     return out
 

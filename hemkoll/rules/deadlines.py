@@ -64,13 +64,13 @@ def next_deadline(
         if got is None:
             continue
         t = as_epoch_us(got[0])
-        t = np.sort(t[t <= now_us])
+        t = t[t <= now_us]
         if t.size == 0:
             continue  # monitoring of the metric has not begun
         due = (
-            _after_hours(rule.after_hours, int(t[-1]), now_us, silent)
+            _after_hours(rule.after_hours, int(t.max()), now_us, silent)
             if rule.after_hours is not None
-            else _by_local_time(rule, t, now_us, tz, silent)
+            else _by_local_time(rule, np.sort(t), now_us, tz, silent)
         )
         if due is not None:
             candidates.append(due)

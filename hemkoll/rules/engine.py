@@ -99,6 +99,29 @@ class CohortFindings:
             findings.sort(key=lambda f: f.fired_at)
         return out
 
+    def fired_within(
+        self, windows: Sequence[Mapping[str, tuple[int, int]]]
+    ) -> list[frozenset[str]]:
+        """Per patient, the rules of her ``windows`` (rule id -> (from, to), epoch µs, both
+        inclusive) that fired within them; no finding is built (a live evaluation asks whether
+        the readings still bear out an unresolved missing-measurement alert,
+        ``alerting.Live.borne_out``)."""
+        if len(windows) != self.n_patients:
+            raise ValueError(f"{len(windows)} windows for {self.n_patients} patients")
+        out: list[set[str]] = [set() for _ in range(self.n_patients)]
+        for rule_id, h in zip(self.rule_ids, self.hits, strict=True):
+            asked = [(p, w[rule_id]) for p, w in enumerate(windows) if rule_id in w]
+            if not asked or not len(h):
+                continue
+            lo = np.full(self.n_patients, np.iinfo(np.int64).max, dtype=np.int64)
+            hi = np.full(self.n_patients, np.iinfo(np.int64).min, dtype=np.int64)
+            for p, (start, end) in asked:
+                lo[p], hi[p] = start, end
+            inside = (h.t >= lo[h.patient]) & (h.t <= hi[h.patient])
+            for p in np.unique(h.patient[inside]).tolist():
+                out[p].add(rule_id)
+        return [frozenset(rules) for rules in out]
+
     def all(self) -> list[list[Finding]]:
         """Every patient's findings (builds every Finding: evidence and sentences)."""
         out: list[list[Finding]] = [[] for _ in range(self.n_patients)]

@@ -24,18 +24,21 @@ Whether a rule *fired* is not decided here: the alerts it opens are (hemkoll.ale
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from hemkoll.rules.arrays import IntArray
 from hemkoll.rules.config import (
     Band,
     BaselineRule,
     ChangeRule,
     IndexRule,
+    PatientAdvice,
     RuleSet,
     SymptomRule,
     ThresholdRule,
@@ -86,25 +89,7 @@ def _outside(band: Band | None, value: float) -> bool:
 
 def verdict(rule_set: RuleSet, metric: str, value: float) -> Verdict:
     """What the enabled rules of ``rule_set`` (and its advice) say about one reading."""
-    advice = rule_set.advice
-    if is_symptom(metric):
-        if value >= advice.severe_score:
-            return "severe"
-        if value >= advice.notable_score:
-            return "notable"
-    off_outside = False
-    for rule in rule_set.rules:
-        if (
-            isinstance(rule, ThresholdRule)
-            and rule.metric == metric
-            and (_outside(rule.yellow, value) or _outside(rule.red, value))
-        ):
-            if rule.enabled:
-                return "outside"
-            off_outside = True
-    if off_outside:
-        return "off_rule"
-    return "usual" if metric in judging_metrics(rule_set) else "unjudged"
+    return Judges.of(rule_set).verdict(metric, value)
 
 
 US_PER_HOUR = 3_600_000_000
@@ -130,41 +115,139 @@ def can_judge(
     ``min_days`` days with a value, an index with ``min_days`` days with a value of the signal
     in its baseline window. (Days in hospital, which baseline, trend and index rules leave
     out, are counted here: an upper bound, as the engine's findings decide alerts anyway.)"""
-    rules = [r for r in rule_set.enabled() if isinstance(r, _JUDGING) and metric in _reads(r)]
-    if any(_judges_every_value(rule) for rule in rules):
-        return True  # the history (below) is not needed
-    if not rules:
-        return False
-    got = series.get(metric)
-    times = as_epoch_us(got[0]) if got is not None else np.zeros(0, dtype=np.int64)
-    t = epoch_us(at)
-    days = local_days(times, tz)
-    today = int(local_days(np.array([t], dtype=np.int64), tz)[0])
-    first_of_day = not bool(np.any((days == today) & (times < t)))
-    earlier = np.unique(days[days < today])
-    for rule in rules:
-        if isinstance(rule, SymptomRule):
-            since = t - round(rule.worsening_window_hours * US_PER_HOUR)
-            if np.any((times < t) & (times >= since)):
+    today = int(local_days(np.array([epoch_us(at)], dtype=np.int64), tz)[0])
+    return Judges.of(rule_set).can_judge(_History(series, tz), metric, at, today)
+
+
+class _History:
+    """One patient's readings per metric with their local days and the distinct days, sorted,
+    each metric's taken once (``can_judge`` asks of every new reading)."""
+
+    def __init__(self, series: Series, tz: ZoneInfo) -> None:
+        self.series = series
+        self.tz = tz
+        self._days: dict[str, tuple[IntArray, IntArray, IntArray]] = {}
+
+    def days(self, metric: str) -> tuple[IntArray, IntArray, IntArray]:
+        """The metric's measured_at (epoch µs), the local day of each, the distinct days."""
+        if metric not in self._days:
+            got = self.series.get(metric)
+            times = as_epoch_us(got[0]) if got is not None else np.zeros(0, dtype=np.int64)
+            days = local_days(times, self.tz)
+            self._days[metric] = (times, days, np.unique(days))
+        return self._days[metric]
+
+
+@dataclass(frozen=True)
+class Judges:
+    """What ``verdict`` and ``can_judge`` read of one rule set, taken from it once: a worker's
+    batch asks them of every new reading of every patient (``judge_readings``)."""
+
+    advice: PatientAdvice
+    # Every threshold rule of a metric, on or off (a band of one that is off makes "off_rule").
+    thresholds: Mapping[str, tuple[ThresholdRule, ...]]
+    # The enabled rules that judge a metric's values, in the rule set's order.
+    judging: Mapping[str, tuple[_Judging, ...]]
+    # The metrics an enabled rule judges every value of (``_judges_every_value``).
+    every_value: frozenset[str]
+
+    @classmethod
+    def of(cls, rule_set: RuleSet) -> Judges:
+        thresholds: dict[str, list[ThresholdRule]] = {}
+        judging: dict[str, list[_Judging]] = {}
+        for rule in rule_set.rules:
+            if isinstance(rule, ThresholdRule):
+                thresholds.setdefault(rule.metric, []).append(rule)
+            if rule.enabled and isinstance(rule, _JUDGING):
+                for metric in _reads(rule):
+                    judging.setdefault(metric, []).append(rule)
+        return cls(
+            rule_set.advice,
+            {metric: tuple(rules) for metric, rules in thresholds.items()},
+            {metric: tuple(rules) for metric, rules in judging.items()},
+            frozenset(
+                metric
+                for metric, rules in judging.items()
+                if any(_judges_every_value(rule) for rule in rules)
+            ),
+        )
+
+    def verdict(self, metric: str, value: float) -> Verdict:
+        """``verdict`` of the rule set."""
+        if is_symptom(metric):
+            if value >= self.advice.severe_score:
+                return "severe"
+            if value >= self.advice.notable_score:
+                return "notable"
+        off_outside = False
+        for rule in self.thresholds.get(metric, ()):
+            if _outside(rule.yellow, value) or _outside(rule.red, value):
+                if rule.enabled:
+                    return "outside"
+                off_outside = True
+        if off_outside:
+            return "off_rule"
+        return "usual" if metric in self.judging else "unjudged"
+
+    def can_judge(self, history: _History, metric: str, at: datetime, today: int) -> bool:
+        """``can_judge`` of the rule set, for the patient whose readings are ``history``;
+        ``today``: the local day of ``at``."""
+        if metric in self.every_value:
+            return True  # the history (below) is not needed
+        rules = self.judging.get(metric, ())
+        if not rules:
+            return False
+        times, days, distinct = history.days(metric)
+        t = epoch_us(at)
+        first_of_day = not bool(np.any((days == today) & (times < t)))
+        earlier = distinct[: np.searchsorted(distinct, today)]  # the days before today
+        for rule in rules:
+            if isinstance(rule, SymptomRule):
+                since = t - round(rule.worsening_window_hours * US_PER_HOUR)
+                if np.any((times < t) & (times >= since)):
+                    return True
+                continue
+            if not first_of_day:
+                continue
+            if isinstance(rule, ChangeRule):
+                judged = bool(np.any(earlier >= today - rule.window_days))
+            elif isinstance(rule, BaselineRule):
+                judged = (
+                    int(np.count_nonzero(earlier >= today - rule.baseline_days)) >= rule.min_days
+                )
+            elif isinstance(rule, TrendRule):  # today and the days before it within long_days
+                within = int(np.count_nonzero(earlier > today - rule.long_days))
+                judged = 1 + within >= rule.min_days
+            elif isinstance(rule, IndexRule):  # the signal's baseline window ends guard_days before
+                last = today - rule.guard_days - 1
+                window = (earlier >= last - rule.baseline_days + 1) & (earlier <= last)
+                judged = int(np.count_nonzero(window)) >= rule.min_days
+            else:  # a threshold rule judges every value (above)
+                judged = True
+            if judged:
                 return True
-            continue
-        if not first_of_day:
-            continue
-        if isinstance(rule, ChangeRule):
-            judged = bool(np.any(earlier >= today - rule.window_days))
-        elif isinstance(rule, BaselineRule):
-            judged = int(np.count_nonzero(earlier >= today - rule.baseline_days)) >= rule.min_days
-        elif isinstance(rule, TrendRule):  # today and the days before it within long_days
-            judged = 1 + int(np.count_nonzero(earlier > today - rule.long_days)) >= rule.min_days
-        elif isinstance(rule, IndexRule):  # the signal's baseline window ends guard_days before
-            last = today - rule.guard_days - 1
-            window = (earlier >= last - rule.baseline_days + 1) & (earlier <= last)
-            judged = int(np.count_nonzero(window)) >= rule.min_days
-        else:  # a threshold rule judges every value (above)
-            judged = True
-        if judged:
-            return True
-    return False
+        return False
+
+
+def judge_readings(
+    judges: Judges,
+    readings: Sequence[tuple[str, datetime, float]],
+    series: Series,
+    *,
+    tz: ZoneInfo,
+) -> list[tuple[str, Verdict]]:
+    """What the enabled rules say of each new reading (metric, measured_at, value) of one
+    patient whose history is ``series``: its ``verdict``, and "unjudged" for a "usual" that no
+    rule had what it needs to judge (``can_judge``)."""
+    history = _History(series, tz)
+    todays = local_days(np.array([epoch_us(at) for _, at, _ in readings], dtype=np.int64), tz)
+    out: list[tuple[str, Verdict]] = []
+    for (metric, at, value), today in zip(readings, todays.tolist(), strict=True):
+        said = judges.verdict(metric, value)
+        if said == "usual" and not judges.can_judge(history, metric, at, today):
+            said = "unjudged"
+        out.append((metric, said))
+    return out
 
 
 def off_rules(rule_set: RuleSet) -> RuleSet | None:

@@ -10,7 +10,7 @@ fall-back day the first 02:30 (CEST).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,12 @@ _SAMPLE_STEP_S = 6 * 3_600
 _YEAR_MARGIN = 1
 # datetime64 year numbering starts at 1970.
 _EPOCH_YEAR = 1970
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The instants (µs since the epoch) a datetime can hold: years 1 to 9999.
+_DATETIME_MIN_US = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+_DATETIME_MAX_US = (datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC) - _EPOCH) // timedelta(
+    microseconds=1
+)
 
 
 def _offset_s(tz: ZoneInfo, epoch_s: int) -> int:
@@ -77,10 +83,17 @@ def _table(tz: ZoneInfo, first_year: int, last_year: int) -> tuple[IntArray, Int
     return np.asarray(instants, dtype=np.int64), np.asarray(offsets, dtype=np.int64)
 
 
+def _utc_year(us: int) -> int:
+    """The UTC calendar year of an instant (µs since the epoch)."""
+    if _DATETIME_MIN_US <= us <= _DATETIME_MAX_US:  # datetime's (a tenth of numpy's time)
+        return (_EPOCH + timedelta(microseconds=us)).year
+    return int(
+        np.array([us], dtype="datetime64[us]").astype("datetime64[Y]").astype(np.int64)[0]
+    ) + (_EPOCH_YEAR)
+
+
 def _years(lo_us: int, hi_us: int) -> tuple[int, int]:
-    bounds = np.array([lo_us, hi_us], dtype="datetime64[us]").astype("datetime64[Y]")
-    years = bounds.astype(np.int64) + _EPOCH_YEAR
-    return int(years[0]) - _YEAR_MARGIN, int(years[1]) + _YEAR_MARGIN
+    return _utc_year(lo_us) - _YEAR_MARGIN, _utc_year(hi_us) + _YEAR_MARGIN
 
 
 def utc_offsets(t_us: IntArray, tz: ZoneInfo) -> IntArray:

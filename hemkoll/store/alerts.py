@@ -8,7 +8,7 @@ alert's history are ``alert_actions``; the nurse's transitions are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -161,8 +161,14 @@ def raise_alert_severity(conn: Conn, alert_id: UUID, severity: str, fired_at: da
     )
 
 
-def touch_alert(conn: Conn, alert_id: UUID, fired_at: datetime) -> None:
-    conn.execute(query("touch_alert"), {"alert_id": alert_id, "fired_at": fired_at})
+def touch_alerts(conn: Conn, touches: Mapping[UUID, datetime]) -> None:
+    """Move each alert's last_fired_at on to its finding's fired_at (never back), in one
+    statement: the rules' touches of a batch (``alerting.Touch``)."""
+    if touches:
+        conn.execute(
+            query("touch_alerts"),
+            {"alert_ids": list(touches), "fired_at": list(touches.values())},
+        )
 
 
 def resolve_by_rules(conn: Conn, alert_id: UUID, outcome: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -21,7 +21,14 @@ from hemkoll.rules.config import (
     TrendRule,
 )
 from hemkoll.rules.findings import epoch_us
-from hemkoll.rules.judged import can_judge, judging_metrics, off_rules, verdict
+from hemkoll.rules.judged import (
+    Judges,
+    can_judge,
+    judge_readings,
+    judging_metrics,
+    off_rules,
+    verdict,
+)
 from hemkoll.rules.preset import HEART_FAILURE
 
 PULSE = ThresholdRule(
@@ -87,6 +94,56 @@ def test_the_preset_judges_what_it_has_rules_for_and_not_the_rest() -> None:
     assert verdict(HEART_FAILURE, "diastolic_bp", 75) == "unjudged"
     assert verdict(HEART_FAILURE, "systolic_bp", 125) == "usual"
     assert verdict(HEART_FAILURE, "systolic_bp", 75) == "outside"  # the red band waits for two
+
+
+def test_a_patients_readings_judged_at_once_as_each_alone() -> None:
+    """``judge_readings`` (the worker's: what each rule set judges taken once, each metric's
+    local days once per patient) says of each reading what ``verdict`` and ``can_judge`` say
+    of it alone, with the rules as the programme has them and with every rule on."""
+
+    tz = ZoneInfo("Europe/Stockholm")
+    rng = np.random.default_rng(18)
+    start = datetime(2026, 3, 1, 5, 0, tzinfo=UTC)  # across the spring-forward of 29 March
+    every_on = RuleSet(
+        name="all on",
+        rules=tuple(r.model_copy(update={"enabled": True}) for r in HEART_FAILURE.rules),
+    )
+    values = {"body_weight": (80.0, 2.0), "heart_rate": (75.0, 20.0), "spo2": (95.0, 3.0)}
+    values |= {m: (1.5, 1.5) for m in ("symptom_breathlessness", "symptom_ankle_swelling")}
+    checked = {"usual": 0, "unjudged": 0}
+    for rule_set in (HEART_FAILURE, every_on):
+        judges = Judges.of(rule_set)
+        for _ in range(80):
+            series = {}
+            for metric, (mean, spread) in values.items():
+                days = np.sort(rng.choice(45, size=int(rng.integers(0, 12)), replace=False))
+                hours = rng.uniform(0, 3, days.size)
+                times = [
+                    start + timedelta(days=int(d), hours=float(h))
+                    for d, h in zip(days, hours, strict=True)
+                ]
+                series[metric] = (
+                    np.array([epoch_us(t) for t in times], np.int64),
+                    rng.normal(mean, spread, days.size).round(),
+                )
+            new = [
+                (metric, start + timedelta(days=45, hours=float(rng.uniform(0, 30))), float(v))
+                for metric, (mean, spread) in values.items()
+                for v in rng.normal(mean, spread, int(rng.integers(0, 3))).round()
+            ]
+            for metric, at, _ in new:  # the new readings are in the history, as the worker's
+                t, v = series[metric]
+                series[metric] = (np.append(t, epoch_us(at)), np.append(v, 0.0))
+            alone = []
+            for metric, at, value in new:
+                said = verdict(rule_set, metric, value)
+                if said == "usual" and not can_judge(rule_set, series, metric, at, tz=tz):
+                    said = "unjudged"
+                alone.append((metric, said))
+                if said in checked:
+                    checked[said] += 1
+            assert judge_readings(judges, new, series, tz=tz) == alone
+    assert min(checked.values()) > 0  # both outcomes of can_judge were asked
 
 
 def test_an_index_judges_each_signal_once_its_baseline_window_has_enough_days() -> None:

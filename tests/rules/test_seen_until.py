@@ -16,6 +16,7 @@ from hemkoll.rules.alerting import (
     Live,
     Outcome,
     RuleAlert,
+    bearing_window,
     decide,
     decide_and_track,
     seen_until_per_rule,
@@ -97,3 +98,60 @@ def test_decisions_on_the_findings_not_yet_seen_are_those_on_all() -> None:
             assert decide(after[p], known[p], live) == decide(every[p], known[p], live)
             skipped += len(every[p]) - len(after[p])
     assert skipped > 0  # the point: findings the alerts had seen were not built
+
+
+def test_told_whether_a_reminder_is_borne_out_decisions_are_those_on_all() -> None:
+    """A live worker tells ``decide`` which unresolved missing alerts their findings still bear
+    out (``CohortFindings.fired_within``, ``Live.borne_out``) and passes over the silences a
+    reading ended (``newest``): it builds none of those findings, and decides the same."""
+    cohort = _cohort()
+    found = evaluate_cohort(HEART_FAILURE, cohort, tz=TZ, now=NOW)
+    every = found.all()
+    rules = {rule.id: rule.id in MISSING for rule in HEART_FAILURE.enabled()}
+    built = {False: 0, True: 0}
+    borne_out_seen = 0
+    for day, resolve_first in itertools.product((20, 33, 45, 58), (False, True)):
+        until = START + timedelta(days=day)
+        known = [_alerts_after(f, until, resolve_first=resolve_first) for f in every]
+        newest = [
+            {
+                rule_id: utc(int(series[metric][0].max())) if metric in series else None
+                for rule_id, metric in MISSING.items()
+            }
+            for series in cohort
+        ]
+        windows = []
+        for alerts in known:
+            window = {}
+            for rule_id in MISSING:
+                got = bearing_window(alerts.get(rule_id))
+                if got is not None:
+                    window[rule_id] = (epoch_us(got[0]), epoch_us(got[1]))
+            windows.append(window)
+        borne_out = found.fired_within(windows)
+        for given in (False, True):
+            cutoffs = [
+                {
+                    rule_id: epoch_us(seen)
+                    for rule_id, seen in seen_until_per_rule(
+                        alerts, rules, borne_out_given=given, newest=latest if given else None
+                    ).items()
+                }
+                for alerts, latest in zip(known, newest, strict=True)
+            ]
+            after = found.after(cutoffs)
+            for p in range(len(cohort)):
+                live = Live(
+                    now=NOW,
+                    judged_from=START + timedelta(days=7),
+                    missing=newest[p],
+                    borne_out=borne_out[p] if given else None,
+                )
+                # Without borne_out, decide looks among every finding it is given.
+                assert decide(after[p], known[p], live) == decide(
+                    every[p], known[p], replace(live, borne_out=None)
+                )
+                built[given] += len(after[p])
+                borne_out_seen += len(borne_out[p]) if given else 0
+    assert built[True] < built[False]  # the point: fewer findings built
+    assert borne_out_seen > 0  # some unresolved reminders were borne out by their columns

@@ -40,8 +40,13 @@ SET severity = %(severity)s, severity_since = now(),
     last_fired_at = greatest(last_fired_at, %(fired_at)s)
 WHERE id = %(alert_id)s AND state <> 'resolved';
 
--- name: touch_alert
-UPDATE alerts SET last_fired_at = greatest(last_fired_at, %(fired_at)s) WHERE id = %(alert_id)s;
+-- name: touch_alerts
+-- A batch's touches in one statement: each alert's last_fired_at moved on to the newest
+-- finding recorded on it (one alert once, with its newest; the first evaluation of a history
+-- touched 8,000 alerts one statement each).
+UPDATE alerts AS a SET last_fired_at = greatest(a.last_fired_at, t.fired_at)
+FROM unnest(%(alert_ids)s::uuid[], %(fired_at)s::timestamptz[]) AS t (id, fired_at)
+WHERE a.id = t.id;
 
 -- name: resolve_alert_by_rules
 -- A missing-measurement alert the readings no longer bear out (hemkoll.rules.alerting.Resolve).
