@@ -191,27 +191,57 @@ def _contributions(
 
 
 def _events(
-    rule: IndexRule, grid: Grid, recent: tuple[FloatArray, FloatArray], base: Baseline
+    rule: IndexRule,
+    grid: Grid,
+    recent: tuple[FloatArray, FloatArray],
+    base: Baseline,
+    rows: IntArray | None = None,
 ) -> Events:
+    """Every event of the patients ``rows`` (None: all), scored and with the hysteresis."""
+    patient, col, t, trigger, score = _event_scores(rule, grid, recent, base, rows)
+    return Events(patient, col, t, trigger, score, _hysteresis(rule, patient, t, score))
+
+
+_EventArrays = tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]
+
+
+def _event_scores(
+    rule: IndexRule,
+    grid: Grid,
+    recent: tuple[FloatArray, FloatArray],
+    base: Baseline,
+    rows: IntArray | None,
+) -> _EventArrays:
+    """(patient, column, time, trigger, score) of every event, sorted by patient and time."""
     # Every cell with a value of some signal, each array gathered once: (S, cells).
-    cell_p, cell_c = np.nonzero(grid.valid.any(axis=0))
+    any_valid = grid.valid.any(axis=0)
+    if rows is not None:
+        chosen = np.zeros(any_valid.shape[0], dtype=bool)
+        chosen[rows] = True
+        any_valid &= chosen[:, np.newaxis]
+    cell_p, cell_c = np.nonzero(any_valid)
     valid = grid.valid[:, cell_p, cell_c]
     times_at = grid.t[:, cell_p, cell_c]
-    today, before = (r[:, cell_p, cell_c] for r in recent)
     med, sd = (b[:, cell_p, cell_c] for b in base[:2])
+    # Each signal's points with today's recent value and with the one before today, once: an
+    # event takes, per signal, the first if the signal was measured by its instant (the
+    # contributions are elementwise, so choosing after equals choosing before, to the bit).
+    today_part, before_part = (
+        _contributions(rule, r[:, cell_p, cell_c], med, sd)[1] for r in recent
+    )
     patients, cols, times, triggers, scores = [], [], [], [], []
     for i in range(grid.x.shape[0]):
-        k = np.flatnonzero(valid[i])
-        at = times_at[i, k]
+        # Over every cell (contiguous, no gathers of the S x S arrays), then this signal's.
+        at_all = times_at[i]
         # Signals measured by this reading's instant use today's value, the others not yet.
-        measured = valid[:, k] & (times_at[:, k] <= at[np.newaxis, :])
-        value = np.where(measured, today[:, k], before[:, k])
-        _, part = _contributions(rule, value, med[:, k], sd[:, k])
+        measured = valid & (times_at <= at_all[np.newaxis, :])
+        summed = np.where(measured, today_part, before_part).sum(axis=0)
+        k = np.flatnonzero(valid[i])
         patients.append(cell_p[k])
         cols.append(cell_c[k])
-        times.append(at)
+        times.append(at_all[k])
         triggers.append(np.full(k.size, i))
-        scores.append(part.sum(axis=0))
+        scores.append(summed[k])
     patient = np.concatenate(patients).astype(np.int64)
     col = np.concatenate(cols).astype(np.int64)
     t = np.concatenate(times)
@@ -223,8 +253,25 @@ def _events(
     score = score[order]
     first = np.ones(t.size, dtype=bool)
     first[1:] = (patient[1:] != patient[:-1]) | (t[1:] != t[:-1])
-    patient, col, t, trigger = (a[first] for a in (patient, col, t, trigger))
-    score = score[first]
+    return patient[first], col[first], t[first], trigger[first], score[first]
+
+
+def _replace_rows(rule: IndexRule, ev: Events, rows: IntArray, redone: Events) -> Events:
+    """``ev`` with the events of the patients ``rows`` replaced by ``redone``'s (which holds
+    only theirs), in order and with the hysteresis (per patient) over the whole."""
+    keep = ~np.isin(ev.patient, rows)
+    parts = [
+        np.concatenate([a[keep], b])
+        for a, b in (
+            (ev.patient, redone.patient),
+            (ev.col, redone.col),
+            (ev.t, redone.t),
+            (ev.trigger, redone.trigger),
+            (ev.score, redone.score),
+        )
+    ]
+    order = np.lexsort((parts[3], parts[2], parts[0]))
+    patient, col, t, trigger, score = (a[order] for a in parts)
     return Events(patient, col, t, trigger, score, _hysteresis(rule, patient, t, score))
 
 
@@ -273,7 +320,14 @@ def _scored(rule: IndexRule, ctx: Context) -> _Scored | None:
     # Pass 2: the baseline leaves out the alert days too (only patients with some change).
     alerted = np.flatnonzero(alert_days.any(axis=1))
     base = _baseline(rule, grid, ~excluded & ~alert_days, redo=(first_base, alerted))
-    ev = first_pass if alerted.size == 0 else _events(rule, grid, recent, base)
+    # Only the alerted patients' baselines changed: only their events are scored again.
+    ev = (
+        first_pass
+        if alerted.size == 0
+        else _replace_rows(
+            rule, first_pass, alerted, _events(rule, grid, recent, base, rows=alerted)
+        )
+    )
     return _Scored(grid, recent, base, ev)
 
 
