@@ -36,25 +36,20 @@ from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
 from hemkoll.rules.config import IndexRule
 from hemkoll.rules.findings import Finding, utc
 from hemkoll.rules.kinds.context import NO_HITS, Context, Hits, local_date
-from hemkoll.rules.localtime import US_PER_DAY, local_days
+from hemkoll.rules.kinds.index_events import (
+    Baseline,
+    Events,
+    Grid,
+    contributions,
+    events,
+    replace_rows,
+)
+from hemkoll.rules.localtime import local_days
 from hemkoll.rules.series import NO_TIME
 from hemkoll.rules.stays import OPEN_END
 
 # A normal distribution's SD is 1.4826 times its median absolute deviation.
 MAD_TO_SD = 1.4826
-
-
-@dataclass(frozen=True)
-class Grid:
-    """The index's signals on one day grid: (S, P, D) values and times, per patient day 0."""
-
-    day0: IntArray  # (P,)
-    x: FloatArray  # (S, P, D), NaN where no value
-    t: IntArray  # (S, P, D), NO_TIME where no value
-
-    @property
-    def valid(self) -> BoolArray:
-        return ~np.isnan(self.x)
 
 
 def _grid(rule: IndexRule, ctx: Context) -> Grid | None:
@@ -115,9 +110,6 @@ def _recent(x: FloatArray, valid: BoolArray, days: int) -> tuple[FloatArray, Flo
     return np.asarray(today, dtype=np.float64), np.asarray(before, dtype=np.float64)
 
 
-Baseline = tuple[FloatArray, FloatArray, FloatArray]
-
-
 def _baseline(
     rule: IndexRule, grid: Grid, allowed: BoolArray, redo: tuple[Baseline, IntArray] | None = None
 ) -> Baseline:
@@ -160,143 +152,6 @@ def _median_of_sorted(ordered: FloatArray, n: IntArray) -> FloatArray:
 
 
 @dataclass(frozen=True)
-class Events:
-    """Every event (a signal's first reading of a day), sorted by patient and time."""
-
-    patient: IntArray
-    col: IntArray
-    t: IntArray
-    trigger: IntArray  # the signal whose reading it is
-    score: FloatArray
-    open: BoolArray
-
-
-def _contributions(
-    rule: IndexRule,
-    recent: FloatArray,
-    med: FloatArray,
-    sd: FloatArray,
-) -> tuple[FloatArray, FloatArray]:
-    """(z, contribution) per signal of the given recent values (leading axis: signal)."""
-    sign = np.array([1.0 if s.direction == "rise" else -1.0 for s in rule.signals])
-    floor = np.array([s.sd_floor for s in rule.signals])
-    cap = np.array([s.cap for s in rule.signals])
-    weight = np.array([s.weight for s in rule.signals])
-    shape = (-1,) + (1,) * (recent.ndim - 1)
-    used = np.maximum(sd, floor.reshape(shape))
-    with np.errstate(invalid="ignore"):
-        z = sign.reshape(shape) * (recent - med) / used
-    part = weight.reshape(shape) * np.clip(np.nan_to_num(z, nan=0.0), 0.0, cap.reshape(shape))
-    return z, part
-
-
-def _events(
-    rule: IndexRule,
-    grid: Grid,
-    recent: tuple[FloatArray, FloatArray],
-    base: Baseline,
-    rows: IntArray | None = None,
-) -> Events:
-    """Every event of the patients ``rows`` (None: all), scored and with the hysteresis."""
-    patient, col, t, trigger, score = _event_scores(rule, grid, recent, base, rows)
-    return Events(patient, col, t, trigger, score, _hysteresis(rule, patient, t, score))
-
-
-_EventArrays = tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]
-
-
-def _event_scores(
-    rule: IndexRule,
-    grid: Grid,
-    recent: tuple[FloatArray, FloatArray],
-    base: Baseline,
-    rows: IntArray | None,
-) -> _EventArrays:
-    """(patient, column, time, trigger, score) of every event, sorted by patient and time."""
-    # Every cell with a value of some signal, each array gathered once: (S, cells).
-    any_valid = grid.valid.any(axis=0)
-    if rows is not None:
-        chosen = np.zeros(any_valid.shape[0], dtype=bool)
-        chosen[rows] = True
-        any_valid &= chosen[:, np.newaxis]
-    cell_p, cell_c = np.nonzero(any_valid)
-    valid = grid.valid[:, cell_p, cell_c]
-    times_at = grid.t[:, cell_p, cell_c]
-    med, sd = (b[:, cell_p, cell_c] for b in base[:2])
-    # Each signal's points with today's recent value and with the one before today, once: an
-    # event takes, per signal, the first if the signal was measured by its instant (the
-    # contributions are elementwise, so choosing after equals choosing before, to the bit).
-    today_part, before_part = (
-        _contributions(rule, r[:, cell_p, cell_c], med, sd)[1] for r in recent
-    )
-    patients, cols, times, triggers, scores = [], [], [], [], []
-    for i in range(grid.x.shape[0]):
-        # Over every cell (contiguous, no gathers of the S x S arrays), then this signal's.
-        at_all = times_at[i]
-        # Signals measured by this reading's instant use today's value, the others not yet.
-        measured = valid & (times_at <= at_all[np.newaxis, :])
-        summed = np.where(measured, today_part, before_part).sum(axis=0)
-        k = np.flatnonzero(valid[i])
-        patients.append(cell_p[k])
-        cols.append(cell_c[k])
-        times.append(at_all[k])
-        triggers.append(np.full(k.size, i))
-        scores.append(summed[k])
-    patient = np.concatenate(patients).astype(np.int64)
-    col = np.concatenate(cols).astype(np.int64)
-    t = np.concatenate(times)
-    trigger = np.concatenate(triggers).astype(np.int64)
-    score: FloatArray = np.concatenate(scores).astype(np.float64)
-    # One event per instant: readings of one device at the same time give the same score.
-    order = np.lexsort((trigger, t, patient))
-    patient, col, t, trigger = (a[order] for a in (patient, col, t, trigger))
-    score = score[order]
-    first = np.ones(t.size, dtype=bool)
-    first[1:] = (patient[1:] != patient[:-1]) | (t[1:] != t[:-1])
-    return patient[first], col[first], t[first], trigger[first], score[first]
-
-
-def _replace_rows(rule: IndexRule, ev: Events, rows: IntArray, redone: Events) -> Events:
-    """``ev`` with the events of the patients ``rows`` replaced by ``redone``'s (which holds
-    only theirs), in order and with the hysteresis (per patient) over the whole."""
-    keep = ~np.isin(ev.patient, rows)
-    parts = [
-        np.concatenate([a[keep], b])
-        for a, b in (
-            (ev.patient, redone.patient),
-            (ev.col, redone.col),
-            (ev.t, redone.t),
-            (ev.trigger, redone.trigger),
-            (ev.score, redone.score),
-        )
-    ]
-    order = np.lexsort((parts[3], parts[2], parts[0]))
-    patient, col, t, trigger, score = (a[order] for a in parts)
-    return Events(patient, col, t, trigger, score, _hysteresis(rule, patient, t, score))
-
-
-def _hysteresis(rule: IndexRule, patient: IntArray, t: IntArray, score: FloatArray) -> BoolArray:
-    """Open at an event at ``yellow``; still open while at ``recovery``, within the latch."""
-    idx = np.arange(t.size)
-    seg = np.zeros(t.size, dtype=np.int64)
-    if t.size:
-        starts = np.flatnonzero(np.concatenate(([True], patient[1:] != patient[:-1])))
-        seg[starts] = starts
-        seg = np.maximum.accumulate(seg)
-    last_open = np.maximum.accumulate(np.where(score >= rule.yellow, idx, -1))
-    last_below = np.maximum.accumulate(np.where(score < rule.recovery, idx, -1))
-    opened = last_open >= seg  # within the patient
-    since = t - t[np.maximum(last_open, 0)]
-    return np.asarray(
-        opened
-        & (last_open > last_below)
-        & (since <= rule.max_open_days * US_PER_DAY)
-        & (score >= rule.recovery),
-        dtype=bool,
-    )
-
-
-@dataclass(frozen=True)
 class _Scored:
     """The two passes' outcome: the grid, recent values, final baseline and events."""
 
@@ -314,7 +169,7 @@ def _scored(rule: IndexRule, ctx: Context) -> _Scored | None:
     recent = _recent(grid.x, grid.valid, rule.short_days)
     # Pass 1: alert days against a baseline that leaves out only hospital and discharge weeks.
     first_base = _baseline(rule, grid, ~excluded)
-    first_pass = _events(rule, grid, recent, first_base)
+    first_pass = events(rule, grid, recent, first_base)
     alert_days = np.zeros(excluded.shape, dtype=bool)
     alert_days[first_pass.patient[first_pass.open], first_pass.col[first_pass.open]] = True
     # Pass 2: the baseline leaves out the alert days too (only patients with some change).
@@ -324,9 +179,7 @@ def _scored(rule: IndexRule, ctx: Context) -> _Scored | None:
     ev = (
         first_pass
         if alerted.size == 0
-        else _replace_rows(
-            rule, first_pass, alerted, _events(rule, grid, recent, base, rows=alerted)
-        )
+        else replace_rows(rule, first_pass, alerted, events(rule, grid, recent, base, rows=alerted))
     )
     return _Scored(grid, recent, base, ev)
 
@@ -381,7 +234,7 @@ def evaluate(rule: IndexRule, ctx: Context) -> Hits:
         p, c, at = int(ev.patient[e]), int(ev.col[e]), int(ev.t[e])
         measured = grid.valid[:, p, c] & (grid.t[:, p, c] <= at)
         recent = np.where(measured, today[:, p, c], before[:, p, c])
-        z, part = _contributions(rule, recent, med[:, p, c], sd[:, p, c])
+        z, part = contributions(rule, recent, med[:, p, c], sd[:, p, c])
         signals = [
             SignalState(
                 metric=s.metric,
