@@ -5,16 +5,22 @@ from __future__ import annotations
 import base64
 import dataclasses
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import orjson
+import paho.mqtt.client as mqtt
 import psycopg
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from hemkoll.notify.dispatcher import Dispatcher, DispatcherConfig
 from hemkoll.notify.schedule import RetrySchedule
+from hemkoll.protocol.topics import feedback_topic
 from hemkoll.settings import parse_mqtt_url
 from hemkoll.store import alert_actions, alerts, notifications
 from hemkoll.store.connect import Conn, connect
@@ -146,3 +152,42 @@ def attempts(db_url: str, notification_id: UUID) -> list[tuple[int, str, int | N
                 (notification_id,),
             )
         ]
+
+
+def run_dispatcher(dispatcher: Dispatcher) -> threading.Thread:
+    """The dispatcher's service loop on a daemon thread (stop it with ``stop_dispatcher``)."""
+    thread = threading.Thread(target=dispatcher.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def stop_dispatcher(dispatcher: Dispatcher, thread: threading.Thread) -> None:
+    dispatcher.stop()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "dispatcher did not stop"
+
+
+@contextmanager
+def device_listener(
+    broker_url: str, topic_prefix: str, device_id: UUID
+) -> Iterator[list[dict[str, Any]]]:
+    """A device subscribed (SUBACK seen) to its feedback topic; the messages it receives."""
+    received: list[dict[str, Any]] = []
+    subscribed = threading.Event()
+    endpoint = parse_mqtt_url(broker_url)
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=f"{topic_prefix}-device",
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
+    client.on_message = lambda c, u, msg: received.append(orjson.loads(msg.payload))
+    client.on_subscribe = lambda c, u, mid, codes, props: subscribed.set()
+    client.connect(endpoint.host, endpoint.port)
+    client.loop_start()
+    try:
+        client.subscribe(feedback_topic(topic_prefix, device_id), qos=1)
+        assert subscribed.wait(5), "no SUBACK from the broker"
+        yield received
+    finally:
+        client.disconnect()
+        client.loop_stop()

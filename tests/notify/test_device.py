@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
-import orjson
-import paho.mqtt.client as mqtt
 import psycopg
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from hemkoll.alerts.patient_messages import ALERT_ACKNOWLEDGED
 from hemkoll.local_services.ports import free_port
 from hemkoll.notify import device
 from hemkoll.notify.dispatcher import Dispatcher
-from hemkoll.protocol.topics import feedback_topic
-from hemkoll.settings import parse_mqtt_url
 from hemkoll.store import notifications
 from hemkoll.store.connect import connect
 from hemkoll.store.devices import Enrolment
 from tests.helpers import wait_until
-from tests.notify.support import attempts, dispatcher_config, state
+from tests.notify.support import attempts, device_listener, dispatcher_config, state
 
 
 def _queue_message(db_url: str, enrolment: Enrolment) -> Any:
@@ -47,21 +41,7 @@ def test_a_device_message_reaches_the_feedback_topic(
     db_url: str, enrolment: Enrolment, topic_prefix: str, machine_broker_url: str
 ) -> None:
     notification_id, payload = _queue_message(db_url, enrolment)
-    received: list[dict[str, Any]] = []
-    subscribed = threading.Event()
-    endpoint = parse_mqtt_url(machine_broker_url)
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=f"{topic_prefix}-device",
-        protocol=MQTTProtocolVersion.MQTTv5,
-    )
-    client.on_message = lambda c, u, msg: received.append(orjson.loads(msg.payload))
-    client.on_subscribe = lambda c, u, mid, codes, props: subscribed.set()
-    client.connect(endpoint.host, endpoint.port)
-    client.loop_start()
-    try:
-        client.subscribe(feedback_topic(topic_prefix, enrolment.device.id), qos=1)
-        assert subscribed.wait(5)
+    with device_listener(machine_broker_url, topic_prefix, enrolment.device.id) as received:
         dispatcher = Dispatcher(
             dispatcher_config(db_url, prefix=topic_prefix, mqtt_url=machine_broker_url)
         )
@@ -69,9 +49,6 @@ def test_a_device_message_reaches_the_feedback_topic(
             assert dispatcher.process_due(conn) == 1
         dispatcher.close()
         wait_until(lambda: len(received) == 1, 5, "the device message")
-    finally:
-        client.disconnect()
-        client.loop_stop()
     assert received == [{**payload, "id": str(notification_id)}]
     assert received[0]["language"] == "sv"
     assert received[0]["text"] == ALERT_ACKNOWLEDGED.text_sv

@@ -4,20 +4,13 @@ never waiting behind webhooks (migration 0028, dispatcher.DEVICE_BATCH)."""
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
-import orjson
-import paho.mqtt.client as mqtt
 import psycopg
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from hemkoll.notify.dispatcher import DEVICE_BATCH, Dispatcher
-from hemkoll.protocol.topics import feedback_topic
-from hemkoll.settings import parse_mqtt_url
 from hemkoll.store import endpoint_health
 from hemkoll.store import notifications as store
 from hemkoll.store.connect import connect
@@ -26,10 +19,13 @@ from tests.helpers import wait_until
 from tests.notify.receiver import Receiver
 from tests.notify.support import (
     attempts,
+    device_listener,
     dispatcher_config,
     new_secret,
     open_alert,
+    run_dispatcher,
     set_endpoint,
+    stop_dispatcher,
 )
 
 
@@ -56,41 +52,15 @@ def _states(db_url: str, channel_is_device: bool) -> Counter[str]:
     return Counter(str(r[0]) for r in rows)
 
 
-def _run(dispatcher: Dispatcher) -> threading.Thread:
-    thread = threading.Thread(target=dispatcher.run, daemon=True)
-    thread.start()
-    return thread
-
-
-def _stop(dispatcher: Dispatcher, thread: threading.Thread) -> None:
-    dispatcher.stop()
-    thread.join(timeout=30)
-    assert not thread.is_alive(), "dispatcher did not stop"
-
-
 def test_more_than_a_batch_of_device_messages_reach_the_device_once_each_and_are_logged(
     db_url: str, enrolment: Enrolment, topic_prefix: str, machine_broker_url: str
 ) -> None:
     ids = _queue(db_url, enrolment, 2 * DEVICE_BATCH + 17)
-    received: list[dict[str, Any]] = []
-    subscribed = threading.Event()
-    endpoint = parse_mqtt_url(machine_broker_url)
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=f"{topic_prefix}-device",
-        protocol=MQTTProtocolVersion.MQTTv5,
-    )
-    client.on_message = lambda c, u, msg: received.append(orjson.loads(msg.payload))
-    client.on_subscribe = lambda c, u, mid, codes, props: subscribed.set()
-    client.connect(endpoint.host, endpoint.port)
-    client.loop_start()
     dispatcher = Dispatcher(
         dispatcher_config(db_url, prefix=topic_prefix, mqtt_url=machine_broker_url)
     )
-    try:
-        client.subscribe(feedback_topic(topic_prefix, enrolment.device.id), qos=1)
-        assert subscribed.wait(5)
-        thread = _run(dispatcher)
+    with device_listener(machine_broker_url, topic_prefix, enrolment.device.id) as received:
+        thread = run_dispatcher(dispatcher)
         try:
             wait_until(lambda: len(received) >= len(ids), 20, "every device message")
             wait_until(
@@ -99,10 +69,7 @@ def test_more_than_a_batch_of_device_messages_reach_the_device_once_each_and_are
                 "every device message recorded",
             )
         finally:
-            _stop(dispatcher, thread)
-    finally:
-        client.disconnect()
-        client.loop_stop()
+            stop_dispatcher(dispatcher, thread)
     assert sorted(m["id"] for m in received) == sorted(str(i) for i in ids)
     assert dispatcher.stats.delivered == len(ids)
     for notification_id in (ids[0], ids[DEVICE_BATCH], ids[-1]):
@@ -123,7 +90,7 @@ def test_device_messages_go_out_while_every_webhook_thread_waits_on_its_endpoint
         conn.commit()
     config = dataclasses.replace(dispatcher_config(db_url, prefix=topic_prefix), send_threads=4)
     dispatcher = Dispatcher(config)
-    thread = _run(dispatcher)
+    thread = run_dispatcher(dispatcher)
     try:
         wait_until(lambda: len(receiver.requests) == 4, 5, "the four webhooks sent")
         ids = _queue(db_url, enrolment, 10)
@@ -134,7 +101,7 @@ def test_device_messages_go_out_while_every_webhook_thread_waits_on_its_endpoint
         )
         assert _states(db_url, False) == Counter({"pending": 4})  # still unanswered
     finally:
-        _stop(dispatcher, thread)
+        stop_dispatcher(dispatcher, thread)
     assert _states(db_url, False) == Counter({"delivered": 4})
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import statistics
-import threading
 import time
 from datetime import timedelta
 from uuid import UUID, uuid4
@@ -33,8 +32,10 @@ from tests.notify.support import (
     drain,
     new_secret,
     open_alert,
+    run_dispatcher,
     set_endpoint,
     state,
+    stop_dispatcher,
 )
 
 
@@ -258,24 +259,12 @@ def test_redeliver_sends_it_again_with_the_same_id(
     ]
 
 
-def _run(dispatcher: Dispatcher) -> threading.Thread:
-    thread = threading.Thread(target=dispatcher.run, daemon=True)
-    thread.start()
-    return thread
-
-
-def _stop(dispatcher: Dispatcher, thread: threading.Thread) -> None:
-    dispatcher.stop()
-    thread.join(timeout=30)
-    assert not thread.is_alive(), "dispatcher did not stop"
-
-
 def test_two_dispatchers_deliver_200_notifications_once_each(
     db_url: str, enrolment: Enrolment, receiver: Receiver, secret: str
 ) -> None:
     receiver.delay_s = 0.005  # a receiver that takes a moment, so that sends overlap
     dispatchers = [Dispatcher(dispatcher_config(db_url)) for _ in range(2)]
-    threads = [_run(d) for d in dispatchers]
+    threads = [run_dispatcher(d) for d in dispatchers]
     with connect(db_url) as conn:
         ids = {str(open_alert(conn, enrolment.patient.id, rule_id=f"r{i}")[1]) for i in range(200)}
         conn.commit()
@@ -287,7 +276,7 @@ def test_two_dispatchers_deliver_200_notifications_once_each(
         "200 notifications delivered",
     )
     for dispatcher, thread in zip(dispatchers, threads, strict=True):
-        _stop(dispatcher, thread)
+        stop_dispatcher(dispatcher, thread)
     counts = receiver.count_by_id()
     assert set(counts) == ids
     assert set(counts.values()) == {1}
@@ -303,7 +292,7 @@ def test_a_committed_alert_goes_out_within_milliseconds(
     db_url: str, enrolment: Enrolment, receiver: Receiver, secret: str
 ) -> None:
     dispatcher = Dispatcher(dispatcher_config(db_url))
-    thread = _run(dispatcher)
+    thread = run_dispatcher(dispatcher)
     time.sleep(0.3)  # LISTEN is in place, the first idle wait has begun
     latencies: list[float] = []
     with connect(db_url) as conn:
@@ -313,7 +302,7 @@ def test_a_committed_alert_goes_out_within_milliseconds(
             conn.commit()
             wait_until(lambda: len(receiver.requests) > len(latencies), 5, "the webhook")
             latencies.append(receiver.requests[i].at - committed)
-    _stop(dispatcher, thread)
+    stop_dispatcher(dispatcher, thread)
     assert statistics.median(latencies) < 0.1, latencies
     assert max(latencies) < 1.0, latencies
 
@@ -326,7 +315,7 @@ def test_a_slow_endpoint_does_not_hold_up_another_centre(
     other = enrol(db_url, kind="scale", patient="NORR-7", centre="VC Norr")
     set_endpoint(db_url, other.health_centre.id, fast.url, new_secret())
     dispatcher = Dispatcher(dispatcher_config(db_url))
-    thread = _run(dispatcher)
+    thread = run_dispatcher(dispatcher)
     try:
         with connect(db_url) as conn:
             # More than the dispatcher has threads: without the per-endpoint cap they would
@@ -342,7 +331,7 @@ def test_a_slow_endpoint_does_not_hold_up_another_centre(
         assert time.monotonic() - started < 0.5
         assert fast.requests[0].webhook_id == str(fast_id)
     finally:
-        _stop(dispatcher, thread)
+        stop_dispatcher(dispatcher, thread)
         fast.stop()
     assert receiver.max_concurrent <= dispatcher._config.sends_per_endpoint
 
@@ -351,7 +340,7 @@ def test_the_dispatcher_reconnects_after_losing_the_database(
     db_url: str, enrolment: Enrolment, receiver: Receiver, secret: str
 ) -> None:
     dispatcher = Dispatcher(dispatcher_config(db_url))
-    thread = _run(dispatcher)
+    thread = run_dispatcher(dispatcher)
     try:
         committed_alert(db_url, enrolment.patient.id, rule_id="before")
         wait_until(lambda: len(receiver.requests) == 1, 5, "the first webhook")
@@ -366,7 +355,7 @@ def test_the_dispatcher_reconnects_after_losing_the_database(
         wait_until(lambda: len(receiver.requests) == 2, 10, "the webhook after the outage")
         wait_until(lambda: state(db_url, after) == "delivered", 5, "its record")
     finally:
-        _stop(dispatcher, thread)
+        stop_dispatcher(dispatcher, thread)
     assert dispatcher.stats.delivered == 2
 
 

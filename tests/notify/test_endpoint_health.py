@@ -77,7 +77,11 @@ def test_a_centre_without_an_endpoint_is_failing_too(db_url: str, enrolment: Enr
     dispatcher.close()
     with connect(db_url) as conn:
         [health] = endpoint_health.of_centre(conn, enrolment.health_centre.id)
-    assert (health.failures, health.last_error) == (1, NO_ENDPOINT["care_team"])
+    # The fast test schedule may have tried again before the dispatcher stopped (a loaded
+    # machine): every failed attempt is one more in the streak.
+    tried = len(attempts(db_url, notification_id))
+    assert tried >= 1
+    assert (health.failures, health.last_error) == (tried, NO_ENDPOINT["care_team"])
 
 
 def test_an_attempt_recorded_late_does_not_undo_a_newer_one(
