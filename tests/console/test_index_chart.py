@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from hemkoll.api.console.index_chart import load
 from hemkoll.api.console.patient_charts import local_days
-from hemkoll.rules.preset import DETERIORATION_INDEX
+from hemkoll.rules.preset import DETERIORATION_DRIFT, DETERIORATION_INDEX
 from hemkoll.store.connect import connect
 from tests.console.conftest import ORIGIN, TZ, Seeded, sign_in
 from tests.console.test_form_errors import assert_no_library_text, error_beside
@@ -51,6 +51,16 @@ def test_the_page_charts_her_index_with_both_levels_or_says_there_is_none_yet(
     assert index.count('class="dot-0"') == len(shown)
     assert index.count("track-index_open") == sum(d.open for d in shown)
     assert "Inget index än" not in index
+    # Each index of the programme has its own section, named by its windows, so the fast and
+    # the slow-drift index (and their alerts) can be told apart.
+    assert '<h2 id="index-heading">Försämringsindex: 3 d mot egna 21 d</h2>' in index
+    drift = _section(page.text, f'<section id="index-{DETERIORATION_DRIFT.id}"', "</section>")
+    assert (
+        f'<h2 id="index-heading-{DETERIORATION_DRIFT.id}">Försämringsindex: 7 d mot egna 28 d</h2>'
+        in drift
+    )
+    assert f'id="chart-index-{DETERIORATION_DRIFT.id}"' in drift
+    assert 'id="chart-index"' not in drift
     # In English too.
     client.post("/console/language", data={"lang": "en"}, headers={"Origin": ORIGIN})
     english = client.get(f"/console/patients/{a.patient_id}?days=30").text

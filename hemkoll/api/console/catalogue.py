@@ -465,7 +465,6 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "limit_high": ("{severity} över {value}", "{severity} above {value}"),
     "limit_score": ("{severity} från {value}", "{severity} from {value}"),
     # The deterioration index's chart on the patient page and in a backtest of its levels.
-    "index_heading": ("Försämringsindex", "Deterioration index"),
     "index_chart": ("Försämringsindex (poäng)", "Deterioration index (score)"),
     "index_score": ("Poäng", "Score"),
     "legend_index": ("dagens högsta", "the day's highest"),
@@ -513,7 +512,12 @@ _ENTRIES: dict[str, tuple[str, str]] = {
     "kind_trend_fall": ("{metric}: sjunkande trend", "{metric}: falling trend"),
     "kind_missing": ("{metric}: mätning saknas", "{metric}: reading missing"),
     "kind_symptom": ("{metric}: symtompoäng", "{metric}: symptom score"),
-    "kind_index": ("Försämringsindex", "Deterioration index"),
+    # An index by its windows: the programme has two (three days and a week, each against the
+    # patient's own weeks before), which a nurse must tell apart on the worklist.
+    "kind_index": (
+        "Försämringsindex: {short} d mot egna {baseline} d",
+        "Deterioration index: {short} d against own {baseline} d",
+    ),
     "index_recovery": ("stängs under {recovery}", "closes below {recovery}"),
     "or": (" eller ", " or "),
     "in_a_row": ("({n} i rad)", "({n} in a row)"),

@@ -34,20 +34,27 @@ DECIMALS = 1
 
 @dataclass(frozen=True)
 class IndexView:
-    """What the patient page shows of her index: the chart, or why there is none yet."""
+    """What the patient page shows of one of her indexes: the chart, or why there is none yet."""
 
     rule: IndexRule
     series: IndexSeries
     chart: Chart | None  # None: no baseline on any day shown
+    # What the page's ids of this index end with: "" for the first, "-<rule id>" for others.
+    suffix: str = ""
 
     @property
     def enabled(self) -> bool:
         return self.rule.enabled
 
 
-def index_rule(rule_set: RuleSet) -> IndexRule | None:
-    """Her index rule (the first, as the programme has one), switched on or not."""
-    return next((r for r in rule_set.rules if isinstance(r, IndexRule)), None)
+def index_rules(rule_set: RuleSet) -> list[IndexRule]:
+    """Her index rules (the programme's fast and slow-drift indexes), switched on or not."""
+    return [r for r in rule_set.rules if isinstance(r, IndexRule)]
+
+
+def suffix_of(position: int, rule: IndexRule) -> str:
+    """The page's ids of the index at ``position``: the first keeps the plain ids."""
+    return "" if position == 0 else f"-{rule.id}"
 
 
 def load(
@@ -149,11 +156,12 @@ def patient_view(
     counted: tuple[date, date],
     fmt: Formatter,
     t: Mapping[str, str],
+    suffix: str = "",
 ) -> IndexView:
     """The patient page's index: ``fired``, markers of her index alerts that did fire."""
     shown = set(days)
     if not any(d.baseline for d in found.days if d.day in shown):
-        return IndexView(rule, found, None)
+        return IndexView(rule, found, None, suffix)
     tracks = [(TRACK, t["track_index_open"])]
     if fired:
         tracks.insert(0, ("fired", t["track_fired"]))
@@ -165,6 +173,7 @@ def patient_view(
         tracks=tracks,
         fmt=fmt,
         t=t,
+        suffix=suffix,
         counted=counted,
     )
-    return IndexView(rule, found, drawn)
+    return IndexView(rule, found, drawn, suffix)

@@ -23,7 +23,7 @@ from hemkoll.api.console.auth import signed_in
 from hemkoll.api.console.contact_log import log_context
 from hemkoll.api.console.evidence import Evidence, evidence_view
 from hemkoll.api.console.i18n import CATALOGUE, Formatter
-from hemkoll.api.console.index_chart import index_rule, load, patient_view
+from hemkoll.api.console.index_chart import index_rules, load, patient_view, suffix_of
 from hemkoll.api.console.patient_charts import (
     GROUPS,
     METRICS,
@@ -99,13 +99,11 @@ def patient_page(
             s.conn, patient_id, since=since, until=now + timedelta(days=1)
         )
         focus, joined = _focus(s.conn, shown, alert, patient_id)
-        # Her deterioration index over the days shown, whether or not it is on for her.
-        index = index_rule(rule_set)
-        found_index = (
-            load(s.conn, patient_id, index, first_day=day_list[0], tz=tz, now=now)
-            if index is not None
-            else None
-        )
+        # Her deterioration indexes over the days shown, whether or not they are on for her.
+        found_indexes = [
+            (rule, load(s.conn, patient_id, rule, first_day=day_list[0], tz=tz, now=now))
+            for rule in index_rules(rule_set)
+        ]
         names = {m.id: m.name for m in staff.list_staff(s.conn, health_centre_id=caller.scope)}
         contacts = log_context(s.conn, patient, lang=language(request), now=now)
         own_side = patient_side_context(s, patient, by=caller.principal.staff_id)
@@ -163,23 +161,30 @@ def patient_page(
         )
         for group in order
     ]
-    index_view = None
-    if index is not None and found_index is not None:
-        fired = alert_markers(
-            [a for a in shown if a.rule_id == index.id],
-            rule_set,
-            metrics=index.metrics,
-            tz=tz,
-            t=t,
+    index_views = [
+        patient_view(
+            rule,
+            found,
+            day_list,
+            fired=alert_markers(
+                [a for a in shown if a.rule_id == rule.id],
+                rule_set,
+                metrics=rule.metrics,
+                tz=tz,
+                t=t,
+                fmt=fmt,
+            ),
+            counted=counted,
             fmt=fmt,
+            t=t,
+            suffix=suffix_of(position, rule),
         )
-        index_view = patient_view(
-            index, found_index, day_list, fired=fired, counted=counted, fmt=fmt, t=t
-        )
+        for position, (rule, found) in enumerate(found_indexes)
+    ]
     context = {
         "patient": patient,
         "joined": [_joined_view(e, lang=lang, fmt=patient_fmt, label=label) for e in joined],
-        "index_view": index_view,
+        "index_views": index_views,
         "days": days,
         "periods": PERIODS,
         "chart_rows": chart_rows(charts),

@@ -62,7 +62,7 @@ def rule_label(rule: PlainRule | None, rule_id: str, t: Catalogue) -> str:
         label = rule.label_sv if t["lang_code"] == "sv" else rule.label_en
         return label[:1].upper() + label[1:]
     if isinstance(rule, IndexRule):
-        return t["kind_index"]
+        return t["kind_index"].format(short=rule.short_days, baseline=rule.baseline_days)
     name = metric_label(rule.metric, t)
     if isinstance(rule, ChangeRule):
         return t[f"kind_change_{rule.direction}"].format(metric=name, days=rule.window_days)
