@@ -342,8 +342,11 @@ def test_the_dispatcher_reconnects_after_losing_the_database(
     dispatcher = Dispatcher(dispatcher_config(db_url))
     thread = run_dispatcher(dispatcher)
     try:
-        committed_alert(db_url, enrolment.patient.id, rule_id="before")
+        _, before = committed_alert(db_url, enrolment.patient.id, rule_id="before")
         wait_until(lambda: len(receiver.requests) == 1, 5, "the first webhook")
+        # Its record too: a kill between the send and the record leaves it to the lease (a
+        # resend a minute later), which is another test's scenario.
+        wait_until(lambda: state(db_url, before) == "delivered", 5, "the first webhook's record")
         with psycopg.connect(db_url, autocommit=True) as conn:
             killed = conn.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
