@@ -34,6 +34,7 @@ from hemkoll.backoff import Backoff
 from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.periodic import PeriodicJob, start_jobs
+from hemkoll.rules import compile_kernels
 from hemkoll.rules.config import RuleSet
 from hemkoll.store import (
     evaluation_queue,
@@ -254,6 +255,7 @@ class RulesWorker:
 
     def run(self) -> None:
         """Evaluate as patients are queued, until ``stop()``; reconnects with backoff."""
+        compile_kernels()  # before it is ready, not on its first patient
         scheduler = start_jobs(self.heartbeat, self.scheduled_pass)
         try:
             serve_until_stopped(self._serve, self._stopping, "rules worker")

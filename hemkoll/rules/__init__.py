@@ -20,6 +20,7 @@ from hemkoll.rules.config import (
 )
 from hemkoll.rules.engine import CohortFindings, evaluate, evaluate_cohort, required_history
 from hemkoll.rules.findings import Finding, findings_since
+from hemkoll.rules.kinds.index_kernels import compile_kernels
 from hemkoll.rules.overrides import OverrideLayer, RuleOverride, effective_rules
 from hemkoll.rules.preset import HEART_FAILURE
 
@@ -42,6 +43,7 @@ __all__ = [
     "SymptomRule",
     "ThresholdRule",
     "TrendRule",
+    "compile_kernels",
     "effective_rules",
     "evaluate",
     "evaluate_cohort",

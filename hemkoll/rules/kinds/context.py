@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -91,6 +92,7 @@ NO_HITS = Hits(
     render=_no_finding,
 )
 _EPOCH_DAY = date(1970, 1, 1)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class Context:
     silent: tuple[Intervals, ...] = ()
     _daily: dict[str, DailyGrid] = field(default_factory=dict)
     _days: dict[str, IntArray] = field(default_factory=dict)
+    _shared: dict[tuple[str, ...], object] = field(default_factory=dict)
 
     @property
     def n_patients(self) -> int:
@@ -124,6 +127,13 @@ class Context:
             grid = daily_grid(self.batch(metric), self.reading_days(metric))
             self._daily[metric] = grid
         return grid
+
+    def shared(self, key: tuple[str, ...], build: Callable[[], _T]) -> _T:
+        """What ``build`` makes from this context, made once per ``key`` (a kind and what it
+        depends on): e.g. the day grid of the signals that two index rules share."""
+        if key not in self._shared:
+            self._shared[key] = build()
+        return cast(_T, self._shared[key])
 
     def reading_days(self, metric: str) -> IntArray:
         """The local day of each of the metric's readings (``batch(metric)`` order)."""

@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from pydantic import JsonValue
 
 from hemkoll.rules import explain
@@ -44,21 +43,22 @@ from hemkoll.rules.kinds.index_events import (
     events,
     replace_rows,
 )
+from hemkoll.rules.kinds.index_kernels import baselines, recent_means
 from hemkoll.rules.localtime import local_days
 from hemkoll.rules.series import NO_TIME
 from hemkoll.rules.stays import OPEN_END
 
 # A normal distribution's SD is 1.4826 times its median absolute deviation.
 MAD_TO_SD = 1.4826
-# Patients whose baseline windows are sorted together: a (patients, days, window) block of
-# floats per signal, about 5 MB at 128 x 180 days x 28, that stays in the cache; a whole
-# cohort's at once (10,000 patients: 2.8 GB per signal) made the kernel memory-bound, about
-# twice as slow per patient (bench/rules.py).
-BASELINE_CHUNK = 128
 
 
 def _grid(rule: IndexRule, ctx: Context) -> Grid | None:
-    daily = [ctx.daily(m) for m in rule.metrics]
+    """The signals' day grid; one for the rules of a context that have the same signals."""
+    return ctx.shared(("index-grid", *rule.metrics), lambda: _build_grid(rule.metrics, ctx))
+
+
+def _build_grid(metrics: tuple[str, ...], ctx: Context) -> Grid | None:
+    daily = [ctx.daily(m) for m in metrics]
     n = ctx.n_patients
     has = np.stack([g.valid.any(axis=1) if g.valid.size else np.zeros(n, bool) for g in daily])
     if not has.any():
@@ -98,70 +98,37 @@ def _excluded_days(rule: IndexRule, ctx: Context, grid: Grid) -> BoolArray:
     return out
 
 
-def _recent(x: FloatArray, valid: BoolArray, days: int) -> tuple[FloatArray, FloatArray]:
-    """(with today, without today): the mean of the valid values of the last ``days`` days.
-
-    Summed window by window (not by running sums), so a value does not depend on where the
-    history given starts, to the last bit."""
-    pad = np.full((*x.shape[:-1], days), np.nan)
-    padded = np.concatenate([pad, np.where(valid, x, np.nan)], axis=-1)
-    # window j covers padded columns j .. j + days, i.e. days j - days .. j
-    win = sliding_window_view(padded, days + 1, axis=-1)[..., : x.shape[-1], :]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        today_w = win[..., 1:]
-        before_w = win[..., 1:-1]
-        today = np.nansum(today_w, axis=-1) / (~np.isnan(today_w)).sum(axis=-1)
-        before = np.nansum(before_w, axis=-1) / (~np.isnan(before_w)).sum(axis=-1)
-    return np.asarray(today, dtype=np.float64), np.asarray(before, dtype=np.float64)
+def _baseline(rule: IndexRule, grid: Grid, allowed: BoolArray) -> Baseline:
+    """(median, usual variation before the floor, values): per signal, patient and day."""
+    out = (np.empty(grid.x.shape), np.empty(grid.x.shape), np.empty(grid.x.shape))
+    rows = np.arange(grid.x.shape[1])
+    _baseline_into(
+        rule, grid, allowed, rows=rows, first=np.zeros(rows.size, dtype=np.int64), out=out
+    )
+    return out
 
 
-def _baseline(
-    rule: IndexRule, grid: Grid, allowed: BoolArray, redo: tuple[Baseline, IntArray] | None = None
-) -> Baseline:
-    """(median, usual variation before the floor, values): per signal, patient and day; with
-    ``redo``, a previous result recomputed for the given patients only."""
-    if redo is None:
-        rows = np.arange(grid.x.shape[1])
-        med = np.full(grid.x.shape, np.nan)
-        sd = np.full(grid.x.shape, np.nan)
-        count = np.zeros(grid.x.shape)
-    else:
-        (med, sd, count), rows = (a.copy() for a in redo[0]), redo[1]
-        if rows.size == 0:
-            return med, sd, count
-    for start in range(0, rows.size, BASELINE_CHUNK):
-        part = rows[start : start + BASELINE_CHUNK]
-        for i in range(grid.x.shape[0]):
-            y = np.where(grid.valid[i, part] & allowed[part], grid.x[i, part], np.nan)
-            m, mad, n = _window_median_mad(y, rule)
-            enough = n >= rule.min_days
-            med[i, part] = np.where(enough, m, np.nan)
-            sd[i, part] = np.where(enough, MAD_TO_SD * mad, np.nan)
-            count[i, part] = n
-    return med, sd, count
-
-
-def _window_median_mad(y: FloatArray, rule: IndexRule) -> tuple[FloatArray, FloatArray, IntArray]:
-    """(median, median absolute deviation, values) of each day's baseline window of the (rows,
-    days) values ``y`` (NaN: none)."""
-    lag = rule.guard_days + rule.baseline_days
-    padded = np.concatenate([np.full((y.shape[0], lag), np.nan), y], axis=1)
-    # window d covers padded columns d .. d + baseline_days - 1, i.e. days
-    # d - lag .. d - guard_days - 1
-    win = sliding_window_view(padded, rule.baseline_days, axis=1)[:, : y.shape[1]]
-    ordered = np.sort(win, axis=2)  # NaN last
-    n = (~np.isnan(win)).sum(axis=2)
-    m = _median_of_sorted(ordered, n)
-    dev = np.sort(np.abs(win - m[..., np.newaxis]), axis=2)
-    return m, _median_of_sorted(dev, n), n
-
-
-def _median_of_sorted(ordered: FloatArray, n: IntArray) -> FloatArray:
-    lo = np.clip((n - 1) // 2, 0, None)[..., np.newaxis]
-    hi = np.clip(n // 2, 0, None)[..., np.newaxis]
-    a = np.take_along_axis(ordered, lo, axis=-1)[..., 0]
-    b = np.take_along_axis(ordered, hi, axis=-1)[..., 0]
-    return np.asarray(np.where(n > 0, (a + b) / 2.0, np.nan), dtype=np.float64)
+def _baseline_into(
+    rule: IndexRule,
+    grid: Grid,
+    allowed: BoolArray,
+    *,
+    rows: IntArray,
+    first: IntArray,
+    out: Baseline,
+) -> None:
+    """``_baseline``'s figures for the patients ``rows`` from their day ``first`` on, in place."""
+    baselines(
+        grid.x,
+        allowed,
+        rows,
+        first,
+        lag=rule.guard_days + rule.baseline_days,
+        width=rule.baseline_days,
+        min_values=rule.min_days,
+        mad_to_sd=MAD_TO_SD,
+        out=out,
+    )
 
 
 @dataclass(frozen=True)
@@ -179,20 +146,23 @@ def _scored(rule: IndexRule, ctx: Context) -> _Scored | None:
     if grid is None:
         return None
     excluded = _excluded_days(rule, ctx, grid)
-    recent = _recent(grid.x, grid.valid, rule.short_days)
+    recent = recent_means(grid.x, rule.short_days)
     # Pass 1: alert days against a baseline that leaves out only hospital and discharge weeks.
     first_base = _baseline(rule, grid, ~excluded)
     first_pass = events(rule, grid, recent, first_base)
     alert_days = np.zeros(excluded.shape, dtype=bool)
     alert_days[first_pass.patient[first_pass.open], first_pass.col[first_pass.open]] = True
     # Pass 2: the baseline leaves out the alert days too (only patients with some change).
+    # Only windows that hold an alert day change: those from the patient's first one on.
     alerted = np.flatnonzero(alert_days.any(axis=1))
-    base = _baseline(rule, grid, ~excluded & ~alert_days, redo=(first_base, alerted))
+    first_day = alert_days[alerted].argmax(axis=1) + rule.guard_days + 1
+    base = first_base  # pass 1's figures are not needed again: recomputed in place
+    _baseline_into(rule, grid, ~excluded & ~alert_days, rows=alerted, first=first_day, out=base)
     # Only the alerted patients' baselines changed: only their events are scored again.
     ev = (
         first_pass
         if alerted.size == 0
-        else replace_rows(rule, first_pass, alerted, events(rule, grid, recent, base, rows=alerted))
+        else replace_rows(first_pass, alerted, events(rule, grid, recent, base, rows=alerted))
     )
     return _Scored(grid, recent, base, ev)
 
