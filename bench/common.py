@@ -6,7 +6,13 @@
 * ``wait_for`` / ``wait_for_log``: until a condition holds (or a text appears in a log so many
   times), checking on the way that the services are still running.
 * ``Service``: ``python -m hemkoll <command>`` with an environment of the bench's
-  (``service_env``), its output in a log of its own; started again after a kill.
+  (``service_env``), its output in a log of its own; started again after a kill. ``RunServices``:
+  a run's services, each with its metrics on a port of its own (the dispatchers with their own
+  MQTT client ids).
+* ``start_broker``, ``end_run``: a run's own Mosquitto; stopping what a run started, and
+  dropping its database.
+* ``bench_args``: a bench's command line with ``--quick``, SIGTERM ending the run as Ctrl-C does;
+  ``load_average``.
 * ``cpu_seconds``, ``cpu_of``, ``machine_cpu``, ``snapshot``, ``backend_pids``: CPU accounting
   from /proc.
 * ``percentile``, ``say``: figures and progress lines.
@@ -14,6 +20,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
@@ -24,12 +31,15 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, Protocol
 
 import numpy as np
 import psycopg
 from psycopg import sql
 
+from hemkoll.local_services.mosquitto import LocalMosquitto
+from hemkoll.local_services.ports import free_port
 from hemkoll.store.migrate import migrate
 
 ADMIN_URL = os.environ.get(
@@ -191,8 +201,11 @@ class Service:
         try:
             return self.process.wait(timeout=SERVICE_STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
+            # Its last log lines say what it was still doing (the run's logs go with its
+            # temporary directory).
             print(
-                f"{self.name} did not stop in {SERVICE_STOP_TIMEOUT_S:.0f} s; killing it",
+                f"{self.name} did not stop in {SERVICE_STOP_TIMEOUT_S:.0f} s; killing it\n"
+                f"{self.tail()}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -216,6 +229,90 @@ def stop_services(services: Iterable[Service]) -> dict[str, int | None]:
     for service in services:
         service.terminate()
     return {service.name: service.stop() for service in services}
+
+
+@dataclass
+class RunServices:
+    """A run's services: each ``python -m hemkoll <command>`` with the run's environment
+    (``service_env`` with the notifications' PUBLIC_URL and WARNING logs), its ``/metrics`` on
+    a free port of its own (``ports``, by name), its log in ``work``; each started one is added
+    to ``started`` (the caller's list, for ``stop_services``)."""
+
+    env: dict[str, str]
+    work: Path
+    started: list[Service]
+    ports: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of_run(
+        cls, database_url: str, mqtt_url: str, prefix: str, work: Path, started: list[Service]
+    ) -> RunServices:
+        env = service_env(
+            database_url, mqtt_url, prefix, public_url=PUBLIC_URL, log_level="WARNING"
+        )
+        return cls(env, work, started)
+
+    def start(self, name: str, command: str, **extra: str) -> Service:
+        """``hemkoll <command>`` as ``name``, with ``extra`` (HEMKOLL_... = value) on top."""
+        self.ports[name] = free_port()
+        env = {**self.env, "HEMKOLL_METRICS_PORT": str(self.ports[name]), **extra}
+        service = Service(name, command, env, self.work).start()
+        self.started.append(service)
+        return service
+
+    def start_dispatchers(self, count: int, prefix: str) -> None:
+        """``dispatch-0`` .. ``dispatch-<count - 1>``, each with an MQTT client id of its own
+        (``<prefix>-dispatch-<k>``: the broker drops a client when another takes its id)."""
+        for k in range(count):
+            self.start(
+                f"dispatch-{k}", "dispatch", HEMKOLL_DISPATCH_CLIENT_ID=f"{prefix}-dispatch-{k}"
+            )
+
+
+def start_broker(work: Path) -> LocalMosquitto:
+    """A Mosquitto of the run's own with the project's limits, in ``work/broker``, started."""
+    broker = LocalMosquitto(work / "broker")
+    broker.start()
+    return broker
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+def end_run(url: str, services: Iterable[Service], *started: Stoppable | None) -> None:
+    """A run's end, however it ends: its services stopped (``stop_services``), then each of
+    ``started`` that was (a receiver, a broker) in order, and its database dropped."""
+    stop_services(services)
+    for thing in started:
+        if thing is not None:
+            thing.stop()
+    drop_database(url)
+
+
+# --- a bench's command line ---------------------------------------------------------------
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
+
+
+def bench_args(parser: argparse.ArgumentParser, quick: dict[str, Any]) -> argparse.Namespace:
+    """The parsed command line with ``--quick`` (the last option: every one of ``quick`` set to
+    its value). SIGTERM from then on ends the run as Ctrl-C does: everything started is stopped
+    and the database dropped (the bench's ``finally``)."""
+    parser.add_argument("--quick", action="store_true", help=f"small: {quick}")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, _terminated)
+    if args.quick:
+        for name, value in quick.items():
+            setattr(args, name, value)
+    return args
+
+
+def load_average() -> str:
+    """The machine's load averages (1, 5, 15 minutes), as printed with a bench's figures."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 # --- waiting ------------------------------------------------------------------------------

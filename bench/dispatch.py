@@ -31,33 +31,31 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 import psycopg
 from cohort import start_centre
 from common import (
-    PUBLIC_URL,
+    RunServices,
     Service,
     backend_pids,
+    bench_args,
     cpu_of,
-    drop_database,
+    end_run,
     fresh_database,
+    load_average,
     percentile,
     rows,
     say,
-    service_env,
+    start_broker,
     stop_services,
     wait_for,
 )
 
-from hemkoll.local_services.mosquitto import LocalMosquitto
-from hemkoll.local_services.ports import free_port
 from hemkoll.store.sql import query
 
 # The goals (module docstring).
@@ -185,14 +183,6 @@ class Sampler:
         return sum(self.pending[-1][1:]) if self.pending else -1
 
 
-def _terminated(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(f"stopped by signal {signum}")
-
-
-def _load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
 def one_run(args: argparse.Namespace, dispatchers: int) -> None:
     url = fresh_database(f"dispatch{dispatchers}")
     services: list[Service] = []
@@ -216,32 +206,18 @@ def one_run(args: argparse.Namespace, dispatchers: int) -> None:
         )
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            broker = LocalMosquitto(work / "broker")
-            broker.start()
+            broker = start_broker(work)
             receiver = start_centre(url)
             prefix = f"hemkoll-dispatch-bench-{os.getpid()}"
-            env = service_env(url, broker.url, prefix, public_url=PUBLIC_URL, log_level="WARNING")
-            ports = []
-            for k in range(dispatchers):
-                ports.append(free_port())
-                services.append(
-                    Service(
-                        f"dispatch-{k}",
-                        "dispatch",
-                        {
-                            **env,
-                            "HEMKOLL_METRICS_PORT": str(ports[-1]),
-                            "HEMKOLL_DISPATCH_CLIENT_ID": f"{prefix}-dispatch-{k}",
-                        },
-                        work,
-                    ).start()
-                )
+            RunServices.of_run(url, broker.url, prefix, work, services).start_dispatchers(
+                dispatchers, prefix
+            )
             sampler = Sampler(url)
             began = time.monotonic()
             pids = [s.pid for s in services]
             thread = threading.Thread(target=sampler.run, args=(began,), daemon=True)
             thread.start()
-            load_start = _load()
+            load_start = load_average()
             postgres: set[int] = set()  # this database's backends seen during the drain
             postgres_looks: list[int] = []
 
@@ -259,7 +235,7 @@ def one_run(args: argparse.Namespace, dispatchers: int) -> None:
             wall = time.monotonic() - began
             cpu_dispatch = cpu_of(pids)
             cpu_postgres = cpu_of(postgres)
-            load_end = _load()
+            load_end = load_average()
             sampler.stop.set()
             thread.join()
             stop_services(services)
@@ -280,12 +256,7 @@ def one_run(args: argparse.Namespace, dispatchers: int) -> None:
                 f"at the end {load_end}; receiver: {receiver.recorder.stats()}"
             )
     finally:
-        stop_services(services)
-        if receiver is not None:
-            receiver.stop()
-        if broker is not None:
-            broker.stop()
-        drop_database(url)
+        end_run(url, services, receiver, broker)
 
 
 def _report(
@@ -344,13 +315,8 @@ def main() -> None:
     parser.add_argument("--centres", type=int, default=500)
     parser.add_argument("--dispatchers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--drain-timeout", type=float, default=900.0)
-    parser.add_argument("--quick", action="store_true", help=f"small: {QUICK}")
-    args = parser.parse_args()
-    signal.signal(signal.SIGTERM, _terminated)
-    if args.quick:
-        for name, value in QUICK.items():
-            setattr(args, name, value)
-    say(f"shared machine ({os.cpu_count()} cores, load average {_load()}): figures vary")
+    args = bench_args(parser, QUICK)
+    say(f"shared machine ({os.cpu_count()} cores, load average {load_average()}): figures vary")
     for count in args.dispatchers:
         one_run(args, count)
 

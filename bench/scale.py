@@ -31,35 +31,33 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import httpx
 from cohort import start_centre
 from common import (
-    PUBLIC_URL,
+    RunServices,
     Service,
     backend_pids,
-    drop_database,
+    bench_args,
+    end_run,
     fresh_database,
+    load_average,
     one,
     percentile,
     rows,
     say,
-    service_env,
+    start_broker,
     stop_services,
     wait_for,
 )
 from scale_peak import PeakPlan, Samples, counters, start_publisher
 from scale_world import Morning, load
 
-from hemkoll.local_services.mosquitto import LocalMosquitto
-from hemkoll.local_services.ports import free_port
 from hemkoll.simulator.receiver.health_centre import WebhookReceiver
 
 # A real morning peak: four fifths of a day's readings within two hours (docs/scaling.md).
@@ -89,10 +87,6 @@ def _mib(n: float) -> str:
     return f"{n / 2**20:,.0f} MiB"
 
 
-def _terminated(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(f"stopped by signal {signum}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -104,16 +98,10 @@ def main() -> None:
     parser.add_argument("--rules-workers", type=int, default=1)
     parser.add_argument("--dispatchers", type=int, default=1)
     parser.add_argument("--drain-timeout", type=float, default=1800.0)
-    parser.add_argument("--quick", action="store_true", help=f"small: {QUICK}")
-    args = parser.parse_args()
-    # SIGTERM ends the run as Ctrl-C does: everything started is stopped, the database dropped.
-    signal.signal(signal.SIGTERM, _terminated)
-    if args.quick:
-        for name, value in QUICK.items():
-            setattr(args, name, value)
+    args = bench_args(parser, QUICK)
     say(
-        f"shared machine ({os.cpu_count()} cores, load average "
-        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}): figures vary from run to run"
+        f"shared machine ({os.cpu_count()} cores, load average {load_average()}): figures vary "
+        "from run to run"
     )
     now = datetime.now(UTC)
     url = fresh_database("scale")
@@ -140,29 +128,17 @@ def main() -> None:
         )
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            broker = LocalMosquitto(work / "broker")
-            broker.start()
+            broker = start_broker(work)
             seconds = args.peak_minutes * 60
             plan = PeakPlan(broker.host, broker.port, prefix, seconds, seed=7)
             proc, go, out = start_publisher(plan, morning)  # forked before any thread
             receiver = start_centre(url)
-            ports: dict[str, int] = {}
-            env = service_env(url, broker.url, prefix, public_url=PUBLIC_URL, log_level="WARNING")
-
-            def service(name: str, command: str, **extra: str) -> Service:
-                ports[name] = free_port()
-                e = {**env, "HEMKOLL_METRICS_PORT": str(ports[name]), **extra}
-                s = Service(name, command, e, work).start()
-                services.append(s)
-                return s
-
-            service("ingest", "ingest")
+            run = RunServices.of_run(url, broker.url, prefix, work, services)
+            ports = run.ports
+            run.start("ingest", "ingest")
             for k in range(args.rules_workers):
-                service(f"rules-{k}", "rules")
-            for k in range(args.dispatchers):
-                service(
-                    f"dispatch-{k}", "dispatch", HEMKOLL_DISPATCH_CLIENT_ID=f"{prefix}-dispatch-{k}"
-                )
+                run.start(f"rules-{k}", "rules")
+            run.start_dispatchers(args.dispatchers, prefix)
 
             def ready() -> bool:
                 try:
@@ -226,11 +202,7 @@ def main() -> None:
         stop_services(services)
         if proc is not None and proc.is_alive():
             proc.terminate()
-        if receiver is not None:
-            receiver.stop()
-        if broker is not None:
-            broker.stop()
-        drop_database(url)
+        end_run(url, services, receiver, broker)  # the services are stopped: only the rest
 
 
 def _peak(

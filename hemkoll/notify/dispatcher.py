@@ -12,6 +12,12 @@ dispatchers may run; one that dies loses its leases, and another sends those not
 with the same webhook-id.
 APScheduler jobs run ``escalate_due`` and the outbox's retention (``retention.delete_expired``).
 Database outages are waited out with backoff.
+
+On ``stop()`` (SIGTERM) it claims nothing more, gives the sends in flight STOP_GRACE_S to finish
+and be recorded, and returns without those still going: they run on daemon threads, so the
+process exits, and what they claimed is left to its lease (sent again, with the same id, once
+the lease runs out: the dispatcher's at-least-once, as after a kill). A claim is only made for
+a free thread and starts sending at once, so nothing claimed waits unsent.
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -68,6 +74,15 @@ DEVICE_LANES = 2
 # sending the same notification. A dead dispatcher's notifications go out again this long
 # after it claimed them.
 LEASE_S = 60.0
+# On stop, the sends in flight get this long to finish and be recorded before the dispatcher
+# exits without them (their claims left to the lease). Long enough for the usual slow case to
+# end on its own: a webhook waiting for a busy receiver's answer (the HTTP read timeout, 10 s)
+# or a device batch for its PUBACKs (device.PUBACK_TIMEOUT_S, 10 s); short enough that the
+# whole stop fits the 20 s a service manager or bench/common.py gives before SIGKILL (and
+# Kubernetes' default 30 s). Not the attempt's own worst case (webhook.HTTP_WORST_CASE_S, 25 s,
+# and a receiver that trickles its answer resets the read timeout with every byte): waiting for
+# that would let an endpoint decide how long a stop takes.
+STOP_GRACE_S = 12.0
 # Nothing due: look again after this long even without a NOTIFY (the outbox is the truth; a
 # NOTIFY only shortens the wait, and one sent while we reconnected is lost).
 IDLE_WAIT_S = 5.0
@@ -112,6 +127,7 @@ class DispatcherConfig:
     device_batch: int = DEVICE_BATCH
     device_lanes: int = DEVICE_LANES
     lease_s: float = LEASE_S
+    stop_grace_s: float = STOP_GRACE_S
     webhook_schedule: RetrySchedule = WEBHOOK_SCHEDULE
     device_schedule: RetrySchedule = DEVICE_SCHEDULE
     # Settled notifications older than this are deleted (HEMKOLL_NOTIFICATION_RETENTION_DAYS).
@@ -166,6 +182,8 @@ class Dispatcher:
         )
         self._stopping = threading.Event()
         self._lock = threading.Lock()
+        # Notified whenever a send or a device batch ends (the stop waits on it).
+        self._ended = threading.Condition(self._lock)
         self._in_flight = 0
         self._device_batches = 0
         self._wake_r, self._wake_w = socket.socketpair()
@@ -217,7 +235,12 @@ class Dispatcher:
         """One retention pass at the config's clock; how many notifications were deleted
         (counted in hemkoll_notifications_deleted_total as they go)."""
         with connect(self._config.database_url) as conn:
-            return delete_expired(conn, self._config.clock(), self._config.notification_retention)
+            return delete_expired(
+                conn,
+                self._config.clock(),
+                self._config.notification_retention,
+                stopping=self._stopping.is_set,
+            )
 
     # -- the service ---------------------------------------------------------------------
 
@@ -235,23 +258,44 @@ class Dispatcher:
             name="hemkoll-dispatch",
         )
         pool.open(wait=False)
-        executor = ThreadPoolExecutor(self._config.send_threads, thread_name_prefix="dispatch")
-        devices = ThreadPoolExecutor(self._config.device_lanes, thread_name_prefix="devices")
         scheduler = start_jobs(self.heartbeat, self.escalation_job, self.retention_job)
         try:
-            serve_until_stopped(
-                lambda: self._serve(executor, devices, pool), self._stopping, "dispatcher"
-            )
+            serve_until_stopped(lambda: self._serve(pool), self._stopping, "dispatcher")
         finally:
             scheduler.shutdown(wait=False)
-            executor.shutdown(wait=True)  # sends in flight finish and are recorded
-            devices.shutdown(wait=True)
+            self._let_in_flight_finish()
             pool.close()
             self.close()
 
-    def _serve(
-        self, executor: ThreadPoolExecutor, devices: ThreadPoolExecutor, pool: ConnectionPool[Conn]
-    ) -> None:
+    def _let_in_flight_finish(self) -> None:
+        """Wait up to the grace for the sends in flight to finish and be recorded; log those
+        left to their leases."""
+        grace = self._config.stop_grace_s
+        started = time.monotonic()
+        with self._ended:
+            self._ended.wait_for(
+                lambda: self._in_flight == 0 and self._device_batches == 0, timeout=grace
+            )
+            webhooks, batches = self._in_flight, self._device_batches
+        if webhooks or batches:
+            log.warning(
+                "stopping: %d webhooks and %d device batches still being sent after the "
+                "%.0f s grace; left to their leases (sent again, with the same id, once those "
+                "run out)",
+                webhooks,
+                batches,
+                grace,
+            )
+        elif time.monotonic() - started > 0.1:
+            log.info("stopping: the sends in flight finished and were recorded")
+
+    def _start(self, name: str, target: Callable[..., None], *args: object) -> None:
+        """A send on a thread of its own, a daemon: one still going after the stop's grace
+        does not hold the process (a ThreadPoolExecutor's threads are joined at exit). Claims
+        are made for free threads only, so these are never more than the pools' sizes."""
+        threading.Thread(target=target, args=args, name=name, daemon=True).start()
+
+    def _serve(self, pool: ConnectionPool[Conn]) -> None:
         with (
             connect(self._config.database_url) as conn,
             listening(self._config.database_url, DISPATCH_CHANNEL) as listener,
@@ -263,10 +307,10 @@ class Dispatcher:
                 lanes_free = self._config.device_lanes - self._device_batches
                 more = False  # a lane claimed all it could take: there may be more due
                 if free > 0:
-                    more = self._claim_webhooks(conn, executor, pool, free) == free
-                if lanes_free > 0:
+                    more = self._claim_webhooks(conn, pool, free) == free
+                if lanes_free > 0 and not self._stopping.is_set():
                     batch = self._config.device_batch
-                    more = self._claim_devices(conn, devices, pool, batch) == batch or more
+                    more = self._claim_devices(conn, pool, batch) == batch or more
                 if more:
                     continue  # claim again (a lane that is full now is skipped)
                 wait = IDLE_WAIT_S  # with no thread free, a finishing send wakes us
@@ -276,9 +320,7 @@ class Dispatcher:
                         wait = min(wait, due_in if due_in > 0 else CONTENDED_WAIT_S)
                 listener.wait(wait, wake=self._wake_r)
 
-    def _claim_webhooks(
-        self, conn: Conn, executor: ThreadPoolExecutor, pool: ConnectionPool[Conn], free: int
-    ) -> int:
+    def _claim_webhooks(self, conn: Conn, pool: ConnectionPool[Conn], free: int) -> int:
         claims = store.claim(
             conn,
             limit=free,
@@ -289,12 +331,10 @@ class Dispatcher:
         for claimed in claims:
             with self._lock:
                 self._in_flight += 1
-            executor.submit(self._send_and_record, pool, claimed)
+            self._start("dispatch", self._send_and_record, pool, claimed)
         return len(claims)
 
-    def _claim_devices(
-        self, conn: Conn, devices: ThreadPoolExecutor, pool: ConnectionPool[Conn], batch: int
-    ) -> int:
+    def _claim_devices(self, conn: Conn, pool: ConnectionPool[Conn], batch: int) -> int:
         claims = store.claim(
             conn,
             limit=batch,
@@ -305,7 +345,7 @@ class Dispatcher:
         if claims:
             with self._lock:
                 self._device_batches += 1
-            devices.submit(self._send_and_record_devices, pool, claims)
+            self._start("devices", self._send_and_record_devices, pool, claims)
         return len(claims)
 
     def _send_and_record(
@@ -334,8 +374,9 @@ class Dispatcher:
             # Not the message: a traceback could quote the payload.
             self._bug(pool, claimed, type(exc).__name__, "unexpected error")
         finally:
-            with self._lock:
+            with self._ended:
                 self._in_flight -= 1
+                self._ended.notify_all()
             self._wake()
 
     def _send_and_record_devices(
@@ -369,8 +410,9 @@ class Dispatcher:
             for claimed in claims:
                 self._bug(pool, claimed, type(exc).__name__, "unexpected error")
         finally:
-            with self._lock:
+            with self._ended:
                 self._device_batches -= 1
+                self._ended.notify_all()
             self._wake()
 
     def _fault(self, error: str, message: str, *args: object) -> None:

@@ -11,6 +11,7 @@ fails (the failure then turns /healthz red as any periodic job's does: ``run_job
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from hemkoll.observability import metrics
@@ -37,14 +38,19 @@ def delete_expired(
     *,
     batch: int = DELETE_BATCH,
     max_batches: int = MAX_BATCHES_PER_RUN,
+    stopping: Callable[[], bool] | None = None,
 ) -> int:
     """Delete the settled notifications created before ``now - retention`` (aware), in
-    batches until one comes back short or ``max_batches`` ran; how many were deleted."""
+    batches until one comes back short, ``max_batches`` ran or ``stopping()`` (the dispatcher
+    stops: a run catching up would otherwise hold its exit for up to MAX_BATCHES_PER_RUN
+    batches; the next run goes on); how many were deleted."""
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     before = now - retention
     deleted = 0
     for _ in range(max_batches):
+        if stopping is not None and stopping():
+            break
         done = notifications.delete_settled(conn, before=before, limit=batch)
         deleted += done
         metrics.NOTIFICATIONS_DELETED.inc(done)

@@ -102,18 +102,38 @@ def test_settled_notifications_past_the_retention_go_with_their_attempts_and_no_
     assert dispatcher.delete_old_notifications() == 0  # nothing left to do
 
 
-def test_a_run_deletes_in_batches_and_stops_after_its_last_batch(
-    db_url: str, enrolment: Enrolment
-) -> None:
+def _five_expired(db_url: str, enrolment: Enrolment) -> datetime:
+    """Five notifications given up; a time when all five are past the retention."""
     ids = [_resolved_alert(db_url, enrolment.patient.id, f"rule_{i}")[1] for i in range(5)]
     for notification_id in ids:
         _given_up(db_url, notification_id, "expired")
-    now = datetime.now(UTC) + RETENTION + timedelta(days=1)  # all five are past it then
+    return datetime.now(UTC) + RETENTION + timedelta(days=1)
+
+
+def test_a_run_deletes_in_batches_and_stops_after_its_last_batch(
+    db_url: str, enrolment: Enrolment
+) -> None:
+    now = _five_expired(db_url, enrolment)
     with connect(db_url) as conn:
         assert delete_expired(conn, now, RETENTION, batch=2, max_batches=2) == 4
         assert scalar(db_url, "SELECT count(*) FROM notifications") == 1
         assert delete_expired(conn, now, RETENTION, batch=2) == 1
     assert scalar(db_url, "SELECT count(*) FROM notifications") == 0
+
+
+def test_a_run_ends_after_the_batch_in_hand_once_its_dispatcher_stops(
+    db_url: str, enrolment: Enrolment
+) -> None:
+    now = _five_expired(db_url, enrolment)
+    batches: list[int] = []
+
+    def stopping() -> bool:  # asked before each batch; the stop comes during the first
+        batches.append(1)
+        return len(batches) > 1
+
+    with connect(db_url) as conn:
+        assert delete_expired(conn, now, RETENTION, batch=2, stopping=stopping) == 2
+    assert scalar(db_url, "SELECT count(*) FROM notifications") == 3
 
 
 def test_the_retention_job_of_a_dispatcher_that_cannot_reach_its_database_turns_it_red(
