@@ -10,7 +10,7 @@ import numpy as np
 
 from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
 from hemkoll.rules.config import IndexRule
-from hemkoll.rules.kinds.index_kernels import scored_events
+from hemkoll.rules.kinds.index_kernels import merge_events, scored_events
 from hemkoll.rules.localtime import US_PER_DAY
 
 # Per signal, patient and day: the median, the usual variation before the floor, and how many
@@ -99,19 +99,10 @@ def events(
 def replace_rows(ev: Events, rows: IntArray, redone: Events) -> Events:
     """``ev`` with the events of the patients ``rows`` replaced by ``redone``'s (which holds
     only theirs); a patient's events, and their hysteresis, are all from one of the two."""
-    keep = ~np.isin(ev.patient, rows)
-    patient = np.concatenate([ev.patient[keep], redone.patient])
-    order = np.argsort(patient, kind="stable")
-    return Events(
-        *(
-            np.concatenate([a[keep], b])[order]
-            for a, b in (
-                (ev.patient, redone.patient),
-                (ev.col, redone.col),
-                (ev.t, redone.t),
-                (ev.trigger, redone.trigger),
-                (ev.score, redone.score),
-                (ev.open, redone.open),
-            )
-        )
-    )
+    replaced = np.zeros(int(max(ev.patient.max(initial=-1), rows.max(initial=-1))) + 1, bool)
+    replaced[rows] = True
+    return Events(*merge_events(_columns(ev), _columns(redone), replaced))
+
+
+def _columns(ev: Events) -> tuple[IntArray, IntArray, IntArray, IntArray, FloatArray, BoolArray]:
+    return ev.patient, ev.col, ev.t, ev.trigger, ev.score, ev.open

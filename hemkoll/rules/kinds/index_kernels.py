@@ -24,6 +24,7 @@ import numpy as np
 from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
 
 _F = TypeVar("_F", bound=Callable[..., object])
+_A = TypeVar("_A", IntArray, FloatArray, BoolArray)
 
 
 def _jit(function: _F) -> _F:
@@ -62,22 +63,16 @@ def _insert(buf: FloatArray, n: int, value: float) -> None:
 
 
 @_inline
-def _remove(buf: FloatArray, n: int, value: float) -> None:
-    """Remove one ``value`` from the sorted ``buf[:n]`` (it is there)."""
-    for k in range(_rank(buf, n, value, False), n - 1):
-        buf[k] = buf[k + 1]
-
-
-@_inline
-def _kth_deviation(buf: FloatArray, n: int, split: int, m: float, k: int) -> float:
-    """The ``k``-th smallest (from 0) of ``abs(buf[i] - m)`` over the sorted ``buf[:n]``, where
-    ``buf[:split]`` are below ``m``: the deviations below, read downwards from ``split - 1``,
-    and those above, upwards from ``split``, are two ascending runs; the k-th of their union is
-    found by bisecting how many come from the first run."""
-    a_len = split
-    b_len = n - split
-    lo = max(0, k + 1 - b_len)
-    hi = min(k + 1, a_len)
+def _middle_deviations(buf: FloatArray, n: int, m: float) -> tuple[float, float]:
+    """The ``(n-1)//2``-th and ``n//2``-th smallest (from 0) of ``abs(buf[i] - m)`` over the
+    sorted ``buf[:n]``, ``m`` its median. The deviations of the values below ``m``, read
+    downwards, and of the others, read upwards, are two ascending runs: bisecting how many of
+    the k + 1 smallest (k = n // 2) come from the first gives the k-th as the larger of the two
+    runs' last taken, and the (k-1)-th as the second largest of those taken."""
+    split = _rank(buf, n, m, False)
+    k = n >> 1
+    lo = max(0, k + 1 - (n - split))
+    hi = min(k + 1, split)
     while lo < hi:
         i = (lo + hi) >> 1  # enough with i from the first run, if its next is not below
         # the second run's (k + 1 - i)-th
@@ -86,9 +81,23 @@ def _kth_deviation(buf: FloatArray, n: int, split: int, m: float, k: int) -> flo
         hi = hi if more else i
     i = lo  # i from the first run, k + 1 - i from the second
     j = k + 1 - i
-    a_last = abs(buf[split - i] - m) if i >= 1 else -np.inf
-    b_last = abs(buf[split + j - 1] - m) if j >= 1 else -np.inf
-    return a_last if a_last > b_last else b_last
+    a1 = abs(buf[split - i] - m) if i >= 1 else -np.inf
+    b1 = abs(buf[split + j - 1] - m) if j >= 1 else -np.inf
+    if n & 1:
+        top = a1 if a1 > b1 else b1
+        return top, top
+    if a1 >= b1:  # the first run's is the k-th: the (k-1)-th is the next largest taken
+        a2 = abs(buf[split - i + 1] - m) if i >= 2 else -np.inf
+        return (a2 if a2 > b1 else b1), a1
+    b2 = abs(buf[split + j - 2] - m) if j >= 2 else -np.inf
+    return (a1 if a1 > b2 else b2), b1
+
+
+@_inline
+def _remove(buf: FloatArray, n: int, value: float) -> None:
+    """Remove one ``value`` from the sorted ``buf[:n]`` (it is there)."""
+    for k in range(_rank(buf, n, value, False), n - 1):
+        buf[k] = buf[k + 1]
 
 
 @_jit
@@ -140,9 +149,7 @@ def _baselines(
                     sd[i, p, d] = np.nan
                     continue
                 m = (buf[(n - 1) >> 1] + buf[n >> 1]) / 2.0
-                split = _rank(buf, n, m, False)  # values below the median
-                a = _kth_deviation(buf, n, split, m, (n - 1) >> 1)
-                b = _kth_deviation(buf, n, split, m, n >> 1)
+                a, b = _middle_deviations(buf, n, m)
                 med[i, p, d] = m
                 sd[i, p, d] = mad_to_sd * ((a + b) / 2.0)
 
@@ -155,27 +162,29 @@ def _recent_means(x: FloatArray, days: int, today: FloatArray, before: FloatArra
     Each window summed on its own, left to right, as numpy's ``nansum`` over a window of fewer
     than eight (``(x0 + x1) + x2 ...``, the missing ones as 0.0), then divided by the count."""
     rows, width = x.shape
+    pad = days - 1  # the days before the first, as missing
+    value = np.zeros(width + pad)  # 0.0 where missing
+    has = np.zeros(width + pad, dtype=np.int64)
     for r in range(rows):
+        for k in range(width):
+            v = x[r, k]
+            ok = not np.isnan(v)  # a select, not a branch
+            value[pad + k] = v if ok else 0.0
+            has[pad + k] = ok
         for d in range(width):
-            total = 0.0
-            n = 0
-            first = True
-            for k in range(d - days + 1, d):
-                v = x[r, k] if k >= 0 else np.nan
-                if np.isnan(v):
-                    v = 0.0
-                else:
-                    n += 1
-                total = v if first else total + v
-                first = False
-            before[r, d] = total / n if n else np.nan
-            v = x[r, d]
-            if np.isnan(v):
-                v = 0.0
-                m = n
+            # padded columns d .. d + pad - 1: the days before today; d + pad: today
+            total = value[d]  # numpy's sum starts from the first of the window
+            n = has[d]
+            for k in range(d + 1, d + pad):
+                total += value[k]
+                n += has[k]
+            if pad == 0:  # no day before today in the window: the sum is today's alone
+                n = 0
+                before[r, d] = np.nan
             else:
-                m = n + 1
-            total = v if first else total + v
+                before[r, d] = total / n if n else np.nan
+                total += value[d + pad]
+            m = n + has[d + pad]
             today[r, d] = total / m if m else np.nan
 
 
@@ -297,6 +306,59 @@ def _events(
                 )
                 e += 1
     return patient[:e], col[:e], times[:e], trigger[:e], score[:e], opened[:e]
+
+
+_EventColumns = tuple[IntArray, IntArray, IntArray, IntArray, FloatArray, BoolArray]
+
+
+@_jit
+def _merge(
+    patient: IntArray, redone_patient: IntArray, replaced: BoolArray
+) -> tuple[IntArray, IntArray]:
+    """Where each event of the merge comes from: (source 0 or 1, index), patients in order,
+    a replaced patient's events from the second list, the others' from the first."""
+    size = 0
+    for e in range(patient.size):
+        size += not replaced[patient[e]]
+    size += redone_patient.size
+    source = np.empty(size, dtype=np.int64)
+    index = np.empty(size, dtype=np.int64)
+    a = 0
+    b = 0
+    for out in range(size):
+        while a < patient.size and replaced[patient[a]]:
+            a += 1
+        take_b = b < redone_patient.size and (a >= patient.size or redone_patient[b] < patient[a])
+        source[out] = 1 if take_b else 0
+        index[out] = b if take_b else a
+        b += take_b
+        a += not take_b
+    return source, index
+
+
+@_jit
+def _gather(a: _A, b: _A, source: IntArray, index: IntArray) -> _A:
+    """``a[index]`` where ``source`` is 0, ``b[index]`` where it is 1."""
+    out = np.empty(index.size, dtype=a.dtype)
+    for k in range(index.size):
+        out[k] = b[index[k]] if source[k] else a[index[k]]
+    return out
+
+
+def merge_events(
+    events: _EventColumns, redone: _EventColumns, replaced: BoolArray
+) -> _EventColumns:
+    """``events`` (sorted by patient) with the patients ``replaced`` (a per-patient mask) taking
+    ``redone``'s events (theirs only, sorted by patient) instead."""
+    source, index = _merge(events[0], redone[0], replaced)
+    return (
+        _gather(events[0], redone[0], source, index),
+        _gather(events[1], redone[1], source, index),
+        _gather(events[2], redone[2], source, index),
+        _gather(events[3], redone[3], source, index),
+        _gather(events[4], redone[4], source, index),
+        _gather(events[5], redone[5], source, index),
+    )
 
 
 def baselines(
