@@ -211,21 +211,25 @@ def evaluate(rule: IndexRule, ctx: Context) -> Hits:
     first_of_day[1:] = open_key[1:] != open_key[:-1]
     fire = np.flatnonzero(ev.open)[first_of_day]
     red = ev.score[fire] >= rule.red if rule.red is not None else np.zeros(fire.size, dtype=bool)
+    # What the findings' evidence needs, (signals, findings): kept instead of the whole
+    # cohort's (signals, patients, days) arrays, which a render closure would hold on to.
+    fp, fc, ft = ev.patient[fire], ev.col[fire], ev.t[fire]
+    measured = grid.valid[:, fp, fc] & (grid.t[:, fp, fc] <= ft)
+    recent = np.where(measured, today[:, fp, fc], before[:, fp, fc])
+    f_med, f_sd, f_count = med[:, fp, fc], sd[:, fp, fc], count[:, fp, fc]
+    f_day = grid.day0[fp] + fc
+    f_score = ev.score[fire]
 
     def render(k: int) -> Finding:
-        e = int(fire[k])
-        p, c, at = int(ev.patient[e]), int(ev.col[e]), int(ev.t[e])
-        measured = grid.valid[:, p, c] & (grid.t[:, p, c] <= at)
-        recent = np.where(measured, today[:, p, c], before[:, p, c])
-        z, part = contributions(rule, recent, med[:, p, c], sd[:, p, c])
+        z, part = contributions(rule, recent[:, k], f_med[:, k], f_sd[:, k])
         signals = [
             SignalState(
                 metric=s.metric,
                 direction=s.direction,
-                recent=_num(recent[i]),
-                median=_num(med[i, p, c]),
-                usual_sd=max(float(sd[i, p, c]), s.sd_floor) if np.isfinite(sd[i, p, c]) else None,
-                baseline_values=int(count[i, p, c]),
+                recent=_num(recent[i, k]),
+                median=_num(f_med[i, k]),
+                usual_sd=max(float(f_sd[i, k]), s.sd_floor) if np.isfinite(f_sd[i, k]) else None,
+                baseline_values=int(f_count[i, k]),
                 z=_num(z[i]),
                 points=float(part[i]),
             )
@@ -234,13 +238,13 @@ def evaluate(rule: IndexRule, ctx: Context) -> Hits:
         return finding(
             rule,
             red=bool(red[k]),
-            at=at,
-            day=int(grid.day0[p]) + c,
-            score=float(ev.score[e]),
+            at=int(ft[k]),
+            day=int(f_day[k]),
+            score=float(f_score[k]),
             signals=signals,
         )
 
-    return Hits(patient=ev.patient[fire], t=ev.t[fire], red=red, render=render)
+    return Hits(patient=fp, t=ft, red=red, render=render)
 
 
 def _num(value: float) -> float | None:
