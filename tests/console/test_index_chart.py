@@ -44,7 +44,9 @@ def test_the_page_charts_her_index_with_both_levels_or_says_there_is_none_yet(
     with connect(db_url) as conn:
         now = datetime.now(UTC)
         days = local_days(now.astimezone(TZ).date(), 30)
-        found = load(conn, a.patient_id, DETERIORATION_INDEX, first_day=days[0], tz=TZ, now=now)
+        (found,) = load(
+            conn, a.patient_id, [DETERIORATION_INDEX], first_day=days[0], tz=TZ, now=now
+        )
     shown = [d for d in found.days if d.day >= days[0]]
     assert shown
     assert any(d.baseline for d in shown)
@@ -157,7 +159,7 @@ def test_a_lower_opening_level_flags_more_days_and_once_saved_the_page_marks_the
     with connect(db_url) as conn:
         now = datetime.now(UTC)
         days = local_days(now.astimezone(TZ).date(), 90)
-        found = load(conn, a.patient_id, lowered, first_day=days[0], tz=TZ, now=now)
+        (found,) = load(conn, a.patient_id, [lowered], first_day=days[0], tz=TZ, now=now)
     open_days = [d for d in found.open_days if d >= days[0]]
     assert len(open_days) >= lower
     assert index.count("track-index_open") == len(open_days)

@@ -60,19 +60,23 @@ def suffix_of(position: int, rule: IndexRule) -> str:
 def load(
     conn: Conn,
     patient_id: UUID,
-    rule: IndexRule,
+    rules: Sequence[IndexRule],
     *,
     first_day: date,
     tz: ZoneInfo,
     now: datetime,
-) -> IndexSeries:
-    """Her index up to ``now``, exact from ``first_day`` on (local days of ``tz``)."""
-    since = datetime.combine(first_day, time(), tz) - history_needed(rule)
+) -> list[IndexSeries]:
+    """Her indexes up to ``now``, exact from ``first_day`` on (local days of ``tz``), one per
+    rule; her readings are read once, as far back as the rule that needs the most."""
+    if not rules:
+        return []
+    since = datetime.combine(first_day, time(), tz) - max(history_needed(r) for r in rules)
     rows = readings_between(conn, patient_id, since, now)
     stays = hospital_stays.stays_of_patients(
         conn, [patient_id], since, now, grace=DISCHARGE_GRACE
     ).get(patient_id, [])
-    return index_series(rule, series_from_rows(rows), tz=tz, now=now, stays=stays)
+    series = series_from_rows(rows)
+    return [index_series(rule, series, tz=tz, now=now, stays=stays) for rule in rules]
 
 
 def level_lines(

@@ -100,10 +100,14 @@ def patient_page(
         )
         focus, joined = _focus(s.conn, shown, alert, patient_id)
         # Her deterioration indexes over the days shown, whether or not they are on for her.
-        found_indexes = [
-            (rule, load(s.conn, patient_id, rule, first_day=day_list[0], tz=tz, now=now))
-            for rule in index_rules(rule_set)
-        ]
+        rules = index_rules(rule_set)
+        found_indexes = list(
+            zip(
+                rules,
+                load(s.conn, patient_id, rules, first_day=day_list[0], tz=tz, now=now),
+                strict=True,
+            )
+        )
         names = {m.id: m.name for m in staff.list_staff(s.conn, health_centre_id=caller.scope)}
         contacts = log_context(s.conn, patient, lang=language(request), now=now)
         own_side = patient_side_context(s, patient, by=caller.principal.staff_id)

@@ -326,8 +326,8 @@ def _backtest(e: _Edit, layer: OverrideLayer, now: datetime) -> dict[str, Any]:
     proposed_rule = find(proposed, e.base.id)
     index = (
         index_chart.load(
-            conn, patient.id, proposed_rule, first_day=days[0], tz=tz, now=report.until
-        )
+            conn, patient.id, [proposed_rule], first_day=days[0], tz=tz, now=report.until
+        )[0]
         if isinstance(proposed_rule, IndexRule)
         else None
     )
