@@ -22,6 +22,7 @@ from hemkoll.rules import (
     evaluate_cohort,
     findings_since,
 )
+from hemkoll.rules import engine as engine_module
 from hemkoll.rules.baseline import evaluate_reference
 from hemkoll.rules.engine import required_history
 from hemkoll.rules.findings import epoch_us
@@ -91,6 +92,24 @@ def test_engine_equals_reference_on_a_random_cohort(zone: str, messy: bool) -> N
     }
     for series, got, p in zip(patients, engine, paused, strict=True):
         _assert_same(got, evaluate_reference(RULES, series, tz=tz, now=now, paused=p))
+
+
+def test_chunks_on_threads_find_what_one_chunk_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = CohortSpec(patients=23, days=90, start_us=epoch_us(START), seed=5)
+    patients = cohort(spec)
+    tz = ZoneInfo("Europe/Stockholm")
+    now = START + timedelta(days=91)
+    paused = [i % 5 == 0 for i in range(len(patients))]
+    whole = evaluate_cohort(RULES, patients, tz=tz, now=now, paused=paused)
+    monkeypatch.setattr(engine_module, "COHORT_CHUNK", 4)  # 6 chunks, the last of 3
+    for threads in (1, 3):
+        chunked = evaluate_cohort(RULES, patients, tz=tz, now=now, paused=paused, threads=threads)
+        assert chunked.counts() == whole.counts()
+        for got, expected in zip(chunked.all(), whole.all(), strict=True):
+            _assert_same(got, expected)
+    assert whole.count() > 23 * 3
+    with pytest.raises(ValueError, match="threads"):
+        evaluate_cohort(RULES, patients, tz=tz, now=now, threads=0)
 
 
 @settings(max_examples=15, deadline=None)
