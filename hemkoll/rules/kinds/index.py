@@ -73,10 +73,14 @@ def _build_grid(metrics: tuple[str, ...], ctx: Context) -> Grid | None:
     x = np.full((len(daily), n, width), np.nan)
     t = np.full((len(daily), n, width), NO_TIME, dtype=np.int64)
     for i, g in enumerate(daily):
-        p, c = np.nonzero(g.valid)
-        col = c + (g.day0[p] - day0[p])
-        x[i, p, col] = g.value[p, c]
-        t[i, p, col] = g.t[p, c]
+        # A patient's row of this metric goes ``shift`` columns in (its first day after her
+        # grid's): rows of one shift (a few: most are 0) copied as one block each.
+        w = g.value.shape[1]
+        shift = np.where(has[i], g.day0 - day0, -1)
+        for sh in np.unique(shift[has[i]]).tolist():
+            rows = np.flatnonzero(shift == sh)
+            x[i, rows, sh : sh + w] = g.value[rows]
+            t[i, rows, sh : sh + w] = g.t[rows]
     return Grid(day0=day0, x=x, t=t)
 
 

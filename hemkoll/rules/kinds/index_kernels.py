@@ -132,26 +132,41 @@ def _baselines(
             # The first day put in: earlier ones are not in the buffer to be taken out.
             floor = max(0, begin - lag + width - 1)
             n = 0
+            # The figures of the buffer as it is, once computed: a day whose value out equals
+            # its value in, or that has neither, leaves it as it was (a symptom's usual answer
+            # leaving and coming back, a week of missed days), and takes them again.
+            known = False
+            m = np.nan
+            u = np.nan
             for d in range(begin, days):
                 out = d - lag - 1  # the day that leaves the window
-                if out >= floor and allowed[p, out] and not np.isnan(x[i, p, out]):
-                    _remove(buf, n, x[i, p, out])
-                    n -= 1
                 new = d - lag + width - 1  # the day that enters it
-                if new >= 0 and allowed[p, new] and not np.isnan(x[i, p, new]):
-                    _insert(buf, n, x[i, p, new])
-                    n += 1
+                leaves = out >= floor and allowed[p, out] and not np.isnan(x[i, p, out])
+                enters = new >= 0 and allowed[p, new] and not np.isnan(x[i, p, new])
+                if leaves and enters and x[i, p, out] == x[i, p, new]:
+                    pass  # the same value out and in: the same sorted buffer
+                elif leaves or enters:
+                    known = False
+                    if leaves:
+                        _remove(buf, n, x[i, p, out])
+                        n -= 1
+                    if enters:
+                        _insert(buf, n, x[i, p, new])
+                        n += 1
                 if d < first[q]:
                     continue
                 count[i, p, d] = n
-                if n < min_values or n == 0:
-                    med[i, p, d] = np.nan
-                    sd[i, p, d] = np.nan
-                    continue
-                m = (buf[(n - 1) >> 1] + buf[n >> 1]) / 2.0
-                a, b = _middle_deviations(buf, n, m)
+                if not known:
+                    known = True
+                    if n < min_values or n == 0:
+                        m = np.nan
+                        u = np.nan
+                    else:
+                        m = (buf[(n - 1) >> 1] + buf[n >> 1]) / 2.0
+                        a, b = _middle_deviations(buf, n, m)
+                        u = mad_to_sd * ((a + b) / 2.0)
                 med[i, p, d] = m
-                sd[i, p, d] = mad_to_sd * ((a + b) / 2.0)
+                sd[i, p, d] = u
 
 
 @_jit
