@@ -161,21 +161,28 @@ def first_of_day(
     return daily_grid(batch, local_days(batch.t, tz), horizon_day)
 
 
-def daily_grid(batch: MetricBatch, day: IntArray, horizon_day: IntArray | None = None) -> DailyGrid:
-    """``first_of_day`` with each reading's local day given (``day``, e.g. cached per metric)."""
+def day_range(batch: MetricBatch, day: IntArray) -> tuple[IntArray, IntArray]:
+    """Per patient, the first and the last local day of her readings (``day``: each reading's
+    local day; 0 and -1 for a patient without readings)."""
     n = batch.n_patients
     has = batch.has_readings()
-    day0 = np.zeros(n, dtype=np.int64)
-    width = 0
+    first = np.zeros(n, dtype=np.int64)
+    last = np.full(n, -1, dtype=np.int64)
     if day.size:
         starts = batch.offsets[:-1][has]
         # minimum, not first: where a zone falls back across midnight local days are not monotone
-        day0[has] = np.minimum.reduceat(day, starts)
-        width = int((np.maximum.reduceat(day, starts) - day0[has]).max()) + 1
-    if horizon_day is not None and has.any():
-        width = max(width, int((horizon_day - day0)[has].max()) + 1)
-    # Cell of each reading, row-major: patient * width + (day - day0).
-    key = (np.arange(n, dtype=np.int64) * width - day0)[batch.patient]
+        first[has] = np.minimum.reduceat(day, starts)
+        last[has] = np.maximum.reduceat(day, starts)
+    return first, last
+
+
+def day_cells(
+    batch: MetricBatch, day: IntArray, day0: IntArray, width: int
+) -> tuple[IntArray, IntArray]:
+    """The cells of a (patients, ``width``) day grid whose column 0 is each patient's local day
+    ``day0`` that hold a first reading of the day: (row-major cell numbers, in order; the index
+    of the reading in each). Every reading's day must fall within its patient's row."""
+    key = (np.arange(batch.n_patients, dtype=np.int64) * width - day0)[batch.patient]
     key += day
     # Sorted keys: first readings where the key changes; else (a zone falling back across
     # midnight) np.unique's first occurrences. Either way cells come in row-major order.
@@ -185,10 +192,21 @@ def daily_grid(batch: MetricBatch, day: IntArray, horizon_day: IntArray | None =
         first = np.flatnonzero(new)
     else:
         first = np.unique(key, return_index=True)[1]
+    return key[first], first
+
+
+def daily_grid(batch: MetricBatch, day: IntArray, horizon_day: IntArray | None = None) -> DailyGrid:
+    """``first_of_day`` with each reading's local day given (``day``, e.g. cached per metric)."""
+    n = batch.n_patients
+    has = batch.has_readings()
+    day0, last = day_range(batch, day)
+    width = int((last - day0)[has].max()) + 1 if has.any() else 0
+    if horizon_day is not None and has.any():
+        width = max(width, int((horizon_day - day0)[has].max()) + 1)
+    cells, first = day_cells(batch, day, day0, width)
     value = np.full((n, width), np.nan)
     t = np.full((n, width), NO_TIME, dtype=np.int64)
     valid = np.zeros((n, width), dtype=bool)
-    cells = key[first]
     value.reshape(-1)[cells] = batch.v[first]
     t.reshape(-1)[cells] = batch.t[first]
     valid.reshape(-1)[cells] = True

@@ -45,7 +45,7 @@ from hemkoll.rules.kinds.index_events import (
 )
 from hemkoll.rules.kinds.index_kernels import baselines, recent_means
 from hemkoll.rules.localtime import local_days
-from hemkoll.rules.series import NO_TIME
+from hemkoll.rules.series import NO_TIME, day_cells, day_range
 from hemkoll.rules.stays import OPEN_END
 
 # A normal distribution's SD is 1.4826 times its median absolute deviation.
@@ -58,29 +58,24 @@ def _grid(rule: IndexRule, ctx: Context) -> Grid | None:
 
 
 def _build_grid(metrics: tuple[str, ...], ctx: Context) -> Grid | None:
-    daily = [ctx.daily(m) for m in metrics]
-    n = ctx.n_patients
-    has = np.stack([g.valid.any(axis=1) if g.valid.size else np.zeros(n, bool) for g in daily])
+    batches = [ctx.batch(m) for m in metrics]
+    days = [ctx.reading_days(m) for m in metrics]
+    has = np.stack([b.has_readings() for b in batches])
     if not has.any():
         return None
+    ranges = [day_range(b, d) for b, d in zip(batches, days, strict=True)]
     big = np.iinfo(np.int64).max
-    starts = np.stack([np.where(h, g.day0, big) for g, h in zip(daily, has, strict=True)])
-    ends = np.stack(
-        [np.where(h, g.day0 + g.value.shape[1], -big) for g, h in zip(daily, has, strict=True)]
-    )
-    day0 = np.where(has.any(axis=0), starts.min(axis=0), 0)
-    width = int((ends.max(axis=0) - day0)[has.any(axis=0)].max())
-    x = np.full((len(daily), n, width), np.nan)
-    t = np.full((len(daily), n, width), NO_TIME, dtype=np.int64)
-    for i, g in enumerate(daily):
-        # A patient's row of this metric goes ``shift`` columns in (its first day after her
-        # grid's): rows of one shift (a few: most are 0) copied as one block each.
-        w = g.value.shape[1]
-        shift = np.where(has[i], g.day0 - day0, -1)
-        for sh in np.unique(shift[has[i]]).tolist():
-            rows = np.flatnonzero(shift == sh)
-            x[i, rows, sh : sh + w] = g.value[rows]
-            t[i, rows, sh : sh + w] = g.t[rows]
+    day0 = np.stack([np.where(h, f, big) for h, (f, _) in zip(has, ranges, strict=True)]).min(0)
+    last = np.stack([np.where(h, la, -big) for h, (_, la) in zip(has, ranges, strict=True)]).max(0)
+    anyone = has.any(axis=0)
+    day0 = np.where(anyone, day0, 0)
+    width = int((last - day0)[anyone].max()) + 1
+    x = np.full((len(metrics), ctx.n_patients, width), np.nan)
+    t = np.full((len(metrics), ctx.n_patients, width), NO_TIME, dtype=np.int64)
+    for i, (batch, day) in enumerate(zip(batches, days, strict=True)):
+        cells, first = day_cells(batch, day, day0, width)
+        x[i].reshape(-1)[cells] = batch.v[first]
+        t[i].reshape(-1)[cells] = batch.t[first]
     return Grid(day0=day0, x=x, t=t)
 
 
