@@ -13,7 +13,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
 from hemkoll.rules.kinds.index import MAD_TO_SD
-from hemkoll.rules.kinds.index_kernels import baselines, recent_means
+from hemkoll.rules.kinds.index_kernels import baselines, recent_means, rescore, scored_events
+from hemkoll.rules.localtime import US_PER_DAY
+from hemkoll.rules.series import NO_TIME
 
 
 def _median_of_sorted(ordered: FloatArray, n: IntArray) -> FloatArray:
@@ -145,3 +147,68 @@ def test_recent_means_equal_each_window_summed(days: int) -> None:
     assert np.array_equal(today, want_today, equal_nan=True)
     assert np.array_equal(before, want_before, equal_nan=True)
     assert np.isnan(before).all() if days == 1 else np.isfinite(before).any()
+
+
+def _times(x: FloatArray) -> IntArray:
+    """Readings at 01:00 each day; the second signal's a minute later: two events a day."""
+    t = np.where(np.isnan(x), NO_TIME, np.arange(x.shape[2]) * US_PER_DAY + 3_600_000_000)
+    t[1] += 60_000_000
+    return t
+
+
+def _scored(
+    x: FloatArray, base: tuple[FloatArray, FloatArray], yellow: float, recovery: float
+) -> tuple[IntArray, IntArray, IntArray, IntArray, FloatArray, BoolArray]:
+    return scored_events(
+        ~np.isnan(x),
+        _times(x),
+        recent_means(x, 3),
+        base,
+        params=_PARAMS,
+        rows=np.arange(x.shape[1]),
+        yellow=yellow,
+        recovery=recovery,
+        max_open_us=5 * US_PER_DAY,
+    )
+
+
+# Three signals: two that count a rise, one a fall (sign, floor, cap, weight).
+_PARAMS = np.array([[1.0, 1.0, -1.0], [0.5, 0.3, 1.0], [3.0, 3.0, 3.0], [1.0, 1.0, 0.5]])
+
+
+def test_rescoring_from_a_day_equals_scoring_afresh_where_the_baselines_changed_from_it() -> None:
+    x = _cohort(8, (3, 40, 150), missing=0.25)
+    x[1:] = np.random.default_rng(9).normal(70.0, 2.0, x[1:].shape)  # noisier signals
+    x[1:, np.isnan(x[0])] = np.nan
+    old = _run(x, ~np.isnan(x[0]), np.zeros(40, np.int64), lag=25, width=21, min_values=7)
+    # Later baselines that moved, as a second pass's do, from each patient's own day on.
+    first = np.random.default_rng(10).integers(0, 160, 40)
+    rows = np.flatnonzero(first < 150)
+    new = tuple(b.copy() for b in old)
+    for p in rows:
+        new[0][:, p, first[p] :] += 1.5
+        new[1][:, p, first[p] :] *= 0.5
+    before = _scored(x, (old[0], old[1]), yellow=2.0, recovery=1.0)
+    want = _scored(x, (new[0], new[1]), yellow=2.0, recovery=1.0)
+    assert before[5].any()
+    assert not np.array_equal(before[5], want[5])  # the change opens and closes the index
+    patient, col, times, _, score, opened = (a.copy() for a in before)
+    rescore(
+        ~np.isnan(x),
+        _times(x),
+        recent_means(x, 3),
+        (new[0], new[1]),
+        (patient, col, times, score, opened),
+        params=_PARAMS,
+        rows=rows,
+        first=first[rows],
+        yellow=2.0,
+        recovery=1.0,
+        max_open_us=5 * US_PER_DAY,
+    )
+    assert np.array_equal(patient, want[0])  # the same instants, left as they were
+    assert np.array_equal(col, want[1])
+    assert np.array_equal(times, want[2])
+    assert np.array_equal(score, want[4])
+    assert np.array_equal(opened, want[5])
+    assert not np.array_equal(score, before[4])

@@ -41,7 +41,7 @@ from hemkoll.rules.kinds.index_events import (
     Grid,
     contributions,
     events,
-    replace_rows,
+    rescored,
 )
 from hemkoll.rules.kinds.index_kernels import baselines, recent_means
 from hemkoll.rules.localtime import local_days
@@ -157,12 +157,9 @@ def _scored(rule: IndexRule, ctx: Context) -> _Scored | None:
     first_day = alert_days[alerted].argmax(axis=1) + rule.guard_days + 1
     base = first_base  # pass 1's figures are not needed again: recomputed in place
     _baseline_into(rule, grid, ~excluded & ~alert_days, rows=alerted, first=first_day, out=base)
-    # Only the alerted patients' baselines changed: only their events are scored again.
-    ev = (
-        first_pass
-        if alerted.size == 0
-        else replace_rows(first_pass, alerted, events(rule, grid, recent, base, rows=alerted))
-    )
+    # Only the alerted patients' baselines changed, from their first_day on: only their events
+    # from there are scored again (in place, as the baselines).
+    ev = rescored(rule, grid, recent, base, first_pass, rows=alerted, first=first_day)
     return _Scored(grid, recent, base, ev)
 
 

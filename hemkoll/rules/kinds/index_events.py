@@ -10,7 +10,7 @@ import numpy as np
 
 from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
 from hemkoll.rules.config import IndexRule
-from hemkoll.rules.kinds.index_kernels import merge_events, scored_events
+from hemkoll.rules.kinds.index_kernels import rescore, scored_events
 from hemkoll.rules.localtime import US_PER_DAY
 
 # Per signal, patient and day: the median, the usual variation before the floor, and how many
@@ -62,19 +62,9 @@ def contributions(
     return z, part
 
 
-def events(
-    rule: IndexRule,
-    grid: Grid,
-    recent: tuple[FloatArray, FloatArray],
-    base: Baseline,
-    rows: IntArray | None = None,
-) -> Events:
-    """Every event of the patients ``rows`` (None: all; sorted), sorted by patient and time: an
-    instant at which some signal has its first reading of a day, scored with each signal's
-    points with today's recent value if it was measured by then, else with the one before
-    today; one event per instant (readings of one device at the same time give one score), and
-    whether the index is open there (the hysteresis, per patient)."""
-    params = np.array(
+def _params(rule: IndexRule) -> FloatArray:
+    """Per signal (sign, floor, cap, weight), as the kernels read them: a (4, S) array."""
+    return np.array(
         [
             [1.0 if s.direction == "rise" else -1.0 for s in rule.signals],
             [s.sd_floor for s in rule.signals],
@@ -82,13 +72,23 @@ def events(
             [s.weight for s in rule.signals],
         ]
     )
+
+
+def events(
+    rule: IndexRule, grid: Grid, recent: tuple[FloatArray, FloatArray], base: Baseline
+) -> Events:
+    """Every event, sorted by patient and time: an instant at which some signal has its first
+    reading of a day, scored with each signal's points with today's recent value if it was
+    measured by then, else with the one before today; one event per instant (readings of one
+    device at the same time give one score), and whether the index is open there (the
+    hysteresis, per patient)."""
     patient, col, t, trigger, score, opened = scored_events(
         grid.valid,
         grid.t,
         recent,
         (base[0], base[1]),
-        params=params,
-        rows=np.arange(grid.x.shape[1]) if rows is None else rows,
+        params=_params(rule),
+        rows=np.arange(grid.x.shape[1]),
         yellow=rule.yellow,
         recovery=rule.recovery,
         max_open_us=rule.max_open_days * US_PER_DAY,
@@ -96,13 +96,30 @@ def events(
     return Events(patient, col, t, trigger, score, opened)
 
 
-def replace_rows(ev: Events, rows: IntArray, redone: Events) -> Events:
-    """``ev`` with the events of the patients ``rows`` replaced by ``redone``'s (which holds
-    only theirs); a patient's events, and their hysteresis, are all from one of the two."""
-    replaced = np.zeros(int(max(ev.patient.max(initial=-1), rows.max(initial=-1))) + 1, bool)
-    replaced[rows] = True
-    return Events(*merge_events(_columns(ev), _columns(redone), replaced))
-
-
-def _columns(ev: Events) -> tuple[IntArray, IntArray, IntArray, IntArray, FloatArray, BoolArray]:
-    return ev.patient, ev.col, ev.t, ev.trigger, ev.score, ev.open
+def rescored(
+    rule: IndexRule,
+    grid: Grid,
+    recent: tuple[FloatArray, FloatArray],
+    base: Baseline,
+    ev: Events,
+    *,
+    rows: IntArray,
+    first: IntArray,
+) -> Events:
+    """``ev`` with the patients ``rows`` scored again against ``base`` from their column
+    ``first`` on (where their baselines changed; the events are the same instants, so their
+    scores and open flags are written over in place), the hysteresis carried on from before."""
+    rescore(
+        grid.valid,
+        grid.t,
+        recent,
+        (base[0], base[1]),
+        (ev.patient, ev.col, ev.t, ev.score, ev.open),
+        params=_params(rule),
+        rows=rows,
+        first=first,
+        yellow=rule.yellow,
+        recovery=rule.recovery,
+        max_open_us=rule.max_open_days * US_PER_DAY,
+    )
+    return ev

@@ -24,7 +24,6 @@ import numpy as np
 from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
 
 _F = TypeVar("_F", bound=Callable[..., object])
-_A = TypeVar("_A", IntArray, FloatArray, BoolArray)
 
 
 def _jit(function: _F) -> _F:
@@ -250,6 +249,40 @@ def _score_at(
     return total
 
 
+@_inline
+def _cell_parts(
+    today: FloatArray,
+    before: FloatArray,
+    med: FloatArray,
+    sd: FloatArray,
+    params: FloatArray,
+    p: int,
+    c: int,
+    now_part: FloatArray,
+    was_part: FloatArray,
+) -> None:
+    """Each signal's points at patient ``p``'s day ``c``, with today's recent value
+    (``now_part``) and with the one before today (``was_part``)."""
+    for i in range(params.shape[1]):
+        sign, floor, cap, weight = params[0, i], params[1, i], params[2, i], params[3, i]
+        m, u = med[i, p, c], sd[i, p, c]
+        now_part[i] = _part(today[i, p, c], m, u, sign, floor, cap, weight)
+        was_part[i] = _part(before[i, p, c], m, u, sign, floor, cap, weight)
+
+
+@_inline
+def _is_open(
+    times: IntArray, e: int, start: int, last_open: int, last_below: int, max_open_us: int
+) -> bool:
+    """The hysteresis at event ``e`` (the patient's first is ``start``), given the last of her
+    events at or above the opening level and the last below recovery, up to ``e``: open if the
+    score has been at the opening level since it last fell below recovery, at most
+    ``max_open_us`` ago (``e`` itself below recovery has ``last_below == e``)."""
+    return (
+        last_open >= start and last_open > last_below and times[e] - times[last_open] <= max_open_us
+    )
+
+
 @_jit
 def _events(
     valid: BoolArray,
@@ -293,11 +326,7 @@ def _events(
             k = _cell_order(valid, t, p, c, order)
             if k == 0:
                 continue  # no reading this day: no event
-            for i in range(n_signals):
-                sign, floor, cap, weight = params[0, i], params[1, i], params[2, i], params[3, i]
-                m, u = med[i, p, c], sd[i, p, c]
-                now_part[i] = _part(today[i, p, c], m, u, sign, floor, cap, weight)
-                was_part[i] = _part(before[i, p, c], m, u, sign, floor, cap, weight)
+            _cell_parts(today, before, med, sd, params, p, c, now_part, was_part)
             for q in range(k):
                 i = order[q]
                 at = t[i, p, c]
@@ -313,67 +342,58 @@ def _events(
                     last_open = e
                 if total < recovery:
                     last_below = e
-                opened[e] = (
-                    last_open >= start
-                    and last_open > last_below
-                    and at - times[last_open] <= max_open_us
-                    and total >= recovery
-                )
+                opened[e] = _is_open(times, e, start, last_open, last_below, max_open_us)
                 e += 1
     return patient[:e], col[:e], times[:e], trigger[:e], score[:e], opened[:e]
 
 
-_EventColumns = tuple[IntArray, IntArray, IntArray, IntArray, FloatArray, BoolArray]
-
-
 @_jit
-def _merge(
-    patient: IntArray, redone_patient: IntArray, replaced: BoolArray
-) -> tuple[IntArray, IntArray]:
-    """Where each event of the merge comes from: (source 0 or 1, index), patients in order,
-    a replaced patient's events from the second list, the others' from the first."""
-    size = 0
-    for e in range(patient.size):
-        size += not replaced[patient[e]]
-    size += redone_patient.size
-    source = np.empty(size, dtype=np.int64)
-    index = np.empty(size, dtype=np.int64)
-    a = 0
-    b = 0
-    for out in range(size):
-        while a < patient.size and replaced[patient[a]]:
-            a += 1
-        take_b = b < redone_patient.size and (a >= patient.size or redone_patient[b] < patient[a])
-        source[out] = 1 if take_b else 0
-        index[out] = b if take_b else a
-        b += take_b
-        a += not take_b
-    return source, index
-
-
-@_jit
-def _gather(a: _A, b: _A, source: IntArray, index: IntArray) -> _A:
-    """``a[index]`` where ``source`` is 0, ``b[index]`` where it is 1."""
-    out = np.empty(index.size, dtype=a.dtype)
-    for k in range(index.size):
-        out[k] = b[index[k]] if source[k] else a[index[k]]
-    return out
-
-
-def merge_events(
-    events: _EventColumns, redone: _EventColumns, replaced: BoolArray
-) -> _EventColumns:
-    """``events`` (sorted by patient) with the patients ``replaced`` (a per-patient mask) taking
-    ``redone``'s events (theirs only, sorted by patient) instead."""
-    source, index = _merge(events[0], redone[0], replaced)
-    return (
-        _gather(events[0], redone[0], source, index),
-        _gather(events[1], redone[1], source, index),
-        _gather(events[2], redone[2], source, index),
-        _gather(events[3], redone[3], source, index),
-        _gather(events[4], redone[4], source, index),
-        _gather(events[5], redone[5], source, index),
-    )
+def _rescore(
+    valid: BoolArray,
+    t: IntArray,
+    today: FloatArray,
+    before: FloatArray,
+    med: FloatArray,
+    sd: FloatArray,
+    params: FloatArray,
+    rows: IntArray,
+    first: IntArray,
+    patient: IntArray,
+    col: IntArray,
+    times: IntArray,
+    score: FloatArray,
+    opened: BoolArray,
+    yellow: float,
+    recovery: float,
+    max_open_us: int,
+) -> None:
+    """The events of ``_events`` (every patient's, sorted by patient) scored again, in place,
+    for the patients ``rows`` from their day ``first`` on (their baselines changed from there;
+    the events are the same instants), and the hysteresis carried on from the earlier ones."""
+    n_signals = valid.shape[0]
+    now_part = np.empty(n_signals)
+    was_part = np.empty(n_signals)
+    for q in range(rows.size):
+        p = rows[q]
+        start = np.searchsorted(patient, p)
+        last_open = -1
+        last_below = -1
+        cell = -1
+        e = start
+        while e < patient.size and patient[e] == p:
+            c = col[e]
+            if c >= first[q]:
+                if c != cell:
+                    _cell_parts(today, before, med, sd, params, p, c, now_part, was_part)
+                    cell = c
+                score[e] = _score_at(valid, t, p, c, times[e], now_part, was_part)
+            if score[e] >= yellow:
+                last_open = e
+            if score[e] < recovery:
+                last_below = e
+            if c >= first[q]:
+                opened[e] = _is_open(times, e, start, last_open, last_below, max_open_us)
+            e += 1
 
 
 def baselines(
@@ -442,6 +462,44 @@ def scored_events(
     )
 
 
+def rescore(
+    valid: BoolArray,
+    t: IntArray,
+    recent: tuple[FloatArray, FloatArray],
+    base: tuple[FloatArray, FloatArray],
+    events: tuple[IntArray, IntArray, IntArray, FloatArray, BoolArray],
+    *,
+    params: FloatArray,
+    rows: IntArray,
+    first: IntArray,
+    yellow: float,
+    recovery: float,
+    max_open_us: int,
+) -> None:
+    """``scored_events``' (patient, column, time, score, open) of every patient, their score and
+    open written again in place for the patients ``rows`` from their column ``first`` on."""
+    patient, col, times, score, opened = events
+    _rescore(
+        valid,
+        t,
+        recent[0],
+        recent[1],
+        base[0],
+        base[1],
+        np.ascontiguousarray(params, dtype=np.float64),
+        np.ascontiguousarray(rows, dtype=np.int64),
+        np.ascontiguousarray(first, dtype=np.int64),
+        patient,
+        col,
+        times,
+        score,
+        opened,
+        float(yellow),
+        float(recovery),
+        int(max_open_us),
+    )
+
+
 def compile_kernels() -> None:
     """Compile (or load from numba's cache) every kernel now, on a tiny input: a service calls
     it before it says it is ready, so that its first patient does not wait seconds for it."""
@@ -453,13 +511,19 @@ def compile_kernels() -> None:
     recent = recent_means(x, 1)
     t = np.zeros(x.shape, dtype=np.int64)
     params = np.ones((4, 1))
-    scored_events(
-        ~np.isnan(x),
+    valid = ~np.isnan(x)
+    patient, col, times, _, score, opened = scored_events(
+        valid, t, recent, out[:2], params=params, rows=rows, yellow=1, recovery=1, max_open_us=1
+    )
+    rescore(
+        valid,
         t,
         recent,
         out[:2],
+        (patient, col, times, score, opened),
         params=params,
         rows=rows,
+        first=rows,
         yellow=1,
         recovery=1,
         max_open_us=1,
