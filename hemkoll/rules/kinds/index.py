@@ -25,6 +25,7 @@ reaches ``red``. Everything at an event depends only on readings at or before it
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -215,19 +216,25 @@ def evaluate(rule: IndexRule, ctx: Context) -> Hits:
     f_med, f_sd, f_count = med[:, fp, fc], sd[:, fp, fc], count[:, fp, fc]
     f_day = grid.day0[fp] + fc
     f_score = ev.score[fire]
+    # Every finding's z and points at once; what a render reads, as Python numbers, made when
+    # the first is rendered (numpy scalars one by one made a render cost about 200 µs).
+    f_z, f_part = contributions(rule, recent, f_med, f_sd)
+    table: list[list[list[float]]] = []
 
     def render(k: int) -> Finding:
-        z, part = contributions(rule, recent[:, k], f_med[:, k], f_sd[:, k])
+        if not table:
+            table.extend(a.T.tolist() for a in (recent, f_med, f_sd, f_count, f_z, f_part))
+        r, m, u, n, z, part = (column[k] for column in table)
         signals = [
             SignalState(
                 metric=s.metric,
                 direction=s.direction,
-                recent=_num(recent[i, k]),
-                median=_num(f_med[i, k]),
-                usual_sd=max(float(f_sd[i, k]), s.sd_floor) if np.isfinite(f_sd[i, k]) else None,
-                baseline_values=int(f_count[i, k]),
+                recent=_num(r[i]),
+                median=_num(m[i]),
+                usual_sd=max(u[i], s.sd_floor) if math.isfinite(u[i]) else None,
+                baseline_values=int(n[i]),
                 z=_num(z[i]),
-                points=float(part[i]),
+                points=part[i],
             )
             for i, s in enumerate(rule.signals)
         ]
@@ -244,7 +251,7 @@ def evaluate(rule: IndexRule, ctx: Context) -> Hits:
 
 
 def _num(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
+    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
