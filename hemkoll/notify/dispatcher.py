@@ -42,7 +42,7 @@ from hemkoll.notify.escalation import escalate_due
 from hemkoll.notify.recording import AttemptRecorder, DispatchStats
 from hemkoll.notify.retention import RETENTION_INTERVAL_S, delete_expired
 from hemkoll.notify.schedule import DEVICE_SCHEDULE, WEBHOOK_SCHEDULE, RetrySchedule
-from hemkoll.notify.webhook import HTTP_TIMEOUT
+from hemkoll.notify.webhook import webhook_client
 from hemkoll.observability import metrics
 from hemkoll.observability.health import Heartbeat
 from hemkoll.observability.periodic import PeriodicJob, start_jobs
@@ -80,8 +80,7 @@ LEASE_S = 60.0
 # or a device batch for its PUBACKs (device.PUBACK_TIMEOUT_S, 10 s); short enough that the
 # whole stop fits the 20 s a service manager or bench/common.py gives before SIGKILL (and
 # Kubernetes' default 30 s). Not the attempt's own worst case (webhook.HTTP_WORST_CASE_S, 25 s,
-# and a receiver that trickles its answer resets the read timeout with every byte): waiting for
-# that would let an endpoint decide how long a stop takes.
+# its deadline): waiting for that would let an endpoint decide how long a stop takes.
 STOP_GRACE_S = 12.0
 # Nothing due: look again after this long even without a NOTIFY (the outbox is the truth; a
 # NOTIFY only shortens the wait, and one sent while we reconnected is lost).
@@ -159,14 +158,7 @@ class Dispatcher:
         )
         self.retention_job = PeriodicJob(RETENTION_JOB, self._retention_pass, RETENTION_INTERVAL_S)
         self._own_http = http is None
-        self._http = http or httpx.Client(
-            timeout=HTTP_TIMEOUT,
-            follow_redirects=False,
-            limits=httpx.Limits(
-                max_connections=config.send_threads,
-                max_keepalive_connections=config.send_threads,
-            ),
-        )
+        self._http = http or webhook_client(config.send_threads)
         self._devices = DevicePublisher(
             config.mqtt,
             client_id=config.mqtt_client_id,

@@ -25,16 +25,19 @@ from standardwebhooks import Webhook
 
 from hemkoll.fhir.flag import alert_from_payload, webhook_bundle
 from hemkoll.fhir.observation import reading_from_snapshot
+from hemkoll.notify.deadline import attempt_deadline, deadline_transport
 from hemkoll.notify.schedule import AttemptOutcome, parse_retry_after
 from hemkoll.store.notifications import ClaimedNotification
 
 # Per-operation HTTP limits. A receiver is expected to verify, store and answer at once and do
 # its work afterwards (Standard Webhooks); 5 s covers a TCP and TLS handshake over a poor
 # regional link, 10 s for the answer covers a busy receiver. An endpoint that hangs holds one
-# of the dispatcher's threads no longer than that, and the whole attempt (pool wait + connect
-# + write + answer, below) stays far inside the dispatcher's lease, so a live dispatcher never
-# has a notification claimed from under it.
+# of the dispatcher's threads no longer than that.
 HTTP_TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=5.0, pool=5.0)
+# The whole attempt (pool wait + connect + write + answer) ends by this, whatever the receiver
+# does (one that trickles its answer resets the read timeout with every byte: the deadline,
+# hemkoll.notify.deadline, does not), so it stays far inside the dispatcher's lease and a live
+# dispatcher never has a notification claimed from under it.
 HTTP_WORST_CASE_S = 5.0 + 5.0 + 5.0 + 10.0
 # Of the receiver's answer only the status and headers matter; its body is read (so that the
 # connection can be reused) up to this much, and not for longer than the read timeout.
@@ -145,17 +148,37 @@ def transport_error(exc: httpx.TransportError) -> AttemptOutcome:
     return AttemptOutcome("failed", error=text[:MAX_ERROR_CHARS])
 
 
-def send_webhook(client: httpx.Client, webhook: SignedWebhook) -> AttemptOutcome:
-    """POST once with the caller's client; redirects are not followed (a 3xx is a failure)."""
+def webhook_client(max_connections: int) -> httpx.Client:
+    """The client webhooks are sent with: ``HTTP_TIMEOUT``, no redirects, up to
+    ``max_connections`` kept alive, and each attempt held to its deadline (``send_webhook``)."""
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
+    return httpx.Client(
+        transport=deadline_transport(limits),
+        timeout=HTTP_TIMEOUT,
+        follow_redirects=False,
+        limits=limits,
+    )
+
+
+def send_webhook(
+    client: httpx.Client, webhook: SignedWebhook, *, deadline_s: float = HTTP_WORST_CASE_S
+) -> AttemptOutcome:
+    """POST once with the caller's client; redirects are not followed (a 3xx is a failure).
+    Over a ``webhook_client`` the attempt ends by ``deadline_s`` (a timeout, tried again)."""
     try:
-        with client.stream(
-            "POST",
-            webhook.url,
-            content=webhook.body,
-            headers=webhook.headers,
-            timeout=HTTP_TIMEOUT,
-            follow_redirects=False,
-        ) as response:
+        with (
+            attempt_deadline(deadline_s),
+            client.stream(
+                "POST",
+                webhook.url,
+                content=webhook.body,
+                headers=webhook.headers,
+                timeout=HTTP_TIMEOUT,
+                follow_redirects=False,
+            ) as response,
+        ):
             outcome = classify(
                 response.status_code,
                 response.headers.get("retry-after"),

@@ -8,12 +8,19 @@ import pytest
 
 from hemkoll.store.devices import Enrolment
 from tests.helpers import enrol
-from tests.notify.receiver import Receiver
+from tests.notify.receiver import Receiver, TricklingReceiver
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     server = Receiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def trickling() -> Iterator[TricklingReceiver]:
+    server = TricklingReceiver()
     yield server
     server.stop()
 

@@ -7,6 +7,7 @@ requests with the same webhook-id, from 1.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import Counter
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from hemkoll.local_services.ports import free_port
+from hemkoll.notify.webhook import HTTP_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float  # time.monotonic()
+    client_port: int = 0  # the sender's end of the connection: one per connection kept alive
 
     @property
     def webhook_id(self) -> str:
@@ -63,7 +66,10 @@ class Receiver:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
                 request = Received(
-                    {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    time.monotonic(),
+                    client_port=self.client_address[1],
                 )
                 status, headers = receiver._handle(request)
                 self.send_response(status)
@@ -113,3 +119,59 @@ class Receiver:
     def of(self, webhook_id: object) -> list[Received]:
         with self._lock:
             return [r for r in self.requests if r.webhook_id == str(webhook_id)]
+
+
+# How long the trickling receiver keeps a request going: far past the HTTP read timeout, which
+# it never trips (a byte of its answer's headers comes every TRICKLE_S).
+TRICKLE_FOR_S = 3 * (HTTP_TIMEOUT.read or 10.0)
+TRICKLE_S = 0.5
+
+
+class TricklingReceiver:
+    """An endpoint that answers every request with a status line and then one byte of a
+    header every TRICKLE_S for TRICKLE_FOR_S, without ever finishing: httpx's read timeout
+    counts from each byte, so only the attempt's deadline (hemkoll.notify.deadline) ends a
+    send to it."""
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self.requests = 0
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/slow"
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5.0)
+            try:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                with self._lock:
+                    self.requests += 1
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                until = time.monotonic() + TRICKLE_FOR_S
+                while time.monotonic() < until and not self._stopping.wait(TRICKLE_S):
+                    conn.sendall(b"a")
+            except OSError:
+                return
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._server.close()

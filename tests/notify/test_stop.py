@@ -5,20 +5,15 @@ lost (against the real PostgreSQL and real HTTP receivers on local ports)."""
 from __future__ import annotations
 
 import dataclasses
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from uuid import UUID
 
 import psycopg
-import pytest
 
 from hemkoll.notify.dispatcher import Dispatcher
-from hemkoll.notify.webhook import HTTP_TIMEOUT
 from hemkoll.store.connect import connect
 from tests.helpers import enrol, wait_until
-from tests.notify.receiver import Receiver
+from tests.notify.receiver import TRICKLE_FOR_S, Receiver, TricklingReceiver
 from tests.notify.support import (
     dispatcher_config,
     new_secret,
@@ -33,66 +28,6 @@ GRACE_S = 1.0
 LEASE_S = 4.0
 # A stop within the grace, and the little it takes to close the pool and the clients.
 STOP_SLACK_S = 2.0
-# How long the trickling receiver keeps a request going: far past the HTTP read timeout, which
-# it never trips (a byte of its answer's headers comes every TRICKLE_S).
-TRICKLE_FOR_S = 3 * (HTTP_TIMEOUT.read or 10.0)
-TRICKLE_S = 0.5
-
-
-class TricklingReceiver:
-    """An endpoint that answers every request with a status line and then one byte of a
-    header every TRICKLE_S for TRICKLE_FOR_S, without ever finishing: httpx's read timeout
-    counts from each byte, so a send to it outlasts every timeout the dispatcher has."""
-
-    def __init__(self) -> None:
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
-        self.requests = 0
-        self._stopping = threading.Event()
-        self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/slow"
-
-    def _accept(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                conn, _ = self._server.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
-
-    def _trickle(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5.0)
-            try:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                with self._lock:
-                    self.requests += 1
-                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-                until = time.monotonic() + TRICKLE_FOR_S
-                while time.monotonic() < until and not self._stopping.wait(TRICKLE_S):
-                    conn.sendall(b"a")
-            except OSError:
-                return
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._server.close()
-
-
-@pytest.fixture
-def trickling() -> Iterator[TricklingReceiver]:
-    server = TricklingReceiver()
-    yield server
-    server.stop()
 
 
 def _alerts(db_url: str, patient_id: UUID, count: int) -> list[UUID]:
