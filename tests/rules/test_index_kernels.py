@@ -165,7 +165,6 @@ def _scored(
         recent_means(x, 3),
         base,
         params=_PARAMS,
-        rows=np.arange(x.shape[1]),
         yellow=yellow,
         recovery=recovery,
         max_open_us=5 * US_PER_DAY,

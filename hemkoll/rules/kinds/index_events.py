@@ -88,7 +88,6 @@ def events(
         recent,
         (base[0], base[1]),
         params=_params(rule),
-        rows=np.arange(grid.x.shape[1]),
         yellow=rule.yellow,
         recovery=rule.recovery,
         max_open_us=rule.max_open_days * US_PER_DAY,

@@ -292,18 +292,17 @@ def _events(
     med: FloatArray,
     sd: FloatArray,
     params: FloatArray,
-    rows: IntArray,
     yellow: float,
     recovery: float,
     max_open_us: int,
 ) -> tuple[IntArray, IntArray, IntArray, IntArray, FloatArray, BoolArray]:
-    """The events of the patients ``rows`` (in their order), one per instant at which some
+    """Every patient's events, in patient order, one per instant at which some
     signal has its first reading of a day, scored with the signals measured by then, and
     whether the index is open at each (see ``index_events.events``)."""
     n_signals = valid.shape[0]
     width = valid.shape[2]
     size = 0
-    for p in rows:
+    for p in range(valid.shape[1]):
         for c in range(width):
             for i in range(n_signals):
                 if valid[i, p, c]:
@@ -318,7 +317,7 @@ def _events(
     was_part = np.empty(n_signals)
     order = np.empty(n_signals, dtype=np.int64)
     e = 0
-    for p in rows:
+    for p in range(valid.shape[1]):
         start = e
         last_open = -1
         last_below = -1
@@ -440,12 +439,11 @@ def scored_events(
     base: tuple[FloatArray, FloatArray],
     *,
     params: FloatArray,
-    rows: IntArray,
     yellow: float,
     recovery: float,
     max_open_us: int,
 ) -> tuple[IntArray, IntArray, IntArray, IntArray, FloatArray, BoolArray]:
-    """(patient, column, time, trigger, score, open) of every event of the patients ``rows``;
+    """(patient, column, time, trigger, score, open) of every event, sorted by patient;
     ``params``: per signal (sign, floor, cap, weight) as a (4, S) array."""
     return _events(
         valid,
@@ -455,7 +453,6 @@ def scored_events(
         base[0],
         base[1],
         np.ascontiguousarray(params, dtype=np.float64),
-        np.ascontiguousarray(rows, dtype=np.int64),
         float(yellow),
         float(recovery),
         int(max_open_us),
@@ -513,7 +510,7 @@ def compile_kernels() -> None:
     params = np.ones((4, 1))
     valid = ~np.isnan(x)
     patient, col, times, _, score, opened = scored_events(
-        valid, t, recent, out[:2], params=params, rows=rows, yellow=1, recovery=1, max_open_us=1
+        valid, t, recent, out[:2], params=params, yellow=1, recovery=1, max_open_us=1
     )
     rescore(
         valid,
