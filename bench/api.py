@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 
 import httpx
 import psycopg
@@ -40,8 +38,10 @@ from common import (
     ADMIN_URL,
     POLL_S,
     Service,
+    bench_args,
     drop_database,
     fresh_database,
+    load_average,
     one,
     percentile,
     say,
@@ -106,10 +106,6 @@ def _row(name: str, values: list[float], goal: float | None, extra: str = "") ->
     return f"  {name:<52}{p50:8.1f}{p95:8.1f}{p99:8.1f}{goal_text:>9}{met:>9}{extra}"
 
 
-def _terminated(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(f"stopped by signal {signum}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -119,21 +115,15 @@ def main() -> None:
     parser.add_argument("--centres", type=int, default=20)
     parser.add_argument("--requests", type=int, default=300, help="per endpoint and mode")
     parser.add_argument("--concurrency", type=int, default=16, help="1: one client only")
-    parser.add_argument("--quick", action="store_true", help=f"small: {QUICK}")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument(
         "--database",
         help="measure in this database (URL or name), which a run with --keep loaded; kept",
     )
-    args = parser.parse_args()
-    # SIGTERM ends the run as Ctrl-C does: everything started is stopped, the database dropped.
-    signal.signal(signal.SIGTERM, _terminated)
-    if args.quick:
-        for name, value in QUICK.items():
-            setattr(args, name, value)
+    args = bench_args(parser, QUICK)
     say(
-        f"shared machine ({os.cpu_count()} cores, load average "
-        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}): figures vary from run to run"
+        f"shared machine ({os.cpu_count()} cores, load average {load_average()}):"
+        " figures vary from run to run"
     )
     now = datetime.now(UTC)
     url = fresh_database("api") if args.database is None else _url(args.database)
