@@ -64,11 +64,11 @@ def backtest(
     """Evaluate the rule set over every patient's whole history, give each patient's detection
     findings to the live alert model and score its alerts."""
     found = evaluate_cohort(rule_set, series, tz=tz)
-    kinds = {rule.id: rule.kind for rule in rule_set.rules}
-    keep = [i for i, rule_id in enumerate(found.rule_ids) if kinds[rule_id] not in REMINDER_KINDS]
+    keep = [i for i, kind in enumerate(found.kinds) if kind not in REMINDER_KINDS]
     detections = CohortFindings(
         found.n_patients,
         tuple(found.rule_ids[i] for i in keep),
+        tuple(found.kinds[i] for i in keep),
         tuple(found.hits[i] for i in keep),
     )
     until = utc(local_midnight(end, tz))

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -37,7 +38,7 @@ from hemkoll.rules.config import (
     ThresholdRule,
     TrendRule,
 )
-from hemkoll.rules.findings import Finding, epoch_us
+from hemkoll.rules.findings import Content, Finding, FindingContent, epoch_us, utc
 from hemkoll.rules.kinds import (
     change,
     combination,
@@ -64,6 +65,7 @@ class CohortFindings:
 
     n_patients: int
     rule_ids: tuple[str, ...]
+    kinds: tuple[str, ...]
     hits: tuple[Hits, ...]
 
     def count(self) -> int:
@@ -76,9 +78,26 @@ class CohortFindings:
             for rule_id, h in zip(self.rule_ids, self.hits, strict=True)
         }
 
+    def _finding(self, rule: int, k: int) -> Finding:
+        """The k-th finding of the ``rule``-th rule: its rule, severity and time from the
+        columns, its evidence and sentences rendered when first read (``FindingContent.deferred``:
+        ``alerting.decide`` reads none of them, and most findings only touch an alert)."""
+        h = self.hits[rule]
+        return Finding(
+            self.rule_ids[rule],
+            self.kinds[rule],
+            "red" if h.red[k] else "yellow",
+            utc(int(h.t[k])),
+            FindingContent.deferred(partial(_content, h, k)),
+        )
+
     def findings(self, patient: int) -> list[Finding]:
         """One patient's findings, ordered by fired_at (then by rule order)."""
-        out = [h.render(int(k)) for h in self.hits for k in np.flatnonzero(h.patient == patient)]
+        out = [
+            self._finding(r, int(k))
+            for r, h in enumerate(self.hits)
+            for k in np.flatnonzero(h.patient == patient)
+        ]
         out.sort(key=lambda f: f.fired_at)
         return out
 
@@ -90,12 +109,12 @@ class CohortFindings:
         if len(cutoffs) != self.n_patients:
             raise ValueError(f"{len(cutoffs)} cutoffs for {self.n_patients} patients")
         out: list[list[Finding]] = [[] for _ in range(self.n_patients)]
-        for rule_id, h in zip(self.rule_ids, self.hits, strict=True):
+        for r, (rule_id, h) in enumerate(zip(self.rule_ids, self.hits, strict=True)):
             if not len(h):
                 continue
             cut = np.array([c.get(rule_id, NO_TIME) for c in cutoffs], dtype=np.int64)
             for k in np.flatnonzero(h.t > cut[h.patient]).tolist():
-                out[int(h.patient[k])].append(h.render(k))
+                out[int(h.patient[k])].append(self._finding(r, k))
         for findings in out:
             findings.sort(key=lambda f: f.fired_at)
         return out
@@ -124,14 +143,18 @@ class CohortFindings:
         return [frozenset(rules) for rules in out]
 
     def all(self) -> list[list[Finding]]:
-        """Every patient's findings (builds every Finding: evidence and sentences)."""
+        """Every patient's findings (their evidence and sentences rendered when read)."""
         out: list[list[Finding]] = [[] for _ in range(self.n_patients)]
-        for h in self.hits:
+        for r, h in enumerate(self.hits):
             for k, p in enumerate(h.patient.tolist()):
-                out[p].append(h.render(k))
+                out[p].append(self._finding(r, k))
         for findings in out:
             findings.sort(key=lambda f: f.fired_at)
         return out
+
+
+def _content(hits: Hits, k: int) -> Content:
+    return hits.render(k).content.get()
 
 
 def evaluate(
@@ -190,6 +213,7 @@ def evaluate_cohort(
     if stays is not None and len(stays) != n:
         raise ValueError(f"stays has {len(stays)} entries for {n} patients")
     ids = tuple(rule.id for rule in rule_set.enabled())
+    kinds = tuple(rule.kind for rule in rule_set.enabled())
     starts = list(range(0, n, COHORT_CHUNK)) or [0]
 
     def chunk(start: int) -> dict[str, Hits]:
@@ -208,8 +232,8 @@ def evaluate_cohort(
         with ThreadPoolExecutor(min(threads, len(starts))) as pool:
             parts = list(pool.map(chunk, starts))
     if len(parts) == 1:
-        return CohortFindings(n, ids, tuple(parts[0][i] for i in ids))
-    return CohortFindings(n, ids, tuple(_joined([p[i] for p in parts], starts) for i in ids))
+        return CohortFindings(n, ids, kinds, tuple(parts[0][i] for i in ids))
+    return CohortFindings(n, ids, kinds, tuple(_joined([p[i] for p in parts], starts) for i in ids))
 
 
 def _evaluate_chunk(

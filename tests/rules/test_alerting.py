@@ -20,7 +20,7 @@ from hemkoll.rules.alerting import (
     Touch,
     decide,
 )
-from hemkoll.rules.findings import Finding
+from hemkoll.rules.findings import Content, Finding, FindingContent
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -31,9 +31,7 @@ def finding(rule: str, severity: str, hours: float) -> Finding:
         kind="threshold",
         severity=severity,  # type: ignore[arg-type]
         fired_at=T0 + timedelta(hours=hours),
-        evidence={},
-        explanation_en="",
-        explanation_sv="",
+        content=FindingContent({}, "", ""),
     )
 
 
@@ -146,9 +144,7 @@ def missing(hours: float) -> Finding:
         kind="missing",
         severity="yellow",
         fired_at=T0 + timedelta(hours=hours),
-        evidence={},
-        explanation_en="",
-        explanation_sv="",
+        content=FindingContent({}, "", ""),
     )
 
 
@@ -204,3 +200,28 @@ def test_live_findings_inside_the_imported_history_open_raise_and_touch_nothing(
         Open(finding("spo2", "red", 11))
     ]
     assert decide(past, {}, replace(live, history_until=None))[0] == Open(past[0])
+
+
+def _unreadable(rule: str, severity: str, hours: float) -> Finding:
+    """A finding whose evidence and sentences fail if anything reads them."""
+
+    def never() -> Content:
+        raise AssertionError("decide read a finding's content")
+
+    return replace(finding(rule, severity, hours), content=FindingContent.deferred(never))
+
+
+def test_decide_reads_no_findings_content() -> None:
+    """The engine renders a finding's evidence and sentences when first read (a first
+    evaluation's findings mostly only touch the alert they belong to): decide must judge by
+    the rule, severity and time alone."""
+    findings = [
+        _unreadable("spo2", "yellow", 1),
+        _unreadable("spo2", "yellow", 3),
+        _unreadable("weight_gain", "yellow", 4),
+        _unreadable("spo2", "red", 5),
+        _unreadable("weight_missing_48h", "yellow", 6),
+    ]
+    findings[-1] = replace(findings[-1], kind="missing")
+    decisions = decide(findings, {})
+    assert [type(d) for d in decisions] == [Open, Touch, AddEvidence, Raise, Open]

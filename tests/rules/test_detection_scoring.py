@@ -14,7 +14,7 @@ from hemkoll.detection.scoring import WARMUP_DAYS, WINDOW_DAYS, Episodes, Score,
 from hemkoll.rules.alerting import RECOVERY
 from hemkoll.rules.backtest import alerts_of
 from hemkoll.rules.config import Severity
-from hemkoll.rules.findings import Finding, epoch_us
+from hemkoll.rules.findings import Finding, FindingContent, epoch_us
 from hemkoll.rules.localtime import US_PER_DAY
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -28,9 +28,7 @@ def finding(rule_id: str, day: float, severity: Severity = "yellow") -> Finding:
         "threshold",
         severity,
         T0 + timedelta(days=day),
-        {"value": day},
-        f"{rule_id} fired",
-        f"{rule_id} utlöstes",
+        FindingContent({"value": day}, f"{rule_id} fired", f"{rule_id} utlöstes"),
     )
 
 

@@ -17,7 +17,7 @@ from pydantic import JsonValue
 from hemkoll.rules import explain
 from hemkoll.rules.arrays import FloatArray
 from hemkoll.rules.config import ChangeRule, Severity
-from hemkoll.rules.findings import Finding, iso, utc
+from hemkoll.rules.findings import Finding, FindingContent, iso, utc
 from hemkoll.rules.kinds.context import NO_HITS, Context, Hits, daily_level_cells, local_date
 
 
@@ -99,4 +99,4 @@ def finding(
         "amount": amount,
         "window_days": rule.window_days,
     }
-    return Finding(rule.id, rule.kind, severity, utc(t), evidence, en, sv)
+    return Finding(rule.id, rule.kind, severity, utc(t), FindingContent(evidence, en, sv))

@@ -17,7 +17,7 @@ from pydantic import JsonValue
 from hemkoll.rules import explain
 from hemkoll.rules.arrays import IntArray
 from hemkoll.rules.config import CombinationRule
-from hemkoll.rules.findings import Finding, utc
+from hemkoll.rules.findings import Finding, FindingContent, utc
 from hemkoll.rules.kinds.context import NO_HITS, Hits
 from hemkoll.rules.localtime import US_PER_HOUR
 
@@ -84,4 +84,6 @@ def finding(rule: CombinationRule, *, fired_at: int, components: list[Finding]) 
         "window_hours": rule.window_hours,
         "components": parts,
     }
-    return Finding(rule.id, rule.kind, rule.severity, utc(fired_at), evidence, en, sv)
+    return Finding(
+        rule.id, rule.kind, rule.severity, utc(fired_at), FindingContent(evidence, en, sv)
+    )

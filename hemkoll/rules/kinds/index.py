@@ -34,7 +34,7 @@ from pydantic import JsonValue
 from hemkoll.rules import explain
 from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
 from hemkoll.rules.config import IndexRule
-from hemkoll.rules.findings import Finding, utc
+from hemkoll.rules.findings import Finding, FindingContent, utc
 from hemkoll.rules.kinds.context import NO_HITS, Context, Hits, local_date
 from hemkoll.rules.kinds.index_events import (
     Baseline,
@@ -298,4 +298,6 @@ def finding(
             for s in signals
         ],
     }
-    return Finding(rule.id, rule.kind, "red" if red else "yellow", utc(at), evidence, en, sv)
+    return Finding(
+        rule.id, rule.kind, "red" if red else "yellow", utc(at), FindingContent(evidence, en, sv)
+    )

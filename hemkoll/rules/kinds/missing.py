@@ -30,7 +30,7 @@ from pydantic import JsonValue
 from hemkoll.rules import explain
 from hemkoll.rules.arrays import IntArray
 from hemkoll.rules.config import MissingRule
-from hemkoll.rules.findings import Finding, iso, utc
+from hemkoll.rules.findings import Finding, FindingContent, iso, utc
 from hemkoll.rules.kinds.context import (
     NO_HITS,
     Context,
@@ -119,7 +119,7 @@ def finding_after(
         "deadline": iso(due),
         "next_reading_at": None if next_at is None else iso(next_at),
     }
-    return Finding(rule.id, rule.kind, rule.severity, utc(due), evidence, en, sv)
+    return Finding(rule.id, rule.kind, rule.severity, utc(due), FindingContent(evidence, en, sv))
 
 
 def _by_local_time(rule: MissingRule, ctx: Context) -> Hits:
@@ -187,4 +187,6 @@ def finding_by_time(
         "deadline": iso(deadline),
         "first_reading_that_day_at": None if first_that_day is None else iso(first_that_day),
     }
-    return Finding(rule.id, rule.kind, rule.severity, utc(deadline), evidence, en, sv)
+    return Finding(
+        rule.id, rule.kind, rule.severity, utc(deadline), FindingContent(evidence, en, sv)
+    )

@@ -19,7 +19,7 @@ from pydantic import JsonValue
 from hemkoll.rules import explain
 from hemkoll.rules.arrays import FloatArray
 from hemkoll.rules.config import BaselineRule, Severity
-from hemkoll.rules.findings import Finding, utc
+from hemkoll.rules.findings import Finding, FindingContent, utc
 from hemkoll.rules.kinds.context import NO_HITS, Context, Hits, daily_level_cells, local_date
 
 
@@ -121,4 +121,4 @@ def finding(
         "score": stats.score,
         "score_limit": score_limit,
     }
-    return Finding(rule.id, rule.kind, severity, utc(t), evidence, en, sv)
+    return Finding(rule.id, rule.kind, severity, utc(t), FindingContent(evidence, en, sv))

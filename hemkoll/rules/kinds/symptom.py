@@ -22,7 +22,7 @@ from hemkoll.protocol.measurements import FOLLOW_UP
 from hemkoll.rules import explain
 from hemkoll.rules.arrays import BoolArray, FloatArray, IntArray
 from hemkoll.rules.config import Severity, SymptomRule
-from hemkoll.rules.findings import Finding, iso, utc
+from hemkoll.rules.findings import Finding, FindingContent, iso, utc
 from hemkoll.rules.kinds.context import NO_HITS, Context, Hits
 from hemkoll.rules.localtime import US_PER_DAY, US_PER_HOUR
 from hemkoll.rules.series import MetricBatch, run_firings
@@ -226,4 +226,4 @@ def finding(
         more_en, more_sv = explain.follow_up(follow_up)
         en, sv = f"{en} {more_en}", f"{sv} {more_sv}"
     severity: Severity = "red" if red else "yellow"
-    return Finding(rule.id, rule.kind, severity, utc(t), evidence, en, sv)
+    return Finding(rule.id, rule.kind, severity, utc(t), FindingContent(evidence, en, sv))

@@ -16,7 +16,7 @@ from pydantic import JsonValue
 from hemkoll.rules import explain
 from hemkoll.rules.arrays import BoolArray, IntArray
 from hemkoll.rules.config import Band, Severity, ThresholdRule
-from hemkoll.rules.findings import Finding, iso, utc
+from hemkoll.rules.findings import Finding, FindingContent, iso, utc
 from hemkoll.rules.kinds.context import NO_HITS, Context, Hits
 from hemkoll.rules.series import MetricBatch, run_firings
 
@@ -140,4 +140,4 @@ def finding(
         "run_minutes": minutes,
         "readings": [[iso(t_j), v_j] for t_j, v_j in shown],
     }
-    return Finding(rule.id, rule.kind, severity, utc(t), evidence, en, sv)
+    return Finding(rule.id, rule.kind, severity, utc(t), FindingContent(evidence, en, sv))

@@ -26,7 +26,7 @@ from pydantic import JsonValue
 from hemkoll.rules import explain
 from hemkoll.rules.arrays import BoolArray, FloatArray
 from hemkoll.rules.config import Severity, TrendRule
-from hemkoll.rules.findings import Finding, utc
+from hemkoll.rules.findings import Finding, FindingContent, utc
 from hemkoll.rules.kinds.context import NO_HITS, Context, Hits, daily_level_cells, local_date
 
 
@@ -174,4 +174,4 @@ def finding(
         "long_days": rule.long_days,
         "days_with_value": averages.days,
     }
-    return Finding(rule.id, rule.kind, severity, utc(t), evidence, en, sv)
+    return Finding(rule.id, rule.kind, severity, utc(t), FindingContent(evidence, en, sv))
