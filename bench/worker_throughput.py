@@ -65,8 +65,8 @@ ORDER BY d.patient_id
 """
 
 # What the rounds made, to compare runs of different code: each alert's patient, rule, state,
-# severity, times and evidence, the notifications (webhooks and device messages) and the
-# patients' deadlines.
+# severity, times and evidence, its history's events in order, the notifications (webhooks
+# and device messages) and the patients' deadlines.
 _DIGEST = """
 SELECT md5(coalesce(string_agg(x, '|' ORDER BY x), '')) FROM (
     SELECT concat_ws(',', p.reference, a.rule_id, a.state, a.severity, a.first_fired_at,
@@ -77,6 +77,11 @@ SELECT md5(coalesce(string_agg(x, '|' ORDER BY x), '')) FROM (
                      n.payload->>'text', n.payload->'data'->>'rule_id',
                      n.payload->'data'->>'severity')
     FROM notifications AS n JOIN patients AS p ON p.id = n.patient_id
+    UNION ALL
+    SELECT concat_ws(',', p.reference, a.rule_id, e.kind, e.severity, e.details::text,
+                     row_number() OVER (PARTITION BY e.alert_id ORDER BY e.id))
+    FROM alert_events AS e JOIN alerts AS a ON a.id = e.alert_id
+    JOIN patients AS p ON p.id = a.patient_id
     UNION ALL
     SELECT concat_ws(',', p.reference, d.due_at)
     FROM evaluation_deadlines AS d JOIN patients AS p ON p.id = d.patient_id

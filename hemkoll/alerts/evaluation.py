@@ -118,6 +118,21 @@ def _content(finding: Finding) -> AlertContent:
 
 
 @dataclass
+class _Written:
+    """What a batch's decisions write at its end, one statement each: the alerts' touches
+    (alert id -> the newest fired_at, ``touch_alerts``), the events of their histories in
+    order, and whether a webhook was queued (one NOTIFY wakes the dispatchers)."""
+
+    touches: dict[UUID, datetime] = field(default_factory=dict)
+    events: list[alert_actions.NewEvent] = field(default_factory=list)
+    webhooks: int = 0
+
+    def touch(self, alert_id: UUID, fired_at: datetime) -> None:
+        seen = self.touches.get(alert_id)
+        self.touches[alert_id] = fired_at if seen is None or fired_at > seen else seen
+
+
+@dataclass
 class Changes:
     """What one evaluation did to the patient's alerts: severities opened and raised to, and
     the most pressing of those alerts (what the patient is told about)."""
@@ -178,7 +193,7 @@ def evaluate_patients(
     results: dict[UUID, Changes] = {}
     deadlines: dict[UUID, datetime | None] = {}
     decided: list[Decided] = []
-    touches: dict[UUID, datetime] = {}
+    written = _Written()
     with conn.pipeline():
         plan_alert_writes_afresh(conn, True)
         for request in requests:
@@ -219,7 +234,7 @@ def evaluate_patients(
                 newest.get(patient.id, []),
                 alerts=known[patient.id],
                 live=live,
-                touches=touches,
+                written=written,
             )
             results[patient.id] = changes
             decided.append(
@@ -235,7 +250,10 @@ def evaluate_patients(
                     bool(unresolved),
                 )
             )
-        touch_alerts(conn, touches)  # greatest(): after the alerts' inserts and raises
+        touch_alerts(conn, written.touches)  # greatest(): after the alerts' inserts and raises
+        alert_actions.insert_events(conn, written.events)
+        if written.webhooks:
+            notifications.notify_dispatchers(conn)
         plan_alert_writes_afresh(conn, False)  # the batch's other writes are few statements
         # While PostgreSQL applies the alerts' writes: what the patients are told (what the
         # rules that are off find asked only of those who could be told "as usual").
@@ -446,11 +464,12 @@ def _apply(
     *,
     alerts: Mapping[str, RuleAlert],
     live: Live | None = None,
-    touches: dict[UUID, datetime],
+    written: _Written,
 ) -> tuple[Changes, dict[str, UUID]]:
     """Apply one patient's findings to its alerts (``newest``, and ``alerts`` as ``decide``
-    sees them); the changes and its unresolved alerts. The touches are added to ``touches``
-    (alert id -> newest fired_at), which the caller writes for the batch at once."""
+    sees them); the changes and its unresolved alerts. The alerts' inserts, raises and
+    resolutions and their webhooks are written at once; their touches and events are added
+    to ``written``, which the caller writes for the batch at its end."""
     unresolved = {row.rule_id: row.id for row in newest if row.state != "resolved"}
     resolved = {row.rule_id: row.id for row in newest if row.state == "resolved"}
     changes = Changes()
@@ -460,23 +479,24 @@ def _apply(
             resolve_by_rules(conn, alert_id, READING_ARRIVED)
             resolved[decision.rule_id] = alert_id
             row = next(r for r in newest if r.id == alert_id)
-            alert_actions.insert_event(
-                conn,
-                alert_id,
-                kind="resolved",
-                severity=row.severity,
-                actor=ACTOR,
-                details={
-                    "outcome": READING_ARRIVED,
-                    "reason": decision.reason,
-                    "fired_at": row.last_fired_at.isoformat(),
-                },
+            written.events.append(
+                alert_actions.NewEvent(
+                    alert_id,
+                    kind="resolved",
+                    severity=row.severity,
+                    actor=ACTOR,
+                    details={
+                        "outcome": READING_ARRIVED,
+                        "reason": decision.reason,
+                        "fired_at": row.last_fired_at.isoformat(),
+                    },
+                )
             )
         elif isinstance(decision, Open):
             finding = decision.finding
             alert_id = insert_alert(conn, patient_id, rule_set.name, _content(finding))
             unresolved[finding.rule_id] = alert_id
-            _announce(conn, alert_id, finding, kind="opened", event="alert.opened")
+            _announce(conn, written, alert_id, finding, kind="opened", event="alert.opened")
             changes.add_news(alert_id, _news(rule_set, finding, "opened"))
             changes.opened.append(finding.severity)
         elif isinstance(decision, Raise):
@@ -489,6 +509,7 @@ def _apply(
                 raise_alert_severity(conn, alert_id, finding.severity, finding.fired_at)
             _announce(
                 conn,
+                written,
                 alert_id,
                 finding,
                 kind="severity_raised",
@@ -500,25 +521,20 @@ def _apply(
         elif isinstance(decision, AddEvidence):
             finding = decision.finding
             alert_id = unresolved[decision.alert_rule]
-            _touch(touches, alert_id, finding.fired_at)
-            alert_actions.insert_event(
-                conn,
-                alert_id,
-                kind="evidence_added",
-                severity=finding.severity,
-                actor=ACTOR,
-                details=_evidence_details(finding),
+            written.touch(alert_id, finding.fired_at)
+            written.events.append(
+                alert_actions.NewEvent(
+                    alert_id,
+                    kind="evidence_added",
+                    severity=finding.severity,
+                    actor=ACTOR,
+                    details=_evidence_details(finding),
+                )
             )
         elif isinstance(decision, Touch):
             target = unresolved.get(decision.alert_rule) or resolved[decision.alert_rule]
-            _touch(touches, target, decision.fired_at)
+            written.touch(target, decision.fired_at)
     return changes, unresolved
-
-
-def _touch(touches: dict[UUID, datetime], alert_id: UUID, fired_at: datetime) -> None:
-    """Record a touch of the alert (``touch_alerts`` keeps each alert's newest)."""
-    seen = touches.get(alert_id)
-    touches[alert_id] = fired_at if seen is None or fired_at > seen else seen
 
 
 def _evidence_details(finding: Finding) -> dict[str, Any]:
@@ -536,6 +552,7 @@ def _evidence_details(finding: Finding) -> dict[str, Any]:
 
 def _announce(
     conn: Conn,
+    written: _Written,
     alert_id: UUID,
     finding: Finding,
     *,
@@ -545,14 +562,16 @@ def _announce(
 ) -> None:
     """The alert's event in its log (with the finding's evidence when ``evidence``: another
     rule's), and its webhook to the health centre in the outbox."""
-    alert_actions.insert_event(
-        conn,
-        alert_id,
-        kind=kind,
-        severity=finding.severity,
-        actor=ACTOR,
-        details=_evidence_details(finding)
-        if evidence
-        else {"fired_at": finding.fired_at.isoformat()},
+    written.events.append(
+        alert_actions.NewEvent(
+            alert_id,
+            kind=kind,
+            severity=finding.severity,
+            actor=ACTOR,
+            details=_evidence_details(finding)
+            if evidence
+            else {"fired_at": finding.fired_at.isoformat()},
+        )
     )
     notifications.enqueue_alert_webhook(conn, alert_id, event=event)
+    written.webhooks += 1

@@ -34,6 +34,7 @@ def escalate_due(conn: Conn, now: datetime) -> int:
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     escalated = 0
+    woken = False
     with conn.transaction():
         for due in alert_actions.lock_due_escalations(conn, now):
             if not alert_actions.mark_escalated(conn, due.alert_id, now):
@@ -63,6 +64,9 @@ def escalate_due(conn: Conn, now: datetime) -> int:
                 },
             )
             escalated += 1
+            woken = woken or notification_id is not None
+        if woken:
+            notifications.notify_dispatchers(conn)
         stuck, centres = alert_actions.escalations_without_endpoint(conn, now)
     if escalated:
         log.info("escalated %d red alerts", escalated)

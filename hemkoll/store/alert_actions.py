@@ -8,6 +8,7 @@ history, which is read back here too.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,17 @@ class AlertEvent:
     details: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """An entry to append to an alert's history."""
+
+    alert_id: UUID
+    kind: str
+    severity: str | None
+    actor: str
+    details: dict[str, Any]
+
+
 def insert_event(
     conn: Conn,
     alert_id: UUID,
@@ -39,14 +51,21 @@ def insert_event(
     actor: str,
     details: dict[str, Any],
 ) -> None:
+    insert_events(conn, [NewEvent(alert_id, kind, severity, actor, details)])
+
+
+def insert_events(conn: Conn, events: Sequence[NewEvent]) -> None:
+    """Append the events in their order, in one statement (a batch's, the rules worker's)."""
+    if not events:
+        return
     conn.execute(
-        query("insert_alert_event"),
+        query("insert_alert_events"),
         {
-            "alert_id": alert_id,
-            "kind": kind,
-            "severity": severity,
-            "actor": actor,
-            "details": Jsonb(details),
+            "alert_ids": [e.alert_id for e in events],
+            "kinds": [e.kind for e in events],
+            "severities": [e.severity for e in events],
+            "actors": [e.actor for e in events],
+            "details": [Jsonb(e.details) for e in events],
         },
     )
 

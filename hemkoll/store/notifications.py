@@ -55,7 +55,9 @@ def enqueue_alert_webhook(
     channel: WebhookChannel = "care_team",
     evidence_from: EvidenceSource = "readings",
 ) -> UUID:
-    """Queue a signed webhook about the alert; the caller's transaction. Returns its id.
+    """Queue a signed webhook about the alert, in one statement; the caller's transaction,
+    which wakes the dispatchers once its webhooks are queued (``notify_dispatchers``: one
+    NOTIFY for a batch of alerts, not one each). Returns its id.
 
     For a centre that takes FHIR webhooks the alert's evidence readings are snapshotted into
     the notification: from ``readings`` (the rules, who read them), or from the alert's
@@ -67,12 +69,21 @@ def enqueue_alert_webhook(
     notification_id = uuid4()
     conn.execute(
         query("enqueue_alert_webhook"),
-        {"id": notification_id, "alert_id": alert_id, "event": event, "channel": channel},
+        {
+            "id": notification_id,
+            "alert_id": alert_id,
+            "event": event,
+            "channel": channel,
+            "evidence_from": evidence_from,
+        },
     )
-    snapshot = "snapshot_alert_evidence" if evidence_from == "readings" else "copy_alert_evidence"
-    conn.execute(query(snapshot), {"id": notification_id})
-    conn.execute(query("notify_dispatch"))
     return notification_id
+
+
+def notify_dispatchers(conn: Conn) -> None:
+    """Wake the dispatchers when the caller's transaction commits (``enqueue_alert_webhook``;
+    PostgreSQL folds a transaction's identical notifications into one)."""
+    conn.execute(query("notify_dispatch"))
 
 
 def enqueue_contact_webhook(conn: Conn, contact_request_id: UUID) -> UUID:
@@ -84,7 +95,7 @@ def enqueue_contact_webhook(conn: Conn, contact_request_id: UUID) -> UUID:
     ).fetchone()
     if row is None:
         raise LookupError(f"no contact request {contact_request_id} to notify about")
-    conn.execute(query("notify_dispatch"))
+    notify_dispatchers(conn)
     return UUID(str(row[0]))
 
 
@@ -112,7 +123,7 @@ def enqueue_device_messages_to_many(
                 for patient_id, device_ids, event, text_en, text_sv, alert_id in messages
             ],
         )
-    conn.execute(query("notify_dispatch"))
+    notify_dispatchers(conn)
 
 
 def enqueue_device_messages(
@@ -136,7 +147,7 @@ def enqueue_device_messages(
     )
     rows = conn.execute(query("enqueue_device_messages"), params).fetchall()
     if rows:
-        conn.execute(query("notify_dispatch"))
+        notify_dispatchers(conn)
     return len(rows)
 
 
@@ -370,7 +381,7 @@ def redeliver(conn: Conn, notification_id: UUID) -> RedeliverOutcome:
     """Put a delivered, expired or gone notification back to pending, due now, same id."""
     with conn.transaction():
         if conn.execute(query("redeliver_notification"), {"id": notification_id}).fetchone():
-            conn.execute(query("notify_dispatch"))
+            notify_dispatchers(conn)
             return "queued"
         state = conn.execute(query("notification_state"), {"id": notification_id}).fetchone()
     return "not_found" if state is None else "already_pending"
@@ -383,7 +394,7 @@ def retry_pending_now(conn: Conn, health_centre_id: UUID) -> int:
             query("retry_pending_webhooks_now"), {"health_centre_id": health_centre_id}
         ).rowcount
         if count:
-            conn.execute(query("notify_dispatch"))
+            notify_dispatchers(conn)
     return count
 
 

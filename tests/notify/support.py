@@ -84,11 +84,10 @@ def open_alert(
     alert_actions.insert_event(
         conn, alert_id, kind="opened", severity=severity, actor="rules", details={}
     )
-    notification_id = (
-        notifications.enqueue_alert_webhook(conn, alert_id, event="alert.opened")
-        if notify
-        else None
-    )
+    notification_id = None
+    if notify:
+        notification_id = notifications.enqueue_alert_webhook(conn, alert_id, event="alert.opened")
+        notifications.notify_dispatchers(conn)
     return alert_id, notification_id
 
 

@@ -1,6 +1,12 @@
--- name: insert_alert_event
+-- name: insert_alert_events
+-- Events appended in the order given (their ids, and so their order in an alert's history,
+-- follow it): one statement for all of a batch's (the rules worker's evaluations).
 INSERT INTO alert_events (alert_id, kind, severity, actor, details)
-VALUES (%(alert_id)s, %(kind)s, %(severity)s, %(actor)s, %(details)s);
+SELECT e.alert_id, e.kind, e.severity, e.actor, e.details
+FROM unnest(%(alert_ids)s::uuid[], %(kinds)s::text[], %(severities)s::text[],
+            %(actors)s::text[], %(details)s::jsonb[])
+     WITH ORDINALITY AS e(alert_id, kind, severity, actor, details, n)
+ORDER BY e.n;
 
 -- name: alert_events
 SELECT id, at, kind, severity, actor, details

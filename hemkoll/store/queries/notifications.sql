@@ -3,10 +3,18 @@
 -- escalation contact (channel escalation), with what a nurse needs for a quick check-in and
 -- nothing more: the patient's pseudonymous reference, the alert and its summary sentences.
 -- The dispatcher adds the link to the alert (it knows the API's public address).
+-- For a centre that takes FHIR webhooks, the alert's evidence readings go into the
+-- notification, so that the dispatcher, which may not read readings, can render the Bundle:
+-- from the readings (%(evidence_from)s 'readings': the rules' side, who read them; with a
+-- systolic or diastolic reading comes its other half, same device and instant, which the
+-- Bundle serves as one blood-pressure panel, hemkoll/fhir/observation.py), or copied from the
+-- alert's latest earlier notification ('earlier': the escalation, the dispatcher's side; none,
+-- '[]', if the centre took hemkoll's JSON when that one was written). Other centres: NULL.
 -- The id is the caller's and nothing comes back, so that the rules worker's pipeline of writes
 -- does not wait for this one; an alert that does not exist fails the statement all the same
 -- (the outer joins leave its centre NULL, which the table refuses).
-INSERT INTO notifications (id, health_centre_id, patient_id, alert_id, channel, event, payload)
+INSERT INTO notifications
+    (id, health_centre_id, patient_id, alert_id, channel, event, payload, evidence)
 SELECT %(id)s, p.health_centre_id, p.id, want.id, %(channel)s, %(event)s,
        jsonb_build_object(
            'type', %(event)s::text,
@@ -26,50 +34,35 @@ SELECT %(id)s, p.health_centre_id, p.id, want.id, %(channel)s, %(event)s,
                'summary_en', a.explanation_en,
                'summary_sv', a.explanation_sv,
                'escalation_contact', CASE WHEN %(channel)s = 'escalation'
-                                          THEN hc.escalation_contact END))
+                                          THEN hc.escalation_contact END)),
+       CASE
+           WHEN hc.webhook_format IS DISTINCT FROM 'fhir' THEN NULL
+           WHEN %(evidence_from)s = 'readings' THEN coalesce(
+               (SELECT jsonb_agg(jsonb_build_object(
+                           'metric', e.metric, 'value', e.value, 'measured_at', e.measured_at,
+                           'device_id', e.device_id, 'received_at', e.received_at)
+                       ORDER BY e.measured_at, e.metric, e.device_id)
+                FROM (SELECT ev.metric, ev.value, ev.measured_at, ev.device_id, ev.received_at
+                      FROM alert_evidence_readings(want.id) AS ev
+                      UNION
+                      SELECT r.metric, r.value, r.measured_at, r.device_id, r.received_at
+                      FROM alert_evidence_readings(want.id) AS ev
+                      JOIN readings AS r ON r.patient_id = p.id
+                                        AND r.metric IN ('systolic_bp', 'diastolic_bp')
+                                        AND r.measured_at = ev.measured_at
+                                        AND r.device_id = ev.device_id
+                      WHERE ev.metric IN ('systolic_bp', 'diastolic_bp')) AS e),
+               '[]'::jsonb)
+           ELSE coalesce(
+               (SELECT prior.evidence FROM notifications AS prior
+                WHERE prior.alert_id = want.id AND prior.evidence IS NOT NULL
+                ORDER BY prior.created_at DESC LIMIT 1),
+               '[]'::jsonb)
+       END
 FROM (SELECT %(alert_id)s::uuid AS id) AS want
 LEFT JOIN alerts AS a ON a.id = want.id
 LEFT JOIN patients AS p ON p.id = a.patient_id
 LEFT JOIN health_centres AS hc ON hc.id = p.health_centre_id;
-
--- name: snapshot_alert_evidence
--- For a centre that takes FHIR webhooks: the alert's evidence readings (migration 0018,
--- alert_evidence_readings) into the notification, so that the dispatcher, which may not read
--- readings, can render the Bundle. The rules' side (they read readings). With a systolic or
--- diastolic reading comes its other half (same device and instant): the Bundle serves the two
--- as one blood-pressure panel (hemkoll/fhir/observation.py).
-UPDATE notifications AS n
-SET evidence = coalesce(
-        (SELECT jsonb_agg(jsonb_build_object(
-                    'metric', e.metric, 'value', e.value, 'measured_at', e.measured_at,
-                    'device_id', e.device_id, 'received_at', e.received_at)
-                ORDER BY e.measured_at, e.metric, e.device_id)
-         FROM (SELECT ev.metric, ev.value, ev.measured_at, ev.device_id, ev.received_at
-               FROM alert_evidence_readings(n.alert_id) AS ev
-               UNION
-               SELECT r.metric, r.value, r.measured_at, r.device_id, r.received_at
-               FROM alert_evidence_readings(n.alert_id) AS ev
-               JOIN readings AS r ON r.patient_id = n.patient_id
-                                 AND r.metric IN ('systolic_bp', 'diastolic_bp')
-                                 AND r.measured_at = ev.measured_at
-                                 AND r.device_id = ev.device_id
-               WHERE ev.metric IN ('systolic_bp', 'diastolic_bp')) AS e),
-        '[]'::jsonb)
-FROM health_centres AS hc
-WHERE n.id = %(id)s AND hc.id = n.health_centre_id AND hc.webhook_format = 'fhir';
-
--- name: copy_alert_evidence
--- The escalation's side (the dispatcher's, who may not read readings): the evidence the
--- alert's latest earlier notification snapshotted; none ('[]') if the centre took hemkoll's
--- JSON when that one was written.
-UPDATE notifications AS n
-SET evidence = coalesce(
-        (SELECT prior.evidence FROM notifications AS prior
-         WHERE prior.alert_id = n.alert_id AND prior.id <> n.id AND prior.evidence IS NOT NULL
-         ORDER BY prior.created_at DESC LIMIT 1),
-        '[]'::jsonb)
-FROM health_centres AS hc
-WHERE n.id = %(id)s AND hc.id = n.health_centre_id AND hc.webhook_format = 'fhir';
 
 -- name: enqueue_contact_webhook
 -- A patient's "please contact me" for the health centre (channel care_team), as an alert's:
