@@ -3,8 +3,8 @@
 -- follow it): one statement for all of a batch's (the rules worker's evaluations).
 INSERT INTO alert_events (alert_id, kind, severity, actor, details)
 SELECT e.alert_id, e.kind, e.severity, e.actor, e.details
-FROM unnest(%(alert_ids)s::uuid[], %(kinds)s::text[], %(severities)s::text[],
-            %(actors)s::text[], %(details)s::jsonb[])
+FROM unnest(%(alert_ids)b::uuid[], %(kinds)b::text[], %(severities)b::text[],
+            %(actors)b::text[], %(details)b::jsonb[])
      WITH ORDINALITY AS e(alert_id, kind, severity, actor, details, n)
 ORDER BY e.n;
 
