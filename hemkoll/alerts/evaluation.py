@@ -131,6 +131,10 @@ class _Written:
         seen = self.touches.get(alert_id)
         self.touches[alert_id] = fired_at if seen is None or fired_at > seen else seen
 
+    def event(self, alert_id: UUID, kind: str, severity: str, details: dict[str, Any]) -> None:
+        """An entry of the rules' in the alert's history."""
+        self.events.append(alert_actions.NewEvent(alert_id, kind, severity, ACTOR, details))
+
 
 @dataclass
 class Changes:
@@ -479,19 +483,12 @@ def _apply(
             resolve_by_rules(conn, alert_id, READING_ARRIVED)
             resolved[decision.rule_id] = alert_id
             row = next(r for r in newest if r.id == alert_id)
-            written.events.append(
-                alert_actions.NewEvent(
-                    alert_id,
-                    kind="resolved",
-                    severity=row.severity,
-                    actor=ACTOR,
-                    details={
-                        "outcome": READING_ARRIVED,
-                        "reason": decision.reason,
-                        "fired_at": row.last_fired_at.isoformat(),
-                    },
-                )
-            )
+            details = {
+                "outcome": READING_ARRIVED,
+                "reason": decision.reason,
+                "fired_at": row.last_fired_at.isoformat(),
+            }
+            written.event(alert_id, "resolved", row.severity, details)
         elif isinstance(decision, Open):
             finding = decision.finding
             alert_id = insert_alert(conn, patient_id, rule_set.name, _content(finding))
@@ -522,15 +519,7 @@ def _apply(
             finding = decision.finding
             alert_id = unresolved[decision.alert_rule]
             written.touch(alert_id, finding.fired_at)
-            written.events.append(
-                alert_actions.NewEvent(
-                    alert_id,
-                    kind="evidence_added",
-                    severity=finding.severity,
-                    actor=ACTOR,
-                    details=_evidence_details(finding),
-                )
-            )
+            written.event(alert_id, "evidence_added", finding.severity, _evidence_details(finding))
         elif isinstance(decision, Touch):
             target = unresolved.get(decision.alert_rule) or resolved[decision.alert_rule]
             written.touch(target, decision.fired_at)
@@ -562,16 +551,7 @@ def _announce(
 ) -> None:
     """The alert's event in its log (with the finding's evidence when ``evidence``: another
     rule's), and its webhook to the health centre in the outbox."""
-    written.events.append(
-        alert_actions.NewEvent(
-            alert_id,
-            kind=kind,
-            severity=finding.severity,
-            actor=ACTOR,
-            details=_evidence_details(finding)
-            if evidence
-            else {"fired_at": finding.fired_at.isoformat()},
-        )
-    )
+    details = _evidence_details(finding) if evidence else {"fired_at": finding.fired_at.isoformat()}
+    written.event(alert_id, kind, finding.severity, details)
     notifications.enqueue_alert_webhook(conn, alert_id, event=event)
     written.webhooks += 1
