@@ -29,7 +29,8 @@ from hemkoll.store.types import (
 )
 from hemkoll.store.worklist_filters import RuleCount
 
-_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+# %(name)s, or %(name)b for a parameter sent in binary.
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[sb]")
 
 # Named statements whose rows are read into these dataclasses.
 ROW_TYPES = {

@@ -816,6 +816,8 @@ CREATE INDEX care_messages_patient_idx ON public.care_messages USING btree (pati
 
 CREATE UNIQUE INDEX care_relationships_open_idx ON public.care_relationships USING btree (patient_id, health_centre_id) WHERE (ended_at IS NULL);
 
+CREATE INDEX care_relationships_patient_idx ON public.care_relationships USING btree (patient_id);
+
 CREATE INDEX care_relationships_unit_idx ON public.care_relationships USING btree (health_centre_id, patient_id);
 
 CREATE INDEX contact_log_alert_idx ON public.contact_log USING btree (alert_id) WHERE (alert_id IS NOT NULL);

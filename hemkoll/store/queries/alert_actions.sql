@@ -44,17 +44,26 @@ RETURNING id;
 -- Red alerts still open and not escalated whose centre's escalate_after has passed since they
 -- turned red, and that someone else can take: the centre's escalation endpoint, or another
 -- unit of her care team that sees her (shares_with_care_team); locked for this transaction.
--- SKIP LOCKED: another scheduler (or a nurse acknowledging) holds the rest; once it commits
--- they no longer qualify, or the next pass takes them.
-SELECT a.id AS alert_id, hc.id AS health_centre_id, hc.escalation_contact,
-       hc.escalate_after, hc.escalation_url IS NOT NULL AS has_endpoint,
-       shares_with_care_team(p.id, %(now)s) AS to_care_team
-FROM alerts AS a
-JOIN patients AS p ON p.id = a.patient_id
-JOIN health_centres AS hc ON hc.id = p.health_centre_id
+-- The due ones are found first (due: the partial index alerts_escalation_due_idx), and only
+-- they are asked about the care team: the planner put the function before the time and asked
+-- it of every red alert still open. SKIP LOCKED: another scheduler (or a nurse
+-- acknowledging) holds the rest; once it commits they no longer qualify, or the next pass
+-- takes them.
+WITH due AS MATERIALIZED (
+    SELECT a.id, p.id AS patient_id, hc.id AS health_centre_id, hc.escalation_contact,
+           hc.escalate_after, hc.escalation_url IS NOT NULL AS has_endpoint
+    FROM alerts AS a
+    JOIN patients AS p ON p.id = a.patient_id
+    JOIN health_centres AS hc ON hc.id = p.health_centre_id
+    WHERE a.state = 'open' AND a.severity = 'red' AND a.escalated_at IS NULL
+      AND a.severity_since + hc.escalate_after <= %(now)s
+)
+SELECT a.id AS alert_id, due.health_centre_id, due.escalation_contact, due.escalate_after,
+       due.has_endpoint, shares_with_care_team(due.patient_id, %(now)s) AS to_care_team
+FROM due
+JOIN alerts AS a ON a.id = due.id
 WHERE a.state = 'open' AND a.severity = 'red' AND a.escalated_at IS NULL
-  AND a.severity_since + hc.escalate_after <= %(now)s
-  AND (hc.escalation_url IS NOT NULL OR shares_with_care_team(p.id, %(now)s))
+  AND (due.has_endpoint OR shares_with_care_team(due.patient_id, %(now)s))
 ORDER BY a.severity_since
 FOR UPDATE OF a SKIP LOCKED;
 
@@ -66,10 +75,16 @@ RETURNING id;
 -- name: escalations_without_endpoint
 -- Red alerts due for escalation with nowhere to go: no endpoint at her centre and nobody else
 -- in her care team who sees her. Not escalated, but counted so that the scheduler can say so.
-SELECT count(*) AS alerts, count(DISTINCT hc.id) AS health_centres
-FROM alerts AS a
-JOIN patients AS p ON p.id = a.patient_id
-JOIN health_centres AS hc ON hc.id = p.health_centre_id
-WHERE a.state = 'open' AND a.severity = 'red' AND a.escalated_at IS NULL
-  AND a.severity_since + hc.escalate_after <= %(now)s
-  AND hc.escalation_url IS NULL AND NOT shares_with_care_team(p.id, %(now)s);
+-- (The due ones first, as lock_due_escalations.)
+WITH due AS MATERIALIZED (
+    SELECT p.id AS patient_id, hc.id AS health_centre_id
+    FROM alerts AS a
+    JOIN patients AS p ON p.id = a.patient_id
+    JOIN health_centres AS hc ON hc.id = p.health_centre_id
+    WHERE a.state = 'open' AND a.severity = 'red' AND a.escalated_at IS NULL
+      AND a.severity_since + hc.escalate_after <= %(now)s
+      AND hc.escalation_url IS NULL
+)
+SELECT count(*) AS alerts, count(DISTINCT health_centre_id) AS health_centres
+FROM due
+WHERE NOT shares_with_care_team(patient_id, %(now)s);
