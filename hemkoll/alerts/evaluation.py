@@ -121,7 +121,7 @@ def _content(finding: Finding) -> AlertContent:
 class _Written:
     """What a batch's decisions write at its end, one statement each: the alerts' touches
     (alert id -> the newest fired_at, ``touch_alerts``), the events of their histories in
-    order, and whether a webhook was queued (one NOTIFY wakes the dispatchers)."""
+    order, and how many webhooks were queued (if any, one NOTIFY wakes the dispatchers)."""
 
     touches: dict[UUID, datetime] = field(default_factory=dict)
     events: list[alert_actions.NewEvent] = field(default_factory=list)
